@@ -1,0 +1,273 @@
+//! Encoder and decoder over a validated model, with scratch buffers sized by a const generic.
+
+use crate::bytes::f32s;
+use crate::ops::{activation, dense};
+use crate::wire::payload::{self, PayloadInfo};
+use crate::{Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES};
+
+/// What the encoder puts in a payload besides the codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Meta {
+    /// Sequence counter (its low `sequence_bits` are sent).
+    pub sequence: u16,
+    /// Label of a conditional model; ignored by unconditional ones.
+    pub label: u16,
+}
+
+/// One encoded payload, on the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Payload {
+    bytes: [u8; MAX_PAYLOAD_BYTES],
+    len: usize,
+}
+
+impl Payload {
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Encoder and decoder for one model, with scratch buffers of `N` elements.
+///
+/// `N` must be at least [`Model::scratch_needed`]; [`Codec::new`] refuses a smaller one.
+/// The codec takes `8 N + 2 MAX_LATENT + 2N` bytes (about 2.2 KB for `N = 192`).
+pub struct Codec<'m, const N: usize> {
+    model: &'m Model<'m>,
+    a: [f32; N],
+    b: [f32; N],
+    qa: [i8; N],
+    qb: [i8; N],
+    codes: [u16; MAX_LATENT],
+}
+
+fn check_len(what: &'static str, found: usize, expected: usize) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::InputLength {
+            what,
+            expected,
+            found,
+        })
+    }
+}
+
+/// Runs a float half on `a`/`b`; the output ends in `a`.
+fn run_float<const N: usize>(
+    half: &HalfSpec<'_>,
+    precision: Precision,
+    a: &mut [f32; N],
+    b: &mut [f32; N],
+) {
+    let mut in_a = true;
+    for l in &half.layers {
+        let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+        let (src, dst) = if in_a {
+            (&a[..], &mut b[..])
+        } else {
+            (&b[..], &mut a[..])
+        };
+        let (x, y) = (
+            src.get(..n_in).unwrap_or(&[]),
+            dst.get_mut(..n_out).unwrap_or(&mut []),
+        );
+        match precision {
+            Precision::Int8Weights => dense::dense_i8w(l, x, y),
+            _ => dense::dense_f32(l, x, y),
+        }
+        activation::apply(l.activation, y);
+        in_a = !in_a;
+    }
+    if !in_a {
+        a.copy_from_slice(b);
+    }
+}
+
+/// Runs a full-integer half: quantize `a` on entry, int8 layers on `qa`/`qb`, dequantize into `a`.
+fn run_int<const N: usize>(
+    half: &HalfSpec<'_>,
+    n_in: usize,
+    bufs: (&mut [f32; N], &mut [i8; N], &mut [i8; N]),
+) {
+    let (a, qa, qb) = bufs;
+    let IntBoundary {
+        in_scale,
+        in_zero,
+        out_scale,
+        out_zero,
+    } = half.boundary;
+    for (q, &x) in qa.iter_mut().zip(a.iter()).take(n_in) {
+        let v = libm::roundf(x / in_scale) as i32 + i32::from(in_zero);
+        *q = v.clamp(-128, 127) as i8;
+    }
+    let mut in_a = true;
+    let mut width = n_in;
+    for l in &half.layers {
+        let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+        let (src, dst) = if in_a {
+            (&qa[..], &mut qb[..])
+        } else {
+            (&qb[..], &mut qa[..])
+        };
+        let (x, y) = (
+            src.get(..n_in).unwrap_or(&[]),
+            dst.get_mut(..n_out).unwrap_or(&mut []),
+        );
+        dense::dense_int8(l, x, y);
+        in_a = !in_a;
+        width = n_out;
+    }
+    let out = if in_a { &qa[..] } else { &qb[..] };
+    for (x, &q) in a.iter_mut().zip(out).take(width) {
+        *x = f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
+    }
+}
+
+impl<'m, const N: usize> Codec<'m, N> {
+    /// A codec for `model`, refused if its scratch buffers are too small.
+    pub fn new(model: &'m Model<'m>) -> Result<Self, Error> {
+        let needed = model.scratch_needed();
+        if needed > N {
+            return Err(Error::ScratchTooSmall {
+                needed,
+                capacity: N,
+            });
+        }
+        Ok(Codec {
+            model,
+            a: [0.0; N],
+            b: [0.0; N],
+            qa: [0; N],
+            qb: [0; N],
+            codes: [0; MAX_LATENT],
+        })
+    }
+
+    /// The model this codec runs.
+    pub fn model(&self) -> &'m Model<'m> {
+        self.model
+    }
+
+    fn check_label(&self, label: u16) -> Result<(), Error> {
+        let count = self.model.label_count();
+        if count > 0 && label >= count {
+            return Err(Error::BadLabel { label, count });
+        }
+        Ok(())
+    }
+
+    /// Writes the one-hot label after `offset` in `a`.
+    fn put_label(&mut self, offset: usize, label: u16) {
+        let count = usize::from(self.model.label_count());
+        if let Some(slots) = self.a.get_mut(offset..offset + count) {
+            for (i, v) in slots.iter_mut().enumerate() {
+                *v = if i == usize::from(label) { 1.0 } else { 0.0 };
+            }
+        }
+    }
+
+    fn run(&mut self, half: &'m HalfSpec<'m>, n_in: usize) {
+        match self.model.precision() {
+            Precision::Int8Full => run_int(half, n_in, (&mut self.a, &mut self.qa, &mut self.qb)),
+            p => run_float(half, p, &mut self.a, &mut self.b),
+        }
+    }
+
+    /// Runs the encoder; the latent ends in `a[..latent_dim]`.
+    fn run_encoder(&mut self, window: &[f32], label: u16) -> Result<(), Error> {
+        let spec = self.model.spec();
+        let n = self.model.input_dim();
+        check_len("window", window.len(), n)?;
+        self.check_label(label)?;
+        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
+        for ((v, &x), (m, s)) in self.a.iter_mut().zip(window).zip(norm) {
+            *v = (x - m) / s;
+        }
+        self.put_label(n, label);
+        let n_in = n + usize::from(self.model.label_count());
+        self.run(&spec.encoder, n_in);
+        Ok(())
+    }
+
+    /// Runs the decoder from the latent in `a[..latent_dim]`; writes sensor units to `out`.
+    fn run_decoder(&mut self, label: u16, out: &mut [f32]) {
+        let spec = self.model.spec();
+        let k = self.model.latent_dim();
+        self.put_label(k, label);
+        self.run(&spec.decoder, k + usize::from(self.model.label_count()));
+        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
+        for ((o, &v), (m, s)) in out.iter_mut().zip(self.a.iter()).zip(norm) {
+            *o = v * s + m;
+        }
+    }
+
+    /// The encoder's latent vector for `window` (features for downstream models),
+    /// before quantization.
+    pub fn latent(&mut self, window: &[f32], label: u16, z: &mut [f32]) -> Result<(), Error> {
+        let k = self.model.latent_dim();
+        check_len("latent", z.len(), k)?;
+        self.run_encoder(window, label)?;
+        z.copy_from_slice(self.a.get(..k).unwrap_or(&[]));
+        Ok(())
+    }
+
+    /// Encodes one window (raw sensor units, `input_dim` samples) into a payload.
+    ///
+    /// Fails only if `window` has the wrong length or `meta.label` is not a label of
+    /// a conditional model.
+    pub fn encode(&mut self, window: &[f32], meta: Meta) -> Result<Payload, Error> {
+        self.run_encoder(window, meta.label)?;
+        let model = self.model;
+        let q = &model.spec().quantizer;
+        let k = model.latent_dim();
+        q.quantize(self.a.get(..k).unwrap_or(&[]), &mut self.codes);
+        let mut bytes = [0u8; MAX_PAYLOAD_BYTES];
+        let len = payload::pack(
+            model.payload_layout(),
+            model.fingerprint(),
+            meta.sequence,
+            meta.label,
+            q.bits(),
+            &self.codes,
+            &mut bytes,
+        );
+        Ok(Payload { bytes, len })
+    }
+
+    /// Decodes a payload into `out` (`input_dim` samples in sensor units).
+    ///
+    /// A payload of the wrong length, from a model with other fingerprint bits, with a
+    /// label out of range or with non-zero padding is refused, never decoded.
+    pub fn decode(&mut self, payload: &[u8], out: &mut [f32]) -> Result<PayloadInfo, Error> {
+        let model = self.model;
+        check_len("output window", out.len(), model.input_dim())?;
+        let q = &model.spec().quantizer;
+        let info = payload::unpack(
+            model.payload_layout(),
+            model.fingerprint(),
+            model.label_count(),
+            q.bits(),
+            payload,
+            &mut self.codes,
+        )?;
+        let k = model.latent_dim();
+        q.dequantize(&self.codes, self.a.get_mut(..k).unwrap_or(&mut []));
+        self.run_decoder(info.label.unwrap_or(0), out);
+        Ok(info)
+    }
+
+    /// Runs the decoder on a latent vector `z` (e.g. sampled from a VAE prior), without
+    /// quantization; writes `input_dim` samples in sensor units to `out`.
+    pub fn reconstruct(&mut self, z: &[f32], label: u16, out: &mut [f32]) -> Result<(), Error> {
+        let k = self.model.latent_dim();
+        check_len("latent", z.len(), k)?;
+        check_len("output window", out.len(), self.model.input_dim())?;
+        self.check_label(label)?;
+        if let Some(a) = self.a.get_mut(..k) {
+            a.copy_from_slice(z);
+        }
+        self.run_decoder(label, out);
+        Ok(())
+    }
+}

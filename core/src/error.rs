@@ -1,0 +1,275 @@
+//! The one error type of the core: every variant names the phase and carries the numbers.
+
+use core::fmt;
+
+/// Which half of the model a layer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    /// Sensor window → latent.
+    Encoder,
+    /// Latent → reconstructed window.
+    Decoder,
+}
+
+impl fmt::Display for Half {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Half::Encoder => "encoder",
+            Half::Decoder => "decoder",
+        })
+    }
+}
+
+/// Everything that can go wrong in the core.
+///
+/// Blob variants come from [`crate::Model::from_bytes`], `Scratch*` from
+/// [`crate::Codec::new`], payload and frame variants from the receiver side.
+/// After a model loaded and a codec was built, encoding cannot fail except for
+/// a caller passing a slice of the wrong length.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The blob ends before the header or the body it announces.
+    BlobTruncated {
+        /// Bytes the header says the blob has.
+        needed: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// The first four bytes are not `AECM`: this is not an aecodec model.
+    BadMagic {
+        /// The four bytes found.
+        found: [u8; 4],
+    },
+    /// The blob was written by a newer (or unknown) format version.
+    UnsupportedVersion {
+        /// Version in the blob.
+        found: u16,
+        /// Newest version this core reads.
+        supported: u16,
+    },
+    /// The body's hash does not match the fingerprint in the header: corrupt blob.
+    FingerprintMismatch {
+        /// Fingerprint stored in the header.
+        stored: u32,
+        /// Hash of the body as read.
+        computed: u32,
+    },
+    /// The body is not a valid postcard encoding of the model description.
+    BlobMalformed(postcard::Error),
+    /// Bytes follow the body inside the length the header announced.
+    BlobTrailingBytes {
+        /// Number of unused bytes.
+        count: usize,
+    },
+    /// A model half has no layers.
+    EmptyHalf {
+        /// Which half.
+        half: Half,
+    },
+    /// A dimension does not chain: a layer's input width differs from what feeds it.
+    DimensionMismatch {
+        /// Which half.
+        half: Half,
+        /// Layer index in that half.
+        layer: usize,
+        /// Width that feeds the layer.
+        expected: usize,
+        /// Width the layer declares.
+        found: usize,
+    },
+    /// A byte field has the wrong length for the layer's dimensions and precision.
+    FieldLength {
+        /// Which half.
+        half: Half,
+        /// Layer index in that half.
+        layer: usize,
+        /// Field name as in `spec/model-format.md`.
+        field: &'static str,
+        /// Expected length in bytes.
+        expected: usize,
+        /// Length found.
+        found: usize,
+    },
+    /// A model-level array (normalization, quantizer) has the wrong length.
+    ModelFieldLength {
+        /// Field name as in `spec/model-format.md`.
+        field: &'static str,
+        /// Expected length in bytes.
+        expected: usize,
+        /// Length found.
+        found: usize,
+    },
+    /// A numeric parameter is out of its valid range (non-finite, non-positive scale, ...).
+    BadParameter {
+        /// Field name as in `spec/model-format.md`.
+        field: &'static str,
+        /// Index of the element (dimension, channel or layer).
+        index: usize,
+    },
+    /// A latent dimension asks for more bits than its quantizer supports.
+    BitsOutOfRange {
+        /// Latent dimension.
+        dim: usize,
+        /// Bits requested.
+        bits: u8,
+        /// Maximum for this quantizer.
+        max: u8,
+    },
+    /// The whole payload would exceed [`crate::MAX_PAYLOAD_BYTES`].
+    PayloadTooLarge {
+        /// Bits the layout needs.
+        bits: usize,
+        /// Maximum bits.
+        max_bits: usize,
+    },
+    /// The model is larger than a fixed limit of this core.
+    LimitExceeded {
+        /// What is limited.
+        what: &'static str,
+        /// Value in the model.
+        value: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// The codec's scratch buffers are smaller than the widest layer.
+    ScratchTooSmall {
+        /// Elements needed.
+        needed: usize,
+        /// Elements available (the const generic of [`crate::Codec`]).
+        capacity: usize,
+    },
+    /// A slice passed by the caller has the wrong length.
+    InputLength {
+        /// What the slice is.
+        what: &'static str,
+        /// Expected elements.
+        expected: usize,
+        /// Elements given.
+        found: usize,
+    },
+    /// An output buffer given by the caller is too small.
+    BufferTooSmall {
+        /// Bytes or elements needed.
+        needed: usize,
+        /// Capacity given.
+        capacity: usize,
+    },
+    /// A payload has the wrong number of bytes for this model.
+    PayloadLength {
+        /// Bytes this model's payloads have.
+        expected: usize,
+        /// Bytes received.
+        found: usize,
+    },
+    /// The payload's fingerprint bits belong to another model.
+    ForeignModel {
+        /// Fingerprint bits of this model.
+        expected: u16,
+        /// Fingerprint bits in the payload.
+        found: u16,
+    },
+    /// The payload's label is not one of the model's labels.
+    BadLabel {
+        /// Label in the payload (or given to the encoder).
+        label: u16,
+        /// Number of labels of the model.
+        count: u16,
+    },
+    /// The padding bits after the codes are not zero: corrupt payload.
+    NonZeroPadding,
+    /// A frame's CRC does not match its content.
+    FrameCrc {
+        /// CRC carried by the frame.
+        received: u16,
+        /// CRC computed over the frame's payload.
+        computed: u16,
+    },
+    /// A frame ended before its COBS structure or its CRC was complete.
+    FrameTruncated {
+        /// Bytes the frame needed at least.
+        needed: usize,
+        /// Bytes it had.
+        got: usize,
+    },
+    /// A frame contained a zero byte inside its COBS encoding.
+    FrameCobs {
+        /// Offset of the bad byte in the frame.
+        offset: usize,
+    },
+    /// A frame was longer than the receiver's buffer; it was dropped up to the next delimiter.
+    FrameOverflow {
+        /// The decoder's capacity in bytes.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Error::*;
+        match self {
+            BlobTruncated { needed, got } => write!(f, "model blob truncated: needs {needed} bytes, got {got}"),
+            BadMagic { found } => write!(f, "not an aecodec model blob: magic is {found:02x?}, expected \"AECM\""),
+            UnsupportedVersion { found, supported } => write!(
+                f,
+                "model blob format version {found} is newer than this build supports (up to {supported}); upgrade aecodec"
+            ),
+            FingerprintMismatch { stored, computed } => write!(
+                f,
+                "model blob is corrupt: header fingerprint {stored:08x}, body hashes to {computed:08x}"
+            ),
+            BlobMalformed(e) => write!(f, "model blob body is malformed: {e}"),
+            BlobTrailingBytes { count } => write!(f, "model blob has {count} unexpected bytes after its body"),
+            EmptyHalf { half } => write!(f, "model {half} has no layers"),
+            DimensionMismatch { half, layer, expected, found } => write!(
+                f,
+                "{half} layer {layer} takes {found} inputs but is fed {expected}: layer dimensions do not chain"
+            ),
+            FieldLength { half, layer, field, expected, found } => write!(
+                f,
+                "{half} layer {layer} field `{field}` has {found} bytes, expected {expected}"
+            ),
+            ModelFieldLength { field, expected, found } => {
+                write!(f, "model field `{field}` has {found} bytes, expected {expected}")
+            }
+            BadParameter { field, index } => write!(f, "model field `{field}` element {index} is out of range"),
+            BitsOutOfRange { dim, bits, max } => {
+                write!(f, "latent dimension {dim} has {bits} bits; this quantizer allows at most {max}")
+            }
+            PayloadTooLarge { bits, max_bits } => {
+                write!(f, "payload layout needs {bits} bits, more than the maximum {max_bits}")
+            }
+            LimitExceeded { what, value, limit } => write!(f, "{what} is {value}, over this core's limit of {limit}"),
+            ScratchTooSmall { needed, capacity } => write!(
+                f,
+                "model needs scratch buffers of {needed} elements, codec was built with {capacity}"
+            ),
+            InputLength { what, expected, found } => write!(f, "{what} has {found} elements, expected {expected}"),
+            BufferTooSmall { needed, capacity } => {
+                write!(f, "output buffer too small: needs {needed}, has {capacity}")
+            }
+            PayloadLength { expected, found } => write!(
+                f,
+                "payload has {found} bytes, this model's payloads have {expected}"
+            ),
+            ForeignModel { expected, found } => write!(
+                f,
+                "payload was made by another model: fingerprint bits {found:#x}, this model has {expected:#x}"
+            ),
+            BadLabel { label, count } => write!(f, "label {label} is not one of the model's {count} labels"),
+            NonZeroPadding => f.write_str("payload padding bits are not zero: corrupt payload"),
+            FrameCrc { received, computed } => write!(
+                f,
+                "frame CRC mismatch: frame carries {received:04x}, content hashes to {computed:04x}"
+            ),
+            FrameTruncated { needed, got } => write!(f, "frame truncated: needs at least {needed} bytes, got {got}"),
+            FrameCobs { offset } => write!(f, "frame COBS encoding broken at byte {offset}"),
+            FrameOverflow { capacity } => write!(
+                f,
+                "frame longer than the receiver's {capacity}-byte buffer; dropped up to the next delimiter"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {}

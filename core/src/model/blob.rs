@@ -1,0 +1,242 @@
+//! The model blob: a fixed 14-byte header followed by a postcard body.
+//!
+//! ```text
+//! offset size field
+//! 0      4    magic "AECM"
+//! 4      2    format version, u16 LE
+//! 6      4    body length in bytes, u32 LE
+//! 10     4    fingerprint: FNV-1a 32 of the body, u32 LE
+//! 14     n    body: postcard encoding of ModelSpec
+//! ```
+//! See `spec/model-format.md` for the body's field tables.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, MAX_LAYERS};
+
+/// First four bytes of every model blob.
+pub const MAGIC: [u8; 4] = *b"AECM";
+/// Format version this core writes and the newest it reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Bytes before the postcard body.
+pub const HEADER_LEN: usize = 14;
+
+/// Numeric precision of all layers of a model.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// f32 weights, f32 activations.
+    F32,
+    /// int8 weights with one f32 scale per output channel; f32 activations.
+    Int8Weights,
+    /// int8 weights and activations, int32 accumulators, fixed-point requantization,
+    /// 256-entry lookup tables for non-linear activations. For MCUs without an FPU.
+    Int8Full,
+}
+
+/// Activation after a dense layer.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// y = x (a stack of these is a linear codec such as PCA).
+    Identity,
+    /// y = max(x, 0).
+    Relu,
+    /// y = x for x > 0, αx otherwise.
+    LeakyRelu(f32),
+    /// y = tanh(x).
+    Tanh,
+    /// y = 1 / (1 + e^-x).
+    Sigmoid,
+}
+
+/// Quantization boundary of a full-integer half: how f32 values enter and leave it.
+///
+/// `q = clamp(round(x / in_scale) + in_zero)` on entry, `x = (q - out_zero) * out_scale`
+/// on exit. Ignored by the f32 and int8-weights precisions (write 1.0 and 0).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub struct IntBoundary {
+    /// Scale of the half's int8 input.
+    pub in_scale: f32,
+    /// Zero point of the half's int8 input.
+    pub in_zero: i8,
+    /// Scale of the half's int8 output.
+    pub out_scale: f32,
+    /// Zero point of the half's int8 output.
+    pub out_zero: i8,
+}
+
+impl IntBoundary {
+    /// The boundary the float precisions write (unused by them).
+    pub const UNUSED: IntBoundary = IntBoundary {
+        in_scale: 1.0,
+        in_zero: 0,
+        out_scale: 1.0,
+        out_zero: 0,
+    };
+}
+
+/// One dense layer, `y = act(W x + b)`; byte fields are borrowed from the blob.
+///
+/// Field lengths depend on the model's [`Precision`] (table in `spec/model-format.md`);
+/// `W` is row-major, one row of `in_dim` weights per output.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DenseSpec<'a> {
+    /// Inputs.
+    pub in_dim: u16,
+    /// Outputs.
+    pub out_dim: u16,
+    /// Activation applied to the outputs.
+    pub activation: Activation,
+    /// Weights, row-major `[out_dim][in_dim]`: f32 LE (`F32`) or i8.
+    pub weights: &'a [u8],
+    /// Bias per output: f32 LE, or i32 LE for `Int8Full` (input zero point folded in).
+    pub bias: &'a [u8],
+    /// Per-output scale: f32 LE (`Int8Weights`), i32 LE fixed-point multiplier (`Int8Full`), empty for `F32`.
+    pub scales: &'a [u8],
+    /// Per-output right shift of the requantization (`Int8Full`), empty otherwise.
+    pub shifts: &'a [u8],
+    /// Zero point of the requantized output (`Int8Full`), 0 otherwise.
+    pub out_zero: i8,
+    /// 256-entry activation table indexed by the requantized output as `u8` (`Int8Full`), or empty.
+    pub lut: &'a [u8],
+}
+
+/// One half of the autoencoder: a stack of dense layers.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct HalfSpec<'a> {
+    /// Entry and exit quantization of a full-integer half.
+    pub boundary: IntBoundary,
+    /// The layers, first to last.
+    #[serde(borrow)]
+    pub layers: heapless::Vec<DenseSpec<'a>, MAX_LAYERS>,
+}
+
+/// The latent quantizer: one bit width per latent dimension.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub enum LatentQuantizer<'a> {
+    /// Calibrated uniform ranges (autoencoders). Code `c` of `b` bits decodes to the
+    /// centre of the `c`-th of `2^b` equal cells of `[lo, hi]`.
+    Uniform {
+        /// Bits per dimension, 0..=16.
+        bits: &'a [u8],
+        /// f32 LE per dimension: the value a 0-bit dimension decodes to.
+        mean: &'a [u8],
+        /// f32 LE per dimension: lower end of the range.
+        lo: &'a [u8],
+        /// f32 LE per dimension: upper end of the range.
+        hi: &'a [u8],
+    },
+    /// Non-uniform scalar quantizer from tables (VAE: equiprobable bins of N(μ, σ²)).
+    /// For each dimension with `b > 0` bits, in order: `2^b - 1` ascending f32 LE edges,
+    /// then `2^b` f32 LE centroids. Code = number of edges `<=` the value.
+    Table {
+        /// Bits per dimension, 0..=12.
+        bits: &'a [u8],
+        /// f32 LE per dimension: the value a 0-bit dimension decodes to.
+        mean: &'a [u8],
+        /// Concatenated edge and centroid tables.
+        tables: &'a [u8],
+    },
+}
+
+/// What the optional payload header carries.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PayloadHeader {
+    /// Low bits of the model fingerprint in every payload (0..=16).
+    pub fingerprint_bits: u8,
+    /// Bits of the sequence counter in every payload (0..=16).
+    pub sequence_bits: u8,
+}
+
+/// The body of a model blob.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ModelSpec<'a> {
+    /// Precision of every layer.
+    pub precision: Precision,
+    /// Samples per window (all channels, interleaved as the trainer wrote them).
+    pub input_dim: u16,
+    /// Labels of a conditional model (one-hot into both halves); 0 for unconditional.
+    pub label_count: u16,
+    /// f32 LE per input: subtracted from raw sensor values.
+    pub norm_mean: &'a [u8],
+    /// f32 LE per input: divides the centred values (> 0).
+    pub norm_std: &'a [u8],
+    /// Window (+ one-hot label) → latent.
+    #[serde(borrow)]
+    pub encoder: HalfSpec<'a>,
+    /// Latent (+ one-hot label) → normalized window.
+    #[serde(borrow)]
+    pub decoder: HalfSpec<'a>,
+    /// Latent quantizer and bit allocation.
+    #[serde(borrow)]
+    pub quantizer: LatentQuantizer<'a>,
+    /// Payload header layout.
+    pub header: PayloadHeader,
+}
+
+/// FNV-1a, 32 bits: the model fingerprint, over the blob body.
+pub fn fingerprint(body: &[u8]) -> u32 {
+    body.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Writes `spec` as a complete blob (header + body) into `out`; returns the blob's length.
+///
+/// The spec is not validated here: [`crate::Model::from_bytes`] on the result does that.
+pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> {
+    let needed = HEADER_LEN
+        + postcard::serialize_with_flavor(spec, postcard::ser_flavors::Size::default())
+            .map_err(Error::BlobMalformed)?;
+    if out.len() < needed {
+        return Err(Error::BufferTooSmall {
+            needed,
+            capacity: out.len(),
+        });
+    }
+    let (head, rest) = out.split_at_mut(HEADER_LEN);
+    let body = postcard::to_slice(spec, rest).map_err(Error::BlobMalformed)?;
+    let body_len = body.len();
+    let fp = fingerprint(body);
+    head[0..4].copy_from_slice(&MAGIC);
+    head[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    head[6..10].copy_from_slice(&(body_len as u32).to_le_bytes());
+    head[10..14].copy_from_slice(&fp.to_le_bytes());
+    Ok(HEADER_LEN + body_len)
+}
+
+/// Splits a blob into (version, fingerprint, body) after checking the header.
+pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
+    let head = blob.get(..HEADER_LEN).ok_or(Error::BlobTruncated {
+        needed: HEADER_LEN,
+        got: blob.len(),
+    })?;
+    let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let magic = [head[0], head[1], head[2], head[3]];
+    if magic != MAGIC {
+        return Err(Error::BadMagic { found: magic });
+    }
+    let version = u16::from_le_bytes([head[4], head[5]]);
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let body_len = word(6) as usize;
+    let stored = word(10);
+    let needed = HEADER_LEN.saturating_add(body_len);
+    let body = blob.get(HEADER_LEN..needed).ok_or(Error::BlobTruncated {
+        needed,
+        got: blob.len(),
+    })?;
+    if blob.len() > needed {
+        return Err(Error::BlobTrailingBytes {
+            count: blob.len() - needed,
+        });
+    }
+    let computed = fingerprint(body);
+    if computed != stored {
+        return Err(Error::FingerprintMismatch { stored, computed });
+    }
+    Ok((version, stored, body))
+}

@@ -1,0 +1,418 @@
+//! The model: blob parsing and the one-time validation that makes inference infallible.
+
+mod blob;
+
+pub use blob::{
+    fingerprint, write_blob, Activation, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
+    ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
+};
+
+use crate::bytes::{f32s, i32s};
+use crate::wire::payload::PayloadLayout;
+use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
+
+/// Most bits per latent dimension of the uniform quantizer.
+pub const MAX_UNIFORM_BITS: u8 = 16;
+/// Most bits per latent dimension of the table quantizer (its tables grow as 2^b).
+pub const MAX_TABLE_BITS: u8 = 10;
+/// Largest |bias| of a full-integer layer; with `MAX_WIDTH` inputs of at most 2^14 per
+/// product, the int32 accumulator cannot overflow.
+pub const MAX_INT_BIAS: i32 = 1 << 30;
+/// Largest right shift of the full-integer requantization.
+pub const MAX_SHIFT: u8 = 62;
+
+/// A validated model whose weights stay borrowed from the blob.
+#[derive(Debug, Clone)]
+pub struct Model<'a> {
+    spec: ModelSpec<'a>,
+    version: u16,
+    fingerprint: u32,
+    blob_len: usize,
+    layout: PayloadLayout,
+    max_width: usize,
+}
+
+impl<'a> Model<'a> {
+    /// Parses and validates a blob. Every check the inference needs happens here, once.
+    pub fn from_bytes(blob: &'a [u8]) -> Result<Self, Error> {
+        let (version, fingerprint, body) = blob::parse_header(blob)?;
+        let (spec, rest) =
+            postcard::take_from_bytes::<ModelSpec<'a>>(body).map_err(Error::BlobMalformed)?;
+        if !rest.is_empty() {
+            return Err(Error::BlobTrailingBytes { count: rest.len() });
+        }
+        let max_width = validate(&spec)?;
+        let layout = PayloadLayout::new(&spec)?;
+        Ok(Model {
+            spec,
+            version,
+            fingerprint,
+            blob_len: blob.len(),
+            layout,
+            max_width,
+        })
+    }
+
+    /// The parsed description (layers, quantizer, normalization).
+    pub fn spec(&self) -> &ModelSpec<'a> {
+        &self.spec
+    }
+    /// Format version of the blob.
+    pub fn version(&self) -> u16 {
+        self.version
+    }
+    /// FNV-1a 32 hash of the blob body.
+    pub fn fingerprint(&self) -> u32 {
+        self.fingerprint
+    }
+    /// Size of the whole blob in bytes (what it takes in flash).
+    pub fn blob_len(&self) -> usize {
+        self.blob_len
+    }
+    /// Precision of the layers.
+    pub fn precision(&self) -> Precision {
+        self.spec.precision
+    }
+    /// Samples per window.
+    pub fn input_dim(&self) -> usize {
+        usize::from(self.spec.input_dim)
+    }
+    /// Latent dimensions.
+    pub fn latent_dim(&self) -> usize {
+        self.spec.quantizer.bits().len()
+    }
+    /// Labels of a conditional model, 0 otherwise.
+    pub fn label_count(&self) -> u16 {
+        self.spec.label_count
+    }
+    /// The bit layout of this model's payloads.
+    pub fn payload_layout(&self) -> &PayloadLayout {
+        &self.layout
+    }
+    /// Scratch elements a [`crate::Codec`] needs: the widest layer input or output.
+    pub fn scratch_needed(&self) -> usize {
+        self.max_width
+    }
+    /// Number of multiply-accumulates of one encode.
+    pub fn encoder_macs(&self) -> usize {
+        macs(&self.spec.encoder)
+    }
+    /// Number of multiply-accumulates of one decode.
+    pub fn decoder_macs(&self) -> usize {
+        macs(&self.spec.decoder)
+    }
+}
+
+impl LatentQuantizer<'_> {
+    /// Bits of each latent dimension.
+    pub fn bits(&self) -> &[u8] {
+        match self {
+            LatentQuantizer::Uniform { bits, .. } | LatentQuantizer::Table { bits, .. } => bits,
+        }
+    }
+}
+
+fn macs(half: &HalfSpec<'_>) -> usize {
+    half.layers
+        .iter()
+        .map(|l| usize::from(l.in_dim) * usize::from(l.out_dim))
+        .sum()
+}
+
+fn check_len(
+    half: Half,
+    layer: usize,
+    field: &'static str,
+    found: usize,
+    expected: usize,
+) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::FieldLength {
+            half,
+            layer,
+            field,
+            expected,
+            found,
+        })
+    }
+}
+
+fn check_model_len(field: &'static str, found: usize, expected: usize) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::ModelFieldLength {
+            field,
+            expected,
+            found,
+        })
+    }
+}
+
+fn all_finite(field: &'static str, bytes: &[u8]) -> Result<(), Error> {
+    match f32s(bytes).position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::BadParameter { field, index }),
+        None => Ok(()),
+    }
+}
+
+fn limit(what: &'static str, value: usize, limit: usize) -> Result<(), Error> {
+    if value > limit {
+        Err(Error::LimitExceeded { what, value, limit })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks everything; returns the widest layer dimension (scratch elements needed).
+fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
+    let input_dim = usize::from(spec.input_dim);
+    let labels = usize::from(spec.label_count);
+    if input_dim == 0 {
+        return Err(Error::BadParameter {
+            field: "input_dim",
+            index: 0,
+        });
+    }
+    limit("input_dim", input_dim, MAX_WIDTH)?;
+    limit("label_count", labels, MAX_LABELS)?;
+    check_model_len("norm_mean", spec.norm_mean.len(), input_dim * 4)?;
+    check_model_len("norm_std", spec.norm_std.len(), input_dim * 4)?;
+    all_finite("norm_mean", spec.norm_mean)?;
+    if let Some(index) = f32s(spec.norm_std).position(|s| !(s.is_finite() && s > 0.0)) {
+        return Err(Error::BadParameter {
+            field: "norm_std",
+            index,
+        });
+    }
+
+    let latent = validate_quantizer(&spec.quantizer)?;
+    let h = spec.header;
+    if h.fingerprint_bits > 16 || h.sequence_bits > 16 {
+        return Err(Error::BadParameter {
+            field: "header",
+            index: 0,
+        });
+    }
+
+    let enc_in = input_dim + labels;
+    let dec_in = latent + labels;
+    let mut widest = enc_in.max(dec_in);
+    widest = widest.max(validate_half(
+        Half::Encoder,
+        &spec.encoder,
+        spec.precision,
+        enc_in,
+        latent,
+    )?);
+    widest = widest.max(validate_half(
+        Half::Decoder,
+        &spec.decoder,
+        spec.precision,
+        dec_in,
+        input_dim,
+    )?);
+    Ok(widest)
+}
+
+fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
+    let bits = q.bits();
+    let k = bits.len();
+    if k == 0 {
+        return Err(Error::BadParameter {
+            field: "quantizer.bits",
+            index: 0,
+        });
+    }
+    limit("latent dimensions", k, MAX_LATENT)?;
+    let total: usize = bits.iter().map(|&b| usize::from(b)).sum();
+    limit("latent code bits", total, MAX_PAYLOAD_BYTES * 8)?;
+    match q {
+        LatentQuantizer::Uniform { bits, mean, lo, hi } => {
+            if let Some((dim, &b)) = bits.iter().enumerate().find(|(_, &b)| b > MAX_UNIFORM_BITS) {
+                return Err(Error::BitsOutOfRange {
+                    dim,
+                    bits: b,
+                    max: MAX_UNIFORM_BITS,
+                });
+            }
+            check_model_len("quantizer.mean", mean.len(), k * 4)?;
+            check_model_len("quantizer.lo", lo.len(), k * 4)?;
+            check_model_len("quantizer.hi", hi.len(), k * 4)?;
+            all_finite("quantizer.mean", mean)?;
+            all_finite("quantizer.lo", lo)?;
+            all_finite("quantizer.hi", hi)?;
+            if let Some(index) = f32s(lo)
+                .zip(f32s(hi))
+                .position(|(l, h)| !(h > l && (h - l).is_finite()))
+            {
+                return Err(Error::BadParameter {
+                    field: "quantizer.hi",
+                    index,
+                });
+            }
+        }
+        LatentQuantizer::Table { bits, mean, tables } => {
+            if let Some((dim, &b)) = bits.iter().enumerate().find(|(_, &b)| b > MAX_TABLE_BITS) {
+                return Err(Error::BitsOutOfRange {
+                    dim,
+                    bits: b,
+                    max: MAX_TABLE_BITS,
+                });
+            }
+            check_model_len("quantizer.mean", mean.len(), k * 4)?;
+            all_finite("quantizer.mean", mean)?;
+            let entries: usize = bits
+                .iter()
+                .filter(|&&b| b > 0)
+                .map(|&b| (2usize << b) - 1)
+                .sum();
+            check_model_len("quantizer.tables", tables.len(), entries * 4)?;
+            all_finite("quantizer.tables", tables)?;
+            let mut offset = 0;
+            for (dim, &b) in bits.iter().enumerate() {
+                if b == 0 {
+                    continue;
+                }
+                let edges = (1usize << b) - 1;
+                let table = tables.get(offset * 4..(offset + edges) * 4).unwrap_or(&[]);
+                let mut prev = f32::NEG_INFINITY;
+                for e in f32s(table) {
+                    if e < prev {
+                        return Err(Error::BadParameter {
+                            field: "quantizer.tables",
+                            index: dim,
+                        });
+                    }
+                    prev = e;
+                }
+                offset += 2 * edges + 1;
+            }
+        }
+    }
+    Ok(k)
+}
+
+fn validate_half(
+    half: Half,
+    spec: &HalfSpec<'_>,
+    precision: Precision,
+    in_dim: usize,
+    out_dim: usize,
+) -> Result<usize, Error> {
+    if spec.layers.is_empty() {
+        return Err(Error::EmptyHalf { half });
+    }
+    if precision == Precision::Int8Full {
+        let b = spec.boundary;
+        let ok = |s: f32| s.is_finite() && s > 0.0;
+        if !ok(b.in_scale) || !ok(b.out_scale) {
+            return Err(Error::BadParameter {
+                field: "boundary",
+                index: 0,
+            });
+        }
+    }
+    let mut width = in_dim;
+    let mut widest = in_dim;
+    for (i, layer) in spec.layers.iter().enumerate() {
+        let (n_in, n_out) = (usize::from(layer.in_dim), usize::from(layer.out_dim));
+        if n_in != width {
+            return Err(Error::DimensionMismatch {
+                half,
+                layer: i,
+                expected: width,
+                found: n_in,
+            });
+        }
+        if n_out == 0 {
+            return Err(Error::BadParameter {
+                field: "out_dim",
+                index: i,
+            });
+        }
+        limit("layer width", n_out, MAX_WIDTH)?;
+        validate_layer(half, i, layer, precision)?;
+        width = n_out;
+        widest = widest.max(n_out);
+    }
+    if width != out_dim {
+        return Err(Error::DimensionMismatch {
+            half,
+            layer: spec.layers.len(),
+            expected: width,
+            found: out_dim,
+        });
+    }
+    Ok(widest)
+}
+
+fn validate_layer(
+    half: Half,
+    i: usize,
+    l: &DenseSpec<'_>,
+    precision: Precision,
+) -> Result<(), Error> {
+    let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+    if let Activation::LeakyRelu(a) = l.activation {
+        if !a.is_finite() {
+            return Err(Error::BadParameter {
+                field: "activation",
+                index: i,
+            });
+        }
+    }
+    match precision {
+        Precision::F32 => {
+            check_len(half, i, "weights", l.weights.len(), n_in * n_out * 4)?;
+            check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
+            check_len(half, i, "scales", l.scales.len(), 0)?;
+            check_len(half, i, "shifts", l.shifts.len(), 0)?;
+            check_len(half, i, "lut", l.lut.len(), 0)?;
+            all_finite("weights", l.weights)?;
+            all_finite("bias", l.bias)?;
+        }
+        Precision::Int8Weights => {
+            check_len(half, i, "weights", l.weights.len(), n_in * n_out)?;
+            check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
+            check_len(half, i, "scales", l.scales.len(), n_out * 4)?;
+            check_len(half, i, "shifts", l.shifts.len(), 0)?;
+            check_len(half, i, "lut", l.lut.len(), 0)?;
+            all_finite("bias", l.bias)?;
+            all_finite("scales", l.scales)?;
+        }
+        Precision::Int8Full => {
+            check_len(half, i, "weights", l.weights.len(), n_in * n_out)?;
+            check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
+            check_len(half, i, "scales", l.scales.len(), n_out * 4)?;
+            check_len(half, i, "shifts", l.shifts.len(), n_out)?;
+            let needs_lut = !matches!(l.activation, Activation::Identity | Activation::Relu);
+            if needs_lut || !l.lut.is_empty() {
+                check_len(half, i, "lut", l.lut.len(), 256)?;
+            }
+            if let Some(index) =
+                i32s(l.bias).position(|b| !(-MAX_INT_BIAS..=MAX_INT_BIAS).contains(&b))
+            {
+                return Err(Error::BadParameter {
+                    field: "bias",
+                    index,
+                });
+            }
+            if let Some(index) = i32s(l.scales).position(|m| m < 0) {
+                return Err(Error::BadParameter {
+                    field: "scales",
+                    index,
+                });
+            }
+            if let Some(index) = l.shifts.iter().position(|&s| s == 0 || s > MAX_SHIFT) {
+                return Err(Error::BadParameter {
+                    field: "shifts",
+                    index,
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! Operators: one per file.
+
+pub(crate) mod activation;
+pub(crate) mod dense;

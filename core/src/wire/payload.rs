@@ -1,0 +1,278 @@
+//! Bit-packed payloads: optional header (fingerprint bits, sequence counter), the
+//! label of a conditional model, then each latent code on its own bit width.
+//!
+//! Bits are written most significant first, fields in the order above, and the last
+//! byte is padded with zero bits. See `spec/packet-format.md`.
+
+use crate::{Error, ModelSpec, MAX_PAYLOAD_BYTES};
+
+/// Bit layout of a model's payloads, fixed when the model loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadLayout {
+    /// Low bits of the model fingerprint carried in each payload.
+    pub fingerprint_bits: u8,
+    /// Bits of the sequence counter.
+    pub sequence_bits: u8,
+    /// Bits of the label (conditional models).
+    pub label_bits: u8,
+    /// Sum of the latent codes' bit widths.
+    pub code_bits: u16,
+    /// Payload length in bytes: ceil(total bits / 8).
+    pub bytes: u8,
+}
+
+impl PayloadLayout {
+    pub(crate) fn new(spec: &ModelSpec<'_>) -> Result<Self, Error> {
+        let label_bits = match spec.label_count {
+            0 | 1 => 0,
+            n => (16 - (n - 1).leading_zeros()) as u8,
+        };
+        let code_bits: usize = spec.quantizer.bits().iter().map(|&b| usize::from(b)).sum();
+        let bits = usize::from(spec.header.fingerprint_bits)
+            + usize::from(spec.header.sequence_bits)
+            + usize::from(label_bits)
+            + code_bits;
+        if bits > MAX_PAYLOAD_BYTES * 8 {
+            return Err(Error::PayloadTooLarge {
+                bits,
+                max_bits: MAX_PAYLOAD_BYTES * 8,
+            });
+        }
+        Ok(PayloadLayout {
+            fingerprint_bits: spec.header.fingerprint_bits,
+            sequence_bits: spec.header.sequence_bits,
+            label_bits,
+            code_bits: code_bits as u16,
+            bytes: bits.div_ceil(8).max(1) as u8,
+        })
+    }
+
+    /// Total bits before padding.
+    pub fn total_bits(&self) -> usize {
+        usize::from(self.fingerprint_bits)
+            + usize::from(self.sequence_bits)
+            + usize::from(self.label_bits)
+            + usize::from(self.code_bits)
+    }
+
+    /// The fingerprint bits a payload of the model with `fingerprint` carries.
+    pub fn fingerprint_tag(&self, fingerprint: u32) -> u16 {
+        (fingerprint & mask(self.fingerprint_bits)) as u16
+    }
+}
+
+#[inline]
+fn mask(bits: u8) -> u32 {
+    if bits >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits) - 1
+    }
+}
+
+/// What a payload says besides its codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PayloadInfo {
+    /// Sequence counter, if the layout has one.
+    pub sequence: Option<u16>,
+    /// Label, if the model is conditional.
+    pub label: Option<u16>,
+}
+
+struct BitWriter<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl BitWriter<'_> {
+    fn put(&mut self, value: u32, bits: u8) {
+        for i in (0..bits).rev() {
+            if (value >> i) & 1 == 1 {
+                if let Some(b) = self.buf.get_mut(self.pos / 8) {
+                    *b |= 0x80 >> (self.pos % 8);
+                }
+            }
+            self.pos += 1;
+        }
+    }
+}
+
+struct BitReader<'b> {
+    buf: &'b [u8],
+    pos: usize,
+}
+
+impl BitReader<'_> {
+    fn get(&mut self, bits: u8) -> u32 {
+        let mut v = 0u32;
+        for _ in 0..bits {
+            let bit = self
+                .buf
+                .get(self.pos / 8)
+                .map_or(0, |b| (b >> (7 - self.pos % 8)) & 1);
+            v = (v << 1) | u32::from(bit);
+            self.pos += 1;
+        }
+        v
+    }
+}
+
+/// Writes a payload into `out` (zeroed first); returns its length.
+pub(crate) fn pack(
+    layout: &PayloadLayout,
+    fingerprint: u32,
+    sequence: u16,
+    label: u16,
+    bits: &[u8],
+    codes: &[u16],
+    out: &mut [u8; MAX_PAYLOAD_BYTES],
+) -> usize {
+    out.fill(0);
+    let mut w = BitWriter { buf: out, pos: 0 };
+    w.put(
+        u32::from(layout.fingerprint_tag(fingerprint)),
+        layout.fingerprint_bits,
+    );
+    w.put(
+        u32::from(sequence) & mask(layout.sequence_bits),
+        layout.sequence_bits,
+    );
+    w.put(u32::from(label), layout.label_bits);
+    for (&b, &c) in bits.iter().zip(codes) {
+        w.put(u32::from(c), b);
+    }
+    usize::from(layout.bytes)
+}
+
+/// Reads a payload's header and codes, checking everything that can be checked.
+pub(crate) fn unpack(
+    layout: &PayloadLayout,
+    fingerprint: u32,
+    label_count: u16,
+    bits: &[u8],
+    payload: &[u8],
+    codes: &mut [u16],
+) -> Result<PayloadInfo, Error> {
+    if payload.len() != usize::from(layout.bytes) {
+        return Err(Error::PayloadLength {
+            expected: usize::from(layout.bytes),
+            found: payload.len(),
+        });
+    }
+    let mut r = BitReader {
+        buf: payload,
+        pos: 0,
+    };
+    let tag = r.get(layout.fingerprint_bits) as u16;
+    let expected = layout.fingerprint_tag(fingerprint);
+    if tag != expected {
+        return Err(Error::ForeignModel {
+            expected,
+            found: tag,
+        });
+    }
+    let sequence = r.get(layout.sequence_bits) as u16;
+    let label = r.get(layout.label_bits) as u16;
+    if label_count > 0 && label >= label_count {
+        return Err(Error::BadLabel {
+            label,
+            count: label_count,
+        });
+    }
+    for (&b, c) in bits.iter().zip(codes.iter_mut()) {
+        *c = r.get(b) as u16;
+    }
+    let padding = (payload.len() * 8 - r.pos) as u8;
+    if r.get(padding) != 0 {
+        return Err(Error::NonZeroPadding);
+    }
+    Ok(PayloadInfo {
+        sequence: (layout.sequence_bits > 0).then_some(sequence),
+        label: (label_count > 0).then_some(label),
+    })
+}
+
+/// What a receiver learns from a payload's sequence counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SequenceEvent {
+    /// The layout has no sequence counter.
+    Untracked,
+    /// The first payload seen.
+    First,
+    /// The payload after the previous one.
+    InOrder,
+    /// `lost` payloads are missing before this one (modulo the counter's period).
+    Gap {
+        /// Payloads missing.
+        lost: u32,
+    },
+    /// The same counter as the previous payload: a repeat.
+    Duplicate,
+}
+
+/// Follows a stream's sequence counter and reports gaps.
+#[derive(Debug, Clone, Copy)]
+pub struct SequenceTracker {
+    bits: u8,
+    last: Option<u16>,
+}
+
+impl SequenceTracker {
+    /// A tracker for a counter of `bits` bits (from [`PayloadLayout::sequence_bits`]).
+    pub fn new(bits: u8) -> Self {
+        SequenceTracker {
+            bits: bits.min(16),
+            last: None,
+        }
+    }
+
+    /// Records `sequence` and says how it follows the previous one.
+    pub fn observe(&mut self, sequence: u16) -> SequenceEvent {
+        if self.bits == 0 {
+            return SequenceEvent::Untracked;
+        }
+        let m = mask(self.bits);
+        let seq = u32::from(sequence) & m;
+        let event = match self.last {
+            None => SequenceEvent::First,
+            Some(prev) => match seq.wrapping_sub(u32::from(prev)) & m {
+                0 => SequenceEvent::Duplicate,
+                1 => SequenceEvent::InOrder,
+                d => SequenceEvent::Gap { lost: d - 1 },
+            },
+        };
+        self.last = Some(seq as u16);
+        event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_tracker_reports_gaps_across_wraparound() {
+        let mut t = SequenceTracker::new(4);
+        assert_eq!(t.observe(14), SequenceEvent::First);
+        assert_eq!(t.observe(15), SequenceEvent::InOrder);
+        assert_eq!(t.observe(0), SequenceEvent::InOrder);
+        assert_eq!(t.observe(3), SequenceEvent::Gap { lost: 2 });
+        assert_eq!(t.observe(3), SequenceEvent::Duplicate);
+        assert_eq!(SequenceTracker::new(0).observe(5), SequenceEvent::Untracked);
+    }
+
+    #[test]
+    fn bits_round_trip_msb_first() {
+        let mut buf = [0u8; 4];
+        let mut w = BitWriter {
+            buf: &mut buf,
+            pos: 0,
+        };
+        w.put(0b101, 3);
+        w.put(0xABCD, 16);
+        w.put(1, 1);
+        assert_eq!(buf, [0b1011_0101, 0b0111_1001, 0b1011_0000, 0]);
+        let mut r = BitReader { buf: &buf, pos: 0 };
+        assert_eq!((r.get(3), r.get(16), r.get(1)), (0b101, 0xABCD, 1));
+    }
+}

@@ -1,0 +1,402 @@
+//! Export of a float model into the core's blob format, for each precision, and the
+//! measurement of each precision's error against f32 through the core itself.
+
+use aecodec_core::{
+    write_blob, Codec, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
+    Precision, MAX_WIDTH,
+};
+
+use crate::model::{activate, FloatLayer, FloatModel, FloatQuantizer};
+use crate::Error;
+
+fn le_f32(v: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    v.into_iter().flat_map(f32::to_le_bytes).collect()
+}
+
+fn le_i32(v: impl IntoIterator<Item = i32>) -> Vec<u8> {
+    v.into_iter().flat_map(i32::to_le_bytes).collect()
+}
+
+/// Affine int8 quantization `x ≈ (q - zero) · scale`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct QParams {
+    scale: f64,
+    zero: i8,
+}
+
+impl QParams {
+    /// Covers `[min, max]` (widened to contain 0, so 0 is exact).
+    fn from_range(min: f64, max: f64) -> QParams {
+        let (lo, hi) = (min.min(0.0), max.max(0.0));
+        let scale = ((hi - lo) / 255.0).max(1e-8);
+        let zero = (-128.0 - lo / scale).round().clamp(-128.0, 127.0) as i8;
+        QParams { scale, zero }
+    }
+
+    fn quantize(&self, x: f64) -> i8 {
+        ((x / self.scale).round() + f64::from(self.zero)).clamp(-128.0, 127.0) as i8
+    }
+
+    fn dequantize(&self, q: i8) -> f64 {
+        (f64::from(q) - f64::from(self.zero)) * self.scale
+    }
+}
+
+/// `M ≈ m / 2^shift` with `m` in [2^30, 2^31) where possible, `shift` in 1..=62.
+fn fixed_point(multiplier: f64) -> (i32, u8) {
+    let mut shift = 1u8;
+    while multiplier * 2f64.powi(i32::from(shift)) < f64::from(1u32 << 30) && shift < 62 {
+        shift += 1;
+    }
+    let m = (multiplier * 2f64.powi(i32::from(shift)))
+        .round()
+        .clamp(0.0, f64::from(i32::MAX));
+    (m as i32, shift)
+}
+
+/// Per-output symmetric int8 weights: (codes, scales).
+fn quantize_rows(l: &FloatLayer) -> (Vec<u8>, Vec<f64>) {
+    let mut codes = Vec::with_capacity(l.weights.len());
+    let mut scales = Vec::with_capacity(l.out_dim);
+    for row in l.weights.chunks_exact(l.in_dim) {
+        let max = row.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs()));
+        let s = if max > 0.0 { max / 127.0 } else { 1.0 };
+        codes.extend(
+            row.iter()
+                .map(|&w| (f64::from(w) / s).round().clamp(-127.0, 127.0) as i8 as u8),
+        );
+        scales.push(s);
+    }
+    (codes, scales)
+}
+
+/// Owned bytes of one exported layer.
+struct LayerBytes {
+    in_dim: u16,
+    out_dim: u16,
+    activation: aecodec_core::Activation,
+    weights: Vec<u8>,
+    bias: Vec<u8>,
+    scales: Vec<u8>,
+    shifts: Vec<u8>,
+    out_zero: i8,
+    lut: Vec<u8>,
+}
+
+impl LayerBytes {
+    fn spec(&self) -> DenseSpec<'_> {
+        DenseSpec {
+            in_dim: self.in_dim,
+            out_dim: self.out_dim,
+            activation: self.activation,
+            weights: &self.weights,
+            bias: &self.bias,
+            scales: &self.scales,
+            shifts: &self.shifts,
+            out_zero: self.out_zero,
+            lut: &self.lut,
+        }
+    }
+}
+
+fn dims(l: &FloatLayer) -> Result<(u16, u16), Error> {
+    let cast = |v: usize| {
+        u16::try_from(v)
+            .map_err(|_| Error::InvalidModel(format!("layer width {v} over {}", u16::MAX)))
+    };
+    Ok((cast(l.in_dim)?, cast(l.out_dim)?))
+}
+
+fn float_layer(l: &FloatLayer, precision: Precision) -> Result<LayerBytes, Error> {
+    let (in_dim, out_dim) = dims(l)?;
+    let (weights, scales) = match precision {
+        Precision::Int8Weights => {
+            let (codes, scales) = quantize_rows(l);
+            (codes, le_f32(scales.into_iter().map(|s| s as f32)))
+        }
+        _ => (le_f32(l.weights.iter().copied()), Vec::new()),
+    };
+    Ok(LayerBytes {
+        in_dim,
+        out_dim,
+        activation: l.activation,
+        weights,
+        bias: le_f32(l.bias.iter().copied()),
+        scales,
+        shifts: Vec::new(),
+        out_zero: 0,
+        lut: Vec::new(),
+    })
+}
+
+/// Observed min/max of a set of vectors, elementwise pooled.
+fn range(vectors: &[Vec<f64>]) -> (f64, f64) {
+    vectors
+        .iter()
+        .flatten()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)))
+}
+
+/// Calibrates and quantizes one full-integer half from `inputs` (its f64 input vectors).
+/// `extra_input_range` widens the entry range (the decoder must accept every code).
+fn int_half(
+    layers: &[FloatLayer],
+    inputs: &[Vec<f64>],
+    extra_input_range: Option<(f64, f64)>,
+) -> Result<(IntBoundary, Vec<LayerBytes>), Error> {
+    let (mut lo, mut hi) = range(inputs);
+    if let Some((a, b)) = extra_input_range {
+        lo = lo.min(a);
+        hi = hi.max(b);
+    }
+    let entry = QParams::from_range(lo, hi);
+    let mut x_q = entry;
+    let mut acts: Vec<Vec<f64>> = inputs.to_vec();
+    let mut out = Vec::new();
+    for l in layers {
+        let (in_dim, out_dim) = dims(l)?;
+        let pre: Vec<Vec<f64>> = acts.iter().map(|x| l.pre_activation(x)).collect();
+        let post: Vec<Vec<f64>> = pre
+            .iter()
+            .map(|p| p.iter().map(|&v| activate(l.activation, v)).collect())
+            .collect();
+        let (plo, phi) = range(&pre);
+        let pre_q = QParams::from_range(plo, phi);
+        let (codes, w_scales) = quantize_rows(l);
+        let mut bias = Vec::with_capacity(l.out_dim);
+        let mut mults = Vec::with_capacity(l.out_dim);
+        let mut shifts = Vec::with_capacity(l.out_dim);
+        for ((row, &b), &sw) in codes.chunks_exact(l.in_dim).zip(&l.bias).zip(&w_scales) {
+            let row_sum: i64 = row.iter().map(|&w| i64::from(w as i8)).sum();
+            let folded =
+                (f64::from(b) / (sw * x_q.scale)).round() as i64 - i64::from(x_q.zero) * row_sum;
+            let limit = i64::from(aecodec_core::model::MAX_INT_BIAS);
+            bias.push(folded.clamp(-limit, limit) as i32);
+            let (m, sh) = fixed_point(sw * x_q.scale / pre_q.scale);
+            mults.push(m);
+            shifts.push(sh);
+        }
+        let (lut, next_q) = if matches!(l.activation, aecodec_core::Activation::Identity) {
+            (Vec::new(), pre_q)
+        } else {
+            let (olo, ohi) = range(&post);
+            let out_q = QParams::from_range(olo, ohi);
+            let lut = (0..=255u8)
+                .map(|i| out_q.quantize(activate(l.activation, pre_q.dequantize(i as i8))) as u8)
+                .collect();
+            (lut, out_q)
+        };
+        out.push(LayerBytes {
+            in_dim,
+            out_dim,
+            activation: l.activation,
+            weights: codes,
+            bias: le_i32(bias),
+            scales: le_i32(mults),
+            shifts,
+            out_zero: pre_q.zero,
+            lut,
+        });
+        x_q = next_q;
+        acts = post;
+    }
+    let boundary = IntBoundary {
+        in_scale: entry.scale as f32,
+        in_zero: entry.zero,
+        out_scale: x_q.scale as f32,
+        out_zero: x_q.zero,
+    };
+    Ok((boundary, out))
+}
+
+fn to_half(boundary: IntBoundary, layers: &[LayerBytes]) -> Result<HalfSpec<'_>, Error> {
+    let mut v = aecodec_core::heapless::Vec::new();
+    for l in layers {
+        v.push(l.spec()).map_err(|_| {
+            Error::InvalidModel(format!(
+                "more than {} layers in a half",
+                aecodec_core::MAX_LAYERS
+            ))
+        })?;
+    }
+    Ok(HalfSpec {
+        boundary,
+        layers: v,
+    })
+}
+
+/// Exports `model` at `precision` into a blob the core has validated.
+///
+/// `calibration` holds windows (raw sensor units) with their labels; the full-integer
+/// precision needs them to choose activation ranges.
+pub fn export_blob(
+    model: &FloatModel,
+    precision: Precision,
+    calibration: &[(Vec<f32>, u16)],
+) -> Result<Vec<u8>, Error> {
+    model.validate()?;
+    let (enc_boundary, enc, dec_boundary, dec) = match precision {
+        Precision::Int8Full => {
+            if calibration.is_empty() {
+                return Err(Error::NoCalibrationData);
+            }
+            let enc_in: Vec<Vec<f64>> = calibration
+                .iter()
+                .map(|(w, l)| model.encoder_input(w, *l))
+                .collect();
+            let (eb, enc) = int_half(&model.encoder, &enc_in, None)?;
+            let dec_in: Vec<Vec<f64>> = calibration
+                .iter()
+                .map(|(w, l)| model.decoder_input(&model.encode_latent(w, *l), *l))
+                .collect();
+            let (qlo, qhi) = model.quantizer.value_range();
+            let (db, dec) = int_half(
+                &model.decoder,
+                &dec_in,
+                Some((f64::from(qlo), f64::from(qhi))),
+            )?;
+            (eb, enc, db, dec)
+        }
+        p => {
+            let half = |layers: &[FloatLayer]| {
+                layers
+                    .iter()
+                    .map(|l| float_layer(l, p))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            (
+                IntBoundary::UNUSED,
+                half(&model.encoder)?,
+                IntBoundary::UNUSED,
+                half(&model.decoder)?,
+            )
+        }
+    };
+    let norm_mean = le_f32(model.norm_mean.iter().copied());
+    let norm_std = le_f32(model.norm_std.iter().copied());
+    let bits = model.quantizer.bits().to_vec();
+    let (mean, lo, hi, tables) = match &model.quantizer {
+        FloatQuantizer::Uniform { mean, lo, hi, .. } => (
+            le_f32(mean.iter().copied()),
+            le_f32(lo.iter().copied()),
+            le_f32(hi.iter().copied()),
+            Vec::new(),
+        ),
+        q @ FloatQuantizer::Gaussian { mean, .. } => (
+            le_f32(mean.iter().copied()),
+            Vec::new(),
+            Vec::new(),
+            le_f32(q.tables()),
+        ),
+    };
+    let quantizer = match model.quantizer {
+        FloatQuantizer::Uniform { .. } => LatentQuantizer::Uniform {
+            bits: &bits,
+            mean: &mean,
+            lo: &lo,
+            hi: &hi,
+        },
+        FloatQuantizer::Gaussian { .. } => LatentQuantizer::Table {
+            bits: &bits,
+            mean: &mean,
+            tables: &tables,
+        },
+    };
+    let spec = ModelSpec {
+        precision,
+        input_dim: u16::try_from(model.input_dim)
+            .map_err(|_| Error::InvalidModel("input_dim over 65535".into()))?,
+        label_count: model.label_count,
+        norm_mean: &norm_mean,
+        norm_std: &norm_std,
+        encoder: to_half(enc_boundary, &enc)?,
+        decoder: to_half(dec_boundary, &dec)?,
+        quantizer,
+        header: model.header,
+    };
+    let needed = match write_blob(&spec, &mut []) {
+        Err(aecodec_core::Error::BufferTooSmall { needed, .. }) => needed,
+        Err(e) => return Err(e.into()),
+        Ok(n) => n,
+    };
+    let mut blob = vec![0u8; needed];
+    let n = write_blob(&spec, &mut blob)?;
+    blob.truncate(n);
+    Model::from_bytes(&blob)?;
+    Ok(blob)
+}
+
+/// Error of one precision, measured through the core on a set of windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrecisionReport {
+    /// Precision measured.
+    pub precision: Precision,
+    /// Blob size in bytes.
+    pub blob_bytes: usize,
+    /// RMSE of the core's latent against the trainer's f64 latent (latent units).
+    pub latent_rmse: f64,
+    /// RMSE of the decoded windows against the f32 blob's decoded windows (sensor units).
+    pub rmse_vs_f32: f64,
+    /// RMSE of the decoded windows against the original windows (sensor units).
+    pub rmse_vs_input: f64,
+    /// Share of payloads byte-identical to the f32 blob's payloads.
+    pub payload_agreement: f64,
+}
+
+fn rmse(sq_sum: f64, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        (sq_sum / n as f64).sqrt()
+    }
+}
+
+/// Runs `blob` and the model's f32 blob through the core on `windows` and compares.
+pub fn measure_precision(
+    model: &FloatModel,
+    blob: &[u8],
+    f32_blob: &[u8],
+    windows: &[(Vec<f32>, u16)],
+) -> Result<PrecisionReport, Error> {
+    let m = Model::from_bytes(blob)?;
+    let reference = Model::from_bytes(f32_blob)?;
+    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
+    let mut ref_codec = Box::new(Codec::<MAX_WIDTH>::new(&reference)?);
+    let (n, k) = (m.input_dim(), m.latent_dim());
+    let (mut z, mut out, mut ref_out) = (vec![0.0f32; k], vec![0.0f32; n], vec![0.0f32; n]);
+    let (mut lat_sq, mut vs_f32_sq, mut vs_in_sq, mut same) = (0.0, 0.0, 0.0, 0usize);
+    for (i, (w, label)) in windows.iter().enumerate() {
+        let meta = Meta {
+            sequence: i as u16,
+            label: *label,
+        };
+        codec.latent(w, *label, &mut z)?;
+        let z_ref = model.encode_latent(w, *label);
+        lat_sq += z
+            .iter()
+            .zip(&z_ref)
+            .map(|(&a, &b)| (f64::from(a) - b).powi(2))
+            .sum::<f64>();
+        let p = codec.encode(w, meta)?;
+        let p_ref = ref_codec.encode(w, meta)?;
+        same += usize::from(p == p_ref);
+        codec.decode(p.as_bytes(), &mut out)?;
+        ref_codec.decode(p_ref.as_bytes(), &mut ref_out)?;
+        for ((&o, &r), &x) in out.iter().zip(&ref_out).zip(w) {
+            vs_f32_sq += (f64::from(o) - f64::from(r)).powi(2);
+            vs_in_sq += (f64::from(o) - f64::from(x)).powi(2);
+        }
+    }
+    Ok(PrecisionReport {
+        precision: m.precision(),
+        blob_bytes: blob.len(),
+        latent_rmse: rmse(lat_sq, windows.len() * k),
+        rmse_vs_f32: rmse(vs_f32_sq, windows.len() * n),
+        rmse_vs_input: rmse(vs_in_sq, windows.len() * n),
+        payload_agreement: if windows.is_empty() {
+            1.0
+        } else {
+            same as f64 / windows.len() as f64
+        },
+    })
+}

@@ -1,0 +1,19 @@
+//! aecodec-trainer: the desktop side of aecodec.
+//!
+//! This crate holds float models ([`FloatModel`]), their reference forward pass, and
+//! the export into the core's blob format for every precision, including the
+//! calibration of the full-integer path and the measurement of each precision's
+//! error against f32. Training itself (all variants, Adam, bit allocation) builds on
+//! these types.
+#![warn(missing_docs)]
+
+mod error;
+pub mod export;
+pub mod model;
+pub mod normal;
+mod rng;
+
+pub use error::Error;
+pub use export::{export_blob, measure_precision, PrecisionReport};
+pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer};
+pub use rng::Rng;

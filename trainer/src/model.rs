@@ -1,0 +1,273 @@
+//! Float models: what training produces and export consumes.
+
+use aecodec_core::{Activation, PayloadHeader};
+
+use crate::{normal, Error};
+
+/// A dense layer in f32, `y = act(W x + b)` with `W` row-major `[out][in]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloatLayer {
+    /// Inputs.
+    pub in_dim: usize,
+    /// Outputs.
+    pub out_dim: usize,
+    /// Activation.
+    pub activation: Activation,
+    /// Weights, row-major `[out_dim][in_dim]`.
+    pub weights: Vec<f32>,
+    /// Bias per output.
+    pub bias: Vec<f32>,
+}
+
+/// Applies an activation in f64 (the reference the core's f32 path is measured against).
+pub fn activate(act: Activation, x: f64) -> f64 {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu => x.max(0.0),
+        Activation::LeakyRelu(a) => {
+            if x > 0.0 {
+                x
+            } else {
+                f64::from(a) * x
+            }
+        }
+        Activation::Tanh => x.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+    }
+}
+
+impl FloatLayer {
+    /// Pre-activation outputs `W x + b` in f64.
+    pub fn pre_activation(&self, x: &[f64]) -> Vec<f64> {
+        self.weights
+            .chunks_exact(self.in_dim)
+            .zip(&self.bias)
+            .map(|(row, &b)| {
+                row.iter()
+                    .zip(x)
+                    .map(|(&w, &v)| f64::from(w) * v)
+                    .sum::<f64>()
+                    + f64::from(b)
+            })
+            .collect()
+    }
+
+    /// Outputs `act(W x + b)` in f64.
+    pub fn forward(&self, x: &[f64]) -> Vec<f64> {
+        self.pre_activation(x)
+            .into_iter()
+            .map(|v| activate(self.activation, v))
+            .collect()
+    }
+}
+
+/// The latent quantizer in float form, before export.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FloatQuantizer {
+    /// Uniform cells over calibrated ranges `[lo, hi]`.
+    Uniform {
+        /// Bits per dimension.
+        bits: Vec<u8>,
+        /// Value of a 0-bit dimension.
+        mean: Vec<f32>,
+        /// Range low ends.
+        lo: Vec<f32>,
+        /// Range high ends.
+        hi: Vec<f32>,
+    },
+    /// Equiprobable bins of N(mean, std²) per dimension, decoded to bin centroids.
+    Gaussian {
+        /// Bits per dimension.
+        bits: Vec<u8>,
+        /// Mean per dimension (also the value of a 0-bit dimension).
+        mean: Vec<f32>,
+        /// Standard deviation per dimension.
+        std: Vec<f32>,
+    },
+}
+
+impl FloatQuantizer {
+    /// Bits per dimension.
+    pub fn bits(&self) -> &[u8] {
+        match self {
+            FloatQuantizer::Uniform { bits, .. } | FloatQuantizer::Gaussian { bits, .. } => bits,
+        }
+    }
+
+    /// The concatenated edge and centroid tables of a Gaussian quantizer, in latent units.
+    pub fn tables(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        if let FloatQuantizer::Gaussian { bits, mean, std } = self {
+            for ((&b, &m), &s) in bits.iter().zip(mean).zip(std) {
+                if b == 0 {
+                    continue;
+                }
+                let (edges, centroids) = normal::equiprobable_bins(b);
+                let to_latent = |u: f64| (f64::from(m) + f64::from(s) * u) as f32;
+                out.extend(edges.into_iter().map(to_latent));
+                out.extend(centroids.into_iter().map(to_latent));
+            }
+        }
+        out
+    }
+
+    /// Range of values the decoder can be fed (for calibrating its int8 input).
+    pub fn value_range(&self) -> (f32, f32) {
+        let values: Vec<f32> = match self {
+            FloatQuantizer::Uniform { lo, hi, mean, .. } => {
+                lo.iter().chain(hi).chain(mean).copied().collect()
+            }
+            FloatQuantizer::Gaussian { mean, .. } => self
+                .tables()
+                .into_iter()
+                .chain(mean.iter().copied())
+                .collect(),
+        };
+        values
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)))
+    }
+}
+
+/// An autoencoder in float form: normalization, both halves, quantizer, payload header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloatModel {
+    /// Samples per window.
+    pub input_dim: usize,
+    /// Labels of a conditional model, 0 otherwise.
+    pub label_count: u16,
+    /// Subtracted from raw values, per input.
+    pub norm_mean: Vec<f32>,
+    /// Divides centred values, per input.
+    pub norm_std: Vec<f32>,
+    /// Encoder layers (input + one-hot label → latent).
+    pub encoder: Vec<FloatLayer>,
+    /// Decoder layers (latent + one-hot label → normalized window).
+    pub decoder: Vec<FloatLayer>,
+    /// Latent quantizer.
+    pub quantizer: FloatQuantizer,
+    /// Payload header.
+    pub header: PayloadHeader,
+}
+
+impl FloatModel {
+    /// Checks dimensions and lengths.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::InvalidModel(m));
+        if self.norm_mean.len() != self.input_dim || self.norm_std.len() != self.input_dim {
+            return bad(format!(
+                "normalization has {} / {} entries for {} inputs",
+                self.norm_mean.len(),
+                self.norm_std.len(),
+                self.input_dim
+            ));
+        }
+        let labels = usize::from(self.label_count);
+        let k = self.quantizer.bits().len();
+        for (name, layers, n_in, n_out) in [
+            ("encoder", &self.encoder, self.input_dim + labels, k),
+            ("decoder", &self.decoder, k + labels, self.input_dim),
+        ] {
+            let mut width = n_in;
+            for (i, l) in layers.iter().enumerate() {
+                if l.in_dim != width
+                    || l.weights.len() != l.in_dim * l.out_dim
+                    || l.bias.len() != l.out_dim
+                {
+                    return bad(format!(
+                        "{name} layer {i}: {}x{} with {} weights, {} biases, fed {width}",
+                        l.out_dim,
+                        l.in_dim,
+                        l.weights.len(),
+                        l.bias.len()
+                    ));
+                }
+                width = l.out_dim;
+            }
+            if layers.is_empty() || width != n_out {
+                return bad(format!(
+                    "{name} ends with {width} outputs, expected {n_out}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Normalized input of the encoder (window, then one-hot label).
+    pub fn encoder_input(&self, window: &[f32], label: u16) -> Vec<f64> {
+        let mut x: Vec<f64> = window
+            .iter()
+            .zip(self.norm_mean.iter().zip(&self.norm_std))
+            .map(|(&v, (&m, &s))| (f64::from(v) - f64::from(m)) / f64::from(s))
+            .collect();
+        x.extend((0..self.label_count).map(|c| if c == label { 1.0 } else { 0.0 }));
+        x
+    }
+
+    /// Decoder input: latent, then one-hot label.
+    pub fn decoder_input(&self, z: &[f64], label: u16) -> Vec<f64> {
+        let mut x = z.to_vec();
+        x.extend((0..self.label_count).map(|c| if c == label { 1.0 } else { 0.0 }));
+        x
+    }
+
+    /// The latent of `window`, in f64.
+    pub fn encode_latent(&self, window: &[f32], label: u16) -> Vec<f64> {
+        run(&self.encoder, self.encoder_input(window, label))
+    }
+
+    /// The window decoded from latent `z`, in sensor units.
+    pub fn decode_latent(&self, z: &[f64], label: u16) -> Vec<f64> {
+        run(&self.decoder, self.decoder_input(z, label))
+            .into_iter()
+            .zip(self.norm_mean.iter().zip(&self.norm_std))
+            .map(|(v, (&m, &s))| v * f64::from(s) + f64::from(m))
+            .collect()
+    }
+}
+
+fn run(layers: &[FloatLayer], x: Vec<f64>) -> Vec<f64> {
+    layers.iter().fold(x, |x, l| l.forward(&x))
+}
+
+impl FloatLayer {
+    /// A layer with Glorot-uniform weights (He-scaled for ReLU family) and zero bias.
+    pub fn init(
+        in_dim: usize,
+        out_dim: usize,
+        activation: Activation,
+        rng: &mut crate::Rng,
+    ) -> Self {
+        let gain = match activation {
+            Activation::Relu | Activation::LeakyRelu(_) => 2.0f64.sqrt(),
+            _ => 1.0,
+        };
+        let limit = gain * (6.0 / (in_dim + out_dim) as f64).sqrt();
+        let weights = (0..in_dim * out_dim)
+            .map(|_| ((2.0 * rng.uniform() - 1.0) * limit) as f32)
+            .collect();
+        FloatLayer {
+            in_dim,
+            out_dim,
+            activation,
+            weights,
+            bias: vec![0.0; out_dim],
+        }
+    }
+}
+
+/// Builds a stack of freshly initialized layers through `widths` (`widths[0]` inputs),
+/// with `hidden` activations and `last` on the final layer.
+pub fn init_stack(
+    widths: &[usize],
+    hidden: Activation,
+    last: Activation,
+    rng: &mut crate::Rng,
+) -> Vec<FloatLayer> {
+    let n = widths.len().saturating_sub(1);
+    widths
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| FloatLayer::init(w[0], w[1], if i + 1 == n { last } else { hidden }, rng))
+        .collect()
+}
