@@ -4,6 +4,29 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Bad input data, located as precisely as possible.
+    #[error("{path}{}{}: {message}", if *line > 0 { format!(", line {line}") } else { String::new() }, column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
+    Data {
+        /// The file.
+        path: std::path::PathBuf,
+        /// 1-based line (0 when the problem is not on one line).
+        line: usize,
+        /// Column name, if the problem is in one cell.
+        column: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// An option out of its range.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// The float model is inconsistent (dimensions, lengths).
     #[error("invalid model: {0}")]
     InvalidModel(String),

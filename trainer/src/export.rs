@@ -6,6 +6,7 @@ use aecodec_core::{
     Precision, MAX_WIDTH,
 };
 
+use crate::data::Window;
 use crate::model::{activate, FloatLayer, FloatModel, FloatQuantizer};
 use crate::Error;
 
@@ -232,7 +233,7 @@ fn to_half(boundary: IntBoundary, layers: &[LayerBytes]) -> Result<HalfSpec<'_>,
 pub fn export_blob(
     model: &FloatModel,
     precision: Precision,
-    calibration: &[(Vec<f32>, u16)],
+    calibration: &[Window],
 ) -> Result<Vec<u8>, Error> {
     model.validate()?;
     let (enc_boundary, enc, dec_boundary, dec) = match precision {
@@ -339,8 +340,15 @@ pub struct PrecisionReport {
     pub rmse_vs_f32: f64,
     /// RMSE of the decoded windows against the original windows (sensor units).
     pub rmse_vs_input: f64,
-    /// Share of payloads byte-identical to the f32 blob's payloads.
+    /// Share of payloads whose bits after the fingerprint (sequence, label, codes) are
+    /// identical to the f32 blob's (each blob has its own fingerprint).
     pub payload_agreement: f64,
+}
+
+/// True if `a` and `b` have the same length and agree from bit `skip` (MSB first) on.
+fn same_bits_after(a: &[u8], b: &[u8], skip: usize) -> bool {
+    let bit = |p: &[u8], i: usize| (p[i / 8] >> (7 - i % 8)) & 1;
+    a.len() == b.len() && (skip..a.len() * 8).all(|i| bit(a, i) == bit(b, i))
 }
 
 fn rmse(sq_sum: f64, n: usize) -> f64 {
@@ -356,7 +364,7 @@ pub fn measure_precision(
     model: &FloatModel,
     blob: &[u8],
     f32_blob: &[u8],
-    windows: &[(Vec<f32>, u16)],
+    windows: &[Window],
 ) -> Result<PrecisionReport, Error> {
     let m = Model::from_bytes(blob)?;
     let reference = Model::from_bytes(f32_blob)?;
@@ -379,7 +387,8 @@ pub fn measure_precision(
             .sum::<f64>();
         let p = codec.encode(w, meta)?;
         let p_ref = ref_codec.encode(w, meta)?;
-        same += usize::from(p == p_ref);
+        let skip = usize::from(m.payload_layout().fingerprint_bits);
+        same += usize::from(same_bits_after(p.as_bytes(), p_ref.as_bytes(), skip));
         codec.decode(p.as_bytes(), &mut out)?;
         ref_codec.decode(p_ref.as_bytes(), &mut ref_out)?;
         for ((&o, &r), &x) in out.iter().zip(&ref_out).zip(w) {

@@ -7,8 +7,10 @@
 //! these types.
 #![warn(missing_docs)]
 
+pub mod data;
 mod error;
 pub mod export;
+pub mod linear;
 pub mod model;
 pub mod normal;
 mod rng;

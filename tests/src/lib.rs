@@ -1,0 +1,68 @@
+//! Shared fixtures for the end-to-end tests and benchmarks: the bundled recording and
+//! models built from it.
+
+use std::path::PathBuf;
+
+use aecodec_core::PayloadHeader;
+use aecodec_trainer::data::Window;
+use aecodec_trainer::data::{read_csv, CsvOptions, Table};
+use aecodec_trainer::{init_stack, FloatModel, FloatQuantizer, Rng};
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The three ankle channels of the bundled Daphnet recording (mg).
+pub fn daphnet_ankle() -> Table {
+    let opts = CsvOptions {
+        columns: Some(vec![
+            "ankle_horiz_fwd".into(),
+            "ankle_vert".into(),
+            "ankle_horiz_lateral".into(),
+        ]),
+        label_column: None,
+    };
+    read_csv(&repo_root().join("data/daphnet_s06r02e0.csv"), &opts)
+        .expect("bundled recording must load")
+}
+
+/// Windows of 64 samples × 3 channels (192 inputs): (train, test), split in time at 70 %.
+pub fn daphnet_windows() -> (Vec<Window>, Vec<Window>) {
+    let t = daphnet_ankle();
+    let cut = t.rows.len() * 7 / 10;
+    let train = t.windows(0, cut, 64, 32).expect("train windows");
+    let test = t.windows(cut, t.rows.len(), 64, 64).expect("test windows");
+    (train, test)
+}
+
+/// An untrained (freshly initialized) MLP autoencoder with the given widths, tanh hidden
+/// layers, identity latent and output: weights as training starts from.
+pub fn mlp_model(
+    widths: &[usize],
+    label_count: u16,
+    quantizer: FloatQuantizer,
+    norm: (Vec<f32>, Vec<f32>),
+    seed: u64,
+) -> FloatModel {
+    let mut rng = Rng::new(seed);
+    let labels = usize::from(label_count);
+    let mut enc_w = widths.to_vec();
+    enc_w[0] += labels;
+    let mut dec_w: Vec<usize> = widths.iter().rev().copied().collect();
+    dec_w[0] += labels;
+    use aecodec_core::Activation::{Identity, Tanh};
+    FloatModel {
+        input_dim: widths[0],
+        label_count,
+        norm_mean: norm.0,
+        norm_std: norm.1,
+        encoder: init_stack(&enc_w, Tanh, Identity, &mut rng),
+        decoder: init_stack(&dec_w, Tanh, Identity, &mut rng),
+        quantizer,
+        header: PayloadHeader {
+            fingerprint_bits: 4,
+            sequence_bits: 4,
+        },
+    }
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests across crates: one test binary, so the suite links once.
+
+mod roundtrip;
