@@ -1,3 +1,4 @@
 //! End-to-end tests across crates: one test binary, so the suite links once.
 
+mod pipeline;
 mod roundtrip;

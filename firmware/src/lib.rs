@@ -1,0 +1,16 @@
+//! aecodec-firmware: the on-device half of aecodec, `no_std` and heap-free.
+//!
+//! A [`Pipeline`] takes samples from any [`Sensor`], fills a [`WindowBuffer`] sized at
+//! compile time, encodes each full window with the core's [`aecodec_core::Codec`], and
+//! writes the framed payload to an [`embedded_io::Write`] sink (a UART or a modem).
+//! Sensor failures, dropped windows, sent packets and write failures are counted; a
+//! failing sensor is retried a bounded number of times and never stalls the loop.
+#![no_std]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod pipeline;
+mod window;
+
+pub use pipeline::{Counters, Pipeline, PipelineError, Sensor, FRAME_CAPACITY};
+pub use window::WindowBuffer;

@@ -1,0 +1,181 @@
+//! The firmware pipeline on the host: a replayed real recording through a flaky sensor,
+//! frames into a byte sink, decoded by the receiver; payloads equal the host codec's.
+
+use aecodec_core::{Codec, FrameDecoder, Meta, Model, Precision, MAX_WIDTH};
+use aecodec_firmware::{Counters, Pipeline, Sensor};
+use aecodec_tests::{daphnet_ankle, daphnet_windows};
+use aecodec_trainer::export_blob;
+use aecodec_trainer::linear::{fit_linear, LinearOptions};
+
+/// Replays rows; read number `k` fails when `fail(k)` holds.
+struct Replay<'a> {
+    rows: &'a [Vec<f32>],
+    next: usize,
+    reads: usize,
+    fail: fn(usize) -> bool,
+}
+
+impl Sensor for Replay<'_> {
+    type Error = ();
+    fn read(&mut self, out: &mut [f32]) -> Result<(), ()> {
+        self.reads += 1;
+        if (self.fail)(self.reads) {
+            return Err(());
+        }
+        let row = self.rows.get(self.next).ok_or(())?;
+        out.copy_from_slice(row);
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// A UART stand-in that can refuse writes.
+struct Sink {
+    bytes: Vec<u8>,
+    refuse_next: bool,
+}
+
+impl embedded_io::ErrorType for Sink {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if std::mem::take(&mut self.refuse_next) {
+            return Err(embedded_io::ErrorKind::Other);
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+fn pca_blob(precision: Precision) -> Vec<u8> {
+    let (train, _) = daphnet_windows();
+    let opts = LinearOptions {
+        channels: 3,
+        bits: vec![6, 6, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3],
+        header: aecodec_core::PayloadHeader {
+            fingerprint_bits: 4,
+            sequence_bits: 8,
+        },
+    };
+    export_blob(&fit_linear(&train, &opts).unwrap(), precision, &train).unwrap()
+}
+
+#[test]
+fn pipeline_frames_match_host_payloads_for_every_precision() {
+    let rows = daphnet_ankle().rows;
+    let rows = &rows[..1024];
+    for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
+        let blob = pca_blob(precision);
+        let model = Model::from_bytes(&blob).unwrap();
+        let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 0).unwrap();
+        let mut sensor = Replay {
+            rows,
+            next: 0,
+            reads: 0,
+            fail: |_| false,
+        };
+        let mut sink = Sink {
+            bytes: Vec::new(),
+            refuse_next: false,
+        };
+        while sensor.next < rows.len() {
+            pipe.poll(&mut sensor, &mut sink);
+        }
+        assert_eq!(
+            pipe.counters(),
+            Counters {
+                samples: 1024,
+                packets_sent: 16,
+                ..Counters::default()
+            }
+        );
+        // The receiver sees exactly what the host codec makes of the same windows.
+        let mut host = Box::new(Codec::<MAX_WIDTH>::new(&model).unwrap());
+        let mut rx = FrameDecoder::<64>::new();
+        let mut received = Vec::new();
+        for &b in &sink.bytes {
+            if let Some(p) = rx.push(b) {
+                received.push(p.unwrap().to_vec());
+            }
+        }
+        assert_eq!(received.len(), 16);
+        for (i, payload) in received.iter().enumerate() {
+            let window: Vec<f32> = rows[i * 64..(i + 1) * 64]
+                .iter()
+                .flatten()
+                .copied()
+                .collect();
+            let expected = host
+                .encode(
+                    &window,
+                    Meta {
+                        sequence: i as u16,
+                        label: 0,
+                    },
+                )
+                .unwrap();
+            assert_eq!(
+                payload.as_slice(),
+                expected.as_bytes(),
+                "{precision:?} window {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
+    let rows = daphnet_ankle().rows;
+    let blob = pca_blob(Precision::F32);
+    let model = Model::from_bytes(&blob).unwrap();
+    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 1).unwrap();
+    // Samples 0..63 make the first window. Reads 100 and 101 fail (the retry after 100
+    // fails too), so the window in progress (samples 64..98) is dropped; read 150 fails
+    // once and its retry succeeds.
+    let mut sensor = Replay {
+        rows: &rows,
+        next: 0,
+        reads: 0,
+        fail: |k| k == 100 || k == 101 || k == 150,
+    };
+    let mut sink = Sink {
+        bytes: Vec::new(),
+        refuse_next: false,
+    };
+    for _ in 0..200 {
+        pipe.poll(&mut sensor, &mut sink);
+    }
+    let c = pipe.counters();
+    assert_eq!(c.sensor_errors, 3);
+    assert_eq!(c.dropped_windows, 1);
+    assert_eq!(c.samples, 199);
+    // One window before the failure, one from the 100 samples after it.
+    assert_eq!(c.packets_sent, 2);
+    sink.refuse_next = true;
+    for _ in 0..64 {
+        pipe.poll(&mut sensor, &mut sink);
+    }
+    assert_eq!(pipe.counters().write_errors, 1);
+}
+
+#[test]
+fn pipeline_refuses_window_of_wrong_shape() {
+    let blob = pca_blob(Precision::F32);
+    let model = Model::from_bytes(&blob).unwrap();
+    assert!(Pipeline::<'_, 96, 192>::new(&model, 3, 32, 0).is_err());
+    assert!(Pipeline::<'_, 192, 192>::new(&model, 5, 32, 0).is_err());
+    assert!(matches!(
+        Pipeline::<'_, 192, 16>::new(&model, 3, 64, 0),
+        Err(aecodec_firmware::PipelineError::Core(
+            aecodec_core::Error::ScratchTooSmall {
+                needed: 192,
+                capacity: 16
+            }
+        ))
+    ));
+}
