@@ -98,7 +98,9 @@ fn run_int<const N: usize>(
         out_zero,
     } = half.boundary;
     for (q, &x) in qa.iter_mut().zip(a.iter()).take(n_in) {
-        let v = libm::roundf(x / in_scale) as i32 + i32::from(in_zero);
+        // Clamp before the cast: a huge input must saturate, not overflow the add.
+        let r = libm::roundf(x / in_scale).clamp(-256.0, 256.0);
+        let v = r as i32 + i32::from(in_zero); // NaN casts to 0
         *q = v.clamp(-128, 127) as i8;
     }
     let mut in_a = true;

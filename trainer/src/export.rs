@@ -409,3 +409,26 @@ pub fn measure_precision(
         },
     })
 }
+
+/// Encodes and decodes every window through the core with `blob`; returns the decoded
+/// windows (what a receiver reconstructs).
+pub fn round_trip(blob: &[u8], windows: &[Window]) -> Result<Vec<Vec<f32>>, Error> {
+    let m = Model::from_bytes(blob)?;
+    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
+    windows
+        .iter()
+        .enumerate()
+        .map(|(i, (w, label))| {
+            let p = codec.encode(
+                w,
+                Meta {
+                    sequence: i as u16,
+                    label: *label,
+                },
+            )?;
+            let mut out = vec![0.0f32; m.input_dim()];
+            codec.decode(p.as_bytes(), &mut out)?;
+            Ok(out)
+        })
+        .collect()
+}

@@ -7,15 +7,18 @@
 //! these types.
 #![warn(missing_docs)]
 
+pub mod bits;
 pub mod data;
 mod error;
 pub mod export;
+pub mod fsio;
 pub mod linear;
+pub mod metrics;
 pub mod model;
 pub mod normal;
 mod rng;
 
 pub use error::Error;
-pub use export::{export_blob, measure_precision, PrecisionReport};
+pub use export::{export_blob, measure_precision, round_trip, PrecisionReport};
 pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer};
 pub use rng::Rng;

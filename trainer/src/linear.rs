@@ -117,84 +117,255 @@ pub struct LinearOptions {
     pub header: PayloadHeader,
 }
 
+/// Principal components of a set of windows, in normalized units.
+#[derive(Debug, Clone)]
+pub struct Pca {
+    /// Per-input normalization mean (raw units).
+    pub norm_mean: Vec<f32>,
+    /// Per-input normalization std (raw units).
+    pub norm_std: Vec<f32>,
+    /// Mean of the normalized windows.
+    pub mean: Vec<f64>,
+    /// Eigenvalues of the covariance, descending (variance along each component).
+    pub variances: Vec<f64>,
+    /// Unit eigenvectors, in the order of `variances`.
+    pub components: Vec<Vec<f64>>,
+}
+
+impl Pca {
+    /// Fits PCA to `windows` (raw units, `channels` interleaved).
+    pub fn fit(windows: &[Window], channels: usize) -> Result<Pca, Error> {
+        let (norm_mean, norm_std) = channel_normalization(windows, channels)?;
+        let n = norm_mean.len();
+        let x: Vec<Vec<f64>> = windows
+            .iter()
+            .map(|(w, _)| {
+                w.iter()
+                    .zip(norm_mean.iter().zip(&norm_std))
+                    .map(|(&v, (&m, &s))| (f64::from(v) - f64::from(m)) / f64::from(s))
+                    .collect()
+            })
+            .collect();
+        let mut mean = vec![0.0f64; n];
+        for row in &x {
+            mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+        }
+        mean.iter_mut().for_each(|m| *m /= x.len() as f64);
+        let mut cov = vec![0.0f64; n * n];
+        for row in &x {
+            let d: Vec<f64> = row.iter().zip(&mean).map(|(v, m)| v - m).collect();
+            for i in 0..n {
+                let di = d[i];
+                for (c, dj) in cov[i * n + i..(i + 1) * n].iter_mut().zip(&d[i..]) {
+                    *c += di * dj;
+                }
+            }
+        }
+        let denom = (x.len().max(2) - 1) as f64;
+        for i in 0..n {
+            for j in i..n {
+                cov[i * n + j] /= denom;
+                cov[j * n + i] = cov[i * n + j];
+            }
+        }
+        let (variances, components) = symmetric_eigen(&cov, n);
+        Ok(Pca {
+            norm_mean,
+            norm_std,
+            mean,
+            variances,
+            components,
+        })
+    }
+
+    /// The linear autoencoder keeping the first `bits.len()` components, with uniform
+    /// quantizer ranges calibrated on `windows`.
+    pub fn model(
+        &self,
+        bits: &[u8],
+        header: PayloadHeader,
+        windows: &[Window],
+    ) -> Result<FloatModel, Error> {
+        let n = self.mean.len();
+        let k = bits.len();
+        if k == 0 || k > n {
+            return Err(Error::InvalidArgument(format!(
+                "latent size {k} must be in 1..={n}"
+            )));
+        }
+        let comps = &self.components[..k];
+        let enc = FloatLayer {
+            in_dim: n,
+            out_dim: k,
+            activation: Activation::Identity,
+            weights: comps.iter().flatten().map(|&w| w as f32).collect(),
+            bias: comps
+                .iter()
+                .map(|c| -c.iter().zip(&self.mean).map(|(a, b)| a * b).sum::<f64>() as f32)
+                .collect(),
+        };
+        let dec = FloatLayer {
+            in_dim: k,
+            out_dim: n,
+            activation: Activation::Identity,
+            weights: (0..n)
+                .flat_map(|i| comps.iter().map(move |c| c[i] as f32))
+                .collect(),
+            bias: self.mean.iter().map(|&m| m as f32).collect(),
+        };
+        let mut model = FloatModel {
+            input_dim: n,
+            label_count: 0,
+            norm_mean: self.norm_mean.clone(),
+            norm_std: self.norm_std.clone(),
+            encoder: vec![enc],
+            decoder: vec![dec],
+            quantizer: FloatQuantizer::Uniform {
+                bits: bits.to_vec(),
+                mean: vec![0.0; k],
+                lo: vec![-1.0; k],
+                hi: vec![1.0; k],
+            },
+            header,
+        };
+        calibrate_uniform(&mut model, windows);
+        Ok(model)
+    }
+
+    /// Bits per component for `code_bits` in all (greedy on the component variances),
+    /// trimmed after the last component that earned a bit.
+    pub fn allocate(&self, code_bits: usize, max_bits: u8) -> Vec<u8> {
+        let mut bits = crate::bits::allocate_greedy(&self.variances, code_bits, max_bits);
+        let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
+        bits.truncate(used);
+        bits
+    }
+}
+
 /// Fits PCA on `windows` (raw units) and returns it as a linear autoencoder whose
 /// uniform quantizer ranges are the training latents' min and max.
 pub fn fit_linear(windows: &[Window], opts: &LinearOptions) -> Result<FloatModel, Error> {
-    let k = opts.bits.len();
-    let (norm_mean, norm_std) = channel_normalization(windows, opts.channels)?;
-    let n = norm_mean.len();
-    if k == 0 || k > n {
-        return Err(Error::InvalidArgument(format!(
-            "latent size {k} must be in 1..={n}"
-        )));
-    }
-    let x: Vec<Vec<f64>> = windows
+    Pca::fit(windows, opts.channels)?.model(&opts.bits, opts.header, windows)
+}
+
+/// Mean squared error of a mid-rise uniform quantizer with `2^bits` cells over
+/// `[lo, hi]` on `values` (the decoder's cell centres, as the core computes them).
+pub fn uniform_mse(values: &[f64], lo: f64, hi: f64, bits: u8) -> f64 {
+    let levels = f64::from(1u32 << bits);
+    let step = (hi - lo) / levels;
+    let sum: f64 = values
         .iter()
-        .map(|(w, _)| {
-            w.iter()
-                .zip(norm_mean.iter().zip(&norm_std))
-                .map(|(&v, (&m, &s))| (f64::from(v) - f64::from(m)) / f64::from(s))
-                .collect()
+        .map(|&v| {
+            let c = ((v - lo) / step).floor().clamp(0.0, levels - 1.0);
+            (v - (lo + (c + 0.5) * step)).powi(2)
         })
+        .sum();
+    sum / values.len().max(1) as f64
+}
+
+/// For one latent dimension: the best uniform range for each bit width 0..=`max_bits`
+/// and its measured error. The range is searched as mean ± c·σ (c from 0.5 to 5) and
+/// the observed min..max: at low bit widths clipping the tails wins.
+pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let sd = var.sqrt().max(1e-12);
+    let (min, max) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let pad = ((max - min) * 1e-3).max(1e-6);
+    let mut candidates: Vec<(f64, f64)> = (2..=20)
+        .map(|i| f64::from(i) * 0.25)
+        .map(|c| (mean - c * sd, mean + c * sd))
         .collect();
-    let mut mean = vec![0.0f64; n];
-    for row in &x {
-        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    candidates.push((min - pad, max + pad));
+    let mut table = vec![(var, mean as f32, mean as f32)];
+    for b in 1..=max_bits {
+        let best = candidates
+            .iter()
+            .map(|&(lo, hi)| (uniform_mse(values, lo, hi, b), lo as f32, hi as f32))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or((var, mean as f32, mean as f32));
+        table.push(best);
     }
-    mean.iter_mut().for_each(|m| *m /= x.len() as f64);
-    let mut cov = vec![0.0f64; n * n];
-    for row in &x {
-        let d: Vec<f64> = row.iter().zip(&mean).map(|(v, m)| v - m).collect();
-        for i in 0..n {
-            for j in i..n {
-                cov[i * n + j] += d[i] * d[j];
+    table
+}
+
+/// Greedy bit allocation on measured errors: each step spends one or two bits where
+/// they cut the error most per bit (two-bit steps let a dimension whose first bit
+/// gains little still be chosen, as a plain one-bit greedy would miss).
+pub fn allocate_measured(tables: &[Vec<(f64, f32, f32)>], code_bits: usize) -> Vec<u8> {
+    let mut bits = vec![0usize; tables.len()];
+    let mut left = code_bits;
+    while left > 0 {
+        let mut best: Option<(f64, usize, usize)> = None;
+        for (d, t) in tables.iter().enumerate() {
+            for step in 1..=2usize.min(left) {
+                if let (Some(now), Some(next)) = (t.get(bits[d]), t.get(bits[d] + step)) {
+                    let gain = (now.0 - next.0) / step as f64;
+                    if gain > 0.0 && best.is_none_or(|(g, _, _)| gain > g) {
+                        best = Some((gain, d, step));
+                    }
+                }
             }
         }
-    }
-    let denom = (x.len().max(2) - 1) as f64;
-    for i in 0..n {
-        for j in i..n {
-            cov[i * n + j] /= denom;
-            cov[j * n + i] = cov[i * n + j];
+        match best {
+            Some((_, d, step)) => {
+                bits[d] += step;
+                left -= step;
+            }
+            None => break,
         }
     }
-    let (_, vectors) = symmetric_eigen(&cov, n);
-    let comps = &vectors[..k];
-    let enc = FloatLayer {
-        in_dim: n,
-        out_dim: k,
-        activation: Activation::Identity,
-        weights: comps.iter().flatten().map(|&w| w as f32).collect(),
-        bias: comps
-            .iter()
-            .map(|c| -c.iter().zip(&mean).map(|(a, b)| a * b).sum::<f64>() as f32)
-            .collect(),
-    };
-    let dec = FloatLayer {
-        in_dim: k,
-        out_dim: n,
-        activation: Activation::Identity,
-        weights: (0..n)
-            .flat_map(|i| comps.iter().map(move |c| c[i] as f32))
-            .collect(),
-        bias: mean.iter().map(|&m| m as f32).collect(),
-    };
-    let mut model = FloatModel {
-        input_dim: n,
-        label_count: 0,
-        norm_mean,
-        norm_std,
-        encoder: vec![enc],
-        decoder: vec![dec],
-        quantizer: FloatQuantizer::Uniform {
-            bits: opts.bits.clone(),
-            mean: vec![0.0; k],
-            lo: vec![-1.0; k],
-            hi: vec![1.0; k],
-        },
-        header: opts.header,
-    };
-    calibrate_uniform(&mut model, windows);
+    bits.into_iter().map(|b| b as u8).collect()
+}
+
+/// The linear codec at a payload budget: the header's bits come first; the rest of
+/// `payload_bytes · 8` bits is allocated over the principal components by measured
+/// error on the training latents, each dimension with the uniform range that suits its
+/// bit width.
+pub fn fit_linear_budget(
+    windows: &[Window],
+    channels: usize,
+    payload_bytes: usize,
+    header: PayloadHeader,
+) -> Result<FloatModel, Error> {
+    const MAX_BITS: u8 = 12;
+    let header_bits = usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits);
+    let code_bits = (payload_bytes * 8)
+        .checked_sub(header_bits)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "a {payload_bytes}-byte payload leaves no bits after a {header_bits}-bit header"
+            ))
+        })?;
+    let pca = Pca::fit(windows, channels)?;
+    let n = pca.mean.len();
+    let k_max = n.min(aecodec_core::MAX_LATENT);
+    let full = pca.model(&vec![1; k_max], header, windows)?;
+    let latents: Vec<Vec<f64>> = windows
+        .iter()
+        .map(|(w, l)| full.encode_latent(w, *l))
+        .collect();
+    let tables: Vec<Vec<(f64, f32, f32)>> = (0..k_max)
+        .map(|d| range_table(&latents.iter().map(|z| z[d]).collect::<Vec<_>>(), MAX_BITS))
+        .collect();
+    let mut bits = allocate_measured(&tables, code_bits);
+    let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
+    bits.truncate(used);
+    let mut model = pca.model(&bits, header, windows)?;
+    if let FloatQuantizer::Uniform { lo, hi, mean, .. } = &mut model.quantizer {
+        for (d, &b) in bits.iter().enumerate() {
+            let (_, l, h) = tables[d][usize::from(b)];
+            if b > 0 {
+                lo[d] = l;
+                hi[d] = h;
+            }
+            mean[d] = tables[d][0].1;
+        }
+    }
     Ok(model)
 }
 
@@ -230,6 +401,20 @@ mod tests {
         assert!((vals[0] - 3.0).abs() < 1e-12 && (vals[1] - 1.0).abs() < 1e-12);
         assert!((vecs[0][0].abs() - 0.5f64.sqrt()).abs() < 1e-12);
         assert!((vecs[0][0] - vecs[0][1]).abs() < 1e-12);
+    }
+
+    #[test]
+    fn measured_allocation_prefers_the_dimension_with_most_to_gain() {
+        let wide: Vec<f64> = (0..400)
+            .map(|i| ((i * 37 % 400) as f64 / 400.0 - 0.5) * 8.0)
+            .collect();
+        let narrow: Vec<f64> = wide.iter().map(|v| v / 4.0).collect();
+        let tables = vec![range_table(&narrow, 6), range_table(&wide, 6)];
+        // uniform data: each bit cuts the error 4x; a 4x wider range is worth 2 more bits,
+        // so 8 bits split 3 / 5
+        assert_eq!(allocate_measured(&tables, 8), vec![3, 5]);
+        let mse = uniform_mse(&wide, -4.0, 4.0, 3);
+        assert!((mse - 1.0f64.powi(2) / 12.0).abs() < 0.01, "{mse}");
     }
 
     #[test]

@@ -1,0 +1,141 @@
+//! `aecodec inspect`: what a blob holds.
+
+use std::path::PathBuf;
+
+use aecodec_core::{Activation, LatentQuantizer, Model, Precision};
+use anyhow::Context;
+
+/// Arguments of `inspect`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model blob (from `aecodec export` or `aecodec demo`).
+    pub blob: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn activation_name(a: Activation) -> String {
+    match a {
+        Activation::Identity => "identity".into(),
+        Activation::Relu => "relu".into(),
+        Activation::LeakyRelu(alpha) => format!("leaky_relu({alpha})"),
+        Activation::Tanh => "tanh".into(),
+        Activation::Sigmoid => "sigmoid".into(),
+    }
+}
+
+fn precision_name(p: Precision) -> &'static str {
+    match p {
+        Precision::F32 => "f32",
+        Precision::Int8Weights => "int8 (weights, f32 activations)",
+        Precision::Int8Full => "int8-full (integer-only)",
+    }
+}
+
+/// Summary of a loaded model as JSON.
+pub fn describe(model: &Model<'_>) -> serde_json::Value {
+    let spec = model.spec();
+    let layers = |h: &aecodec_core::HalfSpec<'_>| -> Vec<serde_json::Value> {
+        h.layers
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "in": l.in_dim, "out": l.out_dim,
+                    "activation": activation_name(l.activation),
+                    "weight_bytes": l.weights.len() + l.bias.len() + l.scales.len() + l.shifts.len() + l.lut.len(),
+                })
+            })
+            .collect()
+    };
+    let layout = model.payload_layout();
+    let quantizer = match spec.quantizer {
+        LatentQuantizer::Uniform { .. } => "uniform (calibrated ranges)",
+        LatentQuantizer::Table { .. } => "table (equiprobable Gaussian bins)",
+    };
+    serde_json::json!({
+        "format_version": model.version(),
+        "fingerprint": format!("{:08x}", model.fingerprint()),
+        "precision": precision_name(model.precision()),
+        "blob_bytes": model.blob_len(),
+        "input_dim": model.input_dim(),
+        "latent_dim": model.latent_dim(),
+        "labels": model.label_count(),
+        "encoder": layers(&spec.encoder),
+        "decoder": layers(&spec.decoder),
+        "encoder_macs": model.encoder_macs(),
+        "decoder_macs": model.decoder_macs(),
+        "scratch_elements": model.scratch_needed(),
+        "quantizer": quantizer,
+        "bits": spec.quantizer.bits(),
+        "payload": {
+            "bytes": layout.bytes,
+            "fingerprint_bits": layout.fingerprint_bits,
+            "sequence_bits": layout.sequence_bits,
+            "label_bits": layout.label_bits,
+            "code_bits": layout.code_bits,
+        },
+    })
+}
+
+/// Runs `inspect`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.blob)
+        .with_context(|| format!("cannot read {}", args.blob.display()))?;
+    let model =
+        Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", args.blob.display()))?;
+    let d = describe(&model);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+        return Ok(());
+    }
+    let layout = model.payload_layout();
+    println!("{}", args.blob.display());
+    println!("  format version   {}", model.version());
+    println!("  fingerprint      {:08x}", model.fingerprint());
+    println!("  precision        {}", precision_name(model.precision()));
+    println!("  blob (flash)     {} bytes", model.blob_len());
+    println!(
+        "  scratch          {} elements per buffer",
+        model.scratch_needed()
+    );
+    println!(
+        "  input            {} samples, {} labels",
+        model.input_dim(),
+        model.label_count()
+    );
+    for (name, half) in [
+        ("encoder", &model.spec().encoder),
+        ("decoder", &model.spec().decoder),
+    ] {
+        let desc: Vec<String> = half
+            .layers
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}→{} {}",
+                    l.in_dim,
+                    l.out_dim,
+                    activation_name(l.activation)
+                )
+            })
+            .collect();
+        println!("  {name:<16} {}", desc.join(", "));
+    }
+    println!(
+        "  MACs             encode {}, decode {}",
+        model.encoder_macs(),
+        model.decoder_macs()
+    );
+    println!(
+        "  latent           {} dims, {}",
+        model.latent_dim(),
+        d["quantizer"].as_str().unwrap_or("")
+    );
+    println!("  bits per dim     {:?}", model.spec().quantizer.bits());
+    println!(
+        "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} code bits (+ padding)",
+        layout.bytes, layout.fingerprint_bits, layout.sequence_bits, layout.label_bits, layout.code_bits
+    );
+    Ok(())
+}
