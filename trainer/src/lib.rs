@@ -15,6 +15,8 @@ pub mod fsio;
 pub mod linear;
 pub mod metrics;
 pub mod model;
+pub mod models;
+pub mod nn;
 pub mod normal;
 mod rng;
 

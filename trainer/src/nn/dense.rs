@@ -1,0 +1,254 @@
+//! Dense layers and stacks of them, with the caches backprop needs.
+
+use aecodec_core::Activation;
+
+use super::{gemm, Adam};
+use crate::model::FloatLayer;
+use crate::Rng;
+
+/// f32 activation, the same functions as the core's (libm-free here: std's are exact enough
+/// for training; export runs the core's own for the check).
+#[inline]
+pub fn act(a: Activation, z: f32) -> f32 {
+    match a {
+        Activation::Identity => z,
+        Activation::Relu => z.max(0.0),
+        Activation::LeakyRelu(alpha) => {
+            if z > 0.0 {
+                z
+            } else {
+                alpha * z
+            }
+        }
+        Activation::Tanh => z.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+    }
+}
+
+/// d act / d z, from the pre-activation `z` and the output `y`.
+#[inline]
+pub fn act_grad(a: Activation, z: f32, y: f32) -> f32 {
+    match a {
+        Activation::Identity => 1.0,
+        Activation::Relu => f32::from(u8::from(z > 0.0)),
+        Activation::LeakyRelu(alpha) => {
+            if z > 0.0 {
+                1.0
+            } else {
+                alpha
+            }
+        }
+        Activation::Tanh => 1.0 - y * y,
+        Activation::Sigmoid => y * (1.0 - y),
+    }
+}
+
+/// A trainable dense layer `y = act(x Wᵀ + b)`, `W` row-major `out × in`.
+#[derive(Debug, Clone)]
+pub struct Dense {
+    /// Inputs.
+    pub in_dim: usize,
+    /// Outputs.
+    pub out_dim: usize,
+    /// Activation.
+    pub activation: Activation,
+    /// Weights.
+    pub w: Vec<f32>,
+    /// Biases.
+    pub b: Vec<f32>,
+    /// Weight gradients (accumulated by `backward`, cleared by `zero_grad`).
+    pub gw: Vec<f32>,
+    /// Bias gradients.
+    pub gb: Vec<f32>,
+    mw: Vec<f32>,
+    vw: Vec<f32>,
+    mb: Vec<f32>,
+    vb: Vec<f32>,
+    x: Vec<f32>,
+    z: Vec<f32>,
+    y: Vec<f32>,
+}
+
+impl Dense {
+    /// A layer with Glorot/He-uniform initial weights.
+    pub fn new(in_dim: usize, out_dim: usize, activation: Activation, rng: &mut Rng) -> Self {
+        Self::from_float(&FloatLayer::init(in_dim, out_dim, activation, rng))
+    }
+
+    /// A trainable copy of an exported layer.
+    pub fn from_float(l: &FloatLayer) -> Self {
+        let (nw, nb) = (l.weights.len(), l.bias.len());
+        Dense {
+            in_dim: l.in_dim,
+            out_dim: l.out_dim,
+            activation: l.activation,
+            w: l.weights.clone(),
+            b: l.bias.clone(),
+            gw: vec![0.0; nw],
+            gb: vec![0.0; nb],
+            mw: vec![0.0; nw],
+            vw: vec![0.0; nw],
+            mb: vec![0.0; nb],
+            vb: vec![0.0; nb],
+            x: Vec::new(),
+            z: Vec::new(),
+            y: Vec::new(),
+        }
+    }
+
+    /// The layer as exported.
+    pub fn to_float(&self) -> FloatLayer {
+        FloatLayer {
+            in_dim: self.in_dim,
+            out_dim: self.out_dim,
+            activation: self.activation,
+            weights: self.w.clone(),
+            bias: self.b.clone(),
+        }
+    }
+
+    /// Forward pass over `batch` rows of `x`; keeps what backward needs.
+    pub fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
+        self.x.clear();
+        self.x.extend_from_slice(&x[..batch * self.in_dim]);
+        self.z.resize(batch * self.out_dim, 0.0);
+        for row in self.z.chunks_exact_mut(self.out_dim) {
+            row.copy_from_slice(&self.b);
+        }
+        gemm(
+            batch,
+            self.in_dim,
+            self.out_dim,
+            &self.x,
+            false,
+            &self.w,
+            true,
+            &mut self.z,
+            1.0,
+        );
+        self.y.clear();
+        let a = self.activation;
+        self.y.extend(self.z.iter().map(|&z| act(a, z)));
+        &self.y
+    }
+
+    /// The last forward pass's outputs.
+    pub fn output(&self) -> &[f32] {
+        &self.y
+    }
+
+    /// Backward pass: `dy` is d loss / d output; accumulates parameter gradients and
+    /// writes d loss / d input into `dx` (if given).
+    pub fn backward(&mut self, dy: &[f32], dx: Option<&mut Vec<f32>>) {
+        let batch = self.y.len() / self.out_dim.max(1);
+        let a = self.activation;
+        let dz: Vec<f32> = dy
+            .iter()
+            .zip(self.z.iter().zip(&self.y))
+            .map(|(&g, (&z, &y))| g * act_grad(a, z, y))
+            .collect();
+        gemm(
+            self.out_dim,
+            batch,
+            self.in_dim,
+            &dz,
+            true,
+            &self.x,
+            false,
+            &mut self.gw,
+            1.0,
+        );
+        for row in dz.chunks_exact(self.out_dim) {
+            self.gb.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
+        }
+        if let Some(dx) = dx {
+            dx.resize(batch * self.in_dim, 0.0);
+            gemm(
+                batch,
+                self.out_dim,
+                self.in_dim,
+                &dz,
+                false,
+                &self.w,
+                false,
+                dx,
+                0.0,
+            );
+        }
+    }
+
+    /// Clears accumulated gradients.
+    pub fn zero_grad(&mut self) {
+        self.gw.fill(0.0);
+        self.gb.fill(0.0);
+    }
+
+    /// One Adam update from the accumulated gradients.
+    pub fn step(&mut self, opt: &Adam) {
+        opt.update(&mut self.w, &self.gw, &mut self.mw, &mut self.vw);
+        opt.update(&mut self.b, &self.gb, &mut self.mb, &mut self.vb);
+    }
+}
+
+/// A stack of dense layers.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    /// Layers, first to last.
+    pub layers: Vec<Dense>,
+}
+
+impl Mlp {
+    /// Layers through `widths` with `hidden` activations and `last` on the final layer.
+    pub fn new(widths: &[usize], hidden: Activation, last: Activation, rng: &mut Rng) -> Self {
+        let layers = crate::model::init_stack(widths, hidden, last, rng)
+            .iter()
+            .map(Dense::from_float)
+            .collect();
+        Mlp { layers }
+    }
+
+    /// Inputs of the first layer.
+    pub fn in_dim(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.in_dim)
+    }
+
+    /// Outputs of the last layer.
+    pub fn out_dim(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.out_dim)
+    }
+
+    /// Forward pass; returns the last layer's outputs.
+    pub fn forward(&mut self, x: &[f32], batch: usize) -> Vec<f32> {
+        let mut cur = x.to_vec();
+        for l in &mut self.layers {
+            cur = l.forward(&cur, batch).to_vec();
+        }
+        cur
+    }
+
+    /// Backward pass from d loss / d output; returns d loss / d input.
+    pub fn backward(&mut self, dy: &[f32]) -> Vec<f32> {
+        let mut grad = dy.to_vec();
+        let mut next = Vec::new();
+        for l in self.layers.iter_mut().rev() {
+            l.backward(&grad, Some(&mut next));
+            std::mem::swap(&mut grad, &mut next);
+        }
+        grad
+    }
+
+    /// Clears gradients.
+    pub fn zero_grad(&mut self) {
+        self.layers.iter_mut().for_each(Dense::zero_grad);
+    }
+
+    /// One optimizer step.
+    pub fn step(&mut self, opt: &Adam) {
+        self.layers.iter_mut().for_each(|l| l.step(opt));
+    }
+
+    /// The layers as exported.
+    pub fn to_float(&self) -> Vec<FloatLayer> {
+        self.layers.iter().map(Dense::to_float).collect()
+    }
+}
