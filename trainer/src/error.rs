@@ -27,6 +27,14 @@ pub enum Error {
     /// An option out of its range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Training diverged: the loss became NaN or infinite; no model is produced.
+    #[error("training diverged at step {step} (loss {loss}); lower the learning rate (--lr) or check the data")]
+    Diverged {
+        /// Step at which it happened.
+        step: usize,
+        /// The loss value.
+        loss: f64,
+    },
     /// The float model is inconsistent (dimensions, lengths).
     #[error("invalid model: {0}")]
     InvalidModel(String),
@@ -37,13 +45,13 @@ pub enum Error {
     #[error("exported blob rejected by the core: {0}")]
     Core(#[from] aecodec_core::Error),
     /// The exported model's error against the float model is over the tolerance.
-    #[error("{precision:?} export error {measured:.4} (RMSE, normalized units) exceeds tolerance {tolerance:.4}")]
+    #[error("{precision:?} export refused: its output differs from f32 by {:.1} % of the signal RMS, over the tolerance of {:.1} %", measured * 100.0, tolerance * 100.0)]
     ToleranceExceeded {
         /// Precision exported.
         precision: aecodec_core::Precision,
-        /// Measured error.
+        /// Measured error against f32, as a fraction of the signal RMS.
         measured: f64,
-        /// Tolerance.
+        /// Largest fraction accepted.
         tolerance: f64,
     },
 }

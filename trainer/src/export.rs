@@ -432,3 +432,58 @@ pub fn round_trip(blob: &[u8], windows: &[Window]) -> Result<Vec<Vec<f32>>, Erro
         })
         .collect()
 }
+
+/// Largest error of each precision against f32 that [`export_checked`] accepts by
+/// default, as a fraction of the signal's RMS around its channel means.
+pub fn default_tolerance(precision: Precision) -> f64 {
+    match precision {
+        Precision::F32 => 1e-4,
+        Precision::Int8Weights => 0.10,
+        Precision::Int8Full => 0.25,
+    }
+}
+
+/// RMS of `windows` around each of `channels` interleaved channel means.
+pub fn signal_rms(windows: &[Window], channels: usize) -> f64 {
+    let ch = channels.max(1);
+    let (mut sum, mut sq, mut n) = (vec![0.0f64; ch], vec![0.0f64; ch], vec![0usize; ch]);
+    for (w, _) in windows {
+        for (i, &v) in w.iter().enumerate() {
+            sum[i % ch] += f64::from(v);
+            sq[i % ch] += f64::from(v).powi(2);
+            n[i % ch] += 1;
+        }
+    }
+    let total: usize = n.iter().sum();
+    let var: f64 = (0..ch)
+        .map(|c| sq[c] - sum[c].powi(2) / n[c].max(1) as f64)
+        .sum::<f64>()
+        / total.max(1) as f64;
+    var.max(0.0).sqrt()
+}
+
+/// Exports `model` at `precision`, runs it through the core on `check` windows against
+/// the f32 export, and refuses (`ToleranceExceeded`) if the decoded windows differ from
+/// f32's by more than `tolerance` × the signal RMS. Nothing is returned for a refused
+/// model, so nothing broken can be written.
+pub fn export_checked(
+    model: &FloatModel,
+    precision: Precision,
+    calibration: &[Window],
+    check: &[Window],
+    channels: usize,
+    tolerance: f64,
+) -> Result<(Vec<u8>, PrecisionReport), Error> {
+    let blob = export_blob(model, precision, calibration)?;
+    let f32_blob = export_blob(model, Precision::F32, calibration)?;
+    let report = measure_precision(model, &blob, &f32_blob, check)?;
+    let relative = report.rmse_vs_f32 / signal_rms(check, channels).max(f64::MIN_POSITIVE);
+    if !relative.is_finite() || relative > tolerance {
+        return Err(Error::ToleranceExceeded {
+            precision,
+            measured: relative,
+            tolerance,
+        });
+    }
+    Ok((blob, report))
+}

@@ -7,6 +7,7 @@
 //! these types.
 #![warn(missing_docs)]
 
+pub mod baselines;
 pub mod bits;
 pub mod data;
 mod error;
@@ -19,8 +20,10 @@ pub mod models;
 pub mod nn;
 pub mod normal;
 mod rng;
+pub mod select;
+pub mod train;
 
 pub use error::Error;
-pub use export::{export_blob, measure_precision, round_trip, PrecisionReport};
+pub use export::{export_blob, export_checked, measure_precision, round_trip, PrecisionReport};
 pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer};
 pub use rng::Rng;

@@ -1,9 +1,10 @@
 //! `aecodec demo`: the main job on the bundled recording, end to end.
 //!
 //! Splits the recording in time (70 % train, 15 % validation, 15 % test: contiguous
-//! blocks, no window crosses a boundary), fits the codec at each payload budget, exports
-//! every precision, streams the test windows as serial frames, decodes the stream like a
-//! receiver and reports the distortion.
+//! blocks, no window crosses a boundary), fits `auto` (linear vs a learned autoencoder,
+//! chosen on validation) at each payload budget, exports every precision of the codec
+//! chosen at 12 bytes, streams the test windows as serial frames, decodes the stream like
+//! a receiver and reports the distortion.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,9 +15,10 @@ use aecodec_core::{
 };
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
 use aecodec_trainer::fsio::write_atomic;
-use aecodec_trainer::linear::fit_linear_budget;
 use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
-use aecodec_trainer::{export_blob, measure_precision, round_trip};
+use aecodec_trainer::select::{auto, validate};
+use aecodec_trainer::train::TrainConfig;
+use aecodec_trainer::{export_blob, measure_precision, PrecisionReport};
 use anyhow::{bail, Context};
 
 /// Arguments of `demo`.
@@ -28,6 +30,9 @@ pub struct Args {
     /// Directory for the blobs, frames, decoded CSV and reports.
     #[arg(long, default_value = "out/demo")]
     pub out: PathBuf,
+    /// Training steps of the learned autoencoder at each budget.
+    #[arg(long, default_value_t = 4000)]
+    pub steps: usize,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -58,10 +63,21 @@ fn precision_file(p: Precision) -> &'static str {
     }
 }
 
+/// One budget of the rate–distortion sweep.
 struct RdRow {
     bytes: usize,
-    latent: usize,
-    d: Distortion,
+    /// (codec, latent dims, test distortion)
+    codecs: Vec<(String, usize, Distortion)>,
+    chosen: String,
+    reason: String,
+}
+
+/// One precision of the chosen codec, streamed.
+struct PrecisionRow {
+    precision: Precision,
+    report: PrecisionReport,
+    streamed: Distortion,
+    frame_bytes: usize,
 }
 
 /// Streams `test` through `blob` as frames; returns the frame bytes and the windows a
@@ -101,6 +117,84 @@ fn stream(blob: &[u8], test: &[Window]) -> anyhow::Result<(Vec<u8>, Vec<Vec<f32>
     Ok((wire, decoded))
 }
 
+fn decoded_csv(decoded: &[Vec<f32>]) -> String {
+    let mut csv = format!("window,sample,{}\n", COLUMNS.join(","));
+    for (wi, w) in decoded.iter().enumerate() {
+        for (si, s) in w.chunks_exact(COLUMNS.len()).enumerate() {
+            let vals: Vec<String> = s.iter().map(|v| format!("{v:.2}")).collect();
+            let _ = writeln!(csv, "{wi},{si},{}", vals.join(","));
+        }
+    }
+    csv
+}
+
+fn markdown(
+    path: &Path,
+    split: (usize, usize, usize),
+    steps: usize,
+    rd: &[RdRow],
+    precisions: &[PrecisionRow],
+) -> String {
+    let inputs = WINDOW * COLUMNS.len();
+    let mut md = String::new();
+    let _ = writeln!(md, "# aecodec demo report\n");
+    let _ = writeln!(
+        md,
+        "Data: `{}`, channels {}, windows of {WINDOW} samples ({inputs} values); split in time 70/15/15 %: \
+         {} train windows (one every 2 samples), {} validation, {} test windows (no overlap). \
+         Codecs: `linear` (PCA/KLT, greedy bit allocation) and `ae` (learned autoencoder, {steps} steps); \
+         `auto` keeps the better on validation. Every payload carries {} fingerprint + {} sequence bits.\n",
+        path.display(),
+        COLUMNS.join(", "),
+        split.0,
+        split.1,
+        split.2,
+        HEADER.fingerprint_bits,
+        HEADER.sequence_bits
+    );
+    let _ = writeln!(
+        md,
+        "## Rate–distortion on the test split (f32, through the core)\n"
+    );
+    let _ = writeln!(md, "| payload bytes | compression vs 16-bit | codec | latent dims | RMSE (mg) | SNR (dB) | PRD (%) | auto |");
+    let _ = writeln!(md, "|---:|---:|---|---:|---:|---:|---:|---|");
+    for r in rd {
+        for (name, k, d) in &r.codecs {
+            let mark = if *name == r.chosen { "chosen" } else { "" };
+            let _ = writeln!(
+                md,
+                "| {} | {:.0}:1 | {name} | {k} | {:.1} | {:.2} | {:.1} | {mark} |",
+                r.bytes,
+                compression_ratio(inputs, r.bytes),
+                d.rmse,
+                d.snr_db,
+                d.prd_percent,
+            );
+        }
+    }
+    let _ = writeln!(md);
+    for r in rd {
+        let _ = writeln!(md, "- {} bytes: {}", r.bytes, r.reason);
+    }
+    let _ = writeln!(md, "\n## Precisions of the codec chosen at {MAIN_BUDGET} bytes, streamed as serial frames and decoded\n");
+    let _ = writeln!(md, "| precision | blob bytes | RMSE (mg) | SNR (dB) | RMSE vs f32 (mg) | payload bits as f32 | frame bytes |");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
+    for p in precisions {
+        let _ = writeln!(
+            md,
+            "| {:?} | {} | {:.1} | {:.2} | {:.2} | {:.0} % | {} |",
+            p.precision,
+            p.report.blob_bytes,
+            p.streamed.rmse,
+            p.streamed.snr_db,
+            p.report.rmse_vs_f32,
+            100.0 * p.report.payload_agreement,
+            p.frame_bytes
+        );
+    }
+    md
+}
+
 /// Runs `demo`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
@@ -112,124 +206,101 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let table = read_csv(&path, &opts)?;
     let rows = table.rows.len();
     let (a, b) = (rows * 70 / 100, rows * 85 / 100);
-    let train = table.windows(0, a, WINDOW, WINDOW / 2)?;
+    // Training windows start every 2 samples (shift augmentation inside the training
+    // block); validation and test windows do not overlap.
+    let train = table.windows(0, a, WINDOW, 2)?;
     let val = table.windows(a, b, WINDOW, WINDOW)?;
     let test = table.windows(b, rows, WINDOW, WINDOW)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let inputs = WINDOW * COLUMNS.len();
     eprintln!(
-        "aecodec demo: {} ({} samples x {} channels); windows of {WINDOW}: {} train, {} validation, {} test",
+        "aecodec demo: {} ({rows} samples x {} channels); windows of {WINDOW}: {} train, {} validation, {} test",
         path.display(),
-        rows,
         COLUMNS.len(),
         train.len(),
         val.len(),
         test.len()
     );
 
-    // Rate–distortion of the linear (PCA/KLT) codec with greedy bit allocation.
     let mut rd = Vec::new();
+    let mut main = None;
     for bytes in BUDGETS {
-        let model = fit_linear_budget(&train, COLUMNS.len(), bytes, HEADER)?;
-        let blob = export_blob(&model, Precision::F32, &train)?;
-        let decoded = round_trip(&blob, &test)?;
+        let cfg = TrainConfig {
+            payload_bytes: bytes,
+            header: HEADER,
+            steps: args.steps,
+            ..TrainConfig::default()
+        };
+        let sel = auto(&cfg, &train, &val, COLUMNS.len(), 0, &mut |_| {})?;
+        let mut codecs = Vec::new();
+        for c in &sel.candidates {
+            let d = validate(&c.model, &train, &test, COLUMNS.len())?;
+            codecs.push((c.name.clone(), c.model.quantizer.bits().len(), d));
+        }
+        eprintln!("  {bytes:>2} bytes: {}", sel.reason());
+        if bytes == MAIN_BUDGET {
+            main = Some(sel.best().model.clone());
+        }
         rd.push(RdRow {
             bytes,
-            latent: model.quantizer.bits().len(),
-            d: distortion(&test, &decoded, COLUMNS.len()),
+            codecs,
+            chosen: sel.best().name.clone(),
+            reason: sel.reason(),
+        });
+    }
+    let model = main.context("the main budget is not among the budgets")?;
+
+    let f32_blob = export_blob(&model, Precision::F32, &train)?;
+    let mut precisions = Vec::new();
+    for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
+        let blob = export_blob(&model, precision, &train)?;
+        write_atomic(&args.out.join(precision_file(precision)), &blob)?;
+        let report = measure_precision(&model, &blob, &f32_blob, &test)?;
+        let (wire, decoded) = stream(&blob, &test)?;
+        if precision == Precision::Int8Full {
+            write_atomic(&args.out.join("frames.bin"), &wire)?;
+            write_atomic(
+                &args.out.join("decoded.csv"),
+                decoded_csv(&decoded).as_bytes(),
+            )?;
+        }
+        precisions.push(PrecisionRow {
+            precision,
+            report,
+            streamed: distortion(&test, &decoded, COLUMNS.len()),
+            frame_bytes: wire.len(),
         });
     }
 
-    // Every precision at the main budget, written out, streamed as frames.
-    let model = fit_linear_budget(&train, COLUMNS.len(), MAIN_BUDGET, HEADER)?;
-    let f32_blob = export_blob(&model, Precision::F32, &train)?;
-    let mut precisions = Vec::new();
-    for p in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
-        let blob = export_blob(&model, p, &train)?;
-        write_atomic(&args.out.join(precision_file(p)), &blob)?;
-        let report = measure_precision(&model, &blob, &f32_blob, &test)?;
-        let (wire, decoded) = stream(&blob, &test)?;
-        let d = distortion(&test, &decoded, COLUMNS.len());
-        if p == Precision::Int8Full {
-            write_atomic(&args.out.join("frames.bin"), &wire)?;
-            let mut csv = format!("window,sample,{}\n", COLUMNS.join(","));
-            for (wi, w) in decoded.iter().enumerate() {
-                for (si, s) in w.chunks_exact(COLUMNS.len()).enumerate() {
-                    let vals: Vec<String> = s.iter().map(|v| format!("{v:.2}")).collect();
-                    let _ = writeln!(csv, "{wi},{si},{}", vals.join(","));
-                }
-            }
-            write_atomic(&args.out.join("decoded.csv"), csv.as_bytes())?;
-        }
-        precisions.push((p, report, d, wire.len()));
-    }
-
-    let payload_bytes = usize::from(Model::from_bytes(&f32_blob)?.payload_layout().bytes);
-    let mut md = String::new();
-    let _ = writeln!(md, "# aecodec demo report\n");
-    let _ = writeln!(
-        md,
-        "Data: `{}`, channels {}, windows of {WINDOW} samples ({inputs} values); split in time 70/15/15 %: {} train, {} validation, {} test windows. Codec: linear (PCA/KLT) with greedy bit allocation, {} + {} header bits.\n",
-        path.display(),
-        COLUMNS.join(", "),
-        train.len(),
-        val.len(),
-        test.len(),
-        HEADER.fingerprint_bits,
-        HEADER.sequence_bits
+    let md = markdown(
+        &path,
+        (train.len(), val.len(), test.len()),
+        args.steps,
+        &rd,
+        &precisions,
     );
-    let _ = writeln!(md, "## Rate–distortion on the test split (f32)\n");
-    let _ = writeln!(
-        md,
-        "| payload bytes | latent dims | RMSE (mg) | SNR (dB) | PRD (%) | compression vs 16-bit |"
-    );
-    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|");
-    for r in &rd {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {:.1} | {:.2} | {:.1} | {:.0}:1 |",
-            r.bytes,
-            r.latent,
-            r.d.rmse,
-            r.d.snr_db,
-            r.d.prd_percent,
-            compression_ratio(inputs, r.bytes)
-        );
-    }
-    let _ = writeln!(
-        md,
-        "\n## Precisions at {MAIN_BUDGET} bytes, streamed as serial frames and decoded\n"
-    );
-    let _ = writeln!(md, "| precision | blob bytes | RMSE (mg) | SNR (dB) | RMSE vs f32 (mg) | payload bits as f32 | frame bytes |");
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
-    for (p, r, d, wire) in &precisions {
-        let _ = writeln!(
-            md,
-            "| {p:?} | {} | {:.1} | {:.2} | {:.2} | {:.0} % | {} |",
-            r.blob_bytes,
-            d.rmse,
-            d.snr_db,
-            r.rmse_vs_f32,
-            100.0 * r.payload_agreement,
-            wire
-        );
-    }
     write_atomic(&args.out.join("report.md"), md.as_bytes())?;
     let json = serde_json::json!({
         "data": path.display().to_string(),
         "window": WINDOW,
         "channels": COLUMNS,
         "split": {"train": train.len(), "validation": val.len(), "test": test.len()},
-        "payload_bytes": payload_bytes,
+        "payload_bytes": MAIN_BUDGET,
+        "steps": args.steps,
         "rate_distortion": rd.iter().map(|r| serde_json::json!({
-            "bytes": r.bytes, "latent": r.latent, "rmse": r.d.rmse, "snr_db": r.d.snr_db,
-            "prd_percent": r.d.prd_percent, "compression": compression_ratio(inputs, r.bytes),
+            "bytes": r.bytes,
+            "compression": compression_ratio(WINDOW * COLUMNS.len(), r.bytes),
+            "chosen": r.chosen,
+            "reason": r.reason,
+            "codecs": r.codecs.iter().map(|(name, k, d)| serde_json::json!({
+                "codec": name, "latent": k, "rmse": d.rmse, "snr_db": d.snr_db, "prd_percent": d.prd_percent,
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "precisions": precisions.iter().map(|(p, r, d, wire)| serde_json::json!({
-            "precision": format!("{p:?}"), "blob_bytes": r.blob_bytes, "rmse": d.rmse, "snr_db": d.snr_db,
-            "rmse_vs_f32": r.rmse_vs_f32, "latent_rmse": r.latent_rmse, "payload_agreement": r.payload_agreement,
-            "frame_bytes": wire,
+        "precisions": precisions.iter().map(|p| serde_json::json!({
+            "precision": format!("{:?}", p.precision), "blob_bytes": p.report.blob_bytes,
+            "rmse": p.streamed.rmse, "snr_db": p.streamed.snr_db, "rmse_vs_f32": p.report.rmse_vs_f32,
+            "latent_rmse": p.report.latent_rmse, "payload_agreement": p.report.payload_agreement,
+            "frame_bytes": p.frame_bytes,
         })).collect::<Vec<_>>(),
     });
     write_atomic(
