@@ -331,42 +331,100 @@ pub fn fit_linear_budget(
     payload_bytes: usize,
     header: PayloadHeader,
 ) -> Result<FloatModel, Error> {
-    const MAX_BITS: u8 = 12;
-    let header_bits = usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits);
-    let code_bits = (payload_bytes * 8)
-        .checked_sub(header_bits)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "a {payload_bytes}-byte payload leaves no bits after a {header_bits}-bit header"
-            ))
-        })?;
-    let pca = Pca::fit(windows, channels)?;
-    let n = pca.mean.len();
-    let k_max = n.min(aecodec_core::MAX_LATENT);
-    let full = pca.model(&vec![1; k_max], header, windows)?;
-    let latents: Vec<Vec<f64>> = windows
-        .iter()
-        .map(|(w, l)| full.encode_latent(w, *l))
-        .collect();
-    let tables: Vec<Vec<(f64, f32, f32)>> = (0..k_max)
-        .map(|d| range_table(&latents.iter().map(|z| z[d]).collect::<Vec<_>>(), MAX_BITS))
-        .collect();
-    let mut bits = allocate_measured(&tables, code_bits);
-    let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
-    bits.truncate(used);
-    let mut model = pca.model(&bits, header, windows)?;
-    if let FloatQuantizer::Uniform { lo, hi, mean, .. } = &mut model.quantizer {
-        for (d, &b) in bits.iter().enumerate() {
-            let (_, l, h) = tables[d][usize::from(b)];
-            if b > 0 {
-                lo[d] = l;
-                hi[d] = h;
+    Pca::fit(windows, channels)?.budget_model(windows, payload_bytes, header)
+}
+
+/// The DCT codec as a linear autoencoder in the same blob format: per channel, the
+/// orthonormal DCT-II of the (normalized) window; the coefficients with the most
+/// variance are the candidates for bits, allocated as for [`fit_linear_budget`]. A
+/// fixed basis where PCA learns one.
+pub fn fit_dct_budget(
+    windows: &[Window],
+    channels: usize,
+    payload_bytes: usize,
+    header: PayloadHeader,
+) -> Result<FloatModel, Error> {
+    let mut basis = Pca::fit(windows, channels)?;
+    let n = basis.mean.len();
+    let len = n / channels.max(1);
+    let dct = crate::baselines::Dct::new(len)?;
+    let mut components = Vec::with_capacity(n);
+    for c in 0..channels {
+        for k in 0..len {
+            let mut unit = vec![0.0f64; len];
+            unit[k] = 1.0;
+            // basis vector k: the inverse DCT of a unit coefficient
+            let mut full = vec![0.0f64; n];
+            for (t, x) in dct.inverse(&unit).into_iter().enumerate() {
+                full[t * channels + c] = x;
             }
-            mean[d] = tables[d][0].1;
+            components.push(full);
         }
     }
-    Ok(model)
+    let x: Vec<Vec<f64>> = windows
+        .iter()
+        .map(|(w, _)| {
+            w.iter()
+                .zip(basis.norm_mean.iter().zip(&basis.norm_std))
+                .map(|(&v, (&m, &s))| (f64::from(v) - f64::from(m)) / f64::from(s))
+                .collect()
+        })
+        .collect();
+    let variance = |comp: &[f64]| -> f64 {
+        let proj: Vec<f64> = x
+            .iter()
+            .map(|row| row.iter().zip(comp).map(|(a, b)| a * b).sum())
+            .collect();
+        let m = proj.iter().sum::<f64>() / proj.len().max(1) as f64;
+        proj.iter().map(|p| (p - m).powi(2)).sum::<f64>() / proj.len().max(1) as f64
+    };
+    let mut ranked: Vec<(f64, Vec<f64>)> =
+        components.into_iter().map(|c| (variance(&c), c)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    basis.variances = ranked.iter().map(|r| r.0).collect();
+    basis.components = ranked.into_iter().map(|r| r.1).collect();
+    basis.budget_model(windows, payload_bytes, header)
+}
+
+impl Pca {
+    /// This basis at a payload budget: bits allocated by measured error over the first
+    /// components (at most `MAX_LATENT`), each with the range that suits its bit width.
+    pub fn budget_model(
+        &self,
+        windows: &[Window],
+        payload_bytes: usize,
+        header: PayloadHeader,
+    ) -> Result<FloatModel, Error> {
+        const MAX_BITS: u8 = 12;
+        let header_bits = usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits);
+        let code_bits = (payload_bytes * 8).checked_sub(header_bits).filter(|&b| b > 0).ok_or_else(|| {
+            Error::InvalidArgument(format!("a {payload_bytes}-byte payload leaves no bits after a {header_bits}-bit header"))
+        })?;
+        let k_max = self.mean.len().min(aecodec_core::MAX_LATENT);
+        let full = self.model(&vec![1; k_max], header, windows)?;
+        let latents: Vec<Vec<f64>> = windows
+            .iter()
+            .map(|(w, l)| full.encode_latent(w, *l))
+            .collect();
+        let tables: Vec<Vec<(f64, f32, f32)>> = (0..k_max)
+            .map(|d| range_table(&latents.iter().map(|z| z[d]).collect::<Vec<_>>(), MAX_BITS))
+            .collect();
+        let mut bits = allocate_measured(&tables, code_bits);
+        let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
+        bits.truncate(used);
+        let mut model = self.model(&bits, header, windows)?;
+        if let FloatQuantizer::Uniform { lo, hi, mean, .. } = &mut model.quantizer {
+            for (d, &b) in bits.iter().enumerate() {
+                let (_, l, h) = tables[d][usize::from(b)];
+                if b > 0 {
+                    lo[d] = l;
+                    hi[d] = h;
+                }
+                mean[d] = tables[d][0].1;
+            }
+        }
+        Ok(model)
+    }
 }
 
 /// Sets a uniform quantizer's ranges to the min/max (and mean) of the training latents.

@@ -5,7 +5,7 @@
 use aecodec_core::Precision;
 
 use crate::data::Window;
-use crate::linear::fit_linear_budget;
+use crate::linear::{fit_dct_budget, fit_linear_budget};
 use crate::metrics::{distortion, Distortion};
 use crate::model::FloatModel;
 use crate::train::{train, Progress, TrainConfig};
@@ -71,7 +71,7 @@ pub fn validate(
     Ok(distortion(windows, &round_trip(&blob, windows)?, channels))
 }
 
-/// Fits `linear` (unconditional data only) and the learned variant of `cfg` at
+/// Fits `linear` (PCA) and `dct` (unconditional data only) and the learned variant of `cfg` at
 /// `cfg.payload_bytes`, and keeps the one with the best validation SNR.
 pub fn auto(
     cfg: &TrainConfig,
@@ -88,14 +88,18 @@ pub fn auto(
     }
     let mut candidates = Vec::new();
     if labels == 0 {
-        let model = fit_linear_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
-        let validation = validate(&model, train_windows, val, channels)?;
-        candidates.push(Candidate {
-            name: "linear".into(),
-            model,
-            validation,
-        });
+        let linear = fit_linear_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
+        let dct = fit_dct_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
+        for (name, model) in [("linear", linear), ("dct", dct)] {
+            let validation = validate(&model, train_windows, val, channels)?;
+            candidates.push(Candidate {
+                name: name.into(),
+                model,
+                validation,
+            });
+        }
     }
+
     let trained = train(cfg, train_windows, val, channels, labels, progress)?;
     let validation = validate(&trained.model, train_windows, val, channels)?;
     candidates.push(Candidate {

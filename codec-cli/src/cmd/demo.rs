@@ -13,6 +13,7 @@ use aecodec_core::{
     encode_frame, max_frame_len, Codec, FrameDecoder, Meta, Model, PayloadHeader, Precision,
     MAX_PAYLOAD_BYTES,
 };
+use aecodec_trainer::baselines::DownsampleCodec;
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
 use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
@@ -142,8 +143,10 @@ fn markdown(
         md,
         "Data: `{}`, channels {}, windows of {WINDOW} samples ({inputs} values); split in time 70/15/15 %: \
          {} train windows (one every 2 samples), {} validation, {} test windows (no overlap). \
-         Codecs: `linear` (PCA/KLT, greedy bit allocation) and `ae` (learned autoencoder, {steps} steps); \
-         `auto` keeps the better on validation. Every payload carries {} fingerprint + {} sequence bits.\n",
+         Codecs: `linear` (PCA/KLT) and `dct` (per-channel DCT-II), both with bit allocation on measured error, \
+         `ae` (learned autoencoder, {steps} steps), and `downsample` (evenly spaced samples at 8 bits, linear \
+         interpolation; latent dims = samples kept). `auto` keeps the best of linear, dct and ae on validation. \
+         Every payload carries {} fingerprint + {} sequence bits; all codecs get the same bytes.\n",
         path.display(),
         COLUMNS.join(", "),
         split.0,
@@ -236,6 +239,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for c in &sel.candidates {
             let d = validate(&c.model, &train, &test, COLUMNS.len())?;
             codecs.push((c.name.clone(), c.model.quantizer.bits().len(), d));
+        }
+        // Downsample + 8 bit: the simplest classical codec, same bytes, same header bits.
+        let header_bits = usize::from(HEADER.fingerprint_bits + HEADER.sequence_bits);
+        match DownsampleCodec::fit(&train, COLUMNS.len(), bytes, header_bits) {
+            Ok(ds) => codecs.push((
+                "downsample".into(),
+                ds.positions().len() * COLUMNS.len(),
+                distortion(&test, &ds.round_trip(&test)?, COLUMNS.len()),
+            )),
+            Err(e) => eprintln!("  {bytes:>2} bytes: no downsample baseline: {e}"),
         }
         eprintln!("  {bytes:>2} bytes: {}", sel.reason());
         if bytes == MAIN_BUDGET {

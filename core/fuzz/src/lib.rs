@@ -1,0 +1,336 @@
+//! Shared by the fuzz targets and the seed writer (`examples/seeds.rs`): valid models to
+//! start from, and the one routine that drives a loaded model through every codec entry
+//! point, asserting what must hold.
+
+use aecodec_core::{
+    fingerprint, heapless, write_blob, Activation, Codec, DenseSpec, HalfSpec, IntBoundary,
+    LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
+};
+
+/// Scratch elements of the codecs the targets build: more than any seed model needs, so
+/// that mutated models with wider layers still run.
+pub const SCRATCH: usize = 256;
+
+/// A blob with a valid header (magic, version, length, fingerprint) around `body`: the
+/// fuzzer would almost never guess the FNV-1a fingerprint, and would stop there.
+pub fn with_body(body: &[u8]) -> Vec<u8> {
+    let mut b = b"AECM".to_vec();
+    b.extend(FORMAT_VERSION.to_le_bytes());
+    b.extend((body.len() as u32).to_le_bytes());
+    b.extend(fingerprint(body).to_le_bytes());
+    b.extend(body);
+    b
+}
+
+/// Little-endian f32s of `data` (any bit pattern: NaN, infinities, subnormals), or a
+/// single 0.0 if `data` has fewer than four bytes.
+pub fn samples(data: &[u8]) -> Vec<f32> {
+    let v: Vec<f32> = data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if v.is_empty() {
+        vec![0.0]
+    } else {
+        v
+    }
+}
+
+/// Drives a loaded model with a window, a sequence number, a label and a payload all
+/// taken from `data`. Panics (a finding) if an encoded payload does not have the
+/// layout's length or does not decode to its own sequence number and label.
+pub fn exercise(model: &Model<'_>, data: &[u8]) {
+    // The only error of `Codec::new` is a model wider than SCRATCH.
+    let Ok(mut codec) = Codec::<SCRATCH>::new(model) else {
+        return;
+    };
+    let n = model.input_dim();
+    let k = model.latent_dim();
+    let word = |i: usize| match data.get(i..i + 2) {
+        Some(&[a, b]) => u16::from_le_bytes([a, b]),
+        _ => 0,
+    };
+    let samples = samples(data);
+    let window: Vec<f32> = samples.iter().cycle().take(n).copied().collect();
+    let count = model.label_count();
+    let label = if count > 0 { word(2) % count } else { word(2) };
+    let sequence = word(0);
+    let layout = *model.payload_layout();
+
+    let p = codec
+        .encode(&window, Meta { sequence, label })
+        .expect("a window of input_dim samples with a valid label encodes");
+    assert_eq!(p.as_bytes().len(), usize::from(layout.bytes));
+    let mut out = vec![0.0f32; n];
+    let info = codec
+        .decode(p.as_bytes(), &mut out)
+        .expect("an encoded payload decodes");
+    let seq_mask = ((1u32 << layout.sequence_bits) - 1) as u16;
+    assert_eq!(
+        info.sequence,
+        (layout.sequence_bits > 0).then_some(sequence & seq_mask)
+    );
+    assert_eq!(info.label, (count > 0).then_some(label));
+
+    // The input itself, and its prefix of the payload length, as payloads.
+    let _ = codec.decode(data, &mut out);
+    if let Some(prefix) = data.get(..usize::from(layout.bytes)) {
+        let _ = codec.decode(prefix, &mut out);
+    }
+    let mut z = vec![0.0f32; k];
+    codec
+        .latent(&window, label, &mut z)
+        .expect("latent of a valid window");
+    let z: Vec<f32> = samples.iter().cycle().take(k).copied().collect();
+    codec
+        .reconstruct(&z, label, &mut out)
+        .expect("reconstruct of a latent of latent_dim values");
+}
+
+// ---------------------------------------------------------------------------------------
+// Seed models: one per precision, both quantizers, labels, every activation
+// ---------------------------------------------------------------------------------------
+
+fn f32_bytes(v: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    v.into_iter().flat_map(f32::to_le_bytes).collect()
+}
+
+fn i32_bytes(v: impl IntoIterator<Item = i32>) -> Vec<u8> {
+    v.into_iter().flat_map(i32::to_le_bytes).collect()
+}
+
+/// A deterministic spread of small values in [-0.5, 0.5].
+fn pattern(i: usize) -> f32 {
+    ((i * 7 + 3) % 11) as f32 / 10.0 - 0.5
+}
+
+/// Owned bytes behind one [`DenseSpec`].
+struct Layer {
+    n_in: u16,
+    n_out: u16,
+    act: Activation,
+    weights: Vec<u8>,
+    bias: Vec<u8>,
+    scales: Vec<u8>,
+    shifts: Vec<u8>,
+    out_zero: i8,
+    lut: Vec<u8>,
+}
+
+impl Layer {
+    fn new(precision: Precision, n_in: u16, n_out: u16, act: Activation) -> Layer {
+        let (i, o) = (usize::from(n_in), usize::from(n_out));
+        let mut l = Layer {
+            n_in,
+            n_out,
+            act,
+            weights: Vec::new(),
+            bias: Vec::new(),
+            scales: Vec::new(),
+            shifts: Vec::new(),
+            out_zero: 0,
+            lut: Vec::new(),
+        };
+        match precision {
+            Precision::F32 => {
+                l.weights = f32_bytes((0..i * o).map(pattern));
+                l.bias = f32_bytes((0..o).map(|j| pattern(j + 5) / 4.0));
+            }
+            Precision::Int8Weights => {
+                l.weights = (0..i * o)
+                    .map(|j| (pattern(j) * 200.0) as i8 as u8)
+                    .collect();
+                l.bias = f32_bytes((0..o).map(|j| pattern(j + 5) / 4.0));
+                l.scales = f32_bytes((0..o).map(|j| 0.01 + j as f32 / 1000.0));
+            }
+            Precision::Int8Full => {
+                l.weights = (0..i * o)
+                    .map(|j| (pattern(j) * 200.0) as i8 as u8)
+                    .collect();
+                l.bias = i32_bytes((0..o).map(|j| (pattern(j + 5) * 400.0) as i32));
+                // multiplier 2^30 / 2^36 = 1/64
+                l.scales = i32_bytes((0..o).map(|_| 1 << 30));
+                l.shifts = vec![36; o];
+                l.out_zero = -3;
+                let f = |x: f32| match act {
+                    Activation::Tanh => x.tanh(),
+                    Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+                    _ => x,
+                };
+                if !matches!(act, Activation::Identity | Activation::Relu) {
+                    l.lut = (0..=255u8)
+                        .map(|q| ((127.0 * f(f32::from(q as i8) / 32.0)).round() as i8) as u8)
+                        .collect();
+                }
+            }
+        }
+        l
+    }
+
+    fn spec(&self) -> DenseSpec<'_> {
+        DenseSpec {
+            in_dim: self.n_in,
+            out_dim: self.n_out,
+            activation: self.act,
+            weights: &self.weights,
+            bias: &self.bias,
+            scales: &self.scales,
+            shifts: &self.shifts,
+            out_zero: self.out_zero,
+            lut: &self.lut,
+        }
+    }
+}
+
+fn half(boundary: IntBoundary, layers: &[Layer]) -> HalfSpec<'_> {
+    let mut v = heapless::Vec::new();
+    for l in layers {
+        assert!(v.push(l.spec()).is_ok(), "seed models have few layers");
+    }
+    HalfSpec {
+        boundary,
+        layers: v,
+    }
+}
+
+fn write(spec: &ModelSpec<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; 1 << 16];
+    let n = write_blob(spec, &mut buf).expect("seed models fit 64 KiB");
+    buf.truncate(n);
+    Model::from_bytes(&buf[..n]).expect("seed models are valid");
+    buf
+}
+
+/// The tiny model of core/tests/common: f32, 3 inputs -> 2 latents -> 3 outputs,
+/// uniform 4 + 3 bits, 4 fingerprint and 4 sequence bits.
+pub fn tiny_blob() -> Vec<u8> {
+    let p = Precision::F32;
+    let mut enc = Layer::new(p, 3, 2, Activation::Identity);
+    enc.weights = f32_bytes([0.5, 0.5, 0.0, 0.0, 0.5, -0.5]);
+    enc.bias = f32_bytes([0.0, 0.25]);
+    let mut dec = Layer::new(p, 2, 3, Activation::Identity);
+    dec.weights = f32_bytes([1.0, 0.0, 1.0, 1.0, 0.0, -1.0]);
+    dec.bias = f32_bytes([0.0; 3]);
+    let (enc, dec) = ([enc], [dec]);
+    let (norm_mean, norm_std) = (f32_bytes([100.0, 0.0, -50.0]), f32_bytes([10.0, 1.0, 5.0]));
+    let (mean, lo, hi) = (
+        f32_bytes([0.0, 0.25]),
+        f32_bytes([-2.0; 2]),
+        f32_bytes([2.0; 2]),
+    );
+    let spec = ModelSpec {
+        precision: p,
+        input_dim: 3,
+        label_count: 0,
+        norm_mean: &norm_mean,
+        norm_std: &norm_std,
+        encoder: half(IntBoundary::UNUSED, &enc),
+        decoder: half(IntBoundary::UNUSED, &dec),
+        quantizer: LatentQuantizer::Uniform {
+            bits: &[4, 3],
+            mean: &mean,
+            lo: &lo,
+            hi: &hi,
+        },
+        header: PayloadHeader {
+            fingerprint_bits: 4,
+            sequence_bits: 4,
+        },
+    };
+    write(&spec)
+}
+
+/// Int8 weights, 6 inputs -> 4 (tanh) -> 3 latents (leaky ReLU) -> 6 (sigmoid); uniform
+/// 16 + 5 + 0 bits; a 16-bit sequence counter and no fingerprint bits.
+pub fn int8_weights_blob() -> Vec<u8> {
+    let p = Precision::Int8Weights;
+    let enc = [
+        Layer::new(p, 6, 4, Activation::Tanh),
+        Layer::new(p, 4, 3, Activation::LeakyRelu(0.1)),
+    ];
+    let dec = [Layer::new(p, 3, 6, Activation::Sigmoid)];
+    let (norm_mean, norm_std) = (
+        f32_bytes([0.0, 1.0, -1.0, 2.0, 0.5, 0.0]),
+        f32_bytes([1.0; 6]),
+    );
+    let (mean, lo, hi) = (
+        f32_bytes([0.0, 0.1, 0.2]),
+        f32_bytes([-1.0, -0.5, -1.0]),
+        f32_bytes([1.0, 0.5, 1.0]),
+    );
+    let spec = ModelSpec {
+        precision: p,
+        input_dim: 6,
+        label_count: 0,
+        norm_mean: &norm_mean,
+        norm_std: &norm_std,
+        encoder: half(IntBoundary::UNUSED, &enc),
+        decoder: half(IntBoundary::UNUSED, &dec),
+        quantizer: LatentQuantizer::Uniform {
+            bits: &[16, 5, 0],
+            mean: &mean,
+            lo: &lo,
+            hi: &hi,
+        },
+        header: PayloadHeader {
+            fingerprint_bits: 0,
+            sequence_bits: 16,
+        },
+    };
+    write(&spec)
+}
+
+/// Full-integer, conditional (3 labels): 4 inputs + label -> 5 (ReLU) -> 2 latents
+/// (tanh LUT); latent + label -> 6 -> 4 (sigmoid LUT). Table quantizer of 3 + 2 bits;
+/// 8 fingerprint and 6 sequence bits.
+pub fn conditional_int8_blob() -> Vec<u8> {
+    let p = Precision::Int8Full;
+    let enc = [
+        Layer::new(p, 7, 5, Activation::Relu),
+        Layer::new(p, 5, 2, Activation::Tanh),
+    ];
+    let dec = [
+        Layer::new(p, 5, 6, Activation::Identity),
+        Layer::new(p, 6, 4, Activation::Sigmoid),
+    ];
+    let boundary = IntBoundary {
+        in_scale: 0.05,
+        in_zero: 0,
+        out_scale: 1.0 / 64.0,
+        out_zero: 0,
+    };
+    let (norm_mean, norm_std) = (f32_bytes([0.0; 4]), f32_bytes([2.0, 1.0, 0.5, 1.0]));
+    // per dimension: 2^b - 1 ascending edges, then 2^b centroids
+    let mut tables = Vec::new();
+    for b in [3u32, 2] {
+        let cells = 1usize << b;
+        let edges = (1..cells).map(|i| -1.0 + 2.0 * i as f32 / cells as f32);
+        let centres = (0..cells).map(|i| -1.0 + (2.0 * i as f32 + 1.0) / cells as f32);
+        tables.extend(f32_bytes(edges.chain(centres)));
+    }
+    let mean = f32_bytes([0.0; 2]);
+    let spec = ModelSpec {
+        precision: p,
+        input_dim: 4,
+        label_count: 3,
+        norm_mean: &norm_mean,
+        norm_std: &norm_std,
+        encoder: half(boundary, &enc),
+        decoder: half(boundary, &dec),
+        quantizer: LatentQuantizer::Table {
+            bits: &[3, 2],
+            mean: &mean,
+            tables: &tables,
+        },
+        header: PayloadHeader {
+            fingerprint_bits: 8,
+            sequence_bits: 6,
+        },
+    };
+    write(&spec)
+}
+
+/// Every seed model's blob.
+pub fn seed_blobs() -> [Vec<u8>; 3] {
+    [tiny_blob(), int8_weights_blob(), conditional_int8_blob()]
+}
