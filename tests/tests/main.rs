@@ -2,3 +2,4 @@
 
 mod pipeline;
 mod roundtrip;
+mod variants;

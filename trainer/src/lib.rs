@@ -21,6 +21,7 @@ pub mod nn;
 pub mod normal;
 mod rng;
 pub mod select;
+pub mod showcase;
 pub mod train;
 
 pub use error::Error;

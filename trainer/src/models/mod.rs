@@ -151,6 +151,25 @@ impl Net {
             .collect()
     }
 
+    /// μ and log σ² of each row (`batch × latent` each); for non-VAE variants the code and
+    /// zeros.
+    pub fn posterior(&mut self, x: &[f32], y: &[f32], batch: usize) -> (Vec<f32>, Vec<f32>) {
+        let enc_in = concat_rows(x, self.input, y, self.labels, batch);
+        let h = self.enc.forward(&enc_in, batch);
+        let (k, width) = (self.latent, self.enc.out_dim());
+        let mut mu = Vec::with_capacity(batch * k);
+        let mut log_var = Vec::with_capacity(batch * k);
+        for row in h.chunks_exact(width) {
+            mu.extend_from_slice(&row[..k]);
+            if self.variant.is_vae() {
+                log_var.extend_from_slice(&row[k..2 * k]);
+            } else {
+                log_var.extend(std::iter::repeat_n(0.0, k));
+            }
+        }
+        (mu, log_var)
+    }
+
     /// Reconstructions from codes `z` (`batch × latent`), normalized units.
     pub fn decode(&mut self, z: &[f32], y: &[f32], batch: usize) -> Vec<f32> {
         let dec_in = concat_rows(z, self.latent, y, self.labels, batch);

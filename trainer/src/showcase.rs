@@ -1,0 +1,229 @@
+//! Each variant doing what it is for, measured on real data through the core:
+//! denoising gain of the DAE, sparsity of the sparse AE, KL per dimension, prior samples
+//! and interpolation of the VAE, and labelled generation of the conditional VAE checked
+//! by a classifier trained on real data.
+
+use aecodec_core::{Codec, Model, MAX_WIDTH};
+
+use crate::data::Window;
+use crate::metrics::{distortion, Distortion};
+use crate::models::vae::kl_normal;
+use crate::train::{Batches, Trained};
+use crate::{round_trip, Error, Rng};
+
+/// DAE against AE on corrupted windows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Denoising {
+    /// Noise σ as a fraction of each channel's standard deviation.
+    pub noise: f64,
+    /// The noisy input itself against the clean windows.
+    pub noisy: Distortion,
+    /// The plain AE's output against the clean windows.
+    pub ae: Distortion,
+    /// The DAE's output against the clean windows.
+    pub dae: Distortion,
+}
+
+impl Denoising {
+    /// SNR gain of the DAE over the AE, dB.
+    pub fn gain_db(&self) -> f64 {
+        self.dae.snr_db - self.ae.snr_db
+    }
+}
+
+/// Adds N(0, (noise · std_c)²) to every sample of `windows` (std per input from `std`).
+pub fn corrupt(windows: &[Window], std: &[f32], noise: f64, seed: u64) -> Vec<Window> {
+    let mut rng = Rng::new(seed);
+    windows
+        .iter()
+        .map(|(w, l)| {
+            let noisy = w
+                .iter()
+                .zip(std)
+                .map(|(&v, &s)| v + (noise * f64::from(s) * rng.gaussian()) as f32)
+                .collect();
+            (noisy, *l)
+        })
+        .collect()
+}
+
+/// Encodes the corrupted `test` windows with each blob (through the core, at its
+/// payload budget) and compares the decoded windows with the clean ones.
+pub fn denoising(
+    ae_blob: &[u8],
+    dae_blob: &[u8],
+    test: &[Window],
+    std: &[f32],
+    channels: usize,
+    noise: f64,
+    seed: u64,
+) -> Result<Denoising, Error> {
+    let noisy = corrupt(test, std, noise, seed);
+    let as_rows: Vec<Vec<f32>> = noisy.iter().map(|(w, _)| w.clone()).collect();
+    Ok(Denoising {
+        noise,
+        noisy: distortion(test, &as_rows, channels),
+        ae: distortion(test, &round_trip(ae_blob, &noisy)?, channels),
+        dae: distortion(test, &round_trip(dae_blob, &noisy)?, channels),
+    })
+}
+
+/// Activity of a sparse code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sparsity {
+    /// Target mean activation ρ.
+    pub rho: f64,
+    /// Mean activation over units and windows.
+    pub mean_activation: f64,
+    /// Share of (unit, window) activations below 0.1.
+    pub near_zero: f64,
+    /// Mean activation of each unit.
+    pub per_unit: Vec<f64>,
+}
+
+fn latents(blob: &[u8], windows: &[Window]) -> Result<Vec<Vec<f32>>, Error> {
+    let m = Model::from_bytes(blob)?;
+    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
+    windows
+        .iter()
+        .map(|(w, l)| {
+            let mut z = vec![0.0f32; m.latent_dim()];
+            codec.latent(w, *l, &mut z)?;
+            Ok(z)
+        })
+        .collect()
+}
+
+/// The sigmoid code's activity on `windows`, read from the exported encoder.
+pub fn sparsity(blob: &[u8], windows: &[Window], rho: f64) -> Result<Sparsity, Error> {
+    let z = latents(blob, windows)?;
+    let k = z.first().map_or(0, Vec::len);
+    let count = (z.len() * k).max(1) as f64;
+    let mut per_unit = vec![0.0f64; k];
+    let mut near_zero = 0usize;
+    for row in &z {
+        for (u, &v) in per_unit.iter_mut().zip(row) {
+            *u += f64::from(v) / z.len().max(1) as f64;
+            near_zero += usize::from(v < 0.1);
+        }
+    }
+    Ok(Sparsity {
+        rho,
+        mean_activation: per_unit.iter().sum::<f64>() / k.max(1) as f64,
+        near_zero: near_zero as f64 / count,
+        per_unit,
+    })
+}
+
+/// Mean KL(q(z_d | x) ‖ N(0, 1)) of each latent dimension over `data` (nats).
+pub fn kl_per_dim(trained: &mut Trained, data: &Batches) -> Vec<f64> {
+    let net = &mut trained.net;
+    let k = net.latent;
+    let (mu, lv) = net.posterior(&data.x, &data.y, data.rows);
+    let mut kl = vec![0.0f64; k];
+    for (m, l) in mu.chunks_exact(k).zip(lv.chunks_exact(k)) {
+        for d in 0..k {
+            kl[d] += kl_normal(f64::from(m[d]), f64::from(l[d])) / data.rows.max(1) as f64;
+        }
+    }
+    kl
+}
+
+/// Decodes `count` latents drawn from N(0, I) with `label` through the core.
+pub fn sample_prior(
+    blob: &[u8],
+    count: usize,
+    label: u16,
+    seed: u64,
+) -> Result<Vec<Vec<f32>>, Error> {
+    let m = Model::from_bytes(blob)?;
+    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
+    let mut rng = Rng::new(seed);
+    (0..count)
+        .map(|_| {
+            let mut z = vec![0.0f32; m.latent_dim()];
+            aecodec_core::sample::standard_normal(&mut rng, &mut z);
+            let mut out = vec![0.0f32; m.input_dim()];
+            codec.reconstruct(&z, label, &mut out)?;
+            Ok(out)
+        })
+        .collect()
+}
+
+/// Decodes `steps` latents on the straight line between the codes of `a` and `b`.
+pub fn interpolate(
+    blob: &[u8],
+    a: &Window,
+    b: &Window,
+    steps: usize,
+) -> Result<Vec<Vec<f32>>, Error> {
+    let m = Model::from_bytes(blob)?;
+    let z = latents(blob, &[a.clone(), b.clone()])?;
+    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
+    (0..steps)
+        .map(|i| {
+            let t = i as f32 / (steps.max(2) - 1) as f32;
+            let zi: Vec<f32> = z[0]
+                .iter()
+                .zip(&z[1])
+                .map(|(&p, &q)| p + t * (q - p))
+                .collect();
+            let mut out = vec![0.0f32; m.input_dim()];
+            codec.reconstruct(&zi, a.1, &mut out)?;
+            Ok(out)
+        })
+        .collect()
+}
+
+/// A k-nearest-neighbour classifier (Euclidean, majority vote, ties to the nearest).
+#[derive(Debug, Clone)]
+pub struct Knn {
+    k: usize,
+    train: Vec<Window>,
+}
+
+impl Knn {
+    /// Remembers the labelled `train` windows.
+    pub fn new(k: usize, train: &[Window]) -> Self {
+        Knn {
+            k: k.max(1),
+            train: train.to_vec(),
+        }
+    }
+
+    /// The predicted label of `x`.
+    pub fn predict(&self, x: &[f32]) -> u16 {
+        let mut d: Vec<(f64, u16)> = self
+            .train
+            .iter()
+            .map(|(w, l)| {
+                (
+                    w.iter()
+                        .zip(x)
+                        .map(|(&a, &b)| f64::from(a - b).powi(2))
+                        .sum(),
+                    *l,
+                )
+            })
+            .collect();
+        d.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let top = &d[..self.k.min(d.len())];
+        let mut votes = std::collections::BTreeMap::new();
+        for (_, l) in top {
+            *votes.entry(*l).or_insert(0usize) += 1;
+        }
+        let best = votes.values().copied().max().unwrap_or(0);
+        top.iter()
+            .find(|(_, l)| votes[l] == best)
+            .map_or(0, |(_, l)| *l)
+    }
+
+    /// Share of `windows` whose label is predicted.
+    pub fn accuracy(&self, windows: &[Window]) -> f64 {
+        let hits = windows
+            .iter()
+            .filter(|(w, l)| self.predict(w) == *l)
+            .count();
+        hits as f64 / windows.len().max(1) as f64
+    }
+}
