@@ -1,6 +1,7 @@
 //! CSV input: row mode (one sample vector per row) and series mode (columns are
 //! channels, cut into windows). Every bad cell is reported with file, line and column.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -181,7 +182,11 @@ impl Table {
                 &self.path,
                 0,
                 None,
-                format!("window of {window} samples is longer than the data ({span} rows)"),
+                format!(
+                    "window of {window} samples is longer than the data: {span} rows in \
+                     {start}..{end} (the table has {})",
+                    self.rows.len()
+                ),
             ));
         }
         Ok((start..=end - window)
@@ -192,5 +197,145 @@ impl Table {
                 (w, label)
             })
             .collect())
+    }
+
+    /// Row mode: rows `[start, end)` as windows of one row each (the row's values in
+    /// column order) with the row's label, or 0 when no label column was read.
+    ///
+    /// `end` is clamped to the number of rows and an empty range gives no windows, so
+    /// the ranges from [`split_rows`] can be passed as they are.
+    pub fn row_windows(&self, start: usize, end: usize) -> Vec<Window> {
+        let end = end.min(self.rows.len());
+        let start = start.min(end);
+        self.rows[start..end]
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let label = self.labels.as_ref().map_or(0, |l| l[start + i]);
+                (row.clone(), label)
+            })
+            .collect()
+    }
+}
+
+/// Splits `n` rows into contiguous train, validation and test ranges, in that order:
+/// train gets the first `train` fraction of the rows, validation the next `val`
+/// fraction, test the rest. Each boundary is rounded to the nearest row.
+///
+/// The ranges are contiguous blocks in time, so with series data no window can cross a
+/// split and leak samples between them, as long as callers cut windows inside each
+/// range (`table.windows(r.start, r.end, window, hop)`, or [`Table::row_windows`] in
+/// row mode). Series windows with a hop shorter than the window overlap, so shuffling
+/// rows or windows before splitting would leak.
+///
+/// The three ranges always cover `0..n` exactly. Fractions are clamped rather than
+/// rejected: `train` to `0..=1` (NaN counts as 0) and `val` to what train leaves.
+pub fn split_rows(n: usize, train: f64, val: f64) -> (Range<usize>, Range<usize>, Range<usize>) {
+    let fraction = |f: f64, max: f64| if f.is_nan() { 0.0 } else { f.clamp(0.0, max) };
+    let train = fraction(train, 1.0);
+    let val = fraction(val, 1.0 - train);
+    // Rounding (not truncating) keeps 0.7 × 7040 at 4928 despite 0.7 not being exact;
+    // the casts saturate and `min` keeps the boundaries inside `0..=n`.
+    let train_end = ((n as f64 * train).round() as usize).min(n);
+    let val_end = ((n as f64 * (train + val)).round() as usize).clamp(train_end, n);
+    (0..train_end, train_end..val_end, val_end..n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: usize, labelled: bool) -> Table {
+        Table {
+            path: PathBuf::from("test.csv"),
+            columns: vec!["a".into(), "b".into()],
+            rows: (0..rows).map(|r| vec![r as f32, -(r as f32)]).collect(),
+            labels: labelled.then(|| (0..rows).map(|r| (r % 3) as u16).collect()),
+        }
+    }
+
+    fn assert_partition(n: usize, (tr, va, te): &(Range<usize>, Range<usize>, Range<usize>)) {
+        assert_eq!(tr.start, 0);
+        assert_eq!(tr.end, va.start);
+        assert_eq!(va.end, te.start);
+        assert_eq!(te.end, n);
+        assert!(tr.start <= tr.end && va.start <= va.end && te.start <= te.end);
+    }
+
+    #[test]
+    fn split_rows_gives_contiguous_blocks_in_order() {
+        let s = split_rows(7040, 0.7, 0.15);
+        assert_eq!(s, (0..4928, 4928..5984, 5984..7040));
+        let s = split_rows(1797, 0.7, 0.15);
+        assert_partition(1797, &s);
+        assert_eq!((s.0.len(), s.1.len(), s.2.len()), (1258, 269, 270));
+    }
+
+    #[test]
+    fn split_rows_covers_every_row_for_any_fractions() {
+        for n in [0, 1, 2, 3, 7, 10, 101, 7040] {
+            for train in [0.0, 0.1, 0.5, 0.7, 0.8, 1.0] {
+                for val in [0.0, 0.1, 0.15, 0.2, 0.5] {
+                    let s = split_rows(n, train, val);
+                    assert_partition(n, &s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_rows_clamps_out_of_range_fractions() {
+        assert_eq!(split_rows(10, 1.5, 0.2), (0..10, 10..10, 10..10));
+        assert_eq!(split_rows(10, -0.5, 0.3), (0..0, 0..3, 3..10));
+        assert_eq!(split_rows(10, 0.8, 0.5), (0..8, 8..10, 10..10));
+        assert_eq!(split_rows(10, f64::NAN, f64::NAN), (0..0, 0..0, 0..10));
+        assert_eq!(split_rows(10, 0.5, f64::INFINITY), (0..5, 5..10, 10..10));
+    }
+
+    #[test]
+    fn series_windows_cut_inside_a_split_stay_inside_it() {
+        let t = table(100, false);
+        let (tr, va, te) = split_rows(t.rows.len(), 0.6, 0.2);
+        for r in [tr, va, te] {
+            let ws = t.windows(r.start, r.end, 8, 3).unwrap();
+            assert!(!ws.is_empty());
+            for (w, _) in ws {
+                // Column `a` holds the row index.
+                let first = w[0] as usize;
+                let last = w[w.len() - 2] as usize;
+                assert!(
+                    r.contains(&first) && r.contains(&last),
+                    "{first}..={last} outside {r:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn row_windows_are_the_rows_with_their_labels() {
+        let t = table(10, true);
+        let ws = t.row_windows(2, 5);
+        assert_eq!(ws.len(), 3);
+        for (i, (w, label)) in ws.iter().enumerate() {
+            assert_eq!(w, &t.rows[2 + i]);
+            assert_eq!(*label, ((2 + i) % 3) as u16);
+        }
+        // Same as windows of one row with hop 1.
+        assert_eq!(ws, t.windows(2, 5, 1, 1).unwrap());
+    }
+
+    #[test]
+    fn row_windows_without_labels_use_zero_and_clamp_the_range() {
+        let t = table(4, false);
+        let ws = t.row_windows(1, 99);
+        assert_eq!(ws.len(), 3);
+        assert!(ws.iter().all(|(_, l)| *l == 0));
+        assert!(t.row_windows(3, 2).is_empty());
+        assert!(t.row_windows(7, 9).is_empty());
+        let (tr, va, te) = split_rows(t.rows.len(), 0.5, 0.25);
+        let total = t.row_windows(tr.start, tr.end).len()
+            + t.row_windows(va.start, va.end).len()
+            + t.row_windows(te.start, te.end).len();
+        assert_eq!(total, 4);
     }
 }

@@ -227,3 +227,165 @@ impl Knn {
         hits as f64 / windows.len().max(1) as f64
     }
 }
+
+/// Everything the variant showcase measured.
+#[derive(Debug, Clone)]
+pub struct VariantsReport {
+    /// Payload bytes of every model.
+    pub payload_bytes: usize,
+    /// DAE against AE at several noise levels.
+    pub denoising: Vec<Denoising>,
+    /// The sparse AE's code activity on the test windows.
+    pub sparsity: Sparsity,
+    /// The VAE's KL per latent dimension on the test windows (nats).
+    pub vae_kl: Vec<f64>,
+    /// VAE samples from the prior, decoded by the core (f32 blob).
+    pub vae_samples: Vec<Vec<f32>>,
+    /// VAE interpolation between two test windows.
+    pub vae_interpolation: Vec<Vec<f32>>,
+    /// Test distortion of each variant's own reconstruction through the core.
+    pub reconstruction: Vec<(String, Distortion)>,
+}
+
+/// Trains ae, dae, sparse and vae at `cfg.payload_bytes` on series windows and measures
+/// what each is for on `test`.
+pub fn variants(
+    cfg: &crate::train::TrainConfig,
+    train_w: &[Window],
+    val: &[Window],
+    test: &[Window],
+    channels: usize,
+    progress: &mut dyn FnMut(&str),
+) -> Result<VariantsReport, Error> {
+    use crate::models::{Corruption, Variant};
+    use crate::train::{train, TrainConfig};
+    use aecodec_core::Precision;
+    let run = |variant: Variant, latent: Option<usize>| -> Result<Trained, Error> {
+        train(
+            &TrainConfig {
+                variant,
+                latent: latent.or(cfg.latent),
+                ..cfg.clone()
+            },
+            train_w,
+            val,
+            channels,
+            0,
+            &mut |_| {},
+        )
+    };
+    let blob = |t: &Trained| crate::export_blob(&t.model, Precision::F32, train_w);
+    progress("ae");
+    let ae = run(Variant::Ae, None)?;
+    progress("dae");
+    let noise = Corruption {
+        gaussian_sigma: 0.5,
+        mask_fraction: 0.0,
+        ..Corruption::default()
+    };
+    let dae = run(Variant::Dae(noise), None)?;
+    progress("sparse");
+    let rho = 0.05;
+    let sparse = run(Variant::Sparse { rho, weight: 0.1 }, Some(32))?;
+    progress("vae");
+    let mut vae = run(
+        Variant::Vae {
+            beta: 1.0,
+            warmup: cfg.steps / 5,
+            recon_var: 0.1,
+        },
+        None,
+    )?;
+    let (ab, db, sb, vb) = (blob(&ae)?, blob(&dae)?, blob(&sparse)?, blob(&vae)?);
+    let denoise = [0.5, 1.0]
+        .iter()
+        .map(|&n| denoising(&ab, &db, test, &ae.model.norm_std, channels, n, 7))
+        .collect::<Result<Vec<_>, _>>()?;
+    let data = Batches::new(test, &vae.model.norm_mean, &vae.model.norm_std, 0);
+    let vae_kl = kl_per_dim(&mut vae, &data);
+    let mut reconstruction = Vec::new();
+    for (name, b) in [("ae", &ab), ("dae", &db), ("sparse", &sb), ("vae", &vb)] {
+        reconstruction.push((
+            name.to_string(),
+            distortion(test, &round_trip(b, test)?, channels),
+        ));
+    }
+    let far = test.len().saturating_sub(1).min(5);
+    Ok(VariantsReport {
+        payload_bytes: cfg.payload_bytes,
+        denoising: denoise,
+        sparsity: sparsity(&sb, test, rho)?,
+        vae_kl,
+        vae_samples: sample_prior(&vb, 4, 0, 11)?,
+        vae_interpolation: match (test.first(), test.get(far)) {
+            (Some(a), Some(b)) => interpolate(&vb, a, b, 6)?,
+            _ => Vec::new(),
+        },
+        reconstruction,
+    })
+}
+
+/// What the conditional VAE on labelled rows showed.
+#[derive(Debug, Clone)]
+pub struct ConditionalReport {
+    /// Accuracy of the kNN classifier on the real test rows (its own sanity check).
+    pub classifier_accuracy: f64,
+    /// Accuracy of the same classifier on rows generated for each chosen label.
+    pub generated_accuracy: f64,
+    /// Per label: generated rows recognized as that label, of `per_label`.
+    pub per_label: Vec<(u16, usize, usize)>,
+    /// Some generated rows per label, for a picture.
+    pub examples: Vec<(u16, Vec<f32>)>,
+    /// Test distortion of encode → payload → decode with the true label.
+    pub reconstruction: Distortion,
+}
+
+/// Trains a conditional VAE on labelled rows, generates `per_label` rows for each label
+/// from the prior through the core, and checks them with a 3-NN classifier trained on the
+/// real training rows.
+pub fn conditional(
+    cfg: &crate::train::TrainConfig,
+    train_rows: &[Window],
+    val: &[Window],
+    test: &[Window],
+    labels: usize,
+    per_label: usize,
+) -> Result<ConditionalReport, Error> {
+    use crate::train::{train, TrainConfig};
+    use aecodec_core::Precision;
+    let variant = crate::models::Variant::Vae {
+        beta: 1.0,
+        warmup: cfg.steps / 5,
+        recon_var: 0.1,
+    };
+    let t = train(
+        &TrainConfig {
+            variant,
+            ..cfg.clone()
+        },
+        train_rows,
+        val,
+        1,
+        labels,
+        &mut |_| {},
+    )?;
+    let blob = crate::export_blob(&t.model, Precision::F32, train_rows)?;
+    let knn = Knn::new(3, train_rows);
+    let mut hits_total = 0;
+    let mut per = Vec::new();
+    let mut examples = Vec::new();
+    for label in 0..labels as u16 {
+        let rows = sample_prior(&blob, per_label, label, 100 + u64::from(label))?;
+        let hits = rows.iter().filter(|r| knn.predict(r) == label).count();
+        hits_total += hits;
+        per.push((label, hits, per_label));
+        examples.extend(rows.into_iter().take(4).map(|r| (label, r)));
+    }
+    Ok(ConditionalReport {
+        classifier_accuracy: knn.accuracy(test),
+        generated_accuracy: hits_total as f64 / (labels * per_label).max(1) as f64,
+        per_label: per,
+        examples,
+        reconstruction: distortion(test, &round_trip(&blob, test)?, 1),
+    })
+}
