@@ -39,7 +39,7 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
             .iter()
             .map(|c| c["codec"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["linear", "dct", "ae", "downsample"]);
+        assert_eq!(names, ["linear", "dct", "ae", "dae", "downsample"]);
         assert!(names.contains(&r["chosen"].as_str().unwrap()));
     }
     // the linear codec gains with every byte (its allocation is monotone in the budget)
