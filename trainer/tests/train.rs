@@ -1,0 +1,63 @@
+//! Training runs: reproducible, and stopped with a message when they diverge.
+
+use aecodec_trainer::train::{train, TrainConfig};
+use aecodec_trainer::{Error, Rng};
+
+fn windows(n: usize, seed: u64) -> Vec<(Vec<f32>, u16)> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let phase = rng.uniform() as f32 * 6.28;
+            let w = (0..32)
+                .map(|t| (t as f32 * 0.3 + phase).sin() * 100.0 + i as f32 * 0.01)
+                .collect();
+            (w, 0)
+        })
+        .collect()
+}
+
+#[test]
+fn diverging_training_stops_with_a_message_and_no_model() {
+    let data = windows(64, 1);
+    let cfg = TrainConfig {
+        steps: 200,
+        lr: 1e9,
+        hidden: vec![16],
+        payload_bytes: 4,
+        ..TrainConfig::default()
+    };
+    match train(&cfg, &data, &data, 1, 0, &mut |_| {}) {
+        Err(e @ Error::Diverged { .. }) => {
+            assert!(e.to_string().contains("lower the learning rate"), "{e}")
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(t) => panic!(
+            "a diverged run produced a model (last loss {:?})",
+            t.history.last()
+        ),
+    }
+}
+
+#[test]
+fn same_seed_same_model() {
+    let data = windows(64, 2);
+    let cfg = TrainConfig {
+        steps: 100,
+        hidden: vec![16],
+        payload_bytes: 4,
+        ..TrainConfig::default()
+    };
+    let a = train(&cfg, &data, &data, 1, 0, &mut |_| {}).unwrap();
+    let b = train(&cfg, &data, &data, 1, 0, &mut |_| {}).unwrap();
+    assert_eq!(a.model, b.model);
+    let c = train(
+        &TrainConfig { seed: 9, ..cfg },
+        &data,
+        &data,
+        1,
+        0,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_ne!(a.model, c.model);
+}
