@@ -1,0 +1,47 @@
+//! Picks the board from the target, and bakes the model blob and the recorded samples
+//! into flash: `AECODEC_MODEL` (a blob from `aecodec export`) and `AECODEC_SAMPLES`
+//! (little-endian i16 mg values, x y z interleaved).
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    let target = env::var("TARGET").expect("TARGET");
+    println!("cargo::rustc-check-cfg=cfg(board, values(\"mps2_an386\", \"microbit\"))");
+    let (board, memory) = if target.starts_with("thumbv6m") {
+        // nRF51822 (micro:bit v1): 256 KiB flash at 0, 16 KiB RAM at 0x2000_0000.
+        ("microbit", "MEMORY { FLASH : ORIGIN = 0x00000000, LENGTH = 256K\n RAM : ORIGIN = 0x20000000, LENGTH = 16K }\n")
+    } else {
+        // MPS2 AN386: 4 MiB code memory at 0, 4 MiB RAM at 0x2000_0000.
+        ("mps2_an386", "MEMORY { FLASH : ORIGIN = 0x00000000, LENGTH = 4096K\n RAM : ORIGIN = 0x20000000, LENGTH = 4096K }\n")
+    };
+    println!("cargo::rustc-cfg=board=\"{board}\"");
+    fs::write(out.join("memory.x"), memory).expect("memory.x");
+    println!("cargo::rustc-link-search={}", out.display());
+
+    for var in ["AECODEC_MODEL", "AECODEC_SAMPLES"] {
+        println!("cargo::rerun-if-env-changed={var}");
+    }
+    let model = env::var("AECODEC_MODEL")
+        .expect("set AECODEC_MODEL to a model blob (see scripts/build-qemu.sh)");
+    println!("cargo::rerun-if-changed={model}");
+    fs::copy(&model, out.join("model.aem")).expect("copy the model blob");
+
+    let samples_path =
+        env::var("AECODEC_SAMPLES").expect("set AECODEC_SAMPLES to a file of i16 LE samples");
+    println!("cargo::rerun-if-changed={samples_path}");
+    let bytes = fs::read(&samples_path).expect("read the samples");
+    let mut src = format!(
+        "/// Recorded samples, mg, x y z interleaved.\npub static SAMPLES: [i16; {}] = [",
+        bytes.len() / 2
+    );
+    for c in bytes.chunks_exact(2) {
+        let _ = write!(src, "{},", i16::from_le_bytes([c[0], c[1]]));
+    }
+    src.push_str("];\n");
+    fs::write(out.join("samples.rs"), src).expect("samples.rs");
+    println!("cargo::rerun-if-changed=build.rs");
+}

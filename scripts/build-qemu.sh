@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the emulated-board firmware (firmware/qemu) for one target with a model blob and
+# a samples file baked into flash; prints the ELF's path on stdout.
+#
+#   scripts/build-qemu.sh TARGET MODEL_BLOB SAMPLES_FILE
+#     TARGET   thumbv7em-none-eabihf (mps2-an386, Cortex-M4F) or thumbv6m-none-eabi (micro:bit, Cortex-M0)
+#     SAMPLES  little-endian i16 mg values, x y z interleaved
+#
+# Uses the rustup target where it is installed, else Debian's rustc-web with
+# -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"). Build output goes to
+# CARGO_TARGET_DIR (default target/thumb), apart from the host build.
+set -euo pipefail
+[[ $# -eq 3 ]] || { echo "usage: $0 TARGET MODEL_BLOB SAMPLES_FILE" >&2; exit 2; }
+target=$1
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export AECODEC_MODEL="$(realpath "$2")" AECODEC_SAMPLES="$(realpath "$3")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb}"
+cd "$root/firmware/qemu"
+if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    cargo build --release --quiet --target "$target" >&2
+else
+    sysroot_bin="$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
+    command -v rust-lld >/dev/null || export PATH="$PATH:$sysroot_bin"
+    RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --quiet -Zbuild-std=core --target "$target" >&2
+fi
+echo "$CARGO_TARGET_DIR/$target/release/aecodec-qemu"
