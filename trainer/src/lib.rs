@@ -19,6 +19,7 @@ pub mod model;
 pub mod models;
 pub mod nn;
 pub mod normal;
+pub mod plot;
 mod rng;
 pub mod select;
 pub mod showcase;

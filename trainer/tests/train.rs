@@ -7,7 +7,7 @@ fn windows(n: usize, seed: u64) -> Vec<(Vec<f32>, u16)> {
     let mut rng = Rng::new(seed);
     (0..n)
         .map(|i| {
-            let phase = rng.uniform() as f32 * 6.28;
+            let phase = rng.uniform() as f32 * std::f32::consts::TAU;
             let w = (0..32)
                 .map(|t| (t as f32 * 0.3 + phase).sin() * 100.0 + i as f32 * 0.01)
                 .collect();
