@@ -20,7 +20,7 @@ use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
 use aecodec_trainer::train::TrainConfig;
-use aecodec_trainer::{export_blob, measure_precision, PrecisionReport};
+use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
 use anyhow::{bail, Context};
 
 /// Arguments of `demo`.
@@ -44,6 +44,8 @@ const COLUMNS: [&str; 3] = ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_latera
 const WINDOW: usize = 64;
 const BUDGETS: [usize; 6] = [6, 8, 12, 16, 24, 32];
 const MAIN_BUDGET: usize = 12;
+/// The test window drawn in the signal plots.
+const PLOT_WINDOW: usize = 3;
 /// Codec names that are learned (the rest are classical).
 const LEARNED: [&str; 2] = ["ae", "dae"];
 const HEADER: PayloadHeader = PayloadHeader {
@@ -244,6 +246,158 @@ fn markdown(
     md
 }
 
+/// Writes the report's PNGs; returns (file name, what it shows).
+fn plots(
+    out: &Path,
+    rd: &[RdRow],
+    test: &[Window],
+    decoded: &[(String, Vec<f32>)],
+    shown: &VariantsReport,
+    digits: &ConditionalReport,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut written = Vec::new();
+    let channels: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+    let mut names: Vec<String> = Vec::new();
+    for r in rd {
+        for (n, _, _) in &r.codecs {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    let series: Vec<(String, Vec<(f64, f64)>)> = names
+        .iter()
+        .map(|n| {
+            let pts = rd
+                .iter()
+                .filter_map(|r| {
+                    r.codecs
+                        .iter()
+                        .find(|c| &c.0 == n)
+                        .map(|c| (r.bytes as f64, c.2.snr_db))
+                })
+                .collect();
+            (n.clone(), pts)
+        })
+        .collect();
+    plot::rate_distortion(
+        &out.join("rate-distortion.png"),
+        "Rate-distortion on the test split",
+        &series,
+    )?;
+    written.push((
+        "rate-distortion.png".into(),
+        "SNR against payload bytes for every codec".into(),
+    ));
+    if let Some((window, _)) = test.get(PLOT_WINDOW) {
+        plot::signals(
+            &out.join("signals.png"),
+            &format!("Test window {PLOT_WINDOW}: original (black) and decoded from frames"),
+            &channels,
+            window,
+            decoded,
+            Some(64.0),
+        )?;
+        written.push((
+            "signals.png".into(),
+            "a test window and its reconstructions, per precision".into(),
+        ));
+        let samples: Vec<(String, Vec<f32>)> = shown
+            .vae_samples
+            .iter()
+            .take(3)
+            .enumerate()
+            .map(|(i, s)| (format!("prior sample {}", i + 1), s.clone()))
+            .collect();
+        plot::signals(
+            &out.join("vae-samples.png"),
+            "VAE: a real test window (black) and samples from the prior",
+            &channels,
+            window,
+            &samples,
+            Some(64.0),
+        )?;
+        written.push((
+            "vae-samples.png".into(),
+            "windows generated from the VAE prior, decoded by the core".into(),
+        ));
+    }
+    let steps = shown.vae_interpolation.len();
+    if let (Some(first), true) = (shown.vae_interpolation.first(), steps > 2) {
+        let path: Vec<(String, Vec<f32>)> = shown
+            .vae_interpolation
+            .iter()
+            .enumerate()
+            .skip(1)
+            .step_by(2)
+            .map(|(i, w)| {
+                (
+                    format!("t = {:.1}", i as f64 / (steps - 1) as f64),
+                    w.clone(),
+                )
+            })
+            .collect();
+        plot::signals(
+            &out.join("vae-interpolation.png"),
+            "VAE: decoding along a line between two test windows' codes (black: t = 0)",
+            &channels,
+            first,
+            &path,
+            Some(64.0),
+        )?;
+        written.push((
+            "vae-interpolation.png".into(),
+            "latent interpolation between two test windows".into(),
+        ));
+    }
+    let dims: Vec<String> = (0..shown.vae_kl.len()).map(|d| d.to_string()).collect();
+    plot::bars(
+        &out.join("vae-kl.png"),
+        "VAE: KL per latent dimension (test windows)",
+        &dims,
+        &shown.vae_kl,
+        "KL (nats)",
+    )?;
+    written.push((
+        "vae-kl.png".into(),
+        "KL divergence per VAE latent dimension".into(),
+    ));
+    let units: Vec<String> = (0..shown.sparsity.per_unit.len())
+        .map(|d| d.to_string())
+        .collect();
+    plot::bars(
+        &out.join("sparse-activity.png"),
+        "Sparse AE: mean activation per code unit",
+        &units,
+        &shown.sparsity.per_unit,
+        "mean activation",
+    )?;
+    written.push((
+        "sparse-activity.png".into(),
+        "mean activation of each sparse code unit".into(),
+    ));
+    let images: Vec<Vec<f32>> = digits.examples.iter().map(|(_, img)| img.clone()).collect();
+    let captions: Vec<String> = digits
+        .examples
+        .iter()
+        .map(|(l, _)| format!("asked {l}"))
+        .collect();
+    plot::image_grid(
+        &out.join("cvae-digits.png"),
+        "Conditional VAE: digits generated for each label",
+        &images,
+        8,
+        8,
+        8,
+        &captions,
+    )?;
+    written.push((
+        "cvae-digits.png".into(),
+        "digits generated by the conditional VAE for each chosen label".into(),
+    ));
+    Ok(written)
+}
+
 /// The conditional VAE on the bundled digits (row mode, labels).
 fn digits_report(args: &Args, cfg: &TrainConfig) -> anyhow::Result<ConditionalReport> {
     let path = args.data.as_ref().and_then(|p| p.parent()).map_or_else(
@@ -408,11 +562,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let f32_blob = export_blob(&model, Precision::F32, &train)?;
     let mut precisions = Vec::new();
+    let mut plotted = Vec::new();
     for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
         let blob = export_blob(&model, precision, &train)?;
         write_atomic(&args.out.join(precision_file(precision)), &blob)?;
         let report = measure_precision(&model, &blob, &f32_blob, &test)?;
         let (wire, decoded) = stream(&blob, &test)?;
+        if let Some(first) = decoded.get(PLOT_WINDOW) {
+            plotted.push((format!("{precision:?} at {MAIN_BUDGET} B"), first.clone()));
+        }
         if precision == Precision::Int8Full {
             write_atomic(&args.out.join("frames.bin"), &wire)?;
             write_atomic(
@@ -448,6 +606,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     md.push_str(&variants_markdown(&shown));
     md.push_str(&conditional_markdown(&digits));
+    let pngs = plots(&args.out, &rd, &test, &plotted, &shown, &digits)?;
+    md.push_str("\n## Plots\n\n");
+    for (file, what) in &pngs {
+        md.push_str(&format!("- [{file}]({file}): {what}\n"));
+    }
     write_atomic(&args.out.join("report.md"), md.as_bytes())?;
     let json = serde_json::json!({
         "data": path.display().to_string(),
