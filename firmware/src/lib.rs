@@ -10,7 +10,10 @@
 #![forbid(unsafe_code)]
 
 mod pipeline;
+pub mod sensor;
 mod window;
 
 pub use pipeline::{Counters, Pipeline, PipelineError, Sensor, FRAME_CAPACITY};
+pub use sensor::lis3dh::Lis3dh;
+pub use sensor::sim::SimLis3dh;
 pub use window::WindowBuffer;

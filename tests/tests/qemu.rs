@@ -102,6 +102,32 @@ fn run_board(target: &str, machine: &[&str], blob: &Path, samples: &Path, dir: &
         run.status
     );
     assert!(log.contains("packets 16"), "{log}");
+    let size = Command::new("/usr/lib/llvm-22/bin/llvm-size")
+        .arg(&elf)
+        .output();
+    let text = size.ok().and_then(|o| {
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        out.lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|t| t.parse::<usize>().ok())
+    });
+    let field = |name: &str| -> Option<usize> {
+        log.split_whitespace()
+            .skip_while(|w| *w != name)
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+    };
+    if let (Some(text), Some(model), Some(samples)) =
+        (text, field("model_bytes"), field("samples_bytes"))
+    {
+        println!(
+            "{target}: flash {text} B = code {} B + model {model} B + recorded samples {samples} B; static RAM {} B; stack high-water {} B",
+            text.saturating_sub(model + samples),
+            field("static_ram_bytes").unwrap_or(0),
+            field("stack_high_water_bytes").unwrap_or(0)
+        );
+    }
     std::fs::read(&serial).unwrap()
 }
 

@@ -44,8 +44,57 @@ fn fail(msg: &str) -> ! {
     loop {}
 }
 
+/// Fills the free stack with a pattern so the deepest use can be read back later.
+mod stack {
+    use core::ptr::{addr_of, read_volatile, write_volatile};
+
+    const PAINT: u32 = 0xA5A5_5A5A;
+
+    extern "C" {
+        /// End of .bss/.data (cortex-m-rt): the stack can grow down to here.
+        static __sheap: u32;
+        /// Initial stack pointer (cortex-m-rt): the top of RAM.
+        static _stack_start: u32;
+    }
+
+    fn bounds() -> (usize, usize) {
+        // Only the addresses of the linker symbols are taken; they are never read as values.
+        (addr_of!(__sheap) as usize, addr_of!(_stack_start) as usize)
+    }
+
+    /// Paints from the end of static RAM up to a little below the current stack pointer.
+    pub fn paint() {
+        let (bottom, _) = bounds();
+        let sp = cortex_m::register::msp::read() as usize;
+        let mut a = (bottom + 3) & !3;
+        while a + 64 < sp {
+            // SAFETY: [bottom, sp - 64) is RAM no one uses yet: above statics, below the stack.
+            unsafe { write_volatile(a as *mut u32, PAINT) };
+            a += 4;
+        }
+    }
+
+    /// Deepest stack use since `paint`, in bytes.
+    pub fn high_water() -> usize {
+        let (bottom, top) = bounds();
+        let mut a = (bottom + 3) & !3;
+        // SAFETY: reads of the painted region, which is RAM.
+        while a < top && unsafe { read_volatile(a as *const u32) } == PAINT {
+            a += 4;
+        }
+        top - a
+    }
+
+    /// Bytes of .data + .bss.
+    pub fn static_ram() -> usize {
+        let (bottom, _) = bounds();
+        bottom - 0x2000_0000
+    }
+}
+
 #[entry]
 fn main() -> ! {
+    stack::paint();
     let model = match Model::from_bytes(MODEL) {
         Ok(m) => m,
         Err(_) => fail("model blob rejected"),
@@ -68,6 +117,13 @@ fn main() -> ! {
         c.sensor_errors,
         c.dropped_windows,
         c.write_errors
+    );
+    hprintln!(
+        "aecodec-qemu: model_bytes {} samples_bytes {} static_ram_bytes {} stack_high_water_bytes {}",
+        MODEL.len(),
+        core::mem::size_of_val(&SAMPLES),
+        stack::static_ram(),
+        stack::high_water()
     );
     debug::exit(debug::EXIT_SUCCESS);
     loop {}

@@ -1,7 +1,7 @@
 //! The board's UART as an `embedded_io::Write` byte sink, by direct register access.
 //!
-//! Raw pointer volatile accesses are the one `unsafe` of the board crate: the register
-//! addresses are fixed by the board's memory map.
+//! Volatile accesses through raw pointers need `unsafe`; the register addresses are
+//! fixed by the board's memory map.
 
 use core::convert::Infallible;
 
