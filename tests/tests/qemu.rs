@@ -9,30 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aecodec_core::{FrameDecoder, Model, Precision};
-use aecodec_firmware::{Pipeline, Sensor};
+use aecodec_firmware::sensor::lis3dh::{Address, Config, DataRate, Range};
+use aecodec_firmware::{Counters, Lis3dh, Pipeline, SimLis3dh};
 use aecodec_tests::{daphnet_ankle, repo_root};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::fit_linear_budget;
 use aecodec_trainer::train::{train, TrainConfig};
 
 const ROWS: usize = 1024;
-
-struct Replay<'a> {
-    samples: &'a [i16],
-    next: usize,
-}
-
-impl Sensor for Replay<'_> {
-    type Error = ();
-    fn read(&mut self, out: &mut [f32]) -> Result<(), ()> {
-        let s = self.samples.get(self.next..self.next + 3).ok_or(())?;
-        for (o, &v) in out.iter_mut().zip(s) {
-            *o = f32::from(v);
-        }
-        self.next += 3;
-        Ok(())
-    }
-}
 
 struct Sink(Vec<u8>);
 impl embedded_io::ErrorType for Sink {
@@ -48,19 +32,33 @@ impl embedded_io::Write for Sink {
     }
 }
 
-/// What the host makes of the samples: the same firmware pipeline, on the host.
-fn host_frames(blob: &[u8], samples: &[i16]) -> Vec<u8> {
+/// What the host makes of the samples: the same driver, simulated sensor (with the same
+/// injected bus faults) and pipeline as the board's firmware/qemu/src/main.rs, on the host.
+fn host_frames(blob: &[u8], samples: &[i16]) -> (Vec<u8>, Counters) {
     let model = Model::from_bytes(blob).unwrap();
     let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 2).unwrap();
-    let mut sensor = Replay { samples, next: 0 };
+    let mut bus = SimLis3dh::new(Address::Sa0High, samples);
+    bus.fail_every(50);
+    let mut accel = Lis3dh::new(bus, Address::Sa0High);
+    let config = Config {
+        range: Range::G8,
+        data_rate: DataRate::Hz100,
+    };
+    while accel.init(config).is_err() {}
     let mut sink = Sink(Vec::new());
-    while sensor.next + 3 <= samples.len() {
-        pipe.poll(&mut sensor, &mut sink);
+    for _ in 0..samples.len() / 3 {
+        pipe.poll(&mut accel, &mut sink);
     }
-    sink.0
+    (sink.0, pipe.counters())
 }
 
-fn run_board(target: &str, machine: &[&str], blob: &Path, samples: &Path, dir: &Path) -> Vec<u8> {
+fn run_board(
+    target: &str,
+    machine: &[&str],
+    blob: &Path,
+    samples: &Path,
+    dir: &Path,
+) -> (Vec<u8>, String) {
     let script = repo_root().join("scripts/build-qemu.sh");
     let build = Command::new(&script)
         .arg(target)
@@ -128,7 +126,7 @@ fn run_board(target: &str, machine: &[&str], blob: &Path, samples: &Path, dir: &
             field("stack_high_water_bytes").unwrap_or(0)
         );
     }
-    std::fs::read(&serial).unwrap()
+    (std::fs::read(&serial).unwrap(), log)
 }
 
 fn payloads(frames: &[u8]) -> Vec<Vec<u8>> {
@@ -193,9 +191,13 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
         let blob = export_blob(model, precision, &train_w).unwrap();
         let blob_path = dir.join(format!("{name}-{precision:?}.aem"));
         std::fs::write(&blob_path, &blob).unwrap();
-        let board = run_board(target, machine, &blob_path, &samples_path, &dir);
-        let host = host_frames(&blob, &samples);
+        let (board, log) = run_board(target, machine, &blob_path, &samples_path, &dir);
+        let (host, counters) = host_frames(&blob, &samples);
         assert_eq!(payloads(&board).len(), 16);
+        assert!(
+            counters.sensor_errors > 0 && counters.dropped_windows == 0,
+            "{counters:?}"
+        );
         assert!(
             board == host,
             "{name} {precision:?} on {target}: board frames differ from the host's"

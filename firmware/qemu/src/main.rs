@@ -1,5 +1,6 @@
 //! The aecodec encoder on an emulated board: replays a recorded accelerometer excerpt
-//! from flash through a simulated sensor, encodes every window with the model in flash,
+//! from flash through a simulated LIS3DH on an I2C bus, read by the real driver, encodes
+//! every window with the model in flash,
 //! and writes the frames to the board's UART; exits through semihosting with the
 //! pipeline's counters printed on the host's stderr.
 #![no_std]
@@ -8,7 +9,8 @@
 mod uart;
 
 use aecodec_core::Model;
-use aecodec_firmware::{Pipeline, Sensor};
+use aecodec_firmware::sensor::lis3dh::{Address, Config, DataRate, Range};
+use aecodec_firmware::{Lis3dh, Pipeline, SimLis3dh};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 
@@ -21,22 +23,14 @@ include!(concat!(env!("OUT_DIR"), "/samples.rs"));
 const CHANNELS: usize = 3;
 const INPUTS: usize = 192;
 
-/// Replays the recorded samples (stand-in until the simulated I2C sensor is wired in).
-struct Replay {
-    next: usize,
-}
-
-impl Sensor for Replay {
-    type Error = ();
-    fn read(&mut self, out: &mut [f32]) -> Result<(), ()> {
-        let sample = SAMPLES.get(self.next..self.next + CHANNELS).ok_or(())?;
-        for (o, &v) in out.iter_mut().zip(sample) {
-            *o = f32::from(v);
-        }
-        self.next += CHANNELS;
-        Ok(())
-    }
-}
+/// The sensor setup shared with the host reference (tests/tests/qemu.rs): a LIS3DH at
+/// ±8 g, 100 Hz, whose simulated bus NAKs every `FAULT_EVERY`-th transaction so the
+/// pipeline's retries run on the board too.
+const FAULT_EVERY: u32 = 50;
+const CONFIG: Config = Config {
+    range: Range::G8,
+    data_rate: DataRate::Hz100,
+};
 
 fn fail(msg: &str) -> ! {
     hprintln!("aecodec-qemu: {}", msg);
@@ -104,10 +98,20 @@ fn main() -> ! {
         Ok(p) => p,
         Err(_) => fail("model does not fit the pipeline"),
     };
-    let mut sensor = Replay { next: 0 };
+    // The recorded excerpt answers over a simulated I2C bus; the driver is the real one.
+    let mut bus = SimLis3dh::new(Address::Sa0High, &SAMPLES);
+    bus.fail_every(FAULT_EVERY);
+    let mut accel = Lis3dh::new(bus, Address::Sa0High);
+    let mut tries = 0;
+    while accel.init(CONFIG).is_err() {
+        tries += 1;
+        if tries > 3 {
+            fail("LIS3DH did not answer");
+        }
+    }
     let mut uart = uart::Uart::new();
-    while sensor.next + CHANNELS <= SAMPLES.len() {
-        pipe.poll(&mut sensor, &mut uart);
+    for _ in 0..SAMPLES.len() / CHANNELS {
+        pipe.poll(&mut accel, &mut uart);
     }
     let c = pipe.counters();
     hprintln!(
