@@ -1,7 +1,8 @@
 //! `aecodec`: the command-line face of aecodec. Thin: parse arguments, call the
 //! libraries, map errors to a message and an exit code.
 //!
-//! Exit codes: 0 success, 1 failure (the message names what and where), 2 bad usage.
+//! Exit codes: 0 success; 1 failure (the message names what and where); 2 bad usage;
+//! 3 `decode` finished but rejected some frames or payloads (counts on stderr).
 
 use std::process::ExitCode;
 
@@ -22,6 +23,26 @@ enum Command {
     /// Fit, export, encode, frame, decode and report on the bundled real recording.
     #[command(after_help = "Example:\n  aecodec demo\n  aecodec demo --out /tmp/demo --json")]
     Demo(cmd::demo::Args),
+    /// Fit a codec (auto, linear, dct, ae, dae, sparse, vae, cvae) on a CSV recording.
+    #[command(
+        after_help = "Example:\n  aecodec train --data data/daphnet_s06r02e0.csv \\\n    --columns ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral --payload-bytes 12 -o ankle.aect\n  aecodec train --data data/digits.csv --rows --label-column label --variant cvae -o digits.aect"
+    )]
+    Train(cmd::train::Args),
+    /// Export a trained model to blobs, Rust source or a C header, with the error of each precision.
+    #[command(
+        after_help = "Example:\n  aecodec export ankle.aect --precision all -o out/\n  aecodec export ankle.aect --precision int8-full --format c -o ankle.h"
+    )]
+    Export(cmd::export::Args),
+    /// Encode CSV windows into payloads or serial frames.
+    #[command(
+        after_help = "Example:\n  aecodec encode --model out/ankle-int8full.aem --data data/daphnet_s06r02e0.csv \\\n    --columns ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral -o frames.bin"
+    )]
+    Encode(cmd::encode::Args),
+    /// Decode payloads or a frame stream (file or stdin) into CSV samples, reporting bad frames.
+    #[command(
+        after_help = "Example:\n  aecodec decode --model out/ankle-int8full.aem -i frames.bin --columns x,y,z -o decoded.csv\n  cat /dev/ttyUSB0 | aecodec decode --model m.aem --columns x,y,z"
+    )]
+    Decode(cmd::decode::Args),
     /// Show a model blob: version, fingerprint, layers, precision, payload layout, sizes.
     #[command(after_help = "Example:\n  aecodec inspect out/demo/model-int8full.aem")]
     Inspect(cmd::inspect::Args),
@@ -30,11 +51,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo(a) => cmd::demo::run(a),
-        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Demo(a) => cmd::demo::run(a).map(|()| true),
+        Command::Train(a) => cmd::train::run(a).map(|()| true),
+        Command::Export(a) => cmd::export::run(a).map(|()| true),
+        Command::Encode(a) => cmd::encode::run(a).map(|()| true),
+        Command::Decode(a) => cmd::decode::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a).map(|()| true),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(3),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

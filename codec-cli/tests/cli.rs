@@ -103,3 +103,334 @@ fn inspect_names_the_file_and_the_problem() {
     assert_eq!(usage.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const COLS: &str = "ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral";
+
+fn data() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/daphnet_s06r02e0.csv"
+    ))
+}
+
+fn run_ok(args: &[&str]) -> std::process::Output {
+    let out = aecodec().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "aecodec {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr_of(args: &[&str]) -> (Option<i32>, String) {
+    let out = aecodec().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A linear model trained and exported once per test that needs it.
+fn linear_model(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let aect = dir.join("ankle.aect");
+    let d = data();
+    run_ok(&[
+        "train",
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "linear",
+        "--quiet",
+        "-o",
+        aect.to_str().unwrap(),
+    ]);
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    (aect, dir.join("ankle-int8full.aem"))
+}
+
+#[test]
+fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
+    let dir = temp_dir("roundtrip");
+    let (_, blob) = linear_model(&dir);
+    for f in ["ankle-f32.aem", "ankle-int8.aem", "ankle-int8full.aem"] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    let frames = dir.join("frames.bin");
+    let d = data();
+    run_ok(&[
+        "encode",
+        "--model",
+        blob.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "-o",
+        frames.to_str().unwrap(),
+    ]);
+    let csv = dir.join("decoded.csv");
+    let out = run_ok(&[
+        "decode",
+        "--model",
+        blob.to_str().unwrap(),
+        "-i",
+        frames.to_str().unwrap(),
+        "--columns",
+        "x,y,z",
+        "--json",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    let counts: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
+    assert_eq!(counts["decoded"], 110);
+    assert_eq!(counts["rejected"], 0);
+    // The decoded CSV matches what the library makes of the same windows.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let decoded: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .flat_map(|l| {
+            l.split(',')
+                .skip(3)
+                .map(|v| v.parse::<f64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let table = aecodec_trainer::data::read_csv(
+        &d,
+        &aecodec_trainer::data::CsvOptions {
+            columns: Some(COLS.split(',').map(String::from).collect()),
+            label_column: None,
+        },
+    )
+    .unwrap();
+    let windows = table.windows(0, table.rows.len(), 64, 64).unwrap();
+    let bytes = std::fs::read(&blob).unwrap();
+    let lib: Vec<f64> = aecodec_trainer::round_trip(&bytes, &windows)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .map(f64::from)
+        .collect();
+    assert_eq!(decoded.len(), lib.len());
+    assert!(decoded
+        .iter()
+        .zip(&lib)
+        .all(|(a, b)| (a - b).abs() < 1e-3 + 1e-6 * b.abs()));
+    // Hex payloads decode the same.
+    let hex = dir.join("payloads.hex");
+    run_ok(&[
+        "encode",
+        "--model",
+        blob.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--format",
+        "hex",
+        "-o",
+        hex.to_str().unwrap(),
+    ]);
+    let csv2 = dir.join("decoded2.csv");
+    run_ok(&[
+        "decode",
+        "--model",
+        blob.to_str().unwrap(),
+        "-i",
+        hex.to_str().unwrap(),
+        "--format",
+        "hex",
+        "--columns",
+        "x,y,z",
+        "-o",
+        csv2.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&csv).unwrap(), std::fs::read(&csv2).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_frames() {
+    let dir = temp_dir("corrupt");
+    let (_, blob) = linear_model(&dir);
+    let frames = dir.join("frames.bin");
+    let d = data();
+    run_ok(&[
+        "encode",
+        "--model",
+        blob.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "-o",
+        frames.to_str().unwrap(),
+    ]);
+    let mut bytes = std::fs::read(&frames).unwrap();
+    bytes[20] ^= 0x55; // corrupt frame 1
+    bytes.drain(200..230); // cut a frame short and lose the next ones
+    let bad = dir.join("bad.bin");
+    std::fs::write(&bad, &bytes).unwrap();
+    let (code, err) = stderr_of(&[
+        "decode",
+        "--model",
+        blob.to_str().unwrap(),
+        "-i",
+        bad.to_str().unwrap(),
+        "--json",
+        "-o",
+        dir.join("x.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("frame CRC mismatch") && err.contains("sequence gap"),
+        "{err}"
+    );
+    let counts: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
+    assert_eq!(counts["bad_crc"], 1);
+    assert_eq!(counts["truncated"], 1);
+    assert_eq!(counts["decoded"], 106, "{counts}");
+    // Payloads of another model are refused, not decoded.
+    let other = dir.join("ankle-f32.aem");
+    let (code, err) = stderr_of(&[
+        "decode",
+        "--model",
+        other.to_str().unwrap(),
+        "-i",
+        frames.to_str().unwrap(),
+        "--json",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(code, Some(3));
+    assert!(err.contains("made by another model"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_inputs_get_clear_errors_naming_file_line_and_column() {
+    let dir = temp_dir("badinput");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let model_out = dir.join("m.aect").to_str().unwrap().to_string();
+    let train = |file: &str, window: &str| {
+        stderr_of(&[
+            "train",
+            "--data",
+            file,
+            "--variant",
+            "linear",
+            "--window",
+            window,
+            "--quiet",
+            "-o",
+            &model_out,
+        ])
+    };
+    let (code, err) = train("no/such/file.csv", "4");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no/such/file.csv"), "{err}");
+    let empty = write("empty.csv", "");
+    assert!(train(&empty, "4").1.contains("empty.csv"));
+    let ragged = write("ragged.csv", "a,b\n1,2\n3\n");
+    let (_, err) = train(&ragged, "4");
+    assert!(
+        err.contains("ragged.csv") && err.contains("line 3") && err.contains("ragged"),
+        "{err}"
+    );
+    let text = write("text.csv", "a,b\n1,2\n3,x\n");
+    let (_, err) = train(&text, "4");
+    assert!(
+        err.contains("line 3") && err.contains("column `b`") && err.contains("non-numeric"),
+        "{err}"
+    );
+    let nan = write("nan.csv", "a,b\n1,2\nNaN,4\n");
+    let (_, err) = train(&nan, "4");
+    assert!(
+        err.contains("line 3") && err.contains("column `a`"),
+        "{err}"
+    );
+    let short = write("short.csv", "a,b\n1,2\n3,4\n5,6\n");
+    let (_, err) = train(&short, "64");
+    assert!(err.contains("longer than the data"), "{err}");
+    let (_, err) = stderr_of(&[
+        "train",
+        "--data",
+        data().to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "cvae",
+        "-o",
+        dir.join("c.aect").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("cvae needs labels") && err.contains("--label-column"),
+        "{err}"
+    );
+    // A blob of another format version, and a blob that is not a blob.
+    let (_, blob) = linear_model(&dir.join("m"));
+    let mut newer = std::fs::read(&blob).unwrap();
+    newer[4] = 9;
+    let newer_path = write("newer.aem", "");
+    std::fs::write(&newer_path, &newer).unwrap();
+    let (code, err) = stderr_of(&["inspect", &newer_path]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("newer.aem") && err.contains("version 9"),
+        "{err}"
+    );
+    let (_, err) = stderr_of(&[
+        "encode",
+        "--model",
+        &ragged,
+        "--data",
+        data().to_str().unwrap(),
+        "--columns",
+        COLS,
+    ]);
+    assert!(
+        err.contains("ragged.csv") && err.contains("not an aecodec model blob"),
+        "{err}"
+    );
+    // An output path that cannot be written: error, and nothing half-written left behind.
+    let blocked = dir.join("not-a-dir");
+    std::fs::write(&blocked, b"file").unwrap();
+    let target = blocked.join("frames.bin");
+    let (code, err) = stderr_of(&[
+        "encode",
+        "--model",
+        blob.to_str().unwrap(),
+        "--data",
+        data().to_str().unwrap(),
+        "--columns",
+        COLS,
+        "-o",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("frames.bin"), "{err}");
+    assert!(!target.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -202,6 +202,11 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
             board == host,
             "{name} {precision:?} on {target}: board frames differ from the host's"
         );
+        // the board counted the same injected bus faults as the host
+        assert!(
+            log.contains(&format!("sensor_errors {} ", counters.sensor_errors)),
+            "{log} vs {counters:?}"
+        );
         println!(
             "{name} {precision:?} on {target}: 16 frames, {} bytes, identical to the host",
             board.len()

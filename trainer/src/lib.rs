@@ -23,6 +23,7 @@ pub mod plot;
 mod rng;
 pub mod select;
 pub mod showcase;
+pub mod store;
 pub mod train;
 
 pub use error::Error;

@@ -5,7 +5,7 @@ use aecodec_core::{Activation, PayloadHeader};
 use crate::{normal, Error};
 
 /// A dense layer in f32, `y = act(W x + b)` with `W` row-major `[out][in]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FloatLayer {
     /// Inputs.
     pub in_dim: usize,
@@ -62,7 +62,7 @@ impl FloatLayer {
 }
 
 /// The latent quantizer in float form, before export.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FloatQuantizer {
     /// Uniform cells over calibrated ranges `[lo, hi]`.
     Uniform {
@@ -130,7 +130,7 @@ impl FloatQuantizer {
 }
 
 /// An autoencoder in float form: normalization, both halves, quantizer, payload header.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FloatModel {
     /// Samples per window.
     pub input_dim: usize,

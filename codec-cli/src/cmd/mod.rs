@@ -1,4 +1,9 @@
 //! One module per verb.
 
+pub mod common;
+pub mod decode;
 pub mod demo;
+pub mod encode;
+pub mod export;
 pub mod inspect;
+pub mod train;

@@ -206,6 +206,14 @@ pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> 
 
 /// Splits a blob into (version, fingerprint, body) after checking the header.
 pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
+    // The magic first, so a short file of another kind is named as such.
+    if let Some(&[a, b, c, d]) = blob.get(..4) {
+        if [a, b, c, d] != MAGIC {
+            return Err(Error::BadMagic {
+                found: [a, b, c, d],
+            });
+        }
+    }
     let head = blob.get(..HEADER_LEN).ok_or(Error::BlobTruncated {
         needed: HEADER_LEN,
         got: blob.len(),

@@ -1,0 +1,102 @@
+//! Pieces shared by the verbs: reading windows from CSV for a model, output sinks.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use aecodec_trainer::data::{read_csv, CsvOptions, Table, Window};
+use aecodec_trainer::fsio::write_atomic;
+use anyhow::{bail, Context};
+
+/// Which columns of a CSV file are channels, and which is the label.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Columns {
+    /// Channel columns, comma-separated (default: every column but the label column).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Label column (integer class ids), for conditional models.
+    #[arg(long)]
+    pub label_column: Option<String>,
+}
+
+impl Columns {
+    /// Reads `path` with these columns.
+    pub fn read(&self, path: &Path) -> anyhow::Result<Table> {
+        let opts = CsvOptions {
+            columns: self.columns.clone(),
+            label_column: self.label_column.clone(),
+        };
+        Ok(read_csv(path, &opts)?)
+    }
+}
+
+/// Cuts `table` into the windows a model of `input_dim` inputs takes: one row per window
+/// when the table has `input_dim` columns (row mode), otherwise windows of
+/// `input_dim / channels` samples every `hop` samples (series mode).
+pub fn windows_for(
+    table: &Table,
+    input_dim: usize,
+    hop: Option<usize>,
+) -> anyhow::Result<Vec<Window>> {
+    let channels = table.columns.len();
+    if channels == input_dim {
+        return Ok(table.row_windows(0, table.rows.len()));
+    }
+    if channels == 0 || input_dim % channels != 0 {
+        bail!(
+            "{}: the model takes {input_dim} values per window, which is not a whole number of samples of the {channels} columns {:?}",
+            table.path.display(),
+            table.columns
+        );
+    }
+    let window = input_dim / channels;
+    Ok(table.windows(0, table.rows.len(), window, hop.unwrap_or(window))?)
+}
+
+/// Where output goes: a file written atomically at the end, or stdout as it comes.
+pub enum Sink {
+    /// Buffered, then written atomically.
+    File(PathBuf, Vec<u8>),
+    /// Standard output.
+    Stdout(std::io::Stdout),
+}
+
+impl Sink {
+    /// `-` or no path is stdout.
+    pub fn new(path: Option<&Path>) -> Sink {
+        match path {
+            Some(p) if p != Path::new("-") => Sink::File(p.to_path_buf(), Vec::new()),
+            _ => Sink::Stdout(std::io::stdout()),
+        }
+    }
+
+    /// Appends bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        match self {
+            Sink::File(_, buf) => buf.extend_from_slice(bytes),
+            Sink::Stdout(out) => out.write_all(bytes).context("writing to stdout")?,
+        }
+        Ok(())
+    }
+
+    /// Finishes: writes the file atomically, or flushes stdout.
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::File(path, buf) => Ok(write_atomic(&path, &buf)?),
+            Sink::Stdout(mut out) => out.flush().context("flushing stdout"),
+        }
+    }
+}
+
+/// Reads a model blob and names the file in any error.
+pub fn read_blob(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read model blob {}", path.display()))?;
+    aecodec_core::Model::from_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(bytes)
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

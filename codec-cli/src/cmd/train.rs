@@ -1,0 +1,265 @@
+//! `aecodec train`: fit a codec on a CSV recording at a payload budget.
+
+use std::path::PathBuf;
+
+use aecodec_core::{PayloadHeader, Precision};
+use aecodec_trainer::data::{split_rows, Window};
+use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget};
+use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::models::{Corruption, Variant};
+use aecodec_trainer::select::{auto, validate};
+use aecodec_trainer::store::{spread, Layout, TrainedFile, KEEP_WINDOWS};
+use aecodec_trainer::train::{train, Progress, TrainConfig};
+use aecodec_trainer::{export_blob, round_trip};
+use anyhow::bail;
+
+use super::common::Columns;
+
+/// Which codec to fit.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VariantArg {
+    /// Fit linear, dct, ae and dae; keep the best on validation (cvae if labelled).
+    Auto,
+    /// PCA/KLT linear codec with bit allocation.
+    Linear,
+    /// Per-channel DCT with bit allocation.
+    Dct,
+    /// Stacked undercomplete autoencoder.
+    Ae,
+    /// Denoising autoencoder (Gaussian noise σ 0.5, see --noise).
+    Dae,
+    /// Sparse autoencoder (sigmoid code, KL sparsity, ρ 0.05).
+    Sparse,
+    /// β-VAE (β 1, KL warm-up).
+    Vae,
+    /// Conditional VAE (needs --label-column).
+    Cvae,
+}
+
+/// Arguments of `train`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// CSV recording (series: one sample per row; rows: one window per row with --rows).
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub columns: Columns,
+    /// Row mode: each row is one window (e.g. images); default is series mode.
+    #[arg(long)]
+    pub rows: bool,
+    /// Samples per window (series mode).
+    #[arg(long, default_value_t = 64)]
+    pub window: usize,
+    /// Samples between training windows (series mode); validation and test windows never overlap the splits.
+    #[arg(long, default_value_t = 2)]
+    pub hop: usize,
+    /// Codec to fit.
+    #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
+    pub variant: VariantArg,
+    /// Payload budget in bytes, header included (e.g. 11 for LoRaWAN US915 DR0, 12 for Sigfox).
+    #[arg(long, default_value_t = 12)]
+    pub payload_bytes: usize,
+    /// Model fingerprint bits in every payload (0..=16).
+    #[arg(long, default_value_t = 4)]
+    pub fingerprint_bits: u8,
+    /// Sequence counter bits in every payload (0..=16).
+    #[arg(long, default_value_t = 4)]
+    pub sequence_bits: u8,
+    /// Latent dimensions of the learned variants (default: from the budget).
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Hidden layer widths of the encoder (the decoder mirrors them).
+    #[arg(long, value_delimiter = ',', default_value = "128,64")]
+    pub hidden: Vec<usize>,
+    /// Training steps (minibatches).
+    #[arg(long, default_value_t = 4000)]
+    pub steps: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f32,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// DAE input noise σ (normalized units).
+    #[arg(long, default_value_t = 0.5)]
+    pub noise: f32,
+    /// Output trained-model file (.aect), written atomically.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `train`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let table = args.columns.read(&args.data)?;
+    let labels = table
+        .labels
+        .as_ref()
+        .map_or(0, |l| usize::from(l.iter().copied().max().unwrap_or(0)) + 1);
+    if args.variant == VariantArg::Cvae && labels == 0 {
+        bail!(
+            "{}: cvae needs labels: give the label column with --label-column NAME",
+            args.data.display()
+        );
+    }
+    let channels = table.columns.len();
+    let (tr, va, te) = split_rows(table.rows.len(), 0.7, 0.15);
+    let cut = |r: std::ops::Range<usize>, hop: usize| -> anyhow::Result<Vec<Window>> {
+        Ok(if args.rows {
+            table.row_windows(r.start, r.end)
+        } else {
+            table.windows(r.start, r.end, args.window, hop)?
+        })
+    };
+    let train_w = cut(tr, args.hop.max(1))?;
+    let val = cut(va, (args.window / 8).max(1))?;
+    let test = cut(te, args.window)?;
+    if val.is_empty() || test.is_empty() {
+        bail!("{}: too little data for a validation and a test split (15 % each) of {}-sample windows", args.data.display(), args.window);
+    }
+    let in_channels = if args.rows { 1 } else { channels };
+    let header = PayloadHeader {
+        fingerprint_bits: args.fingerprint_bits.min(16),
+        sequence_bits: args.sequence_bits.min(16),
+    };
+    let labelled =
+        labels > 0 && args.variant != VariantArg::Linear && args.variant != VariantArg::Dct;
+    let variant = match args.variant {
+        VariantArg::Dae => Variant::Dae(Corruption {
+            gaussian_sigma: args.noise,
+            mask_fraction: 0.0,
+            ..Corruption::default()
+        }),
+        VariantArg::Sparse => Variant::Sparse {
+            rho: 0.05,
+            weight: 0.1,
+        },
+        VariantArg::Vae | VariantArg::Cvae => Variant::Vae {
+            beta: 1.0,
+            warmup: args.steps / 5,
+            recon_var: 0.1,
+        },
+        VariantArg::Auto if labelled => Variant::Vae {
+            beta: 1.0,
+            warmup: args.steps / 5,
+            recon_var: 0.1,
+        },
+        _ => Variant::Ae,
+    };
+    let cfg = TrainConfig {
+        variant,
+        hidden: args.hidden.clone(),
+        latent: args.latent,
+        payload_bytes: args.payload_bytes,
+        header,
+        steps: args.steps,
+        lr: args.lr,
+        seed: args.seed,
+        ..TrainConfig::default()
+    };
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(args.steps as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} steps {msg} ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut progress = |p: Progress| {
+        if p.step == 1 || p.step <= bar.position() as usize {
+            bar.reset();
+        }
+        bar.set_position(p.step as u64);
+        bar.set_message(match p.val_mse {
+            Some(v) => format!("loss {:.4} val mse {:.4}", p.loss, v),
+            None => format!("loss {:.4}", p.loss),
+        });
+    };
+    let n_labels = if labelled { labels } else { 0 };
+    let (model, name, reason) = match args.variant {
+        VariantArg::Linear => (
+            fit_linear_budget(&train_w, in_channels, args.payload_bytes, header)?,
+            "linear".to_string(),
+            "linear asked for".to_string(),
+        ),
+        VariantArg::Dct => (
+            fit_dct_budget(&train_w, in_channels, args.payload_bytes, header)?,
+            "dct".to_string(),
+            "dct asked for".to_string(),
+        ),
+        VariantArg::Auto if n_labels == 0 => {
+            bar.set_prefix("auto");
+            let sel = auto(&cfg, &train_w, &val, in_channels, 0, &mut progress)?;
+            let best = sel.best();
+            (best.model.clone(), best.name.clone(), sel.reason())
+        }
+        _ => {
+            bar.set_prefix(aecodec_trainer::train::variant_name(&cfg.variant));
+            let t = train(&cfg, &train_w, &val, in_channels, n_labels, &mut progress)?;
+            let name = if n_labels > 0 {
+                "cvae"
+            } else {
+                aecodec_trainer::train::variant_name(&cfg.variant)
+            };
+            (t.model, name.to_string(), format!("{name} asked for"))
+        }
+    };
+    bar.finish_and_clear();
+    let val_d = validate(&model, &train_w, &val, in_channels)?;
+    let blob = export_blob(&model, Precision::F32, &train_w)?;
+    let test_d = distortion(&test, &round_trip(&blob, &test)?, in_channels);
+    let file = TrainedFile {
+        model,
+        variant: name.clone(),
+        reason: reason.clone(),
+        layout: Layout {
+            columns: table.columns.clone(),
+            label_column: args.columns.label_column.clone(),
+            rows: args.rows,
+            window: args.window,
+            hop: args.hop,
+        },
+        validation_snr_db: val_d.snr_db,
+        calibration: spread(&train_w, KEEP_WINDOWS),
+        validation: spread(&val, KEEP_WINDOWS),
+    };
+    file.save(&args.output)?;
+    let bits = file.model.quantizer.bits();
+    let payload = aecodec_core::Model::from_bytes(&blob)?
+        .payload_layout()
+        .bytes;
+    if args.json {
+        let j = serde_json::json!({
+            "output": args.output.display().to_string(), "variant": name, "reason": reason,
+            "payload_bytes": payload, "latent": bits.len(), "bits": bits,
+            "validation": {"snr_db": val_d.snr_db, "rmse": val_d.rmse, "prd_percent": val_d.prd_percent},
+            "test": {"snr_db": test_d.snr_db, "rmse": test_d.rmse, "prd_percent": test_d.prd_percent},
+            "windows": {"train": train_w.len(), "validation": val.len(), "test": test.len()},
+        });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        println!("{}: {reason}", args.output.display());
+        println!(
+            "  {name}, {payload}-byte payloads, {} latent dims, bits {:?}\n  validation {:.2} dB SNR, test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32",
+            bits.len(),
+            bits,
+            val_d.snr_db,
+            test_d.snr_db,
+            test_d.rmse,
+            test_d.prd_percent
+        );
+        println!(
+            "  next: aecodec export {} --precision all -o DIR",
+            args.output.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! The trained-model file (`.aect`): the float model plus what export and the CLI verbs
+//! need without the training data — how windows are cut, the columns, and a sample of
+//! calibration and validation windows.
+//!
+//! Layout: `AECT` magic, u16 LE format version, then the postcard encoding of
+//! [`TrainedFile`]. Written atomically.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Window;
+use crate::fsio::write_atomic;
+use crate::model::FloatModel;
+use crate::Error;
+
+/// First bytes of a trained-model file.
+pub const MAGIC: [u8; 4] = *b"AECT";
+/// Version this build writes and reads.
+pub const VERSION: u16 = 1;
+/// Most calibration (and validation) windows kept in the file.
+pub const KEEP_WINDOWS: usize = 512;
+
+/// How the model's input windows are made from a CSV file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Layout {
+    /// Channel columns, in order.
+    pub columns: Vec<String>,
+    /// Label column of a conditional model.
+    pub label_column: Option<String>,
+    /// `true`: each row is one window (row mode); `false`: series of samples.
+    pub rows: bool,
+    /// Samples per window (series mode).
+    pub window: usize,
+    /// Samples between window starts used in training (series mode).
+    pub hop: usize,
+}
+
+/// A trained model with what the CLI needs to export and use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainedFile {
+    /// The float model.
+    pub model: FloatModel,
+    /// Variant name (`linear`, `dct`, `ae`, …).
+    pub variant: String,
+    /// Why `auto` chose it, or the variant asked for.
+    pub reason: String,
+    /// How windows are cut.
+    pub layout: Layout,
+    /// Validation SNR (dB) measured through the core at training time.
+    pub validation_snr_db: f64,
+    /// Training windows kept for int8 calibration (at most [`KEEP_WINDOWS`]).
+    pub calibration: Vec<Window>,
+    /// Validation windows kept for export checks and thresholds (at most [`KEEP_WINDOWS`]).
+    pub validation: Vec<Window>,
+}
+
+/// At most `n` windows, evenly spread over `windows`.
+pub fn spread(windows: &[Window], n: usize) -> Vec<Window> {
+    if windows.len() <= n {
+        return windows.to_vec();
+    }
+    (0..n)
+        .map(|i| windows[i * windows.len() / n].clone())
+        .collect()
+}
+
+impl TrainedFile {
+    /// Writes the file atomically.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        let body = postcard::to_allocvec(self)
+            .map_err(|e| Error::InvalidModel(format!("cannot serialize: {e}")))?;
+        bytes.extend_from_slice(&body);
+        write_atomic(path, &bytes)
+    }
+
+    /// Reads a file written by [`TrainedFile::save`].
+    pub fn load(path: &Path) -> Result<TrainedFile, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad = |message: String| Error::Data {
+            path: path.to_path_buf(),
+            line: 0,
+            column: None,
+            message,
+        };
+        if bytes.len() < 6 || bytes[..4] != MAGIC {
+            if bytes.starts_with(&aecodec_core::MAGIC) {
+                return Err(bad("this is an exported model blob, not a trained model (.aect): pass it to encode/decode/inspect, or export from the .aect file".into()));
+            }
+            return Err(bad(
+                "not an aecodec trained model (.aect): wrong magic".into()
+            ));
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != VERSION {
+            return Err(bad(format!(
+                "trained-model format version {version}; this build reads version {VERSION}"
+            )));
+        }
+        let file: TrainedFile = postcard::from_bytes(&bytes[6..])
+            .map_err(|e| bad(format!("corrupt trained model: {e}")))?;
+        file.model.validate()?;
+        Ok(file)
+    }
+}
