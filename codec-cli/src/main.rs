@@ -43,6 +43,26 @@ enum Command {
         after_help = "Example:\n  aecodec decode --model out/ankle-int8full.aem -i frames.bin --columns x,y,z -o decoded.csv\n  cat /dev/ttyUSB0 | aecodec decode --model m.aem --columns x,y,z"
     )]
     Decode(cmd::decode::Args),
+    /// Generate windows from a VAE's prior, or from a conditional VAE for a chosen label.
+    #[command(
+        after_help = "Example:\n  aecodec generate --model digits-f32.aem --label 7 --count 20 -o sevens.csv"
+    )]
+    Generate(cmd::uses::GenerateArgs),
+    /// Latent codes of each window as CSV, for downstream models.
+    #[command(
+        after_help = "Example:\n  aecodec features --model ankle-f32.aem --data rec.csv --columns x,y,z -o features.csv"
+    )]
+    Features(cmd::uses::DataArgs),
+    /// Run a recording through a (denoising) autoencoder; writes the cleaned samples.
+    #[command(
+        after_help = "Example:\n  aecodec denoise --model dae-f32.aem --data noisy.csv --columns x,y,z -o clean.csv"
+    )]
+    Denoise(cmd::uses::DataArgs),
+    /// Reconstruction error per window, flagged above a threshold calibrated on validation data.
+    #[command(
+        after_help = "Example:\n  aecodec anomaly --model ankle.aect --data rec.csv -o scores.csv"
+    )]
+    Anomaly(cmd::uses::AnomalyArgs),
     /// Show a model blob: version, fingerprint, layers, precision, payload layout, sizes.
     #[command(after_help = "Example:\n  aecodec inspect out/demo/model-int8full.aem")]
     Inspect(cmd::inspect::Args),
@@ -57,6 +77,10 @@ fn main() -> ExitCode {
         Command::Encode(a) => cmd::encode::run(a).map(|()| true),
         Command::Decode(a) => cmd::decode::run(a),
         Command::Inspect(a) => cmd::inspect::run(a).map(|()| true),
+        Command::Generate(a) => cmd::uses::generate(a).map(|()| true),
+        Command::Features(a) => cmd::uses::features(a).map(|()| true),
+        Command::Denoise(a) => cmd::uses::denoise(a).map(|()| true),
+        Command::Anomaly(a) => cmd::uses::anomaly(a).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -434,3 +434,91 @@ fn bad_inputs_get_clear_errors_naming_file_line_and_column() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn features_denoise_anomaly_and_generate_work_on_the_shipped_data() {
+    let dir = temp_dir("uses");
+    let (aect, _) = linear_model(&dir);
+    let blob = dir.join("ankle-f32.aem");
+    let (b, d) = (blob.to_str().unwrap(), data());
+    let d = d.to_str().unwrap();
+    let feats = String::from_utf8(
+        run_ok(&["features", "--model", b, "--data", d, "--columns", COLS]).stdout,
+    )
+    .unwrap();
+    assert_eq!(feats.lines().count(), 111, "header + 110 windows");
+    let den = String::from_utf8(
+        run_ok(&["denoise", "--model", b, "--data", d, "--columns", COLS]).stdout,
+    )
+    .unwrap();
+    assert_eq!(den.lines().count(), 1 + 110 * 64);
+    let out = run_ok(&[
+        "anomaly",
+        "--model",
+        aect.to_str().unwrap(),
+        "--data",
+        d,
+        "--json",
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["windows"], 110);
+    assert!(summary["threshold_rmse"].as_f64().unwrap() > 0.0);
+    // generate refuses a model without a Gaussian latent…
+    let (code, err) = stderr_of(&["generate", "--model", b]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("needs a VAE"), "{err}");
+    // …and draws digits of the asked label from a conditional VAE.
+    let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits.csv");
+    let cvae = dir.join("digits.aect");
+    run_ok(&[
+        "train",
+        "--data",
+        digits,
+        "--rows",
+        "--label-column",
+        "label",
+        "--variant",
+        "cvae",
+        "--latent",
+        "8",
+        "--steps",
+        "300",
+        "--quiet",
+        "-o",
+        cvae.to_str().unwrap(),
+    ]);
+    let cblob = dir.join("digits.aem");
+    run_ok(&[
+        "export",
+        cvae.to_str().unwrap(),
+        "--precision",
+        "f32",
+        "-o",
+        cblob.to_str().unwrap(),
+    ]);
+    let gen = String::from_utf8(
+        run_ok(&[
+            "generate",
+            "--model",
+            cblob.to_str().unwrap(),
+            "--label",
+            "3",
+            "--count",
+            "2",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(gen.lines().count(), 1 + 2 * 64);
+    let (code, err) = stderr_of(&[
+        "generate",
+        "--model",
+        cblob.to_str().unwrap(),
+        "--label",
+        "12",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("label 12"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,3 +7,4 @@ pub mod encode;
 pub mod export;
 pub mod inspect;
 pub mod train;
+pub mod uses;
