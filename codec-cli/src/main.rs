@@ -43,6 +43,11 @@ enum Command {
         after_help = "Example:\n  aecodec decode --model out/ankle-int8full.aem -i frames.bin --columns x,y,z -o decoded.csv\n  cat /dev/ttyUSB0 | aecodec decode --model m.aem --columns x,y,z"
     )]
     Decode(cmd::decode::Args),
+    /// Rate–distortion report of every codec against the classical baselines (markdown, JSON, PNG).
+    #[command(
+        after_help = "Example:\n  aecodec eval --data data/daphnet_s06r02e0.csv --columns leg_horiz_fwd,leg_vert,leg_horiz_lateral --out out/leg"
+    )]
+    Eval(cmd::eval::Args),
     /// Generate windows from a VAE's prior, or from a conditional VAE for a chosen label.
     #[command(
         after_help = "Example:\n  aecodec generate --model digits-f32.aem --label 7 --count 20 -o sevens.csv"
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
         Command::Encode(a) => cmd::encode::run(a).map(|()| true),
         Command::Decode(a) => cmd::decode::run(a),
         Command::Inspect(a) => cmd::inspect::run(a).map(|()| true),
+        Command::Eval(a) => cmd::eval::run(a).map(|()| true),
         Command::Generate(a) => cmd::uses::generate(a).map(|()| true),
         Command::Features(a) => cmd::uses::features(a).map(|()| true),
         Command::Denoise(a) => cmd::uses::denoise(a).map(|()| true),

@@ -522,3 +522,35 @@ fn features_denoise_anomaly_and_generate_work_on_the_shipped_data() {
     assert!(err.contains("label 12"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn eval_writes_a_rate_distortion_report_with_baselines() {
+    let dir = temp_dir("eval");
+    let d = data();
+    let out = run_ok(&[
+        "eval",
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--budgets",
+        "8",
+        "--steps",
+        "100",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codecs: Vec<&str> = j["rate_distortion"][0]["codecs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["codec"].as_str().unwrap())
+        .collect();
+    assert_eq!(codecs, ["linear", "dct", "ae", "dae", "downsample"]);
+    for f in ["report.md", "report.json", "rate-distortion.png"] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -70,8 +70,10 @@ fn precision_file(p: Precision) -> &'static str {
 }
 
 /// One budget of the rate–distortion sweep.
-struct RdRow {
+pub(crate) struct RdRow {
     bytes: usize,
+    /// The model `auto` chose.
+    model: aecodec_trainer::FloatModel,
     /// (codec, latent dims, test distortion)
     codecs: Vec<(String, usize, Distortion)>,
     chosen: String,
@@ -84,6 +86,52 @@ struct PrecisionRow {
     report: PrecisionReport,
     streamed: Distortion,
     frame_bytes: usize,
+}
+
+/// Fits `auto` (linear, dct, ae, dae) and the downsample baseline at every budget and
+/// measures each candidate on the test windows through the core.
+pub(crate) fn sweep(
+    train: &[Window],
+    val: &[Window],
+    test: &[Window],
+    channels: usize,
+    budgets: &[usize],
+    steps: usize,
+) -> anyhow::Result<Vec<RdRow>> {
+    let mut rd = Vec::new();
+    for &bytes in budgets {
+        let cfg = TrainConfig {
+            payload_bytes: bytes,
+            header: HEADER,
+            steps,
+            ..TrainConfig::default()
+        };
+        let sel = auto(&cfg, train, val, channels, 0, &mut |_| {})?;
+        let mut codecs = Vec::new();
+        for c in &sel.candidates {
+            let d = validate(&c.model, train, test, channels)?;
+            codecs.push((c.name.clone(), c.model.quantizer.bits().len(), d));
+        }
+        // Downsample + 8 bit: the simplest classical codec, same bytes, same header bits.
+        let header_bits = usize::from(HEADER.fingerprint_bits + HEADER.sequence_bits);
+        match DownsampleCodec::fit(train, channels, bytes, header_bits) {
+            Ok(ds) => codecs.push((
+                "downsample".into(),
+                ds.positions().len() * channels,
+                distortion(test, &ds.round_trip(test)?, channels),
+            )),
+            Err(e) => eprintln!("  {bytes:>2} bytes: no downsample baseline: {e}"),
+        }
+        eprintln!("  {bytes:>2} bytes: {}", sel.reason());
+        rd.push(RdRow {
+            bytes,
+            model: sel.best().model.clone(),
+            codecs,
+            chosen: sel.best().name.clone(),
+            reason: sel.reason(),
+        });
+    }
+    Ok(rd)
 }
 
 /// Streams `test` through `blob` as frames; returns the frame bytes and the windows a
@@ -160,6 +208,29 @@ fn markdown(
         HEADER.fingerprint_bits,
         HEADER.sequence_bits
     );
+    md.push_str(&rd_markdown(rd, inputs));
+    let _ = writeln!(md, "\n## Precisions of the codec chosen at {MAIN_BUDGET} bytes, streamed as serial frames and decoded\n");
+    let _ = writeln!(md, "| precision | blob bytes | RMSE (mg) | SNR (dB) | RMSE vs f32 (mg) | payload bits as f32 | frame bytes |");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
+    for p in precisions {
+        let _ = writeln!(
+            md,
+            "| {:?} | {} | {:.1} | {:.2} | {:.2} | {:.0} % | {} |",
+            p.precision,
+            p.report.blob_bytes,
+            p.streamed.rmse,
+            p.streamed.snr_db,
+            p.report.rmse_vs_f32,
+            100.0 * p.report.payload_agreement,
+            p.frame_bytes
+        );
+    }
+    md
+}
+
+/// The rate–distortion tables, the auto choices and the learned-vs-classical margins.
+pub(crate) fn rd_markdown(rd: &[RdRow], inputs: usize) -> String {
+    let mut md = String::new();
     let _ = writeln!(
         md,
         "## Rate–distortion on the test split (f32, through the core)\n"
@@ -227,36 +298,27 @@ fn markdown(
             short.join(", ")
         );
     }
-    let _ = writeln!(md, "\n## Precisions of the codec chosen at {MAIN_BUDGET} bytes, streamed as serial frames and decoded\n");
-    let _ = writeln!(md, "| precision | blob bytes | RMSE (mg) | SNR (dB) | RMSE vs f32 (mg) | payload bits as f32 | frame bytes |");
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
-    for p in precisions {
-        let _ = writeln!(
-            md,
-            "| {:?} | {} | {:.1} | {:.2} | {:.2} | {:.0} % | {} |",
-            p.precision,
-            p.report.blob_bytes,
-            p.streamed.rmse,
-            p.streamed.snr_db,
-            p.report.rmse_vs_f32,
-            100.0 * p.report.payload_agreement,
-            p.frame_bytes
-        );
-    }
     md
 }
 
-/// Writes the report's PNGs; returns (file name, what it shows).
-fn plots(
-    out: &Path,
-    rd: &[RdRow],
-    test: &[Window],
-    decoded: &[(String, Vec<f32>)],
-    shown: &VariantsReport,
-    digits: &ConditionalReport,
-) -> anyhow::Result<Vec<(String, String)>> {
-    let mut written = Vec::new();
-    let channels: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+/// The sweep as JSON.
+pub(crate) fn rd_json(rd: &[RdRow], inputs: usize) -> serde_json::Value {
+    serde_json::json!(rd
+        .iter()
+        .map(|r| serde_json::json!({
+            "bytes": r.bytes,
+            "compression": compression_ratio(inputs, r.bytes),
+            "chosen": r.chosen,
+            "reason": r.reason,
+            "codecs": r.codecs.iter().map(|(name, k, d)| serde_json::json!({
+                "codec": name, "latent": k, "rmse": d.rmse, "snr_db": d.snr_db, "prd_percent": d.prd_percent,
+            })).collect::<Vec<_>>(),
+        }))
+        .collect::<Vec<_>>())
+}
+
+/// The rate–distortion plot of a sweep.
+pub(crate) fn rd_plot(path: &Path, rd: &[RdRow]) -> anyhow::Result<()> {
     let mut names: Vec<String> = Vec::new();
     for r in rd {
         for (n, _, _) in &r.codecs {
@@ -280,11 +342,25 @@ fn plots(
             (n.clone(), pts)
         })
         .collect();
-    plot::rate_distortion(
-        &out.join("rate-distortion.png"),
+    Ok(plot::rate_distortion(
+        path,
         "Rate-distortion on the test split",
         &series,
-    )?;
+    )?)
+}
+
+/// Writes the report's PNGs; returns (file name, what it shows).
+fn plots(
+    out: &Path,
+    rd: &[RdRow],
+    test: &[Window],
+    decoded: &[(String, Vec<f32>)],
+    shown: &VariantsReport,
+    digits: &ConditionalReport,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut written = Vec::new();
+    let channels: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+    rd_plot(&out.join("rate-distortion.png"), rd)?;
     written.push((
         "rate-distortion.png".into(),
         "SNR against payload bytes for every codec".into(),
@@ -522,42 +598,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         test.len()
     );
 
-    let mut rd = Vec::new();
-    let mut main = None;
-    for bytes in BUDGETS {
-        let cfg = TrainConfig {
-            payload_bytes: bytes,
-            header: HEADER,
-            steps: args.steps,
-            ..TrainConfig::default()
-        };
-        let sel = auto(&cfg, &train, &val, COLUMNS.len(), 0, &mut |_| {})?;
-        let mut codecs = Vec::new();
-        for c in &sel.candidates {
-            let d = validate(&c.model, &train, &test, COLUMNS.len())?;
-            codecs.push((c.name.clone(), c.model.quantizer.bits().len(), d));
-        }
-        // Downsample + 8 bit: the simplest classical codec, same bytes, same header bits.
-        let header_bits = usize::from(HEADER.fingerprint_bits + HEADER.sequence_bits);
-        match DownsampleCodec::fit(&train, COLUMNS.len(), bytes, header_bits) {
-            Ok(ds) => codecs.push((
-                "downsample".into(),
-                ds.positions().len() * COLUMNS.len(),
-                distortion(&test, &ds.round_trip(&test)?, COLUMNS.len()),
-            )),
-            Err(e) => eprintln!("  {bytes:>2} bytes: no downsample baseline: {e}"),
-        }
-        eprintln!("  {bytes:>2} bytes: {}", sel.reason());
-        if bytes == MAIN_BUDGET {
-            main = Some(sel.best().model.clone());
-        }
-        rd.push(RdRow {
-            bytes,
-            codecs,
-            chosen: sel.best().name.clone(),
-            reason: sel.reason(),
-        });
-    }
+    let rd = sweep(&train, &val, &test, COLUMNS.len(), &BUDGETS, args.steps)?;
+    let main = rd
+        .iter()
+        .find(|r| r.bytes == MAIN_BUDGET)
+        .map(|r| r.model.clone());
     let model = main.context("the main budget is not among the budgets")?;
 
     let f32_blob = export_blob(&model, Precision::F32, &train)?;
@@ -619,15 +664,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "split": {"train": train.len(), "validation": val.len(), "test": test.len()},
         "payload_bytes": MAIN_BUDGET,
         "steps": args.steps,
-        "rate_distortion": rd.iter().map(|r| serde_json::json!({
-            "bytes": r.bytes,
-            "compression": compression_ratio(WINDOW * COLUMNS.len(), r.bytes),
-            "chosen": r.chosen,
-            "reason": r.reason,
-            "codecs": r.codecs.iter().map(|(name, k, d)| serde_json::json!({
-                "codec": name, "latent": k, "rmse": d.rmse, "snr_db": d.snr_db, "prd_percent": d.prd_percent,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+        "rate_distortion": rd_json(&rd, WINDOW * COLUMNS.len()),
         "variants": {
             "reconstruction": shown.reconstruction.iter().map(|(n, d)| serde_json::json!({"variant": n, "rmse": d.rmse, "snr_db": d.snr_db})).collect::<Vec<_>>(),
             "denoising": shown.denoising.iter().map(|d| serde_json::json!({
