@@ -19,6 +19,14 @@ fn main() {
         ("mps2_an386", "MEMORY { FLASH : ORIGIN = 0x00000000, LENGTH = 4096K\n RAM : ORIGIN = 0x20000000, LENGTH = 4096K }\n")
     };
     println!("cargo::rustc-cfg=board=\"{board}\"");
+
+    // `AECODEC_BENCH=1` compiles in src/bench.rs (instruction counts between markers,
+    // scripts/bench-mcu.sh); without it the firmware is the normal one.
+    println!("cargo::rustc-check-cfg=cfg(aecodec_bench)");
+    println!("cargo::rerun-if-env-changed=AECODEC_BENCH");
+    if env::var("AECODEC_BENCH").is_ok_and(|v| v == "1") {
+        println!("cargo::rustc-cfg=aecodec_bench");
+    }
     fs::write(out.join("memory.x"), memory).expect("memory.x");
     println!("cargo::rustc-link-search={}", out.display());
 

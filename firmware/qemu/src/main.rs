@@ -6,6 +6,8 @@
 #![no_std]
 #![no_main]
 
+#[cfg(aecodec_bench)]
+mod bench;
 mod uart;
 
 use aecodec_core::Model;
@@ -88,6 +90,8 @@ mod stack {
 
 #[entry]
 fn main() -> ! {
+    #[cfg(aecodec_bench)]
+    bench::run(MODEL, &SAMPLES);
     stack::paint();
     let model = match Model::from_bytes(MODEL) {
         Ok(m) => m,
