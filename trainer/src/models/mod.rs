@@ -16,6 +16,8 @@ pub mod dae;
 pub mod sparse;
 pub mod vae;
 
+use std::borrow::Cow;
+
 use aecodec_core::Activation;
 
 use crate::nn::{Adam, Mlp};
@@ -94,17 +96,24 @@ pub struct Net {
     pub qat: Option<Qat>,
 }
 
-/// Row-wise concatenation of `a` (`batch × na`) and `b` (`batch × nb`).
-pub fn concat_rows(a: &[f32], na: usize, b: &[f32], nb: usize, batch: usize) -> Vec<f32> {
+/// Row-wise concatenation of `a` (`batch × na`) and `b` (`batch × nb`); borrows `a`
+/// when there is nothing to append.
+pub fn concat_rows<'a>(
+    a: &'a [f32],
+    na: usize,
+    b: &[f32],
+    nb: usize,
+    batch: usize,
+) -> Cow<'a, [f32]> {
     if nb == 0 {
-        return a[..batch * na].to_vec();
+        return Cow::Borrowed(&a[..batch * na]);
     }
     let mut out = Vec::with_capacity(batch * (na + nb));
     for r in 0..batch {
         out.extend_from_slice(&a[r * na..(r + 1) * na]);
         out.extend_from_slice(&b[r * nb..(r + 1) * nb]);
     }
-    out
+    Cow::Owned(out)
 }
 
 impl Net {
@@ -189,10 +198,15 @@ impl Net {
         backward: bool,
     ) -> LossParts {
         let (n, k, l) = (self.input, self.latent, self.labels);
-        let mut xin = x[..batch * n].to_vec();
-        if let Variant::Dae(c) = self.variant {
-            c.apply(&mut xin, rng);
-        }
+        // Only the DAE needs its own (corrupted) copy of the input.
+        let xin: Cow<'_, [f32]> = match self.variant {
+            Variant::Dae(c) => {
+                let mut v = x[..batch * n].to_vec();
+                c.apply(&mut v, rng);
+                Cow::Owned(v)
+            }
+            _ => Cow::Borrowed(&x[..batch * n]),
+        };
         let enc_in = concat_rows(&xin, n, y, l, batch);
         let h = self.enc.forward(&enc_in, batch);
         let hw = self.enc.out_dim();

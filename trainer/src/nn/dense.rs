@@ -142,16 +142,32 @@ impl Dense {
     pub fn backward(&mut self, dy: &[f32], dx: Option<&mut Vec<f32>>) {
         let batch = self.y.len() / self.out_dim.max(1);
         let a = self.activation;
-        let dz: Vec<f32> = dy
-            .iter()
-            .zip(self.z.iter().zip(&self.y))
-            .map(|(&g, (&z, &y))| g * act_grad(a, z, y))
-            .collect();
+        // d loss / d z: the incoming gradient itself for identity layers (no copy).
+        let owned: Vec<f32>;
+        let dz: &[f32] = match a {
+            Activation::Identity => &dy[..self.y.len()],
+            Activation::Relu => {
+                owned = dy
+                    .iter()
+                    .zip(&self.z)
+                    .map(|(&g, &z)| if z > 0.0 { g } else { 0.0 })
+                    .collect();
+                &owned
+            }
+            _ => {
+                owned = dy
+                    .iter()
+                    .zip(self.z.iter().zip(&self.y))
+                    .map(|(&g, (&z, &y))| g * act_grad(a, z, y))
+                    .collect();
+                &owned
+            }
+        };
         gemm(
             self.out_dim,
             batch,
             self.in_dim,
-            &dz,
+            dz,
             true,
             &self.x,
             false,
@@ -167,7 +183,7 @@ impl Dense {
                 batch,
                 self.out_dim,
                 self.in_dim,
-                &dz,
+                dz,
                 false,
                 &self.w,
                 false,
@@ -219,11 +235,15 @@ impl Mlp {
 
     /// Forward pass; returns the last layer's outputs.
     pub fn forward(&mut self, x: &[f32], batch: usize) -> Vec<f32> {
-        let mut cur = x.to_vec();
-        for l in &mut self.layers {
-            cur = l.forward(&cur, batch).to_vec();
+        // Each layer reads the previous layer's output in place: no copy between layers.
+        for i in 0..self.layers.len() {
+            let (done, rest) = self.layers.split_at_mut(i);
+            let input = done.last().map_or(x, |prev| prev.output());
+            rest[0].forward(input, batch);
         }
-        cur
+        self.layers
+            .last()
+            .map_or_else(|| x.to_vec(), |l| l.output().to_vec())
     }
 
     /// Backward pass from d loss / d output; returns d loss / d input.
