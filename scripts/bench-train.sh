@@ -183,6 +183,7 @@ awk -F'\t' -v torch_ok="$TORCH_OK" -v nproc="$(nproc)" '
         show("training, batch 256: both 1 thread", "train_gflops", "train1t_gflops", "GFLOP/s")
         show("decoder, one vector per call, 1 thread", "dec1_vectors_per_s", "dec1_vectors_per_s", "vectors/s")
         show("decoder, 1,024 vectors (ours: 1,024 calls; PyTorch: one 1024x16 call), 1 thread", "dec1024_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
+        show("decoder, 1,024 vectors (ours: batched host decoder, GEMM; PyTorch: one 1024x16 call), 1 thread", "dec1024_gemm_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
         print "# load average (1, 5, 15 min): ours " val(ours, "load_before") " -> " val(ours, "load_after") (torch_ok ? "; PyTorch " val(theirs, "load_before") " -> " val(theirs, "load_after") : "") " on " nproc " cores"
         if (!torch_ok) print "# PyTorch was not run (see the messages above); our figures only."
     }

@@ -259,6 +259,25 @@ impl<'m, const N: usize> Codec<'m, N> {
         Ok(info)
     }
 
+    /// Reads a payload's codes back into latent values (`latent_dim` of them) without
+    /// running the decoder network: for receivers that batch the network themselves.
+    /// Refuses the same payloads as [`Codec::decode`].
+    pub fn decode_latent(&mut self, payload: &[u8], z: &mut [f32]) -> Result<PayloadInfo, Error> {
+        let model = self.model;
+        check_len("latent", z.len(), model.latent_dim())?;
+        let q = &model.spec().quantizer;
+        let info = payload::unpack(
+            model.payload_layout(),
+            model.fingerprint(),
+            model.label_count(),
+            q.bits(),
+            payload,
+            &mut self.codes,
+        )?;
+        q.dequantize(&self.codes, z);
+        Ok(info)
+    }
+
     /// Runs the decoder on a latent vector `z` (e.g. sampled from a VAE prior), without
     /// quantization; writes `input_dim` samples in sensor units to `out`.
     pub fn reconstruct(&mut self, z: &[f32], label: u16, out: &mut [f32]) -> Result<(), Error> {

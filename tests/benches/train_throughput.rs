@@ -422,6 +422,14 @@ fn main() {
             black_box(&outs);
         })
     });
+    // The host's batched decoder (aecodec_trainer::batch): one GEMM per layer per batch.
+    let batcher = aecodec_trainer::batch::BatchDecoder::new(&blob).expect("batch decoder");
+    let flat: Vec<f32> = zs.iter().flat_map(|z| z.iter().copied()).collect();
+    let dec_gemm = repeated(repeats, || {
+        rate(budget, 2, DEC_BATCH, || {
+            black_box(batcher.decode(black_box(&flat), &[], DEC_BATCH));
+        })
+    });
     let dflop = decode_flop_per_vector() / 1e9;
     println!();
     println!("## Decoder (core, f32 blob, Codec::reconstruct 16 -> 192), 1 thread");
@@ -449,6 +457,19 @@ fn main() {
         "dec1024_gflops",
         "batches of 1,024 calls",
         dec_batch.scaled(dflop),
+        "GFLOP/s",
+    );
+
+    report.row(
+        "dec1024_gemm_vectors_per_s",
+        "batches of 1,024, batched decoder (GEMM)",
+        dec_gemm,
+        "vectors/s",
+    );
+    report.row_f(
+        "dec1024_gemm_gflops",
+        "batches of 1,024, batched decoder (GEMM)",
+        dec_gemm.scaled(dflop),
         "GFLOP/s",
     );
 

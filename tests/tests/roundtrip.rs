@@ -202,3 +202,55 @@ fn every_precision_round_trips_through_frames_on_real_data() {
     );
     assert!(runs.iter().all(|r| r.rmse_vs_input.is_finite()));
 }
+
+#[test]
+fn batched_host_decoder_matches_the_core_decoder() {
+    use aecodec_trainer::batch::BatchDecoder;
+    let (train, test) = daphnet_windows();
+    let norm = channel_normalization(&train, 3).unwrap();
+    let q = FloatQuantizer::Uniform {
+        bits: vec![4; 16],
+        mean: vec![0.0; 16],
+        lo: vec![-1.0; 16],
+        hi: vec![1.0; 16],
+    };
+    let mut model = mlp_model(&[192, 128, 64, 16], 0, q, norm, 5);
+    aecodec_trainer::linear::calibrate_uniform(&mut model, &train);
+    for p in [Precision::F32, Precision::Int8Weights] {
+        let blob = export_blob(&model, p, &train).unwrap();
+        let m = Model::from_bytes(&blob).unwrap();
+        let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
+        let (mut z, mut core_out) = (Vec::new(), Vec::new());
+        for (i, (w, _)) in test.iter().enumerate() {
+            let payload = codec
+                .encode(
+                    w,
+                    Meta {
+                        sequence: i as u16,
+                        label: 0,
+                    },
+                )
+                .unwrap();
+            let mut zi = vec![0.0f32; 16];
+            codec.decode_latent(payload.as_bytes(), &mut zi).unwrap();
+            let mut out = vec![0.0f32; 192];
+            codec.decode(payload.as_bytes(), &mut out).unwrap();
+            z.extend(zi);
+            core_out.extend(out);
+        }
+        let batch = BatchDecoder::new(&blob)
+            .unwrap()
+            .decode(&z, &[], test.len());
+        let worst = batch
+            .iter()
+            .zip(&core_out)
+            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst < 1e-4,
+            "{p:?}: batched decoder differs from the core by {worst}"
+        );
+    }
+    let full = export_blob(&model, Precision::Int8Full, &train).unwrap();
+    assert!(BatchDecoder::new(&full).is_err());
+}

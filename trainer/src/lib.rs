@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod baselines;
+pub mod batch;
 pub mod bits;
 pub mod data;
 mod error;

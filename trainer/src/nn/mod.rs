@@ -8,7 +8,7 @@ mod adam;
 mod dense;
 
 pub use adam::Adam;
-pub use dense::{Dense, Mlp};
+pub use dense::{act, act_grad, Dense, Mlp};
 
 /// `C = op(A) · op(B) + beta · C`, all row-major; `op(A)` is `m × k`, `op(B)` is `k × n`.
 /// `a_t`/`b_t` say the stored matrix is the transpose (`k × m`, `n × k`).
