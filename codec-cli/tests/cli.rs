@@ -549,8 +549,73 @@ fn eval_writes_a_rate_distortion_report_with_baselines() {
         .map(|c| c["codec"].as_str().unwrap())
         .collect();
     assert_eq!(codecs, ["linear", "dct", "ae", "dae", "downsample"]);
-    for f in ["report.md", "report.json", "rate-distortion.png"] {
+    for f in [
+        "report.md",
+        "report.json",
+        "rate-distortion.png",
+        "signals.png",
+    ] {
         assert!(dir.join(f).exists(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn export_writes_c_and_rust_sources_that_compile() {
+    let dir = temp_dir("sources");
+    let (aect, _) = linear_model(&dir);
+    for (format, file) in [("c", "m.h"), ("rust", "m.rs")] {
+        for precision in ["f32", "int8", "int8-full"] {
+            let out = dir.join(file);
+            run_ok(&[
+                "export",
+                aect.to_str().unwrap(),
+                "--precision",
+                precision,
+                "--format",
+                format,
+                "-o",
+                out.to_str().unwrap(),
+            ]);
+            let text = std::fs::read_to_string(&out).unwrap();
+            assert!(
+                text.to_lowercase().contains("_weights") && text.contains("INPUT_DIM"),
+                "{format} {precision}"
+            );
+            let check = if format == "c" {
+                Command::new("gcc")
+                    .args([
+                        "-fsyntax-only",
+                        "-Wall",
+                        "-Werror",
+                        "-Wno-unused-const-variable",
+                        "-x",
+                        "c",
+                    ])
+                    .arg(&out)
+                    .output()
+            } else {
+                Command::new("rustc")
+                    .args([
+                        "--edition",
+                        "2021",
+                        "--crate-type",
+                        "lib",
+                        "--emit",
+                        "metadata",
+                        "-o",
+                    ])
+                    .arg(dir.join("m.rmeta"))
+                    .arg(&out)
+                    .output()
+            }
+            .expect("gcc and rustc are on PATH");
+            assert!(
+                check.status.success(),
+                "{format} {precision}: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

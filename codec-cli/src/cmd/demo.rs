@@ -88,6 +88,21 @@ struct PrecisionRow {
     frame_bytes: usize,
 }
 
+impl RdRow {
+    /// The model `auto` chose at this budget.
+    pub(crate) fn model(&self) -> &aecodec_trainer::FloatModel {
+        &self.model
+    }
+    /// Its name.
+    pub(crate) fn chosen(&self) -> &str {
+        &self.chosen
+    }
+    /// The budget.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 /// Fits `auto` (linear, dct, ae, dae) and the downsample baseline at every budget and
 /// measures each candidate on the test windows through the core.
 pub(crate) fn sweep(

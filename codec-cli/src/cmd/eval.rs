@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use aecodec_core::Precision;
 use aecodec_trainer::data::split_rows;
 use aecodec_trainer::fsio::write_atomic;
+use aecodec_trainer::{export_blob, plot, round_trip};
 use anyhow::{bail, Context};
 
 use super::common::Columns;
@@ -27,7 +29,7 @@ pub struct Args {
     /// Training steps of the learned codecs at each budget.
     #[arg(long, default_value_t = 4000)]
     pub steps: usize,
-    /// Directory for report.md, report.json and rate-distortion.png.
+    /// Directory for report.md, report.json, rate-distortion.png and signals.png.
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
     /// Print the report as JSON on stdout.
@@ -72,8 +74,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.steps
     );
     md.push_str(&rd_markdown(&rd, inputs));
-    md.push_str("\n![rate-distortion](rate-distortion.png)\n");
+    md.push_str("\n![rate-distortion](rate-distortion.png)\n\n![signals](signals.png)\n");
     rd_plot(&args.out.join("rate-distortion.png"), &rd)?;
+    // One test window, original against what auto's codec at each budget decodes.
+    let window = &test[test.len() / 2];
+    let mut decoded = Vec::new();
+    for r in &rd {
+        let blob = export_blob(r.model(), Precision::F32, &train)?;
+        if let Some(w) = round_trip(&blob, std::slice::from_ref(window))?.pop() {
+            decoded.push((format!("{} at {} B", r.chosen(), r.bytes()), w));
+        }
+    }
+    plot::signals(
+        &args.out.join("signals.png"),
+        "A test window (black) and auto's reconstruction at each budget",
+        &table.columns,
+        &window.0,
+        &decoded,
+        None,
+    )?;
     write_atomic(&args.out.join("report.md"), md.as_bytes())?;
     let json = serde_json::json!({
         "data": args.data.display().to_string(), "columns": table.columns, "window": args.window,
