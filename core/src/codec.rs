@@ -53,6 +53,26 @@ fn check_len(what: &'static str, found: usize, expected: usize) -> Result<(), Er
     }
 }
 
+/// Checks a payload and writes its dequantized latent into `z` (`latent_dim` long).
+fn read_latent(
+    model: &Model<'_>,
+    codes: &mut [u16; MAX_LATENT],
+    payload: &[u8],
+    z: &mut [f32],
+) -> Result<PayloadInfo, Error> {
+    let q = &model.spec().quantizer;
+    let info = payload::unpack(
+        model.payload_layout(),
+        model.fingerprint(),
+        model.label_count(),
+        q.bits(),
+        payload,
+        codes,
+    )?;
+    q.dequantize(codes, z);
+    Ok(info)
+}
+
 /// Runs a float half on `a`/`b`; the output ends in `a`.
 fn run_float<const N: usize>(
     half: &HalfSpec<'_>,
@@ -244,17 +264,9 @@ impl<'m, const N: usize> Codec<'m, N> {
     pub fn decode(&mut self, payload: &[u8], out: &mut [f32]) -> Result<PayloadInfo, Error> {
         let model = self.model;
         check_len("output window", out.len(), model.input_dim())?;
-        let q = &model.spec().quantizer;
-        let info = payload::unpack(
-            model.payload_layout(),
-            model.fingerprint(),
-            model.label_count(),
-            q.bits(),
-            payload,
-            &mut self.codes,
-        )?;
         let k = model.latent_dim();
-        q.dequantize(&self.codes, self.a.get_mut(..k).unwrap_or(&mut []));
+        let z = self.a.get_mut(..k).unwrap_or(&mut []);
+        let info = read_latent(model, &mut self.codes, payload, z)?;
         self.run_decoder(info.label.unwrap_or(0), out);
         Ok(info)
     }
@@ -263,19 +275,8 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// running the decoder network: for receivers that batch the network themselves.
     /// Refuses the same payloads as [`Codec::decode`].
     pub fn decode_latent(&mut self, payload: &[u8], z: &mut [f32]) -> Result<PayloadInfo, Error> {
-        let model = self.model;
-        check_len("latent", z.len(), model.latent_dim())?;
-        let q = &model.spec().quantizer;
-        let info = payload::unpack(
-            model.payload_layout(),
-            model.fingerprint(),
-            model.label_count(),
-            q.bits(),
-            payload,
-            &mut self.codes,
-        )?;
-        q.dequantize(&self.codes, z);
-        Ok(info)
+        check_len("latent", z.len(), self.model.latent_dim())?;
+        read_latent(self.model, &mut self.codes, payload, z)
     }
 
     /// Runs the decoder on a latent vector `z` (e.g. sampled from a VAE prior), without

@@ -103,6 +103,26 @@ impl RdRow {
     }
 }
 
+/// Writes report.md and report.json into `out`, and prints the report (JSON or markdown).
+pub(crate) fn write_reports(
+    out: &Path,
+    md: &str,
+    json: &serde_json::Value,
+    print_json: bool,
+) -> anyhow::Result<()> {
+    write_atomic(&out.join("report.md"), md.as_bytes())?;
+    write_atomic(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(json)?.as_bytes(),
+    )?;
+    if print_json {
+        println!("{}", serde_json::to_string_pretty(json)?);
+    } else {
+        print!("{md}");
+    }
+    Ok(())
+}
+
 /// Fits `auto` (linear, dct, ae, dae) and the downsample baseline at every budget and
 /// measures each candidate on the test windows through the core.
 pub(crate) fn sweep(
@@ -671,7 +691,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (file, what) in &pngs {
         md.push_str(&format!("- [{file}]({file}): {what}\n"));
     }
-    write_atomic(&args.out.join("report.md"), md.as_bytes())?;
     let json = serde_json::json!({
         "data": path.display().to_string(),
         "window": WINDOW,
@@ -702,17 +721,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "frame_bytes": p.frame_bytes,
         })).collect::<Vec<_>>(),
     });
-    write_atomic(
-        &args.out.join("report.json"),
-        serde_json::to_string_pretty(&json)?.as_bytes(),
-    )?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
-    } else {
-        print!("{md}");
-    }
+    write_reports(&args.out, &md, &json, args.json)?;
     eprintln!(
-        "\ndone in {:.1} s. Outputs in {}: report.md, report.json, {}, {}, {}, frames.bin (int8-full frames of the test windows), decoded.csv",
+        "\ndone in {:.1} s. Outputs in {}: report.md, report.json, the PNG plots it links, {}, {}, {}, frames.bin (int8-full frames of the test windows), decoded.csv",
         started.elapsed().as_secs_f64(),
         args.out.display(),
         precision_file(Precision::F32),

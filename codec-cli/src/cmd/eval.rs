@@ -5,12 +5,11 @@ use std::path::PathBuf;
 
 use aecodec_core::Precision;
 use aecodec_trainer::data::split_rows;
-use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::{export_blob, plot, round_trip};
 use anyhow::{bail, Context};
 
 use super::common::Columns;
-use super::demo::{rd_json, rd_markdown, rd_plot, sweep};
+use super::demo::{rd_json, rd_markdown, rd_plot, sweep, write_reports};
 
 /// Arguments of `eval`.
 #[derive(clap::Args)]
@@ -93,23 +92,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &decoded,
         None,
     )?;
-    write_atomic(&args.out.join("report.md"), md.as_bytes())?;
     let json = serde_json::json!({
         "data": args.data.display().to_string(), "columns": table.columns, "window": args.window,
         "split": {"train": train.len(), "validation": val.len(), "test": test.len()},
         "rate_distortion": rd_json(&rd, inputs),
     });
-    write_atomic(
-        &args.out.join("report.json"),
-        serde_json::to_string_pretty(&json)?.as_bytes(),
-    )?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
-    } else {
-        print!("{md}");
-    }
+    write_reports(&args.out, &md, &json, args.json)?;
     eprintln!(
-        "outputs in {}: report.md, report.json, rate-distortion.png",
+        "outputs in {}: report.md, report.json, rate-distortion.png, signals.png",
         args.out.display()
     );
     Ok(())
