@@ -39,6 +39,9 @@ pub struct Codec<'m, const N: usize> {
     qa: [i8; N],
     qb: [i8; N],
     codes: [u16; MAX_LATENT],
+    /// Full-int8: `b` holds 1 / (std · in_scale) per input (filled on the first encode,
+    /// not in `new`, so the codec is built in place: a 16 KiB M0 has no room for a copy).
+    reciprocals: bool,
 }
 
 fn check_len(what: &'static str, found: usize, expected: usize) -> Result<(), Error> {
@@ -104,7 +107,16 @@ fn run_float<const N: usize>(
     }
 }
 
-/// Runs a full-integer half: quantize `a` on entry, int8 layers on `qa`/`qb`, dequantize into `a`.
+/// `round(r) + zero`, saturated to i8. Clamped before the cast: a huge input must
+/// saturate, not overflow the add; NaN casts to 0.
+#[inline]
+fn quantize(r: f32, zero: i8) -> i8 {
+    let v = libm::roundf(r).clamp(-256.0, 256.0) as i32 + i32::from(zero);
+    v.clamp(-128, 127) as i8
+}
+
+/// Runs a full-integer half whose int8 input is already in `qa[..n_in]`: int8 layers on
+/// `qa`/`qb`, output dequantized into `a`.
 fn run_int<const N: usize>(
     half: &HalfSpec<'_>,
     n_in: usize,
@@ -112,17 +124,10 @@ fn run_int<const N: usize>(
 ) {
     let (a, qa, qb) = bufs;
     let IntBoundary {
-        in_scale,
-        in_zero,
         out_scale,
         out_zero,
+        ..
     } = half.boundary;
-    for (q, &x) in qa.iter_mut().zip(a.iter()).take(n_in) {
-        // Clamp before the cast: a huge input must saturate, not overflow the add.
-        let r = libm::roundf(x / in_scale).clamp(-256.0, 256.0);
-        let v = r as i32 + i32::from(in_zero); // NaN casts to 0
-        *q = v.clamp(-128, 127) as i8;
-    }
     let mut in_a = true;
     let mut width = n_in;
     for l in &half.layers {
@@ -163,6 +168,7 @@ impl<'m, const N: usize> Codec<'m, N> {
             qa: [0; N],
             qb: [0; N],
             codes: [0; MAX_LATENT],
+            reciprocals: false,
         })
     }
 
@@ -191,7 +197,13 @@ impl<'m, const N: usize> Codec<'m, N> {
 
     fn run(&mut self, half: &'m HalfSpec<'m>, n_in: usize) {
         match self.model.precision() {
-            Precision::Int8Full => run_int(half, n_in, (&mut self.a, &mut self.qa, &mut self.qb)),
+            Precision::Int8Full => {
+                let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
+                for (q, &x) in self.qa.iter_mut().zip(self.a.iter()).take(n_in) {
+                    *q = quantize(x * inv, zero);
+                }
+                run_int(half, n_in, (&mut self.a, &mut self.qa, &mut self.qb))
+            }
             p => run_float(half, p, &mut self.a, &mut self.b),
         }
     }
@@ -202,13 +214,45 @@ impl<'m, const N: usize> Codec<'m, N> {
         let n = self.model.input_dim();
         check_len("window", window.len(), n)?;
         self.check_label(label)?;
+        let labels = usize::from(self.model.label_count());
+        if self.model.precision() == Precision::Int8Full {
+            // Normalization and input quantization in one step, (x − mean) · b[i]: a
+            // subtract and a multiply per sample instead of two divisions, which an
+            // FPU-less core does in software. The full-integer path has no other use for b.
+            if !self.reciprocals {
+                let scale = spec.encoder.boundary.in_scale;
+                for (r, s) in self.b.iter_mut().zip(f32s(spec.norm_std)) {
+                    *r = 1.0 / (s * scale);
+                }
+                self.reciprocals = true;
+            }
+            let zero = spec.encoder.boundary.in_zero;
+            let terms = f32s(spec.norm_mean).zip(self.b.iter()).zip(window);
+            for (q, ((m, &r), &x)) in self.qa.iter_mut().zip(terms) {
+                *q = quantize((x - m) * r, zero);
+            }
+            let (one, off) = (
+                quantize(1.0 / spec.encoder.boundary.in_scale, zero),
+                quantize(0.0, zero),
+            );
+            if let Some(slots) = self.qa.get_mut(n..n + labels) {
+                for (i, q) in slots.iter_mut().enumerate() {
+                    *q = if i == usize::from(label) { one } else { off };
+                }
+            }
+            run_int(
+                &spec.encoder,
+                n + labels,
+                (&mut self.a, &mut self.qa, &mut self.qb),
+            );
+            return Ok(());
+        }
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
         for ((v, &x), (m, s)) in self.a.iter_mut().zip(window).zip(norm) {
             *v = (x - m) / s;
         }
         self.put_label(n, label);
-        let n_in = n + usize::from(self.model.label_count());
-        self.run(&spec.encoder, n_in);
+        self.run(&spec.encoder, n + labels);
         Ok(())
     }
 
