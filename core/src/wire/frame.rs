@@ -114,9 +114,16 @@ pub fn decode_frame(frame: &mut [u8]) -> Result<&[u8], Error> {
             got: w,
         });
     }
+    // w <= frame.len() and w >= CRC_LEN hold here; the checked forms keep that a proof
+    // obligation of the code above rather than a possible panic.
     let body = frame.get(..w).unwrap_or(&[]);
-    let (payload, crc) = body.split_at(w - CRC_LEN);
-    let received = u16::from_be_bytes([crc[0], crc[1]]);
+    let Some((payload, &[c0, c1])) = body.split_at_checked(w - CRC_LEN) else {
+        return Err(Error::FrameTruncated {
+            needed: CRC_LEN,
+            got: w,
+        });
+    };
+    let received = u16::from_be_bytes([c0, c1]);
     let computed = crc16(payload);
     if received != computed {
         return Err(Error::FrameCrc { received, computed });
