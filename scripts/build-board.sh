@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the real-board firmware for the Nordic nRF52840-DK (firmware/boards/nrf52840-dk,
+# thumbv7em-none-eabihf, release) with a model blob baked into flash; prints the ELF's
+# path on stdout and its size (llvm-size, Berkeley format) on stderr, then checks that the
+# ELF links no allocator (scripts/build-thumb.sh --check-no-alloc).
+#
+#   scripts/build-board.sh [MODEL_BLOB]
+#     MODEL_BLOB  a blob from `aecodec export` for 3 channels (x, y, z); default: the
+#                 fixture firmware/boards/nrf52840-dk/fixture/ankle-int8full.aem
+#
+# Uses the rustup target where it is installed, else Debian's rustc-web with
+# -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"), as scripts/build-qemu.sh.
+# Build output goes to CARGO_TARGET_DIR (default target/thumb-board).
+set -euo pipefail
+[[ $# -le 1 ]] || { echo "usage: $0 [MODEL_BLOB]" >&2; exit 2; }
+target=thumbv7em-none-eabihf
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+board="$root/firmware/boards/nrf52840-dk"
+blob="${1:-$board/fixture/ankle-int8full.aem}"
+[[ -f "$blob" ]] || { echo "build-board: no model blob at $blob" >&2; exit 2; }
+export AECODEC_MODEL="$(realpath "$blob")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-board}"
+
+start=$SECONDS
+cd "$board"
+if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    route=rustup
+    rustc_bin=rustc
+    cargo build --release --locked --target "$target" >&2
+else
+    route=debian
+    rustc_bin=/usr/bin/rustc
+    for f in /usr/bin/rustc /usr/bin/cargo; do
+        [[ -x "$f" ]] || { echo "build-board: $f missing; apt-get install -y rustc-web cargo-web rust-web-src lld-22 llvm-22" >&2; exit 1; }
+    done
+    sysroot_bin="$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
+    command -v rust-lld >/dev/null || export PATH="$PATH:$sysroot_bin"
+    RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --locked \
+        -Zbuild-std=core --target "$target" >&2
+fi
+elf="$CARGO_TARGET_DIR/$target/release/aecodec-nrf52840-dk"
+[[ -f "$elf" ]] || { echo "build-board: cargo succeeded but $elf is missing" >&2; exit 1; }
+echo "build-board: route=$route rustc=$("$rustc_bin" -V | awk '{print $2}') model=$AECODEC_MODEL ($(stat -c %s "$AECODEC_MODEL") B) built in $((SECONDS - start)) s" >&2
+
+size_bin=""
+for c in /usr/lib/llvm-22/bin/llvm-size llvm-size-22 llvm-size rust-size; do
+    if command -v "$c" >/dev/null 2>&1; then size_bin="$c"; break; fi
+done
+if [[ -n "$size_bin" ]]; then
+    # text = code + rodata (the model blob is in it), data = initialized RAM (also in flash), bss = zeroed RAM.
+    "$size_bin" "$elf" >&2
+else
+    echo "build-board: no llvm-size found (apt-get install llvm-22) - size not shown" >&2
+fi
+RUSTC="$rustc_bin" "$root/scripts/build-thumb.sh" --check-no-alloc "$target" "$elf" >&2
+echo "$elf"
