@@ -36,7 +36,7 @@ impl embedded_io::Write for Sink {
 /// injected bus faults) and pipeline as the board's firmware/qemu/src/main.rs, on the host.
 fn host_frames(blob: &[u8], samples: &[i16]) -> (Vec<u8>, Counters) {
     let model = Model::from_bytes(blob).unwrap();
-    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 2).unwrap();
+    let mut pipe = Pipeline::<'_, 192, 256>::new(&model, 3, 64, 2).unwrap();
     let mut bus = SimLis3dh::new(Address::Sa0High, samples);
     bus.fail_every(50);
     let mut accel = Lis3dh::new(bus, Address::Sa0High);

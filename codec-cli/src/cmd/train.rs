@@ -69,7 +69,7 @@ pub struct Args {
     #[arg(long)]
     pub latent: Option<usize>,
     /// Hidden layer widths of the encoder (the decoder mirrors them).
-    #[arg(long, value_delimiter = ',', default_value = "128,64")]
+    #[arg(long, value_delimiter = ',', default_value = "256,128")]
     pub hidden: Vec<usize>,
     /// Training steps (minibatches).
     #[arg(long, default_value_t = 4000)]

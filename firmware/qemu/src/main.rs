@@ -24,6 +24,8 @@ include!(concat!(env!("OUT_DIR"), "/samples.rs"));
 /// Channels per sample and window length: the exported model's input must match.
 const CHANNELS: usize = 3;
 const INPUTS: usize = 192;
+/// Scratch elements: the widest layer of the models the tests flash (256-wide hidden).
+const SCRATCH: usize = 256;
 
 /// The sensor setup shared with the host reference (tests/tests/qemu.rs): a LIS3DH at
 /// ±8 g, 100 Hz, whose simulated bus NAKs every `FAULT_EVERY`-th transaction so the
@@ -97,11 +99,11 @@ fn main() -> ! {
         Ok(m) => m,
         Err(_) => fail("model blob rejected"),
     };
-    let mut pipe = match Pipeline::<'_, INPUTS, INPUTS>::new(&model, CHANNELS, INPUTS / CHANNELS, 2)
-    {
-        Ok(p) => p,
-        Err(_) => fail("model does not fit the pipeline"),
-    };
+    let mut pipe =
+        match Pipeline::<'_, INPUTS, SCRATCH>::new(&model, CHANNELS, INPUTS / CHANNELS, 2) {
+            Ok(p) => p,
+            Err(_) => fail("model does not fit the pipeline"),
+        };
     // The recorded excerpt answers over a simulated I2C bus; the driver is the real one.
     let mut bus = SimLis3dh::new(Address::Sa0High, &SAMPLES);
     bus.fail_every(FAULT_EVERY);
