@@ -20,6 +20,10 @@ blob="${1:-$board/fixture/ankle-int8full.aem}"
 [[ -f "$blob" ]] || { echo "build-board: no model blob at $blob" >&2; exit 2; }
 export AECODEC_MODEL="$(realpath "$blob")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-board}"
+# Cargo caches rustc's target probes here, failures included; a probe that once failed
+# (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
+# build. Probing again costs a fraction of a second.
+rm -f "$CARGO_TARGET_DIR/.rustc_info.json"
 
 start=$SECONDS
 cd "$board"

@@ -8,13 +8,19 @@
 #
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"). Build output goes to
-# CARGO_TARGET_DIR (default target/thumb), apart from the host build.
+# CARGO_TARGET_DIR (default target/thumb-qemu), apart from the host and thumb-lib builds.
 set -euo pipefail
 [[ $# -eq 3 ]] || { echo "usage: $0 TARGET MODEL_BLOB SAMPLES_FILE" >&2; exit 2; }
 target=$1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AECODEC_MODEL="$(realpath "$2")" AECODEC_SAMPLES="$(realpath "$3")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb}"
+# Its own target dir: sharing build-thumb.sh's let a failed target probe cached by a
+# nested build (under `cargo test`) break the later thumb step on a fresh clone.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-qemu}"
+# Cargo caches rustc's target probes here, failures included; a probe that once failed
+# (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
+# build. Probing again costs a fraction of a second.
+rm -f "$CARGO_TARGET_DIR/.rustc_info.json"
 cd "$root/firmware/qemu"
 if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
     cargo build --release --quiet --target "$target" >&2

@@ -39,6 +39,10 @@ read -r -a TARGETS <<<"${THUMB_TARGETS:-thumbv6m-none-eabi thumbv7em-none-eabihf
 FEATURE_SETS=("" "aecodec-core/fast-math")
 ROUTE_PREF="${THUMB_ROUTE:-auto}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/thumb}"
+# Cargo caches rustc's target probes here, failures included; a probe that once failed
+# (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
+# build. Probing again costs a fraction of a second.
+rm -f "$CARGO_TARGET_DIR/.rustc_info.json"
 LOG_DIR="$CARGO_TARGET_DIR/build-thumb-logs"
 
 DEBIAN_RUSTC=/usr/bin/rustc
