@@ -27,6 +27,8 @@ if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | 
 else
     sysroot_bin="$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
     command -v rust-lld >/dev/null || export PATH="$PATH:$sysroot_bin"
-    RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --quiet -Zbuild-std=core --target "$target" >&2
+    build() { RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --quiet -Zbuild-std=core --target "$target" >&2; }
+    # One retry with fresh probes: see the comment above on .rustc_info.json.
+    build || { rm -f "$CARGO_TARGET_DIR/.rustc_info.json"; build; }
 fi
 echo "$CARGO_TARGET_DIR/$target/release/aecodec-qemu"
