@@ -66,3 +66,30 @@ pub fn mlp_model(
         },
     }
 }
+
+/// A UART stand-in for host runs of the firmware pipeline: keeps every byte written and
+/// can refuse the next write.
+#[derive(Debug, Default)]
+pub struct VecSink {
+    /// Bytes written so far.
+    pub bytes: Vec<u8>,
+    /// Refuse the next write (then accept again).
+    pub refuse_next: bool,
+}
+
+impl embedded_io::ErrorType for VecSink {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::Write for VecSink {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if std::mem::take(&mut self.refuse_next) {
+            return Err(embedded_io::ErrorKind::Other);
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}

@@ -3,7 +3,7 @@
 
 use aecodec_core::{Codec, FrameDecoder, Meta, Model, Precision, MAX_WIDTH};
 use aecodec_firmware::{Counters, Pipeline, Sensor};
-use aecodec_tests::{daphnet_ankle, daphnet_windows};
+use aecodec_tests::{daphnet_ankle, daphnet_windows, VecSink};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::{fit_linear, LinearOptions};
 
@@ -25,29 +25,6 @@ impl Sensor for Replay<'_> {
         let row = self.rows.get(self.next).ok_or(())?;
         out.copy_from_slice(row);
         self.next += 1;
-        Ok(())
-    }
-}
-
-/// A UART stand-in that can refuse writes.
-struct Sink {
-    bytes: Vec<u8>,
-    refuse_next: bool,
-}
-
-impl embedded_io::ErrorType for Sink {
-    type Error = embedded_io::ErrorKind;
-}
-
-impl embedded_io::Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        if std::mem::take(&mut self.refuse_next) {
-            return Err(embedded_io::ErrorKind::Other);
-        }
-        self.bytes.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
         Ok(())
     }
 }
@@ -79,10 +56,7 @@ fn pipeline_frames_match_host_payloads_for_every_precision() {
             reads: 0,
             fail: |_| false,
         };
-        let mut sink = Sink {
-            bytes: Vec::new(),
-            refuse_next: false,
-        };
+        let mut sink = VecSink::default();
         while sensor.next < rows.len() {
             pipe.poll(&mut sensor, &mut sink);
         }
@@ -143,10 +117,7 @@ fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
         reads: 0,
         fail: |k| k == 100 || k == 101 || k == 150,
     };
-    let mut sink = Sink {
-        bytes: Vec::new(),
-        refuse_next: false,
-    };
+    let mut sink = VecSink::default();
     for _ in 0..200 {
         pipe.poll(&mut sensor, &mut sink);
     }

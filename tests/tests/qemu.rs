@@ -11,26 +11,12 @@ use std::process::Command;
 use aecodec_core::{FrameDecoder, Model, Precision};
 use aecodec_firmware::sensor::lis3dh::{Address, Config, DataRate, Range};
 use aecodec_firmware::{Counters, Lis3dh, Pipeline, SimLis3dh};
-use aecodec_tests::{daphnet_ankle, repo_root};
+use aecodec_tests::{daphnet_ankle, repo_root, VecSink};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::fit_linear_budget;
 use aecodec_trainer::train::{train, TrainConfig};
 
 const ROWS: usize = 1024;
-
-struct Sink(Vec<u8>);
-impl embedded_io::ErrorType for Sink {
-    type Error = core::convert::Infallible;
-}
-impl embedded_io::Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
 
 /// What the host makes of the samples: the same driver, simulated sensor (with the same
 /// injected bus faults) and pipeline as the board's firmware/qemu/src/main.rs, on the host.
@@ -45,11 +31,11 @@ fn host_frames(blob: &[u8], samples: &[i16]) -> (Vec<u8>, Counters) {
         data_rate: DataRate::Hz100,
     };
     while accel.init(config).is_err() {}
-    let mut sink = Sink(Vec::new());
+    let mut sink = VecSink::default();
     for _ in 0..samples.len() / 3 {
         pipe.poll(&mut accel, &mut sink);
     }
-    (sink.0, pipe.counters())
+    (sink.bytes, pipe.counters())
 }
 
 fn run_board(

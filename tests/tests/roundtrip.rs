@@ -107,21 +107,7 @@ fn run_all(name: &str, model: &FloatModel, train: &[Window], test: &[Window]) ->
 fn every_precision_round_trips_through_frames_on_real_data() {
     let (train, test) = daphnet_windows();
     // RMS of the test windows around each channel's mean: the error of sending nothing.
-    let signal_std = {
-        let (mut sum, mut sq, mut n) = ([0.0f64; 3], [0.0f64; 3], 0.0);
-        for (w, _) in &test {
-            for (i, &v) in w.iter().enumerate() {
-                sum[i % 3] += f64::from(v);
-                sq[i % 3] += f64::from(v).powi(2);
-            }
-            n += 64.0;
-        }
-        ((0..3)
-            .map(|c| sq[c] / n - (sum[c] / n).powi(2))
-            .sum::<f64>()
-            / 3.0)
-            .sqrt()
-    };
+    let signal_std = aecodec_trainer::export::signal_rms(&test, 3);
     println!(
         "test windows: {}, RMS around channel means {signal_std:.1} mg",
         test.len()
