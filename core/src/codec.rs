@@ -39,6 +39,8 @@ pub struct Codec<'m, const N: usize> {
     qa: [i8; N],
     qb: [i8; N],
     codes: [u16; MAX_LATENT],
+    /// The DSP kernel's widened input (zero-sized where that kernel is not built).
+    wide: dense::Wide<N>,
     /// Full-int8: `b` holds 1 / (std · in_scale) per input (filled on the first encode,
     /// not in `new`, so the codec is built in place: a 16 KiB M0 has no room for a copy).
     reciprocals: bool,
@@ -107,22 +109,53 @@ fn run_float<const N: usize>(
     }
 }
 
-/// `round(r) + zero`, saturated to i8. Clamped before the cast: a huge input must
-/// saturate, not overflow the add; NaN casts to 0.
+/// `round(r) + zero`, saturated to i8 (`r` rounded half away from zero; NaN is 0).
 #[inline]
 fn quantize(r: f32, zero: i8) -> i8 {
-    let v = libm::roundf(r).clamp(-256.0, 256.0) as i32 + i32::from(zero);
-    v.clamp(-128, 127) as i8
+    (round_clamped(r) + i32::from(zero)).clamp(-128, 127) as i8
+}
+
+/// `libm::roundf(r).clamp(-256.0, 256.0) as i32`, bit for bit, in integer arithmetic.
+///
+/// An FPU-less core would otherwise spend a soft-float add, four soft-float compares
+/// and a conversion on every input sample. Clamped before the cast: a huge input must
+/// saturate, not overflow the add of the zero point.
+#[inline]
+fn round_clamped(r: f32) -> i32 {
+    let bits = r.to_bits();
+    let exp = (bits >> 23) & 0xff;
+    let magnitude = match exp {
+        0xff if bits & 0x7f_ffff != 0 => return 0, // NaN
+        0..=125 => 0,                              // |r| < 0.5 (and subnormals, ±0)
+        126..=134 => {
+            // |r| = mantissa · 2^(exp - 150), with 15 < 150 - exp <= 24: add half, shift.
+            let mantissa = (bits & 0x7f_ffff) | 0x80_0000;
+            let shift = 150 - exp;
+            (((mantissa + (1 << (shift - 1))) >> shift) as i32).min(256)
+        }
+        _ => 256, // |r| >= 512, or infinite
+    };
+    if bits >> 31 == 0 {
+        magnitude
+    } else {
+        -magnitude
+    }
 }
 
 /// Runs a full-integer half whose int8 input is already in `qa[..n_in]`: int8 layers on
 /// `qa`/`qb`, output dequantized into `a`.
 fn run_int<const N: usize>(
     half: &HalfSpec<'_>,
+    blocked: bool,
     n_in: usize,
-    bufs: (&mut [f32; N], &mut [i8; N], &mut [i8; N]),
+    bufs: (
+        &mut [f32; N],
+        &mut [i8; N],
+        &mut [i8; N],
+        &mut dense::Wide<N>,
+    ),
 ) {
-    let (a, qa, qb) = bufs;
+    let (a, qa, qb, wide) = bufs;
     let IntBoundary {
         out_scale,
         out_zero,
@@ -141,7 +174,7 @@ fn run_int<const N: usize>(
             src.get(..n_in).unwrap_or(&[]),
             dst.get_mut(..n_out).unwrap_or(&mut []),
         );
-        dense::dense_int8(l, x, y);
+        dense::dense_int8(l, blocked, x, y, wide.slice());
         in_a = !in_a;
         width = n_out;
     }
@@ -168,6 +201,7 @@ impl<'m, const N: usize> Codec<'m, N> {
             qa: [0; N],
             qb: [0; N],
             codes: [0; MAX_LATENT],
+            wide: dense::Wide::new(),
             reciprocals: false,
         })
     }
@@ -202,7 +236,8 @@ impl<'m, const N: usize> Codec<'m, N> {
                 for (q, &x) in self.qa.iter_mut().zip(self.a.iter()).take(n_in) {
                     *q = quantize(x * inv, zero);
                 }
-                run_int(half, n_in, (&mut self.a, &mut self.qa, &mut self.qb))
+                let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
+                run_int(half, self.model.int8_blocked(), n_in, bufs)
             }
             p => run_float(half, p, &mut self.a, &mut self.b),
         }
@@ -240,11 +275,8 @@ impl<'m, const N: usize> Codec<'m, N> {
                     *q = if i == usize::from(label) { one } else { off };
                 }
             }
-            run_int(
-                &spec.encoder,
-                n + labels,
-                (&mut self.a, &mut self.qa, &mut self.qb),
-            );
+            let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
+            run_int(&spec.encoder, self.model.int8_blocked(), n + labels, bufs);
             return Ok(());
         }
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
@@ -335,5 +367,51 @@ impl<'m, const N: usize> Codec<'m, N> {
         }
         self.run_decoder(label, out);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_clamped;
+
+    fn reference(r: f32) -> i32 {
+        libm::roundf(r).clamp(-256.0, 256.0) as i32
+    }
+
+    #[test]
+    fn integer_rounding_matches_roundf_and_clamp() {
+        let edges = [
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            0.49999997,
+            1.5,
+            2.5,
+            -2.5,
+            255.5,
+            256.0,
+            256.5,
+            -256.49,
+            511.99,
+            512.0,
+            1e9,
+            -1e30,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            1e-45,
+            f32::MAX,
+            f32::MIN,
+        ];
+        for r in edges {
+            assert_eq!(round_clamped(r), reference(r), "{r}");
+        }
+        // Every 61st bit pattern: all exponents, signs and mantissa shapes.
+        for bits in (0..=u32::MAX).step_by(61) {
+            let r = f32::from_bits(bits);
+            assert_eq!(round_clamped(r), reference(r), "{bits:#010x}");
+        }
     }
 }

@@ -64,16 +64,16 @@ fn rejects_blob_with_wrong_magic() {
 #[test]
 fn rejects_blob_with_newer_version() {
     let mut b = blob(&Tiny::new().spec());
-    b[4] = 2;
+    b[4] = 3;
     let e = load(&b);
     assert_eq!(
         e,
         Error::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
-    assert!(e.to_string().contains("version 2 is newer"));
+    assert!(e.to_string().contains("version 3 is newer"));
 }
 
 #[test]

@@ -10,9 +10,9 @@ use common::{blob, hex, Tiny};
 fn blob_bytes_are_pinned() {
     let t = Tiny::new();
     let b = blob(&t.spec());
-    assert_eq!(FORMAT_VERSION, 1);
-    // header: "AECM", version 1, body length, FNV-1a 32 of the body
-    assert_eq!(&b[..6], b"AECM\x01\x00");
+    assert_eq!(FORMAT_VERSION, 2);
+    // header: "AECM", version 2, body length, FNV-1a 32 of the body
+    assert_eq!(&b[..6], b"AECM\x02\x00");
     assert_eq!(
         u32::from_le_bytes(b[6..10].try_into().unwrap()) as usize,
         b.len() - HEADER_LEN
@@ -28,7 +28,7 @@ fn blob_bytes_are_pinned() {
 /// Produced by `write_blob` of the tiny model in tests/common; decoded field by field in
 /// spec/model-format.md ("Worked example").
 const GOLDEN_BLOB: &str = concat!(
-    "4145434d0100aa00000049e0059c",
+    "4145434d0200aa00000049e0059c",
     "0003000c0000c84200000000000048c20c000020410000803f0000a040",
     "0000803f000000803f0001030200180000003f0000003f00000000000000000000003f000000bf",
     "08000000000000803e000000000000803f000000803f0001020300180000803f0000000000008",
@@ -83,3 +83,171 @@ fn payload_and_frame_bytes_are_pinned() {
 
 /// COBS code 05, payload 95 bc, CRC-16 9c 46, delimiter 00 (spec/packet-format.md).
 const GOLDEN_FRAME: &str = "0595bc9c4600";
+
+/// The blocked full-int8 weight layout of format version 2, pinned for a 6 × 5 layer:
+/// rows 0–3 in one group (inputs 0–3 interleaved, then inputs 4–5 row by row), row 4
+/// row-major.
+#[test]
+fn int8_blocked_layout_is_pinned() {
+    use aecodec_core::model::int8_weight_offset;
+    let (n_in, n_out) = (6, 5);
+    let mut at = vec![usize::MAX; n_in * n_out];
+    for r in 0..n_out {
+        for c in 0..n_in {
+            at[int8_weight_offset(n_in, n_out, r, c)] = 10 * r + c;
+        }
+    }
+    #[rustfmt::skip]
+    let expected = [
+        0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33,
+        4, 5, 14, 15, 24, 25, 34, 35,
+        40, 41, 42, 43, 44, 45,
+    ];
+    assert_eq!(at, expected);
+}
+
+/// A full-int8 model whose encoder is one `n_in → n_out` identity layer with the given
+/// weights (given row-major), unit scales and no zero points, so the latent is
+/// `clamp(b + W x, -128, 127)` for integer windows. Written as version 2 (blocked,
+/// offset-binary weights) or, with `version = 1`, signed row-major weights under a
+/// header that says version 1.
+fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32], version: u16) -> Vec<u8> {
+    use aecodec_core::{
+        heapless, model::int8_weight_offset, write_blob, Activation, DenseSpec, HalfSpec,
+        IntBoundary, LatentQuantizer, ModelSpec, PayloadHeader, Precision,
+    };
+    let mut stored = vec![0u8; n_in * n_out];
+    for r in 0..n_out {
+        for c in 0..n_in {
+            let v = w[r * n_in + c];
+            // Version 1: signed, row-major. Version 2: offset-binary (w + 128), blocked.
+            let (at, byte) = if version == 1 {
+                (r * n_in + c, v as u8)
+            } else {
+                (int8_weight_offset(n_in, n_out, r, c), (v as u8) ^ 0x80)
+            };
+            stored[at] = byte;
+        }
+    }
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let i32s = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let enc_b = i32s(bias);
+    let enc_m = i32s(&vec![1 << 30; n_out]);
+    let dec_w = vec![1u8; n_in * n_out];
+    let dec_b = i32s(&vec![0; n_in]);
+    let dec_m = i32s(&vec![1 << 30; n_in]);
+    let (enc_sh, dec_sh) = (vec![30u8; n_out], vec![30u8; n_in]);
+    let (mean, std) = (f32s(&vec![0.0; n_in]), f32s(&vec![1.0; n_in]));
+    let (bits, zmean) = (vec![8u8; n_out], f32s(&vec![0.0; n_out]));
+    let (lo, hi) = (f32s(&vec![-128.0; n_out]), f32s(&vec![128.0; n_out]));
+    let layer = |n_in: usize, n_out: usize, w, b, m, sh| DenseSpec {
+        in_dim: n_in as u16,
+        out_dim: n_out as u16,
+        activation: Activation::Identity,
+        weights: w,
+        bias: b,
+        scales: m,
+        shifts: sh,
+        out_zero: 0,
+        lut: &[],
+    };
+    let unit = IntBoundary {
+        in_scale: 1.0,
+        in_zero: 0,
+        out_scale: 1.0,
+        out_zero: 0,
+    };
+    let (mut enc, mut dec) = (heapless::Vec::new(), heapless::Vec::new());
+    enc.push(layer(
+        n_in,
+        n_out,
+        &stored[..],
+        &enc_b[..],
+        &enc_m[..],
+        &enc_sh[..],
+    ))
+    .unwrap();
+    dec.push(layer(
+        n_out,
+        n_in,
+        &dec_w[..],
+        &dec_b[..],
+        &dec_m[..],
+        &dec_sh[..],
+    ))
+    .unwrap();
+    let spec = ModelSpec {
+        precision: Precision::Int8Full,
+        input_dim: n_in as u16,
+        label_count: 0,
+        norm_mean: &mean,
+        norm_std: &std,
+        encoder: HalfSpec {
+            boundary: unit,
+            layers: enc,
+        },
+        decoder: HalfSpec {
+            boundary: unit,
+            layers: dec,
+        },
+        quantizer: LatentQuantizer::Uniform {
+            bits: &bits,
+            mean: &zmean,
+            lo: &lo,
+            hi: &hi,
+        },
+        header: PayloadHeader::default(),
+    };
+    let mut buf = vec![0u8; 1 << 16];
+    let n = write_blob(&spec, &mut buf).unwrap();
+    buf.truncate(n);
+    // The version is outside the fingerprinted body.
+    buf[4..6].copy_from_slice(&version.to_le_bytes());
+    buf
+}
+
+/// Version 2 (blocked) and version 1 (row-major) full-int8 blobs of the same weights
+/// compute the same, exact integer layer, for shapes with and without row and input
+/// tails.
+#[test]
+fn int8_blocked_and_row_major_layers_compute_the_same_sums() {
+    for (n_in, n_out) in [(4, 4), (6, 5), (8, 12), (13, 7), (3, 2), (64, 9), (1, 4)] {
+        let w: Vec<i8> = (0..n_in * n_out)
+            .map(|i| ((i * 37 + 11) % 255) as i32 - 127)
+            .map(|v| (v / 8) as i8)
+            .collect();
+        let bias: Vec<i32> = (0..n_out).map(|r| r as i32 * 3 - 5).collect();
+        let (v1, v2) = (
+            int8_model(n_in, n_out, &w, &bias, 1),
+            int8_model(n_in, n_out, &w, &bias, 2),
+        );
+        let (m1, m2) = (
+            Model::from_bytes(&v1).unwrap(),
+            Model::from_bytes(&v2).unwrap(),
+        );
+        assert_eq!((m1.version(), m2.version()), (1, FORMAT_VERSION));
+        let (mut c1, mut c2) = (
+            Codec::<128>::new(&m1).unwrap(),
+            Codec::<128>::new(&m2).unwrap(),
+        );
+        for seed in 0..20usize {
+            let x: Vec<f32> = (0..n_in)
+                .map(|i| ((i * 7 + seed * 13) % 41) as f32 - 20.0)
+                .collect();
+            let expected: Vec<f32> = (0..n_out)
+                .map(|r| {
+                    let acc: i32 = (0..n_in)
+                        .map(|c| i32::from(w[r * n_in + c]) * x[c] as i32)
+                        .sum::<i32>()
+                        + bias[r];
+                    acc.clamp(-128, 127) as f32
+                })
+                .collect();
+            let (mut z1, mut z2) = (vec![0.0; n_out], vec![0.0; n_out]);
+            c1.latent(&x, 0, &mut z1).unwrap();
+            c2.latent(&x, 0, &mut z2).unwrap();
+            assert_eq!(z1, expected, "v1 {n_in}x{n_out}");
+            assert_eq!(z2, expected, "v2 {n_in}x{n_out}");
+        }
+    }
+}

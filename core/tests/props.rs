@@ -819,7 +819,8 @@ fn passthrough_half<'a>(w: &'a [u8], bias: &'a [u8], m: &'a [u8], in_scale: f32)
 /// latent over [-1, 1] and no payload header. Both halves' input boundaries have zero
 /// point 1; the encoder's scale is `enc_in_scale`, the decoder's `dec_in_scale`.
 fn int8_passthrough(enc_in_scale: f32, dec_in_scale: f32) -> Vec<u8> {
-    let (w, bias, m) = ([1u8], 0i32.to_le_bytes(), (1i32 << 30).to_le_bytes());
+    // Weight +1, stored offset-binary (+128) as format version 2 requires.
+    let (w, bias, m) = ([0x81u8], 0i32.to_le_bytes(), (1i32 << 30).to_le_bytes());
     let (mean, std, lo, hi) = (f32s(&[0.0]), f32s(&[1.0]), f32s(&[-1.0]), f32s(&[1.0]));
     let spec = ModelSpec {
         precision: Precision::Int8Full,

@@ -1,6 +1,7 @@
 //! Export of a float model into the core's blob format, for each precision, and the
 //! measurement of each precision's error against f32 through the core itself.
 
+use aecodec_core::model::int8_weight_offset;
 use aecodec_core::{
     write_blob, Codec, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
     Precision, MAX_WIDTH,
@@ -187,11 +188,18 @@ fn int_half(
                 .collect();
             (lut, out_q)
         };
+        let mut blocked = vec![0u8; codes.len()];
+        for (r, row) in codes.chunks_exact(l.in_dim).enumerate() {
+            for (c, &w) in row.iter().enumerate() {
+                // Offset-binary: the stored byte is w + 128.
+                blocked[int8_weight_offset(l.in_dim, l.out_dim, r, c)] = w ^ 0x80;
+            }
+        }
         out.push(LayerBytes {
             in_dim,
             out_dim,
             activation: l.activation,
-            weights: codes,
+            weights: blocked,
             bias: le_i32(bias),
             scales: le_i32(mults),
             shifts,

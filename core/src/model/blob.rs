@@ -17,7 +17,7 @@ use crate::{Error, MAX_LAYERS};
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
 /// Format version this core writes and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
 
@@ -77,7 +77,8 @@ impl IntBoundary {
 /// One dense layer, `y = act(W x + b)`; byte fields are borrowed from the blob.
 ///
 /// Field lengths depend on the model's [`Precision`] (table in `spec/model-format.md`);
-/// `W` is row-major, one row of `in_dim` weights per output.
+/// `W` is row-major, one row of `in_dim` weights per output, except full-int8 weights of
+/// version 2, which are blocked by four rows ([`crate::model::int8_weight_offset`]).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct DenseSpec<'a> {
     /// Inputs.
@@ -86,7 +87,8 @@ pub struct DenseSpec<'a> {
     pub out_dim: u16,
     /// Activation applied to the outputs.
     pub activation: Activation,
-    /// Weights, row-major `[out_dim][in_dim]`: f32 LE (`F32`) or i8.
+    /// Weights `[out_dim][in_dim]`: f32 LE (`F32`) or i8; row-major, but blocked for
+    /// `Int8Full` from version 2 ([`crate::model::int8_weight_offset`]).
     pub weights: &'a [u8],
     /// Bias per output: f32 LE, or i32 LE for `Int8Full` (input zero point folded in).
     pub bias: &'a [u8],

@@ -21,6 +21,26 @@ pub const MAX_INT_BIAS: i32 = 1 << 30;
 /// Largest right shift of the full-integer requantization.
 pub const MAX_SHIFT: u8 = 62;
 
+/// Where the weight of output `row`, input `col` of a full-int8 layer lies in its
+/// `weights` (format version 2): rows in groups of four, each group stored four inputs
+/// at a time (16 bytes: 4 of each row in turn), then the group's last `in_dim % 4`
+/// inputs row by row; the last `out_dim % 4` rows row-major. Row-major for other
+/// precisions. Out-of-range arguments give an offset past the layer.
+pub fn int8_weight_offset(in_dim: usize, out_dim: usize, row: usize, col: usize) -> usize {
+    let grouped = out_dim / 4 * 4;
+    if row >= grouped || col >= in_dim {
+        return row * in_dim + col;
+    }
+    let (group, lane) = (row / 4, row % 4);
+    let body = in_dim / 4 * 4;
+    let base = group * 4 * in_dim;
+    if col < body {
+        base + col / 4 * 16 + lane * 4 + col % 4
+    } else {
+        base + 4 * body + lane * (in_dim - body) + (col - body)
+    }
+}
+
 /// A validated model whose weights stay borrowed from the blob.
 #[derive(Debug, Clone)]
 pub struct Model<'a> {
@@ -60,6 +80,11 @@ impl<'a> Model<'a> {
     /// Format version of the blob.
     pub fn version(&self) -> u16 {
         self.version
+    }
+    /// Whether full-int8 weights are in the blocked layout (version 2 on) rather than
+    /// row-major (version 1).
+    pub(crate) fn int8_blocked(&self) -> bool {
+        self.version >= 2
     }
     /// FNV-1a 32 hash of the blob body.
     pub fn fingerprint(&self) -> u32 {

@@ -59,6 +59,15 @@ fn dot_i8(row: &[u8], x: &[i8]) -> i32 {
         .sum()
 }
 
+/// Σ u_j x_j with offset-binary weights `u = w + 128` (format version 2).
+#[inline]
+fn dot_u8(row: &[u8], x: &[i8]) -> i32 {
+    row.iter()
+        .zip(x)
+        .map(|(&u, &xv)| i32::from(u) * i32::from(xv))
+        .sum()
+}
+
 /// `y = W x + b`, f32 weights. Activation is applied by the caller.
 pub(crate) fn dense_f32(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
     let n_in = usize::from(l.in_dim);
@@ -81,29 +90,207 @@ pub(crate) fn dense_i8w(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// `floor(a · b / 2^32)`, exact. One SMULL where the core has it; on ARMv6-M, whose
+/// only multiply gives the low 32 bits, four of those instead of a call to the 64-bit
+/// `__aeabi_lmul` (about 60 instructions).
+#[inline(always)]
+fn mul_high(a: i32, b: i32) -> i32 {
+    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    return mul_high_16(a, b);
+    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    return ((i64::from(a) * i64::from(b)) >> 32) as i32;
+}
+
+/// [`mul_high`] from 16-bit halves: with `a = ah·2^16 + al` and `b = bh·2^16 + bl`
+/// (`ah`, `bh` signed, `al`, `bl` in 0..2^16), `a·b = ah·bh·2^32 + (ah·bl + al·bh)·2^16
+/// + al·bl`; every partial product fits 32 bits and the carries are summed exactly.
+#[cfg_attr(
+    not(all(target_arch = "arm", not(target_feature = "thumb2"))),
+    allow(dead_code)
+)]
+#[inline(always)]
+fn mul_high_16(a: i32, b: i32) -> i32 {
+    let (ah, al) = (a >> 16, a & 0xffff);
+    let (bh, bl) = (b >> 16, b & 0xffff);
+    let low = (al as u32).wrapping_mul(bl as u32); // < 2^32
+    let (s1, s2) = (ah.wrapping_mul(bl), al.wrapping_mul(bh)); // |.| < 2^31
+    let carry = (low >> 16) as i32 + (s1 & 0xffff) + (s2 & 0xffff); // < 3 · 2^16
+    ah.wrapping_mul(bh)
+        .wrapping_add(s1 >> 16)
+        .wrapping_add(s2 >> 16)
+        .wrapping_add(carry >> 16)
+}
+
 /// Fixed-point requantization: `zero + round(acc · m / 2^shift)`, saturated to i8.
 ///
 /// |acc| < 2^31 and 0 <= m < 2^31 keep the product under 2^62; `shift` is in 1..=62.
+/// Shifts above 32 (every real layer: the multiplier m / 2^shift is below 1/2) take a
+/// 32-bit path with the same result: with `prod = H·2^32 + L`, `0 <= L < 2^32`,
+/// `(prod + 2^(s-1)) >> s` equals `(H + 2^(s-33)) >> (s-32)`, because `L / 2^s` is less
+/// than one step `2^(32-s)` of the shifted value. On Cortex-M4 that is one SMULL, an add
+/// and a shift instead of 64-bit shifts by a variable amount.
 #[inline(always)]
 pub(crate) fn requantize(acc: i32, m: i32, shift: u8, zero: i8) -> i8 {
+    if shift > 32 && shift <= 62 {
+        let high = mul_high(acc, m); // |high| < 2^30
+        let v = ((high + (1 << (shift - 33))) >> (shift - 32)) + i32::from(zero);
+        return v.clamp(-128, 127) as i8;
+    }
     let prod = i64::from(acc) * i64::from(m);
     let half = 1i64 << (shift.saturating_sub(1) & 63);
     let v = ((prod + half) >> (shift & 63)) + i64::from(zero);
     v.clamp(-128, 127) as i8
 }
 
-/// Full-integer layer: int32 accumulate, requantize, then LUT or ReLU.
-pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8]) {
-    let n_in = usize::from(l.in_dim);
-    let rows = l.weights.chunks_exact(n_in);
-    let params = i32s(l.bias).zip(i32s(l.scales)).zip(l.shifts.iter());
-    for ((row, ((b, m), &sh)), out) in rows.zip(params).zip(y.iter_mut()) {
-        let q = requantize(dot_i8(row, x) + b, m, sh, l.out_zero);
-        *out = match l.lut.get(usize::from(q as u8)) {
-            Some(&v) => v as i8,
-            None if matches!(l.activation, crate::Activation::Relu) => q.max(l.out_zero),
+/// The DSP kernel's scratch: empty where that kernel is not built.
+#[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+pub(crate) struct Wide<const N: usize>;
+
+#[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+impl<const N: usize> Wide<N> {
+    pub(crate) const fn new() -> Self {
+        Wide
+    }
+    pub(crate) fn slice(&mut self) -> &mut [i16] {
+        &mut []
+    }
+}
+
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+pub(crate) use super::dsp::Wide;
+
+/// Σ u·x over one 4-row block: `w` holds 16 offset-binary bytes per 4 inputs (4 of each
+/// row in turn, the blocked layout of `spec/model-format.md`), `x` the matching inputs.
+#[cfg_attr(target_arch = "arm", allow(dead_code))]
+#[inline]
+pub(crate) fn block4(w: &[u8], x: &[i8]) -> [i32; 4] {
+    let mut acc = [0i32; 4];
+    for (wc, xc) in w.chunks_exact(16).zip(x.chunks_exact(4)) {
+        for (a, wr) in acc.iter_mut().zip(wc.chunks_exact(4)) {
+            *a += dot_u8(wr, xc);
+        }
+    }
+    acc
+}
+
+/// What follows the accumulation of a full-int8 layer: requantization and activation.
+struct Finish<'a> {
+    /// The 256-entry activation table (validated: a LUT is empty or 256 bytes).
+    lut: Option<&'a [u8; 256]>,
+    relu: bool,
+    zero: i8,
+}
+
+impl<'a> Finish<'a> {
+    fn new(l: &DenseSpec<'a>) -> Self {
+        Finish {
+            lut: l.lut.try_into().ok(),
+            relu: matches!(l.activation, crate::Activation::Relu),
+            zero: l.out_zero,
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, acc: i32, m: i32, shift: u8) -> i8 {
+        let q = requantize(acc, m, shift, self.zero);
+        match self.lut {
+            Some(t) => t[usize::from(q as u8)] as i8,
+            None if self.relu => q.max(self.zero),
             None => q,
+        }
+    }
+}
+
+/// Full-integer layer: int32 accumulate, requantize, then LUT or ReLU.
+///
+/// `blocked`: the weights are in the layout of format version 2: offset-binary
+/// (`u = w + 128`, so `Σ w·x = Σ u·x − 128 Σ x`), rows in groups of four interleaved
+/// four inputs at a time. Otherwise signed and row-major (version 1).
+/// `wide` is the DSP kernel's scratch (empty where that kernel is not built).
+pub(crate) fn dense_int8(
+    l: &DenseSpec<'_>,
+    blocked: bool,
+    x: &[i8],
+    y: &mut [i8],
+    wide: &mut [i16],
+) {
+    let n_in = usize::from(l.in_dim);
+    let groups = if blocked {
+        usize::from(l.out_dim) / 4
+    } else {
+        0
+    };
+    let body = n_in / 4 * 4;
+    // Lengths were validated with the model; on a mismatch nothing is computed.
+    let (Some((wb, wr)), Some((yb, yr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
+        l.weights.split_at_checked(4 * groups * n_in),
+        y.split_at_mut_checked(4 * groups),
+        l.bias.split_at_checked(16 * groups),
+        l.scales.split_at_checked(16 * groups),
+        l.shifts.split_at_checked(4 * groups),
+    ) else {
+        return;
+    };
+    let (Some(xb), Some(xt), Some(x)) = (x.get(..body), x.get(body..n_in), x.get(..n_in)) else {
+        return;
+    };
+    if n_in == 0 {
+        return; // refused by validation: every layer has inputs
+    }
+    // |Σ x| <= 128 · MAX_WIDTH: the offset term stays far inside i32.
+    let offset = if blocked {
+        128 * x.iter().map(|&v| i32::from(v)).sum::<i32>()
+    } else {
+        0
+    };
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    let wx = if groups == 0 {
+        None
+    } else {
+        super::dsp::widen(xb, wide)
+    };
+    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+    let _ = wide;
+    let fin = Finish::new(l);
+    let params = bb
+        .chunks_exact(16)
+        .zip(mb.chunks_exact(16))
+        .zip(sb.chunks_exact(4));
+    for ((block, ys), ((b, m), sh)) in wb
+        .chunks_exact(4 * n_in)
+        .zip(yb.chunks_exact_mut(4))
+        .zip(params)
+    {
+        let Some((main, tail)) = block.split_at_checked(4 * body) else {
+            return;
         };
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        let mut acc = match wx {
+            Some(wx) => super::dsp::block4(main, wx),
+            None => super::thumb1::block4(main, xb),
+        };
+        #[cfg(all(target_arch = "arm", not(target_feature = "dsp")))]
+        let mut acc = super::thumb1::block4(main, xb);
+        #[cfg(not(target_arch = "arm"))]
+        let mut acc = block4(main, xb);
+        if !xt.is_empty() {
+            for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
+                *a += dot_u8(t, xt);
+            }
+        }
+        let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
+        for (o, (((a, b), m), &sh)) in ys.iter_mut().zip(rows) {
+            *o = fin.apply(a - offset + b, m, sh);
+        }
+    }
+    let params = i32s(br).zip(i32s(mr)).zip(sr);
+    for ((row, o), ((b, m), &sh)) in wr.chunks_exact(n_in).zip(yr).zip(params) {
+        let dot = if blocked {
+            dot_u8(row, x) - offset
+        } else {
+            dot_i8(row, x)
+        };
+        *o = fin.apply(dot + b, m, sh);
     }
 }
 
@@ -119,6 +306,79 @@ mod tests {
         assert_eq!(requantize(1_000_000, i32::MAX, 1, 0), 127);
         assert_eq!(requantize(-1_000_000, i32::MAX, 1, 5), -128);
         assert_eq!(requantize(10, 1 << 20, 20, -3), 7);
+        assert_eq!(requantize(3, 1 << 30, 33, 0), 0); // 0.375
+        assert_eq!(requantize(5, 1 << 30, 33, 0), 1); // 0.625
+        assert_eq!(requantize(-5, 1 << 30, 33, 0), -1); // -0.625
+        assert_eq!(requantize(-6, 1 << 30, 34, 0), 0); // -0.375
+    }
+
+    #[test]
+    fn high_product_from_16_bit_halves_is_exact() {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -65536,
+            -65535,
+            -1,
+            0,
+            1,
+            65535,
+            65536,
+            i32::MAX,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(
+                    mul_high_16(a, b),
+                    ((i64::from(a) * i64::from(b)) >> 32) as i32
+                );
+            }
+        }
+        for _ in 0..1_000_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let (a, b) = (s as i32, (s >> 32) as i32);
+            assert_eq!(
+                mul_high_16(a, b),
+                ((i64::from(a) * i64::from(b)) >> 32) as i32,
+                "{a} {b}"
+            );
+        }
+    }
+
+    /// The 32-bit path for shifts above 32 equals the 64-bit definition.
+    #[test]
+    fn requantize_fast_path_is_exact() {
+        fn reference(acc: i32, m: i32, shift: u8, zero: i8) -> i8 {
+            let prod = i64::from(acc) * i64::from(m);
+            let v = ((prod + (1i64 << (shift - 1))) >> shift) + i64::from(zero);
+            v.clamp(-128, 127) as i8
+        }
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for i in 0..200_000u32 {
+            let r = next();
+            let acc = match i % 3 {
+                0 => r as i32,
+                1 => (r as i32) >> (r >> 59),
+                _ => [i32::MIN + 1, i32::MAX, -1, 0, 1][(r >> 40) as usize % 5],
+            };
+            let m = ((r >> 32) as i32 & i32::MAX) >> ((r >> 20) % 8);
+            let shift = 33 + ((r >> 8) % 30) as u8;
+            let zero = (r >> 48) as i8;
+            assert_eq!(
+                requantize(acc, m, shift, zero),
+                reference(acc, m, shift, zero),
+                "acc {acc} m {m} shift {shift} zero {zero}"
+            );
+        }
     }
 
     #[test]
