@@ -31,7 +31,8 @@ impl Payload {
 /// Encoder and decoder for one model, with scratch buffers of `N` elements.
 ///
 /// `N` must be at least [`Model::scratch_needed`]; [`Codec::new`] refuses a smaller one.
-/// The codec takes `8 N + 2 MAX_LATENT + 2N` bytes (about 2.2 KB for `N = 192`).
+/// The codec takes `8 N + 2 MAX_LATENT + 2N` bytes (about 2.2 KB for `N = 192`), and `2N`
+/// more on cores with the DSP extension (the full-int8 kernel's widened input).
 pub struct Codec<'m, const N: usize> {
     model: &'m Model<'m>,
     a: [f32; N],
