@@ -124,7 +124,7 @@ fn mul_high_16(a: i32, b: i32) -> i32 {
 /// Fixed-point requantization: `zero + round(acc · m / 2^shift)`, saturated to i8.
 ///
 /// |acc| < 2^31 and 0 <= m < 2^31 keep the product under 2^62; `shift` is in 1..=62.
-/// Shifts above 32 (every real layer: the multiplier m / 2^shift is below 1/2) take a
+/// Shifts above 32 (most layers: the multiplier m / 2^shift is then below 1/2) take a
 /// 32-bit path with the same result: with `prod = H·2^32 + L`, `0 <= L < 2^32`,
 /// `(prod + 2^(s-1)) >> s` equals `(H + 2^(s-33)) >> (s-32)`, because `L / 2^s` is less
 /// than one step `2^(32-s)` of the shifted value. On Cortex-M4 that is one SMULL, an add
@@ -143,10 +143,10 @@ pub(crate) fn requantize(acc: i32, m: i32, shift: u8, zero: i8) -> i8 {
 }
 
 /// The DSP kernel's scratch: empty where that kernel is not built.
-#[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+#[cfg(not(aecodec_dsp))]
 pub(crate) struct Wide<const N: usize>;
 
-#[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+#[cfg(not(aecodec_dsp))]
 impl<const N: usize> Wide<N> {
     pub(crate) const fn new() -> Self {
         Wide
@@ -156,12 +156,12 @@ impl<const N: usize> Wide<N> {
     }
 }
 
-#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+#[cfg(aecodec_dsp)]
 pub(crate) use super::dsp::Wide;
 
 /// Σ u·x over one 4-row block: `w` holds 16 offset-binary bytes per 4 inputs (4 of each
 /// row in turn, the blocked layout of `spec/model-format.md`), `x` the matching inputs.
-#[cfg_attr(target_arch = "arm", allow(dead_code))]
+#[cfg_attr(aecodec_thumb1, allow(dead_code))]
 #[inline]
 pub(crate) fn block4(w: &[u8], x: &[i8]) -> [i32; 4] {
     let mut acc = [0i32; 4];
@@ -243,13 +243,13 @@ pub(crate) fn dense_int8(
     } else {
         0
     };
-    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    #[cfg(aecodec_dsp)]
     let wx = if groups == 0 {
         None
     } else {
         super::dsp::widen(xb, wide)
     };
-    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+    #[cfg(not(aecodec_dsp))]
     let _ = wide;
     let fin = Finish::new(l);
     let params = bb
@@ -264,14 +264,14 @@ pub(crate) fn dense_int8(
         let Some((main, tail)) = block.split_at_checked(4 * body) else {
             return;
         };
-        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        #[cfg(aecodec_dsp)]
         let mut acc = match wx {
             Some(wx) => super::dsp::block4(main, wx),
             None => super::thumb1::block4(main, xb),
         };
-        #[cfg(all(target_arch = "arm", not(target_feature = "dsp")))]
+        #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
         let mut acc = super::thumb1::block4(main, xb);
-        #[cfg(not(target_arch = "arm"))]
+        #[cfg(not(aecodec_thumb1))]
         let mut acc = block4(main, xb);
         if !xt.is_empty() {
             for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {

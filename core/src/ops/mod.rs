@@ -2,7 +2,7 @@
 
 pub(crate) mod activation;
 pub(crate) mod dense;
-#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+#[cfg(aecodec_dsp)]
 pub(crate) mod dsp;
-#[cfg(target_arch = "arm")]
+#[cfg(aecodec_thumb1)]
 pub(crate) mod thumb1;
