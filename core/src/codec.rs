@@ -147,7 +147,6 @@ fn round_clamped(r: f32) -> i32 {
 /// `qa`/`qb`, output dequantized into `a`.
 fn run_int<const N: usize>(
     half: &HalfSpec<'_>,
-    blocked: bool,
     n_in: usize,
     bufs: (
         &mut [f32; N],
@@ -175,7 +174,7 @@ fn run_int<const N: usize>(
             src.get(..n_in).unwrap_or(&[]),
             dst.get_mut(..n_out).unwrap_or(&mut []),
         );
-        dense::dense_int8(l, blocked, x, y, wide.slice());
+        dense::dense_int8(l, x, y, wide.slice());
         in_a = !in_a;
         width = n_out;
     }
@@ -238,7 +237,7 @@ impl<'m, const N: usize> Codec<'m, N> {
                     *q = quantize(x * inv, zero);
                 }
                 let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
-                run_int(half, self.model.int8_blocked(), n_in, bufs)
+                run_int(half, n_in, bufs)
             }
             p => run_float(half, p, &mut self.a, &mut self.b),
         }
@@ -277,7 +276,7 @@ impl<'m, const N: usize> Codec<'m, N> {
                 }
             }
             let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
-            run_int(&spec.encoder, self.model.int8_blocked(), n + labels, bufs);
+            run_int(&spec.encoder, n + labels, bufs);
             return Ok(());
         }
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));

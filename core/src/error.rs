@@ -41,11 +41,11 @@ pub enum Error {
         /// The four bytes found.
         found: [u8; 4],
     },
-    /// The blob was written by a newer (or unknown) format version.
+    /// The blob's format version is not the one this core reads (older or newer).
     UnsupportedVersion {
         /// Version in the blob.
         found: u16,
-        /// Newest version this core reads.
+        /// The version this core reads.
         supported: u16,
     },
     /// The body's hash does not match the fingerprint in the header: corrupt blob.
@@ -210,9 +210,13 @@ impl fmt::Display for Error {
         match self {
             BlobTruncated { needed, got } => write!(f, "model blob truncated: needs {needed} bytes, got {got}"),
             BadMagic { found } => write!(f, "not an aecodec model blob: magic is {found:02x?}, expected \"AECM\""),
+            UnsupportedVersion { found, supported } if found < supported => write!(
+                f,
+                "model blob format version {found} is older than this build reads ({supported}); export the model again (`aecodec export`)"
+            ),
             UnsupportedVersion { found, supported } => write!(
                 f,
-                "model blob format version {found} is newer than this build supports (up to {supported}); upgrade aecodec"
+                "model blob format version {found} is newer than this build reads ({supported}); upgrade aecodec"
             ),
             FingerprintMismatch { stored, computed } => write!(
                 f,

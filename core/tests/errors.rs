@@ -3,7 +3,8 @@
 mod common;
 
 use aecodec_core::{
-    fingerprint, Codec, Error, Half, Meta, Model, SequenceEvent, SequenceTracker, HEADER_LEN,
+    fingerprint, Codec, Error, Half, Meta, Model, SequenceEvent, SequenceTracker, FORMAT_VERSION,
+    HEADER_LEN,
 };
 use common::{blob, f32s, Tiny};
 
@@ -76,6 +77,23 @@ fn rejects_blob_with_newer_version() {
     assert!(e.to_string().contains("version 3 is newer"));
 }
 
+/// Version 1 stored full-int8 weights signed and row-major and had no `pad` field.
+#[test]
+fn rejects_blob_of_an_older_version() {
+    let mut b = blob(&Tiny::new().spec());
+    b[4] = 1;
+    let e = load(&b);
+    assert_eq!(
+        e,
+        Error::UnsupportedVersion {
+            found: 1,
+            supported: 2
+        }
+    );
+    assert!(e.to_string().contains("version 1 is older"));
+    assert!(e.to_string().contains("aecodec export"));
+}
+
 #[test]
 fn rejects_blob_with_corrupt_body() {
     let mut b = blob(&Tiny::new().spec());
@@ -94,10 +112,13 @@ fn rejects_blob_with_trailing_bytes() {
 #[test]
 fn rejects_body_that_is_not_a_model() {
     assert!(matches!(
-        load(&with_body(&[0xFF; 9], 1)),
+        load(&with_body(&[0xFF; 9], FORMAT_VERSION)),
         Error::BlobMalformed(_)
     ));
-    assert!(matches!(load(&with_body(&[], 1)), Error::BlobMalformed(_)));
+    assert!(matches!(
+        load(&with_body(&[], FORMAT_VERSION)),
+        Error::BlobMalformed(_)
+    ));
 }
 
 #[test]

@@ -28,11 +28,11 @@ fn blob_bytes_are_pinned() {
 /// Produced by `write_blob` of the tiny model in tests/common; decoded field by field in
 /// spec/model-format.md ("Worked example").
 const GOLDEN_BLOB: &str = concat!(
-    "4145434d0200aa00000049e0059c",
+    "4145434d0200b00000003715bece",
     "0003000c0000c84200000000000048c20c000020410000803f0000a040",
-    "0000803f000000803f0001030200180000003f0000003f00000000000000000000003f000000bf",
-    "08000000000000803e000000000000803f000000803f0001020300180000803f0000000000008",
-    "03f0000803f00000000000080bf0c000000000000000000000000000000000002040308000000",
+    "0000803f000000803f00010302000100180000003f0000003f00000000000000000000003f000000bf",
+    "08000000000000803e000000000000803f000000803f000102030003000000180000803f0000000000",
+    "00803f0000803f00000000000080bf0c000000000000000000000000000000000002040308000000",
     "000000803e08000000c0000000c00800000040000000400404",
 );
 
@@ -81,8 +81,8 @@ fn payload_and_frame_bytes_are_pinned() {
     assert_eq!(out, [100.0 + 10.0 * 0.875, 2.125, -50.0 + 5.0 * -1.25]);
 }
 
-/// COBS code 05, payload 95 bc, CRC-16 9c 46, delimiter 00 (spec/packet-format.md).
-const GOLDEN_FRAME: &str = "0595bc9c4600";
+/// COBS code 05, payload 75 bc, CRC-16 8c f4, delimiter 00 (spec/packet-format.md).
+const GOLDEN_FRAME: &str = "0575bc8cf400";
 
 /// The blocked full-int8 weight layout of format version 2, pinned for a 6 × 5 layer:
 /// rows 0–3 in one group (inputs 0–3 interleaved, then inputs 4–5 row by row), row 4
@@ -108,10 +108,8 @@ fn int8_blocked_layout_is_pinned() {
 
 /// A full-int8 model whose encoder is one `n_in → n_out` identity layer with the given
 /// weights (given row-major), unit scales and no zero points, so the latent is
-/// `clamp(b + W x, -128, 127)` for integer windows. Written as version 2 (blocked,
-/// offset-binary weights) or, with `version = 1`, signed row-major weights under a
-/// header that says version 1.
-fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32], version: u16) -> Vec<u8> {
+/// `clamp(b + W x, -128, 127)` for integer windows; stored offset-binary and blocked.
+fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
     use aecodec_core::{
         heapless, model::int8_weight_offset, write_blob, Activation, DenseSpec, HalfSpec,
         IntBoundary, LatentQuantizer, ModelSpec, PayloadHeader, Precision,
@@ -119,21 +117,14 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32], version: u16) -
     let mut stored = vec![0u8; n_in * n_out];
     for r in 0..n_out {
         for c in 0..n_in {
-            let v = w[r * n_in + c];
-            // Version 1: signed, row-major. Version 2: offset-binary (w + 128), blocked.
-            let (at, byte) = if version == 1 {
-                (r * n_in + c, v as u8)
-            } else {
-                (int8_weight_offset(n_in, n_out, r, c), (v as u8) ^ 0x80)
-            };
-            stored[at] = byte;
+            stored[int8_weight_offset(n_in, n_out, r, c)] = (w[r * n_in + c] as u8) ^ 0x80;
         }
     }
     let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let i32s = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let enc_b = i32s(bias);
     let enc_m = i32s(&vec![1 << 30; n_out]);
-    let dec_w = vec![1u8; n_in * n_out];
+    let dec_w = vec![0x81u8; n_in * n_out];
     let dec_b = i32s(&vec![0; n_in]);
     let dec_m = i32s(&vec![1 << 30; n_in]);
     let (enc_sh, dec_sh) = (vec![30u8; n_out], vec![30u8; n_in]);
@@ -144,6 +135,7 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32], version: u16) -
         in_dim: n_in as u16,
         out_dim: n_out as u16,
         activation: Activation::Identity,
+        pad: &[],
         weights: w,
         bias: b,
         scales: m,
@@ -201,53 +193,61 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32], version: u16) -
     let mut buf = vec![0u8; 1 << 16];
     let n = write_blob(&spec, &mut buf).unwrap();
     buf.truncate(n);
-    // The version is outside the fingerprinted body.
-    buf[4..6].copy_from_slice(&version.to_le_bytes());
     buf
 }
 
-/// Version 2 (blocked) and version 1 (row-major) full-int8 blobs of the same weights
-/// compute the same, exact integer layer, for shapes with and without row and input
-/// tails.
+/// The blocked, offset-binary full-int8 layer computes the exact integer sums, for
+/// shapes with and without row and input tails, and wherever the blob lies in memory
+/// (a blob at an odd address takes the kernels' unaligned path on Cortex-M).
 #[test]
-fn int8_blocked_and_row_major_layers_compute_the_same_sums() {
+fn int8_blocked_layers_compute_exact_sums() {
     for (n_in, n_out) in [(4, 4), (6, 5), (8, 12), (13, 7), (3, 2), (64, 9), (1, 4)] {
         let w: Vec<i8> = (0..n_in * n_out)
             .map(|i| ((i * 37 + 11) % 255) as i32 - 127)
             .map(|v| (v / 8) as i8)
             .collect();
         let bias: Vec<i32> = (0..n_out).map(|r| r as i32 * 3 - 5).collect();
-        let (v1, v2) = (
-            int8_model(n_in, n_out, &w, &bias, 1),
-            int8_model(n_in, n_out, &w, &bias, 2),
-        );
-        let (m1, m2) = (
-            Model::from_bytes(&v1).unwrap(),
-            Model::from_bytes(&v2).unwrap(),
-        );
-        assert_eq!((m1.version(), m2.version()), (1, FORMAT_VERSION));
-        let (mut c1, mut c2) = (
-            Codec::<128>::new(&m1).unwrap(),
-            Codec::<128>::new(&m2).unwrap(),
-        );
-        for seed in 0..20usize {
-            let x: Vec<f32> = (0..n_in)
-                .map(|i| ((i * 7 + seed * 13) % 41) as f32 - 20.0)
-                .collect();
-            let expected: Vec<f32> = (0..n_out)
-                .map(|r| {
-                    let acc: i32 = (0..n_in)
-                        .map(|c| i32::from(w[r * n_in + c]) * x[c] as i32)
-                        .sum::<i32>()
-                        + bias[r];
-                    acc.clamp(-128, 127) as f32
-                })
-                .collect();
-            let (mut z1, mut z2) = (vec![0.0; n_out], vec![0.0; n_out]);
-            c1.latent(&x, 0, &mut z1).unwrap();
-            c2.latent(&x, 0, &mut z2).unwrap();
-            assert_eq!(z1, expected, "v1 {n_in}x{n_out}");
-            assert_eq!(z2, expected, "v2 {n_in}x{n_out}");
+        let blob = int8_model(n_in, n_out, &w, &bias);
+        for shift in 0..4 {
+            let mut moved = vec![0u8; shift];
+            moved.extend_from_slice(&blob);
+            let m = Model::from_bytes(&moved[shift..]).unwrap();
+            let mut c = Codec::<128>::new(&m).unwrap();
+            for seed in 0..20usize {
+                let x: Vec<f32> = (0..n_in)
+                    .map(|i| ((i * 7 + seed * 13) % 41) as f32 - 20.0)
+                    .collect();
+                let expected: Vec<f32> = (0..n_out)
+                    .map(|r| {
+                        let acc: i32 = (0..n_in)
+                            .map(|c| i32::from(w[r * n_in + c]) * x[c] as i32)
+                            .sum::<i32>()
+                            + bias[r];
+                        acc.clamp(-128, 127) as f32
+                    })
+                    .collect();
+                let mut z = vec![0.0; n_out];
+                c.latent(&x, 0, &mut z).unwrap();
+                assert_eq!(z, expected, "{n_in}x{n_out}");
+            }
+        }
+    }
+}
+
+/// `write_blob` pads every layer so its weights start at a multiple of 4 bytes from the
+/// blob's start.
+#[test]
+fn weights_are_word_aligned_in_the_blob() {
+    for (n_in, n_out) in [(4, 4), (6, 5), (13, 7), (3, 2)] {
+        let w = vec![1i8; n_in * n_out];
+        let bias = vec![0i32; n_out];
+        let blob = int8_model(n_in, n_out, &w, &bias);
+        let m = Model::from_bytes(&blob).unwrap();
+        let spec = m.spec();
+        for l in spec.encoder.layers.iter().chain(spec.decoder.layers.iter()) {
+            let offset = l.weights.as_ptr() as usize - blob.as_ptr() as usize;
+            assert_eq!(offset % 4, 0, "{n_in}x{n_out}: weights at {offset}");
+            assert!(l.pad.len() <= 3 && l.pad.iter().all(|&b| b == 0));
         }
     }
 }

@@ -17,3 +17,14 @@ pub use pipeline::{Counters, Pipeline, PipelineError, Sensor, FRAME_CAPACITY};
 pub use sensor::lis3dh::Lis3dh;
 pub use sensor::sim::SimLis3dh;
 pub use window::WindowBuffer;
+
+/// Word alignment for a model blob in flash. The exporter aligns every layer's weights to
+/// 4 bytes from the blob's start; stored at an aligned address, the Cortex-M4 kernel can
+/// then read them with LDRD (an unaligned blob still works, more slowly):
+///
+/// ```ignore
+/// static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("model.aem"));
+/// let model = aecodec_core::Model::from_bytes(&MODEL.0)?;
+/// ```
+#[repr(C, align(4))]
+pub struct Aligned<T: ?Sized>(pub T);

@@ -91,6 +91,7 @@ impl LayerBytes {
             in_dim: self.in_dim,
             out_dim: self.out_dim,
             activation: self.activation,
+            pad: &[],
             weights: &self.weights,
             bias: &self.bias,
             scales: &self.scales,

@@ -77,8 +77,8 @@ impl IntBoundary {
 /// One dense layer, `y = act(W x + b)`; byte fields are borrowed from the blob.
 ///
 /// Field lengths depend on the model's [`Precision`] (table in `spec/model-format.md`);
-/// `W` is row-major, one row of `in_dim` weights per output, except full-int8 weights of
-/// version 2, which are blocked by four rows ([`crate::model::int8_weight_offset`]).
+/// `W` is row-major, one row of `in_dim` weights per output, except full-int8 weights,
+/// which are offset-binary and blocked by four rows ([`crate::model::int8_weight_offset`]).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct DenseSpec<'a> {
     /// Inputs.
@@ -87,8 +87,11 @@ pub struct DenseSpec<'a> {
     pub out_dim: u16,
     /// Activation applied to the outputs.
     pub activation: Activation,
-    /// Weights `[out_dim][in_dim]`: f32 LE (`F32`) or i8; row-major, but blocked for
-    /// `Int8Full` from version 2 ([`crate::model::int8_weight_offset`]).
+    /// 0 to 3 zero bytes that put `weights` at a multiple of 4 bytes from the start of
+    /// the blob, where word loads (LDRD on Cortex-M) can read them. [`write_blob`] sets it.
+    pub pad: &'a [u8],
+    /// Weights `[out_dim][in_dim]`: f32 LE (`F32`) or i8, row-major; `Int8Full` weights
+    /// are offset-binary and blocked ([`crate::model::int8_weight_offset`]).
     pub weights: &'a [u8],
     /// Bias per output: f32 LE, or i32 LE for `Int8Full` (input zero point folded in).
     pub bias: &'a [u8],
@@ -184,8 +187,75 @@ pub fn fingerprint(body: &[u8]) -> u32 {
 
 /// Writes `spec` as a complete blob (header + body) into `out`; returns the blob's length.
 ///
-/// The spec is not validated here: [`crate::Model::from_bytes`] on the result does that.
+/// Each layer's `pad` is chosen here (the spec's own is ignored) so that its weights lie
+/// at a multiple of 4 bytes from the blob's start. `out` must hold the unpadded blob plus
+/// 3 bytes per layer; `BufferTooSmall` reports that size (the blob may come out up to that
+/// much shorter). The spec is not validated here: [`crate::Model::from_bytes`] on the
+/// result does that.
 pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> {
+    const ZEROS: [u8; 3] = [0; 3];
+    let mut padded = spec.clone();
+    let layers = |s: &mut ModelSpec<'_>| {
+        for l in s
+            .encoder
+            .layers
+            .iter_mut()
+            .chain(s.decoder.layers.iter_mut())
+        {
+            l.pad = &[];
+        }
+    };
+    layers(&mut padded);
+    // Room for the unpadded blob plus up to 3 pad bytes per layer, asked for up front so
+    // that `BufferTooSmall` names a size that is always enough.
+    let unpadded = HEADER_LEN
+        + postcard::serialize_with_flavor(&padded, postcard::ser_flavors::Size::default())
+            .map_err(Error::BlobMalformed)?;
+    let needed = unpadded + 3 * (padded.encoder.layers.len() + padded.decoder.layers.len());
+    if out.len() < needed {
+        return Err(Error::BufferTooSmall {
+            needed,
+            capacity: out.len(),
+        });
+    }
+    // Offsets of each layer's weights with empty pads, in serialization order (a pad's
+    // length is one varint byte whatever 0..=3 it holds, so later offsets move only by
+    // the pad bytes before them).
+    let mut offsets = [0usize; 2 * MAX_LAYERS];
+    let count = {
+        let body_len = write_body(&padded, out)?;
+        let body = out.get(HEADER_LEN..HEADER_LEN + body_len).unwrap_or(&[]);
+        let parsed: ModelSpec<'_> = postcard::from_bytes(body).map_err(Error::BlobMalformed)?;
+        let base = out.as_ptr() as usize;
+        let all = parsed
+            .encoder
+            .layers
+            .iter()
+            .chain(parsed.decoder.layers.iter());
+        let mut n = 0;
+        for (o, l) in offsets.iter_mut().zip(all) {
+            *o = l.weights.as_ptr() as usize - base;
+            n += 1;
+        }
+        n
+    };
+    let mut shift = 0;
+    let all = padded
+        .encoder
+        .layers
+        .iter_mut()
+        .chain(padded.decoder.layers.iter_mut());
+    for (l, &o) in all.zip(&offsets[..count]) {
+        let pad = (4 - (o + shift) % 4) % 4;
+        l.pad = &ZEROS[..pad];
+        shift += pad;
+    }
+    let body_len = write_body(&padded, out)?;
+    Ok(HEADER_LEN + body_len)
+}
+
+/// Writes the header and postcard body of `spec` into `out`; returns the body's length.
+fn write_body(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> {
     let needed = HEADER_LEN
         + postcard::serialize_with_flavor(spec, postcard::ser_flavors::Size::default())
             .map_err(Error::BlobMalformed)?;
@@ -203,7 +273,7 @@ pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> 
     head[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     head[6..10].copy_from_slice(&(body_len as u32).to_le_bytes());
     head[10..14].copy_from_slice(&fp.to_le_bytes());
-    Ok(HEADER_LEN + body_len)
+    Ok(body_len)
 }
 
 /// Splits a blob into (version, fingerprint, body) after checking the header.
@@ -226,7 +296,7 @@ pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
         return Err(Error::BadMagic { found: magic });
     }
     let version = u16::from_le_bytes([head[4], head[5]]);
-    if version == 0 || version > FORMAT_VERSION {
+    if version != FORMAT_VERSION {
         return Err(Error::UnsupportedVersion {
             found: version,
             supported: FORMAT_VERSION,

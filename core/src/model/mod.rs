@@ -22,7 +22,7 @@ pub const MAX_INT_BIAS: i32 = 1 << 30;
 pub const MAX_SHIFT: u8 = 62;
 
 /// Where the weight of output `row`, input `col` of a full-int8 layer lies in its
-/// `weights` (format version 2): rows in groups of four, each group stored four inputs
+/// `weights`: rows in groups of four, each group stored four inputs
 /// at a time (16 bytes: 4 of each row in turn), then the group's last `in_dim % 4`
 /// inputs row by row; the last `out_dim % 4` rows row-major. Row-major for other
 /// precisions. Out-of-range arguments give an offset past the layer.
@@ -81,11 +81,7 @@ impl<'a> Model<'a> {
     pub fn version(&self) -> u16 {
         self.version
     }
-    /// Whether full-int8 weights are in the blocked layout (version 2 on) rather than
-    /// row-major (version 1).
-    pub(crate) fn int8_blocked(&self) -> bool {
-        self.version >= 2
-    }
+
     /// FNV-1a 32 hash of the blob body.
     pub fn fingerprint(&self) -> u32 {
         self.fingerprint
@@ -381,6 +377,12 @@ fn validate_layer(
     precision: Precision,
 ) -> Result<(), Error> {
     let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+    if l.pad.len() > 3 {
+        return Err(Error::BadParameter {
+            field: "pad",
+            index: i,
+        });
+    }
     if let Activation::LeakyRelu(a) = l.activation {
         if !a.is_finite() {
             return Err(Error::BadParameter {

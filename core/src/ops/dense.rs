@@ -50,16 +50,7 @@ fn dot_i8_f32(row: &[u8], x: &[f32]) -> f32 {
     reduce(acc) + tail
 }
 
-/// Σ w_j x_j with i8 weights and inputs; exact in i32 (validated in-range at load).
-#[inline]
-fn dot_i8(row: &[u8], x: &[i8]) -> i32 {
-    row.iter()
-        .zip(x)
-        .map(|(&w, &xv)| i32::from(w as i8) * i32::from(xv))
-        .sum()
-}
-
-/// Σ u_j x_j with offset-binary weights `u = w + 128` (format version 2).
+/// Σ u_j x_j with offset-binary weights `u = w + 128`; exact in i32 (validated at load).
 #[inline]
 fn dot_u8(row: &[u8], x: &[i8]) -> i32 {
     row.iter()
@@ -203,23 +194,12 @@ impl<'a> Finish<'a> {
 
 /// Full-integer layer: int32 accumulate, requantize, then LUT or ReLU.
 ///
-/// `blocked`: the weights are in the layout of format version 2: offset-binary
-/// (`u = w + 128`, so `Σ w·x = Σ u·x − 128 Σ x`), rows in groups of four interleaved
-/// four inputs at a time. Otherwise signed and row-major (version 1).
+/// Weights are offset-binary (`u = w + 128`, so `Σ w·x = Σ u·x − 128 Σ x`), rows in
+/// groups of four interleaved four inputs at a time (`spec/model-format.md`).
 /// `wide` is the DSP kernel's scratch (empty where that kernel is not built).
-pub(crate) fn dense_int8(
-    l: &DenseSpec<'_>,
-    blocked: bool,
-    x: &[i8],
-    y: &mut [i8],
-    wide: &mut [i16],
-) {
+pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [i16]) {
     let n_in = usize::from(l.in_dim);
-    let groups = if blocked {
-        usize::from(l.out_dim) / 4
-    } else {
-        0
-    };
+    let groups = usize::from(l.out_dim) / 4;
     let body = n_in / 4 * 4;
     // Lengths were validated with the model; on a mismatch nothing is computed.
     let (Some((wb, wr)), Some((yb, yr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
@@ -237,20 +217,20 @@ pub(crate) fn dense_int8(
     if n_in == 0 {
         return; // refused by validation: every layer has inputs
     }
-    // |Σ x| <= 128 · MAX_WIDTH: the offset term stays far inside i32.
-    let offset = if blocked {
-        128 * x.iter().map(|&v| i32::from(v)).sum::<i32>()
-    } else {
-        0
-    };
+    let sum = |v: &[i8]| v.iter().map(|&q| i32::from(q)).sum::<i32>();
+    // The DSP kernel widens the input once per layer and sums it on the way.
     #[cfg(aecodec_dsp)]
-    let wx = if groups == 0 {
-        None
-    } else {
-        super::dsp::widen(xb, wide)
+    let (wx, body_sum) = match super::dsp::widen(xb, wide) {
+        Some((wx, s)) => (Some(wx), s),
+        None => (None, sum(xb)),
     };
     #[cfg(not(aecodec_dsp))]
-    let _ = wide;
+    let body_sum = {
+        let _ = wide;
+        sum(xb)
+    };
+    // |Σ x| <= 128 · MAX_WIDTH: the offset term stays far inside i32.
+    let offset = 128 * (body_sum + sum(xt));
     let fin = Finish::new(l);
     let params = bb
         .chunks_exact(16)
@@ -266,7 +246,7 @@ pub(crate) fn dense_int8(
         };
         #[cfg(aecodec_dsp)]
         let mut acc = match wx {
-            Some(wx) => super::dsp::block4(main, wx),
+            Some(wx) => super::dsp::block4(main, wx, xb),
             None => super::thumb1::block4(main, xb),
         };
         #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
@@ -285,12 +265,7 @@ pub(crate) fn dense_int8(
     }
     let params = i32s(br).zip(i32s(mr)).zip(sr);
     for ((row, o), ((b, m), &sh)) in wr.chunks_exact(n_in).zip(yr).zip(params) {
-        let dot = if blocked {
-            dot_u8(row, x) - offset
-        } else {
-            dot_i8(row, x)
-        };
-        *o = fin.apply(dot + b, m, sh);
+        *o = fin.apply(dot_u8(row, x) - offset + b, m, sh);
     }
 }
 
@@ -395,8 +370,8 @@ mod tests {
             assert!((dot_f32(&wf[..4 * n], &x[..n]) - naive).abs() < 1e-3);
             assert!((dot_i8_f32(&wb[..n], &x[..n]) - naive).abs() < 1e-3);
             let xi: [i8; 64] = core::array::from_fn(|i| (i as i8).wrapping_mul(3));
-            let naive_i: i32 = (0..n).map(|i| i32::from(w[i]) * i32::from(xi[i])).sum();
-            assert_eq!(dot_i8(&wb[..n], &xi[..n]), naive_i);
+            let naive_u: i32 = (0..n).map(|i| i32::from(wb[i]) * i32::from(xi[i])).sum();
+            assert_eq!(dot_u8(&wb[..n], &xi[..n]), naive_u);
         }
     }
 }

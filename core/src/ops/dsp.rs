@@ -21,36 +21,47 @@ impl<const N: usize> Wide<N> {
     }
 }
 
-/// Widens `x` (a multiple of 4 long) into `wide` for [`block4`]; `None` if the
-/// scratch is too short or not word-aligned, and the portable kernel runs instead.
-pub(crate) fn widen<'w>(x: &[i8], wide: &'w mut [i16]) -> Option<&'w [i16]> {
+/// Widens `x` (a multiple of 4 long) into `wide` for [`block4`] and sums it; `None` if
+/// the scratch is too short or not word-aligned, and the Thumb-1 kernel runs instead.
+pub(crate) fn widen<'w>(x: &[i8], wide: &'w mut [i16]) -> Option<(&'w [i16], i32)> {
     let wide = wide.get_mut(..x.len())?;
     if wide.as_ptr() as usize % 4 != 0 {
         return None;
     }
+    let mut sum = 0i32;
     for (p, c) in wide.chunks_exact_mut(4).zip(x.chunks_exact(4)) {
-        if let ([p0, p1, p2, p3], [c0, c1, c2, c3]) = (p, c) {
-            (*p0, *p1, *p2, *p3) = ((*c0).into(), (*c2).into(), (*c1).into(), (*c3).into());
+        if let ([p0, p1, p2, p3], &[c0, c1, c2, c3]) = (p, c) {
+            (*p0, *p1, *p2, *p3) = (c0.into(), c2.into(), c1.into(), c3.into());
+            sum += i32::from(c0) + i32::from(c1) + i32::from(c2) + i32::from(c3);
         }
     }
-    Some(wide)
+    Some((wide, sum))
 }
 
-/// `dense::block4` with UXTB16 + SMLAD: per 16 MACs one LDRD of inputs, and per row one
-/// LDR of 4 weights, two UXTB16 and two SMLAD (21 instructions, 1.31/MAC), the loop
-/// unrolled twice. Integer sums in any order are exact, so the result is
-/// bit-identical to the portable kernel's.
-pub(crate) fn block4(w: &[u8], wx: &[i16]) -> [i32; 4] {
+/// `dense::block4` with UXTB16 + SMLAD. Per 16 MACs: one LDRD of inputs, two LDRD of
+/// weights (two rows each), and per row two UXTB16 and two SMLAD: 19 instructions, the
+/// loop unrolled four times (78 per 64 MACs, 1.22/MAC). LDRD needs word-aligned weights, which
+/// [`crate::write_blob`] arranges relative to the blob's start; for a blob placed at an
+/// odd address the Thumb-1 kernel runs instead (`x` is the unwidened input it needs).
+/// Integer sums in any order are exact, so the result is bit-identical to the portable
+/// kernel's.
+pub(crate) fn block4(w: &[u8], wx: &[i16], x: &[i8]) -> [i32; 4] {
     let chunks = wx.len() / 4;
-    if w.len() != 16 * chunks || wx.len() % 4 != 0 || wx.as_ptr() as usize % 4 != 0 {
-        return [0; 4]; // unreachable: the caller sizes both slices
+    let aligned = w.as_ptr() as usize % 4 == 0 && wx.as_ptr() as usize % 4 == 0;
+    if !aligned || w.len() != 16 * chunks || wx.len() % 4 != 0 {
+        return super::thumb1::block4(w, x);
     }
     macro_rules! row {
-        ($a:literal) => {
+        ($a:literal, $w:literal) => {
             concat!(
-                "ldr {w}, [{wp}], #4\n",
-                "uxtb16 {t}, {w}\n",
-                "uxtb16 {w}, {w}, ror #8\n",
+                "uxtb16 {t}, {",
+                $w,
+                "}\n",
+                "uxtb16 {",
+                $w,
+                "}, {",
+                $w,
+                "}, ror #8\n",
                 "smlad {",
                 $a,
                 "}, {t}, {x0}, {",
@@ -58,7 +69,9 @@ pub(crate) fn block4(w: &[u8], wx: &[i16]) -> [i32; 4] {
                 "}\n",
                 "smlad {",
                 $a,
-                "}, {w}, {x1}, {",
+                "}, {",
+                $w,
+                "}, {x1}, {",
                 $a,
                 "}\n",
             )
@@ -68,31 +81,41 @@ pub(crate) fn block4(w: &[u8], wx: &[i16]) -> [i32; 4] {
         () => {
             concat!(
                 "ldrd {x0}, {x1}, [{xp}], #8\n",
-                row!("a0"),
-                row!("a1"),
-                row!("a2"),
-                row!("a3"),
+                "ldrd {w0}, {w1}, [{wp}], #8\n",
+                row!("a0", "w0"),
+                row!("a1", "w1"),
+                "ldrd {w0}, {w1}, [{wp}], #8\n",
+                row!("a2", "w0"),
+                row!("a3", "w1"),
             )
         };
     }
     let [mut a0, mut a1, mut a2, mut a3] = [0i32; 4];
-    // SAFETY: `wp` walks `w` (16 bytes per chunk, LDR takes any alignment on
-    // ARMv7-M) and `xp` walks `wx` (8 bytes per chunk, word-aligned as LDRD needs),
-    // both exactly `chunks` times, as checked above. Only registers are written.
+    // SAFETY: `wp` walks `w` (16 bytes per chunk) and `xp` walks `wx` (8 bytes per
+    // chunk), both word-aligned as LDRD needs, exactly `chunks` times, as checked above.
+    // Only registers are written.
     unsafe {
         core::arch::asm!(
+            // chunks % 2, then chunks % 4 / 2, then the loop over chunks / 4.
             "tst {n}, #1",
             "beq 2f",
             chunk!(),
             "2:",
-            "lsrs {n}, {n}, #1",
-            "beq 4f",
+            "tst {n}, #2",
+            "beq 3f",
+            chunk!(),
+            chunk!(),
             "3:",
+            "lsrs {n}, {n}, #2",
+            "beq 5f",
+            "4:",
+            chunk!(),
+            chunk!(),
             chunk!(),
             chunk!(),
             "subs {n}, {n}, #1",
-            "bne 3b",
-            "4:",
+            "bne 4b",
+            "5:",
             n = inout(reg) chunks => _,
             wp = inout(reg) w.as_ptr() => _,
             xp = inout(reg) wx.as_ptr() => _,
@@ -102,7 +125,8 @@ pub(crate) fn block4(w: &[u8], wx: &[i16]) -> [i32; 4] {
             a3 = inout(reg) a3,
             x0 = out(reg) _,
             x1 = out(reg) _,
-            w = out(reg) _,
+            w0 = out(reg) _,
+            w1 = out(reg) _,
             t = out(reg) _,
             options(pure, readonly, nostack),
         );

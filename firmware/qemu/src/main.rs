@@ -16,8 +16,10 @@ use aecodec_firmware::{Lis3dh, Pipeline, SimLis3dh};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 
-/// The model blob, as exported, in flash.
-static MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.aem"));
+/// The model blob, as exported, in flash, word-aligned for the weight loads.
+static MODEL_BLOB: &aecodec_firmware::Aligned<[u8]> =
+    &aecodec_firmware::Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.aem")));
+static MODEL: &[u8] = &MODEL_BLOB.0;
 
 include!(concat!(env!("OUT_DIR"), "/samples.rs"));
 

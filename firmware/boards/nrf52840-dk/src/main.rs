@@ -40,8 +40,10 @@ use crate::uart::UartWriter;
 
 include!(concat!(env!("OUT_DIR"), "/model_consts.rs"));
 
-/// The model blob, as exported, in flash (validated at build time by build.rs).
-static MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.aem"));
+/// The model blob, as exported, in flash, word-aligned for the weight loads (validated at build time by build.rs).
+static MODEL_BLOB: &aecodec_firmware::Aligned<[u8]> =
+    &aecodec_firmware::Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.aem")));
+static MODEL: &[u8] = &MODEL_BLOB.0;
 
 /// The LIS3DH's I2C address, set by its SA0/SDO pin: `Address::Sa0Low` (0x18) with
 /// SA0 tied to GND, as on Adafruit's breakout (#2809) by default; `Address::Sa0High`
