@@ -193,6 +193,13 @@ fn limit(what: &'static str, value: usize, limit: usize) -> Result<(), Error> {
 
 /// Checks everything; returns the widest layer dimension (scratch elements needed).
 fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
+    let precision = spec.precision;
+    if !precision.is_built() {
+        return Err(Error::PrecisionNotBuilt {
+            precision,
+            feature: precision.feature(),
+        });
+    }
     let input_dim = usize::from(spec.input_dim);
     let labels = usize::from(spec.label_count);
     if input_dim == 0 {
@@ -389,8 +396,9 @@ fn validate_layer(
             });
         }
     }
+    // The guards let a firmware without a precision drop its checks (refused in `validate`).
     match precision {
-        Precision::F32 => {
+        Precision::F32 if precision.is_built() => {
             check_len(half, i, "weights", l.weights.len(), n_in * n_out * 4)?;
             check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
             check_len(half, i, "scales", l.scales.len(), 0)?;
@@ -399,7 +407,7 @@ fn validate_layer(
             all_finite("weights", l.weights)?;
             all_finite("bias", l.bias)?;
         }
-        Precision::Int8Weights => {
+        Precision::Int8Weights if precision.is_built() => {
             check_len(half, i, "weights", l.weights.len(), n_in * n_out)?;
             check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
             check_len(half, i, "scales", l.scales.len(), n_out * 4)?;
@@ -408,7 +416,7 @@ fn validate_layer(
             all_finite("bias", l.bias)?;
             all_finite("scales", l.scales)?;
         }
-        Precision::Int8Full => {
+        Precision::Int8Full if precision.is_built() => {
             check_len(half, i, "weights", l.weights.len(), n_in * n_out)?;
             check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
             check_len(half, i, "scales", l.scales.len(), n_out * 4)?;
@@ -437,6 +445,12 @@ fn validate_layer(
                     index,
                 });
             }
+        }
+        _ => {
+            return Err(Error::PrecisionNotBuilt {
+                precision,
+                feature: precision.feature(),
+            })
         }
     }
     Ok(())
