@@ -16,6 +16,12 @@
 # int8-full, by the model precisions named: build.rs refuses a blob of a precision that
 # is not built in, and says which feature to name.
 set -euo pipefail
+# On the Debian route (-Zbuild-std, RUSTC_BOOTSTRAP) core is rebuilt with panics that
+# trap in place (panic = "immediate-abort"): no panic calls, locations or messages in
+# flash. Panics are unreachable by design; if one happened it would be an undefined-
+# instruction trap, which the board's HardFault handler handles like its panic handler.
+# A rustup target's prebuilt core keeps the normal panic path (stable cargo cannot).
+immediate_abort=(-Zpanic-immediate-abort --config 'profile.release.panic="immediate-abort"')
 features=()
 [[ -n "${AECODEC_FEATURES:-}" ]] && features=(--no-default-features --features "$AECODEC_FEATURES")
 [[ $# -le 1 ]] || { echo "usage: $0 [MODEL_BLOB]" >&2; exit 2; }
@@ -46,7 +52,7 @@ else
     sysroot_bin="$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
     command -v rust-lld >/dev/null || export PATH="$PATH:$sysroot_bin"
     RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --locked "${features[@]}" \
-        -Zbuild-std=core --target "$target" >&2
+        -Zbuild-std=core "${immediate_abort[@]}" --target "$target" >&2
 fi
 elf="$CARGO_TARGET_DIR/$target/release/aecodec-nrf52840-dk"
 [[ -f "$elf" ]] || { echo "build-board: cargo succeeded but $elf is missing" >&2; exit 1; }

@@ -144,3 +144,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     debug::exit(debug::EXIT_FAILURE);
     loop {}
 }
+
+/// A fault ends the run as a failure, like a panic: on the Debian route panics are built
+/// as immediate aborts (an undefined-instruction trap, escalated to HardFault), and
+/// cortex-m-rt's default handler would spin forever instead.
+#[cortex_m_rt::exception]
+unsafe fn HardFault(_: &cortex_m_rt::ExceptionFrame) -> ! {
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
