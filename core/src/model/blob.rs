@@ -228,6 +228,7 @@ pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> 
 }
 
 /// Splits a blob into (version, fingerprint, body) after checking the header.
+#[inline]
 pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
     // The magic first, so a short file of another kind is named as such.
     if let Some(&[a, b, c, d]) = blob.get(..4) {

@@ -54,6 +54,11 @@ pub struct Model<'a> {
 
 impl<'a> Model<'a> {
     /// Parses and validates a blob. Every check the inference needs happens here, once.
+    // `#[inline]` on the load path (here, in validation and in blob.rs) is for code size:
+    // it makes the crate that calls `from_bytes` compile it, with the postcard/serde code
+    // it instantiates, at that crate's opt-level. Loading runs once, so the firmware
+    // builds it for size ("s") while the encoder in this crate stays at opt-level 3.
+    #[inline]
     pub fn from_bytes(blob: &'a [u8]) -> Result<Self, Error> {
         let (version, fingerprint, body) = blob::parse_header(blob)?;
         let (spec, rest) =
@@ -144,6 +149,7 @@ fn macs(half: &HalfSpec<'_>) -> usize {
         .sum()
 }
 
+#[inline]
 fn check_len(
     half: Half,
     layer: usize,
@@ -164,6 +170,7 @@ fn check_len(
     }
 }
 
+#[inline]
 fn check_model_len(field: &'static str, found: usize, expected: usize) -> Result<(), Error> {
     if found == expected {
         Ok(())
@@ -176,6 +183,7 @@ fn check_model_len(field: &'static str, found: usize, expected: usize) -> Result
     }
 }
 
+#[inline]
 fn all_finite(field: &'static str, bytes: &[u8]) -> Result<(), Error> {
     match f32s(bytes).position(|v| !v.is_finite()) {
         Some(index) => Err(Error::BadParameter { field, index }),
@@ -183,6 +191,7 @@ fn all_finite(field: &'static str, bytes: &[u8]) -> Result<(), Error> {
     }
 }
 
+#[inline]
 fn limit(what: &'static str, value: usize, limit: usize) -> Result<(), Error> {
     if value > limit {
         Err(Error::LimitExceeded { what, value, limit })
@@ -192,6 +201,7 @@ fn limit(what: &'static str, value: usize, limit: usize) -> Result<(), Error> {
 }
 
 /// Checks everything; returns the widest layer dimension (scratch elements needed).
+#[inline]
 fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
     let precision = spec.precision;
     if !precision.is_built() {
@@ -249,6 +259,7 @@ fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
     Ok(widest)
 }
 
+#[inline]
 fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
     let bits = q.bits();
     let k = bits.len();
@@ -327,6 +338,7 @@ fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
     Ok(k)
 }
 
+#[inline]
 fn validate_half(
     half: Half,
     spec: &HalfSpec<'_>,
@@ -381,6 +393,7 @@ fn validate_half(
     Ok(widest)
 }
 
+#[inline]
 fn validate_layer(
     half: Half,
     i: usize,
