@@ -11,7 +11,19 @@
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"), as scripts/build-qemu.sh.
 # Build output goes to CARGO_TARGET_DIR (default target/thumb-board).
+#
+# AECODEC_FEATURES (e.g. "f32" or "int8-full,f32") replaces the board's default feature,
+# int8-full, by the model precisions named: build.rs refuses a blob of a precision that
+# is not built in, and says which feature to name.
 set -euo pipefail
+# On the Debian route (-Zbuild-std, RUSTC_BOOTSTRAP) core is rebuilt with panics that
+# trap in place (panic = "immediate-abort"): no panic calls, locations or messages in
+# flash. Panics are unreachable by design; if one happened it would be an undefined-
+# instruction trap, which the board's HardFault handler handles like its panic handler.
+# A rustup target's prebuilt core keeps the normal panic path (stable cargo cannot).
+immediate_abort=(-Zpanic-immediate-abort --config 'profile.release.panic="immediate-abort"')
+features=()
+[[ -n "${AECODEC_FEATURES:-}" ]] && features=(--no-default-features --features "$AECODEC_FEATURES")
 [[ $# -le 1 ]] || { echo "usage: $0 [MODEL_BLOB]" >&2; exit 2; }
 target=thumbv7em-none-eabihf
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +42,7 @@ cd "$board"
 if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
     route=rustup
     rustc_bin=rustc
-    cargo build --release --locked --target "$target" >&2
+    cargo build --release --locked "${features[@]}" --target "$target" >&2
 else
     route=debian
     rustc_bin=/usr/bin/rustc
@@ -39,8 +51,8 @@ else
     done
     sysroot_bin="$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
     command -v rust-lld >/dev/null || export PATH="$PATH:$sysroot_bin"
-    RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --locked \
-        -Zbuild-std=core --target "$target" >&2
+    RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --locked "${features[@]}" \
+        -Zbuild-std=core "${immediate_abort[@]}" --target "$target" >&2
 fi
 elf="$CARGO_TARGET_DIR/$target/release/aecodec-nrf52840-dk"
 [[ -f "$elf" ]] || { echo "build-board: cargo succeeded but $elf is missing" >&2; exit 1; }

@@ -9,7 +9,19 @@
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"). Build output goes to
 # CARGO_TARGET_DIR (default target/thumb-qemu), apart from the host and thumb-lib builds.
+#
+# AECODEC_FEATURES (e.g. "int8-full") builds only the model precisions named instead of
+# all three (the harness's default), as a product firmware would: a blob of another
+# precision is then refused at start-up.
 set -euo pipefail
+# On the Debian route (-Zbuild-std, RUSTC_BOOTSTRAP) core is rebuilt with panics that
+# trap in place (panic = "immediate-abort"): no panic calls, locations or messages in
+# flash. Panics are unreachable by design; if one happened it would be an undefined-
+# instruction trap, which the board's HardFault handler handles like its panic handler.
+# A rustup target's prebuilt core keeps the normal panic path (stable cargo cannot).
+immediate_abort=(-Zpanic-immediate-abort --config 'profile.release.panic="immediate-abort"')
+features=()
+[[ -n "${AECODEC_FEATURES:-}" ]] && features=(--no-default-features --features "$AECODEC_FEATURES")
 [[ $# -eq 3 ]] || { echo "usage: $0 TARGET MODEL_BLOB SAMPLES_FILE" >&2; exit 2; }
 target=$1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,11 +35,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-qemu}"
 rm -f "$CARGO_TARGET_DIR/.rustc_info.json"
 cd "$root/firmware/qemu"
 if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-    cargo build --release --quiet --target "$target" >&2
+    cargo build --release --quiet "${features[@]}" --target "$target" >&2
 else
     sysroot_bin="$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
     command -v rust-lld >/dev/null || export PATH="$PATH:$sysroot_bin"
-    build() { RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --quiet -Zbuild-std=core --target "$target" >&2; }
+    build() { RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --quiet "${features[@]}" -Zbuild-std=core "${immediate_abort[@]}" --target "$target" >&2; }
     # One retry with fresh probes: see the comment above on .rustc_info.json.
     build || { rm -f "$CARGO_TARGET_DIR/.rustc_info.json"; build; }
 fi

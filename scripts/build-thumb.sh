@@ -36,7 +36,9 @@ cd "$ROOT"
 read -r -a TARGETS <<<"${THUMB_TARGETS:-thumbv6m-none-eabi thumbv7em-none-eabihf}"
 # Feature combinations that ship. Written as package/feature so that they can be passed
 # together with extra packages (e.g. firmware) that have no feature of that name.
-FEATURE_SETS=("" "aecodec-core/fast-math")
+# A set starting with "no-default:" is built with --no-default-features: the
+# full-integer-only core of a firmware without an FPU (aecodec-core's precision features).
+FEATURE_SETS=("" "aecodec-core/fast-math" "no-default:aecodec-core/int8-full")
 ROUTE_PREF="${THUMB_ROUTE:-auto}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/thumb}"
 # Cargo caches rustc's target probes here, failures included; a probe that once failed
@@ -258,10 +260,14 @@ run_combo() {
     fi
     version="$("$rustc_bin" -V | awk '{print $2}')"
     for p in "${PACKAGES[@]}"; do pkgargs+=(-p "$p"); done
+    if [[ "$features" == no-default:* ]]; then
+        features="${features#no-default:}"
+        pkgargs+=(--no-default-features)
+    fi
     [[ -n "$features" ]] && pkgargs+=(--features "$features")
 
-    json="$LOG_DIR/$target${features:+-${features//\//_}}.json"
-    say "== $target features=${features:--} route=$route (rustc $version)"
+    json="$LOG_DIR/$target${2:+-${2//[\/:]/_}}.json"
+    say "== $target features=${2:--} route=$route (rustc $version)"
     say "   ${cargo_cmd[*]} ${pkgargs[*]}"
     start=$(date +%s%N)
     # JSON (for artifact paths) on stdout, human-readable diagnostics on stderr.
@@ -323,7 +329,7 @@ run_combo() {
     fi
     [[ "$status" == OK ]] || FAILED=1
     SUMMARY+=("$(printf '%-4s  %-22s features=%-24s route=%-6s rustc=%-7s %6ss  pkgs=%s  %s' \
-        "$status" "$target" "${features:--}" "$route" "$version" "$secs" \
+        "$status" "$target" "${2:--}" "$route" "$version" "$secs" \
         "$(IFS=,; echo "${PACKAGES[*]}")" "$detail")")
     say "${SUMMARY[-1]}"
 }

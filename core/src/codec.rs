@@ -99,8 +99,9 @@ fn run_float<const N: usize>(
             dst.get_mut(..n_out).unwrap_or(&mut []),
         );
         match precision {
-            Precision::Int8Weights => dense::dense_i8w(l, x, y),
-            _ => dense::dense_f32(l, x, y),
+            Precision::Int8Weights if precision.is_built() => dense::dense_i8w(l, x, y),
+            Precision::F32 if precision.is_built() => dense::dense_f32(l, x, y),
+            _ => {} // not built: refused at load
         }
         activation::apply(l.activation, y);
         in_a = !in_a;
@@ -230,8 +231,10 @@ impl<'m, const N: usize> Codec<'m, N> {
     }
 
     fn run(&mut self, half: &'m HalfSpec<'m>, n_in: usize) {
+        // The guards compile out the precisions this build leaves out (cargo features);
+        // `Model::from_bytes` refuses their blobs, so the empty arm is never taken.
         match self.model.precision() {
-            Precision::Int8Full => {
+            Precision::Int8Full if Precision::Int8Full.is_built() => {
                 let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
                 for (q, &x) in self.qa.iter_mut().zip(self.a.iter()).take(n_in) {
                     *q = quantize(x * inv, zero);
@@ -239,7 +242,10 @@ impl<'m, const N: usize> Codec<'m, N> {
                 let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
                 run_int(half, n_in, bufs)
             }
-            p => run_float(half, p, &mut self.a, &mut self.b),
+            p @ (Precision::F32 | Precision::Int8Weights) if p.is_built() => {
+                run_float(half, p, &mut self.a, &mut self.b)
+            }
+            _ => {}
         }
     }
 
@@ -250,7 +256,8 @@ impl<'m, const N: usize> Codec<'m, N> {
         check_len("window", window.len(), n)?;
         self.check_label(label)?;
         let labels = usize::from(self.model.label_count());
-        if self.model.precision() == Precision::Int8Full {
+        let precision = self.model.precision();
+        if precision == Precision::Int8Full && precision.is_built() {
             // Normalization and input quantization in one step, (x − mean) · b[i]: a
             // subtract and a multiply per sample instead of two divisions, which an
             // FPU-less core does in software. The full-integer path has no other use for b.
@@ -278,6 +285,9 @@ impl<'m, const N: usize> Codec<'m, N> {
             let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
             run_int(&spec.encoder, n + labels, bufs);
             return Ok(());
+        }
+        if !precision.is_built() {
+            return Ok(()); // refused at load; lets a full-int8-only build drop the float path
         }
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
         for ((v, &x), (m, s)) in self.a.iter_mut().zip(window).zip(norm) {

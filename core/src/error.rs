@@ -55,6 +55,14 @@ pub enum Error {
         /// Hash of the body as read.
         computed: u32,
     },
+    /// The blob's precision is one this build of the core leaves out (cargo features
+    /// `f32`, `int8-weights`, `int8-full`; firmware builds only the one it runs).
+    PrecisionNotBuilt {
+        /// The blob's precision.
+        precision: crate::Precision,
+        /// The `aecodec-core` cargo feature that builds it in.
+        feature: &'static str,
+    },
     /// The body is not a valid postcard encoding of the model description.
     BlobMalformed(postcard::Error),
     /// Bytes follow the body inside the length the header announced.
@@ -221,6 +229,11 @@ impl fmt::Display for Error {
             FingerprintMismatch { stored, computed } => write!(
                 f,
                 "model blob is corrupt: header fingerprint {stored:08x}, body hashes to {computed:08x}"
+            ),
+            PrecisionNotBuilt { precision, feature } => write!(
+                f,
+                "model precision {precision:?} is not built into this aecodec-core; rebuild it \
+                 with its cargo feature `{feature}`"
             ),
             BlobMalformed(e) => write!(f, "model blob body is malformed: {e}"),
             BlobTrailingBytes { count } => write!(f, "model blob has {count} unexpected bytes after its body"),

@@ -33,6 +33,27 @@ pub enum Precision {
     Int8Full,
 }
 
+impl Precision {
+    /// The `aecodec-core` cargo feature that builds this precision in.
+    pub const fn feature(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8Weights => "int8-weights",
+            Precision::Int8Full => "int8-full",
+        }
+    }
+
+    /// Whether this build of the core runs this precision (its cargo feature is on).
+    /// Blobs of other precisions are refused at load.
+    pub const fn is_built(self) -> bool {
+        match self {
+            Precision::F32 => cfg!(feature = "f32"),
+            Precision::Int8Weights => cfg!(feature = "int8-weights"),
+            Precision::Int8Full => cfg!(feature = "int8-full"),
+        }
+    }
+}
+
 /// Activation after a dense layer.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
@@ -277,6 +298,7 @@ fn write_body(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> {
 }
 
 /// Splits a blob into (version, fingerprint, body) after checking the header.
+#[inline]
 pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
     // The magic first, so a short file of another kind is named as such.
     if let Some(&[a, b, c, d]) = blob.get(..4) {

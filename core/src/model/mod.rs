@@ -54,6 +54,11 @@ pub struct Model<'a> {
 
 impl<'a> Model<'a> {
     /// Parses and validates a blob. Every check the inference needs happens here, once.
+    // `#[inline]` on the load path (here, in validation and in blob.rs) is for code size:
+    // it makes the crate that calls `from_bytes` compile it, with the postcard/serde code
+    // it instantiates, at that crate's opt-level. Loading runs once, so the firmware
+    // builds it for size ("s") while the encoder in this crate stays at opt-level 3.
+    #[inline]
     pub fn from_bytes(blob: &'a [u8]) -> Result<Self, Error> {
         let (version, fingerprint, body) = blob::parse_header(blob)?;
         let (spec, rest) =
@@ -140,6 +145,7 @@ fn macs(half: &HalfSpec<'_>) -> usize {
         .sum()
 }
 
+#[inline]
 fn check_len(
     half: Half,
     layer: usize,
@@ -160,6 +166,7 @@ fn check_len(
     }
 }
 
+#[inline]
 fn check_model_len(field: &'static str, found: usize, expected: usize) -> Result<(), Error> {
     if found == expected {
         Ok(())
@@ -172,6 +179,7 @@ fn check_model_len(field: &'static str, found: usize, expected: usize) -> Result
     }
 }
 
+#[inline]
 fn all_finite(field: &'static str, bytes: &[u8]) -> Result<(), Error> {
     match f32s(bytes).position(|v| !v.is_finite()) {
         Some(index) => Err(Error::BadParameter { field, index }),
@@ -179,6 +187,7 @@ fn all_finite(field: &'static str, bytes: &[u8]) -> Result<(), Error> {
     }
 }
 
+#[inline]
 fn limit(what: &'static str, value: usize, limit: usize) -> Result<(), Error> {
     if value > limit {
         Err(Error::LimitExceeded { what, value, limit })
@@ -188,7 +197,15 @@ fn limit(what: &'static str, value: usize, limit: usize) -> Result<(), Error> {
 }
 
 /// Checks everything; returns the widest layer dimension (scratch elements needed).
+#[inline]
 fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
+    let precision = spec.precision;
+    if !precision.is_built() {
+        return Err(Error::PrecisionNotBuilt {
+            precision,
+            feature: precision.feature(),
+        });
+    }
     let input_dim = usize::from(spec.input_dim);
     let labels = usize::from(spec.label_count);
     if input_dim == 0 {
@@ -238,6 +255,7 @@ fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
     Ok(widest)
 }
 
+#[inline]
 fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
     let bits = q.bits();
     let k = bits.len();
@@ -316,6 +334,7 @@ fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
     Ok(k)
 }
 
+#[inline]
 fn validate_half(
     half: Half,
     spec: &HalfSpec<'_>,
@@ -370,6 +389,7 @@ fn validate_half(
     Ok(widest)
 }
 
+#[inline]
 fn validate_layer(
     half: Half,
     i: usize,
@@ -391,8 +411,9 @@ fn validate_layer(
             });
         }
     }
+    // The guards let a firmware without a precision drop its checks (refused in `validate`).
     match precision {
-        Precision::F32 => {
+        Precision::F32 if precision.is_built() => {
             check_len(half, i, "weights", l.weights.len(), n_in * n_out * 4)?;
             check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
             check_len(half, i, "scales", l.scales.len(), 0)?;
@@ -401,7 +422,7 @@ fn validate_layer(
             all_finite("weights", l.weights)?;
             all_finite("bias", l.bias)?;
         }
-        Precision::Int8Weights => {
+        Precision::Int8Weights if precision.is_built() => {
             check_len(half, i, "weights", l.weights.len(), n_in * n_out)?;
             check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
             check_len(half, i, "scales", l.scales.len(), n_out * 4)?;
@@ -410,7 +431,7 @@ fn validate_layer(
             all_finite("bias", l.bias)?;
             all_finite("scales", l.scales)?;
         }
-        Precision::Int8Full => {
+        Precision::Int8Full if precision.is_built() => {
             check_len(half, i, "weights", l.weights.len(), n_in * n_out)?;
             check_len(half, i, "bias", l.bias.len(), n_out * 4)?;
             check_len(half, i, "scales", l.scales.len(), n_out * 4)?;
@@ -439,6 +460,12 @@ fn validate_layer(
                     index,
                 });
             }
+        }
+        _ => {
+            return Err(Error::PrecisionNotBuilt {
+                precision,
+                feature: precision.feature(),
+            })
         }
     }
     Ok(())

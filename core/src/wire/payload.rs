@@ -22,6 +22,7 @@ pub struct PayloadLayout {
 }
 
 impl PayloadLayout {
+    #[inline]
     pub(crate) fn new(spec: &ModelSpec<'_>) -> Result<Self, Error> {
         let label_bits = match spec.label_count {
             0 | 1 => 0,

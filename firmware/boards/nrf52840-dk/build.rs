@@ -49,6 +49,18 @@ fn main() {
             model_path.display()
         )
     });
+    // The build-dependency core has every precision; the board's has only those of its
+    // cargo features, and would refuse this blob at start-up, where it cannot say why.
+    let precision = model.precision();
+    let feature = precision.feature();
+    let env_name = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+    if env::var_os(&env_name).is_none() {
+        panic!(
+            "the model blob {} is {precision:?}, which this board build leaves out; \
+             build with `--features {feature}` (scripts/build-board.sh: AECODEC_FEATURES={feature})",
+            model_path.display()
+        );
+    }
     let inputs = model.input_dim();
     if inputs == 0 || !inputs.is_multiple_of(CHANNELS) {
         panic!(

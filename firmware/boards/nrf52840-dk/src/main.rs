@@ -208,3 +208,14 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     cortex_m::interrupt::disable();
     cortex_m::peripheral::SCB::sys_reset()
 }
+
+/// Faults reset the chip too. scripts/build-board.sh builds panics as immediate aborts
+/// (an undefined-instruction trap, escalated to HardFault) on the Debian route, so this is
+/// also where a panic would land; cortex-m-rt's default handler would hang the node.
+// cortex-m-rt 0.7 requires the handler to be an `unsafe fn`; its body is safe code.
+#[allow(unsafe_code)]
+#[cortex_m_rt::exception]
+unsafe fn HardFault(_: &cortex_m_rt::ExceptionFrame) -> ! {
+    cortex_m::interrupt::disable();
+    cortex_m::peripheral::SCB::sys_reset()
+}
