@@ -20,6 +20,9 @@
 //! then the rest of every shard's pass, backward included, with that ρ̂. The other
 //! variants run both phases in one round.
 //!
+//! [`DataParallel::step`] runs the Adam step with the layers split into as many groups,
+//! each on its own thread: the same update as [`Net::step`], bit for bit.
+//!
 //! The shards' threads live as long as the [`DataParallel`] (a small pool fed through
 //! channels) rather than being spawned per minibatch with `std::thread::scope`: spawning
 //! and joining a thread measured 65 µs on the 2-core benchmark machine, 8 % of a
@@ -30,9 +33,10 @@
 use std::num::NonZeroUsize;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::models::{EncoderPass, LossParts, Net, ShardLoss, Variant};
-use crate::nn::Mlp;
+use crate::nn::{Adam, Dense, Mlp};
 use crate::Rng;
 
 /// Runs a network's loss and gradients over shards of each minibatch on threads.
@@ -171,43 +175,73 @@ impl DataParallel {
         T: Send + 'static,
         F: Fn(&mut Replica) -> T + Clone + Send + 'static,
     {
-        if !self.threaded || self.replicas.is_empty() {
-            let main = on_main();
-            let rest = self.replicas.iter_mut().map(on_replica).collect();
-            return (main, rest);
-        }
-        let count = self.replicas.len();
-        let pool = self.pool.get_or_insert_with(Pool::default);
-        pool.grow(count);
-        let (tx, rx) = mpsc::channel();
-        for (i, mut r) in std::mem::take(&mut self.replicas).into_iter().enumerate() {
-            let (f, tx) = (on_replica.clone(), tx.clone());
-            pool.submit(
-                i,
-                Box::new(move || {
-                    let out = f(&mut r);
-                    // The receiver only goes away if the calling thread panicked.
-                    let _ = tx.send((i, r, out));
-                }),
-            );
-        }
-        drop(tx);
-        let main = on_main();
-        let mut back: Vec<Option<(Replica, T)>> = (0..count).map(|_| None).collect();
-        for (i, r, out) in rx {
-            back[i] = Some((r, out));
-        }
-        let mut rest = Vec::with_capacity(count);
-        for (i, b) in back.into_iter().enumerate() {
-            // A task only drops its sender without sending if it panicked; its thread has
-            // printed the panic.
-            let Some((r, out)) = b else {
-                panic!("training shard {} panicked on its thread", i + 1)
-            };
+        let pool = self.threaded.then_some(&mut self.pool);
+        let (main, back) = scatter(
+            pool,
+            on_main,
+            std::mem::take(&mut self.replicas),
+            on_replica,
+        );
+        let mut rest = Vec::with_capacity(back.len());
+        for (r, out) in back {
             self.replicas.push(r);
             rest.push(out);
         }
         (main, rest)
+    }
+
+    /// One Adam step on `net` from its gradients, as [`Net::step`] (the same result bit for
+    /// bit: every parameter's update is independent of the others), with the layers split
+    /// into as many groups of about equal size as there are shards, each group on its own
+    /// thread.
+    pub fn step(&mut self, net: &mut Net, opt: &Adam) {
+        let n_enc = net.enc.layers.len();
+        let groups = self.shards.get().min(n_enc + net.dec.layers.len());
+        if !self.threaded || groups < 2 {
+            net.step(opt);
+            return;
+        }
+        let mut layers: Vec<Dense> = std::mem::take(&mut net.enc.layers);
+        layers.append(&mut net.dec.layers);
+        // Contiguous groups: cut j at the layer boundary whose parameter count before it is
+        // closest to j/groups of the total.
+        let mut prefix = vec![0usize];
+        for l in &layers {
+            prefix.push(prefix[prefix.len() - 1] + l.w.len() + l.b.len());
+        }
+        let total = prefix[layers.len()];
+        let mut cuts: Vec<usize> = Vec::with_capacity(groups);
+        for j in 1..groups {
+            let target = j * total / groups;
+            let after = cuts.last().map_or(1, |&c| c + 1);
+            match (after..layers.len()).min_by_key(|&i| prefix[i].abs_diff(target)) {
+                Some(c) => cuts.push(c),
+                None => break,
+            }
+        }
+        let mut parts: Vec<Vec<Dense>> = Vec::with_capacity(cuts.len() + 1);
+        for &c in cuts.iter().rev() {
+            parts.push(layers.split_off(c));
+        }
+        parts.reverse();
+        let first = layers;
+        let o = opt.clone();
+        let pool = self.threaded.then_some(&mut self.pool);
+        let (mut first, rest) = scatter(
+            pool,
+            move || {
+                let mut first = first;
+                first.iter_mut().for_each(|l| l.step(opt));
+                first
+            },
+            parts,
+            move |g: &mut Vec<Dense>| g.iter_mut().for_each(|l| l.step(&o)),
+        );
+        for (mut g, ()) in rest {
+            first.append(&mut g);
+        }
+        net.dec.layers = first.split_off(n_enc.min(first.len()));
+        net.enc.layers = first;
     }
 
     /// Makes one replica per shard in `bounds` (row ranges of the batch), each a copy of
@@ -259,6 +293,67 @@ impl DataParallel {
     }
 }
 
+/// Runs `f` on every item, each on its own pool thread when `pool` is given (started on
+/// first use), else one after the other, while `on_main` runs on the calling thread; gives
+/// the items back with their results, in order. A task is moved to its thread with the
+/// item it owns and moved back, so no memory is shared.
+fn scatter<M, I, T, F>(
+    pool: Option<&mut Option<Pool>>,
+    on_main: impl FnOnce() -> M,
+    items: Vec<I>,
+    f: F,
+) -> (M, Vec<(I, T)>)
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: Fn(&mut I) -> T + Clone + Send + 'static,
+{
+    let Some(pool) = pool.filter(|_| !items.is_empty()) else {
+        let main = on_main();
+        let back = items
+            .into_iter()
+            .map(|mut it| {
+                let out = f(&mut it);
+                (it, out)
+            })
+            .collect();
+        return (main, back);
+    };
+    let count = items.len();
+    let pool = pool.get_or_insert_with(Pool::default);
+    pool.grow(count);
+    let (tx, rx) = mpsc::channel();
+    for (i, mut it) in items.into_iter().enumerate() {
+        let (f, tx) = (f.clone(), tx.clone());
+        pool.submit(
+            i,
+            Box::new(move || {
+                let out = f(&mut it);
+                // The receiver only goes away if the calling thread panicked.
+                let _ = tx.send((i, it, out));
+            }),
+        );
+    }
+    drop(tx);
+    let main = on_main();
+    let mut back: Vec<Option<(I, T)>> = (0..count).map(|_| None).collect();
+    while let Ok((i, it, out)) = recv_spinning(&rx) {
+        if let Some(slot) = back.get_mut(i) {
+            *slot = Some((it, out));
+        }
+    }
+    let back = back
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            // A task only drops its sender without sending if it panicked; its thread has
+            // printed the panic.
+            b.unwrap_or_else(|| panic!("training task {} panicked on its thread", i + 1))
+        })
+        .collect();
+    (main, back)
+}
+
 /// A copy of `net` with cleared gradients.
 fn fresh_copy(net: &Net) -> Net {
     let mut r = net.clone();
@@ -290,9 +385,36 @@ fn add_grads(to: &mut Mlp, from: &Mlp) {
     }
 }
 
+/// How long a thread waiting for a task or a result polls before it sleeps. Waking a
+/// sleeping thread is slow on the 2-core benchmark VM (its idle vCPU has to be woken too):
+/// with the threads polling, the benchmark step took 714 µs instead of 750 µs (best of 60
+/// interleaved runs each). The gaps between a step's rounds (gathering the next batch,
+/// copying weights to the replicas, adding gradients) are shorter than this, so a training
+/// loop's threads do not sleep; once training stops they sleep after this long. Polling
+/// yields the core, so a thread of ours or of another process that shares it still runs.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// `rx.recv()`, polling for up to [`SPIN`] before blocking.
+fn recv_spinning<T>(rx: &mpsc::Receiver<T>) -> Result<T, mpsc::RecvError> {
+    let start = Instant::now();
+    loop {
+        for _ in 0..16 {
+            match rx.try_recv() {
+                Ok(v) => return Ok(v),
+                Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
+                Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+            }
+        }
+        if start.elapsed() > SPIN {
+            return rx.recv();
+        }
+    }
+}
+
 type Task = Box<dyn FnOnce() + Send>;
 
-/// Worker threads, one per replica, each running the tasks sent to it in order; they end
+/// Worker threads, one per shard after the first (they also run the Adam step's layer
+/// groups after the first), each running the tasks sent to it in order; they end
 /// when the pool is dropped.
 #[derive(Debug, Default)]
 struct Pool {
@@ -304,7 +426,7 @@ impl Pool {
         while self.workers.len() < count {
             let (tx, rx) = mpsc::channel::<Task>();
             let handle = std::thread::spawn(move || {
-                for task in rx {
+                while let Ok(task) = recv_spinning(&rx) {
                     task();
                 }
             });

@@ -436,7 +436,7 @@ pub fn train(
             });
         }
         opt.next_step();
-        net.step(&opt);
+        shards.step(&mut net, &opt);
         acc += loss.total;
         acc_n += 1;
         if (step + 1) % report_every == 0 || step + 1 == cfg.steps {

@@ -6,6 +6,7 @@ use std::num::NonZeroUsize;
 
 use aecodec_core::Activation;
 use aecodec_trainer::models::{Corruption, Net, Qat, Variant};
+use aecodec_trainer::nn::Adam;
 use aecodec_trainer::parallel::DataParallel;
 use aecodec_trainer::train::{train, TrainConfig};
 use aecodec_trainer::Rng;
@@ -169,6 +170,29 @@ fn threaded_shards_are_bit_identical_to_sequential_shards() {
             assert_eq!(la.to_bits(), lb.to_bits(), "{name}, {s} shards: loss");
             let bits = |g: &[f32]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&ga), bits(&gb), "{name}, {s} shards: gradients");
+        }
+    }
+}
+
+#[test]
+fn adam_step_on_threads_is_bit_identical_to_the_one_thread_step() {
+    for (name, variant, labels, qat) in variants() {
+        for s in [2, 3, 4, 9] {
+            let mut a = net(variant, labels, qat);
+            let (x, y) = batch(20, a.input, labels);
+            let mut b = a.clone();
+            let (mut opt, mut dp) = (Adam::new(1e-2), DataParallel::new(shards(s)));
+            for step in 0..3 {
+                a.zero_grad();
+                a.batch_loss(&x, &y, 20, step, &mut Rng::new(2), true);
+                b.zero_grad();
+                b.batch_loss(&x, &y, 20, step, &mut Rng::new(2), true);
+                opt.next_step();
+                a.step(&opt);
+                dp.step(&mut b, &opt);
+            }
+            assert_eq!(weights(&a), weights(&b), "{name}, {s} groups");
+            assert_eq!(a.enc.layers.len(), b.enc.layers.len(), "{name}, {s} groups");
         }
     }
 }
