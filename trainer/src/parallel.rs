@@ -30,15 +30,12 @@
 //! replica and its inputs are moved to its thread for the round and moved back, so
 //! everything a thread touches is owned by it for that time (no locks, no `unsafe`).
 //!
-//! Known cost, not fixed yet: the loss and backward passes allocate their larger buffers
-//! anew on every step (100–200 KB each at batch 256), and once the process has a second
-//! thread, glibc giving that memory back to the system and taking it again (heap trim,
-//! mmap) costs more (page faults, TLB shootdowns across cores). Measured on the benchmark
-//! model on one thread: about 190 k samples/s before the pool exists, 155 k with its worker
-//! idle, 195 k in both cases with
-//! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=268435456`.
-//! Keeping those buffers between steps (in `Dense`, `Mlp` and `Net`) should remove it, on
-//! the threads too.
+//! Per-step allocations matter here: once the process has a second thread, glibc giving
+//! freed memory back to the system and taking it again (heap trim, mmap) costs more (page
+//! faults, TLB shootdowns across cores). With `Dense` and `Mlp::backward` allocating their
+//! gradient buffers anew each step, an idle worker thread cut the one-thread step of the
+//! benchmark model from about 190 k to 160 k samples/s; they now keep those buffers. The
+//! rest (`Mlp::forward`'s output copy, `Net::shard_loss`'s buffers) still allocate.
 
 use std::num::NonZeroUsize;
 use std::sync::mpsc;
