@@ -172,15 +172,16 @@ awk -F'\t' -v torch_ok="$TORCH_OK" -v nproc="$(nproc)" '
     function val(arr, k,   f) { if (!(k in arr)) return "?"; split(arr[k], f, "\t"); return f[2] }
     END {
         tt = torch_ok ? val(theirs, "train_threads") : "2"
+        ot = val(ours, "train_threads")
         print ""
         print "## aecodec vs PyTorch " (torch_ok ? val(theirs, "torch_version") : "(not run)") ", median (min–max) of " ENVIRON["AECODEC_BENCH_REPEATS"] " runs of >= " ENVIRON["AECODEC_BENCH_SECS"] " s"
         print "# command: scripts/bench-train.sh"
         print "| measurement | aecodec | PyTorch | ours / PyTorch (medians) | ours / PyTorch (best runs) | unit |"
         print "|---|---:|---:|---:|---:|---|"
-        show("training, batch 256: ours 1 thread, PyTorch " tt " threads", "train_samples_per_s", "train_samples_per_s", "samples/s")
-        show("training, batch 256: ours 1 thread, PyTorch " tt " threads", "train_gflops", "train_gflops", "GFLOP/s")
-        show("training, batch 256: both 1 thread", "train_samples_per_s", "train1t_samples_per_s", "samples/s")
-        show("training, batch 256: both 1 thread", "train_gflops", "train1t_gflops", "GFLOP/s")
+        show("training, batch 256: ours " ot " threads, PyTorch " tt " threads", "train_samples_per_s", "train_samples_per_s", "samples/s")
+        show("training, batch 256: ours " ot " threads, PyTorch " tt " threads", "train_gflops", "train_gflops", "GFLOP/s")
+        show("training, batch 256: both 1 thread", "train1t_samples_per_s", "train1t_samples_per_s", "samples/s")
+        show("training, batch 256: both 1 thread", "train1t_gflops", "train1t_gflops", "GFLOP/s")
         show("decoder, one vector per call, 1 thread", "dec1_vectors_per_s", "dec1_vectors_per_s", "vectors/s")
         show("decoder, 1,024 vectors (ours: 1,024 calls; PyTorch: one 1024x16 call), 1 thread", "dec1024_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
         show("decoder, 1,024 vectors (ours: batched host decoder, GEMM; PyTorch: one 1024x16 call), 1 thread", "dec1024_gemm_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")

@@ -9,8 +9,8 @@ normalized Daphnet windows).
 Measures, each REPEATS times for at least SECS seconds after a warm-up, and prints the
 median and min-max:
 - training samples/s and GFLOP/s (forward + backward + optimizer step per minibatch) with
-  torch.set_num_threads(2) (the machine's cores), and with 1 thread, which is what the
-  trainer uses;
+  torch.set_num_threads(2) (the machine's cores; the trainer's default is 2 threads too),
+  and with 1 thread, next to the trainer's one-thread figure;
 - the decoder half (16 -> 64 -> 128 -> 192) under torch.inference_mode() with
   torch.set_num_threads(1): one 1x16 tensor per call, and 1024x16 tensors per call.
 

@@ -7,10 +7,12 @@
 //! ratios).
 //!
 //! Prints, with the load average before and after:
-//! - training samples/s and GFLOP/s (forward + backward + Adam per minibatch), and the
-//!   same work split into phases (forward only, forward + backward, zero_grad + Adam, the
-//!   step's GEMMs alone), so the share of the step that is not matrix products can be
-//!   read off;
+//! - training samples/s and GFLOP/s (forward + backward + Adam per minibatch) as
+//!   `train::train` runs it by default (data-parallel, `TrainConfig::default().threads`
+//!   shards on as many threads), the same step on one thread (`Net::batch_loss`), and the
+//!   default step split into phases (forward only, forward + backward, zero_grad + Adam,
+//!   the step's GEMMs alone on one thread), so the share of the step that is not matrix
+//!   products can be read off;
 //! - decoder (`Codec::reconstruct`, f32 blob) vectors/s one vector per call, and over
 //!   batches of 1,024 calls.
 //!
@@ -20,8 +22,9 @@
 //! `metric median min max unit` lines, for `scripts/bench-train.sh`. With
 //! `AECODEC_BENCH_PROFILE_STEPS=n`, it only runs n training steps (for a profiler).
 //!
-//! The trainer is single-threaded (matrixmultiply is built without its `threading`
-//! feature), so every figure here is one thread.
+//! matrixmultiply is built without its `threading` feature: the trainer's threads are its
+//! own data-parallel shards (`aecodec_trainer::parallel`); the GEMM-only and decoder
+//! figures are one thread.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -32,7 +35,8 @@ use aecodec_tests::daphnet_windows;
 use aecodec_trainer::linear::{calibrate_uniform, channel_normalization};
 use aecodec_trainer::models::{Net, Variant};
 use aecodec_trainer::nn::{gemm, Adam};
-use aecodec_trainer::train::{to_float_model, Batches};
+use aecodec_trainer::parallel::DataParallel;
+use aecodec_trainer::train::{to_float_model, Batches, TrainConfig};
 use aecodec_trainer::{export_blob, FloatQuantizer, Rng};
 
 const INPUT: usize = 192;
@@ -215,6 +219,8 @@ fn main() {
     assert_eq!(shapes, LAYERS, "Net::new built another shape");
     let mut opt = Adam::new(1e-3);
     let no_labels: [f32; 0] = [];
+    let threads = TrainConfig::default().threads;
+    let mut shards = DataParallel::new(threads);
 
     println!("# aecodec trainer + core throughput, 192-128-64-16-64-128-192 ReLU AE (identity latent and output)");
     println!("# command: cargo bench -p aecodec-tests --bench train_throughput");
@@ -224,7 +230,7 @@ fn main() {
         batches.len()
     );
     println!(
-        "# threads: 1 (trainer and core are single-threaded); {repeats} repeats of >= {:.1} s each; load average before: {load_before}",
+        "# threads: training {threads} (data-parallel shards, the trainer's default) and 1; GEMM alone and decoders 1; {repeats} repeats of >= {:.1} s each; load average before: {load_before}",
         budget.as_secs_f64()
     );
     println!(
@@ -242,11 +248,12 @@ fn main() {
             net.zero_grad();
             let x = batches[step % batches.len()];
             black_box(
-                net.batch_loss(x, &no_labels, BATCH, step, &mut rng, true)
+                shards
+                    .batch_loss(&mut net, x, &no_labels, BATCH, step, &mut rng, true)
                     .total,
             );
             opt.next_step();
-            net.step(&opt);
+            shards.step(&mut net, &opt);
         }
         println!("# profiling mode: ran {profile_steps} training steps, measured nothing");
         return;
@@ -266,9 +273,21 @@ fn main() {
     let mut gc = vec![0.0f32; BATCH * INPUT];
     let mut ggw = vec![0.0f32; INPUT * INPUT];
     let mut step = 0usize;
-    let mut runs: [Vec<f64>; 5] = Default::default();
+    let mut runs: [Vec<f64>; 6] = Default::default();
     for _ in 0..repeats {
         runs[0].push(rate(budget, 20, BATCH, || {
+            let x = batches[step % batches.len()];
+            net.zero_grad();
+            black_box(
+                shards
+                    .batch_loss(&mut net, x, &no_labels, BATCH, step, &mut rng, true)
+                    .total,
+            );
+            opt.next_step();
+            shards.step(&mut net, &opt);
+            step += 1;
+        }));
+        runs[5].push(rate(budget, 20, BATCH, || {
             let x = batches[step % batches.len()];
             net.zero_grad();
             black_box(
@@ -282,7 +301,8 @@ fn main() {
         runs[1].push(rate(budget, 20, BATCH, || {
             let x = batches[step % batches.len()];
             black_box(
-                net.batch_loss(x, &no_labels, BATCH, step, &mut rng, false)
+                shards
+                    .batch_loss(&mut net, x, &no_labels, BATCH, step, &mut rng, false)
                     .total,
             );
             step += 1;
@@ -291,7 +311,8 @@ fn main() {
             let x = batches[step % batches.len()];
             net.zero_grad();
             black_box(
-                net.batch_loss(x, &no_labels, BATCH, step, &mut rng, true)
+                shards
+                    .batch_loss(&mut net, x, &no_labels, BATCH, step, &mut rng, true)
                     .total,
             );
             step += 1;
@@ -300,7 +321,7 @@ fn main() {
         runs[3].push(rate(budget, 20, BATCH, || {
             net.zero_grad();
             opt.next_step();
-            net.step(&opt);
+            shards.step(&mut net, &opt);
             black_box(&net.dec.layers[0].w);
         }));
         runs[4].push(rate(budget, 20, BATCH, || {
@@ -313,23 +334,36 @@ fn main() {
             black_box(&ggw);
         }));
     }
-    let [train_rate, fwd_rate, fwd_bwd_rate, adam_rate, gemm_rate] = runs.map(Spread::of);
+    let [train_rate, fwd_rate, fwd_bwd_rate, adam_rate, gemm_rate, train1_rate] =
+        runs.map(Spread::of);
 
     let gflop = train_flop_per_sample() / 1e9;
     println!();
-    println!("## Training (batch {BATCH}, MSE, Adam lr 1e-3), 1 thread");
+    println!("## Training (batch {BATCH}, MSE, Adam lr 1e-3), {threads} threads unless marked");
     println!("| measurement | median | min – max | spread | unit |");
     println!("|---|---:|---:|---:|---|");
     report.row(
         "train_samples_per_s",
-        "train step (fwd+bwd+Adam)",
+        &format!("train step (fwd+bwd+Adam), {threads} threads"),
         train_rate,
         "samples/s",
     );
     report.row_f(
         "train_gflops",
-        "train step (fwd+bwd+Adam)",
+        &format!("train step (fwd+bwd+Adam), {threads} threads"),
         train_rate.scaled(gflop),
+        "GFLOP/s",
+    );
+    report.row(
+        "train1t_samples_per_s",
+        "train step (fwd+bwd+Adam), 1 thread",
+        train1_rate,
+        "samples/s",
+    );
+    report.row_f(
+        "train1t_gflops",
+        "train step (fwd+bwd+Adam), 1 thread",
+        train1_rate.scaled(gflop),
         "GFLOP/s",
     );
     report.row(
@@ -352,28 +386,30 @@ fn main() {
     );
     report.row_f(
         "gemm_gflops",
-        "the step's 18 GEMMs alone",
+        "the step's 18 GEMMs alone, 1 thread",
         gemm_rate.scaled(gflop),
         "GFLOP/s",
     );
     // From the best repeat of each phase: the run least disturbed by other processes, so
     // that the phases add up.
     let per_batch_us = |s: Spread| 1e6 * BATCH as f64 / s.max;
-    let (t_full, t_fb, t_f, t_adam, t_gemm) = (
+    let (t_full, t_full1, t_fb, t_f, t_adam, t_gemm) = (
         per_batch_us(train_rate),
+        per_batch_us(train1_rate),
         per_batch_us(fwd_bwd_rate),
         per_batch_us(fwd_rate),
         per_batch_us(adam_rate),
         per_batch_us(gemm_rate),
     );
     println!(
-        "# per minibatch, best repeats: step {t_full:.0} us; forward+loss {t_f:.0}, backward {:.0} (forward+backward {t_fb:.0}), zero_grad+Adam {t_adam:.0}",
-        t_fb - t_f
+        "# per minibatch, best repeats, {threads} threads: step {t_full:.0} us; forward+loss {t_f:.0}, backward {:.0} (forward+backward {t_fb:.0}), zero_grad+Adam {t_adam:.0}; speed-up over 1 thread {:.2}x",
+        t_fb - t_f,
+        t_full1 / t_full
     );
     println!(
-        "# the step's GEMMs alone take {t_gemm:.0} us = {:.0} % of the step; the rest (activations, copies, allocations, loss, Adam) {:.0} us",
-        100.0 * t_gemm / t_full,
-        t_full - t_gemm
+        "# 1 thread: the step's GEMMs alone take {t_gemm:.0} us = {:.0} % of the {t_full1:.0} us step; the rest (activations, copies, allocations, loss, Adam) {:.0} us",
+        100.0 * t_gemm / t_full1,
+        t_full1 - t_gemm
     );
 
     // --- Decoder: the core's f32 blob of the trained network -----------------------------
@@ -476,6 +512,7 @@ fn main() {
     let load_after = load_average();
     println!();
     println!("# load average after: {load_after}");
+    let _ = writeln!(report.tsv, "train_threads\t{threads}");
     let _ = writeln!(report.tsv, "load_before\t{load_before}");
     let _ = writeln!(report.tsv, "load_after\t{load_after}");
     if let Ok(path) = std::env::var("AECODEC_BENCH_TSV") {

@@ -20,6 +20,7 @@ pub mod model;
 pub mod models;
 pub mod nn;
 pub mod normal;
+pub mod parallel;
 pub mod plot;
 mod rng;
 pub mod select;

@@ -6,6 +6,8 @@
 //! the rest train with quantization noise (see [`crate::models`]); at the end the
 //! quantizer is calibrated and bits allocated again on the final network.
 
+use std::num::NonZeroUsize;
+
 use aecodec_core::{Activation, PayloadHeader};
 
 use crate::data::Window;
@@ -13,7 +15,16 @@ use crate::linear::{allocate_measured, channel_normalization, range_table};
 use crate::model::{FloatLayer, FloatModel, FloatQuantizer};
 use crate::models::{Net, Qat, Variant};
 use crate::nn::Adam;
+use crate::parallel::DataParallel;
 use crate::{normal, Error, Rng};
+
+/// Default shards (threads) per minibatch: 2, measured fastest on the 2-core machine of
+/// the README's training benchmark. Fixed rather than taken from the core count, so that
+/// results do not depend on the machine.
+pub const DEFAULT_THREADS: NonZeroUsize = match NonZeroUsize::new(2) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
 
 /// Everything a training run needs besides the data.
 #[derive(Debug, Clone)]
@@ -41,6 +52,11 @@ pub struct TrainConfig {
     pub qat_fraction: f64,
     /// Seed of every random choice (initialization, batches, noise).
     pub seed: u64,
+    /// Shards per minibatch, each trained on its own thread (see [`crate::parallel`]).
+    /// The shard count fixes the order of float additions, so it is part of the result:
+    /// the same seed and shard count give the same model bit for bit on any machine,
+    /// however many cores it has. On one core, more shards only cost thread switches.
+    pub threads: NonZeroUsize,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +80,7 @@ impl Default for TrainConfig {
             lr: 2e-3,
             qat_fraction: 0.3,
             seed: 1,
+            threads: DEFAULT_THREADS,
         }
     }
 }
@@ -385,6 +402,7 @@ pub fn train(
         &mut rng,
     );
     let mut opt = Adam::new(cfg.lr);
+    let mut shards = DataParallel::new(cfg.threads);
     let qat_start = ((1.0 - cfg.qat_fraction) * cfg.steps as f64) as usize;
     let batch = cfg.batch.min(data.rows).max(1);
     let mut order: Vec<usize> = (0..data.rows).collect();
@@ -410,7 +428,7 @@ pub fn train(
         cursor += batch;
         let (x, y) = data.gather(idx, n, labels);
         net.zero_grad();
-        let loss = net.batch_loss(&x, &y, batch, step, &mut rng, true);
+        let loss = shards.batch_loss(&mut net, &x, &y, batch, step, &mut rng, true);
         if !loss.total.is_finite() {
             return Err(Error::Diverged {
                 step,
@@ -418,7 +436,7 @@ pub fn train(
             });
         }
         opt.next_step();
-        net.step(&opt);
+        shards.step(&mut net, &opt);
         acc += loss.total;
         acc_n += 1;
         if (step + 1) % report_every == 0 || step + 1 == cfg.steps {

@@ -80,6 +80,10 @@ pub struct Args {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Threads (data-parallel shards of each minibatch). Part of the result: the same seed
+    /// and thread count give the same model on any machine.
+    #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_THREADS)]
+    pub threads: std::num::NonZeroUsize,
     /// DAE input noise σ (normalized units).
     #[arg(long, default_value_t = 0.5)]
     pub noise: f32,
@@ -160,6 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         steps: args.steps,
         lr: args.lr,
         seed: args.seed,
+        threads: args.threads,
         ..TrainConfig::default()
     };
     let bar = if args.quiet {

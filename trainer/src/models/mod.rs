@@ -20,6 +20,8 @@ use std::borrow::Cow;
 
 use aecodec_core::Activation;
 
+use rand_core::RngCore;
+
 use crate::nn::{Adam, Mlp};
 use crate::Rng;
 pub use dae::Corruption;
@@ -75,6 +77,28 @@ pub struct LossParts {
     pub recon_mse: f64,
     /// The regularizer: sparsity KL, or the VAE KL per sample (before β).
     pub reg: f64,
+}
+
+/// What phase 1 of the loss ([`Net::shard_forward`]) leaves for phase 2: the encoder's
+/// output and the noise drawn for the shard's rows.
+#[derive(Debug, Clone, Default)]
+pub struct EncoderPass {
+    /// Encoder output, `rows × enc.out_dim()`.
+    h: Vec<f32>,
+    /// ε of the reparameterization, `rows × latent` (VAE only).
+    eps: Vec<f32>,
+    /// Additive quantization noise, `rows × latent` (with QAT only; 0 on frozen dimensions).
+    qnoise: Vec<f32>,
+}
+
+/// A shard's part of a batch's loss, already divided by the batch's rows where the loss is
+/// a mean over rows; [`Net::combine`] adds them up.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ShardLoss {
+    /// Σ (x̂ − x)² over the shard's rows and inputs.
+    pub sq: f64,
+    /// VAE: Σ KL(N(μ, σ²) ‖ N(0, I)) over the shard's rows, divided by the batch's rows.
+    pub kl: f64,
 }
 
 /// An autoencoder under training.
@@ -185,9 +209,31 @@ impl Net {
         self.dec.forward(&dec_in, batch)
     }
 
+    /// True if a batch needs random numbers: corruption, ε or quantization noise.
+    pub fn needs_noise(&self) -> bool {
+        matches!(self.variant, Variant::Dae(_) | Variant::Vae { .. }) || self.qat.is_some()
+    }
+
+    /// The noise seeds of a batch of `batch` rows: one per row, drawn from `rng` in row
+    /// order (none when the variant needs no noise). Each row then draws its corruption,
+    /// ε and quantization noise from its own generator seeded with its seed, so the noise a
+    /// row sees depends on the seed and its place in the batch only, never on how the batch
+    /// is split into shards or which thread runs a shard.
+    pub fn row_seeds(&self, batch: usize, rng: &mut Rng) -> Vec<u64> {
+        if self.needs_noise() {
+            (0..batch).map(|_| rng.next_u64()).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Loss of one batch (`x` clean normalized inputs, `y` one-hot labels); with
     /// `backward`, accumulates gradients into both halves. All randomness (corruption,
-    /// ε, quantization noise) comes from `rng`, so a fixed seed gives a fixed loss.
+    /// ε, quantization noise) comes from `rng` (through [`Net::row_seeds`]), so a fixed
+    /// seed gives a fixed loss.
+    ///
+    /// This is the one-shard case of [`crate::parallel::DataParallel::batch_loss`], which
+    /// runs the same two phases on shards of the batch.
     pub fn batch_loss(
         &mut self,
         x: &[f32],
@@ -197,69 +243,140 @@ impl Net {
         rng: &mut Rng,
         backward: bool,
     ) -> LossParts {
+        let seeds = self.row_seeds(batch, rng);
+        let pass = self.shard_forward(x, y, &seeds, batch);
+        let rho_hat = self.rho_hat(&[&pass], batch);
+        let part = self.shard_loss(x, y, &pass, batch, step, &rho_hat, backward);
+        self.combine(&[part], &rho_hat, batch, step)
+    }
+
+    /// Phase 1 of the loss on a shard of `rows` rows (`seeds` from [`Net::row_seeds`],
+    /// this shard's part): draws the shard's noise, corrupts the input (DAE) and runs the
+    /// encoder. The sparse penalty needs the code's mean over the whole batch
+    /// ([`Net::rho_hat`] of every shard's pass) before phase 2.
+    pub fn shard_forward(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        seeds: &[u64],
+        rows: usize,
+    ) -> EncoderPass {
         let (n, k, l) = (self.input, self.latent, self.labels);
-        // Only the DAE needs its own (corrupted) copy of the input.
-        let xin: Cow<'_, [f32]> = match self.variant {
-            Variant::Dae(c) => {
-                let mut v = x[..batch * n].to_vec();
-                c.apply(&mut v, rng);
-                Cow::Owned(v)
-            }
-            _ => Cow::Borrowed(&x[..batch * n]),
+        let vae = self.variant.is_vae();
+        let mut xin: Option<Vec<f32>> = match self.variant {
+            Variant::Dae(_) => Some(x[..rows * n].to_vec()),
+            _ => None,
         };
-        let enc_in = concat_rows(&xin, n, y, l, batch);
-        let h = self.enc.forward(&enc_in, batch);
+        let mut eps = Vec::new();
+        let mut qnoise = Vec::new();
+        // Per row: corruption, then ε, then quantization noise, all from the row's own
+        // generator (`seeds` is empty when nothing is random).
+        for (r, &seed) in seeds.iter().take(rows).enumerate() {
+            let mut rng = Rng::new(seed);
+            if let (Variant::Dae(c), Some(v)) = (self.variant, xin.as_mut()) {
+                c.apply(&mut v[r * n..(r + 1) * n], &mut rng);
+            }
+            if vae {
+                eps.extend((0..k).map(|_| rng.gaussian() as f32));
+            }
+            if let Some(q) = &self.qat {
+                qnoise.extend(q.frozen.iter().zip(&q.width).map(|(f, &w)| match f {
+                    Some(_) => 0.0,
+                    None => (rng.uniform() as f32 - 0.5) * w,
+                }));
+            }
+        }
+        let xin: &[f32] = xin.as_deref().unwrap_or(&x[..rows * n]);
+        let enc_in = concat_rows(xin, n, y, l, rows);
+        let h = self.enc.forward(&enc_in, rows);
+        EncoderPass { h, eps, qnoise }
+    }
+
+    /// The sparse code's mean activation ρ̂ over a whole batch of `batch` rows from the
+    /// encoder passes of all its shards, summed in shard order; empty for other variants.
+    pub fn rho_hat(&self, passes: &[&EncoderPass], batch: usize) -> Vec<f64> {
+        if !matches!(self.variant, Variant::Sparse { .. }) {
+            return Vec::new();
+        }
         let hw = self.enc.out_dim();
+        let mut sum = vec![0.0f64; hw];
+        for p in passes {
+            for row in p.h.chunks_exact(hw) {
+                sum.iter_mut()
+                    .zip(row)
+                    .for_each(|(a, &v)| *a += f64::from(v));
+            }
+        }
+        sum.iter_mut().for_each(|a| *a /= batch.max(1) as f64);
+        sum
+    }
+
+    /// Phase 2 of the loss on a shard (the rows of `x`, `y` and `pass`, whose rows count
+    /// `pass` holds), as its share of a batch of `batch` rows: every per-row term is divided
+    /// by `batch`, not by the shard's rows, so the shards' gradients add up to the gradient
+    /// of the batch mean. `rho_hat` is [`Net::rho_hat`] of the whole batch (sparse only).
+    /// With `backward`, accumulates gradients into both halves.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shard_loss(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        pass: &EncoderPass,
+        batch: usize,
+        step: usize,
+        rho_hat: &[f64],
+        backward: bool,
+    ) -> ShardLoss {
+        let (n, k, l) = (self.input, self.latent, self.labels);
+        let hw = self.enc.out_dim();
+        let h = &pass.h;
+        let rows = h.len() / hw.max(1);
+        let vae = self.variant.is_vae();
 
         // Latent sample.
-        let mut eps = Vec::new();
-        let mut z: Vec<f32> = Vec::with_capacity(batch * k);
-        for row in h.chunks_exact(hw) {
-            if self.variant.is_vae() {
-                for d in 0..k {
-                    let e = rng.gaussian() as f32;
-                    eps.push(e);
-                    z.push(row[d] + (0.5 * row[k + d]).exp() * e);
-                }
+        let mut z: Vec<f32> = Vec::with_capacity(rows * k);
+        for (r, row) in h.chunks_exact(hw).enumerate() {
+            if vae {
+                let e = &pass.eps[r * k..(r + 1) * k];
+                z.extend((0..k).map(|d| row[d] + (0.5 * row[k + d]).exp() * e[d]));
             } else {
                 z.extend_from_slice(&row[..k]);
             }
         }
         if let Some(q) = &self.qat {
-            for row in z.chunks_exact_mut(k) {
-                for (d, v) in row.iter_mut().enumerate() {
-                    match q.frozen[d] {
-                        Some(m) => *v = m,
-                        None => *v += (rng.uniform() as f32 - 0.5) * q.width[d],
+            for (row, noise) in z.chunks_exact_mut(k).zip(pass.qnoise.chunks_exact(k)) {
+                for ((v, f), &u) in row.iter_mut().zip(&q.frozen).zip(noise) {
+                    match f {
+                        Some(m) => *v = *m,
+                        None => *v += u,
                     }
                 }
             }
         }
 
-        let dec_in = concat_rows(&z, k, y, l, batch);
-        let r = self.dec.forward(&dec_in, batch);
+        let dec_in = concat_rows(&z, k, y, l, rows);
+        let r = self.dec.forward(&dec_in, rows);
+        let x = &x[..rows * n];
         let sq: f64 = r
             .iter()
             .zip(x)
             .map(|(&a, &b)| f64::from(a - b).powi(2))
             .sum();
-        let recon_mse = sq / (batch * n) as f64;
         let bf = batch as f64;
-        let (mut total, dr_scale) = match self.variant {
-            Variant::Vae { recon_var, .. } => (sq / (2.0 * recon_var) / bf, 1.0 / (recon_var * bf)),
-            _ => (recon_mse, 2.0 / (batch * n) as f64),
+        let dr_scale = match self.variant {
+            Variant::Vae { recon_var, .. } => 1.0 / (recon_var * bf),
+            _ => 2.0 / (batch * n) as f64,
         };
-        let mut reg = 0.0;
-        let mut dh = vec![0.0f32; batch * hw];
+        let mut kl = 0.0;
+        let mut dh = vec![0.0f32; rows * hw];
         match self.variant {
             Variant::Sparse { rho, weight } => {
-                let rho_hat = sparse::mean_activation(&h, hw);
-                reg = sparse::kl_sparsity(rho, &rho_hat);
-                total += weight * reg;
+                let g: Vec<f32> = rho_hat
+                    .iter()
+                    .map(|&rh| (weight * sparse::kl_sparsity_grad(rho, rh) / bf) as f32)
+                    .collect();
                 for row in dh.chunks_exact_mut(hw) {
-                    for (g, &rh) in row.iter_mut().zip(&rho_hat) {
-                        *g += (weight * sparse::kl_sparsity_grad(rho, rh) / bf) as f32;
-                    }
+                    row.iter_mut().zip(&g).for_each(|(d, &g)| *d += g);
                 }
             }
             Variant::Vae { beta, warmup, .. } => {
@@ -267,13 +384,12 @@ impl Net {
                 for (row, grow) in h.chunks_exact(hw).zip(dh.chunks_exact_mut(hw)) {
                     for d in 0..k {
                         let (mu, lv) = (f64::from(row[d]), f64::from(row[k + d]));
-                        reg += vae::kl_normal(mu, lv) / bf;
+                        kl += vae::kl_normal(mu, lv) / bf;
                         let (gm, gl) = vae::kl_normal_grad(mu, lv);
                         grow[d] += (b * gm / bf) as f32;
                         grow[k + d] += (b * gl / bf) as f32;
                     }
                 }
-                total += b * reg;
             }
             _ => {}
         }
@@ -294,14 +410,43 @@ impl Net {
                         d_dec_in[bi * (k + l) + d]
                     };
                     grow[d] += dz;
-                    if self.variant.is_vae() {
-                        let e = eps[bi * k + d];
+                    if vae {
+                        let e = pass.eps[bi * k + d];
                         grow[k + d] += dz * e * 0.5 * (0.5 * hrow[k + d]).exp();
                     }
                 }
             }
             self.enc.backward(&dh);
         }
+        ShardLoss { sq, kl }
+    }
+
+    /// The loss of a batch of `batch` rows from its shards' parts, added in shard order.
+    pub fn combine(
+        &self,
+        parts: &[ShardLoss],
+        rho_hat: &[f64],
+        batch: usize,
+        step: usize,
+    ) -> LossParts {
+        let sq: f64 = parts.iter().map(|p| p.sq).sum();
+        let kl: f64 = parts.iter().map(|p| p.kl).sum();
+        let recon_mse = sq / (batch * self.input) as f64;
+        let (total, reg) = match self.variant {
+            Variant::Sparse { rho, weight } => {
+                let reg = sparse::kl_sparsity(rho, rho_hat);
+                (recon_mse + weight * reg, reg)
+            }
+            Variant::Vae {
+                beta,
+                warmup,
+                recon_var,
+            } => (
+                sq / (2.0 * recon_var) / batch as f64 + vae::beta_at(beta, step, warmup) * kl,
+                kl,
+            ),
+            _ => (recon_mse, 0.0),
+        };
         LossParts {
             total,
             recon_mse,

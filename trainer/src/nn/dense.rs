@@ -67,6 +67,8 @@ pub struct Dense {
     x: Vec<f32>,
     z: Vec<f32>,
     y: Vec<f32>,
+    /// d loss / d z of the last backward pass, kept so that its memory is reused.
+    dz: Vec<f32>,
 }
 
 impl Dense {
@@ -93,6 +95,7 @@ impl Dense {
             x: Vec::new(),
             z: Vec::new(),
             y: Vec::new(),
+            dz: Vec::new(),
         }
     }
 
@@ -142,26 +145,27 @@ impl Dense {
     pub fn backward(&mut self, dy: &[f32], dx: Option<&mut Vec<f32>>) {
         let batch = self.y.len() / self.out_dim.max(1);
         let a = self.activation;
-        // d loss / d z: the incoming gradient itself for identity layers (no copy).
-        let owned: Vec<f32>;
+        // d loss / d z: the incoming gradient itself for identity layers (no copy), else
+        // in `self.dz`, whose memory is reused from step to step.
+        self.dz.clear();
+        match a {
+            Activation::Identity => {}
+            Activation::Relu => {
+                self.dz.extend(
+                    dy.iter()
+                        .zip(&self.z)
+                        .map(|(&g, &z)| if z > 0.0 { g } else { 0.0 }),
+                )
+            }
+            _ => self.dz.extend(
+                dy.iter()
+                    .zip(self.z.iter().zip(&self.y))
+                    .map(|(&g, (&z, &y))| g * act_grad(a, z, y)),
+            ),
+        }
         let dz: &[f32] = match a {
             Activation::Identity => &dy[..self.y.len()],
-            Activation::Relu => {
-                owned = dy
-                    .iter()
-                    .zip(&self.z)
-                    .map(|(&g, &z)| if z > 0.0 { g } else { 0.0 })
-                    .collect();
-                &owned
-            }
-            _ => {
-                owned = dy
-                    .iter()
-                    .zip(self.z.iter().zip(&self.y))
-                    .map(|(&g, (&z, &y))| g * act_grad(a, z, y))
-                    .collect();
-                &owned
-            }
+            _ => &self.dz,
         };
         gemm(
             self.out_dim,
@@ -211,6 +215,9 @@ impl Dense {
 pub struct Mlp {
     /// Layers, first to last.
     pub layers: Vec<Dense>,
+    /// Gradient buffers of `backward`, kept so that their memory is reused.
+    grad: Vec<f32>,
+    next: Vec<f32>,
 }
 
 impl Mlp {
@@ -220,7 +227,11 @@ impl Mlp {
             .iter()
             .map(Dense::from_float)
             .collect();
-        Mlp { layers }
+        Mlp {
+            layers,
+            grad: Vec::new(),
+            next: Vec::new(),
+        }
     }
 
     /// Inputs of the first layer.
@@ -247,14 +258,14 @@ impl Mlp {
     }
 
     /// Backward pass from d loss / d output; returns d loss / d input.
-    pub fn backward(&mut self, dy: &[f32]) -> Vec<f32> {
-        let mut grad = dy.to_vec();
-        let mut next = Vec::new();
+    pub fn backward(&mut self, dy: &[f32]) -> &[f32] {
+        self.grad.clear();
+        self.grad.extend_from_slice(dy);
         for l in self.layers.iter_mut().rev() {
-            l.backward(&grad, Some(&mut next));
-            std::mem::swap(&mut grad, &mut next);
+            l.backward(&self.grad, Some(&mut self.next));
+            std::mem::swap(&mut self.grad, &mut self.next);
         }
-        grad
+        &self.grad
     }
 
     /// Clears gradients.
