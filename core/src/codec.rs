@@ -135,7 +135,7 @@ fn round_clamped(r: f32) -> i32 {
             let shift = 150 - exp;
             (((mantissa + (1 << (shift - 1))) >> shift) as i32).min(256)
         }
-        _ => 256, // |r| >= 512, or infinite
+        _ => 256, // |r| >= 256 (clamped), or infinite
     };
     if bits >> 31 == 0 {
         magnitude

@@ -218,6 +218,10 @@ impl fmt::Display for Error {
         match self {
             BlobTruncated { needed, got } => write!(f, "model blob truncated: needs {needed} bytes, got {got}"),
             BadMagic { found } => write!(f, "not an aecodec model blob: magic is {found:02x?}, expected \"AECM\""),
+            UnsupportedVersion { found: 0, .. } => write!(
+                f,
+                "model blob format version 0 does not exist: the file is damaged or not a model"
+            ),
             UnsupportedVersion { found, supported } if found < supported => write!(
                 f,
                 "model blob format version {found} is older than this build reads ({supported}); export the model again (`aecodec export`)"

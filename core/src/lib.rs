@@ -22,7 +22,7 @@
 //! Formats are specified in `spec/model-format.md` and `spec/packet-format.md`.
 #![no_std]
 #![warn(missing_docs)]
-#![deny(unsafe_code)] // one exception: the DSP kernel's inline assembly (ops/dsp.rs)
+#![deny(unsafe_code)] // exceptions: the Cortex-M kernels' inline assembly (ops/dsp.rs, ops/thumb1.rs)
 
 #[cfg(test)]
 extern crate std;

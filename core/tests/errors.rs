@@ -94,6 +94,27 @@ fn rejects_blob_of_an_older_version() {
     assert!(e.to_string().contains("aecodec export"));
 }
 
+/// A layer's `pad` holds only zero bytes (at most 3): anything else is not a blob the
+/// writer makes, even under a valid fingerprint.
+#[test]
+fn rejects_nonzero_pad_bytes() {
+    let b = blob(&Tiny::new().spec());
+    let mut body = b[HEADER_LEN..].to_vec();
+    // encoder layer: in 3, out 2, Identity, pad [00], weights (24 bytes)
+    let at = body
+        .windows(6)
+        .position(|w| w == [0x03, 0x02, 0x00, 0x01, 0x00, 0x18])
+        .expect("the tiny model's first layer");
+    body[at + 4] = 0x07;
+    assert_eq!(
+        load(&with_body(&body, FORMAT_VERSION)),
+        Error::BadParameter {
+            field: "pad",
+            index: 0
+        }
+    );
+}
+
 #[test]
 fn rejects_blob_with_corrupt_body() {
     let mut b = blob(&Tiny::new().spec());

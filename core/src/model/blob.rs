@@ -16,7 +16,7 @@ use crate::{Error, MAX_LAYERS};
 
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
-/// Format version this core writes and the newest it reads.
+/// Format version this core writes, and the only one it reads.
 pub const FORMAT_VERSION: u16 = 2;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;

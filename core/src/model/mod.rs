@@ -397,7 +397,7 @@ fn validate_layer(
     precision: Precision,
 ) -> Result<(), Error> {
     let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
-    if l.pad.len() > 3 {
+    if l.pad.len() > 3 || l.pad.iter().any(|&b| b != 0) {
         return Err(Error::BadParameter {
             field: "pad",
             index: i,

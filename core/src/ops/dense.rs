@@ -86,19 +86,16 @@ pub(crate) fn dense_i8w(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
 /// `__aeabi_lmul` (about 60 instructions).
 #[inline(always)]
 fn mul_high(a: i32, b: i32) -> i32 {
-    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    #[cfg(aecodec_no_long_multiply)]
     return mul_high_16(a, b);
-    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    #[cfg(not(aecodec_no_long_multiply))]
     return ((i64::from(a) * i64::from(b)) >> 32) as i32;
 }
 
 /// [`mul_high`] from 16-bit halves: with `a = ah·2^16 + al` and `b = bh·2^16 + bl`
 /// (`ah`, `bh` signed, `al`, `bl` in 0..2^16), `a·b = ah·bh·2^32 + (ah·bl + al·bh)·2^16
 /// + al·bl`; every partial product fits 32 bits and the carries are summed exactly.
-#[cfg_attr(
-    not(all(target_arch = "arm", not(target_feature = "thumb2"))),
-    allow(dead_code)
-)]
+#[cfg_attr(not(aecodec_no_long_multiply), allow(dead_code))]
 #[inline(always)]
 fn mul_high_16(a: i32, b: i32) -> i32 {
     let (ah, al) = (a >> 16, a & 0xffff);
@@ -229,7 +226,8 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
         let _ = wide;
         sum(xb)
     };
-    // |Σ x| <= 128 · MAX_WIDTH: the offset term stays far inside i32.
+    // |Σ x| <= 128 · 5120 (MAX_WIDTH inputs plus MAX_LABELS one-hot labels): the offset
+    // term stays far inside i32.
     let offset = 128 * (body_sum + sum(xt));
     let fin = Finish::new(l);
     let params = bb

@@ -91,6 +91,9 @@ pub(crate) fn block4(w: &[u8], wx: &[i16], x: &[i8]) -> [i32; 4] {
         };
     }
     let [mut a0, mut a1, mut a2, mut a3] = [0i32; 4];
+    // Twelve registers: every general register LLVM lets inline assembly use on Thumb-2
+    // (r0-r5, r8-r12, lr). A target that reserves r9 (`+reserve-r9`, RWPI) cannot build
+    // this kernel; it would need a variant that loads the second weight word with LDR.
     // SAFETY: `wp` walks `w` (16 bytes per chunk) and `xp` walks `wx` (8 bytes per
     // chunk), both word-aligned as LDRD needs, exactly `chunks` times, as checked above.
     // Only registers are written.
