@@ -216,19 +216,12 @@ pub fn fingerprint(body: &[u8]) -> u32 {
 pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> {
     const ZEROS: [u8; 3] = [0; 3];
     let mut padded = spec.clone();
-    let layers = |s: &mut ModelSpec<'_>| {
-        for l in s
-            .encoder
-            .layers
-            .iter_mut()
-            .chain(s.decoder.layers.iter_mut())
-        {
-            l.pad = &[];
-        }
-    };
-    layers(&mut padded);
+    for l in layers_mut(&mut padded) {
+        l.pad = &[];
+    }
     // Room for the unpadded blob plus up to 3 pad bytes per layer, asked for up front so
-    // that `BufferTooSmall` names a size that is always enough.
+    // that `BufferTooSmall` names a size that is always enough (and neither pass below
+    // can run out of room).
     let unpadded = HEADER_LEN
         + postcard::serialize_with_flavor(&padded, postcard::ser_flavors::Size::default())
             .map_err(Error::BlobMalformed)?;
@@ -239,62 +232,44 @@ pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> 
             capacity: out.len(),
         });
     }
-    // Offsets of each layer's weights with empty pads, in serialization order (a pad's
-    // length is one varint byte whatever 0..=3 it holds, so later offsets move only by
-    // the pad bytes before them).
+    let (head, rest) = out.split_at_mut(HEADER_LEN);
+    // Offsets from the blob's start of each layer's weights with empty pads, in
+    // serialization order (a pad's length is one varint byte whatever 0..=3 it holds, so
+    // later offsets move only by the pad bytes before them).
     let mut offsets = [0usize; 2 * MAX_LAYERS];
     let count = {
-        let body_len = write_body(&padded, out)?;
-        let body = out.get(HEADER_LEN..HEADER_LEN + body_len).unwrap_or(&[]);
-        let parsed: ModelSpec<'_> = postcard::from_bytes(body).map_err(Error::BlobMalformed)?;
-        let base = out.as_ptr() as usize;
-        let all = parsed
-            .encoder
-            .layers
-            .iter()
-            .chain(parsed.decoder.layers.iter());
+        let body = postcard::to_slice(&padded, rest).map_err(Error::BlobMalformed)?;
+        let base = body.as_ptr() as usize - HEADER_LEN;
+        let mut parsed: ModelSpec<'_> = postcard::from_bytes(body).map_err(Error::BlobMalformed)?;
         let mut n = 0;
-        for (o, l) in offsets.iter_mut().zip(all) {
+        for (o, l) in offsets.iter_mut().zip(layers_mut(&mut parsed)) {
             *o = l.weights.as_ptr() as usize - base;
             n += 1;
         }
         n
     };
     let mut shift = 0;
-    let all = padded
-        .encoder
-        .layers
-        .iter_mut()
-        .chain(padded.decoder.layers.iter_mut());
-    for (l, &o) in all.zip(&offsets[..count]) {
+    for (l, &o) in layers_mut(&mut padded).zip(&offsets[..count]) {
         let pad = (4 - (o + shift) % 4) % 4;
         l.pad = &ZEROS[..pad];
         shift += pad;
     }
-    let body_len = write_body(&padded, out)?;
-    Ok(HEADER_LEN + body_len)
-}
-
-/// Writes the header and postcard body of `spec` into `out`; returns the body's length.
-fn write_body(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> {
-    let needed = HEADER_LEN
-        + postcard::serialize_with_flavor(spec, postcard::ser_flavors::Size::default())
-            .map_err(Error::BlobMalformed)?;
-    if out.len() < needed {
-        return Err(Error::BufferTooSmall {
-            needed,
-            capacity: out.len(),
-        });
-    }
-    let (head, rest) = out.split_at_mut(HEADER_LEN);
-    let body = postcard::to_slice(spec, rest).map_err(Error::BlobMalformed)?;
+    let body = postcard::to_slice(&padded, rest).map_err(Error::BlobMalformed)?;
     let body_len = body.len();
     let fp = fingerprint(body);
     head[0..4].copy_from_slice(&MAGIC);
     head[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     head[6..10].copy_from_slice(&(body_len as u32).to_le_bytes());
     head[10..14].copy_from_slice(&fp.to_le_bytes());
-    Ok(body_len)
+    Ok(HEADER_LEN + body_len)
+}
+
+/// Every layer of both halves, in serialization order.
+fn layers_mut<'s, 'a>(spec: &'s mut ModelSpec<'a>) -> impl Iterator<Item = &'s mut DenseSpec<'a>> {
+    spec.encoder
+        .layers
+        .iter_mut()
+        .chain(spec.decoder.layers.iter_mut())
 }
 
 /// Splits a blob into (version, fingerprint, body) after checking the header.
