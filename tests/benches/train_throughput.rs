@@ -178,6 +178,22 @@ impl Report {
     }
 }
 
+/// One full training step as `train::train` runs it: sharded loss and gradients, then
+/// the Adam step.
+fn train_step(
+    shards: &mut DataParallel,
+    net: &mut Net,
+    opt: &mut Adam,
+    rng: &mut Rng,
+    x: &[f32],
+    step: usize,
+) {
+    net.zero_grad();
+    black_box(shards.batch_loss(net, x, &[], BATCH, step, rng, true).total);
+    opt.next_step();
+    shards.step(net, opt);
+}
+
 fn main() {
     let repeats: usize = env_or("AECODEC_BENCH_REPEATS", 5usize).max(1);
     let budget = Duration::from_secs_f64(env_or("AECODEC_BENCH_SECS", 2.0f64).max(0.1));
@@ -245,15 +261,8 @@ fn main() {
     let profile_steps: usize = env_or("AECODEC_BENCH_PROFILE_STEPS", 0usize);
     if profile_steps > 0 {
         for step in 0..profile_steps {
-            net.zero_grad();
             let x = batches[step % batches.len()];
-            black_box(
-                shards
-                    .batch_loss(&mut net, x, &no_labels, BATCH, step, &mut rng, true)
-                    .total,
-            );
-            opt.next_step();
-            shards.step(&mut net, &opt);
+            train_step(&mut shards, &mut net, &mut opt, &mut rng, x, step);
         }
         println!("# profiling mode: ran {profile_steps} training steps, measured nothing");
         return;
@@ -277,14 +286,7 @@ fn main() {
     for _ in 0..repeats {
         runs[0].push(rate(budget, 20, BATCH, || {
             let x = batches[step % batches.len()];
-            net.zero_grad();
-            black_box(
-                shards
-                    .batch_loss(&mut net, x, &no_labels, BATCH, step, &mut rng, true)
-                    .total,
-            );
-            opt.next_step();
-            shards.step(&mut net, &opt);
+            train_step(&mut shards, &mut net, &mut opt, &mut rng, x, step);
             step += 1;
         }));
         runs[5].push(rate(budget, 20, BATCH, || {
