@@ -115,11 +115,28 @@ def main():
         dec(z1[i[0] % len(z1)])
         i[0] += 1
 
-    dec1, dec1024 = [], []
+    # PyTorch's own int8 inference for Linear layers (int8 weights, activations quantized
+    # per call, fbgemm/onednn kernels): the closest PyTorch counterpart of our full-int8 blob.
+    try:
+        qdec = torch.ao.quantization.quantize_dynamic(dec, {nn.Linear}, dtype=torch.qint8)
+        with torch.inference_mode():
+            qdec(zb)
+    except Exception as e:  # noqa: BLE001 - any failure only drops these rows
+        print(f"# dynamic int8 quantization unavailable: {e}", file=sys.stderr)
+        qdec = None
+
+    def qdec_one():
+        qdec(z1[i[0] % len(z1)])
+        i[0] += 1
+
+    dec1, dec1024, qdec1, qdec1024 = [], [], [], []
     with torch.inference_mode():
         for _ in range(repeats):
             dec1.append(rate(secs, 1000, 1, dec_one))
             dec1024.append(rate(secs, 20, DEC_BATCH, lambda: dec(zb)))
+            if qdec is not None:
+                qdec1.append(rate(secs, 1000, 1, qdec_one))
+                qdec1024.append(rate(secs, 20, DEC_BATCH, lambda: qdec(zb)))
     load_after = load_average()
 
     tsv = []
@@ -157,6 +174,9 @@ def main():
     row("dec1_gflops", "one 1x16 tensor per call", scaled(spread(dec1), d), "GFLOP/s", ".2f")
     row("dec1024_vectors_per_s", "one 1024x16 tensor per call", spread(dec1024), "vectors/s", ".0f")
     row("dec1024_gflops", "one 1024x16 tensor per call", scaled(spread(dec1024), d), "GFLOP/s", ".2f")
+    if qdec is not None:
+        row("dec1_qint8_vectors_per_s", "dynamic int8, one 1x16 tensor per call", spread(qdec1), "vectors/s", ".0f")
+        row("dec1024_qint8_vectors_per_s", "dynamic int8, one 1024x16 tensor per call", spread(qdec1024), "vectors/s", ".0f")
     print()
     print(f"# load average after: {load_after}")
     tsv += [

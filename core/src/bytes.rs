@@ -16,13 +16,11 @@ pub(crate) fn f32_at(b: &[u8], i: usize) -> f32 {
 /// Iterates the little-endian f32s of `b` (a trailing partial element is ignored).
 #[inline(always)]
 pub(crate) fn f32s(b: &[u8]) -> impl Iterator<Item = f32> + '_ {
-    b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    b.as_chunks::<4>().0.iter().map(|&c| f32::from_le_bytes(c))
 }
 
 /// Iterates the little-endian i32s of `b`.
 #[inline(always)]
 pub(crate) fn i32s(b: &[u8]) -> impl Iterator<Item = i32> + '_ {
-    b.chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    b.as_chunks::<4>().0.iter().map(|&c| i32::from_le_bytes(c))
 }

@@ -180,8 +180,14 @@ fn run_int<const N: usize>(
         width = n_out;
     }
     let out = if in_a { &qa[..] } else { &qb[..] };
-    for (x, &q) in a.iter_mut().zip(out).take(width) {
-        *x = f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
+    dequantize(out, out_zero, out_scale, &mut a[..], width);
+}
+
+/// `(q − zero) · scale` for the first `width` values of a half's int8 output.
+#[inline]
+fn dequantize(q: &[i8], zero: i8, scale: f32, a: &mut [f32], width: usize) {
+    for (x, &q) in a.iter_mut().zip(q).take(width) {
+        *x = f32::from(i16::from(q) - i16::from(zero)) * scale;
     }
 }
 
@@ -235,10 +241,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         // `Model::from_bytes` refuses their blobs, so the empty arm is never taken.
         match self.model.precision() {
             Precision::Int8Full if Precision::Int8Full.is_built() => {
-                let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
-                for (q, &x) in self.qa.iter_mut().zip(self.a.iter()).take(n_in) {
-                    *q = quantize(x * inv, zero);
-                }
+                self.quantize_input(half, n_in);
                 let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
                 run_int(half, n_in, bufs)
             }
@@ -247,6 +250,35 @@ impl<'m, const N: usize> Codec<'m, N> {
             }
             _ => {}
         }
+    }
+
+    /// Full-int8: quantizes `a[..n_in]`, the input of `half`, into `qa`.
+    fn quantize_input(&mut self, half: &HalfSpec<'_>, n_in: usize) {
+        let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
+        for (q, &x) in self.qa.iter_mut().zip(self.a.iter()).take(n_in) {
+            *q = quantize(x * inv, zero);
+        }
+    }
+
+    /// Sensor units from the decoder's normalized output in `a`.
+    fn denormalize(&self, out: &mut [f32]) {
+        let spec = self.model.spec();
+        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
+        for ((o, &v), (m, s)) in out.iter_mut().zip(self.a.iter()).zip(norm) {
+            *o = v * s + m;
+        }
+    }
+
+    /// Checks a latent vector and its label, then puts them in `a`.
+    fn load_latent(&mut self, z: &[f32], label: u16) -> Result<(), Error> {
+        let k = self.model.latent_dim();
+        check_len("latent", z.len(), k)?;
+        self.check_label(label)?;
+        if let Some(a) = self.a.get_mut(..k) {
+            a.copy_from_slice(z);
+        }
+        self.put_label(k, label);
+        Ok(())
     }
 
     /// Runs the encoder; the latent ends in `a[..latent_dim]`.
@@ -304,10 +336,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         let k = self.model.latent_dim();
         self.put_label(k, label);
         self.run(&spec.decoder, k + usize::from(self.model.label_count()));
-        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
-        for ((o, &v), (m, s)) in out.iter_mut().zip(self.a.iter()).zip(norm) {
-            *o = v * s + m;
-        }
+        self.denormalize(out);
     }
 
     /// The encoder's latent vector for `window` (features for downstream models),
@@ -368,16 +397,137 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// Runs the decoder on a latent vector `z` (e.g. sampled from a VAE prior), without
     /// quantization; writes `input_dim` samples in sensor units to `out`.
     pub fn reconstruct(&mut self, z: &[f32], label: u16, out: &mut [f32]) -> Result<(), Error> {
-        let k = self.model.latent_dim();
-        check_len("latent", z.len(), k)?;
         check_len("output window", out.len(), self.model.input_dim())?;
-        self.check_label(label)?;
-        if let Some(a) = self.a.get_mut(..k) {
-            a.copy_from_slice(z);
-        }
+        self.load_latent(z, label)?;
         self.run_decoder(label, out);
         Ok(())
     }
+}
+
+/// Vectors a [`Batch`] runs together.
+pub const BATCH_LANES: usize = 4;
+
+/// A decoder for many latent vectors, [`BATCH_LANES`] at a time, for receivers that
+/// decode streams: the same bits as [`Codec::reconstruct`] on each vector, faster where
+/// a kernel can share each load of weights among the lanes (full-int8 models on x86-64
+/// with AVX-512 VNNI: a decoder's weights do not fit the L1 cache, and one vector at a
+/// time is bound by reading them from L2). Elsewhere the lanes run one after another.
+///
+/// Takes [`BATCH_LANES`] codecs' worth of scratch.
+pub struct Batch<'m, const N: usize> {
+    lanes: [Codec<'m, N>; BATCH_LANES],
+}
+
+impl<'m, const N: usize> Batch<'m, N> {
+    /// A batch decoder for `model`, refused if its scratch buffers are too small.
+    pub fn new(model: &'m Model<'m>) -> Result<Self, Error> {
+        Ok(Batch {
+            lanes: [
+                Codec::new(model)?,
+                Codec::new(model)?,
+                Codec::new(model)?,
+                Codec::new(model)?,
+            ],
+        })
+    }
+
+    /// Runs the decoder on the latent vectors concatenated in `zs` (`latent_dim` values
+    /// each) with one label per vector in `labels` (a conditional model; empty for
+    /// others, meaning label 0), writing `input_dim` samples per vector to `out`.
+    ///
+    /// Refused before anything is written if the lengths do not match or a label is out
+    /// of range.
+    pub fn reconstruct(
+        &mut self,
+        zs: &[f32],
+        labels: &[u16],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        let model = self.lanes[0].model;
+        let (k, n) = (model.latent_dim(), model.input_dim());
+        let count = zs.len().checked_div(k).unwrap_or(0);
+        check_len("latents", zs.len(), count * k)?;
+        check_len("output windows", out.len(), count * n)?;
+        if !labels.is_empty() {
+            check_len("labels", labels.len(), count)?;
+        }
+        for &label in labels {
+            self.lanes[0].check_label(label)?;
+        }
+        let label = |i: usize| labels.get(i).copied().unwrap_or(0);
+        let mut zs = zs.chunks_exact(k.max(1));
+        let mut outs = out.chunks_exact_mut(n.max(1));
+        let mut i = 0;
+        while count - i >= BATCH_LANES && self.lanes_share_weights() {
+            for lane in &mut self.lanes {
+                let z = zs.next().unwrap_or(&[]);
+                lane.load_latent(z, label(i))?;
+                i += 1;
+            }
+            self.run_int_decoders(&mut outs);
+        }
+        for (z, out) in zs.zip(outs) {
+            self.lanes[0].reconstruct(z, label(i), out)?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Whether [`Batch::run_int_decoders`] applies: a full-int8 model on x86-64.
+    fn lanes_share_weights(&self) -> bool {
+        cfg!(target_arch = "x86_64")
+            && self.lanes[0].model.precision() == Precision::Int8Full
+            && Precision::Int8Full.is_built()
+    }
+
+    /// Runs the full-int8 decoder on every lane's latent (in its `a`) and writes the
+    /// next [`BATCH_LANES`] windows of `outs`.
+    #[cfg(target_arch = "x86_64")]
+    fn run_int_decoders<'o>(&mut self, outs: &mut impl Iterator<Item = &'o mut [f32]>) {
+        let model = self.lanes[0].model;
+        let half = &model.spec().decoder;
+        let n_in = model.latent_dim() + usize::from(model.label_count());
+        for lane in &mut self.lanes {
+            lane.quantize_input(half, n_in);
+        }
+        let mut in_a = true;
+        let mut width = n_in;
+        for l in &half.layers {
+            let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+            let [c0, c1, c2, c3] = &mut self.lanes;
+            let mut io = [c0, c1, c2, c3].map(|c| {
+                let (src, dst) = if in_a {
+                    (&c.qa[..], &mut c.qb[..])
+                } else {
+                    (&c.qb[..], &mut c.qa[..])
+                };
+                (
+                    src.get(..n_in).unwrap_or(&[]),
+                    dst.get_mut(..n_out).unwrap_or(&mut []),
+                )
+            });
+            let xs = [io[0].0, io[1].0, io[2].0, io[3].0];
+            let [(_, y0), (_, y1), (_, y2), (_, y3)] = &mut io;
+            dense::dense_int8_many(l, xs, [y0, y1, y2, y3]);
+            in_a = !in_a;
+            width = n_out;
+        }
+        let IntBoundary {
+            out_scale,
+            out_zero,
+            ..
+        } = half.boundary;
+        for lane in &mut self.lanes {
+            let q = if in_a { &lane.qa[..] } else { &lane.qb[..] };
+            dequantize(q, out_zero, out_scale, &mut lane.a[..], width);
+            if let Some(out) = outs.next() {
+                lane.denormalize(out);
+            }
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn run_int_decoders<'o>(&mut self, _: &mut impl Iterator<Item = &'o mut [f32]>) {}
 }
 
 #[cfg(test)]

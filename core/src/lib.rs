@@ -22,9 +22,9 @@
 //! Formats are specified in `spec/model-format.md` and `spec/packet-format.md`.
 #![no_std]
 #![warn(missing_docs)]
-#![deny(unsafe_code)] // exceptions: the Cortex-M kernels' inline assembly (ops/dsp.rs, ops/thumb1.rs)
+#![deny(unsafe_code)] // exceptions: the Cortex-M kernels' inline assembly (ops/dsp.rs, ops/thumb1.rs) and the x86-64 SIMD kernels (ops/x86.rs)
 
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 mod bytes;
@@ -36,7 +36,7 @@ mod quant;
 pub mod sample;
 pub mod wire;
 
-pub use codec::{Codec, Meta, Payload};
+pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
 pub use error::{Error, Half};
 pub use heapless;
 pub use model::{

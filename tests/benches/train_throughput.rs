@@ -13,8 +13,10 @@
 //!   default step split into phases (forward only, forward + backward, zero_grad + Adam,
 //!   the step's GEMMs alone on one thread), so the share of the step that is not matrix
 //!   products can be read off;
-//! - decoder (`Codec::reconstruct`, f32 blob) vectors/s one vector per call, and over
-//!   batches of 1,024 calls.
+//! - decoder (`Codec::reconstruct`) vectors/s one vector per call, and over batches of
+//!   1,024 calls, for the f32 blob and for the full-int8 blob of the same network (on
+//!   x86-64 the core runs full-int8 layers with AVX-512 VNNI or AVX2 where the CPU has
+//!   them), and the host's batched f32 decoder (one GEMM per layer).
 //!
 //! Each figure is measured `AECODEC_BENCH_REPEATS` times (default 5) for at least
 //! `AECODEC_BENCH_SECS` seconds each (default 2) and printed as median and min–max.
@@ -30,7 +32,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use aecodec_core::{Activation, Codec, Model, PayloadHeader, Precision};
+use aecodec_core::{Activation, Batch, Codec, Model, PayloadHeader, Precision};
 use aecodec_tests::daphnet_windows;
 use aecodec_trainer::linear::{calibrate_uniform, channel_normalization};
 use aecodec_trainer::models::{Net, Variant};
@@ -468,35 +470,59 @@ fn main() {
             black_box(batcher.decode(black_box(&flat), &[], DEC_BATCH));
         })
     });
+    // The same network as a full-int8 blob: the precision the firmware ships.
+    let blob8 = export_blob(&float_model, Precision::Int8Full, &train).expect("export int8");
+    let model8 = Model::from_bytes(&blob8).expect("load int8");
+    let mut codec8 = Box::new(Codec::<INPUT>::new(&model8).expect("codec int8"));
+    let dec8_single = repeated(repeats, || {
+        rate(budget, 1000, 1, || {
+            let z = &latents[i % latents.len()];
+            black_box(codec8.reconstruct(black_box(z), 0, &mut out).ok());
+            i += 1;
+        })
+    });
+    let dec8_batch = repeated(repeats, || {
+        rate(budget, 2, DEC_BATCH, || {
+            for (z, o) in zs.iter().zip(outs.chunks_exact_mut(INPUT)) {
+                black_box(codec8.reconstruct(black_box(*z), 0, o).ok());
+            }
+            black_box(&outs);
+        })
+    });
+    // The same 1,024 vectors through `Batch`, four lanes sharing each load of weights.
+    let mut batch8 = Box::new(Batch::<INPUT>::new(&model8).expect("batch int8"));
+    let dec8_lanes = repeated(repeats, || {
+        rate(budget, 2, DEC_BATCH, || {
+            black_box(batch8.reconstruct(black_box(&flat), &[], &mut outs).ok());
+        })
+    });
     let dflop = decode_flop_per_vector() / 1e9;
     println!();
-    println!("## Decoder (core, f32 blob, Codec::reconstruct 16 -> 192), 1 thread");
+    println!("## Decoder (core, Codec::reconstruct 16 -> 192), 1 thread");
     println!("| measurement | median | min – max | spread | unit |");
     println!("|---|---:|---:|---:|---|");
-    report.row(
-        "dec1_vectors_per_s",
-        "one vector per call",
-        dec_single,
-        "vectors/s",
-    );
-    report.row_f(
-        "dec1_gflops",
-        "one vector per call",
-        dec_single.scaled(dflop),
-        "GFLOP/s",
-    );
-    report.row(
-        "dec1024_vectors_per_s",
-        "batches of 1,024 calls",
-        dec_batch,
-        "vectors/s",
-    );
-    report.row_f(
-        "dec1024_gflops",
-        "batches of 1,024 calls",
-        dec_batch.scaled(dflop),
-        "GFLOP/s",
-    );
+    for (key, label, v) in [
+        ("dec1", "f32 blob, one vector per call", dec_single),
+        ("dec1024", "f32 blob, batches of 1,024 calls", dec_batch),
+        (
+            "dec1_int8",
+            "full-int8 blob, one vector per call",
+            dec8_single,
+        ),
+        (
+            "dec1024_int8",
+            "full-int8 blob, batches of 1,024 calls",
+            dec8_batch,
+        ),
+        (
+            "dec1024_int8_batch",
+            "full-int8 blob, 1,024 vectors in one Batch::reconstruct call",
+            dec8_lanes,
+        ),
+    ] {
+        report.row(&format!("{key}_vectors_per_s"), label, v, "vectors/s");
+        report.row_f(&format!("{key}_gflops"), label, v.scaled(dflop), "GFLOP/s");
+    }
 
     report.row(
         "dec1024_gemm_vectors_per_s",

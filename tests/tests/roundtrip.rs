@@ -240,3 +240,82 @@ fn batched_host_decoder_matches_the_core_decoder() {
     let full = export_blob(&model, Precision::Int8Full, &train).unwrap();
     assert!(BatchDecoder::new(&full).is_err());
 }
+
+/// `aecodec_core::Batch` gives the bits of `Codec::reconstruct` on every vector, for
+/// every precision, with and without labels, for counts around the lane width; and
+/// refuses bad lengths and labels before writing anything.
+#[test]
+fn core_batch_decodes_like_one_vector_at_a_time() {
+    use aecodec_core::{Batch, Error, BATCH_LANES};
+    let (train, test) = daphnet_windows();
+    let norm = channel_normalization(&train, 3).unwrap();
+    for labels in [0u16, 3] {
+        let q = FloatQuantizer::Uniform {
+            bits: vec![4; 16],
+            mean: vec![0.0; 16],
+            lo: vec![-1.0; 16],
+            hi: vec![1.0; 16],
+        };
+        let mut model = mlp_model(&[192, 128, 64, 16], labels, q, norm.clone(), 9);
+        let labelled: Vec<Window> = train
+            .iter()
+            .enumerate()
+            .map(|(i, (w, _))| (w.clone(), (i % 3) as u16))
+            .collect();
+        aecodec_trainer::linear::calibrate_uniform(&mut model, &labelled);
+        for p in PRECISIONS {
+            let blob = export_blob(&model, p, &labelled).unwrap();
+            let m = Model::from_bytes(&blob).unwrap();
+            let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
+            let mut batch = Box::new(Batch::<MAX_WIDTH>::new(&m).unwrap());
+            // Latents of real windows, and a few far outside the calibrated range.
+            let mut zs = Vec::new();
+            for (i, (w, _)) in test.iter().enumerate() {
+                let mut z = vec![0.0f32; 16];
+                codec
+                    .latent(w, (i % 3) as u16 % labels.max(1), &mut z)
+                    .unwrap();
+                zs.extend(z);
+            }
+            zs.extend((0..3 * 16).map(|i| (i as f32 - 24.0) * 1e3));
+            let total = zs.len() / 16;
+            for count in (0..=2 * BATCH_LANES + 1).chain([total]) {
+                let tags: Vec<u16> = (0..count).map(|i| (i % 3) as u16).collect();
+                let tags = if labels > 0 { &tags[..] } else { &[][..] };
+                let mut want = vec![0.0f32; count * 192];
+                for (i, (z, out)) in zs
+                    .chunks_exact(16)
+                    .zip(want.chunks_exact_mut(192))
+                    .enumerate()
+                {
+                    let label = tags.get(i).copied().unwrap_or(0);
+                    codec.reconstruct(z, label, out).unwrap();
+                }
+                let mut got = vec![f32::NAN; count * 192];
+                batch
+                    .reconstruct(&zs[..16 * count], tags, &mut got)
+                    .unwrap();
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{p:?}, {labels} labels, {count} vectors: batch differs"
+                );
+            }
+            let mut out = vec![7.0f32; 2 * 192];
+            assert!(matches!(
+                batch.reconstruct(&zs[..31], &[], &mut out),
+                Err(Error::InputLength { .. })
+            ));
+            if labels > 0 {
+                assert!(matches!(
+                    batch.reconstruct(&zs[..32], &[0, 3], &mut out),
+                    Err(Error::BadLabel { label: 3, count: 3 })
+                ));
+            }
+            assert!(out.iter().all(|&v| v == 7.0), "nothing written on refusal");
+        }
+    }
+}

@@ -179,13 +179,96 @@ impl<'a> Finish<'a> {
     }
 
     #[inline(always)]
-    fn apply(&self, acc: i32, m: i32, shift: u8) -> i8 {
-        let q = requantize(acc, m, shift, self.zero);
+    fn activate(&self, q: i8) -> i8 {
         match self.lut {
             Some(t) => t[usize::from(q as u8)] as i8,
             None if self.relu => q.max(self.zero),
             None => q,
         }
+    }
+
+    #[inline(always)]
+    fn apply(&self, acc: i32, m: i32, shift: u8) -> i8 {
+        self.activate(requantize(acc, m, shift, self.zero))
+    }
+
+    /// Rows `first..first + sums.len()` of layer `l` from their accumulators: subtracts
+    /// the offset term, adds the bias, requantizes and activates into `y[first..]`.
+    #[inline(always)]
+    fn block_rows(
+        &self,
+        l: &DenseSpec<'_>,
+        offset: i32,
+        first: usize,
+        sums: &mut [i32],
+        y: &mut [i8],
+    ) {
+        let n = sums.len();
+        let (Some(ys), Some(b), Some(m), Some(sh)) = (
+            y.get_mut(first..first + n),
+            l.bias.get(4 * first..4 * (first + n)),
+            l.scales.get(4 * first..4 * (first + n)),
+            l.shifts.get(first..first + n),
+        ) else {
+            return;
+        };
+        for (a, b) in sums.iter_mut().zip(i32s(b)) {
+            *a = *a - offset + b;
+        }
+        self.rows(sums, m, sh, ys);
+    }
+
+    /// [`Finish::apply`] over rows: `acc` (offset and bias included), their multipliers
+    /// (`m`, little-endian i32) and shifts, into `y`.
+    #[inline(always)]
+    fn rows(&self, acc: &[i32], m: &[u8], shifts: &[u8], y: &mut [i8]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::x86::requantize(acc, m, shifts, self.zero, y) {
+            // One loop per activation, so that the choice is not made per row.
+            match self.lut {
+                Some(t) => y
+                    .iter_mut()
+                    .for_each(|q| *q = t[usize::from(*q as u8)] as i8),
+                None if self.relu => y.iter_mut().for_each(|q| *q = (*q).max(self.zero)),
+                None => {}
+            }
+            return;
+        }
+        for ((o, &a), (m, &sh)) in y.iter_mut().zip(acc).zip(i32s(m).zip(shifts)) {
+            *o = self.apply(a, m, sh);
+        }
+    }
+}
+
+/// [`dense_int8`] for [`MANY`](super::x86::MANY) inputs at once, with the same results:
+/// on CPUs with AVX-512 VNNI each load of weights serves all of them (layers whose
+/// inputs and outputs are multiples of 4, as wide layers are); elsewhere one at a time.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn dense_int8_many(
+    l: &DenseSpec<'_>,
+    xs: [&[i8]; super::x86::MANY],
+    mut ys: [&mut [i8]; super::x86::MANY],
+) {
+    let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+    let shaped = n_in % 4 == 0
+        && n_out % 4 == 0
+        && l.weights.len() == n_in * n_out
+        && xs.iter().all(|x| x.len() == n_in)
+        && ys.iter().all(|y| y.len() == n_out);
+    if shaped {
+        let offsets = xs.map(|x| 128 * x.iter().map(|&q| i32::from(q)).sum::<i32>());
+        let fin = Finish::new(l);
+        let mut emit = |k: usize, first: usize, sums: &mut [i32]| {
+            if let (Some(&offset), Some(y)) = (offsets.get(k), ys.get_mut(k)) {
+                fin.block_rows(l, offset, first, sums, y);
+            }
+        };
+        if super::x86::blocks4_many(l.weights, n_in, &xs, &mut emit) {
+            return;
+        }
+    }
+    for (x, y) in xs.into_iter().zip(ys) {
+        dense_int8(l, x, y, &mut []);
     }
 }
 
@@ -199,7 +282,7 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     let groups = usize::from(l.out_dim) / 4;
     let body = n_in / 4 * 4;
     // Lengths were validated with the model; on a mismatch nothing is computed.
-    let (Some((wb, wr)), Some((yb, yr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
+    let (Some((wb, wr)), Some((yb, yr)), Some((_, br)), Some((_, mr)), Some((_, sr))) = (
         l.weights.split_at_checked(4 * groups * n_in),
         y.split_at_mut_checked(4 * groups),
         l.bias.split_at_checked(16 * groups),
@@ -230,35 +313,39 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     // term stays far inside i32.
     let offset = 128 * (body_sum + sum(xt));
     let fin = Finish::new(l);
-    let params = bb
-        .chunks_exact(16)
-        .zip(mb.chunks_exact(16))
-        .zip(sb.chunks_exact(4));
-    for ((block, ys), ((b, m), sh)) in wb
-        .chunks_exact(4 * n_in)
-        .zip(yb.chunks_exact_mut(4))
-        .zip(params)
-    {
-        let Some((main, tail)) = block.split_at_checked(4 * body) else {
-            return;
-        };
-        #[cfg(aecodec_dsp)]
-        let mut acc = match wx {
-            Some(wx) => super::dsp::block4(main, wx, xb),
-            None => super::thumb1::block4(main, xb),
-        };
-        #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
-        let mut acc = super::thumb1::block4(main, xb);
-        #[cfg(not(aecodec_thumb1))]
-        let mut acc = block4(main, xb);
-        if !xt.is_empty() {
-            for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
-                *a += dot_u8(t, xt);
+    let tail_len = xt.len();
+    // Rows `first..first + sums.len()` of the blocked part, from their sums over the
+    // 4-input groups: adds the inputs past those groups, the offset term and the bias,
+    // then requantizes and activates.
+    let mut finish = |first: usize, sums: &mut [i32]| {
+        if tail_len > 0 {
+            for (r, a) in (first..).zip(sums.iter_mut()) {
+                // Row r's tail follows the 4 · body bytes of its block's groups.
+                let at = r / 4 * 4 * n_in + 4 * body + r % 4 * tail_len;
+                *a += dot_u8(wb.get(at..at + tail_len).unwrap_or(&[]), xt);
             }
         }
-        let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
-        for (o, (((a, b), m), &sh)) in ys.iter_mut().zip(rows) {
-            *o = fin.apply(a - offset + b, m, sh);
+        fin.block_rows(l, offset, first, sums, yb);
+    };
+    #[cfg(target_arch = "x86_64")]
+    let done = super::x86::blocks4(wb, n_in, xb, &mut finish);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = false;
+    if !done {
+        for (k, block) in wb.chunks_exact(4 * n_in).enumerate() {
+            let Some(main) = block.get(..4 * body) else {
+                return;
+            };
+            #[cfg(aecodec_dsp)]
+            let mut acc = match wx {
+                Some(wx) => super::dsp::block4(main, wx, xb),
+                None => super::thumb1::block4(main, xb),
+            };
+            #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
+            let mut acc = super::thumb1::block4(main, xb);
+            #[cfg(not(aecodec_thumb1))]
+            let mut acc = block4(main, xb);
+            finish(4 * k, &mut acc);
         }
     }
     let params = i32s(br).zip(i32s(mr)).zip(sr);

@@ -6,3 +6,5 @@ pub(crate) mod dense;
 pub(crate) mod dsp;
 #[cfg(aecodec_thumb1)]
 pub(crate) mod thumb1;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86;

@@ -86,14 +86,19 @@ struct BitWriter<'b> {
 }
 
 impl BitWriter<'_> {
+    /// Appends the low `bits` bits of `value`, most significant first (`bits` <= 32),
+    /// as many at a time as the current byte has room for.
     fn put(&mut self, value: u32, bits: u8) {
-        for i in (0..bits).rev() {
-            if (value >> i) & 1 == 1 {
-                if let Some(b) = self.buf.get_mut(self.pos / 8) {
-                    *b |= 0x80 >> (self.pos % 8);
-                }
+        let mut left = u32::from(bits);
+        while left > 0 {
+            let used = (self.pos % 8) as u32;
+            let take = (8 - used).min(left);
+            left -= take;
+            let chunk = value.checked_shr(left).unwrap_or(0) & ((1 << take) - 1);
+            if let Some(b) = self.buf.get_mut(self.pos / 8) {
+                *b |= (chunk << (8 - used - take)) as u8;
             }
-            self.pos += 1;
+            self.pos += take as usize;
         }
     }
 }
@@ -104,15 +109,18 @@ struct BitReader<'b> {
 }
 
 impl BitReader<'_> {
+    /// The next `bits` bits (<= 32), most significant first; bits past the end read 0.
     fn get(&mut self, bits: u8) -> u32 {
         let mut v = 0u32;
-        for _ in 0..bits {
-            let bit = self
-                .buf
-                .get(self.pos / 8)
-                .map_or(0, |b| (b >> (7 - self.pos % 8)) & 1);
-            v = (v << 1) | u32::from(bit);
-            self.pos += 1;
+        let mut left = u32::from(bits);
+        while left > 0 {
+            let used = (self.pos % 8) as u32;
+            let take = (8 - used).min(left);
+            let byte = u32::from(self.buf.get(self.pos / 8).copied().unwrap_or(0));
+            let chunk = (byte >> (8 - used - take)) & ((1 << take) - 1);
+            v = (v << take) | chunk;
+            left -= take;
+            self.pos += take as usize;
         }
         v
     }
@@ -275,5 +283,58 @@ mod tests {
         assert_eq!(buf, [0b1011_0101, 0b0111_1001, 0b1011_0000, 0]);
         let mut r = BitReader { buf: &buf, pos: 0 };
         assert_eq!((r.get(3), r.get(16), r.get(1)), (0b101, 0xABCD, 1));
+    }
+
+    /// Chunked reads and writes against one bit at a time, for every width 0..=16 at
+    /// every bit position, and past the end of the buffer (writes dropped, reads 0).
+    #[test]
+    fn bits_match_a_bit_at_a_time_reference() {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..2_000 {
+            let mut fields = std::vec::Vec::new();
+            let mut total = 0usize;
+            while total < 8 * 9 {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let bits = (s % 17) as u8;
+                fields.push(((s >> 20) as u32, bits));
+                total += usize::from(bits);
+            }
+            let mut buf = [0u8; 8];
+            let mut w = BitWriter {
+                buf: &mut buf,
+                pos: round % 8,
+            };
+            let mut expected = [0u8; 8];
+            let mut pos = round % 8;
+            for &(v, bits) in &fields {
+                w.put(v, bits);
+                for i in (0..bits).rev() {
+                    if (v >> i) & 1 == 1 && pos / 8 < 8 {
+                        expected[pos / 8] |= 0x80 >> (pos % 8);
+                    }
+                    pos += 1;
+                }
+            }
+            assert_eq!(buf, expected, "round {round}");
+            let mut r = BitReader {
+                buf: &buf,
+                pos: round % 8,
+            };
+            let mut pos = round % 8;
+            for &(v, bits) in &fields {
+                let want = (0..bits).fold(0u32, |acc, _| {
+                    let bit = buf.get(pos / 8).map_or(0, |b| (b >> (7 - pos % 8)) & 1);
+                    pos += 1;
+                    (acc << 1) | u32::from(bit)
+                });
+                let got = r.get(bits);
+                assert_eq!(got, want, "round {round}");
+                if pos <= 64 {
+                    assert_eq!(got, v & ((1u32 << bits) - 1), "round {round}");
+                }
+            }
+        }
     }
 }
