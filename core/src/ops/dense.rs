@@ -194,6 +194,7 @@ impl<'a> Finish<'a> {
 
     /// Rows `first..first + sums.len()` of layer `l` from their accumulators: subtracts
     /// the offset term, adds the bias, requantizes and activates into `y[first..]`.
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn block_rows(
         &self,
@@ -220,9 +221,9 @@ impl<'a> Finish<'a> {
 
     /// [`Finish::apply`] over rows: `acc` (offset and bias included), their multipliers
     /// (`m`, little-endian i32) and shifts, into `y`.
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn rows(&self, acc: &[i32], m: &[u8], shifts: &[u8], y: &mut [i8]) {
-        #[cfg(target_arch = "x86_64")]
         if super::x86::requantize(acc, m, shifts, self.zero, y) {
             // One loop per activation, so that the choice is not made per row.
             match self.lut {
@@ -282,7 +283,7 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     let groups = usize::from(l.out_dim) / 4;
     let body = n_in / 4 * 4;
     // Lengths were validated with the model; on a mismatch nothing is computed.
-    let (Some((wb, wr)), Some((yb, yr)), Some((_, br)), Some((_, mr)), Some((_, sr))) = (
+    let (Some((wb, wr)), Some((yb, yr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
         l.weights.split_at_checked(4 * groups * n_in),
         y.split_at_mut_checked(4 * groups),
         l.bias.split_at_checked(16 * groups),
@@ -313,27 +314,34 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     // term stays far inside i32.
     let offset = 128 * (body_sum + sum(xt));
     let fin = Finish::new(l);
-    let tail_len = xt.len();
-    // Rows `first..first + sums.len()` of the blocked part, from their sums over the
-    // 4-input groups: adds the inputs past those groups, the offset term and the bias,
-    // then requantizes and activates.
-    let mut finish = |first: usize, sums: &mut [i32]| {
-        if tail_len > 0 {
-            for (r, a) in (first..).zip(sums.iter_mut()) {
-                // Row r's tail follows the 4 · body bytes of its block's groups.
-                let at = r / 4 * 4 * n_in + 4 * body + r % 4 * tail_len;
-                *a += dot_u8(wb.get(at..at + tail_len).unwrap_or(&[]), xt);
-            }
-        }
-        fin.block_rows(l, offset, first, sums, yb);
-    };
+    // x86-64 hosts: the SIMD kernels hand over the sums of up to 64 rows at a time.
     #[cfg(target_arch = "x86_64")]
-    let done = super::x86::blocks4(wb, n_in, xb, &mut finish);
+    let done = {
+        let tail_len = xt.len();
+        let mut finish = |first: usize, sums: &mut [i32]| {
+            if tail_len > 0 {
+                for (r, a) in (first..).zip(sums.iter_mut()) {
+                    // Row r's tail follows the 4 · body bytes of its block's groups.
+                    let at = r / 4 * 4 * n_in + 4 * body + r % 4 * tail_len;
+                    *a += dot_u8(wb.get(at..at + tail_len).unwrap_or(&[]), xt);
+                }
+            }
+            fin.block_rows(l, offset, first, sums, yb);
+        };
+        super::x86::blocks4(wb, n_in, xb, &mut finish)
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let done = false;
+    // Elsewhere one block at a time, finished on the spot (the leanest loop for the
+    // Cortex-M kernels).
     if !done {
-        for (k, block) in wb.chunks_exact(4 * n_in).enumerate() {
-            let Some(main) = block.get(..4 * body) else {
+        let params = bb
+            .chunks_exact(16)
+            .zip(mb.chunks_exact(16))
+            .zip(sb.chunks_exact(4));
+        let blocks = wb.chunks_exact(4 * n_in).zip(yb.chunks_exact_mut(4));
+        for ((block, ys), ((b, m), sh)) in blocks.zip(params) {
+            let Some((main, tail)) = block.split_at_checked(4 * body) else {
                 return;
             };
             #[cfg(aecodec_dsp)]
@@ -345,7 +353,15 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
             let mut acc = super::thumb1::block4(main, xb);
             #[cfg(not(aecodec_thumb1))]
             let mut acc = block4(main, xb);
-            finish(4 * k, &mut acc);
+            if !xt.is_empty() {
+                for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
+                    *a += dot_u8(t, xt);
+                }
+            }
+            let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
+            for (o, (((a, b), m), &sh)) in ys.iter_mut().zip(rows) {
+                *o = fin.apply(a - offset + b, m, sh);
+            }
         }
     }
     let params = i32s(br).zip(i32s(mr)).zip(sr);
