@@ -16,7 +16,7 @@ impl<const N: usize> WindowBuffer<N> {
     /// `None` if `channels` does not divide `N` or `hop` is not in `1..=N / channels`.
     pub fn new(channels: usize, hop: usize) -> Option<Self> {
         let samples = N.checked_div(channels)?;
-        if channels == 0 || N % channels != 0 || hop == 0 || hop > samples {
+        if channels == 0 || !N.is_multiple_of(channels) || hop == 0 || hop > samples {
             return None;
         }
         Some(WindowBuffer {

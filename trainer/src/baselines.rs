@@ -375,7 +375,7 @@ fn window_len(train: &[Window], channels: usize) -> Result<usize, Error> {
             "no training windows to fit a baseline on".into(),
         ));
     }
-    if channels == 0 || n == 0 || n % channels != 0 {
+    if channels == 0 || n == 0 || !n.is_multiple_of(channels) {
         return Err(Error::InvalidArgument(format!(
             "{n} inputs per window do not split into {channels} channels"
         )));

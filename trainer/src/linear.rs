@@ -18,7 +18,7 @@ pub fn channel_normalization(
     channels: usize,
 ) -> Result<(Vec<f32>, Vec<f32>), Error> {
     let n = windows.first().map_or(0, |w| w.0.len());
-    if channels == 0 || n == 0 || n % channels != 0 {
+    if channels == 0 || n == 0 || !n.is_multiple_of(channels) {
         return Err(Error::InvalidArgument(format!(
             "{n} inputs per window do not split into {channels} channels"
         )));

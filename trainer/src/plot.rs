@@ -178,7 +178,7 @@ pub fn signals(
     if original.is_empty() {
         return Err(invalid(WHAT, "the original window is empty"));
     }
-    if original.len() % n_ch != 0 {
+    if !original.len().is_multiple_of(n_ch) {
         return Err(invalid(
             WHAT,
             format!(

@@ -41,7 +41,7 @@ pub fn windows_for(
     if channels == input_dim {
         return Ok(table.row_windows(0, table.rows.len()));
     }
-    if channels == 0 || input_dim % channels != 0 {
+    if channels == 0 || !input_dim.is_multiple_of(channels) {
         bail!(
             "{}: the model takes {input_dim} values per window, which is not a whole number of samples of the {channels} columns {:?}",
             table.path.display(),

@@ -145,7 +145,7 @@ impl Receiver<'_> {
 
 fn unhex(line: &str) -> Result<Vec<u8>, String> {
     let t = line.trim();
-    if t.len() % 2 != 0 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !t.len().is_multiple_of(2) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("not a hex payload: {t:?}"));
     }
     (0..t.len())

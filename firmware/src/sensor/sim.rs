@@ -265,7 +265,7 @@ impl i2c::I2c for SimLis3dh<'_> {
         if address != self.address {
             return Err(SimError::AddressNak { address });
         }
-        if self.fail_every != 0 && self.transactions % self.fail_every == 0 {
+        if self.fail_every != 0 && self.transactions.is_multiple_of(self.fail_every) {
             self.injected = self.injected.wrapping_add(1);
             return Err(SimError::InjectedNak {
                 transaction: self.transactions,
