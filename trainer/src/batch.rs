@@ -51,7 +51,7 @@ impl BatchDecoder {
                     l.weights.chunks_exact(n_in).zip(&scales).flat_map(|(row, &s)| row.iter().map(move |&q| f32::from(q as i8) * s)).collect()
                 }
                 Precision::Int8Full => {
-                    return Err(Error::InvalidArgument("the batched decoder takes f32 or int8-weight blobs; decode full-int8 blobs with the core".into()))
+                    return Err(Error::InvalidArgument("the batched decoder takes f32 or int8-weight blobs; decode full-int8 blobs with aecodec_core::Batch".into()))
                 }
             };
             layers.push(Layer {
