@@ -87,7 +87,9 @@ struct BitWriter<'b> {
 
 impl BitWriter<'_> {
     /// Appends the low `bits` bits of `value`, most significant first (`bits` <= 32),
-    /// as many at a time as the current byte has room for.
+    /// as many at a time as the current byte has room for. Out of line: its loop is
+    /// larger than a call, and a payload has a handful of call sites.
+    #[inline(never)]
     fn put(&mut self, value: u32, bits: u8) {
         let mut left = u32::from(bits);
         while left > 0 {
@@ -110,6 +112,7 @@ struct BitReader<'b> {
 
 impl BitReader<'_> {
     /// The next `bits` bits (<= 32), most significant first; bits past the end read 0.
+    #[inline(never)]
     fn get(&mut self, bits: u8) -> u32 {
         let mut v = 0u32;
         let mut left = u32::from(bits);
