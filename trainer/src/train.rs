@@ -31,7 +31,8 @@ pub const DEFAULT_THREADS: NonZeroUsize = match NonZeroUsize::new(2) {
 pub struct TrainConfig {
     /// Variant and its hyper-parameters.
     pub variant: Variant,
-    /// Hidden layer widths of the encoder (the decoder mirrors them).
+    /// Hidden layer widths of the encoder (the decoder mirrors them unless
+    /// `decoder_hidden` is set).
     pub hidden: Vec<usize>,
     /// Hidden layer widths of the decoder, first to last; `None` mirrors `hidden`.
     pub decoder_hidden: Option<Vec<usize>>,
@@ -394,6 +395,12 @@ pub fn train(
 ) -> Result<Trained, Error> {
     if train.is_empty() {
         return Err(Error::InvalidArgument("no training windows".into()));
+    }
+    if !(0.0..1.0).contains(&cfg.weight_average) {
+        return Err(Error::InvalidArgument(format!(
+            "weight average decay {} must be in [0, 1) (0 = off)",
+            cfg.weight_average
+        )));
     }
     let bits = code_bits(cfg.payload_bytes, cfg.header, labels)?;
     // About 4 bits per dimension: measured on the bundled recording (dae, validation SNR

@@ -99,3 +99,23 @@ fn weight_averaging_smooths_a_noisy_run() {
         "averaged {averaged} vs last iterate {last}"
     );
 }
+
+#[test]
+fn weight_average_decay_outside_0_to_1_is_refused() {
+    let data = windows(16, 6);
+    for decay in [1.0, -0.5, f32::NAN] {
+        let cfg = TrainConfig {
+            steps: 10,
+            hidden: vec![8],
+            payload_bytes: 4,
+            weight_average: decay,
+            ..TrainConfig::default()
+        };
+        match train(&cfg, &data, &data, 1, 0, &mut |_| {}) {
+            Err(e @ Error::InvalidArgument(_)) => {
+                assert!(e.to_string().contains("weight average"), "{e}")
+            }
+            other => panic!("decay {decay}: {other:?}"),
+        }
+    }
+}
