@@ -1,6 +1,6 @@
 //! Training runs: reproducible, and stopped with a message when they diverge.
 
-use aecodec_trainer::train::{train, TrainConfig};
+use aecodec_trainer::train::{recon_mse, train, Batches, TrainConfig};
 use aecodec_trainer::{Error, Rng};
 
 fn windows(n: usize, seed: u64) -> Vec<(Vec<f32>, u16)> {
@@ -60,4 +60,62 @@ fn same_seed_same_model() {
     )
     .unwrap();
     assert_ne!(a.model, c.model);
+}
+
+#[test]
+fn weight_averaging_smooths_a_noisy_run() {
+    // A high learning rate leaves the last minibatch iterate noisy; the average of the
+    // second half's iterates reconstructs held-out windows better.
+    let (data, held_out) = (windows(256, 4), windows(64, 5));
+    let cfg = TrainConfig {
+        steps: 600,
+        hidden: vec![32],
+        payload_bytes: 6,
+        lr: 1e-2,
+        batch: 16,
+        weight_average: 0.0,
+        ..TrainConfig::default()
+    };
+    let mse = |weight_average: f32| {
+        let mut t = train(
+            &TrainConfig {
+                weight_average,
+                ..cfg.clone()
+            },
+            &data,
+            &held_out,
+            1,
+            0,
+            &mut |_| {},
+        )
+        .unwrap();
+        let norm = (t.model.norm_mean.clone(), t.model.norm_std.clone());
+        let batches = Batches::new(&held_out, &norm.0, &norm.1, 0);
+        recon_mse(&mut t.net, &batches)
+    };
+    let (last, averaged) = (mse(0.0), mse(0.99));
+    assert!(
+        averaged < last,
+        "averaged {averaged} vs last iterate {last}"
+    );
+}
+
+#[test]
+fn weight_average_decay_outside_0_to_1_is_refused() {
+    let data = windows(16, 6);
+    for decay in [1.0, -0.5, f32::NAN] {
+        let cfg = TrainConfig {
+            steps: 10,
+            hidden: vec![8],
+            payload_bytes: 4,
+            weight_average: decay,
+            ..TrainConfig::default()
+        };
+        match train(&cfg, &data, &data, 1, 0, &mut |_| {}) {
+            Err(e @ Error::InvalidArgument(_)) => {
+                assert!(e.to_string().contains("weight average"), "{e}")
+            }
+            other => panic!("decay {decay}: {other:?}"),
+        }
+    }
 }

@@ -50,8 +50,9 @@ pub struct Args {
     /// Samples per window (series mode).
     #[arg(long, default_value_t = 64)]
     pub window: usize,
-    /// Samples between training windows (series mode); validation and test windows never overlap the splits.
-    #[arg(long, default_value_t = 2)]
+    /// Samples between training windows (series mode; 1 = every shift, the most
+    /// augmentation); validation and test windows never overlap the splits.
+    #[arg(long, default_value_t = 1)]
     pub hop: usize,
     /// Codec to fit.
     #[arg(long, value_enum, default_value_t = VariantArg::Auto)]
@@ -68,9 +69,14 @@ pub struct Args {
     /// Latent dimensions of the learned variants (default: from the budget).
     #[arg(long)]
     pub latent: Option<usize>,
-    /// Hidden layer widths of the encoder (the decoder mirrors them).
+    /// Hidden layer widths of the encoder (the decoder mirrors them unless
+    /// --decoder-hidden is given).
     #[arg(long, value_delimiter = ',', default_value = "256,128")]
     pub hidden: Vec<usize>,
+    /// Hidden layer widths of the decoder, first to last (default: --hidden reversed).
+    /// The decoder runs on the receiver, so it can be larger than the MCU's encoder.
+    #[arg(long, value_delimiter = ',')]
+    pub decoder_hidden: Option<Vec<usize>>,
     /// Training steps (minibatches).
     #[arg(long, default_value_t = 4000)]
     pub steps: usize,
@@ -80,6 +86,10 @@ pub struct Args {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Decay of the moving average of the weights kept as the model (over the second half
+    /// of the steps); 0 keeps the last step's weights.
+    #[arg(long, default_value_t = TrainConfig::default().weight_average)]
+    pub weight_average: f32,
     /// Threads (data-parallel shards of each minibatch). Part of the result: the same seed
     /// and thread count give the same model on any machine.
     #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_THREADS)]
@@ -158,6 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = TrainConfig {
         variant,
         hidden: args.hidden.clone(),
+        decoder_hidden: args.decoder_hidden.clone(),
         latent: args.latent,
         payload_bytes: args.payload_bytes,
         header,
@@ -165,6 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         lr: args.lr,
         seed: args.seed,
         threads: args.threads,
+        weight_average: args.weight_average,
         ..TrainConfig::default()
     };
     let bar = if args.quiet {

@@ -152,12 +152,31 @@ impl Net {
         activation: Activation,
         rng: &mut Rng,
     ) -> Net {
+        let decoder: Vec<usize> = hidden.iter().rev().copied().collect();
+        Net::with_decoder(
+            variant, input, labels, hidden, &decoder, latent, activation, rng,
+        )
+    }
+
+    /// As [`Net::new`], with the decoder's hidden widths (first to last) given apart from
+    /// the encoder's: the decoder runs on the receiver, where size costs little.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_decoder(
+        variant: Variant,
+        input: usize,
+        labels: usize,
+        hidden: &[usize],
+        decoder: &[usize],
+        latent: usize,
+        activation: Activation,
+        rng: &mut Rng,
+    ) -> Net {
         let heads = if variant.is_vae() { 2 } else { 1 };
         let mut enc_w = vec![input + labels];
         enc_w.extend_from_slice(hidden);
         enc_w.push(latent * heads);
         let mut dec_w = vec![latent + labels];
-        dec_w.extend(hidden.iter().rev());
+        dec_w.extend_from_slice(decoder);
         dec_w.push(input);
         let code = match variant {
             Variant::Sparse { .. } => Activation::Sigmoid,
