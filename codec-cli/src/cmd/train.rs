@@ -69,14 +69,14 @@ pub struct Args {
     /// Latent dimensions of the learned variants (default: from the budget).
     #[arg(long)]
     pub latent: Option<usize>,
-    /// Hidden layer widths of the encoder (the decoder mirrors them unless
-    /// --decoder-hidden is given).
-    #[arg(long, value_delimiter = ',', default_value = "256,128")]
+    /// Hidden layer widths of the encoder, the half the MCU runs.
+    #[arg(long, value_delimiter = ',', default_value = "128")]
     pub hidden: Vec<usize>,
-    /// Hidden layer widths of the decoder, first to last (default: --hidden reversed).
-    /// The decoder runs on the receiver, so it can be larger than the MCU's encoder.
-    #[arg(long, value_delimiter = ',')]
-    pub decoder_hidden: Option<Vec<usize>>,
+    /// Hidden layer widths of the decoder, first to last. The decoder runs on the
+    /// receiver, so it can be larger than the MCU's encoder; the device still needs
+    /// scratch for the widest layer of either half.
+    #[arg(long, value_delimiter = ',', default_value = "256,256")]
+    pub decoder_hidden: Vec<usize>,
     /// Training steps (minibatches).
     #[arg(long, default_value_t = 4000)]
     pub steps: usize,
@@ -168,7 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = TrainConfig {
         variant,
         hidden: args.hidden.clone(),
-        decoder_hidden: args.decoder_hidden.clone(),
+        decoder_hidden: Some(args.decoder_hidden.clone()),
         latent: args.latent,
         payload_bytes: args.payload_bytes,
         header,
