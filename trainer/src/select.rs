@@ -1,6 +1,12 @@
 //! `auto`: fit the candidate codecs at the payload budget and keep the one with the
 //! lowest distortion on the validation windows, measured through the core itself (the
-//! same encode → payload → decode a receiver runs).
+//! same encode → payload → decode a receiver runs), by the one-standard-error rule of
+//! model selection (Hastie, Tibshirani and Friedman, *The Elements of Statistical
+//! Learning*, §7.10): of the candidates whose validation SNR is within one standard
+//! error of the best one's, the simplest is kept. Simplest first: the classical codecs
+//! (`linear`, `dct`), then the regularized learned one (`dae`, trained on corrupted
+//! windows), then the others. A lead within the noise of the validation windows thus
+//! keeps the codec that generalizes more predictably.
 
 use aecodec_core::Precision;
 
@@ -9,8 +15,17 @@ use crate::linear::{fit_dct_budget, fit_linear_budget};
 use crate::metrics::{distortion, Distortion};
 use crate::model::FloatModel;
 use crate::models::{Corruption, Variant};
+use crate::rng::Rng;
 use crate::train::{train, Progress, TrainConfig};
 use crate::{export_blob, round_trip, Error};
+
+/// Windows per block when the validation errors are resampled: validation windows
+/// overlap (the demo's start every 8 samples and span 64), so they are resampled in
+/// contiguous blocks of 8 to keep neighbours together.
+const BLOCK: usize = 8;
+
+/// Bootstrap resamples for the standard error of a lead.
+const RESAMPLES: usize = 2000;
 
 /// One candidate's result.
 #[derive(Debug, Clone)]
@@ -23,6 +38,36 @@ pub struct Candidate {
     pub validation: Distortion,
 }
 
+/// How far the best candidate on validation leads a simpler one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lead {
+    /// Index of the candidate with the best validation SNR.
+    pub best: usize,
+    /// Index of the simpler candidate it was compared with.
+    pub simpler: usize,
+    /// Best SNR minus the simpler one's on the validation windows, dB.
+    pub db: f64,
+    /// Block-bootstrap standard error of `db`.
+    pub standard_error_db: f64,
+}
+
+impl Lead {
+    /// Whether the lead is more than one standard error (else the simpler one is kept).
+    pub fn is_clear(&self) -> bool {
+        self.db > self.standard_error_db
+    }
+}
+
+/// Simplicity rank of a candidate (lower is simpler): classical codecs, then the
+/// denoising autoencoder, then other learned variants.
+fn simplicity(name: &str) -> u8 {
+    match name {
+        "linear" | "dct" => 0,
+        "dae" => 1,
+        _ => 2,
+    }
+}
+
 /// The chosen model and everything that was compared.
 #[derive(Debug, Clone)]
 pub struct Selection {
@@ -30,6 +75,10 @@ pub struct Selection {
     pub chosen: usize,
     /// All candidates, in the order tried.
     pub candidates: Vec<Candidate>,
+    /// The comparison that decided: the best candidate against the simplest one within
+    /// one standard error (then `chosen` is `simpler`), or against the best of the next
+    /// simpler rank (its lead was clear); `None` if nothing simpler was tried.
+    pub lead: Option<Lead>,
 }
 
 impl Selection {
@@ -48,8 +97,19 @@ impl Selection {
             .filter(|(i, _)| *i != self.chosen)
             .map(|(_, c)| format!("{} {:.2} dB", c.name, c.validation.snr_db))
             .collect();
+        let rule = match self.lead {
+            Some(l) if !l.is_clear() => format!(
+                "; {} scored {:.2} dB more, within one standard error ({:.2} dB), so the simpler codec is kept",
+                self.candidates[l.best].name, l.db, l.standard_error_db
+            ),
+            Some(l) => format!(
+                "; lead over the simpler {} {:.2} dB, more than one standard error ({:.2} dB)",
+                self.candidates[l.simpler].name, l.db, l.standard_error_db
+            ),
+            None => String::new(),
+        };
         format!(
-            "chose {}: {:.2} dB SNR on the validation windows (vs {})",
+            "chose {}: {:.2} dB SNR on the validation windows (vs {}){rule}",
             best.name,
             best.validation.snr_db,
             if others.is_empty() {
@@ -59,6 +119,57 @@ impl Selection {
             }
         )
     }
+}
+
+/// Squared error of each window of `windows` through the core (f32).
+fn window_errors(
+    model: &FloatModel,
+    calibration: &[Window],
+    windows: &[Window],
+) -> Result<Vec<f64>, Error> {
+    let blob = export_blob(model, Precision::F32, calibration)?;
+    let decoded = round_trip(&blob, windows)?;
+    Ok(windows
+        .iter()
+        .zip(&decoded)
+        .map(|((w, _), d)| {
+            w.iter()
+                .zip(d)
+                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+                .sum()
+        })
+        .collect())
+}
+
+/// Standard error of `10 log10(Σ b / Σ a)`, the dB by which the codec with per-window
+/// squared errors `a` beats the one with `b` on the same windows (the signal energy
+/// cancels), by a paired bootstrap over contiguous blocks of [`BLOCK`] windows.
+pub fn lead_standard_error(a: &[f64], b: &[f64], seed: u64) -> f64 {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    // Per block: (Σ a, Σ b).
+    let blocks: Vec<(f64, f64)> = a[..n]
+        .chunks(BLOCK)
+        .zip(b[..n].chunks(BLOCK))
+        .map(|(x, y)| (x.iter().sum(), y.iter().sum()))
+        .collect();
+    let mut rng = Rng::new(seed);
+    let k = blocks.len();
+    let leads: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let (mut sa, mut sb) = (0.0, 0.0);
+            for _ in 0..k {
+                let (x, y) = blocks[((rng.uniform() * k as f64) as usize).min(k - 1)];
+                sa += x;
+                sb += y;
+            }
+            10.0 * (sb.max(f64::MIN_POSITIVE) / sa.max(f64::MIN_POSITIVE)).log10()
+        })
+        .collect();
+    let mean = leads.iter().sum::<f64>() / RESAMPLES as f64;
+    (leads.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (RESAMPLES - 1) as f64).sqrt()
 }
 
 /// Distortion of `model` on `windows` through the core.
@@ -131,10 +242,97 @@ pub fn auto(
             validation,
         });
     }
-    let chosen = candidates
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.validation.snr_db.total_cmp(&b.1.validation.snr_db))
-        .map_or(0, |(i, _)| i);
-    Ok(Selection { chosen, candidates })
+    let chosen = one_standard_error_rule(&candidates, train_windows, val, cfg.seed)?;
+    let (chosen, lead) = chosen;
+    Ok(Selection {
+        chosen,
+        candidates,
+        lead,
+    })
+}
+
+/// The simplest candidate whose validation SNR is within one standard error of the
+/// best's (see the module's documentation), and the comparison that decided.
+fn one_standard_error_rule(
+    candidates: &[Candidate],
+    calibration: &[Window],
+    val: &[Window],
+    seed: u64,
+) -> Result<(usize, Option<Lead>), Error> {
+    let snr = |i: usize| candidates[i].validation.snr_db;
+    let Some(best) = (0..candidates.len()).max_by(|&a, &b| snr(a).total_cmp(&snr(b))) else {
+        return Ok((0, None));
+    };
+    let best_rank = simplicity(&candidates[best].name);
+    let best_errors = window_errors(&candidates[best].model, calibration, val)?;
+    let mut lead = None;
+    for rank in 0..best_rank {
+        // The best of this simpler rank.
+        let Some(simpler) = (0..candidates.len())
+            .filter(|&i| simplicity(&candidates[i].name) == rank)
+            .max_by(|&a, &b| snr(a).total_cmp(&snr(b)))
+        else {
+            continue;
+        };
+        let errors = window_errors(&candidates[simpler].model, calibration, val)?;
+        let l = Lead {
+            best,
+            simpler,
+            db: snr(best) - snr(simpler),
+            standard_error_db: lead_standard_error(&best_errors, &errors, seed),
+        };
+        if !l.is_clear() {
+            return Ok((simpler, Some(l)));
+        }
+        lead = Some(l);
+    }
+    Ok((best, lead))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constant_lead_has_no_error_and_noise_shrinks_with_more_windows() {
+        let b: Vec<f64> = (0..100).map(|i| 1.0 + (i % 7) as f64).collect();
+        assert_eq!(lead_standard_error(&b, &b, 1), 0.0);
+        let half: Vec<f64> = b.iter().map(|v| v / 2.0).collect();
+        assert!(
+            lead_standard_error(&half, &b, 1) < 1e-9,
+            "a 3.01 dB lead in every window"
+        );
+
+        // Errors whose ratio varies from window to window: the lead is uncertain, less
+        // so over 16 times the windows (about 4 times less).
+        let mut rng = Rng::new(7);
+        let mut pair = |n: usize| -> (Vec<f64>, Vec<f64>) {
+            (0..n)
+                .map(|_| (rng.uniform() + 0.1, rng.uniform() + 0.1))
+                .unzip()
+        };
+        let (a1, b1) = pair(128);
+        let (a2, b2) = pair(16 * 128);
+        let (s1, s2) = (
+            lead_standard_error(&a1, &b1, 3),
+            lead_standard_error(&a2, &b2, 3),
+        );
+        assert!(s1 > 0.05 && s2 > 0.0, "{s1} {s2}");
+        assert!(s2 < s1 / 2.5 && s2 > s1 / 6.0, "{s1} {s2}");
+        assert_eq!(s1, lead_standard_error(&a1, &b1, 3), "seeded");
+        assert_eq!(lead_standard_error(&[], &[], 3), 0.0);
+    }
+
+    #[test]
+    fn a_lead_within_one_standard_error_is_not_clear() {
+        let lead = |db, se| Lead {
+            best: 1,
+            simpler: 0,
+            db,
+            standard_error_db: se,
+        };
+        assert!(lead(1.0, 0.4).is_clear());
+        assert!(!lead(0.3, 0.4).is_clear());
+        assert!(!lead(0.4, 0.4).is_clear());
+    }
 }
