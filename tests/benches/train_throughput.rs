@@ -12,7 +12,9 @@
 //!   shards on as many threads), the same step on one thread (`Net::batch_loss`), and the
 //!   default step split into phases (forward only, forward + backward, zero_grad + Adam,
 //!   the step's GEMMs alone on one thread), so the share of the step that is not matrix
-//!   products can be read off;
+//!   products can be read off (the weight averaging `train::train` adds in the second
+//!   half of its steps, one pass over the weights, is left out, as PyTorch's loop has
+//!   none);
 //! - decoder (`Codec::reconstruct`) vectors/s one vector per call, and over batches of
 //!   1,024 calls, for the f32 blob and for the full-int8 blob of the same network (on
 //!   x86-64 the core runs full-int8 layers with AVX-512 VNNI or AVX2 where the CPU has
