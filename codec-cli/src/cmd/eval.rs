@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let table = args.columns.read(&args.data)?;
     let channels = table.columns.len();
     let (tr, va, te) = split_rows(table.rows.len(), 0.7, 0.15);
-    let train = table.windows(tr.start, tr.end, args.window, 2)?;
+    let train = table.windows(tr.start, tr.end, args.window, 1)?;
     let val = table.windows(va.start, va.end, args.window, (args.window / 8).max(1))?;
     let test = table.windows(te.start, te.end, args.window, args.window)?;
     if val.is_empty() || test.is_empty() {
