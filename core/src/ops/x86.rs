@@ -51,16 +51,40 @@ pub(crate) fn has_avx2() -> bool {
 
 /// `zero + round(acc · m / 2^shift)` saturated to i8 for each row (`m` little-endian
 /// i32, shifts validated in 1..=62), as `dense::requantize` computes it one at a time:
-/// here eight rows to a 512-bit register in 64-bit lanes. Returns false, computing
-/// nothing, without AVX-512 or if the lengths differ.
+/// here eight rows to a 512-bit register in 64-bit lanes (AVX-512), or four to a 256-bit
+/// one (AVX2, which has no 64-bit arithmetic shift: the compiler builds it). Returns
+/// false, computing nothing, without either or if the lengths differ.
 pub(crate) fn requantize(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) -> bool {
     let n = acc.len();
-    if !has_vnni() || m.len() != 4 * n || shifts.len() != n || y.len() != n {
+    if m.len() != 4 * n || shifts.len() != n || y.len() != n {
         return false;
     }
-    // SAFETY: the CPU has the features (checked just above).
-    unsafe { requantize_avx512(acc, m, shifts, zero, y) };
+    if has_vnni() {
+        // SAFETY: the CPU has the features (checked just above).
+        unsafe { requantize_avx512(acc, m, shifts, zero, y) };
+    } else if has_avx2() {
+        // SAFETY: as above.
+        unsafe { requantize_avx2(acc, m, shifts, zero, y) };
+    } else {
+        return false;
+    }
     true
+}
+
+/// [`requantize_avx512`]'s loop for AVX2.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[target_feature(enable = "avx2")]
+unsafe fn requantize_avx2(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
+    let terms = acc.iter().zip(m.chunks_exact(4)).zip(shifts);
+    for (o, ((&a, m), &s)) in y.iter_mut().zip(terms) {
+        let m = i32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+        let s = u64::from(s & 63);
+        let prod = i64::from(a) * i64::from(m);
+        let v = ((prod + (1i64 << (s.saturating_sub(1)))) >> s) + i64::from(zero);
+        *o = v.clamp(-128, 127) as i8;
+    }
 }
 
 /// The loop is `dense::requantize`'s exact 64-bit definition, left to the compiler to
@@ -418,8 +442,9 @@ mod tests {
     /// The vectorized requantization against the scalar one, over the validated shifts.
     #[test]
     fn requantize_matches_the_scalar_definition() {
-        if !has_vnni() {
-            std::eprintln!("no AVX-512 here: vectorized requantization not tested");
+        let (vnni_ok, avx2_ok) = (has_vnni(), has_avx2());
+        if !vnni_ok && !avx2_ok {
+            std::eprintln!("no AVX2 here: vectorized requantization not tested");
             return;
         }
         let mut s = 0x9e37_79b9_7f4a_7c15u64;
@@ -442,6 +467,12 @@ mod tests {
             let zero = next() as i8;
             let mut got = std::vec![0i8; n];
             assert!(requantize(&acc, &m, &sh, zero, &mut got));
+            if avx2_ok {
+                // The AVX2 loop as well, where `requantize` took the AVX-512 one.
+                let mut got2 = std::vec![0i8; n];
+                unsafe { requantize_avx2(&acc, &m, &sh, zero, &mut got2) };
+                assert_eq!(got2, got, "avx2");
+            }
             for i in 0..n {
                 let mi = i32::from_le_bytes([m[4 * i], m[4 * i + 1], m[4 * i + 2], m[4 * i + 3]]);
                 let want = super::super::dense::requantize(acc[i], mi, sh[i], zero);
