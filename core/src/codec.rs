@@ -414,7 +414,25 @@ pub const BATCH_LANES: usize = 4;
 /// time is bound by reading them from L2; 33.8 KB for the benchmark's 16 → 64 → 128 →
 /// 192 decoder). Elsewhere the lanes run one after another.
 ///
-/// Takes [`BATCH_LANES`] codecs' worth of scratch.
+/// Takes [`BATCH_LANES`] codecs' worth of scratch. A receiver checks and unpacks each
+/// payload with [`Codec::decode_latent`] (a corrupt or foreign payload is refused there)
+/// and runs the network on all of them at once:
+///
+/// ```
+/// # fn receive(blob: &[u8], payloads: &[&[u8]]) -> Result<Vec<f32>, aecodec_core::Error> {
+/// use aecodec_core::{Batch, Codec, Model};
+/// let model = Model::from_bytes(blob)?;
+/// let (k, n) = (model.latent_dim(), model.input_dim());
+/// let mut codec = Codec::<256>::new(&model)?;
+/// let (mut zs, mut labels) = (vec![0.0f32; payloads.len() * k], Vec::new());
+/// for (p, z) in payloads.iter().zip(zs.chunks_exact_mut(k)) {
+///     labels.push(codec.decode_latent(p, z)?.label.unwrap_or(0));
+/// }
+/// let mut batch = Box::new(Batch::<256>::new(&model)?);
+/// let mut windows = vec![0.0f32; payloads.len() * n];
+/// batch.reconstruct(&zs, &labels, &mut windows)?;
+/// # Ok(windows) }
+/// ```
 pub struct Batch<'m, const N: usize> {
     lanes: [Codec<'m, N>; BATCH_LANES],
 }
