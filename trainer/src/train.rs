@@ -39,7 +39,7 @@ pub struct TrainConfig {
     /// Hidden activation.
     pub activation: Activation,
     /// Latent dimensions; `None` picks one from the budget (a quarter of the code bits,
-    /// 2..=32).
+    /// 2..=64).
     pub latent: Option<usize>,
     /// Payload budget in bytes (header included).
     pub payload_bytes: usize,
@@ -409,7 +409,7 @@ pub fn train(
     // About 4 bits per dimension: measured on the bundled recording (dae, validation SNR
     // at 6 / 8 / 12 B, 3 seeds), a quarter of the bits beat a third by +0.4 / +0.2 /
     // +0.4 dB, and a fifth or a sixth did no better; half (2 bits each) lost 1.3-2.5 dB.
-    let latent = cfg.latent.unwrap_or((bits / 4).clamp(2, 32));
+    let latent = cfg.latent.unwrap_or((bits / 4).clamp(2, 64));
     let norm = channel_normalization(train, channels)?;
     let data = Batches::new(train, &norm.0, &norm.1, labels);
     let vdata = Batches::new(val, &norm.0, &norm.1, labels);
