@@ -71,29 +71,26 @@ pub(crate) fn requantize(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut
     true
 }
 
-/// [`requantize_avx512`]'s loop for AVX2.
-///
-/// # Safety
-/// The CPU has AVX2.
-#[target_feature(enable = "avx2")]
-unsafe fn requantize_avx2(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
-    let terms = acc.iter().zip(m.chunks_exact(4)).zip(shifts);
-    for (o, ((&a, m), &s)) in y.iter_mut().zip(terms) {
-        let m = i32::from_le_bytes([m[0], m[1], m[2], m[3]]);
-        let s = u64::from(s & 63);
-        let prod = i64::from(a) * i64::from(m);
-        let v = ((prod + (1i64 << (s.saturating_sub(1)))) >> s) + i64::from(zero);
-        *o = v.clamp(-128, 127) as i8;
-    }
-}
-
-/// The loop is `dense::requantize`'s exact 64-bit definition, left to the compiler to
-/// vectorize (VPMULDQ, VPSLLVQ, VPSRAVQ, VPMAXSQ/VPMINSQ, VPMOVQB).
-///
 /// # Safety
 /// The CPU has AVX-512 F, BW, VL (`has_vnni`).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 unsafe fn requantize_avx512(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
+    requantize_rows(acc, m, shifts, zero, y)
+}
+
+/// # Safety
+/// The CPU has AVX2.
+#[target_feature(enable = "avx2")]
+unsafe fn requantize_avx2(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
+    requantize_rows(acc, m, shifts, zero, y)
+}
+
+/// `dense::requantize`'s exact 64-bit definition as a loop without branches, inlined into
+/// the two functions above so the compiler vectorizes it for their features (VPMULDQ,
+/// VPSLLVQ, VPSRAVQ, VPMAXSQ/VPMINSQ, VPMOVQB with AVX-512; AVX2 has no 64-bit
+/// arithmetic shift and gets it built from others).
+#[inline(always)]
+fn requantize_rows(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
     let terms = acc.iter().zip(m.chunks_exact(4)).zip(shifts);
     for (o, ((&a, m), &s)) in y.iter_mut().zip(terms) {
         let m = i32::from_le_bytes([m[0], m[1], m[2], m[3]]);
