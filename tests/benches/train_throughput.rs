@@ -129,6 +129,36 @@ fn rate(budget: Duration, warmup: usize, units: usize, mut work: impl FnMut()) -
     (calls * units) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// `codec`'s decoder on `latents`: vectors/s one vector per `reconstruct` call, then
+/// over batches of [`DEC_BATCH`] calls.
+fn per_call_rates(
+    codec: &mut Codec<'_, INPUT>,
+    latents: &[[f32; LATENT]],
+    repeats: usize,
+    budget: Duration,
+) -> (Spread, Spread) {
+    let mut out = vec![0.0f32; INPUT];
+    let mut i = 0usize;
+    let single = repeated(repeats, || {
+        rate(budget, 1000, 1, || {
+            let z = &latents[i % latents.len()];
+            black_box(codec.reconstruct(black_box(z), 0, &mut out).ok());
+            i += 1;
+        })
+    });
+    let mut outs = vec![0.0f32; DEC_BATCH * INPUT];
+    let batch = repeated(repeats, || {
+        rate(budget, 2, DEC_BATCH, || {
+            for (j, o) in outs.chunks_exact_mut(INPUT).enumerate() {
+                let z = &latents[j % latents.len()];
+                black_box(codec.reconstruct(black_box(z), 0, o).ok());
+            }
+            black_box(&outs);
+        })
+    });
+    (single, batch)
+}
+
 fn repeated(repeats: usize, mut one: impl FnMut() -> f64) -> Spread {
     Spread::of((0..repeats).map(|_| one()).collect())
 }
@@ -443,27 +473,10 @@ fn main() {
             z
         })
         .collect();
-    let mut out = vec![0.0f32; INPUT];
-    let mut i = 0usize;
-    let dec_single = repeated(repeats, || {
-        rate(budget, 1000, 1, || {
-            let z = &latents[i % latents.len()];
-            black_box(codec.reconstruct(black_box(z), 0, &mut out).ok());
-            i += 1;
-        })
-    });
-    let mut outs = vec![0.0f32; DEC_BATCH * INPUT];
+    let (dec_single, dec_batch) = per_call_rates(&mut codec, &latents, repeats, budget);
     let zs: Vec<&[f32; LATENT]> = (0..DEC_BATCH)
         .map(|j| &latents[j % latents.len()])
         .collect();
-    let dec_batch = repeated(repeats, || {
-        rate(budget, 2, DEC_BATCH, || {
-            for (z, o) in zs.iter().zip(outs.chunks_exact_mut(INPUT)) {
-                black_box(codec.reconstruct(black_box(*z), 0, o).ok());
-            }
-            black_box(&outs);
-        })
-    });
     // The host's batched decoder (aecodec_trainer::batch): one GEMM per layer per batch.
     let batcher = aecodec_trainer::batch::BatchDecoder::new(&blob).expect("batch decoder");
     let flat: Vec<f32> = zs.iter().flat_map(|z| z.iter().copied()).collect();
@@ -476,21 +489,8 @@ fn main() {
     let blob8 = export_blob(&float_model, Precision::Int8Full, &train).expect("export int8");
     let model8 = Model::from_bytes(&blob8).expect("load int8");
     let mut codec8 = Box::new(Codec::<INPUT>::new(&model8).expect("codec int8"));
-    let dec8_single = repeated(repeats, || {
-        rate(budget, 1000, 1, || {
-            let z = &latents[i % latents.len()];
-            black_box(codec8.reconstruct(black_box(z), 0, &mut out).ok());
-            i += 1;
-        })
-    });
-    let dec8_batch = repeated(repeats, || {
-        rate(budget, 2, DEC_BATCH, || {
-            for (z, o) in zs.iter().zip(outs.chunks_exact_mut(INPUT)) {
-                black_box(codec8.reconstruct(black_box(*z), 0, o).ok());
-            }
-            black_box(&outs);
-        })
-    });
+    let (dec8_single, dec8_batch) = per_call_rates(&mut codec8, &latents, repeats, budget);
+    let mut outs = vec![0.0f32; DEC_BATCH * INPUT];
     // The same 1,024 vectors through `Batch`, four lanes sharing each load of weights.
     let mut batch8 = Box::new(Batch::<INPUT>::new(&model8).expect("batch int8"));
     let dec8_lanes = repeated(repeats, || {
