@@ -36,6 +36,8 @@ pub struct Candidate {
     pub model: FloatModel,
     /// Distortion on the validation windows, through the core (f32).
     pub validation: Distortion,
+    /// Squared error of each validation window, from the same decode as `validation`.
+    pub window_errors: Vec<f64>,
 }
 
 /// How far the best candidate on validation leads a simpler one.
@@ -121,26 +123,6 @@ impl Selection {
     }
 }
 
-/// Squared error of each window of `windows` through the core (f32).
-fn window_errors(
-    model: &FloatModel,
-    calibration: &[Window],
-    windows: &[Window],
-) -> Result<Vec<f64>, Error> {
-    let blob = export_blob(model, Precision::F32, calibration)?;
-    let decoded = round_trip(&blob, windows)?;
-    Ok(windows
-        .iter()
-        .zip(&decoded)
-        .map(|((w, _), d)| {
-            w.iter()
-                .zip(d)
-                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-                .sum()
-        })
-        .collect())
-}
-
 /// Standard error of `10 log10(Σ b / Σ a)`, the dB by which the codec with per-window
 /// squared errors `a` beats the one with `b` on the same windows (the signal energy
 /// cancels), by a paired bootstrap over contiguous blocks of [`BLOCK`] windows.
@@ -179,8 +161,29 @@ pub fn validate(
     windows: &[Window],
     channels: usize,
 ) -> Result<Distortion, Error> {
+    Ok(measure(model, calibration, windows, channels)?.0)
+}
+
+/// [`validate`], and the squared error of each window, from one pass through the core.
+fn measure(
+    model: &FloatModel,
+    calibration: &[Window],
+    windows: &[Window],
+    channels: usize,
+) -> Result<(Distortion, Vec<f64>), Error> {
     let blob = export_blob(model, Precision::F32, calibration)?;
-    Ok(distortion(windows, &round_trip(&blob, windows)?, channels))
+    let decoded = round_trip(&blob, windows)?;
+    let errors = windows
+        .iter()
+        .zip(&decoded)
+        .map(|((w, _), d)| {
+            w.iter()
+                .zip(d)
+                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+                .sum()
+        })
+        .collect();
+    Ok((distortion(windows, &decoded, channels), errors))
 }
 
 /// Fits `linear` (PCA) and `dct` (unconditional data only), the learned variant of
@@ -204,11 +207,12 @@ pub fn auto(
         let linear = fit_linear_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
         let dct = fit_dct_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
         for (name, model) in [("linear", linear), ("dct", dct)] {
-            let validation = validate(&model, train_windows, val, channels)?;
+            let (validation, window_errors) = measure(&model, train_windows, val, channels)?;
             candidates.push(Candidate {
                 name: name.into(),
                 model,
                 validation,
+                window_errors,
             });
         }
     }
@@ -235,15 +239,15 @@ pub fn auto(
             labels,
             progress,
         )?;
-        let validation = validate(&trained.model, train_windows, val, channels)?;
+        let (validation, window_errors) = measure(&trained.model, train_windows, val, channels)?;
         candidates.push(Candidate {
             name: crate::train::variant_name(&variant).into(),
             model: trained.model,
             validation,
+            window_errors,
         });
     }
-    let chosen = one_standard_error_rule(&candidates, train_windows, val, cfg.seed)?;
-    let (chosen, lead) = chosen;
+    let (chosen, lead) = one_standard_error_rule(&candidates, cfg.seed);
     Ok(Selection {
         chosen,
         candidates,
@@ -253,18 +257,13 @@ pub fn auto(
 
 /// The simplest candidate whose validation SNR is within one standard error of the
 /// best's (see the module's documentation), and the comparison that decided.
-fn one_standard_error_rule(
-    candidates: &[Candidate],
-    calibration: &[Window],
-    val: &[Window],
-    seed: u64,
-) -> Result<(usize, Option<Lead>), Error> {
+fn one_standard_error_rule(candidates: &[Candidate], seed: u64) -> (usize, Option<Lead>) {
     let snr = |i: usize| candidates[i].validation.snr_db;
     let Some(best) = (0..candidates.len()).max_by(|&a, &b| snr(a).total_cmp(&snr(b))) else {
-        return Ok((0, None));
+        return (0, None);
     };
     let best_rank = simplicity(&candidates[best].name);
-    let best_errors = window_errors(&candidates[best].model, calibration, val)?;
+    let best_errors = &candidates[best].window_errors;
     let mut lead = None;
     for rank in 0..best_rank {
         // The best of this simpler rank.
@@ -274,19 +273,22 @@ fn one_standard_error_rule(
         else {
             continue;
         };
-        let errors = window_errors(&candidates[simpler].model, calibration, val)?;
         let l = Lead {
             best,
             simpler,
             db: snr(best) - snr(simpler),
-            standard_error_db: lead_standard_error(&best_errors, &errors, seed),
+            standard_error_db: lead_standard_error(
+                best_errors,
+                &candidates[simpler].window_errors,
+                seed,
+            ),
         };
         if !l.is_clear() {
-            return Ok((simpler, Some(l)));
+            return (simpler, Some(l));
         }
         lead = Some(l);
     }
-    Ok((best, lead))
+    (best, lead)
 }
 
 #[cfg(test)]
