@@ -72,7 +72,7 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
         .unwrap();
     assert!(inspect.status.success());
     let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(d["format_version"], 2);
+    assert_eq!(d["format_version"], 3);
     assert_eq!(d["payload"]["bytes"], 12);
     assert_eq!(d["input_dim"], 192);
     let _ = std::fs::remove_dir_all(&out);
@@ -389,6 +389,34 @@ fn bad_inputs_get_clear_errors_naming_file_line_and_column() {
         err.contains("cvae needs labels") && err.contains("--label-column"),
         "{err}"
     );
+    // A convolution that does not tile the window, and one that is not three numbers.
+    for (conv, says) in [
+        ("8,3,64", "multiple of the stride"),
+        ("8,4", "KERNEL,STRIDE,FILTERS"),
+        ("80,4,64", "at most the window's 64 samples"),
+    ] {
+        let (code, err) = stderr_of(&[
+            "train",
+            "--data",
+            data().to_str().unwrap(),
+            "--columns",
+            COLS,
+            "--variant",
+            "ae",
+            "--conv",
+            conv,
+            "--steps",
+            "5",
+            "--quiet",
+            "-o",
+            dir.join("conv.aect").to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1));
+        assert!(
+            err.contains(&format!("--conv {conv}")) && err.contains(says),
+            "{err}"
+        );
+    }
     // A blob of another format version, and a blob that is not a blob.
     let (_, blob) = linear_model(&dir.join("m"));
     let mut newer = std::fs::read(&blob).unwrap();

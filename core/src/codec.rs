@@ -3,7 +3,9 @@
 use crate::bytes::f32s;
 use crate::ops::{activation, dense};
 use crate::wire::payload::{self, PayloadInfo};
-use crate::{Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES};
+use crate::{
+    DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
+};
 
 /// What the encoder puts in a payload besides the codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,7 +90,7 @@ fn run_float<const N: usize>(
 ) {
     let mut in_a = true;
     for l in &half.layers {
-        let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+        let (n_in, n_out) = (l.vec_in(), l.vec_out());
         let (src, dst) = if in_a {
             (&a[..], &mut b[..])
         } else {
@@ -99,8 +101,12 @@ fn run_float<const N: usize>(
             dst.get_mut(..n_out).unwrap_or(&mut []),
         );
         match precision {
-            Precision::Int8Weights if precision.is_built() => dense::dense_i8w(l, x, y),
-            Precision::F32 if precision.is_built() => dense::dense_f32(l, x, y),
+            Precision::Int8Weights if precision.is_built() => {
+                layer_float(l, x, y, dense::dense_i8w, dense::dense_i8w_add)
+            }
+            Precision::F32 if precision.is_built() => {
+                layer_float(l, x, y, dense::dense_f32, dense::dense_f32_add)
+            }
             _ => {} // not built: refused at load
         }
         activation::apply(l.activation, y);
@@ -108,6 +114,41 @@ fn run_float<const N: usize>(
     }
     if !in_a {
         a.copy_from_slice(b);
+    }
+}
+
+/// One float layer: its dense map once, at every position of a convolution, or
+/// overlap-added at every position of a transposed one (`add` adds into its output).
+#[inline(always)]
+fn layer_float(
+    l: &DenseSpec<'_>,
+    x: &[f32],
+    y: &mut [f32],
+    dense: fn(&DenseSpec<'_>, &[f32], &mut [f32]),
+    add: fn(&DenseSpec<'_>, &[f32], &mut [f32]),
+) {
+    let Some(c) = l.conv else {
+        return dense(l, x, y);
+    };
+    let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+    if c.transposed {
+        y.fill(0.0);
+    }
+    for p in 0..c.positions() {
+        // Shapes were validated with the model; a slice out of range computes nothing.
+        let (xs, ys) = if c.transposed {
+            (p * n_in..(p + 1) * n_in, c.offset(p)..c.offset(p) + n_out)
+        } else {
+            (c.offset(p)..c.offset(p) + n_in, p * n_out..(p + 1) * n_out)
+        };
+        let (Some(xp), Some(yp)) = (x.get(xs), y.get_mut(ys)) else {
+            return;
+        };
+        if c.transposed {
+            add(l, xp, yp);
+        } else {
+            dense(l, xp, yp);
+        }
     }
 }
 
@@ -165,17 +206,43 @@ fn run_int<const N: usize>(
     let mut in_a = true;
     let mut width = n_in;
     for l in &half.layers {
-        let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+        let (n_in, n_out) = (l.vec_in(), l.vec_out());
         let (src, dst) = if in_a {
             (&qa[..], &mut qb[..])
         } else {
             (&qb[..], &mut qa[..])
         };
-        let (x, y) = (
-            src.get(..n_in).unwrap_or(&[]),
-            dst.get_mut(..n_out).unwrap_or(&mut []),
-        );
-        dense::dense_int8(l, x, y, wide.slice());
+        let x = src.get(..n_in).unwrap_or(&[]);
+        let (per_in, per_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
+        match l.conv {
+            None => dense::dense_int8(l, x, dst.get_mut(..n_out).unwrap_or(&mut []), wide.slice()),
+            Some(c) if !c.transposed => {
+                for p in 0..c.positions() {
+                    let xp = x.get(c.offset(p)..c.offset(p) + per_in).unwrap_or(&[]);
+                    let yp = dst
+                        .get_mut(p * per_out..(p + 1) * per_out)
+                        .unwrap_or(&mut []);
+                    dense::dense_int8(l, xp, yp, wide.slice());
+                }
+            }
+            Some(c) => {
+                // The half's last layer (validated): each position's int8 output, in
+                // `dst` for the time being, is dequantized and added into `a`.
+                a.get_mut(..n_out).unwrap_or(&mut []).fill(0.0);
+                for p in 0..c.positions() {
+                    let xp = x.get(p * per_in..(p + 1) * per_in).unwrap_or(&[]);
+                    let yp = dst.get_mut(..per_out).unwrap_or(&mut []);
+                    dense::dense_int8(l, xp, yp, wide.slice());
+                    let ap = a
+                        .get_mut(c.offset(p)..c.offset(p) + per_out)
+                        .unwrap_or(&mut []);
+                    for (v, &q) in ap.iter_mut().zip(yp.iter()) {
+                        *v += f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
+                    }
+                }
+                return;
+            }
+        }
         in_a = !in_a;
         width = n_out;
     }
@@ -492,11 +559,14 @@ impl<'m, const N: usize> Batch<'m, N> {
         Ok(())
     }
 
-    /// Whether [`Batch::run_int_decoders`] applies: a full-int8 model on x86-64.
+    /// Whether [`Batch::run_int_decoders`] applies: a full-int8 model without
+    /// convolutions in its decoder on x86-64.
     fn lanes_share_weights(&self) -> bool {
+        let model = self.lanes[0].model;
         cfg!(target_arch = "x86_64")
-            && self.lanes[0].model.precision() == Precision::Int8Full
+            && model.precision() == Precision::Int8Full
             && Precision::Int8Full.is_built()
+            && model.spec().decoder.layers.iter().all(|l| l.conv.is_none())
     }
 
     /// Runs the full-int8 decoder on every lane's latent (in its `a`) and writes the

@@ -40,8 +40,8 @@ pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
 pub use error::{Error, Half};
 pub use heapless;
 pub use model::{
-    fingerprint, write_blob, Activation, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer, Model,
-    ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
+    Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{PayloadInfo, PayloadLayout, SequenceEvent, SequenceTracker};

@@ -65,33 +65,36 @@ fn rejects_blob_with_wrong_magic() {
 #[test]
 fn rejects_blob_with_newer_version() {
     let mut b = blob(&Tiny::new().spec());
-    b[4] = 3;
+    b[4] = 4;
     let e = load(&b);
     assert_eq!(
         e,
         Error::UnsupportedVersion {
-            found: 3,
-            supported: 2
+            found: 4,
+            supported: 3
         }
     );
-    assert!(e.to_string().contains("version 3 is newer"));
+    assert!(e.to_string().contains("version 4 is newer"));
 }
 
-/// Version 1 stored full-int8 weights signed and row-major and had no `pad` field.
+/// Version 1 stored full-int8 weights signed and row-major and had no `pad` field;
+/// version 2 had no `conv` field.
 #[test]
 fn rejects_blob_of_an_older_version() {
-    let mut b = blob(&Tiny::new().spec());
-    b[4] = 1;
-    let e = load(&b);
-    assert_eq!(
-        e,
-        Error::UnsupportedVersion {
-            found: 1,
-            supported: 2
-        }
-    );
-    assert!(e.to_string().contains("version 1 is older"));
-    assert!(e.to_string().contains("aecodec export"));
+    for old in [1u8, 2] {
+        let mut b = blob(&Tiny::new().spec());
+        b[4] = old;
+        let e = load(&b);
+        assert_eq!(
+            e,
+            Error::UnsupportedVersion {
+                found: u16::from(old),
+                supported: 3
+            }
+        );
+        assert!(e.to_string().contains(&format!("version {old} is older")));
+        assert!(e.to_string().contains("aecodec export"));
+    }
 }
 
 /// A layer's `pad` holds only zero bytes (at most 3): anything else is not a blob the
@@ -100,12 +103,19 @@ fn rejects_blob_of_an_older_version() {
 fn rejects_nonzero_pad_bytes() {
     let b = blob(&Tiny::new().spec());
     let mut body = b[HEADER_LEN..].to_vec();
-    // encoder layer: in 3, out 2, Identity, pad [00], weights (24 bytes)
-    let at = body
-        .windows(6)
-        .position(|w| w == [0x03, 0x02, 0x00, 0x01, 0x00, 0x18])
+    // encoder layer: in 3, out 2, Identity, no conv, pad (0..=3 zero bytes), weights
+    // (24 bytes); the pad becomes the one byte 07
+    let (at, pad) = (0..=3usize)
+        .find_map(|p| {
+            let mut head = vec![0x03, 0x02, 0x00, 0x00, p as u8];
+            head.extend(std::iter::repeat_n(0u8, p));
+            head.push(0x18);
+            body.windows(head.len())
+                .position(|w| w == head)
+                .map(|at| (at, p))
+        })
         .expect("the tiny model's first layer");
-    body[at + 4] = 0x07;
+    body.splice(at + 4..at + 5 + pad, [0x01, 0x07]);
     assert_eq!(
         load(&with_body(&body, FORMAT_VERSION)),
         Error::BadParameter {

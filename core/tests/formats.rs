@@ -10,9 +10,9 @@ use common::{blob, hex, Tiny};
 fn blob_bytes_are_pinned() {
     let t = Tiny::new();
     let b = blob(&t.spec());
-    assert_eq!(FORMAT_VERSION, 2);
-    // header: "AECM", version 2, body length, FNV-1a 32 of the body
-    assert_eq!(&b[..6], b"AECM\x02\x00");
+    assert_eq!(FORMAT_VERSION, 3);
+    // header: "AECM", version 3, body length, FNV-1a 32 of the body
+    assert_eq!(&b[..6], b"AECM\x03\x00");
     assert_eq!(
         u32::from_le_bytes(b[6..10].try_into().unwrap()) as usize,
         b.len() - HEADER_LEN
@@ -28,10 +28,10 @@ fn blob_bytes_are_pinned() {
 /// Produced by `write_blob` of the tiny model in tests/common; decoded field by field in
 /// spec/model-format.md ("Worked example").
 const GOLDEN_BLOB: &str = concat!(
-    "4145434d0200b00000003715bece",
+    "4145434d0300b000000023d96c0d",
     "0003000c0000c84200000000000048c20c000020410000803f0000a040",
-    "0000803f000000803f00010302000100180000003f0000003f00000000000000000000003f000000bf",
-    "08000000000000803e000000000000803f000000803f000102030003000000180000803f0000000000",
+    "0000803f000000803f00010302000000180000003f0000003f00000000000000000000003f000000bf",
+    "08000000000000803e000000000000803f000000803f000102030000020000180000803f0000000000",
     "00803f0000803f00000000000080bf0c000000000000000000000000000000000002040308000000",
     "000000803e08000000c0000000c00800000040000000400404",
 );
@@ -81,8 +81,8 @@ fn payload_and_frame_bytes_are_pinned() {
     assert_eq!(out, [100.0 + 10.0 * 0.875, 2.125, -50.0 + 5.0 * -1.25]);
 }
 
-/// COBS code 05, payload 75 bc, CRC-16 8c f4, delimiter 00 (spec/packet-format.md).
-const GOLDEN_FRAME: &str = "0575bc8cf400";
+/// COBS code 05, payload 35 bc, CRC-16 81 38, delimiter 00 (spec/packet-format.md).
+const GOLDEN_FRAME: &str = "0535bc813800";
 
 /// The blocked full-int8 weight layout of format version 2, pinned for a 6 × 5 layer:
 /// rows 0–3 in one group (inputs 0–3 interleaved, then inputs 4–5 row by row), row 4
@@ -135,6 +135,7 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
         in_dim: n_in as u16,
         out_dim: n_out as u16,
         activation: Activation::Identity,
+        conv: None,
         pad: &[],
         weights: w,
         bias: b,

@@ -14,6 +14,7 @@ use aecodec_firmware::{Counters, Lis3dh, Pipeline, SimLis3dh};
 use aecodec_tests::{daphnet_ankle, repo_root, VecSink};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::fit_linear_budget;
+use aecodec_trainer::models::ConvShape;
 use aecodec_trainer::train::{train, TrainConfig};
 
 const ROWS: usize = 1024;
@@ -165,9 +166,27 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
         .unwrap()
         .model;
 
+    // A convolutional codec (the demo's front end with 16 filters: 15 positions × 16 =
+    // 240 values, inside the boards' 256-value scratch).
+    let cfg = TrainConfig {
+        steps: 300,
+        payload_bytes: 12,
+        hidden: vec![128],
+        decoder_hidden: Some(vec![128]),
+        conv: Some(ConvShape {
+            kernel: 8,
+            stride: 4,
+            filters: 16,
+        }),
+        ..TrainConfig::default()
+    };
+    let conv = train(&cfg, &train_w, &train_w[..64], 3, 0, &mut |_| {})
+        .unwrap()
+        .model;
+
     let m4: &[&str] = &["-cpu", "cortex-m4", "-machine", "mps2-an386"];
     let m0: &[&str] = &["-M", "microbit"];
-    let runs: [(&str, &aecodec_trainer::FloatModel, Precision, &str, &[&str]); 4] = [
+    let runs: [(&str, &aecodec_trainer::FloatModel, Precision, &str, &[&str]); 7] = [
         ("pca", &pca, Precision::F32, "thumbv7em-none-eabihf", m4),
         (
             "ae",
@@ -178,6 +197,15 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
         ),
         ("ae", &ae, Precision::Int8Full, "thumbv7em-none-eabihf", m4),
         ("ae", &ae, Precision::Int8Full, "thumbv6m-none-eabi", m0),
+        ("conv", &conv, Precision::F32, "thumbv7em-none-eabihf", m4),
+        (
+            "conv",
+            &conv,
+            Precision::Int8Full,
+            "thumbv7em-none-eabihf",
+            m4,
+        ),
+        ("conv", &conv, Precision::Int8Full, "thumbv6m-none-eabi", m0),
     ];
     for (name, model, precision, target, machine) in runs {
         let blob = export_blob(model, precision, &train_w).unwrap();

@@ -10,7 +10,9 @@
 //! mask, hidden=256,128, dec (decoder hidden widths; default the mirror), latent, latdiv
 //! (latent = code bits / latdiv), steps=4000, lr, batch, qat, ema (weight-average decay,
 //! 0 = off), seed, hop=2 (train windows), budgets=6,8,12, extra_bits (code bits added at
-//! each budget through a padded header: the "bits given back" experiment), tag.
+//! each budget through a padded header: the "bits given back" experiment), conv=K,S,F (a
+//! convolutional front end: F filters over K samples every S), switch=1 (also simulate
+//! per-window switching between the learned and a classical codec), tag.
 //! Everything trains on one thread. Results and conclusions: docs/quality-study.md.
 
 use std::collections::HashMap;
@@ -20,7 +22,7 @@ use aecodec_core::{PayloadHeader, Precision};
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
 use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget};
 use aecodec_trainer::metrics::distortion;
-use aecodec_trainer::models::{Corruption, Variant};
+use aecodec_trainer::models::{ConvShape, Corruption, Variant};
 use aecodec_trainer::train::{train, TrainConfig};
 use aecodec_trainer::{export_blob, round_trip, FloatModel, FloatQuantizer};
 
@@ -153,6 +155,60 @@ fn entropy(model: &FloatModel, fit: &[Window], eval: &[Window]) -> (f64, f64, f6
     (bits.iter().map(|&b| f64::from(b)).sum(), cross, own)
 }
 
+/// Per-window mode switching, simulated: one mode bit per window (taken from the code
+/// bits through a 9-bit header) says whether the window was coded by the learned codec
+/// or by PCA (or DCT), whichever errs less on it; prints the SNR of each pairing and its
+/// margin over the best classical codec at the full bits (`classical`: validation, test).
+fn switch_study(
+    tag: &str,
+    bytes: usize,
+    cfg: &TrainConfig,
+    train_w: &[Window],
+    val: &[Window],
+    test: &[Window],
+    classical: (f64, f64),
+) {
+    let h9 = PayloadHeader {
+        fingerprint_bits: 5,
+        sequence_bits: 4,
+    };
+    let lin = fit_linear_budget(train_w, 3, bytes, h9).unwrap();
+    let dct = fit_dct_budget(train_w, 3, bytes, h9).unwrap();
+    let cfg = TrainConfig {
+        header: h9,
+        latent: Some(((bytes * 8 - 9) as f64 / 4.0).round() as usize),
+        ..cfg.clone()
+    };
+    let learned = train(&cfg, train_w, val, 3, 0, &mut |_| {})
+        .expect("train")
+        .model;
+    let sq = |w: &[f32], d: &[f32]| -> f64 {
+        w.iter()
+            .zip(d)
+            .map(|(&a, &b)| f64::from(a - b).powi(2))
+            .sum()
+    };
+    for (name, ws, best) in [("val", val, classical.0), ("test", test, classical.1)] {
+        let dm = decoded(&learned, train_w, ws);
+        let pick = |other: &FloatModel| -> f64 {
+            let d = decoded(other, train_w, ws);
+            let chosen: Vec<Vec<f32>> = ws
+                .iter()
+                .zip(dm.iter().zip(d))
+                .map(|((w, _), (m, o))| if sq(w, m) <= sq(w, &o) { m.clone() } else { o })
+                .collect();
+            distortion(ws, &chosen, 3).snr_db
+        };
+        let (with_lin, with_dct) = (pick(&lin), pick(&dct));
+        println!(
+            "SWITCH {tag} B={bytes} {name}: learned alone {:.2} | learned or pca {with_lin:.2} ({:+.2}) | learned or dct {with_dct:.2} ({:+.2}) over the best classical {best:.2}",
+            distortion(ws, &dm, 3).snr_db,
+            with_lin - best,
+            with_dct - best
+        );
+    }
+}
+
 fn main() {
     let args: HashMap<String, String> = std::env::args()
         .skip(1)
@@ -247,6 +303,14 @@ fn main() {
             seed: get("seed", "1").parse().unwrap(),
             threads: NonZeroUsize::MIN,
             weight_average: get("ema", "0").parse().unwrap(),
+            conv: args.get("conv").map(|c| {
+                let v = list(c.clone());
+                ConvShape {
+                    kernel: v[0],
+                    stride: v[1],
+                    filters: v[2],
+                }
+            }),
             ..TrainConfig::default()
         };
         let t = train(&cfg, &train_w, &val, 3, 0, &mut |_| {}).expect("train");
@@ -277,6 +341,9 @@ fn main() {
             &decoded(m, &train_w, &test),
             &decoded(best_cls, &train_w, &test),
         );
+        if args.get("switch").is_some_and(|v| v == "1") {
+            switch_study(&tag, bytes, &cfg, &train_w, &val, &test, (cv, ct));
+        }
         println!(
             "{tag} B={bytes} k={} | SNR train {tr:.2} val {va:.2} test {te:.2} | margin val {:+.2} test {:+.2} | classical val {cv:.2} test {ct:.2} | float train {ftr:.2} val {fva:.2} test {fte:.2} | bits {fixed:.0} xent(val|train) {xent:.1} ({:.0} %) own {own:.1} | oracle gain val {gva:.2} test {gte:.2} | test margin 90 % bootstrap {b5:+.2}..{b95:+.2} | linear bits {lfixed:.0} xent {lxent:.1} ({:.0} %) | {:.0}s",
             m.quantizer.bits().len(),

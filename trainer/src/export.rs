@@ -77,6 +77,7 @@ struct LayerBytes {
     in_dim: u16,
     out_dim: u16,
     activation: aecodec_core::Activation,
+    conv: Option<aecodec_core::Conv>,
     weights: Vec<u8>,
     bias: Vec<u8>,
     scales: Vec<u8>,
@@ -91,6 +92,7 @@ impl LayerBytes {
             in_dim: self.in_dim,
             out_dim: self.out_dim,
             activation: self.activation,
+            conv: self.conv,
             pad: &[],
             weights: &self.weights,
             bias: &self.bias,
@@ -123,6 +125,7 @@ fn float_layer(l: &FloatLayer, precision: Precision) -> Result<LayerBytes, Error
         in_dim,
         out_dim,
         activation: l.activation,
+        conv: l.conv,
         weights,
         bias: le_f32(l.bias.iter().copied()),
         scales,
@@ -158,7 +161,9 @@ fn int_half(
     let mut out = Vec::new();
     for l in layers {
         let (in_dim, out_dim) = dims(l)?;
-        let pre: Vec<Vec<f64>> = acts.iter().map(|x| l.pre_activation(x)).collect();
+        // Ranges come from each position's outputs: a transposed convolution quantizes
+        // them before they are overlap-added (in f32).
+        let pre: Vec<Vec<f64>> = acts.iter().map(|x| l.position_outputs(x)).collect();
         let post: Vec<Vec<f64>> = pre
             .iter()
             .map(|p| p.iter().map(|&v| activate(l.activation, v)).collect())
@@ -200,6 +205,7 @@ fn int_half(
             in_dim,
             out_dim,
             activation: l.activation,
+            conv: l.conv,
             weights: blocked,
             bias: le_i32(bias),
             scales: le_i32(mults),

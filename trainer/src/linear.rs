@@ -207,6 +207,7 @@ impl Pca {
             in_dim: n,
             out_dim: k,
             activation: Activation::Identity,
+            conv: None,
             weights: comps.iter().flatten().map(|&w| w as f32).collect(),
             bias: comps
                 .iter()
@@ -217,6 +218,7 @@ impl Pca {
             in_dim: k,
             out_dim: n,
             activation: Activation::Identity,
+            conv: None,
             weights: (0..n)
                 .flat_map(|i| comps.iter().map(move |c| c[i] as f32))
                 .collect(),

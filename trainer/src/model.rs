@@ -1,18 +1,21 @@
 //! Float models: what training produces and export consumes.
 
-use aecodec_core::{Activation, PayloadHeader};
+use aecodec_core::{Activation, Conv, PayloadHeader};
 
 use crate::{normal, Error};
 
-/// A dense layer in f32, `y = act(W x + b)` with `W` row-major `[out][in]`.
+/// A dense layer in f32, `y = act(W x + b)` with `W` row-major `[out][in]`, possibly
+/// shared along time (a 1-D convolution or its transpose, as [`Conv`] defines them).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FloatLayer {
-    /// Inputs.
+    /// Inputs (of one position, for a convolution).
     pub in_dim: usize,
-    /// Outputs.
+    /// Outputs (of one position, for a convolution).
     pub out_dim: usize,
     /// Activation.
     pub activation: Activation,
+    /// Weight sharing along time, or `None` for a plain dense layer.
+    pub conv: Option<Conv>,
     /// Weights, row-major `[out_dim][in_dim]`.
     pub weights: Vec<f32>,
     /// Bias per output.
@@ -37,8 +40,8 @@ pub fn activate(act: Activation, x: f64) -> f64 {
 }
 
 impl FloatLayer {
-    /// Pre-activation outputs `W x + b` in f64.
-    pub fn pre_activation(&self, x: &[f64]) -> Vec<f64> {
+    /// `W x + b` in f64 for one position's inputs.
+    fn dense(&self, x: &[f64]) -> Vec<f64> {
         self.weights
             .chunks_exact(self.in_dim)
             .zip(&self.bias)
@@ -50,6 +53,61 @@ impl FloatLayer {
                     + f64::from(b)
             })
             .collect()
+    }
+
+    /// `W x + b` at every position, one position's outputs after another (before a
+    /// transposed convolution's overlap-add): what an int8 layer quantizes.
+    pub fn position_outputs(&self, x: &[f64]) -> Vec<f64> {
+        match self.conv {
+            None => self.dense(x),
+            Some(c) => (0..c.positions())
+                .flat_map(|p| {
+                    let at = if c.transposed {
+                        p * self.in_dim
+                    } else {
+                        c.offset(p)
+                    };
+                    self.dense(&x[at..at + self.in_dim])
+                })
+                .collect(),
+        }
+    }
+
+    /// Pre-activation outputs in f64 (overlap-added for a transposed convolution).
+    pub fn pre_activation(&self, x: &[f64]) -> Vec<f64> {
+        let pieces = self.position_outputs(x);
+        match self.conv {
+            Some(c) if c.transposed => {
+                let mut y = vec![0.0; c.window()];
+                for (p, piece) in pieces.chunks_exact(self.out_dim).enumerate() {
+                    let at = c.offset(p);
+                    y[at..at + self.out_dim]
+                        .iter_mut()
+                        .zip(piece)
+                        .for_each(|(o, v)| *o += v);
+                }
+                y
+            }
+            _ => pieces,
+        }
+    }
+
+    /// Values the layer reads (the whole window of a convolution).
+    pub fn vec_in(&self) -> usize {
+        match self.conv {
+            Some(c) if !c.transposed => c.window(),
+            Some(c) => c.positions() * self.in_dim,
+            None => self.in_dim,
+        }
+    }
+
+    /// Values the layer writes (the whole window of a transposed convolution).
+    pub fn vec_out(&self) -> usize {
+        match self.conv {
+            Some(c) if c.transposed => c.window(),
+            Some(c) => c.positions() * self.out_dim,
+            None => self.out_dim,
+        }
     }
 
     /// Outputs `act(W x + b)` in f64.
@@ -170,7 +228,23 @@ impl FloatModel {
         ] {
             let mut width = n_in;
             for (i, l) in layers.iter().enumerate() {
-                if l.in_dim != width
+                if let Some(c) = l.conv {
+                    let per = if c.transposed { l.out_dim } else { l.in_dim };
+                    let (samples, kernel, stride) = (
+                        usize::from(c.samples),
+                        usize::from(c.kernel),
+                        usize::from(c.stride),
+                    );
+                    if per != c.patch()
+                        || c.positions() == 0
+                        || (samples - kernel) % stride != 0
+                        || (c.transposed
+                            && (i + 1 != layers.len() || l.activation != Activation::Identity))
+                    {
+                        return bad(format!("{name} layer {i}: convolution {c:?} does not fit a {}x{} layer (a transposed one must be last, without activation)", l.out_dim, l.in_dim));
+                    }
+                }
+                if l.vec_in() != width
                     || l.weights.len() != l.in_dim * l.out_dim
                     || l.bias.len() != l.out_dim
                 {
@@ -182,7 +256,7 @@ impl FloatModel {
                         l.bias.len()
                     ));
                 }
-                width = l.out_dim;
+                width = l.vec_out();
             }
             if layers.is_empty() || width != n_out {
                 return bad(format!(
@@ -250,6 +324,7 @@ impl FloatLayer {
             in_dim,
             out_dim,
             activation,
+            conv: None,
             weights,
             bias: vec![0.0; out_dim],
         }

@@ -16,8 +16,8 @@ use crate::Error;
 
 /// First bytes of a trained-model file.
 pub const MAGIC: [u8; 4] = *b"AECT";
-/// Version this build writes and reads.
-pub const VERSION: u16 = 1;
+/// Version this build writes and reads (2: layers may be convolutions).
+pub const VERSION: u16 = 2;
 /// Most calibration (and validation) windows kept in the file.
 pub const KEEP_WINDOWS: usize = 512;
 

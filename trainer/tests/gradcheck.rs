@@ -2,7 +2,7 @@
 //! parameter, every variant's loss (both KL terms, corruption, quantization noise).
 
 use aecodec_core::Activation;
-use aecodec_trainer::models::{Corruption, Net, Qat, Variant};
+use aecodec_trainer::models::{ConvShape, Corruption, Net, Qat, Variant};
 use aecodec_trainer::nn::Dense;
 use aecodec_trainer::Rng;
 
@@ -177,6 +177,43 @@ fn ae_loss_gradients_match_finite_differences() {
     check_net(net(Variant::Ae, 0, Activation::LeakyRelu(0.2)), "ae leaky");
 }
 
+/// A convolutional front end and back end: 12 inputs of 2 channels, kernel 4, stride 2
+/// (2 positions of 4 filters), for the plain and the variational autoencoder.
+#[test]
+fn convolutional_net_gradients_match_finite_differences() {
+    let shape = ConvShape {
+        kernel: 4,
+        stride: 2,
+        filters: 4,
+    };
+    for (variant, name) in [
+        (Variant::Ae, "conv ae"),
+        (
+            Variant::Vae {
+                beta: 0.5,
+                warmup: 0,
+                recon_var: 0.5,
+            },
+            "conv vae",
+        ),
+    ] {
+        let net = Net::with_decoder(
+            variant,
+            12,
+            0,
+            &[5],
+            &[5],
+            3,
+            Activation::Tanh,
+            Some((shape, 2)),
+            &mut Rng::new(11),
+        );
+        assert_eq!(net.enc.layers[0].conv.map(|c| c.positions()), Some(2));
+        assert_eq!(net.dec.out_dim(), 12);
+        check_net(net, name);
+    }
+}
+
 #[test]
 fn dae_loss_gradients_match_finite_differences() {
     let c = Corruption {
@@ -250,5 +287,65 @@ fn kl_terms_match_closed_forms() {
         let nm = (vae::kl_normal(r + h, r - 0.5) - vae::kl_normal(r - h, r - 0.5)) / (2.0 * h);
         let nl = (vae::kl_normal(r, r - 0.5 + h) - vae::kl_normal(r, r - 0.5 - h)) / (2.0 * h);
         assert!((gm - nm).abs() < 1e-6 && (gl - nl).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn convolution_layer_gradients_match_finite_differences() {
+    for (transposed, act) in [
+        (false, Activation::LeakyRelu(0.1)),
+        (false, Activation::Tanh),
+        (true, Activation::Identity),
+    ] {
+        let sh = aecodec_core::Conv {
+            transposed,
+            samples: 10,
+            channels: 2,
+            kernel: 4,
+            stride: 2,
+        };
+        let (n_in, n_out) = if transposed { (3, 8) } else { (8, 3) };
+        let batch = 2;
+        let mut l = Dense::new(n_in, n_out, act, &mut Rng::new(3));
+        l.conv = Some(sh);
+        let x = inputs(l.vec_in() * batch, 9);
+        let y = l.forward(&x, batch).to_vec();
+        assert_eq!(y.len(), l.vec_out() * batch);
+        l.zero_grad();
+        let mut dx = Vec::new();
+        l.backward(&y, Some(&mut dx));
+        let num = |l: &mut Dense, x: &[f32], f: &mut dyn FnMut(&mut Dense, &mut Vec<f32>, f32)| {
+            let mut xp = x.to_vec();
+            f(l, &mut xp, EPS);
+            let up = layer_loss(l, &xp, batch);
+            f(l, &mut xp, -2.0 * EPS);
+            let down = layer_loss(l, &xp, batch);
+            f(l, &mut xp, EPS);
+            (up - down) / (2.0 * f64::from(EPS))
+        };
+        for i in 0..l.w.len() {
+            let n = num(&mut l, &x, &mut |l, _, e| l.w[i] += e);
+            assert!(
+                close(f64::from(l.gw[i]), n),
+                "{transposed} w[{i}] {} vs {n}",
+                l.gw[i]
+            );
+        }
+        for i in 0..l.b.len() {
+            let n = num(&mut l, &x, &mut |l, _, e| l.b[i] += e);
+            assert!(
+                close(f64::from(l.gb[i]), n),
+                "{transposed} b[{i}] {} vs {n}",
+                l.gb[i]
+            );
+        }
+        for i in 0..x.len() {
+            let n = num(&mut l, &x, &mut |_, x, e| x[i] += e);
+            assert!(
+                close(f64::from(dx[i]), n),
+                "{transposed} x[{i}] {} vs {n}",
+                dx[i]
+            );
+        }
     }
 }

@@ -19,7 +19,7 @@ use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
-use aecodec_trainer::train::TrainConfig;
+use aecodec_trainer::train::{TrainConfig, DEFAULT_CONV};
 use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
 use anyhow::{bail, Context};
 
@@ -139,6 +139,7 @@ pub(crate) fn sweep(
             payload_bytes: bytes,
             header: HEADER,
             steps,
+            conv: Some(DEFAULT_CONV),
             ..TrainConfig::default()
         };
         let sel = auto(&cfg, train, val, channels, 0, &mut |_| {})?;

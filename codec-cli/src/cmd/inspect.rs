@@ -43,6 +43,10 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
                 serde_json::json!({
                     "in": l.in_dim, "out": l.out_dim,
                     "activation": activation_name(l.activation),
+                    "conv": l.conv.map(|c| serde_json::json!({
+                        "transposed": c.transposed, "samples": c.samples, "channels": c.channels,
+                        "kernel": c.kernel, "stride": c.stride, "positions": c.positions(),
+                    })),
                     "weight_bytes": l.weights.len() + l.bias.len() + l.scales.len() + l.shifts.len() + l.lut.len(),
                 })
             })
@@ -112,8 +116,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .layers
             .iter()
             .map(|l| {
+                let shared = match l.conv {
+                    Some(c) if c.transposed => format!(
+                        " overlap-added at {} positions (kernel {}, stride {})",
+                        c.positions(),
+                        c.kernel,
+                        c.stride
+                    ),
+                    Some(c) => format!(
+                        " at {} positions (conv, kernel {}, stride {})",
+                        c.positions(),
+                        c.kernel,
+                        c.stride
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "{}→{} {}",
+                    "{}→{} {}{shared}",
                     l.in_dim,
                     l.out_dim,
                     activation_name(l.activation)

@@ -6,10 +6,10 @@ use aecodec_core::{PayloadHeader, Precision};
 use aecodec_trainer::data::{split_rows, Window};
 use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget};
 use aecodec_trainer::metrics::distortion;
-use aecodec_trainer::models::{Corruption, Variant};
+use aecodec_trainer::models::{ConvShape, Corruption, Variant};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::store::{spread, Layout, TrainedFile, KEEP_WINDOWS};
-use aecodec_trainer::train::{train, Progress, TrainConfig};
+use aecodec_trainer::train::{train, Progress, TrainConfig, DEFAULT_CONV};
 use aecodec_trainer::{export_blob, round_trip};
 use anyhow::bail;
 
@@ -77,6 +77,13 @@ pub struct Args {
     /// scratch for the widest layer of either half.
     #[arg(long, value_delimiter = ',', default_value = "256,256")]
     pub decoder_hidden: Vec<usize>,
+    /// Convolutional front end of the learned variants, KERNEL,STRIDE,FILTERS: the
+    /// encoder's first layer a 1-D convolution over the window (FILTERS outputs per
+    /// KERNEL samples, every STRIDE samples), the decoder's last its transpose. `auto`:
+    /// 8,4,64 in series mode where it tiles the window, none in row mode or with labels;
+    /// `none`: dense layers only.
+    #[arg(long, default_value = "auto")]
+    pub conv: String,
     /// Training steps (minibatches).
     #[arg(long, default_value_t = 4000)]
     pub steps: usize,
@@ -106,6 +113,47 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The convolutional front end `--conv` asks for, for windows of `window` samples of
+/// `channels` channels; `series` says whether one fits the data at all (series mode,
+/// no labels).
+fn conv_arg(
+    arg: &str,
+    series: bool,
+    window: usize,
+    channels: usize,
+) -> anyhow::Result<Option<ConvShape>> {
+    let input = window * channels;
+    match arg {
+        "none" => Ok(None),
+        "auto" => Ok(series
+            .then_some(DEFAULT_CONV)
+            .filter(|c| c.check(input, channels).is_ok())),
+        spec => {
+            let v: Vec<usize> = spec
+                .split(',')
+                .map(|t| t.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| anyhow::anyhow!("--conv {spec}: expected KERNEL,STRIDE,FILTERS (three numbers), auto or none"))?;
+            let [kernel, stride, filters] = v[..] else {
+                bail!(
+                    "--conv {spec}: expected KERNEL,STRIDE,FILTERS (three numbers), auto or none"
+                );
+            };
+            if !series {
+                bail!("--conv {spec}: a convolution runs along series windows of unconditional models (not --rows, not with labels)");
+            }
+            let c = ConvShape {
+                kernel,
+                stride,
+                filters,
+            };
+            c.check(input, channels)
+                .map_err(|e| anyhow::anyhow!("--conv {spec}: {e}"))?;
+            Ok(Some(c))
+        }
+    }
 }
 
 /// Runs `train`.
@@ -165,8 +213,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         _ => Variant::Ae,
     };
+    let conv = conv_arg(
+        &args.conv,
+        !args.rows && !labelled,
+        args.window,
+        in_channels,
+    )?;
     let cfg = TrainConfig {
         variant,
+        conv,
         hidden: args.hidden.clone(),
         decoder_hidden: Some(args.decoder_hidden.clone()),
         latent: args.latent,

@@ -172,6 +172,7 @@ impl Layer {
             in_dim: self.n_in,
             out_dim: self.n_out,
             activation: self.act,
+            conv: None,
             pad: &[],
             weights: &self.weights,
             bias: &self.bias,

@@ -17,7 +17,7 @@ use crate::{Error, MAX_LAYERS};
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
 /// Format version this core writes, and the only one it reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
 
@@ -95,6 +95,69 @@ impl IntBoundary {
     };
 }
 
+/// Weight sharing along time: a layer whose dense map runs at every position of a
+/// window of `samples` samples of `channels` interleaved channels (sample-major, as
+/// windows are stored), over `kernel` samples every `stride` samples — a 1-D
+/// convolution, or its transpose.
+///
+/// * `transposed: false` (convolution): the layer's input is the whole window
+///   (`samples · channels` values); its dense map takes the `kernel · channels` values of
+///   one position (they are contiguous) to `out_dim` outputs, and the layer's output is
+///   the positions' outputs one after another (`positions · out_dim` values, sample-major
+///   again, so another convolution can follow). The activation applies to every output.
+/// * `transposed: true` (overlap-add): the layer's input is `positions` vectors of
+///   `in_dim` values; the dense map takes each to `kernel · channels` values, which are
+///   added into the output window (`samples · channels` values) at that position's
+///   offset. Only the last layer of a half may be transposed, with the identity
+///   activation.
+///
+/// `positions = (samples − kernel) / stride + 1`, and `(samples − kernel)` must be a
+/// multiple of `stride`, so that the positions cover every sample.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv {
+    /// Overlap-add (transposed convolution) instead of a convolution.
+    pub transposed: bool,
+    /// Samples of the window side (the input of a convolution, the output of a
+    /// transposed one).
+    pub samples: u16,
+    /// Channels of the window side.
+    pub channels: u16,
+    /// Samples per position.
+    pub kernel: u16,
+    /// Samples between positions.
+    pub stride: u16,
+}
+
+impl Conv {
+    /// Positions of the kernel along the window (0 if the shape is invalid).
+    pub const fn positions(&self) -> usize {
+        let (samples, kernel, stride) = (
+            self.samples as usize,
+            self.kernel as usize,
+            self.stride as usize,
+        );
+        if stride == 0 || kernel == 0 || kernel > samples {
+            return 0;
+        }
+        (samples - kernel) / stride + 1
+    }
+
+    /// Values of the window side: `samples · channels`.
+    pub const fn window(&self) -> usize {
+        self.samples as usize * self.channels as usize
+    }
+
+    /// Values of one position on the window side: `kernel · channels`.
+    pub const fn patch(&self) -> usize {
+        self.kernel as usize * self.channels as usize
+    }
+
+    /// Where position `p` starts on the window side.
+    pub const fn offset(&self, p: usize) -> usize {
+        p * self.stride as usize * self.channels as usize
+    }
+}
+
 /// One dense layer, `y = act(W x + b)`; byte fields are borrowed from the blob.
 ///
 /// Field lengths depend on the model's [`Precision`] (table in `spec/model-format.md`);
@@ -108,6 +171,9 @@ pub struct DenseSpec<'a> {
     pub out_dim: u16,
     /// Activation applied to the outputs.
     pub activation: Activation,
+    /// Weight sharing along time (a 1-D convolution or its transpose), or `None` for a
+    /// plain dense layer. `in_dim`/`out_dim` are then those of one position.
+    pub conv: Option<Conv>,
     /// 0 to 3 zero bytes that put `weights` at a multiple of 4 bytes from the start of
     /// the blob, where word loads (LDRD on Cortex-M) can read them. [`write_blob`] sets it.
     pub pad: &'a [u8],

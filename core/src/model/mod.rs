@@ -3,7 +3,7 @@
 mod blob;
 
 pub use blob::{
-    fingerprint, write_blob, Activation, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
+    fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
     ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
 
@@ -138,10 +138,33 @@ impl LatentQuantizer<'_> {
     }
 }
 
+impl DenseSpec<'_> {
+    /// Times the dense map runs per pass: the positions of a convolution, else 1.
+    pub fn positions(&self) -> usize {
+        self.conv.map_or(1, |c| c.positions())
+    }
+
+    /// Values the layer reads (the whole window of a convolution).
+    pub fn vec_in(&self) -> usize {
+        match self.conv {
+            Some(c) if !c.transposed => c.window(),
+            _ => usize::from(self.in_dim) * self.positions(),
+        }
+    }
+
+    /// Values the layer writes (the whole window of a transposed convolution).
+    pub fn vec_out(&self) -> usize {
+        match self.conv {
+            Some(c) if c.transposed => c.window(),
+            _ => usize::from(self.out_dim) * self.positions(),
+        }
+    }
+}
+
 fn macs(half: &HalfSpec<'_>) -> usize {
     half.layers
         .iter()
-        .map(|l| usize::from(l.in_dim) * usize::from(l.out_dim))
+        .map(|l| usize::from(l.in_dim) * usize::from(l.out_dim) * l.positions())
         .sum()
 }
 
@@ -357,20 +380,25 @@ fn validate_half(
     }
     let mut width = in_dim;
     let mut widest = in_dim;
+    let last = spec.layers.len() - 1;
     for (i, layer) in spec.layers.iter().enumerate() {
-        let (n_in, n_out) = (usize::from(layer.in_dim), usize::from(layer.out_dim));
+        let n_out = usize::from(layer.out_dim);
+        if n_out == 0 || layer.in_dim == 0 {
+            return Err(Error::BadParameter {
+                field: if n_out == 0 { "out_dim" } else { "in_dim" },
+                index: i,
+            });
+        }
+        if let Some(c) = layer.conv {
+            validate_conv(i, layer, c, i == last)?;
+        }
+        let (n_in, n_out) = (layer.vec_in(), layer.vec_out());
         if n_in != width {
             return Err(Error::DimensionMismatch {
                 half,
                 layer: i,
                 expected: width,
                 found: n_in,
-            });
-        }
-        if n_out == 0 {
-            return Err(Error::BadParameter {
-                field: "out_dim",
-                index: i,
             });
         }
         limit("layer width", n_out, MAX_WIDTH)?;
@@ -387,6 +415,30 @@ fn validate_half(
         });
     }
     Ok(widest)
+}
+
+/// A convolution's shape: positions that tile the window exactly, a dense map of one
+/// position's size, and a transposed one only last, without activation.
+#[inline]
+fn validate_conv(i: usize, l: &DenseSpec<'_>, c: Conv, last: bool) -> Result<(), Error> {
+    let (samples, kernel, stride) = (
+        usize::from(c.samples),
+        usize::from(c.kernel),
+        usize::from(c.stride),
+    );
+    let bad = |field| Err(Error::BadParameter { field, index: i });
+    if c.channels == 0 || c.positions() == 0 || (samples - kernel) % stride != 0 {
+        return bad("conv");
+    }
+    if c.transposed && !(last && l.activation == Activation::Identity) {
+        return bad("conv");
+    }
+    let per_position = if c.transposed { l.out_dim } else { l.in_dim };
+    if usize::from(per_position) != c.patch() {
+        return bad("conv");
+    }
+    limit("layer width", c.window(), MAX_WIDTH)?;
+    Ok(())
 }
 
 #[inline]

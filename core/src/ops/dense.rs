@@ -59,8 +59,10 @@ fn dot_u8(row: &[u8], x: &[i8]) -> i32 {
         .sum()
 }
 
-/// `y = W x + b`, f32 weights. Activation is applied by the caller.
-pub(crate) fn dense_f32(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
+/// `y = W x + b`, f32 weights, stored into `y` through `store` (assignment, or an add
+/// for overlap-add). Activation is applied by the caller.
+#[inline(always)]
+fn dense_f32_into(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32], store: impl Fn(&mut f32, f32)) {
     let n_in = usize::from(l.in_dim);
     for ((row, b), out) in l
         .weights
@@ -68,17 +70,38 @@ pub(crate) fn dense_f32(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
         .zip(f32s(l.bias))
         .zip(y.iter_mut())
     {
-        *out = dot_f32(row, x) + b;
+        store(out, dot_f32(row, x) + b);
     }
+}
+
+/// `y = s ⊙ (W x) + b`, int8 weights with per-output f32 scales, stored through `store`.
+#[inline(always)]
+fn dense_i8w_into(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32], store: impl Fn(&mut f32, f32)) {
+    let n_in = usize::from(l.in_dim);
+    let rows = l.weights.chunks_exact(n_in);
+    for (((row, s), b), out) in rows.zip(f32s(l.scales)).zip(f32s(l.bias)).zip(y.iter_mut()) {
+        store(out, dot_i8_f32(row, x) * s + b);
+    }
+}
+
+/// `y = W x + b`, f32 weights. Activation is applied by the caller.
+pub(crate) fn dense_f32(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
+    dense_f32_into(l, x, y, |o, v| *o = v);
+}
+
+/// `y += W x + b`, f32 weights (overlap-add of a transposed convolution).
+pub(crate) fn dense_f32_add(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
+    dense_f32_into(l, x, y, |o, v| *o += v);
 }
 
 /// `y = s ⊙ (W x) + b`, int8 weights with per-output f32 scales.
 pub(crate) fn dense_i8w(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
-    let n_in = usize::from(l.in_dim);
-    let rows = l.weights.chunks_exact(n_in);
-    for (((row, s), b), out) in rows.zip(f32s(l.scales)).zip(f32s(l.bias)).zip(y.iter_mut()) {
-        *out = dot_i8_f32(row, x) * s + b;
-    }
+    dense_i8w_into(l, x, y, |o, v| *o = v);
+}
+
+/// `y += s ⊙ (W x) + b`, int8 weights (overlap-add of a transposed convolution).
+pub(crate) fn dense_i8w_add(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
+    dense_i8w_into(l, x, y, |o, v| *o += v);
 }
 
 /// `floor(a · b / 2^32)`, exact. One SMULL where the core has it; on ARMv6-M, whose

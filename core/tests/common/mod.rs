@@ -47,6 +47,7 @@ impl Tiny {
             in_dim: n_in,
             out_dim: n_out,
             activation: Activation::Identity,
+            conv: None,
             pad: &[],
             weights: w,
             bias: b,

@@ -22,7 +22,7 @@ use aecodec_core::Activation;
 
 use rand_core::RngCore;
 
-use crate::nn::{Adam, Mlp};
+use crate::nn::{Adam, Dense, Mlp};
 use crate::Rng;
 pub use dae::Corruption;
 
@@ -140,6 +140,67 @@ pub fn concat_rows<'a>(
     Cow::Owned(out)
 }
 
+/// A convolutional front end (and back end): `filters` outputs per position of `kernel`
+/// samples, every `stride` samples, over windows of interleaved channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Samples per position.
+    pub kernel: usize,
+    /// Samples between positions.
+    pub stride: usize,
+    /// Outputs per position.
+    pub filters: usize,
+}
+
+impl ConvShape {
+    /// Checks the shape against windows of `input` values of `channels` channels; says
+    /// what does not fit.
+    pub fn check(&self, input: usize, channels: usize) -> Result<(), crate::Error> {
+        let bad = |m: String| Err(crate::Error::InvalidArgument(m));
+        if channels == 0 || !input.is_multiple_of(channels) {
+            return bad(format!(
+                "a convolution over {channels} channels does not fit {input} inputs per window"
+            ));
+        }
+        let samples = input / channels;
+        if self.kernel == 0 || self.stride == 0 || self.filters == 0 || self.kernel > samples {
+            return bad(format!(
+                "convolution kernel {}, stride {}, filters {}: each must be at least 1 and the kernel at most the window's {samples} samples",
+                self.kernel, self.stride, self.filters
+            ));
+        }
+        if !(samples - self.kernel).is_multiple_of(self.stride) {
+            return bad(format!(
+                "a convolution kernel of {} samples every {} samples does not end on the last of the window's {samples} samples: (samples − kernel) must be a multiple of the stride",
+                self.kernel, self.stride
+            ));
+        }
+        if samples.max(channels) > usize::from(u16::MAX) {
+            return bad(format!(
+                "a convolution over {samples} samples of {channels} channels is too large"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Positions along a window of `input` values of `channels` channels.
+    pub fn positions(&self, input: usize, channels: usize) -> usize {
+        (input / channels - self.kernel) / self.stride + 1
+    }
+
+    /// The core's description of the layer (for a shape that passed [`ConvShape::check`]).
+    pub fn conv(&self, input: usize, channels: usize, transposed: bool) -> aecodec_core::Conv {
+        let u = |v: usize| u16::try_from(v).unwrap_or(u16::MAX);
+        aecodec_core::Conv {
+            transposed,
+            samples: u(input / channels),
+            channels: u(channels),
+            kernel: u(self.kernel),
+            stride: u(self.stride),
+        }
+    }
+}
+
 impl Net {
     /// A freshly initialized network: encoder `input + labels → hidden… → latent`,
     /// decoder the mirror image. The code layer is identity (sigmoid for `Sparse`).
@@ -154,12 +215,16 @@ impl Net {
     ) -> Net {
         let decoder: Vec<usize> = hidden.iter().rev().copied().collect();
         Net::with_decoder(
-            variant, input, labels, hidden, &decoder, latent, activation, rng,
+            variant, input, labels, hidden, &decoder, latent, activation, None, rng,
         )
     }
 
     /// As [`Net::new`], with the decoder's hidden widths (first to last) given apart from
-    /// the encoder's: the decoder runs on the receiver, where size costs little.
+    /// the encoder's (the decoder runs on the receiver, where size costs little), and
+    /// optionally a convolutional front end over windows of the given channels: the
+    /// encoder's first layer a 1-D convolution over the window, the decoder's last its
+    /// transpose (unconditional models only: `labels` must be 0 with `conv`; the shape
+    /// must pass [`ConvShape::check`]).
     #[allow(clippy::too_many_arguments)]
     pub fn with_decoder(
         variant: Variant,
@@ -169,6 +234,7 @@ impl Net {
         decoder: &[usize],
         latent: usize,
         activation: Activation,
+        conv: Option<(ConvShape, usize)>,
         rng: &mut Rng,
     ) -> Net {
         let heads = if variant.is_vae() { 2 } else { 1 };
@@ -182,6 +248,30 @@ impl Net {
             Variant::Sparse { .. } => Activation::Sigmoid,
             _ => Activation::Identity,
         };
+        if let Some((shape, channels)) = conv {
+            let c = shape.conv(input, channels, false);
+            let p = c.positions();
+            let mut first = Dense::new(c.patch(), shape.filters, activation, rng);
+            first.conv = Some(c);
+            enc_w[0] = p * shape.filters;
+            let mut enc = Mlp::new(&enc_w, activation, code, rng);
+            enc.layers.insert(0, first);
+            let last = dec_w.len() - 1;
+            dec_w[last] = p * shape.filters;
+            let mut dec = Mlp::new(&dec_w, activation, activation, rng);
+            let mut out = Dense::new(shape.filters, c.patch(), Activation::Identity, rng);
+            out.conv = Some(shape.conv(input, channels, true));
+            dec.layers.push(out);
+            return Net {
+                variant,
+                enc,
+                dec,
+                input,
+                labels,
+                latent,
+                qat: None,
+            };
+        }
         Net {
             variant,
             enc: Mlp::new(&enc_w, activation, code, rng),

@@ -1,6 +1,6 @@
 //! Dense layers and stacks of them, with the caches backprop needs.
 
-use aecodec_core::Activation;
+use aecodec_core::{Activation, Conv};
 
 use super::{gemm, Adam};
 use crate::model::FloatLayer;
@@ -69,6 +69,10 @@ pub struct Dense {
     y: Vec<f32>,
     /// d loss / d z of the last backward pass, kept so that its memory is reused.
     dz: Vec<f32>,
+    /// Weight sharing along time (a 1-D convolution or its transpose), as exported.
+    pub conv: Option<Conv>,
+    /// d loss / d patches of a convolution's backward pass (memory reused).
+    cols: Vec<f32>,
 }
 
 impl Dense {
@@ -96,6 +100,26 @@ impl Dense {
             z: Vec::new(),
             y: Vec::new(),
             dz: Vec::new(),
+            conv: l.conv,
+            cols: Vec::new(),
+        }
+    }
+
+    /// Inputs per row as the network sees them.
+    pub fn vec_in(&self) -> usize {
+        match self.conv {
+            Some(c) if !c.transposed => c.window(),
+            Some(c) => c.positions() * self.in_dim,
+            None => self.in_dim,
+        }
+    }
+
+    /// Outputs per row as the network sees them.
+    pub fn vec_out(&self) -> usize {
+        match self.conv {
+            Some(c) if c.transposed => c.window(),
+            Some(c) => c.positions() * self.out_dim,
+            None => self.out_dim,
         }
     }
 
@@ -105,6 +129,7 @@ impl Dense {
             in_dim: self.in_dim,
             out_dim: self.out_dim,
             activation: self.activation,
+            conv: self.conv,
             weights: self.w.clone(),
             bias: self.b.clone(),
         }
@@ -113,7 +138,28 @@ impl Dense {
     /// Forward pass over `batch` rows of `x`; keeps what backward needs.
     pub fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
         self.x.clear();
-        self.x.extend_from_slice(&x[..batch * self.in_dim]);
+        let rows = match self.conv {
+            Some(c) if !c.transposed => {
+                let (p, w, span) = (c.positions(), c.window(), c.patch());
+                for row in x[..batch * w].chunks_exact(w) {
+                    for i in 0..p {
+                        let at = c.offset(i);
+                        self.x.extend_from_slice(&row[at..at + span]);
+                    }
+                }
+                batch * p
+            }
+            Some(c) => {
+                self.x
+                    .extend_from_slice(&x[..batch * c.positions() * self.in_dim]);
+                batch * c.positions()
+            }
+            None => {
+                self.x.extend_from_slice(&x[..batch * self.in_dim]);
+                batch
+            }
+        };
+        let batch = rows;
         self.z.resize(batch * self.out_dim, 0.0);
         for row in self.z.chunks_exact_mut(self.out_dim) {
             row.copy_from_slice(&self.b);
@@ -131,6 +177,23 @@ impl Dense {
         );
         self.y.clear();
         let a = self.activation;
+        if let Some(c) = self.conv.filter(|c| c.transposed) {
+            assert!(matches!(a, Activation::Identity));
+            let (p, w, span) = (c.positions(), c.window(), c.patch());
+            let rows = batch / p;
+            self.y.resize(rows * w, 0.0);
+            for (r, out) in self.y.chunks_exact_mut(w).enumerate() {
+                for i in 0..p {
+                    let at = c.offset(i);
+                    let z = &self.z[(r * p + i) * span..(r * p + i + 1) * span];
+                    out[at..at + span]
+                        .iter_mut()
+                        .zip(z)
+                        .for_each(|(o, &v)| *o += v);
+                }
+            }
+            return &self.y;
+        }
         self.y.extend(self.z.iter().map(|&z| act(a, z)));
         &self.y
     }
@@ -143,8 +206,24 @@ impl Dense {
     /// Backward pass: `dy` is d loss / d output; accumulates parameter gradients and
     /// writes d loss / d input into `dx` (if given).
     pub fn backward(&mut self, dy: &[f32], dx: Option<&mut Vec<f32>>) {
-        let batch = self.y.len() / self.out_dim.max(1);
+        let batch = self.x.len() / self.in_dim.max(1);
         let a = self.activation;
+        let gathered: Vec<f32>;
+        let dy = match self.conv.filter(|c| c.transposed) {
+            Some(c) => {
+                let (p, w, span) = (c.positions(), c.window(), c.patch());
+                let mut g = Vec::with_capacity(batch * span);
+                for row in dy[..batch / p * w].chunks_exact(w) {
+                    for i in 0..p {
+                        let at = c.offset(i);
+                        g.extend_from_slice(&row[at..at + span]);
+                    }
+                }
+                gathered = g;
+                &gathered[..]
+            }
+            None => dy,
+        };
         // d loss / d z: the incoming gradient itself for identity layers (no copy), else
         // in `self.dz`, whose memory is reused from step to step.
         self.dz.clear();
@@ -164,7 +243,7 @@ impl Dense {
             ),
         }
         let dz: &[f32] = match a {
-            Activation::Identity => &dy[..self.y.len()],
+            Activation::Identity => &dy[..self.z.len()],
             _ => &self.dz,
         };
         gemm(
@@ -182,18 +261,49 @@ impl Dense {
             self.gb.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
         }
         if let Some(dx) = dx {
-            dx.resize(batch * self.in_dim, 0.0);
-            gemm(
-                batch,
-                self.out_dim,
-                self.in_dim,
-                dz,
-                false,
-                &self.w,
-                false,
-                dx,
-                0.0,
-            );
+            match self.conv.filter(|c| !c.transposed) {
+                Some(c) => {
+                    self.cols.resize(batch * self.in_dim, 0.0);
+                    gemm(
+                        batch,
+                        self.out_dim,
+                        self.in_dim,
+                        dz,
+                        false,
+                        &self.w,
+                        false,
+                        &mut self.cols,
+                        0.0,
+                    );
+                    let (p, w, span) = (c.positions(), c.window(), c.patch());
+                    dx.clear();
+                    dx.resize(batch / p * w, 0.0);
+                    for (r, out) in dx.chunks_exact_mut(w).enumerate() {
+                        for i in 0..p {
+                            let at = c.offset(i);
+                            let c = &self.cols[(r * p + i) * span..(r * p + i + 1) * span];
+                            out[at..at + span]
+                                .iter_mut()
+                                .zip(c)
+                                .for_each(|(o, &v)| *o += v);
+                        }
+                    }
+                }
+                None => {
+                    dx.resize(batch * self.in_dim, 0.0);
+                    gemm(
+                        batch,
+                        self.out_dim,
+                        self.in_dim,
+                        dz,
+                        false,
+                        &self.w,
+                        false,
+                        dx,
+                        0.0,
+                    );
+                }
+            }
         }
     }
 
@@ -236,12 +346,12 @@ impl Mlp {
 
     /// Inputs of the first layer.
     pub fn in_dim(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.in_dim)
+        self.layers.first().map_or(0, |l| l.vec_in())
     }
 
     /// Outputs of the last layer.
     pub fn out_dim(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.out_dim)
+        self.layers.last().map_or(0, |l| l.vec_out())
     }
 
     /// Forward pass; returns the last layer's outputs.
