@@ -31,7 +31,7 @@ qemu_help="$(qemu-system-arm -help)"
 grep -q -- '^-plugin' <<<"$qemu_help" ||
     { echo "bench-mcu: this qemu-system-arm has no TCG plugin support (-plugin)" >&2; exit 1; }
 
-blobs=(pca-F32.aem ae-Int8Weights.aem ae-Int8Full.aem samples.bin)
+blobs=(pca-F32.aem ae-Int8Weights.aem ae-Int8Full.aem conv-F32.aem conv-Int8Full.aem samples.bin)
 for f in "${blobs[@]}"; do
     if [[ ! -f "$fixtures/$f" ]]; then
         [[ $fixtures == "$root/target/qemu-fixtures" ]] ||
@@ -63,6 +63,9 @@ combos=(
     "M4:thumbv7em-none-eabihf:ae-Int8Weights.aem"
     "M4:thumbv7em-none-eabihf:ae-Int8Full.aem"
     "M0:thumbv6m-none-eabi:ae-Int8Full.aem"
+    "M4:thumbv7em-none-eabihf:conv-F32.aem"
+    "M4:thumbv7em-none-eabihf:conv-Int8Full.aem"
+    "M0:thumbv6m-none-eabi:conv-Int8Full.aem"
 )
 
 build() { # target blob bench(0/1) -> ELF path on stdout

@@ -127,24 +127,17 @@ fn layer_float(
     dense: fn(&DenseSpec<'_>, &[f32], &mut [f32]),
     add: fn(&DenseSpec<'_>, &[f32], &mut [f32]),
 ) {
-    let Some(c) = l.conv else {
-        return dense(l, x, y);
-    };
-    let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
-    if c.transposed {
+    let transposed = l.conv.is_some_and(|c| c.transposed);
+    if transposed {
         y.fill(0.0);
     }
-    for p in 0..c.positions() {
-        // Shapes were validated with the model; a slice out of range computes nothing.
-        let (xs, ys) = if c.transposed {
-            (p * n_in..(p + 1) * n_in, c.offset(p)..c.offset(p) + n_out)
-        } else {
-            (c.offset(p)..c.offset(p) + n_in, p * n_out..(p + 1) * n_out)
-        };
+    for p in 0..l.positions() {
+        // Shapes were validated with the model; a range out of bounds computes nothing.
+        let (xs, ys) = l.position(p);
         let (Some(xp), Some(yp)) = (x.get(xs), y.get_mut(ys)) else {
             return;
         };
-        if c.transposed {
+        if transposed {
             add(l, xp, yp);
         } else {
             dense(l, xp, yp);
@@ -213,35 +206,32 @@ fn run_int<const N: usize>(
             (&qb[..], &mut qa[..])
         };
         let x = src.get(..n_in).unwrap_or(&[]);
-        let (per_in, per_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
-        match l.conv {
-            None => dense::dense_int8(l, x, dst.get_mut(..n_out).unwrap_or(&mut []), wide.slice()),
-            Some(c) if !c.transposed => {
-                for p in 0..c.positions() {
-                    let xp = x.get(c.offset(p)..c.offset(p) + per_in).unwrap_or(&[]);
-                    let yp = dst
-                        .get_mut(p * per_out..(p + 1) * per_out)
-                        .unwrap_or(&mut []);
-                    dense::dense_int8(l, xp, yp, wide.slice());
+        // A transposed convolution is its half's last layer (validated): each position's
+        // int8 output goes to the front of `dst` for the time being and is dequantized
+        // and added into `a`, the half's output.
+        let transposed = l.conv.is_some_and(|c| c.transposed);
+        if transposed {
+            a.get_mut(..n_out).unwrap_or(&mut []).fill(0.0);
+        }
+        for p in 0..l.positions() {
+            let (xs, ys) = l.position(p);
+            let xp = x.get(xs).unwrap_or(&[]);
+            let to = if transposed {
+                0..usize::from(l.out_dim)
+            } else {
+                ys.clone()
+            };
+            let yp = dst.get_mut(to).unwrap_or(&mut []);
+            dense::dense_int8(l, xp, yp, wide.slice());
+            if transposed {
+                let ap = a.get_mut(ys).unwrap_or(&mut []);
+                for (v, &q) in ap.iter_mut().zip(yp.iter()) {
+                    *v += f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
                 }
             }
-            Some(c) => {
-                // The half's last layer (validated): each position's int8 output, in
-                // `dst` for the time being, is dequantized and added into `a`.
-                a.get_mut(..n_out).unwrap_or(&mut []).fill(0.0);
-                for p in 0..c.positions() {
-                    let xp = x.get(p * per_in..(p + 1) * per_in).unwrap_or(&[]);
-                    let yp = dst.get_mut(..per_out).unwrap_or(&mut []);
-                    dense::dense_int8(l, xp, yp, wide.slice());
-                    let ap = a
-                        .get_mut(c.offset(p)..c.offset(p) + per_out)
-                        .unwrap_or(&mut []);
-                    for (v, &q) in ap.iter_mut().zip(yp.iter()) {
-                        *v += f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
-                    }
-                }
-                return;
-            }
+        }
+        if transposed {
+            return;
         }
         in_a = !in_a;
         width = n_out;

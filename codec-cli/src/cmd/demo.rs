@@ -543,6 +543,10 @@ fn variants_markdown(v: &VariantsReport) -> String {
         "\n## Each variant at {} bytes (test split, through the core)\n",
         v.payload_bytes
     );
+    let _ = writeln!(
+        md,
+        "What each variant is for, shown with dense layers only (no convolutional front end, unlike the codecs of the rate–distortion table above).\n"
+    );
     let _ = writeln!(md, "| variant | RMSE (mg) | SNR (dB) |");
     let _ = writeln!(md, "|---|---:|---:|");
     for (name, d) in &v.reconstruction {

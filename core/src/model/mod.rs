@@ -7,6 +7,8 @@ pub use blob::{
     ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
 
+use core::ops::Range;
+
 use crate::bytes::{f32s, i32s};
 use crate::wire::payload::PayloadLayout;
 use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
@@ -142,6 +144,18 @@ impl DenseSpec<'_> {
     /// Times the dense map runs per pass: the positions of a convolution, else 1.
     pub fn positions(&self) -> usize {
         self.conv.map_or(1, |c| c.positions())
+    }
+
+    /// Where position `p`'s inputs lie in the layer's input, and where its outputs go in
+    /// the layer's output (for a transposed convolution: where they are added).
+    pub(crate) fn position(&self, p: usize) -> (Range<usize>, Range<usize>) {
+        let (n_in, n_out) = (usize::from(self.in_dim), usize::from(self.out_dim));
+        let (x, y) = match self.conv {
+            None => (0, 0),
+            Some(c) if c.transposed => (p * n_in, c.offset(p)),
+            Some(c) => (c.offset(p), p * n_out),
+        };
+        (x..x + n_in, y..y + n_out)
     }
 
     /// Values the layer reads (the whole window of a convolution).
