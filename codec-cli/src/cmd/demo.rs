@@ -134,12 +134,15 @@ pub(crate) fn sweep(
     steps: usize,
 ) -> anyhow::Result<Vec<RdRow>> {
     let mut rd = Vec::new();
+    // The convolutional front end where it tiles the window (as `train --conv auto`).
+    let input = train.first().map_or(0, |w| w.0.len());
+    let conv = Some(DEFAULT_CONV).filter(|c| c.check(input, channels).is_ok());
     for &bytes in budgets {
         let cfg = TrainConfig {
             payload_bytes: bytes,
             header: HEADER,
             steps,
-            conv: Some(DEFAULT_CONV),
+            conv,
             ..TrainConfig::default()
         };
         let sel = auto(&cfg, train, val, channels, 0, &mut |_| {})?;
