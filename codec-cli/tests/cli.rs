@@ -601,8 +601,33 @@ fn eval_writes_a_rate_distortion_report_with_baselines() {
 #[test]
 fn export_writes_c_and_rust_sources_that_compile() {
     let dir = temp_dir("sources");
-    let (aect, _) = linear_model(&dir);
-    for (format, file) in [("c", "m.h"), ("rust", "m.rs")] {
+    let (linear, _) = linear_model(&dir);
+    // A small convolutional autoencoder: its layers' convolution shapes are exported too.
+    let conv = dir.join("conv.aect");
+    run_ok(&[
+        "train",
+        "--data",
+        data().to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "ae",
+        "--conv",
+        "8,4,4",
+        "--hidden",
+        "8",
+        "--decoder-hidden",
+        "8",
+        "--steps",
+        "20",
+        "--quiet",
+        "-o",
+        conv.to_str().unwrap(),
+    ]);
+    let cases = [("c", "m.h"), ("rust", "m.rs")]
+        .into_iter()
+        .flat_map(|f| [(&linear, f), (&conv, f)]);
+    for (aect, (format, file)) in cases {
         for precision in ["f32", "int8", "int8-full"] {
             let out = dir.join(file);
             run_ok(&[
@@ -619,6 +644,11 @@ fn export_writes_c_and_rust_sources_that_compile() {
             assert!(
                 text.to_lowercase().contains("_weights") && text.contains("INPUT_DIM"),
                 "{format} {precision}"
+            );
+            assert_eq!(
+                text.contains("_CONV_KERNEL"),
+                aect == &conv,
+                "{format} {precision}: convolution shapes exported for conv layers only"
             );
             let check = if format == "c" {
                 Command::new("gcc")

@@ -310,6 +310,14 @@ fn misshapen_convolutions_are_refused_at_load() {
         }
     });
     assert_eq!(e, conv_at(1));
+    // a transposed layer with an activation table (overlap-add must stay linear)
+    static TABLE: [u8; 256] = [0; 256];
+    let e = refused(&|i, l| {
+        if i == 3 {
+            l.lut = &TABLE;
+        }
+    });
+    assert_eq!(e, conv_at(1));
     // a transposed layer that is not its half's last
     let e = refused(&|i, l| {
         if i == 0 {

@@ -350,6 +350,11 @@ fn convolutional_model_round_trips_at_every_precision() {
     assert!(runs[1].rmse_vs_f32 < 0.05 * signal_std);
     assert!(runs[2].rmse_vs_f32 < 0.15 * signal_std);
 
+    // The trainer's GEMM batch decoder takes dense layers only, and says so.
+    let f32_blob = export_blob(&t.model, Precision::F32, &train_w).unwrap();
+    let refused = aecodec_trainer::batch::BatchDecoder::new(&f32_blob).err();
+    assert!(refused.is_some_and(|e| e.to_string().contains("dense layers only")));
+
     let blob = export_blob(&t.model, Precision::Int8Full, &train_w).unwrap();
     let m = Model::from_bytes(&blob).unwrap();
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());

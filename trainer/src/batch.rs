@@ -43,6 +43,9 @@ impl BatchDecoder {
         let spec = m.spec();
         let mut layers = Vec::new();
         for l in &spec.decoder.layers {
+            if l.conv.is_some() {
+                return Err(Error::InvalidArgument("the batched decoder takes dense layers only; decode models with convolutional layers with aecodec_core::Codec or aecodec_core::Batch".into()));
+            }
             let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
             let w = match m.precision() {
                 Precision::F32 => f32s(l.weights),

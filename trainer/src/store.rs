@@ -99,7 +99,12 @@ impl TrainedFile {
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         if version != VERSION {
             return Err(bad(format!(
-                "trained-model format version {version}; this build reads version {VERSION}"
+                "trained-model format version {version}; this build reads version {VERSION}{}",
+                if version < VERSION {
+                    " (version 2 added convolutional layers): train the model again"
+                } else {
+                    ": upgrade aecodec"
+                }
             )));
         }
         let file: TrainedFile = postcard::from_bytes(&bytes[6..])

@@ -268,6 +268,32 @@ fn source(lang: Lang, blob: &[u8], m: &Model<'_>, name: &str) -> String {
             );
             constant(&mut s, lang, &format!("{p}_in"), layer.in_dim);
             constant(&mut s, lang, &format!("{p}_out"), layer.out_dim);
+            if let Some(c) = layer.conv {
+                // A convolution: the dense map above runs at every position (see
+                // spec/model-format.md, "Convolutions").
+                comment(
+                    &mut s,
+                    format!(
+                        "{half} layer {i}: {} at {} positions",
+                        if c.transposed {
+                            "transposed convolution (overlap-add)"
+                        } else {
+                            "1-D convolution"
+                        },
+                        c.positions()
+                    ),
+                );
+                constant(
+                    &mut s,
+                    lang,
+                    &format!("{p}_conv_transposed"),
+                    u16::from(c.transposed),
+                );
+                constant(&mut s, lang, &format!("{p}_conv_samples"), c.samples);
+                constant(&mut s, lang, &format!("{p}_conv_channels"), c.channels);
+                constant(&mut s, lang, &format!("{p}_conv_kernel"), c.kernel);
+                constant(&mut s, lang, &format!("{p}_conv_stride"), c.stride);
+            }
             let (wt, bt, st) = match m.precision() {
                 Precision::F32 => (Ty::F32, Ty::F32, Ty::F32),
                 Precision::Int8Weights => (Ty::I8, Ty::F32, Ty::F32),

@@ -1,6 +1,7 @@
 //! Payload decoder: the input, and its prefix of each model's payload length, decoded
-//! by three fixed valid models (f32 + uniform quantizer, int8 weights + 16-bit codes,
-//! full-integer conditional + table quantizer); then the input drives each model's
+//! by four fixed valid models (f32 + uniform quantizer, int8 weights + 16-bit codes,
+//! full-integer conditional + table quantizer, full-integer with convolutions); then the
+//! input drives each model's
 //! encode -> decode round trip.
 #![no_main]
 

@@ -3,7 +3,7 @@
 //! point, asserting what must hold.
 
 use aecodec_core::{
-    fingerprint, heapless, write_blob, Activation, Codec, DenseSpec, HalfSpec, IntBoundary,
+    fingerprint, heapless, write_blob, Activation, Codec, Conv, DenseSpec, HalfSpec, IntBoundary,
     LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
 };
 
@@ -109,6 +109,7 @@ struct Layer {
     n_in: u16,
     n_out: u16,
     act: Activation,
+    conv: Option<Conv>,
     weights: Vec<u8>,
     bias: Vec<u8>,
     scales: Vec<u8>,
@@ -124,6 +125,7 @@ impl Layer {
             n_in,
             n_out,
             act,
+            conv: None,
             weights: Vec::new(),
             bias: Vec::new(),
             scales: Vec::new(),
@@ -172,7 +174,7 @@ impl Layer {
             in_dim: self.n_in,
             out_dim: self.n_out,
             activation: self.act,
-            conv: None,
+            conv: self.conv,
             pad: &[],
             weights: &self.weights,
             bias: &self.bias,
@@ -332,7 +334,64 @@ pub fn conditional_int8_blob() -> Vec<u8> {
     write(&spec)
 }
 
+/// Full-integer with convolutions: 10 samples × 2 channels -> a 1-D convolution (kernel
+/// 4, stride 2: 4 positions × 3 filters, ReLU) -> 2 latents; 2 -> 12 (ReLU) -> the
+/// transposed convolution back to 20 values. Uniform 5 + 4 bits.
+pub fn conv_int8_blob() -> Vec<u8> {
+    let p = Precision::Int8Full;
+    let shape = |transposed| Conv {
+        transposed,
+        samples: 10,
+        channels: 2,
+        kernel: 4,
+        stride: 2,
+    };
+    let mut first = Layer::new(p, 8, 3, Activation::Relu);
+    first.conv = Some(shape(false));
+    let enc = [first, Layer::new(p, 12, 2, Activation::Identity)];
+    let mut last = Layer::new(p, 3, 8, Activation::Identity);
+    last.conv = Some(shape(true));
+    let dec = [Layer::new(p, 2, 12, Activation::Relu), last];
+    let boundary = IntBoundary {
+        in_scale: 0.05,
+        in_zero: 0,
+        out_scale: 1.0 / 32.0,
+        out_zero: 0,
+    };
+    let (norm_mean, norm_std) = (f32_bytes([0.0; 20]), f32_bytes([1.0; 20]));
+    let (mean, lo, hi) = (
+        f32_bytes([0.0; 2]),
+        f32_bytes([-2.0; 2]),
+        f32_bytes([2.0; 2]),
+    );
+    let spec = ModelSpec {
+        precision: p,
+        input_dim: 20,
+        label_count: 0,
+        norm_mean: &norm_mean,
+        norm_std: &norm_std,
+        encoder: half(boundary, &enc),
+        decoder: half(boundary, &dec),
+        quantizer: LatentQuantizer::Uniform {
+            bits: &[5, 4],
+            mean: &mean,
+            lo: &lo,
+            hi: &hi,
+        },
+        header: PayloadHeader {
+            fingerprint_bits: 4,
+            sequence_bits: 4,
+        },
+    };
+    write(&spec)
+}
+
 /// Every seed model's blob.
-pub fn seed_blobs() -> [Vec<u8>; 3] {
-    [tiny_blob(), int8_weights_blob(), conditional_int8_blob()]
+pub fn seed_blobs() -> [Vec<u8>; 4] {
+    [
+        tiny_blob(),
+        int8_weights_blob(),
+        conditional_int8_blob(),
+        conv_int8_blob(),
+    ]
 }

@@ -152,9 +152,10 @@ impl Conv {
         self.kernel as usize * self.channels as usize
     }
 
-    /// Where position `p` starts on the window side.
+    /// Where position `p` starts on the window side (saturating: a `p` past the last
+    /// position gives a start past the window, never an overflow).
     pub const fn offset(&self, p: usize) -> usize {
-        p * self.stride as usize * self.channels as usize
+        p.saturating_mul(self.stride as usize * self.channels as usize)
     }
 }
 

@@ -444,7 +444,8 @@ fn validate_conv(i: usize, l: &DenseSpec<'_>, c: Conv, last: bool) -> Result<(),
     if c.channels == 0 || c.positions() == 0 || (samples - kernel) % stride != 0 {
         return bad("conv");
     }
-    if c.transposed && !(last && l.activation == Activation::Identity) {
+    // Overlap-add is linear only without an activation: no activation table either.
+    if c.transposed && !(last && l.activation == Activation::Identity && l.lut.is_empty()) {
         return bad("conv");
     }
     let per_position = if c.transposed { l.out_dim } else { l.in_dim };

@@ -175,9 +175,12 @@ impl ConvShape {
                 self.kernel, self.stride
             ));
         }
-        if samples.max(channels) > usize::from(u16::MAX) {
+        let widest = input.max(self.positions(input, channels) * self.filters);
+        if samples.max(channels) > usize::from(u16::MAX) || widest > aecodec_core::MAX_WIDTH {
             return bad(format!(
-                "a convolution over {samples} samples of {channels} channels is too large"
+                "a convolution of {} filters over {samples} samples of {channels} channels needs layers {widest} wide, over the core's {}",
+                self.filters,
+                aecodec_core::MAX_WIDTH
             ));
         }
         Ok(())
