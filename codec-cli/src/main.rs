@@ -30,7 +30,7 @@ enum Command {
     Train(cmd::train::Args),
     /// Export a trained model to blobs, Rust source or a C header, with the error of each precision.
     #[command(
-        after_help = "Example:\n  aecodec export ankle.aect --precision all -o out/\n  aecodec export ankle.aect --precision int8-full --format c -o ankle.h"
+        after_help = "Example:\n  aecodec export ankle.aect --precision all -o out/\n  aecodec export ankle.aect --precision int8-full --format c -o ankle.h\n  aecodec export ankle.aect --precision int8-full --encoder-only -o device.aem   # for the device; decode with the full blob"
     )]
     Export(cmd::export::Args),
     /// Encode CSV windows into payloads or serial frames.

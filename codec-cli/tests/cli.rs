@@ -257,6 +257,48 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         csv2.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read(&csv).unwrap(), std::fs::read(&csv2).unwrap());
+    // An encoder-only device blob sends the same frames; it refuses to decode them.
+    let device = dir.join("device.aem");
+    run_ok(&[
+        "export",
+        dir.join("ankle.aect").to_str().unwrap(),
+        "--precision",
+        "int8-full",
+        "--encoder-only",
+        "-o",
+        device.to_str().unwrap(),
+    ]);
+    assert!(std::fs::metadata(&device).unwrap().len() < std::fs::metadata(&blob).unwrap().len());
+    let device_frames = dir.join("device-frames.bin");
+    run_ok(&[
+        "encode",
+        "--model",
+        device.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "-o",
+        device_frames.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&frames).unwrap(),
+        std::fs::read(&device_frames).unwrap()
+    );
+    let (code, err) = stderr_of(&[
+        "decode",
+        "--model",
+        device.to_str().unwrap(),
+        "-i",
+        frames.to_str().unwrap(),
+        "--columns",
+        "x,y,z",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("device.aem") && err.contains("encoder-only"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

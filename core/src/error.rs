@@ -75,6 +75,11 @@ pub enum Error {
         /// Which half.
         half: Half,
     },
+    /// Decoding asked of an encoder-only device blob.
+    EncoderOnly {
+        /// Fingerprint of the full model it was cut from (the one that decodes).
+        model: u32,
+    },
     /// A dimension does not chain: a layer's input width differs from what feeds it.
     DimensionMismatch {
         /// Which half.
@@ -242,6 +247,10 @@ impl fmt::Display for Error {
             BlobMalformed(e) => write!(f, "model blob body is malformed: {e}"),
             BlobTrailingBytes { count } => write!(f, "model blob has {count} unexpected bytes after its body"),
             EmptyHalf { half } => write!(f, "model {half} has no layers"),
+            EncoderOnly { model } => write!(
+                f,
+                "this is an encoder-only device blob (cut from model {model:08x}): decode with that model's full blob"
+            ),
             DimensionMismatch { half, layer, expected, found } => write!(
                 f,
                 "{half} layer {layer} takes {found} inputs but is fed {expected}: layer dimensions do not chain"

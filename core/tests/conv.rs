@@ -220,6 +220,7 @@ impl Bytes {
                 hi: &self.hi,
             },
             header: PayloadHeader::default(),
+            encoder_of: None,
         }
     }
 }

@@ -386,3 +386,57 @@ fn reports_sequence_gap() {
         ]
     );
 }
+
+/// An encoder-only device blob: no decoder, payloads tagged with the full model's
+/// fingerprint, decoding refused; one that still has decoder layers is refused at load.
+#[test]
+fn encoder_only_blobs_encode_for_the_full_model_and_refuse_to_decode() {
+    let t = Tiny::new();
+    let full = blob(&t.spec());
+    let full_model = Model::from_bytes(&full).unwrap();
+    let mut spec = t.spec();
+    spec.encoder_of = Some(full_model.fingerprint());
+    assert_eq!(
+        load(&blob(&spec)),
+        Error::BadParameter {
+            field: "encoder_of",
+            index: 0
+        }
+    );
+    spec.decoder.layers.clear();
+    let device = blob(&spec);
+    let m = Model::from_bytes(&device).unwrap();
+    assert!(m.is_encoder_only() && !full_model.is_encoder_only());
+    assert_ne!(m.fingerprint(), full_model.fingerprint());
+    assert_eq!(m.payload_fingerprint(), full_model.fingerprint());
+    assert_eq!(m.decoder_macs(), 0);
+    let mut c = Codec::<8>::new(&m).unwrap();
+    let mut f = Codec::<8>::new(&full_model).unwrap();
+    let meta = Meta {
+        sequence: 3,
+        label: 0,
+    };
+    let window = [105.0f32, 1.0, -55.0];
+    let p = c.encode(&window, meta).unwrap();
+    assert_eq!(p.as_bytes(), f.encode(&window, meta).unwrap().as_bytes());
+    let mut out = [0.0f32; 3];
+    assert!(f.decode(p.as_bytes(), &mut out).is_ok());
+    let refused = Error::EncoderOnly {
+        model: full_model.fingerprint(),
+    };
+    assert_eq!(c.decode(p.as_bytes(), &mut out), Err(refused.clone()));
+    assert_eq!(
+        c.reconstruct(&[0.0, 0.0], 0, &mut out),
+        Err(refused.clone())
+    );
+    assert!(refused.to_string().contains("full blob"));
+    assert!(aecodec_core::Batch::<8>::new(&m).is_err());
+    // Without `encoder_of`, an empty decoder is an incomplete model.
+    spec.encoder_of = None;
+    assert_eq!(
+        load(&blob(&spec)),
+        Error::EmptyHalf {
+            half: Half::Decoder
+        }
+    );
+}

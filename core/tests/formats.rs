@@ -28,12 +28,12 @@ fn blob_bytes_are_pinned() {
 /// Produced by `write_blob` of the tiny model in tests/common; decoded field by field in
 /// spec/model-format.md ("Worked example").
 const GOLDEN_BLOB: &str = concat!(
-    "4145434d0300b000000023d96c0d",
+    "4145434d0300b100000019d25945",
     "0003000c0000c84200000000000048c20c000020410000803f0000a040",
     "0000803f000000803f00010302000000180000003f0000003f00000000000000000000003f000000bf",
     "08000000000000803e000000000000803f000000803f000102030000020000180000803f0000000000",
     "00803f0000803f00000000000080bf0c000000000000000000000000000000000002040308000000",
-    "000000803e08000000c0000000c00800000040000000400404",
+    "000000803e08000000c0000000c0080000004000000040040400",
 );
 
 #[test]
@@ -81,8 +81,8 @@ fn payload_and_frame_bytes_are_pinned() {
     assert_eq!(out, [100.0 + 10.0 * 0.875, 2.125, -50.0 + 5.0 * -1.25]);
 }
 
-/// COBS code 05, payload 35 bc, CRC-16 81 38, delimiter 00 (spec/packet-format.md).
-const GOLDEN_FRAME: &str = "0535bc813800";
+/// COBS code 05, payload 95 bc, CRC-16 9c 46, delimiter 00 (spec/packet-format.md).
+const GOLDEN_FRAME: &str = "0595bc9c4600";
 
 /// The blocked full-int8 weight layout of format version 2, pinned for a 6 × 5 layer:
 /// rows 0–3 in one group (inputs 0–3 interleaved, then inputs 4–5 row by row), row 4
@@ -190,6 +190,7 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
             hi: &hi,
         },
         header: PayloadHeader::default(),
+        encoder_of: None,
     };
     let mut buf = vec![0u8; 1 << 16];
     let n = write_blob(&spec, &mut buf).unwrap();

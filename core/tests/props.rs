@@ -512,6 +512,7 @@ impl OwnedModel {
                 }
             },
             header: self.header,
+            encoder_of: None,
         }
     }
 }
@@ -841,6 +842,7 @@ fn int8_passthrough(enc_in_scale: f32, dec_in_scale: f32) -> Vec<u8> {
             hi: &hi,
         },
         header: PayloadHeader::default(),
+        encoder_of: None,
     };
     blob(&spec)
 }

@@ -350,6 +350,40 @@ fn convolutional_model_round_trips_at_every_precision() {
     assert!(runs[1].rmse_vs_f32 < 0.05 * signal_std);
     assert!(runs[2].rmse_vs_f32 < 0.15 * signal_std);
 
+    // Encoder-only device blobs (what a device flashes): the same payload bytes as the
+    // full blob, which decodes them; they refuse to decode themselves.
+    for p in PRECISIONS {
+        let full = export_blob(&t.model, p, &train_w).unwrap();
+        let device = aecodec_trainer::encoder_only_blob(&full).unwrap();
+        assert!(
+            device.len() * 3 < full.len(),
+            "{p:?}: the decoder is most of the blob"
+        );
+        let (fm, dm) = (
+            Model::from_bytes(&full).unwrap(),
+            Model::from_bytes(&device).unwrap(),
+        );
+        let mut fc = Box::new(Codec::<MAX_WIDTH>::new(&fm).unwrap());
+        let mut dc = Box::new(Codec::<MAX_WIDTH>::new(&dm).unwrap());
+        let mut out = vec![0.0f32; 192];
+        for (i, (w, _)) in test.iter().enumerate() {
+            let meta = Meta {
+                sequence: i as u16,
+                label: 0,
+            };
+            let from_device = dc.encode(w, meta).unwrap();
+            assert_eq!(
+                from_device.as_bytes(),
+                fc.encode(w, meta).unwrap().as_bytes()
+            );
+            assert!(fc.decode(from_device.as_bytes(), &mut out).is_ok());
+            assert!(matches!(
+                dc.decode(from_device.as_bytes(), &mut out),
+                Err(aecodec_core::Error::EncoderOnly { .. })
+            ));
+        }
+    }
+
     // The trainer's GEMM batch decoder takes dense layers only, and says so.
     let f32_blob = export_blob(&t.model, Precision::F32, &train_w).unwrap();
     let refused = aecodec_trainer::batch::BatchDecoder::new(&f32_blob).err();

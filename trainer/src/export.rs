@@ -241,6 +241,26 @@ fn to_half(boundary: IntBoundary, layers: &[LayerBytes]) -> Result<HalfSpec<'_>,
     })
 }
 
+/// The encoder-only device blob of a full blob: the same model without the decoder's
+/// weights, whose payloads carry the full blob's fingerprint (so the full blob decodes
+/// them). What a device that only encodes needs in flash.
+pub fn encoder_only_blob(full: &[u8]) -> Result<Vec<u8>, Error> {
+    let model = aecodec_core::Model::from_bytes(full)?;
+    if model.is_encoder_only() {
+        return Err(Error::InvalidArgument(
+            "the blob is already an encoder-only device blob".into(),
+        ));
+    }
+    let mut spec = model.spec().clone();
+    spec.decoder.layers.clear();
+    spec.encoder_of = Some(model.fingerprint());
+    let mut buf = vec![0u8; full.len()];
+    let n = write_blob(&spec, &mut buf)?;
+    buf.truncate(n);
+    aecodec_core::Model::from_bytes(&buf)?;
+    Ok(buf)
+}
+
 /// Exports `model` at `precision` into a blob the core has validated.
 ///
 /// `calibration` holds windows (raw sensor units) with their labels; the full-integer
@@ -329,6 +349,7 @@ pub fn export_blob(
         decoder: to_half(dec_boundary, &dec)?,
         quantizer,
         header: model.header,
+        encoder_of: None,
     };
     let needed = match write_blob(&spec, &mut []) {
         Err(aecodec_core::Error::BufferTooSmall { needed, .. }) => needed,

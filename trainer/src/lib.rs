@@ -29,6 +29,8 @@ pub mod store;
 pub mod train;
 
 pub use error::Error;
-pub use export::{export_blob, export_checked, measure_precision, round_trip, PrecisionReport};
+pub use export::{
+    encoder_only_blob, export_blob, export_checked, measure_precision, round_trip, PrecisionReport,
+};
 pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer};
 pub use rng::Rng;

@@ -96,6 +96,22 @@ pub fn read_blob(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Reads a model blob that must hold a decoder: an encoder-only device blob is refused
+/// with the file named and the full model's fingerprint.
+pub fn read_decoder_blob(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = read_blob(path)?;
+    if let Ok(m) = aecodec_core::Model::from_bytes(&bytes) {
+        if let Some(model) = m.spec().encoder_of {
+            anyhow::bail!(
+                "{}: {}",
+                path.display(),
+                aecodec_core::Error::EncoderOnly { model }
+            );
+        }
+    }
+    Ok(bytes)
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -9,7 +9,7 @@ use aecodec_core::{
     MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 
-use super::common::{read_blob, Sink};
+use super::common::{read_decoder_blob, Sink};
 
 /// Input format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,7 +156,7 @@ fn unhex(line: &str) -> Result<Vec<u8>, String> {
 
 /// Runs `decode`; returns whether every frame decoded.
 pub fn run(args: Args) -> anyhow::Result<bool> {
-    let blob = read_blob(&args.model)?;
+    let blob = read_decoder_blob(&args.model)?;
     let model = Model::from_bytes(&blob)?;
     let channels = args.columns.as_ref().map_or(1, |c| c.len().max(1));
     if model.input_dim() % channels != 0 {

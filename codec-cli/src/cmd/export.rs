@@ -53,6 +53,11 @@ pub struct Args {
     /// Output file (a directory with --precision all).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Write encoder-only device blobs: without the decoder's weights (a device only
+    /// encodes), their payloads tagged with the full model's fingerprint so that the full
+    /// blob decodes them. The error report is measured with the full model.
+    #[arg(long)]
+    pub encoder_only: bool,
     /// Print the error report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -361,10 +366,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 continue;
             }
         };
+        let blob = if args.encoder_only {
+            aecodec_trainer::encoder_only_blob(&blob)?
+        } else {
+            blob
+        };
         let model = Model::from_bytes(&blob)?;
         let path = if args.precision == PrecisionArg::All {
-            args.output
-                .join(format!("{stem}-{}.{}", suffix(p), extension(args.format)))
+            let device = if args.encoder_only { "-encoder" } else { "" };
+            args.output.join(format!(
+                "{stem}-{}{device}.{}",
+                suffix(p),
+                extension(args.format)
+            ))
         } else {
             args.output.clone()
         };
@@ -379,14 +393,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Format::C => source(Lang::C, &blob, &model, &ident).into_bytes(),
         };
         write_atomic(&path, &bytes)?;
-        reports.push((p, path, report));
+        reports.push((p, path, blob.len(), report));
     }
     if args.json {
         let j: Vec<_> = reports
             .iter()
-            .map(|(p, path, r)| {
+            .map(|(p, path, written, r)| {
                 serde_json::json!({
-                    "precision": format!("{p:?}"), "output": path.display().to_string(), "blob_bytes": r.blob_bytes,
+                    "precision": format!("{p:?}"), "output": path.display().to_string(), "blob_bytes": written,
+                    "encoder_only": args.encoder_only, "full_blob_bytes": r.blob_bytes,
                     "rmse_vs_f32": r.rmse_vs_f32, "rmse_vs_input": r.rmse_vs_input, "latent_rmse": r.latent_rmse,
                     "payload_agreement": r.payload_agreement,
                 })
@@ -403,11 +418,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{:<12} {:>10} {:>14} {:>14} {:>12}  file",
             "precision", "blob B", "RMSE vs f32", "RMSE vs input", "same bits"
         );
-        for (p, path, r) in &reports {
+        for (p, path, written, r) in &reports {
             println!(
                 "{:<12} {:>10} {:>14.3} {:>14.3} {:>11.1}%  {}",
                 format!("{p:?}"),
-                r.blob_bytes,
+                written,
                 r.rmse_vs_f32,
                 r.rmse_vs_input,
                 100.0 * r.payload_agreement,

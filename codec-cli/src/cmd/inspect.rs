@@ -60,6 +60,7 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
     serde_json::json!({
         "format_version": model.version(),
         "fingerprint": format!("{:08x}", model.fingerprint()),
+        "encoder_of": spec.encoder_of.map(|f| format!("{f:08x}")),
         "precision": precision_name(model.precision()),
         "blob_bytes": model.blob_len(),
         "input_dim": model.input_dim(),
@@ -97,6 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("{}", args.blob.display());
     println!("  format version   {}", model.version());
     println!("  fingerprint      {:08x}", model.fingerprint());
+    if let Some(f) = model.spec().encoder_of {
+        println!("  encoder only     cut from model {f:08x}: its payloads carry that model's fingerprint; decode them with its full blob");
+    }
     println!("  precision        {}", precision_name(model.precision()));
     println!("  blob (flash)     {} bytes", model.blob_len());
     println!(
@@ -139,7 +143,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )
             })
             .collect();
-        println!("  {name:<16} {}", desc.join(", "));
+        if desc.is_empty() {
+            println!("  {name:<16} none (encoder-only device blob)");
+        } else {
+            println!("  {name:<16} {}", desc.join(", "));
+        }
     }
     println!(
         "  MACs             encode {}, decode {}",

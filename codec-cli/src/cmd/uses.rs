@@ -10,7 +10,7 @@ use aecodec_trainer::showcase::sample_prior;
 use aecodec_trainer::store::TrainedFile;
 use anyhow::bail;
 
-use super::common::{read_blob, windows_for, Columns, Sink};
+use super::common::{read_blob, read_decoder_blob, windows_for, Columns, Sink};
 
 /// Arguments of `generate`.
 #[derive(clap::Args)]
@@ -49,7 +49,7 @@ fn window_rows(csv: &mut String, w: usize, window: &[f32], channels: usize) {
 
 /// Runs `generate`.
 pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
-    let blob = read_blob(&args.model)?;
+    let blob = read_decoder_blob(&args.model)?;
     let model = Model::from_bytes(&blob)?;
     if !matches!(model.spec().quantizer, LatentQuantizer::Table { .. }) {
         bail!("{}: generate needs a VAE or conditional VAE (a model with a Gaussian latent); this one has a uniform latent quantizer", args.model.display());
@@ -125,7 +125,7 @@ pub fn features(args: DataArgs) -> anyhow::Result<()> {
 /// Runs `denoise`: each window through the network (encoder, then decoder from the
 /// unquantized latent), as samples in the input's columns.
 pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
-    let blob = read_blob(&args.model)?;
+    let blob = read_decoder_blob(&args.model)?;
     let model = Model::from_bytes(&blob)?;
     let table = args.columns.read(&args.data)?;
     let windows = windows_for(&table, model.input_dim(), None)?;

@@ -240,6 +240,7 @@ pub fn tiny_blob() -> Vec<u8> {
             fingerprint_bits: 4,
             sequence_bits: 4,
         },
+        encoder_of: None,
     };
     write(&spec)
 }
@@ -280,6 +281,7 @@ pub fn int8_weights_blob() -> Vec<u8> {
             fingerprint_bits: 0,
             sequence_bits: 16,
         },
+        encoder_of: None,
     };
     write(&spec)
 }
@@ -330,6 +332,7 @@ pub fn conditional_int8_blob() -> Vec<u8> {
             fingerprint_bits: 8,
             sequence_bits: 6,
         },
+        encoder_of: None,
     };
     write(&spec)
 }
@@ -382,6 +385,7 @@ pub fn conv_int8_blob() -> Vec<u8> {
             fingerprint_bits: 4,
             sequence_bits: 4,
         },
+        encoder_of: None,
     };
     write(&spec)
 }

@@ -264,6 +264,10 @@ pub struct ModelSpec<'a> {
     pub quantizer: LatentQuantizer<'a>,
     /// Payload header layout.
     pub header: PayloadHeader,
+    /// `Some(f)` for an encoder-only device blob cut from the full model whose
+    /// fingerprint is `f`: its decoder half has no layers, and its payloads carry `f`'s
+    /// bits so that the full model decodes them. `None` for a full model.
+    pub encoder_of: Option<u32>,
 }
 
 /// FNV-1a, 32 bits: the model fingerprint, over the blob body.

@@ -89,9 +89,20 @@ impl<'a> Model<'a> {
         self.version
     }
 
-    /// FNV-1a 32 hash of the blob body.
+    /// FNV-1a 32 hash of the blob body: this blob's identity (and integrity check).
     pub fn fingerprint(&self) -> u32 {
         self.fingerprint
+    }
+
+    /// The fingerprint whose low bits this model's payloads carry: its own, or for an
+    /// encoder-only device blob the full model's it was cut from.
+    pub fn payload_fingerprint(&self) -> u32 {
+        self.spec.encoder_of.unwrap_or(self.fingerprint)
+    }
+
+    /// Whether this is an encoder-only device blob (no decoder; [`ModelSpec::encoder_of`]).
+    pub fn is_encoder_only(&self) -> bool {
+        self.spec.encoder_of.is_some()
     }
     /// Size of the whole blob in bytes (what it takes in flash).
     pub fn blob_len(&self) -> usize {
@@ -282,13 +293,22 @@ fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
         enc_in,
         latent,
     )?);
-    widest = widest.max(validate_half(
-        Half::Decoder,
-        &spec.decoder,
-        spec.precision,
-        dec_in,
-        input_dim,
-    )?);
+    if spec.encoder_of.is_none() {
+        widest = widest.max(validate_half(
+            Half::Decoder,
+            &spec.decoder,
+            spec.precision,
+            dec_in,
+            input_dim,
+        )?);
+    } else if !spec.decoder.layers.is_empty() {
+        // An encoder-only blob carries no decoder: one with layers is not a blob the
+        // exporter makes.
+        return Err(Error::BadParameter {
+            field: "encoder_of",
+            index: 0,
+        });
+    }
     Ok(widest)
 }
 

@@ -86,6 +86,7 @@ impl Tiny {
                 fingerprint_bits: 4,
                 sequence_bits: 4,
             },
+            encoder_of: None,
         }
     }
 }
