@@ -94,20 +94,14 @@ impl FloatLayer {
 
     /// Values the layer reads (the whole window of a convolution).
     pub fn vec_in(&self) -> usize {
-        match self.conv {
-            Some(c) if !c.transposed => c.window(),
-            Some(c) => c.positions() * self.in_dim,
-            None => self.in_dim,
-        }
+        self.conv
+            .map_or(self.in_dim, |c| c.layer_inputs(self.in_dim))
     }
 
     /// Values the layer writes (the whole window of a transposed convolution).
     pub fn vec_out(&self) -> usize {
-        match self.conv {
-            Some(c) if c.transposed => c.window(),
-            Some(c) => c.positions() * self.out_dim,
-            None => self.out_dim,
-        }
+        self.conv
+            .map_or(self.out_dim, |c| c.layer_outputs(self.out_dim))
     }
 
     /// Outputs `act(W x + b)` in f64.

@@ -152,6 +152,26 @@ impl Conv {
         self.kernel as usize * self.channels as usize
     }
 
+    /// Values a layer with this sharing reads, for a dense map of `in_dim` inputs: the
+    /// window, or (transposed) `in_dim` per position.
+    pub const fn layer_inputs(&self, in_dim: usize) -> usize {
+        if self.transposed {
+            self.positions() * in_dim
+        } else {
+            self.window()
+        }
+    }
+
+    /// Values a layer with this sharing writes, for a dense map of `out_dim` outputs:
+    /// `out_dim` per position, or (transposed) the window.
+    pub const fn layer_outputs(&self, out_dim: usize) -> usize {
+        if self.transposed {
+            self.window()
+        } else {
+            self.positions() * out_dim
+        }
+    }
+
     /// Where position `p` starts on the window side (saturating: a `p` past the last
     /// position gives a start past the window, never an overflow).
     pub const fn offset(&self, p: usize) -> usize {

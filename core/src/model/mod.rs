@@ -171,18 +171,14 @@ impl DenseSpec<'_> {
 
     /// Values the layer reads (the whole window of a convolution).
     pub fn vec_in(&self) -> usize {
-        match self.conv {
-            Some(c) if !c.transposed => c.window(),
-            _ => usize::from(self.in_dim) * self.positions(),
-        }
+        let n = usize::from(self.in_dim);
+        self.conv.map_or(n, |c| c.layer_inputs(n))
     }
 
     /// Values the layer writes (the whole window of a transposed convolution).
     pub fn vec_out(&self) -> usize {
-        match self.conv {
-            Some(c) if c.transposed => c.window(),
-            _ => usize::from(self.out_dim) * self.positions(),
-        }
+        let n = usize::from(self.out_dim);
+        self.conv.map_or(n, |c| c.layer_outputs(n))
     }
 }
 

@@ -107,20 +107,14 @@ impl Dense {
 
     /// Inputs per row as the network sees them.
     pub fn vec_in(&self) -> usize {
-        match self.conv {
-            Some(c) if !c.transposed => c.window(),
-            Some(c) => c.positions() * self.in_dim,
-            None => self.in_dim,
-        }
+        self.conv
+            .map_or(self.in_dim, |c| c.layer_inputs(self.in_dim))
     }
 
     /// Outputs per row as the network sees them.
     pub fn vec_out(&self) -> usize {
-        match self.conv {
-            Some(c) if c.transposed => c.window(),
-            Some(c) => c.positions() * self.out_dim,
-            None => self.out_dim,
-        }
+        self.conv
+            .map_or(self.out_dim, |c| c.layer_outputs(self.out_dim))
     }
 
     /// The layer as exported.
@@ -261,47 +255,39 @@ impl Dense {
             self.gb.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
         }
         if let Some(dx) = dx {
-            match self.conv.filter(|c| !c.transposed) {
-                Some(c) => {
-                    self.cols.resize(batch * self.in_dim, 0.0);
-                    gemm(
-                        batch,
-                        self.out_dim,
-                        self.in_dim,
-                        dz,
-                        false,
-                        &self.w,
-                        false,
-                        &mut self.cols,
-                        0.0,
-                    );
-                    let (p, w, span) = (c.positions(), c.window(), c.patch());
-                    dx.clear();
-                    dx.resize(batch / p * w, 0.0);
-                    for (r, out) in dx.chunks_exact_mut(w).enumerate() {
-                        for i in 0..p {
-                            let at = c.offset(i);
-                            let c = &self.cols[(r * p + i) * span..(r * p + i + 1) * span];
-                            out[at..at + span]
-                                .iter_mut()
-                                .zip(c)
-                                .for_each(|(o, &v)| *o += v);
-                        }
+            // d loss / d input of the dense map; a convolution's goes per patch into
+            // `cols` first and is then added back onto the window (col2im).
+            let conv = self.conv.filter(|c| !c.transposed);
+            let d_in = if conv.is_some() {
+                &mut self.cols
+            } else {
+                &mut *dx
+            };
+            d_in.resize(batch * self.in_dim, 0.0);
+            gemm(
+                batch,
+                self.out_dim,
+                self.in_dim,
+                dz,
+                false,
+                &self.w,
+                false,
+                d_in,
+                0.0,
+            );
+            if let Some(c) = conv {
+                let (p, w, span) = (c.positions(), c.window(), c.patch());
+                dx.clear();
+                dx.resize(batch / p * w, 0.0);
+                for (r, out) in dx.chunks_exact_mut(w).enumerate() {
+                    for i in 0..p {
+                        let at = c.offset(i);
+                        let c = &self.cols[(r * p + i) * span..(r * p + i + 1) * span];
+                        out[at..at + span]
+                            .iter_mut()
+                            .zip(c)
+                            .for_each(|(o, &v)| *o += v);
                     }
-                }
-                None => {
-                    dx.resize(batch * self.in_dim, 0.0);
-                    gemm(
-                        batch,
-                        self.out_dim,
-                        self.in_dim,
-                        dz,
-                        false,
-                        &self.w,
-                        false,
-                        dx,
-                        0.0,
-                    );
                 }
             }
         }
