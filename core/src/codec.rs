@@ -275,14 +275,6 @@ impl<'m, const N: usize> Codec<'m, N> {
         self.model
     }
 
-    /// Refuses to decode with an encoder-only device blob.
-    fn check_decoder(&self) -> Result<(), Error> {
-        match self.model.spec().encoder_of {
-            Some(model) => Err(Error::EncoderOnly { model }),
-            None => Ok(()),
-        }
-    }
-
     fn check_label(&self, label: u16) -> Result<(), Error> {
         let count = self.model.label_count();
         if count > 0 && label >= count {
@@ -443,7 +435,7 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// label out of range or with non-zero padding is refused, never decoded.
     pub fn decode(&mut self, payload: &[u8], out: &mut [f32]) -> Result<PayloadInfo, Error> {
         let model = self.model;
-        self.check_decoder()?;
+        model.check_decoder()?;
         check_len("output window", out.len(), model.input_dim())?;
         let k = model.latent_dim();
         let z = self.a.get_mut(..k).unwrap_or(&mut []);
@@ -463,7 +455,7 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// Runs the decoder on a latent vector `z` (e.g. sampled from a VAE prior), without
     /// quantization; writes `input_dim` samples in sensor units to `out`.
     pub fn reconstruct(&mut self, z: &[f32], label: u16, out: &mut [f32]) -> Result<(), Error> {
-        self.check_decoder()?;
+        self.model.check_decoder()?;
         check_len("output window", out.len(), self.model.input_dim())?;
         self.load_latent(z, label)?;
         self.run_decoder(label, out);
@@ -507,9 +499,7 @@ pub struct Batch<'m, const N: usize> {
 impl<'m, const N: usize> Batch<'m, N> {
     /// A batch decoder for `model`, refused if its scratch buffers are too small.
     pub fn new(model: &'m Model<'m>) -> Result<Self, Error> {
-        if let Some(model) = model.spec().encoder_of {
-            return Err(Error::EncoderOnly { model });
-        }
+        model.check_decoder()?;
         Ok(Batch {
             lanes: [
                 Codec::new(model)?,

@@ -22,6 +22,43 @@ pub struct FloatLayer {
     pub bias: Vec<f32>,
 }
 
+/// Appends, for each of the windows in `windows` (whole windows of `c.window()` values),
+/// the `c.patch()` values at every position, position after position (im2col).
+pub(crate) fn gather_patches<T: Copy>(c: Conv, windows: &[T], out: &mut Vec<T>) {
+    let (w, span) = (c.window(), c.patch());
+    for row in windows.chunks_exact(w) {
+        for p in 0..c.positions() {
+            let at = c.offset(p);
+            out.extend_from_slice(&row[at..at + span]);
+        }
+    }
+}
+
+/// The inverse direction: adds every position's patch of `patches` (laid out as
+/// [`gather_patches`] makes them) onto its window at its offset (overlap-add, col2im);
+/// `out` becomes the windows, zero where no patch reaches.
+pub(crate) fn overlap_add<T>(c: Conv, patches: &[T], out: &mut Vec<T>)
+where
+    T: Copy + Default + core::ops::AddAssign,
+{
+    let (w, span) = (c.window(), c.patch());
+    let per_window = c.positions() * span;
+    out.clear();
+    out.resize(patches.len() / per_window.max(1) * w, T::default());
+    for (window, row) in out
+        .chunks_exact_mut(w)
+        .zip(patches.chunks_exact(per_window))
+    {
+        for (p, patch) in row.chunks_exact(span).enumerate() {
+            let at = c.offset(p);
+            window[at..at + span]
+                .iter_mut()
+                .zip(patch)
+                .for_each(|(o, &v)| *o += v);
+        }
+    }
+}
+
 /// Applies an activation in f64 (the reference the core's f32 path is measured against).
 pub fn activate(act: Activation, x: f64) -> f64 {
     match act {
@@ -78,14 +115,8 @@ impl FloatLayer {
         let pieces = self.position_outputs(x);
         match self.conv {
             Some(c) if c.transposed => {
-                let mut y = vec![0.0; c.window()];
-                for (p, piece) in pieces.chunks_exact(self.out_dim).enumerate() {
-                    let at = c.offset(p);
-                    y[at..at + self.out_dim]
-                        .iter_mut()
-                        .zip(piece)
-                        .for_each(|(o, v)| *o += v);
-                }
+                let mut y = Vec::new();
+                overlap_add(c, &pieces, &mut y);
                 y
             }
             _ => pieces,

@@ -114,6 +114,12 @@ pub const DEFAULT_CONV: ConvShape = ConvShape {
     filters: 64,
 };
 
+/// [`DEFAULT_CONV`] if it fits windows of `input` values of `channels` channels (its
+/// positions tile the window), else `None`: the `auto` choice of the CLI and the demo.
+pub fn default_conv(input: usize, channels: usize) -> Option<ConvShape> {
+    Some(DEFAULT_CONV).filter(|c| c.check(input, channels).is_ok())
+}
+
 /// Progress of a run, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {

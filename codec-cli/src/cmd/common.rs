@@ -100,15 +100,9 @@ pub fn read_blob(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// with the file named and the full model's fingerprint.
 pub fn read_decoder_blob(path: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes = read_blob(path)?;
-    if let Ok(m) = aecodec_core::Model::from_bytes(&bytes) {
-        if let Some(model) = m.spec().encoder_of {
-            anyhow::bail!(
-                "{}: {}",
-                path.display(),
-                aecodec_core::Error::EncoderOnly { model }
-            );
-        }
-    }
+    aecodec_core::Model::from_bytes(&bytes)
+        .and_then(|m| m.check_decoder())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(bytes)
 }
 

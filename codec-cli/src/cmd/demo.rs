@@ -19,7 +19,7 @@ use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
-use aecodec_trainer::train::{TrainConfig, DEFAULT_CONV};
+use aecodec_trainer::train::{default_conv, TrainConfig};
 use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
 use anyhow::{bail, Context};
 
@@ -136,7 +136,7 @@ pub(crate) fn sweep(
     let mut rd = Vec::new();
     // The convolutional front end where it tiles the window (as `train --conv auto`).
     let input = train.first().map_or(0, |w| w.0.len());
-    let conv = Some(DEFAULT_CONV).filter(|c| c.check(input, channels).is_ok());
+    let conv = default_conv(input, channels);
     for &bytes in budgets {
         let cfg = TrainConfig {
             payload_bytes: bytes,

@@ -9,7 +9,7 @@ use aecodec_trainer::metrics::distortion;
 use aecodec_trainer::models::{ConvShape, Corruption, Variant};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::store::{spread, Layout, TrainedFile, KEEP_WINDOWS};
-use aecodec_trainer::train::{train, Progress, TrainConfig, DEFAULT_CONV};
+use aecodec_trainer::train::{default_conv, train, Progress, TrainConfig};
 use aecodec_trainer::{export_blob, round_trip};
 use anyhow::bail;
 
@@ -127,9 +127,7 @@ fn conv_arg(
     let input = window * channels;
     match arg {
         "none" => Ok(None),
-        "auto" => Ok(series
-            .then_some(DEFAULT_CONV)
-            .filter(|c| c.check(input, channels).is_ok())),
+        "auto" => Ok(default_conv(input, channels).filter(|_| series)),
         spec => {
             let v: Vec<usize> = spec
                 .split(',')

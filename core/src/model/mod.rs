@@ -104,6 +104,14 @@ impl<'a> Model<'a> {
     pub fn is_encoder_only(&self) -> bool {
         self.spec.encoder_of.is_some()
     }
+
+    /// `Ok` if this model can decode; [`Error::EncoderOnly`] for an encoder-only blob.
+    pub fn check_decoder(&self) -> Result<(), Error> {
+        match self.spec.encoder_of {
+            Some(model) => Err(Error::EncoderOnly { model }),
+            None => Ok(()),
+        }
+    }
     /// Size of the whole blob in bytes (what it takes in flash).
     pub fn blob_len(&self) -> usize {
         self.blob_len

@@ -3,7 +3,7 @@
 use aecodec_core::{Activation, Conv};
 
 use super::{gemm, Adam};
-use crate::model::FloatLayer;
+use crate::model::{gather_patches, overlap_add, FloatLayer};
 use crate::Rng;
 
 /// f32 activation, the same functions as the core's (libm-free here: std's are exact enough
@@ -134,14 +134,8 @@ impl Dense {
         self.x.clear();
         let rows = match self.conv {
             Some(c) if !c.transposed => {
-                let (p, w, span) = (c.positions(), c.window(), c.patch());
-                for row in x[..batch * w].chunks_exact(w) {
-                    for i in 0..p {
-                        let at = c.offset(i);
-                        self.x.extend_from_slice(&row[at..at + span]);
-                    }
-                }
-                batch * p
+                gather_patches(c, &x[..batch * c.window()], &mut self.x);
+                batch * c.positions()
             }
             Some(c) => {
                 self.x
@@ -173,19 +167,7 @@ impl Dense {
         let a = self.activation;
         if let Some(c) = self.conv.filter(|c| c.transposed) {
             assert!(matches!(a, Activation::Identity));
-            let (p, w, span) = (c.positions(), c.window(), c.patch());
-            let rows = batch / p;
-            self.y.resize(rows * w, 0.0);
-            for (r, out) in self.y.chunks_exact_mut(w).enumerate() {
-                for i in 0..p {
-                    let at = c.offset(i);
-                    let z = &self.z[(r * p + i) * span..(r * p + i + 1) * span];
-                    out[at..at + span]
-                        .iter_mut()
-                        .zip(z)
-                        .for_each(|(o, &v)| *o += v);
-                }
-            }
+            overlap_add(c, &self.z, &mut self.y);
             return &self.y;
         }
         self.y.extend(self.z.iter().map(|&z| act(a, z)));
@@ -202,18 +184,10 @@ impl Dense {
     pub fn backward(&mut self, dy: &[f32], dx: Option<&mut Vec<f32>>) {
         let batch = self.x.len() / self.in_dim.max(1);
         let a = self.activation;
-        let gathered: Vec<f32>;
+        let mut gathered = Vec::new();
         let dy = match self.conv.filter(|c| c.transposed) {
             Some(c) => {
-                let (p, w, span) = (c.positions(), c.window(), c.patch());
-                let mut g = Vec::with_capacity(batch * span);
-                for row in dy[..batch / p * w].chunks_exact(w) {
-                    for i in 0..p {
-                        let at = c.offset(i);
-                        g.extend_from_slice(&row[at..at + span]);
-                    }
-                }
-                gathered = g;
+                gather_patches(c, &dy[..batch / c.positions() * c.window()], &mut gathered);
                 &gathered[..]
             }
             None => dy,
@@ -276,19 +250,7 @@ impl Dense {
                 0.0,
             );
             if let Some(c) = conv {
-                let (p, w, span) = (c.positions(), c.window(), c.patch());
-                dx.clear();
-                dx.resize(batch / p * w, 0.0);
-                for (r, out) in dx.chunks_exact_mut(w).enumerate() {
-                    for i in 0..p {
-                        let at = c.offset(i);
-                        let c = &self.cols[(r * p + i) * span..(r * p + i + 1) * span];
-                        out[at..at + span]
-                            .iter_mut()
-                            .zip(c)
-                            .for_each(|(o, &v)| *o += v);
-                    }
-                }
+                overlap_add(c, &self.cols, dx);
             }
         }
     }
