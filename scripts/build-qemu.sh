@@ -10,6 +10,9 @@
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"). Build output goes to
 # CARGO_TARGET_DIR (default target/thumb-qemu), apart from the host and thumb-lib builds.
 #
+# AECODEC_REFINE=N makes the encoder refine each window's codes for N passes
+# (Codec::encode_refined; needs a full blob, not an encoder-only one). Default 0.
+#
 # AECODEC_FEATURES (e.g. "int8-full") builds only the model precisions named instead of
 # all three (the harness's default), as a product firmware would: a blob of another
 # precision is then refused at start-up.

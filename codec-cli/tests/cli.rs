@@ -216,7 +216,9 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     .unwrap();
     let windows = table.windows(0, table.rows.len(), 64, 64).unwrap();
     let bytes = std::fs::read(&blob).unwrap();
-    let lib: Vec<f64> = aecodec_trainer::round_trip(&bytes, &windows)
+    // (the CLI's encoder refines codes for DEFAULT_REFINE passes with a full blob)
+    let refine = aecodec_trainer::train::DEFAULT_REFINE;
+    let lib: Vec<f64> = aecodec_trainer::round_trip(&bytes, &windows, refine)
         .unwrap()
         .into_iter()
         .flatten()
@@ -257,7 +259,22 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         csv2.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read(&csv).unwrap(), std::fs::read(&csv2).unwrap());
-    // An encoder-only device blob sends the same frames; it refuses to decode them.
+    // An encoder-only device blob sends the frames of the plain encoder; it refuses to
+    // refine (no decoder) and to decode them.
+    let plain_frames = dir.join("plain-frames.bin");
+    run_ok(&[
+        "encode",
+        "--model",
+        blob.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--refine",
+        "0",
+        "-o",
+        plain_frames.to_str().unwrap(),
+    ]);
     let device = dir.join("device.aem");
     run_ok(&[
         "export",
@@ -282,8 +299,26 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         device_frames.to_str().unwrap(),
     ]);
     assert_eq!(
-        std::fs::read(&frames).unwrap(),
+        std::fs::read(&plain_frames).unwrap(),
         std::fs::read(&device_frames).unwrap()
+    );
+    let (code, err) = stderr_of(&[
+        "encode",
+        "--model",
+        device.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--refine",
+        "2",
+        "-o",
+        device_frames.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("device.aem") && err.contains("--refine 2") && err.contains("encoder-only"),
+        "{err}"
     );
     let (code, err) = stderr_of(&[
         "decode",

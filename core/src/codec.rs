@@ -412,21 +412,109 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// a conditional model.
     pub fn encode(&mut self, window: &[f32], meta: Meta) -> Result<Payload, Error> {
         self.run_encoder(window, meta.label)?;
-        let model = self.model;
-        let q = &model.spec().quantizer;
-        let k = model.latent_dim();
+        self.quantize_latent();
+        Ok(self.pack(meta))
+    }
+
+    /// Encodes one window like [`Codec::encode`], then refines the codes by analysis by
+    /// synthesis: each of up to `passes` passes tries every latent dimension one
+    /// quantizer cell down, then (if that did not help) one cell up, runs the decoder and
+    /// keeps the change when the decoded window's squared error (sensor units) drops. It
+    /// stops early after a pass that changed nothing. The payload is an ordinary one for
+    /// any decoder of the model; the encoder pays up to `2 · latent_dim` decoder runs
+    /// per pass (see docs/quality-study.md for what each pass buys). `passes = 0` is
+    /// [`Codec::encode`]. A firmware that never calls this links no decoder code.
+    ///
+    /// Besides [`Codec::encode`]'s errors, refuses (for `passes > 0`) an encoder-only
+    /// model, which has no decoder to try codes with.
+    pub fn encode_refined(
+        &mut self,
+        window: &[f32],
+        meta: Meta,
+        passes: u8,
+    ) -> Result<Payload, Error> {
+        if passes > 0 {
+            self.model.check_decoder()?;
+        }
+        self.run_encoder(window, meta.label)?;
+        self.quantize_latent();
+        if passes > 0 {
+            self.refine(window, meta.label, passes);
+        }
+        Ok(self.pack(meta))
+    }
+
+    /// Quantizes the latent in `a` into `codes`.
+    fn quantize_latent(&mut self) {
+        let k = self.model.latent_dim();
+        let q = &self.model.spec().quantizer;
         q.quantize(self.a.get(..k).unwrap_or(&[]), &mut self.codes);
+    }
+
+    /// The payload of `codes`.
+    fn pack(&self, meta: Meta) -> Payload {
+        let model = self.model;
         let mut bytes = [0u8; MAX_PAYLOAD_BYTES];
         let len = payload::pack(
             model.payload_layout(),
             model.payload_fingerprint(),
             meta.sequence,
             meta.label,
-            q.bits(),
+            model.spec().quantizer.bits(),
             &self.codes,
             &mut bytes,
         );
-        Ok(Payload { bytes, len })
+        Payload { bytes, len }
+    }
+
+    /// Greedy search over `codes` (see [`Codec::encode_refined`]).
+    fn refine(&mut self, window: &[f32], label: u16, passes: u8) {
+        let bits = self.model.spec().quantizer.bits();
+        let mut best = self.code_error(window, label);
+        for _ in 0..passes {
+            let mut changed = false;
+            for (d, &b) in bits.iter().enumerate() {
+                let top = 1u32.checked_shl(u32::from(b)).map_or(0, |l| l - 1);
+                let Some(&old) = self.codes.get(d) else {
+                    break;
+                };
+                let trials = [old.checked_sub(1), old.checked_add(1)];
+                for code in trials.into_iter().flatten() {
+                    if b == 0 || u32::from(code) > top {
+                        continue;
+                    }
+                    self.codes[d] = code;
+                    let e = self.code_error(window, label);
+                    if e < best {
+                        best = e;
+                        changed = true;
+                        break;
+                    }
+                    self.codes[d] = old;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Squared error (sensor units) of the decoder's output for `codes` against `window`.
+    fn code_error(&mut self, window: &[f32], label: u16) -> f32 {
+        let model = self.model;
+        let spec = model.spec();
+        let k = model.latent_dim();
+        spec.quantizer
+            .dequantize(&self.codes, self.a.get_mut(..k).unwrap_or(&mut []));
+        self.put_label(k, label);
+        self.run(&spec.decoder, k + usize::from(model.label_count()));
+        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
+        let mut sum = 0.0f32;
+        for ((&v, &x), (m, s)) in self.a.iter().zip(window).zip(norm) {
+            let e = v * s + m - x;
+            sum += e * e;
+        }
+        sum
     }
 
     /// Decodes a payload into `out` (`input_dim` samples in sensor units).

@@ -431,6 +431,9 @@ fn encoder_only_blobs_encode_for_the_full_model_and_refuse_to_decode() {
     );
     assert!(refused.to_string().contains("full blob"));
     assert!(aecodec_core::Batch::<8>::new(&m).is_err());
+    // Refining the codes needs the decoder; without refinement it is a plain encode.
+    assert_eq!(c.encode_refined(&window, meta, 1), Err(refused.clone()));
+    assert_eq!(c.encode_refined(&window, meta, 0), Ok(p));
     // Without `encoder_of`, an empty decoder is an incomplete model.
     spec.encoder_of = None;
     assert_eq!(

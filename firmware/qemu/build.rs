@@ -30,6 +30,19 @@ fn main() {
     fs::write(out.join("memory.x"), memory).expect("memory.x");
     println!("cargo::rustc-link-search={}", out.display());
 
+    // `AECODEC_REFINE=N`: the encoder refines each window's codes for N passes
+    // (`Pipeline::set_refine`; needs a full blob). Default 0, the plain encoder.
+    println!("cargo::rerun-if-env-changed=AECODEC_REFINE");
+    let refine: u8 = env::var("AECODEC_REFINE")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map_or(0, |v| v.parse().expect("AECODEC_REFINE: passes, 0..=255"));
+    fs::write(
+        out.join("refine.rs"),
+        format!("/// Encoder refinement passes (AECODEC_REFINE).\nconst REFINE: u8 = {refine};\n"),
+    )
+    .expect("refine.rs");
+
     for var in ["AECODEC_MODEL", "AECODEC_SAMPLES"] {
         println!("cargo::rerun-if-env-changed={var}");
     }

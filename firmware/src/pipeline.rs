@@ -56,6 +56,9 @@ pub struct Pipeline<'m, const N: usize, const S: usize> {
     retries: u8,
     sequence: u16,
     label: u16,
+    /// Encoder refinement passes (feature `refine`).
+    #[cfg(feature = "refine")]
+    refine: u8,
     counters: Counters,
 }
 
@@ -84,6 +87,8 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             retries,
             sequence: 0,
             label: 0,
+            #[cfg(feature = "refine")]
+            refine: 0,
             counters: Counters::default(),
         })
     }
@@ -96,6 +101,21 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             return Err(CoreError::BadLabel { label, count });
         }
         self.label = label;
+        Ok(())
+    }
+
+    /// Refines each window's codes for up to `passes` passes before sending
+    /// ([`Codec::encode_refined`]; 0, the default, is the plain encoder). Needs the full
+    /// blob: refused on an encoder-only one. Each pass runs the decoder up to twice per
+    /// latent dimension, so budget the time per window before turning it on.
+    ///
+    /// Feature `refine` (a default one): without it the firmware links no decoder code.
+    #[cfg(feature = "refine")]
+    pub fn set_refine(&mut self, passes: u8) -> Result<(), CoreError> {
+        if passes > 0 {
+            self.codec.model().check_decoder()?;
+        }
+        self.refine = passes;
         Ok(())
     }
 
@@ -137,7 +157,11 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             sequence: self.sequence,
             label: self.label,
         };
-        // Cannot fail: the window length matches the model and the label was checked.
+        // Cannot fail: the window length matches the model, the label was checked, and
+        // refinement is only on with a decoder.
+        #[cfg(feature = "refine")]
+        let payload = self.codec.encode_refined(window, meta, self.refine).ok()?;
+        #[cfg(not(feature = "refine"))]
         let payload = self.codec.encode(window, meta).ok()?;
         self.sequence = self.sequence.wrapping_add(1);
         let mut frame = [0u8; FRAME_CAPACITY];

@@ -46,10 +46,14 @@ fn pca_blob(precision: Precision) -> Vec<u8> {
 fn pipeline_frames_match_host_payloads_for_every_precision() {
     let rows = daphnet_ankle().rows;
     let rows = &rows[..1024];
-    for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
+    let runs = [Precision::F32, Precision::Int8Weights, Precision::Int8Full]
+        .into_iter()
+        .flat_map(|p| [(p, 0u8), (p, 2)]);
+    for (precision, refine) in runs {
         let blob = pca_blob(precision);
         let model = Model::from_bytes(&blob).unwrap();
         let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 0).unwrap();
+        pipe.set_refine(refine).unwrap();
         let mut sensor = Replay {
             rows,
             next: 0,
@@ -84,22 +88,27 @@ fn pipeline_frames_match_host_payloads_for_every_precision() {
                 .flatten()
                 .copied()
                 .collect();
-            let expected = host
-                .encode(
-                    &window,
-                    Meta {
-                        sequence: i as u16,
-                        label: 0,
-                    },
-                )
-                .unwrap();
+            let meta = Meta {
+                sequence: i as u16,
+                label: 0,
+            };
+            let expected = host.encode_refined(&window, meta, refine).unwrap();
             assert_eq!(
                 payload.as_slice(),
                 expected.as_bytes(),
-                "{precision:?} window {i}"
+                "{precision:?} refine {refine} window {i}"
             );
         }
     }
+    // Refinement needs the decoder: an encoder-only device blob refuses it.
+    let device = aecodec_trainer::encoder_only_blob(&pca_blob(Precision::Int8Full)).unwrap();
+    let model = Model::from_bytes(&device).unwrap();
+    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 0).unwrap();
+    assert!(matches!(
+        pipe.set_refine(1),
+        Err(aecodec_core::Error::EncoderOnly { .. })
+    ));
+    assert_eq!(pipe.set_refine(0), Ok(()));
 }
 
 #[test]

@@ -22,9 +22,10 @@ const ROWS: usize = 1024;
 
 /// What the host makes of the samples: the same driver, simulated sensor (with the same
 /// injected bus faults) and pipeline as the board's firmware/qemu/src/main.rs, on the host.
-fn host_frames(blob: &[u8], samples: &[i16]) -> (Vec<u8>, Counters) {
+fn host_frames(blob: &[u8], samples: &[i16], refine: u8) -> (Vec<u8>, Counters) {
     let model = Model::from_bytes(blob).unwrap();
     let mut pipe = Pipeline::<'_, 192, 256>::new(&model, 3, 64, 2).unwrap();
+    pipe.set_refine(refine).unwrap();
     let mut bus = SimLis3dh::new(Address::Sa0High, samples);
     bus.fail_every(50);
     let mut accel = Lis3dh::new(bus, Address::Sa0High);
@@ -46,9 +47,11 @@ fn run_board(
     blob: &Path,
     samples: &Path,
     dir: &Path,
+    refine: u8,
 ) -> (Vec<u8>, String) {
     let script = repo_root().join("scripts/build-qemu.sh");
     let build = Command::new(&script)
+        .env("AECODEC_REFINE", refine.to_string())
         .arg(target)
         .arg(blob)
         .arg(samples)
@@ -187,40 +190,55 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
 
     let m4: &[&str] = &["-cpu", "cortex-m4", "-machine", "mps2-an386"];
     let m0: &[&str] = &["-M", "microbit"];
-    let runs: [(&str, &aecodec_trainer::FloatModel, Precision, &str, &[&str]); 7] = [
-        ("pca", &pca, Precision::F32, "thumbv7em-none-eabihf", m4),
-        (
-            "ae",
-            &ae,
-            Precision::Int8Weights,
-            "thumbv7em-none-eabihf",
-            m4,
-        ),
-        ("ae", &ae, Precision::Int8Full, "thumbv7em-none-eabihf", m4),
-        ("ae", &ae, Precision::Int8Full, "thumbv6m-none-eabi", m0),
-        ("conv", &conv, Precision::F32, "thumbv7em-none-eabihf", m4),
-        (
-            "conv",
-            &conv,
-            Precision::Int8Full,
-            "thumbv7em-none-eabihf",
-            m4,
-        ),
-        ("conv", &conv, Precision::Int8Full, "thumbv6m-none-eabi", m0),
+    let (m4t, m0t) = ("thumbv7em-none-eabihf", "thumbv6m-none-eabi");
+    // (name, model, precision, target, machine, encoder refinement passes)
+    type Run<'a> = (
+        &'a str,
+        &'a aecodec_trainer::FloatModel,
+        Precision,
+        &'a str,
+        &'a [&'a str],
+        u8,
+    );
+    let runs: [Run; 10] = [
+        ("pca", &pca, Precision::F32, m4t, m4, 0),
+        ("ae", &ae, Precision::Int8Weights, m4t, m4, 0),
+        ("ae", &ae, Precision::Int8Full, m4t, m4, 0),
+        ("ae", &ae, Precision::Int8Full, m0t, m0, 0),
+        ("conv", &conv, Precision::F32, m4t, m4, 0),
+        ("conv", &conv, Precision::Int8Full, m4t, m4, 0),
+        ("conv", &conv, Precision::Int8Full, m0t, m0, 0),
+        // The refining encoder runs the decoder on the device: the full blob, and float
+        // comparisons that must come out the same as on the host.
+        ("conv", &conv, Precision::F32, m4t, m4, 2),
+        ("conv", &conv, Precision::Int8Full, m4t, m4, 2),
+        ("conv", &conv, Precision::Int8Full, m0t, m0, 2),
     ];
-    for (name, model, precision, target, machine) in runs {
+    for (name, model, precision, target, machine, refine) in runs {
         let blob = export_blob(model, precision, &train_w).unwrap();
-        let blob_path = dir.join(format!("{name}-{precision:?}.aem"));
-        // The convolutional codec's boards flash its encoder-only device blob; the host
-        // encodes with the full blob, and the frames must still be the same bytes.
-        let board_blob = if name == "conv" {
+        // (the fixtures scripts/bench-mcu.sh and scripts/size-report.sh read)
+        let blob_path = match refine {
+            0 => dir.join(format!("{name}-{precision:?}.aem")),
+            n => dir.join(format!("{name}-{precision:?}-refine{n}.aem")),
+        };
+        // Without refinement the convolutional codec's boards flash its encoder-only
+        // device blob; the host encodes with the full blob, and the frames must still be
+        // the same bytes.
+        let board_blob = if name == "conv" && refine == 0 {
             encoder_only_blob(&blob).unwrap()
         } else {
             blob.clone()
         };
         std::fs::write(&blob_path, &board_blob).unwrap();
-        let (board, log) = run_board(target, machine, &blob_path, &samples_path, &dir);
-        let (host, counters) = host_frames(&blob, &samples);
+        let (board, log) = run_board(target, machine, &blob_path, &samples_path, &dir, refine);
+        let (host, counters) = host_frames(&blob, &samples, refine);
+        if refine > 0 {
+            let (plain, _) = host_frames(&blob, &samples, 0);
+            assert_ne!(
+                plain, host,
+                "refinement changed no code: the run proves nothing"
+            );
+        }
         assert_eq!(payloads(&board).len(), 16);
         assert!(
             counters.sensor_errors > 0 && counters.dropped_windows == 0,
@@ -228,7 +246,7 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
         );
         assert!(
             board == host,
-            "{name} {precision:?} on {target}: board frames differ from the host's"
+            "{name} {precision:?} refine {refine} on {target}: board frames differ from the host's"
         );
         // the board counted the same injected bus faults as the host
         assert!(
@@ -236,7 +254,7 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
             "{log} vs {counters:?}"
         );
         println!(
-            "{name} {precision:?} on {target}: 16 frames, {} bytes, identical to the host",
+            "{name} {precision:?} refine {refine} on {target}: 16 frames, {} bytes, identical to the host",
             board.len()
         );
     }

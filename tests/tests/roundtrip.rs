@@ -384,6 +384,34 @@ fn convolutional_model_round_trips_at_every_precision() {
         }
     }
 
+    // The refining encoder (analysis by synthesis) at every precision: never a worse
+    // window than the plain encoder's, better overall, and its payloads are ordinary ones.
+    for p in PRECISIONS {
+        let full = export_blob(&t.model, p, &train_w).unwrap();
+        let sq = |d: &[Vec<f32>]| -> Vec<f64> {
+            test.iter()
+                .zip(d)
+                .map(|((w, _), d)| {
+                    w.iter()
+                        .zip(d)
+                        .map(|(&a, &b)| f64::from(a - b).powi(2))
+                        .sum()
+                })
+                .collect()
+        };
+        let plain = sq(&aecodec_trainer::round_trip(&full, &test, 0).unwrap());
+        let refined = sq(&aecodec_trainer::round_trip(&full, &test, 2).unwrap());
+        for (i, (r, q)) in refined.iter().zip(&plain).enumerate() {
+            // the core sums in f32: allow its rounding
+            assert!(*r <= q * (1.0 + 1e-4), "{p:?} window {i}: {r} > {q}");
+        }
+        let (r, q): (f64, f64) = (refined.iter().sum(), plain.iter().sum());
+        assert!(
+            r < 0.9 * q,
+            "{p:?}: refining must pay on a trained codec: {r} vs {q}"
+        );
+    }
+
     // The trainer's GEMM batch decoder takes dense layers only, and says so.
     let f32_blob = export_blob(&t.model, Precision::F32, &train_w).unwrap();
     let refused = aecodec_trainer::batch::BatchDecoder::new(&f32_blob).err();

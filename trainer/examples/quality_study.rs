@@ -12,7 +12,8 @@
 //! 0 = off), seed, hop=2 (train windows), budgets=6,8,12, extra_bits (code bits added at
 //! each budget through a padded header: the "bits given back" experiment), conv=K,S,F (a
 //! convolutional front end: F filters over K samples every S), switch=1 (also simulate
-//! per-window switching between the learned and a classical codec), tag.
+//! per-window switching between the learned and a classical codec), refine=1,2,4 (also
+//! measure the encoder refining codes for that many passes), tag.
 //! Everything trains on one thread. Results and conclusions: docs/quality-study.md.
 
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ const WINDOW: usize = 64;
 
 fn snr(model: &FloatModel, calib: &[Window], w: &[Window]) -> f64 {
     let blob = export_blob(model, Precision::F32, calib).expect("export");
-    distortion(w, &round_trip(&blob, w).expect("round trip"), 3).snr_db
+    distortion(w, &round_trip(&blob, w, 0).expect("round trip"), 3).snr_db
 }
 
 /// SNR through the core when each decoded window is rescaled (around the model's
@@ -39,7 +40,7 @@ fn snr(model: &FloatModel, calib: &[Window], w: &[Window]) -> f64 {
 /// per-window gain could add.
 fn snr_oracle_gain(model: &FloatModel, calib: &[Window], w: &[Window]) -> f64 {
     let blob = export_blob(model, Precision::F32, calib).expect("export");
-    let dec = round_trip(&blob, w).expect("round trip");
+    let dec = round_trip(&blob, w, 0).expect("round trip");
     let m = &model.norm_mean;
     let fixed: Vec<Vec<f32>> = w
         .iter()
@@ -83,6 +84,7 @@ fn decoded(model: &FloatModel, calib: &[Window], w: &[Window]) -> Vec<Vec<f32>> 
     round_trip(
         &export_blob(model, Precision::F32, calib).expect("export"),
         w,
+        0,
     )
     .expect("rt")
 }
@@ -207,6 +209,13 @@ fn switch_study(
             with_dct - best
         );
     }
+}
+
+/// SNR through the core with the encoder refining codes for `passes` passes
+/// (analysis by synthesis, `Codec::encode_refined`).
+fn snr_refined(model: &FloatModel, calib: &[Window], w: &[Window], passes: u8) -> f64 {
+    let blob = export_blob(model, Precision::F32, calib).expect("export");
+    distortion(w, &round_trip(&blob, w, passes).expect("round trip"), 3).snr_db
 }
 
 fn main() {
@@ -341,6 +350,27 @@ fn main() {
             &decoded(m, &train_w, &test),
             &decoded(best_cls, &train_w, &test),
         );
+        for p in list(get("refine", "")) {
+            let p = p as u8;
+            let (rv, rt) = (
+                snr_refined(m, &train_w, &val, p),
+                snr_refined(m, &train_w, &test, p),
+            );
+            // the classical codecs through the same refining encoder
+            let cls_r = |w: &[Window]| {
+                snr_refined(&lin, &train_w, w, p).max(snr_refined(&dct, &train_w, w, p))
+            };
+            println!(
+                "REFINE {tag} B={bytes} passes {p}: classical refined val {:.2} test {:.2} | val {rv:.2} ({:+.2} margin, was {:+.2}) test {rt:.2} ({:+.2} margin, was {:+.2}) train {:.2} (was {tr:.2})",
+                cls_r(&val),
+                cls_r(&test),
+                rv - cv,
+                va - cv,
+                rt - ct,
+                te - ct,
+                snr_refined(m, &train_w, &train_disjoint, p),
+            );
+        }
         if args.get("switch").is_some_and(|v| v == "1") {
             switch_study(&tag, bytes, &cfg, &train_w, &val, &test, (cv, ct));
         }

@@ -446,22 +446,24 @@ pub fn measure_precision(
     })
 }
 
-/// Encodes and decodes every window through the core with `blob`; returns the decoded
-/// windows (what a receiver reconstructs).
-pub fn round_trip(blob: &[u8], windows: &[Window]) -> Result<Vec<Vec<f32>>, Error> {
+/// Encodes and decodes every window through the core with `blob`, the encoder refining
+/// each window's codes for `refine` passes ([`Codec::encode_refined`]; 0 is the plain
+/// encoder); returns the decoded windows (what a receiver reconstructs).
+///
+/// Refinement fits the codes to the window the encoder is given: right for compression,
+/// wrong for denoising or anomaly scores, which want the network's own mapping (0).
+pub fn round_trip(blob: &[u8], windows: &[Window], refine: u8) -> Result<Vec<Vec<f32>>, Error> {
     let m = Model::from_bytes(blob)?;
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
     windows
         .iter()
         .enumerate()
         .map(|(i, (w, label))| {
-            let p = codec.encode(
-                w,
-                Meta {
-                    sequence: i as u16,
-                    label: *label,
-                },
-            )?;
+            let meta = Meta {
+                sequence: i as u16,
+                label: *label,
+            };
+            let p = codec.encode_refined(w, meta, refine)?;
             let mut out = vec![0.0f32; m.input_dim()];
             codec.decode(p.as_bytes(), &mut out)?;
             Ok(out)

@@ -154,14 +154,16 @@ pub fn lead_standard_error(a: &[f64], b: &[f64], seed: u64) -> f64 {
     (leads.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (RESAMPLES - 1) as f64).sqrt()
 }
 
-/// Distortion of `model` on `windows` through the core.
+/// Distortion of `model` on `windows` through the core, the encoder refining codes for
+/// `refine` passes (see [`crate::round_trip`]).
 pub fn validate(
     model: &FloatModel,
     calibration: &[Window],
     windows: &[Window],
     channels: usize,
+    refine: u8,
 ) -> Result<Distortion, Error> {
-    Ok(measure(model, calibration, windows, channels)?.0)
+    Ok(measure(model, calibration, windows, channels, refine)?.0)
 }
 
 /// [`validate`], and the squared error of each window, from one pass through the core.
@@ -170,9 +172,10 @@ fn measure(
     calibration: &[Window],
     windows: &[Window],
     channels: usize,
+    refine: u8,
 ) -> Result<(Distortion, Vec<f64>), Error> {
     let blob = export_blob(model, Precision::F32, calibration)?;
-    let decoded = round_trip(&blob, windows)?;
+    let decoded = round_trip(&blob, windows, refine)?;
     let errors = windows
         .iter()
         .zip(&decoded)
@@ -207,7 +210,8 @@ pub fn auto(
         let linear = fit_linear_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
         let dct = fit_dct_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
         for (name, model) in [("linear", linear), ("dct", dct)] {
-            let (validation, window_errors) = measure(&model, train_windows, val, channels)?;
+            let (validation, window_errors) =
+                measure(&model, train_windows, val, channels, cfg.refine)?;
             candidates.push(Candidate {
                 name: name.into(),
                 model,
@@ -239,7 +243,8 @@ pub fn auto(
             labels,
             progress,
         )?;
-        let (validation, window_errors) = measure(&trained.model, train_windows, val, channels)?;
+        let (validation, window_errors) =
+            measure(&trained.model, train_windows, val, channels, cfg.refine)?;
         candidates.push(Candidate {
             name: crate::train::variant_name(&variant).into(),
             model: trained.model,

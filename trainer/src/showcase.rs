@@ -63,8 +63,8 @@ pub fn denoising(
     Ok(Denoising {
         noise,
         noisy: distortion(test, &as_rows, channels),
-        ae: distortion(test, &round_trip(ae_blob, &noisy)?, channels),
-        dae: distortion(test, &round_trip(dae_blob, &noisy)?, channels),
+        ae: distortion(test, &round_trip(ae_blob, &noisy, 0)?, channels),
+        dae: distortion(test, &round_trip(dae_blob, &noisy, 0)?, channels),
     })
 }
 
@@ -307,7 +307,7 @@ pub fn variants(
     for (name, b) in [("ae", &ab), ("dae", &db), ("sparse", &sb), ("vae", &vb)] {
         reconstruction.push((
             name.to_string(),
-            distortion(test, &round_trip(b, test)?, channels),
+            distortion(test, &round_trip(b, test, 0)?, channels),
         ));
     }
     let far = test.len().saturating_sub(1).min(5);
@@ -386,6 +386,6 @@ pub fn conditional(
         generated_accuracy: hits_total as f64 / (labels * per_label).max(1) as f64,
         per_label: per,
         examples,
-        reconstruction: distortion(test, &round_trip(&blob, test)?, 1),
+        reconstruction: distortion(test, &round_trip(&blob, test, 0)?, 1),
     })
 }

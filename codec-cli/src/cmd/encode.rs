@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use aecodec_core::{encode_frame, max_frame_len, Codec, Meta, Model, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
+use aecodec_trainer::train::DEFAULT_REFINE;
+
 use super::common::{hex, read_blob, windows_for, Columns, Sink};
 
 /// Output format.
@@ -31,6 +33,13 @@ pub struct Args {
     /// Samples between windows (series mode; default: the window length, no overlap).
     #[arg(long)]
     pub hop: Option<usize>,
+    /// Encoder refinement passes (analysis by synthesis: each pass tries every latent
+    /// code one step down and up through the decoder, keeping what lowers the window's
+    /// error; up to 2 × latent dims decoder runs per pass). Default: 4 with a full blob,
+    /// 0 (the plain encoder) with an encoder-only one, which has no decoder. A device
+    /// running `Codec::encode_refined` with the same passes sends the same bytes.
+    #[arg(long)]
+    pub refine: Option<u8>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Frames)]
     pub format: Format,
@@ -46,6 +55,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let table = args.columns.read(&args.data)?;
     let windows = windows_for(&table, model.input_dim(), args.hop)?;
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
+    let refine = args.refine.unwrap_or(if model.is_encoder_only() {
+        0
+    } else {
+        DEFAULT_REFINE
+    });
+    if refine > 0 && model.is_encoder_only() {
+        anyhow::bail!(
+            "{}: --refine {refine} needs the decoder, and this is an encoder-only device blob: \
+             encode with the full blob, or without --refine",
+            args.model.display()
+        );
+    }
     let mut sink = Sink::new(args.output.as_deref());
     for (i, (w, label)) in windows.iter().enumerate() {
         let meta = Meta {
@@ -53,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             label: *label,
         };
         let p = codec
-            .encode(w, meta)
+            .encode_refined(w, meta, refine)
             .map_err(|e| anyhow::anyhow!("{}: window {i}: {e}", args.data.display()))?;
         match args.format {
             Format::Frames => {
@@ -70,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     sink.finish()?;
     eprintln!(
-        "encoded {} windows of {} into {}-byte payloads ({})",
+        "encoded {} windows of {} into {}-byte payloads ({}, encoder refining {refine} passes)",
         windows.len(),
         args.data.display(),
         model.payload_layout().bytes,

@@ -32,6 +32,10 @@ pub struct Args {
     /// Directory for report.md, report.json, rate-distortion.png and signals.png.
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
+    /// Encoder refinement passes of the core codecs (0 = the plain encoder; the report
+    /// gives both).
+    #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_REFINE)]
+    pub refine: u8,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -62,7 +66,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         val.len(),
         test.len()
     );
-    let rd = sweep(&train, &val, &test, channels, &args.budgets, args.steps)?;
+    let rd = sweep(
+        &train,
+        &val,
+        &test,
+        channels,
+        &args.budgets,
+        args.steps,
+        args.refine,
+    )?;
     let inputs = args.window * channels;
     let mut md = format!(
         "# aecodec rate–distortion report\n\nData: `{}`, columns {}, windows of {} samples; split in time 70/15/15 %; \
@@ -81,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut decoded = Vec::new();
     for r in &rd {
         let blob = export_blob(r.model(), Precision::F32, &train)?;
-        if let Some(w) = round_trip(&blob, std::slice::from_ref(window))?.pop() {
+        if let Some(w) = round_trip(&blob, std::slice::from_ref(window), args.refine)?.pop() {
             decoded.push((format!("{} at {} B", r.chosen(), r.bytes()), w));
         }
     }

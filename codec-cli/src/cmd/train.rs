@@ -97,6 +97,11 @@ pub struct Args {
     /// of the steps); 0 keeps the last step's weights.
     #[arg(long, default_value_t = TrainConfig::default().weight_average)]
     pub weight_average: f32,
+    /// Encoder refinement passes the codec will be run with (`aecodec encode --refine`):
+    /// `auto` compares candidates, and the validation and test figures are measured, with
+    /// it. 0 = the plain encoder (what an encoder-only device blob sends).
+    #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_REFINE)]
+    pub refine: u8,
     /// Threads (data-parallel shards of each minibatch). Part of the result: the same seed
     /// and thread count give the same model on any machine.
     #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_THREADS)]
@@ -230,6 +235,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         threads: args.threads,
         weight_average: args.weight_average,
+        refine: args.refine,
         ..TrainConfig::default()
     };
     let bar = if args.quiet {
@@ -283,9 +289,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     bar.finish_and_clear();
-    let val_d = validate(&model, &train_w, &val, in_channels)?;
+    let val_d = validate(&model, &train_w, &val, in_channels, args.refine)?;
     let blob = export_blob(&model, Precision::F32, &train_w)?;
-    let test_d = distortion(&test, &round_trip(&blob, &test)?, in_channels);
+    let test_d = distortion(&test, &round_trip(&blob, &test, args.refine)?, in_channels);
     let file = TrainedFile {
         model,
         variant: name.clone(),
@@ -309,7 +315,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         let j = serde_json::json!({
             "output": args.output.display().to_string(), "variant": name, "reason": reason,
-            "payload_bytes": payload, "latent": bits.len(), "bits": bits,
+            "payload_bytes": payload, "latent": bits.len(), "bits": bits, "refine_passes": args.refine,
             "validation": {"snr_db": val_d.snr_db, "rmse": val_d.rmse, "prd_percent": val_d.prd_percent},
             "test": {"snr_db": test_d.snr_db, "rmse": test_d.rmse, "prd_percent": test_d.prd_percent},
             "windows": {"train": train_w.len(), "validation": val.len(), "test": test.len()},
@@ -318,13 +324,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         println!("{}: {reason}", args.output.display());
         println!(
-            "  {name}, {payload}-byte payloads, {} latent dims, bits {:?}\n  validation {:.2} dB SNR, test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32",
+            "  {name}, {payload}-byte payloads, {} latent dims, bits {:?}\n  validation {:.2} dB SNR, test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
             bits.len(),
             bits,
             val_d.snr_db,
             test_d.snr_db,
             test_d.rmse,
-            test_d.prd_percent
+            test_d.prd_percent,
+            args.refine
         );
         println!(
             "  next: aecodec export {} --precision all -o DIR",

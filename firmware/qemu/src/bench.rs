@@ -3,7 +3,8 @@
 //! does not contain it.
 //!
 //! Before the normal pipeline run, [`run`] encodes [`WINDOWS`] windows of the recorded
-//! samples with [`Codec::encode`], each call between one [`aecodec_bench_begin`] /
+//! samples with [`Codec::encode`] (or `Codec::encode_refined` with `AECODEC_REFINE`
+//! passes), each call between one [`aecodec_bench_begin`] /
 //! [`aecodec_bench_end`] pair. QEMU has no cycle counter: the TCG plugin in
 //! `firmware/qemu/bench/icount.c` counts the instructions executed between the two
 //! markers' entry addresses, which `scripts/bench-mcu.sh` reads from the ELF. The first
@@ -40,9 +41,13 @@ pub extern "C" fn aecodec_bench_end() {
     black_box(0xE5u32);
 }
 
-/// One encode, out of line so the measured call is the same for every window.
+/// One encode (refining the codes for `AECODEC_REFINE` passes), out of line so the
+/// measured call is the same for every window.
 #[inline(never)]
 fn encode<const N: usize>(codec: &mut Codec<'_, N>, window: &[f32], meta: Meta) -> Option<Payload> {
+    #[cfg(feature = "refine")]
+    return codec.encode_refined(window, meta, crate::REFINE).ok();
+    #[cfg(not(feature = "refine"))]
     codec.encode(window, meta).ok()
 }
 
@@ -91,9 +96,11 @@ pub fn run(blob: &[u8], samples: &[i16]) {
         }
     }
     hprintln!(
-        "aecodec-bench: encodes {} encoder_macs {} payload_bytes {} (marker pair 0 is empty)",
+        "aecodec-bench: encodes {} encoder_macs {} decoder_macs {} refine {} payload_bytes {} (marker pair 0 is empty)",
         encoded,
         model.encoder_macs(),
+        model.decoder_macs(),
+        crate::REFINE,
         payload_bytes
     );
 }

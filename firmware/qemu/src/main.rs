@@ -22,6 +22,7 @@ static MODEL_BLOB: &aecodec_firmware::Aligned<[u8]> =
 static MODEL: &[u8] = &MODEL_BLOB.0;
 
 include!(concat!(env!("OUT_DIR"), "/samples.rs"));
+include!(concat!(env!("OUT_DIR"), "/refine.rs"));
 
 /// Channels per sample and window length: the exported model's input must match.
 const CHANNELS: usize = 3;
@@ -113,6 +114,14 @@ fn run() -> ! {
             Ok(p) => p,
             Err(_) => fail("model does not fit the pipeline"),
         };
+    #[cfg(feature = "refine")]
+    if pipe.set_refine(REFINE).is_err() {
+        fail("AECODEC_REFINE needs the full blob, not an encoder-only one");
+    }
+    #[cfg(not(feature = "refine"))]
+    if REFINE > 0 {
+        fail("AECODEC_REFINE needs the firmware's refine feature");
+    }
     // The recorded excerpt answers over a simulated I2C bus; the driver is the real one.
     let mut bus = SimLis3dh::new(Address::Sa0High, &SAMPLES);
     bus.fail_every(FAULT_EVERY);
