@@ -600,7 +600,7 @@ fn variants_markdown(v: &VariantsReport) -> String {
     );
     let _ = writeln!(
         md,
-        "What each variant is for, shown with dense layers only (no convolutional front end, unlike the codecs of the rate–distortion table above).\n"
+        "What each variant is for, shown with dense layers only and the plain encoder (no convolutional front end and no refinement, unlike the codecs of the rate–distortion table above: refining fits the codes to the noisy window too).\n"
     );
     let _ = writeln!(md, "| variant | RMSE (mg) | SNR (dB) |");
     let _ = writeln!(md, "|---|---:|---:|");
