@@ -421,9 +421,11 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// quantizer cell down, then (if that did not help) one cell up, runs the decoder and
     /// keeps the change when the decoded window's squared error (sensor units) drops. It
     /// stops early after a pass that changed nothing. The payload is an ordinary one for
-    /// any decoder of the model; the encoder pays up to `2 · latent_dim` decoder runs
-    /// per pass (see docs/quality-study.md for what each pass buys). `passes = 0` is
-    /// [`Codec::encode`]. A firmware that never calls this links no decoder code.
+    /// any decoder of the model; the encoder pays one decoder run, then up to
+    /// `2 · latent_dim` more per pass (see docs/quality-study.md for what each pass buys).
+    /// `passes = 0` is [`Codec::encode`]. A firmware that never calls this links no
+    /// decoder code. The search compares f32 errors summed in a fixed order, so a device
+    /// and a host with the same core features send the same bytes.
     ///
     /// Besides [`Codec::encode`]'s errors, refuses (for `passes > 0`) an encoder-only
     /// model, which has no decoder to try codes with.
@@ -483,19 +485,25 @@ impl<'m, const N: usize> Codec<'m, N> {
                     if b == 0 || u32::from(code) > top {
                         continue;
                     }
-                    self.codes[d] = code;
+                    self.set_code(d, code);
                     let e = self.code_error(window, label);
                     if e < best {
                         best = e;
                         changed = true;
                         break;
                     }
-                    self.codes[d] = old;
+                    self.set_code(d, old);
                 }
             }
             if !changed {
                 break;
             }
+        }
+    }
+
+    fn set_code(&mut self, d: usize, code: u16) {
+        if let Some(c) = self.codes.get_mut(d) {
+            *c = code;
         }
     }
 

@@ -106,8 +106,9 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
 
     /// Refines each window's codes for up to `passes` passes before sending
     /// ([`Codec::encode_refined`]; 0, the default, is the plain encoder). Needs the full
-    /// blob: refused on an encoder-only one. Each pass runs the decoder up to twice per
-    /// latent dimension, so budget the time per window before turning it on.
+    /// blob: refused on an encoder-only one. The search runs the decoder once, then up to
+    /// twice per latent dimension per pass, so budget the time per window before turning
+    /// it on.
     ///
     /// Feature `refine` (a default one): without it the firmware links no decoder code.
     #[cfg(feature = "refine")]

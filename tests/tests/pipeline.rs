@@ -42,15 +42,42 @@ fn pca_blob(precision: Precision) -> Vec<u8> {
     export_blob(&fit_linear(&train, &opts).unwrap(), precision, &train).unwrap()
 }
 
+/// A small autoencoder trained on the bundled windows (dense, 12-byte payloads).
+fn ae_model() -> aecodec_trainer::FloatModel {
+    use aecodec_trainer::train::{train, TrainConfig};
+    let (train_w, _) = daphnet_windows();
+    let cfg = TrainConfig {
+        steps: 200,
+        payload_bytes: 12,
+        hidden: vec![64],
+        decoder_hidden: Some(vec![64]),
+        header: aecodec_core::PayloadHeader {
+            fingerprint_bits: 4,
+            sequence_bits: 8,
+        },
+        ..TrainConfig::default()
+    };
+    train(&cfg, &train_w, &[], 3, 0, &mut |_| {}).unwrap().model
+}
+
 #[test]
 fn pipeline_frames_match_host_payloads_for_every_precision() {
     let rows = daphnet_ankle().rows;
     let rows = &rows[..1024];
+    // PCA at every precision with the plain encoder; a small trained AE, whose codes
+    // refinement does change (checked below), with the refining one.
+    let ae = ae_model();
     let runs = [Precision::F32, Precision::Int8Weights, Precision::Int8Full]
         .into_iter()
         .flat_map(|p| [(p, 0u8), (p, 2)]);
+    let mut changed = 0;
     for (precision, refine) in runs {
-        let blob = pca_blob(precision);
+        let blob = if refine == 0 {
+            pca_blob(precision)
+        } else {
+            let (train, _) = daphnet_windows();
+            export_blob(&ae, precision, &train).unwrap()
+        };
         let model = Model::from_bytes(&blob).unwrap();
         let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 0).unwrap();
         pipe.set_refine(refine).unwrap();
@@ -98,8 +125,15 @@ fn pipeline_frames_match_host_payloads_for_every_precision() {
                 expected.as_bytes(),
                 "{precision:?} refine {refine} window {i}"
             );
+            if refine > 0 {
+                changed += usize::from(host.encode(&window, meta).unwrap() != expected);
+            }
         }
     }
+    assert!(
+        changed > 0,
+        "refinement changed no payload: the refining runs prove nothing"
+    );
     // Refinement needs the decoder: an encoder-only device blob refuses it.
     let device = aecodec_trainer::encoder_only_blob(&pca_blob(Precision::Int8Full)).unwrap();
     let model = Model::from_bytes(&device).unwrap();

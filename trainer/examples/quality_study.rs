@@ -350,8 +350,8 @@ fn main() {
             &decoded(m, &train_w, &test),
             &decoded(best_cls, &train_w, &test),
         );
-        for p in list(get("refine", "")) {
-            let p = p as u8;
+        for p in get("refine", "").split(',').filter(|x| !x.is_empty()) {
+            let p: u8 = p.parse().expect("refine passes, 0..=255");
             let (rv, rt) = (
                 snr_refined(m, &train_w, &val, p),
                 snr_refined(m, &train_w, &test, p),

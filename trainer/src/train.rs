@@ -112,7 +112,7 @@ impl Default for TrainConfig {
 /// Encoder refinement passes of the CLI's and the demo's codecs. On the bundled recording
 /// (conv dae, seed 1, docs/quality-study.md) 1 / 2 / 4 passes raise the test margin over
 /// the best classical codec at 12 B from +2.39 to +3.06 / +3.24 / +3.37 dB (validation
-/// +4.67 to +5.49 / +5.76 / +5.89); each pass costs up to 2 · latent decoder runs.
+/// +4.67 to +5.49 / +5.76 / +5.89); the search costs one decoder run, then up to 2 · latent per pass.
 pub const DEFAULT_REFINE: u8 = 4;
 
 /// The convolutional front end the CLI and the demo use on series windows: 64 filters

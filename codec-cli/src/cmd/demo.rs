@@ -286,6 +286,12 @@ fn markdown(
     );
     md.push_str(&rd_markdown(rd, inputs));
     let _ = writeln!(md, "\n## Precisions of the codec chosen at {MAIN_BUDGET} bytes, streamed as serial frames and decoded\n");
+    let _ = writeln!(
+        md,
+        "RMSE and SNR: the frames, each precision's encoder refining for up to {} passes through its own decoder. \
+         \"RMSE vs f32\" and \"payload bits as f32\": the plain encoder's codes, to compare the precisions' networks.\n",
+        rd.first().map_or(0, |r| r.refine)
+    );
     let _ = writeln!(md, "| precision | blob bytes | RMSE (mg) | SNR (dB) | RMSE vs f32 (mg) | payload bits as f32 | frame bytes |");
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
     for p in precisions {

@@ -35,9 +35,10 @@ pub struct Args {
     pub hop: Option<usize>,
     /// Encoder refinement passes (analysis by synthesis: each pass tries every latent
     /// code one step down and up through the decoder, keeping what lowers the window's
-    /// error; up to 2 × latent dims decoder runs per pass). Default: 4 with a full blob,
-    /// 0 (the plain encoder) with an encoder-only one, which has no decoder. A device
-    /// running `Codec::encode_refined` with the same passes sends the same bytes.
+    /// error; one decoder run, then up to 2 × latent dims per pass). Default: 4 with a full
+    /// blob, 0 (the plain encoder) with an encoder-only one, which has no decoder. A device
+    /// running `Codec::encode_refined` with the same passes (and the same core features,
+    /// e.g. without `fast-math`) sends the same bytes.
     #[arg(long)]
     pub refine: Option<u8>,
     /// Output format.
