@@ -416,27 +416,38 @@ pub(crate) fn rd_json(rd: &[RdRow], inputs: usize) -> serde_json::Value {
 
 /// The rate–distortion plot of a sweep.
 pub(crate) fn rd_plot(path: &Path, rd: &[RdRow]) -> anyhow::Result<()> {
-    let mut names: Vec<String> = Vec::new();
+    // Every codec with the refining encoder, and the learned ones also with the plain
+    // encoder (the classical codecs are the same either way).
+    let mut names: Vec<(String, bool)> = Vec::new();
     for r in rd {
         for c in &r.codecs {
-            if !names.contains(&c.name) {
-                names.push(c.name.clone());
+            for plain in [false, true] {
+                let key = (c.name.clone(), plain);
+                let wanted = !plain || (r.refine > 0 && LEARNED.contains(&c.name.as_str()));
+                if wanted && !names.contains(&key) {
+                    names.push(key);
+                }
             }
         }
     }
     let series: Vec<(String, Vec<(f64, f64)>)> = names
         .iter()
-        .map(|n| {
+        .map(|(n, plain)| {
             let pts = rd
                 .iter()
                 .filter_map(|r| {
                     r.codecs
                         .iter()
                         .find(|c| &c.name == n)
-                        .map(|c| (r.bytes as f64, c.test.snr_db))
+                        .map(|c| (r.bytes as f64, c.snr_db(*plain)))
                 })
                 .collect();
-            (n.clone(), pts)
+            let label = if *plain {
+                format!("{n}, plain encoder")
+            } else {
+                n.clone()
+            };
+            (label, pts)
         })
         .collect();
     Ok(plot::rate_distortion(
