@@ -16,6 +16,10 @@
 # and is run with the plugin (firmware/qemu/bench/icount.c). The two builds must put the
 # same bytes on the UART. Outputs (ELFs, plugin logs, per-address histograms, table.md)
 # go to target/bench-mcu/.
+#
+# AECODEC_BENCH_COMBOS="BOARD:TARGET:BLOB[:REFINE[:SCRATCH]] ..." replaces the list of
+# combinations below (BLOB relative to the fixtures or absolute; SCRATCH for models with
+# layers wider than 256 values, e.g. the demo's: `aecodec inspect` says how many).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -58,8 +62,9 @@ fi
 m4=(-cpu cortex-m4 -machine mps2-an386)
 m0=(-M microbit)
 
-# board:target:blob[:refine passes] (refining needs the full blob, which the QEMU test
-# writes as *-refine2.aem; the conv-*.aem without it are encoder-only device blobs)
+# board:target:blob[:refine passes[:scratch]] (refining needs the full blob, which the
+# QEMU test writes as *-refine2.aem; the conv-*.aem without it are encoder-only device
+# blobs)
 combos=(
     "M4:thumbv7em-none-eabihf:pca-F32.aem"
     "M4:thumbv7em-none-eabihf:ae-Int8Weights.aem"
@@ -72,12 +77,14 @@ combos=(
     "M4:thumbv7em-none-eabihf:conv-Int8Full-refine2.aem:2"
     "M0:thumbv6m-none-eabi:conv-Int8Full-refine2.aem:2"
 )
+# shellcheck disable=SC2206 # word splitting of the list is the point
+[[ -n ${AECODEC_BENCH_COMBOS:-} ]] && combos=(${AECODEC_BENCH_COMBOS})
 
-build() { # target blob bench(0/1) refine -> ELF path on stdout
+build() { # target blob bench(0/1) refine scratch -> ELF path on stdout
     if [[ $3 == 1 ]]; then
-        AECODEC_BENCH=1 AECODEC_REFINE="$4" CARGO_TARGET_DIR="$CARGO_TARGET_DIR_THUMB" scripts/build-qemu.sh "$1" "$2" "$samples"
+        AECODEC_BENCH=1 AECODEC_REFINE="$4" AECODEC_SCRATCH="$5" CARGO_TARGET_DIR="$CARGO_TARGET_DIR_THUMB" scripts/build-qemu.sh "$1" "$2" "$samples"
     else
-        env -u AECODEC_BENCH AECODEC_REFINE="$4" CARGO_TARGET_DIR="$CARGO_TARGET_DIR_THUMB" scripts/build-qemu.sh "$1" "$2" "$samples"
+        env -u AECODEC_BENCH AECODEC_REFINE="$4" AECODEC_SCRATCH="$5" CARGO_TARGET_DIR="$CARGO_TARGET_DIR_THUMB" scripts/build-qemu.sh "$1" "$2" "$samples"
     fi
 }
 
@@ -99,11 +106,15 @@ header="| board | model | precision | refine passes | MACs/encode | insns/encode
 rule="|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 rows=()
 for combo in "${combos[@]}"; do
-    IFS=: read -r board target blobname refine <<<"$combo"
+    IFS=: read -r board target blobname refine scratch <<<"$combo"
     refine="${refine:-0}"
+    scratch="${scratch:-256}"
     blob="$fixtures/$blobname"
+    [[ $blobname == /* ]] && blob="$blobname"
+    blobname="$(basename "$blobname")"
     model="${blobname%%-*}"
     tag="$board-${blobname%.aem}"
+    [[ $refine == 0 ]] || tag="$tag-r$refine"
     echo "== $tag" >&2
 
     json="$(cargo run --release --quiet -p aecodec-cli -- inspect --json "$blob")"
@@ -111,7 +122,7 @@ for combo in "${combos[@]}"; do
     precision="$(sed -n 's/^ *"precision": *"\([^"]*\)".*/\1/p' <<<"$json")"
 
     # Normal firmware: sizes, static RAM, stack.
-    elf="$(build "$target" "$blob" 0 "$refine")"
+    elf="$(build "$target" "$blob" 0 "$refine" "$scratch")"
     cp "$elf" "$out/$tag.elf"
     run_qemu "$board" "$out/$tag.elf" "$out/$tag.serial" "$out/$tag.log"
     grep -q "packets 16" "$out/$tag.log" || { cat "$out/$tag.log" >&2; exit 1; }
@@ -122,7 +133,7 @@ for combo in "${combos[@]}"; do
     stack="$(field stack_high_water_bytes "$out/$tag.log")"
 
     # Benchmark firmware under the plugin.
-    elf="$(build "$target" "$blob" 1 "$refine")"
+    elf="$(build "$target" "$blob" 1 "$refine" "$scratch")"
     cp "$elf" "$out/$tag-bench.elf"
     begin="$("$llvm/llvm-nm" "$out/$tag-bench.elf" | awk '$3 == "aecodec_bench_begin" { print $1 }')"
     end="$("$llvm/llvm-nm" "$out/$tag-bench.elf" | awk '$3 == "aecodec_bench_end" { print $1 }')"

@@ -12,6 +12,9 @@
 #
 # AECODEC_REFINE=N makes the encoder refine each window's codes for N passes
 # (Codec::encode_refined; needs a full blob, not an encoder-only one). Default 0.
+# AECODEC_SCRATCH=N sizes the codec's scratch for models with layers wider than 256
+# values (`aecodec inspect` says how many a model needs; mps2-an386 only: the micro:bit
+# has 16 KiB of RAM).
 #
 # AECODEC_FEATURES (e.g. "int8-full") builds only the model precisions named instead of
 # all three (the harness's default), as a product firmware would: a blob of another

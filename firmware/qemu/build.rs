@@ -32,16 +32,28 @@ fn main() {
 
     // `AECODEC_REFINE=N`: the encoder refines each window's codes for N passes
     // (`Pipeline::set_refine`; needs a full blob). Default 0, the plain encoder.
-    println!("cargo::rerun-if-env-changed=AECODEC_REFINE");
-    let refine: u8 = env::var("AECODEC_REFINE")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map_or(0, |v| v.parse().expect("AECODEC_REFINE: passes, 0..=255"));
+    // `AECODEC_SCRATCH=N`: the codec's scratch elements, at least the model's widest
+    // layer (`aecodec inspect`). Default 256, what the QEMU test's models need; the
+    // micro:bit's 16 KiB of RAM holds no more than that.
+    let number = |var: &str, default: usize| -> usize {
+        println!("cargo::rerun-if-env-changed={var}");
+        env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map_or(default, |v| {
+                v.parse().unwrap_or_else(|_| panic!("{var}: a number"))
+            })
+    };
+    let refine = u8::try_from(number("AECODEC_REFINE", 0)).expect("AECODEC_REFINE: 0..=255");
+    let scratch = number("AECODEC_SCRATCH", 256);
     fs::write(
-        out.join("refine.rs"),
-        format!("/// Encoder refinement passes (AECODEC_REFINE).\nconst REFINE: u8 = {refine};\n"),
+        out.join("config.rs"),
+        format!(
+            "/// Encoder refinement passes (AECODEC_REFINE).\nconst REFINE: u8 = {refine};\n\
+             /// Scratch elements of the codec (AECODEC_SCRATCH).\nconst SCRATCH: usize = {scratch};\n"
+        ),
     )
-    .expect("refine.rs");
+    .expect("config.rs");
 
     for var in ["AECODEC_MODEL", "AECODEC_SAMPLES"] {
         println!("cargo::rerun-if-env-changed={var}");

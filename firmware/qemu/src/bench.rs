@@ -17,12 +17,12 @@ use aecodec_core::{Codec, Meta, Model, Payload};
 use core::hint::black_box;
 use cortex_m_semihosting::hprintln;
 
+use crate::SCRATCH;
+
 /// Windows encoded between markers (one begin/end pair each).
 pub const WINDOWS: usize = 8;
 /// Values per window: 64 samples of x, y, z, as the pipeline feeds the model.
 const INPUTS: usize = 192;
-/// Scratch elements (the widest layer of the benchmarked models).
-const SCRATCH: usize = 256;
 
 /// Marker: a measured region starts when this function is entered.
 ///

@@ -22,13 +22,11 @@ static MODEL_BLOB: &aecodec_firmware::Aligned<[u8]> =
 static MODEL: &[u8] = &MODEL_BLOB.0;
 
 include!(concat!(env!("OUT_DIR"), "/samples.rs"));
-include!(concat!(env!("OUT_DIR"), "/refine.rs"));
+include!(concat!(env!("OUT_DIR"), "/config.rs"));
 
 /// Channels per sample and window length: the exported model's input must match.
 const CHANNELS: usize = 3;
 const INPUTS: usize = 192;
-/// Scratch elements: the widest layer of the models the tests flash (256-wide hidden).
-const SCRATCH: usize = 256;
 
 /// The sensor setup shared with the host reference (tests/tests/qemu.rs): a LIS3DH at
 /// ±8 g, 100 Hz, whose simulated bus NAKs every `FAULT_EVERY`-th transaction so the
