@@ -1,6 +1,7 @@
 //! The `aecodec` binary, run as a user runs it.
 
-use std::path::PathBuf;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn aecodec() -> Command {
@@ -113,7 +114,7 @@ fn data() -> PathBuf {
     ))
 }
 
-fn run_ok(args: &[&str]) -> std::process::Output {
+fn run_ok<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S]) -> std::process::Output {
     let out = aecodec().args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -123,12 +124,27 @@ fn run_ok(args: &[&str]) -> std::process::Output {
     out
 }
 
-fn stderr_of(args: &[&str]) -> (Option<i32>, String) {
+fn stderr_of<S: AsRef<OsStr>>(args: &[S]) -> (Option<i32>, String) {
     let out = aecodec().args(args).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// `aecodec encode` of the bundled recording's ankle columns with `model` into `out`,
+/// then `extra` (format, refinement).
+fn encode_args(model: &Path, out: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec!["encode".into(), "--model".into(), model.into()];
+    a.extend([
+        "--data".into(),
+        data().into(),
+        "--columns".into(),
+        COLS.into(),
+    ]);
+    a.extend(extra.iter().map(OsString::from));
+    a.extend(["-o".into(), out.into()]);
+    a
 }
 
 /// A linear model trained and exported once per test that needs it.
@@ -166,17 +182,7 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     }
     let frames = dir.join("frames.bin");
     let d = data();
-    run_ok(&[
-        "encode",
-        "--model",
-        blob.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "-o",
-        frames.to_str().unwrap(),
-    ]);
+    run_ok(&encode_args(&blob, &frames, &[]));
     let csv = dir.join("decoded.csv");
     let out = run_ok(&[
         "decode",
@@ -231,19 +237,7 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         .all(|(a, b)| (a - b).abs() < 1e-3 + 1e-6 * b.abs()));
     // Hex payloads decode the same.
     let hex = dir.join("payloads.hex");
-    run_ok(&[
-        "encode",
-        "--model",
-        blob.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "--format",
-        "hex",
-        "-o",
-        hex.to_str().unwrap(),
-    ]);
+    run_ok(&encode_args(&blob, &hex, &["--format", "hex"]));
     let csv2 = dir.join("decoded2.csv");
     run_ok(&[
         "decode",
@@ -262,19 +256,7 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     // An encoder-only device blob sends the frames of the plain encoder; it refuses to
     // refine (no decoder) and to decode them.
     let plain_frames = dir.join("plain-frames.bin");
-    run_ok(&[
-        "encode",
-        "--model",
-        blob.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "--refine",
-        "0",
-        "-o",
-        plain_frames.to_str().unwrap(),
-    ]);
+    run_ok(&encode_args(&blob, &plain_frames, &["--refine", "0"]));
     let device = dir.join("device.aem");
     run_ok(&[
         "export",
@@ -287,34 +269,12 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     ]);
     assert!(std::fs::metadata(&device).unwrap().len() < std::fs::metadata(&blob).unwrap().len());
     let device_frames = dir.join("device-frames.bin");
-    run_ok(&[
-        "encode",
-        "--model",
-        device.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "-o",
-        device_frames.to_str().unwrap(),
-    ]);
+    run_ok(&encode_args(&device, &device_frames, &[]));
     assert_eq!(
         std::fs::read(&plain_frames).unwrap(),
         std::fs::read(&device_frames).unwrap()
     );
-    let (code, err) = stderr_of(&[
-        "encode",
-        "--model",
-        device.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "--refine",
-        "2",
-        "-o",
-        device_frames.to_str().unwrap(),
-    ]);
+    let (code, err) = stderr_of(&encode_args(&device, &device_frames, &["--refine", "2"]));
     assert_eq!(code, Some(1));
     assert!(
         err.contains("device.aem") && err.contains("--refine 2") && err.contains("encoder-only"),
@@ -342,18 +302,7 @@ fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_fr
     let dir = temp_dir("corrupt");
     let (_, blob) = linear_model(&dir);
     let frames = dir.join("frames.bin");
-    let d = data();
-    run_ok(&[
-        "encode",
-        "--model",
-        blob.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "-o",
-        frames.to_str().unwrap(),
-    ]);
+    run_ok(&encode_args(&blob, &frames, &[]));
     let mut bytes = std::fs::read(&frames).unwrap();
     bytes[20] ^= 0x55; // corrupt frame 1
     bytes.drain(200..230); // cut a frame short and lose the next ones
@@ -523,17 +472,7 @@ fn bad_inputs_get_clear_errors_naming_file_line_and_column() {
     let blocked = dir.join("not-a-dir");
     std::fs::write(&blocked, b"file").unwrap();
     let target = blocked.join("frames.bin");
-    let (code, err) = stderr_of(&[
-        "encode",
-        "--model",
-        blob.to_str().unwrap(),
-        "--data",
-        data().to_str().unwrap(),
-        "--columns",
-        COLS,
-        "-o",
-        target.to_str().unwrap(),
-    ]);
+    let (code, err) = stderr_of(&encode_args(&blob, &target, &[]));
     assert_eq!(code, Some(1));
     assert!(err.contains("frames.bin"), "{err}");
     assert!(!target.exists());
