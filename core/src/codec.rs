@@ -147,7 +147,7 @@ fn layer_float(
 
 /// `round(r) + zero`, saturated to i8 (`r` rounded half away from zero; NaN is 0).
 #[inline]
-fn quantize(r: f32, zero: i8) -> i8 {
+pub(crate) fn quantize(r: f32, zero: i8) -> i8 {
     (round_clamped(r) + i32::from(zero)).clamp(-128, 127) as i8
 }
 
@@ -240,11 +240,36 @@ fn run_int<const N: usize>(
     dequantize(out, out_zero, out_scale, &mut a[..], width);
 }
 
-/// `(q − zero) · scale` for the first `width` values of a half's int8 output.
-#[inline]
+/// `(q − zero) · scale` for the first `width` values of a half's int8 output (16 lanes
+/// where the CPU has them).
 fn dequantize(q: &[i8], zero: i8, scale: f32, a: &mut [f32], width: usize) {
-    for (x, &q) in a.iter_mut().zip(q).take(width) {
+    let (q, a) = (
+        q.get(..width).unwrap_or(&[]),
+        a.get_mut(..width).unwrap_or(&mut []),
+    );
+    let mut body = || dequantize_body(q, zero, scale, a);
+    #[cfg(target_arch = "x86_64")]
+    if crate::ops::x86::in_avx512(&mut body) {
+        return;
+    }
+    body();
+}
+
+/// The loop of [`dequantize`], its slices as arguments so that the compiler knows they
+/// do not overlap.
+#[inline(always)]
+fn dequantize_body(q: &[i8], zero: i8, scale: f32, a: &mut [f32]) {
+    for (x, &q) in a.iter_mut().zip(q) {
         *x = f32::from(i16::from(q) - i16::from(zero)) * scale;
+    }
+}
+
+/// `out = v · std + mean`, sensor units from a decoder's normalized output `v`.
+#[inline(always)]
+fn denormalize_body(out: &mut [f32], v: &[f32], mean: &[u8], std: &[u8]) {
+    let norm = f32s(mean).zip(f32s(std));
+    for ((o, &v), (m, s)) in out.iter_mut().zip(v).zip(norm) {
+        *o = v * s + m;
     }
 }
 
@@ -312,6 +337,12 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// Full-int8: quantizes `a[..n_in]`, the input of `half`, into `qa`.
     fn quantize_input(&mut self, half: &HalfSpec<'_>, n_in: usize) {
         let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(a), Some(q)) = (self.a.get(..n_in), self.qa.get_mut(..n_in)) {
+            if crate::ops::x86::quantize(a, inv, zero, q) {
+                return;
+            }
+        }
         for (q, &x) in self.qa.iter_mut().zip(self.a.iter()).take(n_in) {
             *q = quantize(x * inv, zero);
         }
@@ -320,10 +351,13 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// Sensor units from the decoder's normalized output in `a`.
     fn denormalize(&self, out: &mut [f32]) {
         let spec = self.model.spec();
-        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
-        for ((o, &v), (m, s)) in out.iter_mut().zip(self.a.iter()).zip(norm) {
-            *o = v * s + m;
+        let mut body = || denormalize_body(out, &self.a, spec.norm_mean, spec.norm_std);
+        // A receiver's window: 16 lanes where the CPU has them.
+        #[cfg(target_arch = "x86_64")]
+        if crate::ops::x86::in_avx512(&mut body) {
+            return;
         }
+        body();
     }
 
     /// Checks a latent vector and its label, then puts them in `a`.

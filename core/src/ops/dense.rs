@@ -215,6 +215,29 @@ impl<'a> Finish<'a> {
         self.activate(requantize(acc, m, shift, self.zero))
     }
 
+    /// What [`super::x86::layer`] needs of layer `l` to finish its rows.
+    #[cfg(target_arch = "x86_64")]
+    fn requant(&self, l: &DenseSpec<'a>) -> super::x86::Requant<'a> {
+        super::x86::Requant {
+            bias: l.bias,
+            scales: l.scales,
+            shifts: l.shifts,
+            zero: self.zero,
+            relu: self.lut.is_none() && self.relu,
+        }
+    }
+
+    /// The activation table, if the layer has one, over outputs already requantized.
+    #[cfg(target_arch = "x86_64")]
+    fn table(&self, y: &mut [i8]) {
+        if let Some(t) = self.lut {
+            if !super::x86::table(t, y) {
+                y.iter_mut()
+                    .for_each(|q| *q = t[usize::from(*q as u8)] as i8);
+            }
+        }
+    }
+
     /// Rows `first..first + sums.len()` of layer `l` from their accumulators: subtracts
     /// the offset term, adds the bias, requantizes and activates into `y[first..]`.
     #[cfg(target_arch = "x86_64")]
@@ -250,9 +273,7 @@ impl<'a> Finish<'a> {
         if super::x86::requantize(acc, m, shifts, self.zero, y) {
             // One loop per activation, so that the choice is not made per row.
             match self.lut {
-                Some(t) => y
-                    .iter_mut()
-                    .for_each(|q| *q = t[usize::from(*q as u8)] as i8),
+                Some(_) => self.table(y),
                 None if self.relu => y.iter_mut().for_each(|q| *q = (*q).max(self.zero)),
                 None => {}
             }
@@ -282,12 +303,16 @@ pub(crate) fn dense_int8_many(
     if shaped {
         let offsets = xs.map(|x| 128 * x.iter().map(|&q| i32::from(q)).sum::<i32>());
         let fin = Finish::new(l);
-        let mut emit = |k: usize, first: usize, sums: &mut [i32]| {
-            if let (Some(&offset), Some(y)) = (offsets.get(k), ys.get_mut(k)) {
-                fin.block_rows(l, offset, first, sums, y);
-            }
-        };
-        if super::x86::blocks4_many(l.weights, n_in, &xs, &mut emit) {
+        if super::x86::layer(
+            l.weights,
+            n_in,
+            &xs,
+            &[&[]; super::x86::MANY],
+            offsets,
+            &fin.requant(l),
+            &mut ys,
+        ) {
+            ys.iter_mut().for_each(|y| fin.table(y));
             return;
         }
     }
@@ -337,9 +362,22 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     // term stays far inside i32.
     let offset = 128 * (body_sum + sum(xt));
     let fin = Finish::new(l);
-    // x86-64 hosts: the SIMD kernels hand over the sums of up to 64 rows at a time.
+    // x86-64 hosts: with AVX-512 VNNI the whole layer is finished in registers; with AVX2
+    // the kernel hands over the sums of up to 64 rows at a time.
     #[cfg(target_arch = "x86_64")]
     let done = {
+        let vnni = super::x86::layer(
+            wb,
+            n_in,
+            &[xb],
+            &[xt],
+            [offset],
+            &fin.requant(l),
+            &mut [&mut *yb],
+        );
+        if vnni {
+            fin.table(yb);
+        }
         let tail_len = xt.len();
         let mut finish = |first: usize, sums: &mut [i32]| {
             if tail_len > 0 {
@@ -351,7 +389,7 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
             }
             fin.block_rows(l, offset, first, sums, yb);
         };
-        super::x86::blocks4(wb, n_in, xb, &mut finish)
+        vnni || super::x86::blocks4(wb, n_in, xb, &mut finish)
     };
     #[cfg(not(target_arch = "x86_64"))]
     let done = false;

@@ -2,6 +2,12 @@
 //! AVX-512 VNNI (`VPDPBUSD`: 64 u8·i8 products summed into 16 i32 lanes per instruction)
 //! and AVX2 (`VPMOVZXBW` + `VPMADDWD`: 16 products per instruction).
 //!
+//! With AVX-512 a layer is one call of [`layer`] (accumulation, requantization and ReLU
+//! in registers, 16 rows per store), its activation table one of [`table`], and a half's
+//! input quantization one of [`quantize`]: one vector through the benchmark's decoder
+//! spent about half its time around the kernel (handing sums over, requantizing in
+//! 64-bit lanes, table lookups a byte at a time) before they were fused.
+//!
 //! The blob's layout is made for them as much as for the Cortex-M kernels: weights are
 //! offset-binary u8 (`VPDPBUSD` multiplies unsigned by signed bytes, exactly `u · x`),
 //! and a 4-row block keeps 4 inputs of each row in turn, so 64 bytes of weights are 16
@@ -36,6 +42,143 @@ pub(crate) fn has_vnni() -> bool {
     }
 }
 
+/// AVX-512 VBMI usable (byte permutes: a 256-entry table in four registers).
+#[inline]
+pub(crate) fn has_vbmi() -> bool {
+    #[cfg(any(test, feature = "std"))]
+    {
+        std::is_x86_feature_detected!("avx512vbmi") && std::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        cfg!(all(
+            target_feature = "avx512vbmi",
+            target_feature = "avx512f"
+        ))
+    }
+}
+
+/// `y[i] = t[y[i] as u8]` for a layer's activation table, 64 bytes at a time with
+/// AVX-512 VBMI (two 128-entry byte permutes, picked by the index's top bit). Returns
+/// false, changing nothing, without it.
+pub(crate) fn table(t: &[u8; 256], y: &mut [i8]) -> bool {
+    if !has_vbmi() {
+        return false;
+    }
+    // SAFETY: the CPU has the features (checked just above).
+    unsafe { table_vbmi(t, y) };
+    true
+}
+
+/// # Safety
+/// The CPU has AVX-512 F, BW and VBMI.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn table_vbmi(t: &[u8; 256], y: &mut [i8]) {
+    // SAFETY: four 64-byte loads inside the 256-byte table.
+    let [t0, t1, t2, t3] =
+        [0, 64, 128, 192].map(|o| unsafe { _mm512_loadu_si512(t.as_ptr().add(o).cast()) });
+    for chunk in y.chunks_mut(64) {
+        let mask: __mmask64 = if chunk.len() == 64 {
+            u64::MAX
+        } else {
+            (1u64 << chunk.len()) - 1
+        };
+        // SAFETY: masked-off bytes are not accessed.
+        let i = unsafe { _mm512_maskz_loadu_epi8(mask, chunk.as_ptr().cast()) };
+        let low = _mm512_permutex2var_epi8(t0, i, t1); // entries 0..127, by bits 0..6
+        let high = _mm512_permutex2var_epi8(t2, i, t3); // entries 128..255
+        let v = _mm512_mask_blend_epi8(_mm512_movepi8_mask(i), low, high);
+        // SAFETY: as the load.
+        unsafe { _mm512_mask_storeu_epi8(chunk.as_mut_ptr().cast(), mask, v) };
+    }
+}
+
+/// `q[i] = quantize(a[i] · inv, zero)` as the codec quantizes a half's input: `r`
+/// rounded half away from zero, clamped to ±256, NaN as 0, plus `zero`, saturated to i8;
+/// 16 values at a time with AVX-512 (the rounding in float: the fraction `r − trunc(r)`
+/// is exact). Returns false, writing nothing, without AVX-512 or if the lengths differ.
+pub(crate) fn quantize(a: &[f32], inv: f32, zero: i8, q: &mut [i8]) -> bool {
+    if a.len() != q.len() || !has_vnni() {
+        return false;
+    }
+    // SAFETY: the CPU has the features (checked just above).
+    unsafe { quantize_avx512(a, inv, zero, q) };
+    true
+}
+
+/// # Safety
+/// The CPU has AVX-512 F, BW and VL.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn quantize_avx512(a: &[f32], inv: f32, zero: i8, q: &mut [i8]) {
+    let (inv, z) = (_mm512_set1_ps(inv), _mm512_set1_epi32(i32::from(zero)));
+    let (half, one, limit) = (
+        _mm512_set1_ps(0.5),
+        _mm512_set1_ps(1.0),
+        _mm512_set1_ps(256.0),
+    );
+    let sign = _mm512_set1_epi32(i32::MIN);
+    for (a, q) in a.chunks(16).zip(q.chunks_mut(16)) {
+        let mask: __mmask16 = if a.len() == 16 {
+            u16::MAX
+        } else {
+            (1u16 << a.len()) - 1
+        };
+        // SAFETY: masked-off lanes are not accessed.
+        let r = _mm512_mul_ps(unsafe { _mm512_maskz_loadu_ps(mask, a.as_ptr()) }, inv);
+        let t = _mm512_roundscale_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(r);
+        let frac = _mm512_abs_ps(_mm512_sub_ps(r, t));
+        let away = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(frac, half);
+        let step = _mm512_or_si512(
+            _mm512_and_si512(_mm512_castps_si512(r), sign),
+            _mm512_castps_si512(one),
+        );
+        let t = _mm512_mask_add_ps(t, away, t, _mm512_castsi512_ps(step));
+        let t = _mm512_min_ps(
+            _mm512_max_ps(t, _mm512_sub_ps(_mm512_setzero_ps(), limit)),
+            limit,
+        );
+        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(r, r);
+        let i = _mm512_maskz_cvttps_epi32(!nan, t);
+        let v = _mm512_cvtsepi32_epi8(_mm512_add_epi32(i, z));
+        // SAFETY: as the load.
+        unsafe { _mm_mask_storeu_epi8(q.as_mut_ptr().cast(), mask, v) };
+    }
+}
+
+/// Runs `body` inside a function compiled for AVX-512 F, so that the plain loops it
+/// inlines (a window's conversions and scalings) take 16 lanes; false, without running
+/// it, where the CPU lacks it. The compiler neither reorders nor fuses float operations,
+/// so the results are the bits of the same loop built for any other target.
+#[inline(always)]
+pub(crate) fn in_avx512(body: &mut impl FnMut()) -> bool {
+    if !has_avx512f() {
+        return false;
+    }
+    // SAFETY: the CPU has the feature (checked just above).
+    unsafe { avx512_body(body) };
+    true
+}
+
+/// # Safety
+/// The CPU has AVX-512 F.
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512_body(body: &mut impl FnMut()) {
+    body()
+}
+
+/// AVX-512 F usable.
+#[inline]
+fn has_avx512f() -> bool {
+    #[cfg(any(test, feature = "std"))]
+    {
+        std::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        cfg!(target_feature = "avx512f")
+    }
+}
+
 /// AVX2 usable.
 #[inline]
 pub(crate) fn has_avx2() -> bool {
@@ -51,31 +194,17 @@ pub(crate) fn has_avx2() -> bool {
 
 /// `zero + round(acc · m / 2^shift)` saturated to i8 for each row (`m` little-endian
 /// i32, shifts validated in 1..=62), as `dense::requantize` computes it one at a time:
-/// here eight rows to a 512-bit register in 64-bit lanes (AVX-512), or four to a 256-bit
-/// one (AVX2, which has no 64-bit arithmetic shift: the compiler builds it). Returns
-/// false, computing nothing, without either or if the lengths differ.
+/// here four rows to a 256-bit register (AVX2, which has no 64-bit arithmetic shift: the
+/// compiler builds it), for the AVX2 kernel's sums ([`layer`] finishes its own rows).
+/// Returns false, computing nothing, without AVX2 or if the lengths differ.
 pub(crate) fn requantize(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) -> bool {
     let n = acc.len();
-    if m.len() != 4 * n || shifts.len() != n || y.len() != n {
+    if m.len() != 4 * n || shifts.len() != n || y.len() != n || !has_avx2() {
         return false;
     }
-    if has_vnni() {
-        // SAFETY: the CPU has the features (checked just above).
-        unsafe { requantize_avx512(acc, m, shifts, zero, y) };
-    } else if has_avx2() {
-        // SAFETY: as above.
-        unsafe { requantize_avx2(acc, m, shifts, zero, y) };
-    } else {
-        return false;
-    }
+    // SAFETY: the CPU has the feature (checked just above).
+    unsafe { requantize_avx2(acc, m, shifts, zero, y) };
     true
-}
-
-/// # Safety
-/// The CPU has AVX-512 F, BW, VL (`has_vnni`).
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn requantize_avx512(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
-    requantize_rows(acc, m, shifts, zero, y)
 }
 
 /// # Safety
@@ -86,9 +215,7 @@ unsafe fn requantize_avx2(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mu
 }
 
 /// `dense::requantize`'s exact 64-bit definition as a loop without branches, inlined into
-/// the two functions above so the compiler vectorizes it for their features (VPMULDQ,
-/// VPSLLVQ, VPSRAVQ, VPMAXSQ/VPMINSQ, VPMOVQB with AVX-512; AVX2 has no 64-bit
-/// arithmetic shift and gets it built from others).
+/// the function above so the compiler vectorizes it for AVX2.
 #[inline(always)]
 fn requantize_rows(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
     let terms = acc.iter().zip(m.chunks_exact(4)).zip(shifts);
@@ -99,6 +226,211 @@ fn requantize_rows(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8])
         let v = ((prod + (1i64 << (s.saturating_sub(1)))) >> s) + i64::from(zero);
         *o = v.clamp(-128, 127) as i8;
     }
+}
+
+/// What follows a layer's accumulation, for [`layer`]: per row a bias (i32 LE, input zero
+/// point folded in), a fixed-point multiplier (i32 LE) and a shift, then the output zero
+/// point and ReLU (clamped at it) or none. A layer with an activation table takes its
+/// table after [`layer`] has written the requantized outputs.
+pub(crate) struct Requant<'a> {
+    pub(crate) bias: &'a [u8],
+    pub(crate) scales: &'a [u8],
+    pub(crate) shifts: &'a [u8],
+    pub(crate) zero: i8,
+    pub(crate) relu: bool,
+}
+
+/// The blocked rows of a full-int8 layer for `K` input vectors, finished in registers:
+/// `ys[k][r] = act(requantize(Σ_i u[r][i]·x_k[i] − offsets[k] + bias[r]))` for every row
+/// of the 4-row blocks of `w` (`4 · n_in` bytes each), where `x_k` is `xs[k]` (the first
+/// inputs, a multiple of 4) followed by `tails[k]` (the last `n_in mod 4`, which each
+/// block keeps after its groups, row by row). Sixteen rows at a time: four blocks'
+/// accumulators reduced to one register of row sums, then bias, `dense::requantize`
+/// (exactly, see [`requantize16`]), saturation, ReLU and one 16-byte store; no sums
+/// leave the registers. The same bits as the portable loop.
+///
+/// AVX-512 VNNI only: false, computing nothing, elsewhere or if a length does not fit.
+pub(crate) fn layer<const K: usize>(
+    w: &[u8],
+    n_in: usize,
+    xs: &[&[i8]; K],
+    tails: &[&[i8]; K],
+    offsets: [i32; K],
+    rq: &Requant<'_>,
+    ys: &mut [&mut [i8]; K],
+) -> bool {
+    let Some(s) = Shape::new(w, n_in, xs[0]) else {
+        return false;
+    };
+    let rows = 4 * s.blocks;
+    let fits = xs.iter().all(|x| x.len() == s.body)
+        && tails.iter().all(|t| s.body + t.len() == n_in)
+        && ys.iter().all(|y| y.len() >= rows)
+        && rq.bias.len() >= 4 * rows
+        && rq.scales.len() >= 4 * rows
+        && rq.shifts.len() >= rows;
+    if !fits || !has_vnni() {
+        return false;
+    }
+    // SAFETY: the CPU has the features (checked just above), and every length the kernel
+    // reads or writes within was checked with `s`.
+    unsafe { vnni_layer(w, xs, tails, s, offsets, rq, ys) };
+    true
+}
+
+/// # Safety
+/// The CPU has AVX-512 F, BW, VL and VNNI; the lengths are those [`layer`] checked.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn vnni_layer<const K: usize>(
+    w: &[u8],
+    xs: &[&[i8]; K],
+    tails: &[&[i8]; K],
+    s: Shape,
+    offsets: [i32; K],
+    rq: &Requant<'_>,
+    ys: &mut [&mut [i8]; K],
+) {
+    let mut b = 0;
+    while b < s.blocks {
+        let n = (s.blocks - b).min(4);
+        // SAFETY: blocks b..b + n exist (the caller's contract).
+        let sums = unsafe {
+            match n {
+                4 => vnni_rows::<4, K>(w, xs, s, b),
+                3 => vnni_rows::<3, K>(w, xs, s, b),
+                2 => vnni_rows::<2, K>(w, xs, s, b),
+                _ => vnni_rows::<1, K>(w, xs, s, b),
+            }
+        };
+        let first = 4 * b;
+        let mask: __mmask16 = if n == 4 {
+            u16::MAX
+        } else {
+            (1u16 << (4 * n)) - 1
+        };
+        // SAFETY: rows first..first + 4n are within every checked length; masked-off
+        // lanes are not accessed.
+        let (bias, m, sh) = unsafe {
+            (
+                _mm512_maskz_loadu_epi32(mask, rq.bias.as_ptr().add(4 * first).cast()),
+                _mm512_maskz_loadu_epi32(mask, rq.scales.as_ptr().add(4 * first).cast()),
+                _mm_maskz_loadu_epi8(mask, rq.shifts.as_ptr().add(first).cast()),
+            )
+        };
+        for k in 0..K {
+            let mut acc = _mm512_add_epi32(sums[k], bias);
+            acc = _mm512_sub_epi32(acc, _mm512_set1_epi32(offsets[k]));
+            let tail = tails[k];
+            if !tail.is_empty() {
+                let mut t = [0i32; 16];
+                for (r, t) in (first..first + 4 * n).zip(t.iter_mut()) {
+                    // Row r's tail follows the 4 · body bytes of its block's groups.
+                    let at = r / 4 * s.stride + 4 * s.body + r % 4 * tail.len();
+                    let wt = w.get(at..at + tail.len()).unwrap_or(&[]);
+                    *t = wt
+                        .iter()
+                        .zip(tail)
+                        .map(|(&u, &x)| i32::from(u) * i32::from(x))
+                        .sum();
+                }
+                // SAFETY: 64 bytes from a [i32; 16].
+                acc = _mm512_add_epi32(acc, unsafe { _mm512_loadu_si512(t.as_ptr().cast()) });
+            }
+            let mut q = requantize16(acc, m, sh, mask, rq.zero);
+            if rq.relu {
+                q = _mm_max_epi8(q, _mm_set1_epi8(rq.zero));
+            }
+            // SAFETY: as the loads above.
+            unsafe { _mm_mask_storeu_epi8(ys[k].as_mut_ptr().add(first).cast(), mask, q) };
+        }
+        b += n;
+    }
+}
+
+/// Sixteen rows of `dense::requantize`: `zero + ((acc·m + 2^(s−1)) >> s)`, saturated to
+/// i8 by the narrowing move. Where every row of `rows` has a shift above 32 (most
+/// layers), in 32-bit lanes from the high half of each product, as the scalar code's
+/// short path does (the same result, `dense::requantize` says why); else in 64-bit
+/// lanes, eight rows at a time.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn requantize16(acc: __m512i, m: __m512i, shifts: __m128i, rows: __mmask16, zero: i8) -> __m128i {
+    if _mm_mask_cmple_epu8_mask(rows, shifts, _mm_set1_epi8(32)) == 0 {
+        let one = _mm512_set1_epi32(1);
+        // The high dword of each 64-bit product: even lanes, then odd ones.
+        let even = _mm512_srli_epi64::<32>(_mm512_mul_epi32(acc, m));
+        let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(m));
+        let high = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+        let s = _mm512_sub_epi32(_mm512_cvtepu8_epi32(shifts), _mm512_set1_epi32(32));
+        let round = _mm512_sllv_epi32(one, _mm512_sub_epi32(s, one));
+        let v = _mm512_srav_epi32(_mm512_add_epi32(high, round), s);
+        return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(i32::from(zero))));
+    }
+    let lo = requantize8(
+        _mm512_castsi512_si256(acc),
+        _mm512_castsi512_si256(m),
+        shifts,
+        zero,
+    );
+    let hi = requantize8(
+        _mm512_extracti64x4_epi64::<1>(acc),
+        _mm512_extracti64x4_epi64::<1>(m),
+        _mm_srli_si128::<8>(shifts),
+        zero,
+    );
+    _mm_unpacklo_epi64(lo, hi)
+}
+
+/// [`requantize16`] for eight rows (the shifts in the low 8 bytes), into the low 8 bytes.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn requantize8(acc: __m256i, m: __m256i, shifts: __m128i, zero: i8) -> __m128i {
+    let one = _mm512_set1_epi64(1);
+    let prod = _mm512_mul_epi32(_mm512_cvtepi32_epi64(acc), _mm512_cvtepi32_epi64(m));
+    let s = _mm512_and_si512(_mm512_cvtepu8_epi64(shifts), _mm512_set1_epi64(63));
+    // 2^(s.saturating_sub(1)), as the scalar definition rounds.
+    let s1 = _mm512_max_epi64(_mm512_sub_epi64(s, one), _mm512_setzero_si512());
+    let round = _mm512_sllv_epi64(one, s1);
+    let v = _mm512_srav_epi64(_mm512_add_epi64(prod, round), s);
+    _mm512_cvtsepi64_epi8(_mm512_add_epi64(v, _mm512_set1_epi64(i64::from(zero))))
+}
+
+/// Row sums of `B` blocks (4B rows) from block `first` on, for each of the `K` inputs,
+/// in lanes 0..4B of one register (the others zero).
+///
+/// # Safety
+/// As [`vnni_layer`], and `first + B <= s.blocks`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn vnni_rows<const B: usize, const K: usize>(
+    w: &[u8],
+    xs: &[&[i8]; K],
+    s: Shape,
+    first: usize,
+) -> [__m512i; K] {
+    // SAFETY: the caller's contract is `vnni_blocks`'.
+    let acc = unsafe { vnni_blocks::<B, K>(w, xs, s, first) };
+    let mut out = [_mm512_setzero_si512(); K];
+    // Block j's register holds in its quarter g the partial sums of rows 0..3 over input
+    // group g: a 4×4 transpose of quarters, then adds, leaves block j's rows in quarter j.
+    // (Plain loops: a closure would not inherit this function's target features.)
+    for (a, out) in acc.iter().zip(out.iter_mut()) {
+        let mut q = [_mm512_setzero_si512(); 4];
+        q[..B].copy_from_slice(a);
+        let s01 = _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(q[0], q[1]),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(q[0], q[1]),
+        );
+        let s23 = _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(q[2], q[3]),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(q[2], q[3]),
+        );
+        *out = _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(s01, s23),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(s01, s23),
+        );
+    }
+    out
 }
 
 /// The shape of a layer's blocked part, checked once so the kernels may read unchecked.
@@ -131,7 +463,7 @@ impl Shape {
 const CHUNK: usize = 64;
 /// Blocks that share one load of the inputs.
 const WIDE: usize = 4;
-/// Vectors that share one load of the weights in [`blocks4_many`].
+/// Vectors that share one load of the weights in `dense::dense_int8_many`.
 pub(crate) const MANY: usize = crate::BATCH_LANES;
 
 /// Σ u·x over the first `x.len()` inputs (a multiple of 4) of every 4-row block of `w`
@@ -147,95 +479,21 @@ pub(crate) fn blocks4(
     let Some(shape) = Shape::new(w, n_in, x) else {
         return false;
     };
+    if !has_avx2() {
+        return false;
+    }
     let mut emit = |_: usize, first: usize, sums: &mut [i32]| emit(first, sums);
-    if has_vnni() {
-        // SAFETY: the CPU has the features (checked just above); `Shape::new` checked
-        // the lengths the kernel reads within.
-        unsafe { vnni::<1>(w, &[x], shape, &mut emit) };
-        true
-    } else if has_avx2() {
-        // SAFETY: as above.
-        unsafe { avx2::<1>(w, &[x], shape, &mut emit) };
-        true
-    } else {
-        false
-    }
-}
-
-/// [`blocks4`] for [`MANY`] input vectors of the same length at once, each 64 bytes of
-/// weights loaded once for all of them (one vector at a time, the weights are read from
-/// L2 at its bandwidth: a decoder's do not fit L1). `emit(vector, first_row, sums)`.
-/// AVX-512 VNNI only; false, computing nothing, elsewhere.
-pub(crate) fn blocks4_many(
-    w: &[u8],
-    n_in: usize,
-    xs: &[&[i8]; MANY],
-    emit: &mut dyn FnMut(usize, usize, &mut [i32]),
-) -> bool {
-    let Some(shape) = Shape::new(w, n_in, xs[0]) else {
-        return false;
-    };
-    if xs.iter().any(|x| x.len() != shape.body) || !has_vnni() {
-        return false;
-    }
-    // SAFETY: as in `blocks4`; every input has the checked length.
-    unsafe { vnni::<MANY>(w, xs, shape, emit) };
+    // SAFETY: the CPU has the feature (checked just above); `Shape::new` checked the
+    // lengths the kernel reads within.
+    unsafe { avx2::<1>(w, &[x], shape, &mut emit) };
     true
 }
 
-/// Both kernels walk the blocks [`WIDE`] at a time (each input load shared by them),
-/// then one at a time for the last few, and hand the sums on [`CHUNK`] rows at a time.
-macro_rules! drive {
-    ($kernel:ident, $k:ident, $w:expr, $xs:expr, $s:expr, $emit:expr) => {{
-        let mut sums = [[0i32; CHUNK]; $k];
-        let mut filled = 0; // rows in each `sums[k]`
-        let mut b = 0;
-        while b < $s.blocks {
-            let wide = b + WIDE <= $s.blocks;
-            if wide {
-                let got = $kernel::<WIDE, $k>($w, $xs, $s, b);
-                for (row_sums, blocks) in sums.iter_mut().zip(got) {
-                    for (j, v) in blocks.into_iter().enumerate() {
-                        row_sums[filled + 4 * j..filled + 4 * j + 4].copy_from_slice(&v);
-                    }
-                }
-                b += WIDE;
-                filled += 4 * WIDE;
-            } else {
-                let got = $kernel::<1, $k>($w, $xs, $s, b);
-                for (row_sums, [v]) in sums.iter_mut().zip(got) {
-                    row_sums[filled..filled + 4].copy_from_slice(&v);
-                }
-                b += 1;
-                filled += 4;
-            }
-            if filled == CHUNK || b == $s.blocks {
-                for (k, row_sums) in sums.iter_mut().enumerate() {
-                    $emit(k, 4 * b - filled, &mut row_sums[..filled]);
-                }
-                filled = 0;
-            }
-        }
-    }};
-}
-
-/// # Safety
-/// The CPU has AVX-512 F, BW, VL and VNNI; `s` was made by `Shape::new(w, _, x)` for
-/// every `x` of `xs`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn vnni<const K: usize>(
-    w: &[u8],
-    xs: &[&[i8]; K],
-    s: Shape,
-    emit: &mut dyn FnMut(usize, usize, &mut [i32]),
-) {
-    drive!(vnni_blocks, K, w, xs, s, emit)
-}
-
-/// Sums of `B` blocks from block `first` on, for each of the `K` inputs.
+/// The accumulators of `B` blocks from block `first` on, for each of the `K` inputs:
+/// lane `4g + r` of block j's register sums row r of the block over input group g.
 ///
 /// # Safety
-/// As [`vnni`], and `first + B <= s.blocks`.
+/// As [`vnni_layer`], and `first + B <= s.blocks`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn vnni_blocks<const B: usize, const K: usize>(
@@ -243,7 +501,7 @@ unsafe fn vnni_blocks<const B: usize, const K: usize>(
     xs: &[&[i8]; K],
     s: Shape,
     first: usize,
-) -> [[[i32; 4]; B]; K] {
+) -> [[__m512i; B]; K] {
     // Dword lane 4k + r takes input group k (bytes 4k..4k+4 of a 16-byte input chunk).
     let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     let wp = w.as_ptr();
@@ -284,22 +542,12 @@ unsafe fn vnni_blocks<const B: usize, const K: usize>(
             }
         }
     }
-    // Closures would not inherit this function's target features: plain loops.
-    let mut out = [[[0i32; 4]; B]; K];
-    for (acc, out) in acc.iter().zip(out.iter_mut()) {
-        for (&a, out) in acc.iter().zip(out.iter_mut()) {
-            // Lane 4k + r: add the four 128-bit quarters to get rows 0..3.
-            let lo = _mm512_castsi512_si256(a);
-            let hi = _mm512_extracti64x4_epi64::<1>(a);
-            let h = _mm256_add_epi32(lo, hi);
-            let q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-            // SAFETY: 16 bytes into a [i32; 4].
-            unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), q) };
-        }
-    }
-    out
+    acc
 }
 
+/// The AVX2 kernel: the blocks [`WIDE`] at a time (each input load shared by them), then
+/// one at a time for the last few, the sums handed on [`CHUNK`] rows at a time.
+///
 /// # Safety
 /// The CPU has AVX2; `s` was made by `Shape::new(w, _, x)` for every `x` of `xs`.
 #[target_feature(enable = "avx2")]
@@ -309,7 +557,35 @@ unsafe fn avx2<const K: usize>(
     s: Shape,
     emit: &mut dyn FnMut(usize, usize, &mut [i32]),
 ) {
-    drive!(avx2_blocks, K, w, xs, s, emit)
+    let mut sums = [[0i32; CHUNK]; K];
+    let mut filled = 0; // rows in each `sums[k]`
+    let mut b = 0;
+    while b < s.blocks {
+        let wide = b + WIDE <= s.blocks;
+        if wide {
+            let got = avx2_blocks::<WIDE, K>(w, xs, s, b);
+            for (row_sums, blocks) in sums.iter_mut().zip(got) {
+                for (j, v) in blocks.into_iter().enumerate() {
+                    row_sums[filled + 4 * j..filled + 4 * j + 4].copy_from_slice(&v);
+                }
+            }
+            b += WIDE;
+            filled += 4 * WIDE;
+        } else {
+            let got = avx2_blocks::<1, K>(w, xs, s, b);
+            for (row_sums, [v]) in sums.iter_mut().zip(got) {
+                row_sums[filled..filled + 4].copy_from_slice(&v);
+            }
+            b += 1;
+            filled += 4;
+        }
+        if filled == CHUNK || b == s.blocks {
+            for (k, row_sums) in sums.iter_mut().enumerate() {
+                emit(k, 4 * b - filled, &mut row_sums[..filled]);
+            }
+            filled = 0;
+        }
+    }
 }
 
 /// Sums of `B` blocks from block `first` on, for each of the `K` inputs.
@@ -364,83 +640,162 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    /// Rows must arrive in order, each once, for every vector.
-    fn collect<const K: usize>(
-        got: &mut [Vec<i32>; K],
-    ) -> impl FnMut(usize, usize, &mut [i32]) + '_ {
-        move |k, first, v| {
-            assert_eq!(first, got[k].len());
-            got[k].extend_from_slice(v);
-        }
-    }
-
-    /// The kernels against the portable `block4` for shapes with every remainder of
-    /// inputs mod 16 and of blocks mod 4, random bytes, and slices at odd addresses.
-    #[test]
-    fn kernels_match_the_portable_sums() {
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
+    fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
+        move || {
             s ^= s << 13;
             s ^= s >> 7;
             s ^= s << 17;
-            s as u8
-        };
-        let (vnni_ok, avx2_ok) = (has_vnni(), has_avx2());
-        std::eprintln!("x86 kernels tested: vnni {vnni_ok}, avx2 {avx2_ok}");
+            s
+        }
+    }
+
+    /// The AVX2 kernel against the portable `block4` for shapes with every remainder of
+    /// inputs mod 16 and of blocks mod 4, random bytes, and slices at odd addresses.
+    #[test]
+    fn avx2_kernel_matches_the_portable_sums() {
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        if !has_avx2() {
+            std::eprintln!("no AVX2 here: kernel not tested");
+            return;
+        }
         for n_in in [4usize, 5, 8, 12, 15, 16, 20, 28, 31, 32, 44, 64, 100, 131] {
             for blocks in (1..=9).chain([16, 17, 21, 33]) {
                 let body = n_in / 4 * 4;
-                let w: Vec<u8> = (0..1 + 4 * n_in * blocks).map(|_| next()).collect();
+                let w: Vec<u8> = (0..1 + 4 * n_in * blocks).map(|_| next() as u8).collect();
                 let x: Vec<i8> = (0..1 + body).map(|_| next() as i8).collect();
                 let (w, x) = (&w[1..], &x[1..]); // odd addresses
-                let expected: Vec<[i32; 4]> = w
+                let expected: Vec<i32> = w
                     .chunks_exact(4 * n_in)
-                    .map(|b| super::super::dense::block4(&b[..4 * body], x))
+                    .flat_map(|b| super::super::dense::block4(&b[..4 * body], x))
                     .collect();
-                let shape = Shape::new(w, n_in, x).expect("shape");
-                let expected: Vec<i32> = expected.concat();
-                let check = |name: &str, got: Vec<i32>| {
-                    assert_eq!(got, expected, "{name} n_in {n_in} blocks {blocks}");
+                let mut got = [Vec::new()];
+                assert!(blocks4(w, n_in, x, &mut |first, v| {
+                    assert_eq!(first, got[0].len());
+                    got[0].extend_from_slice(v);
+                }));
+                let [got] = got;
+                assert_eq!(got, expected, "avx2 n_in {n_in} blocks {blocks}");
+            }
+        }
+    }
+
+    /// The fused VNNI layer against the scalar definition, row by row: every remainder of
+    /// inputs mod 16 (with input tails) and of blocks mod 4, one vector and [`MANY`],
+    /// random weights, inputs, biases, multipliers, shifts (1..=62), zero points, with and
+    /// without ReLU, slices at odd addresses; rows past the blocked ones are not written.
+    #[test]
+    fn vnni_layer_matches_the_scalar_definition() {
+        if !has_vnni() {
+            std::eprintln!("no AVX-512 VNNI here: fused layer not tested");
+            return;
+        }
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+        for n_in in [
+            1usize, 3, 4, 5, 8, 12, 15, 16, 20, 22, 28, 31, 32, 44, 64, 100, 131,
+        ] {
+            for blocks in (1..=9).chain([16, 17, 21, 33]) {
+                let rows = 4 * blocks;
+                let (body, tail) = (n_in / 4 * 4, n_in % 4);
+                let w: Vec<u8> = (0..1 + rows * n_in).map(|_| next() as u8).collect();
+                let w = &w[1..];
+                let mut bias = std::vec![0u8];
+                let mut scales = std::vec![0u8];
+                for _ in 0..rows {
+                    let r = next();
+                    bias.extend_from_slice(&((r as i32) >> (r >> 59)).to_le_bytes());
+                    let m = ((r >> 32) as i32 & i32::MAX) >> ((r >> 20) % 16);
+                    scales.extend_from_slice(&m.to_le_bytes());
+                }
+                // Half the layers with shifts above 32 only (the 32-bit path).
+                let high = next().is_multiple_of(2);
+                let shifts: Vec<u8> = (0..1 + rows)
+                    .map(|_| {
+                        if high {
+                            33 + (next() % 30) as u8
+                        } else {
+                            1 + (next() % 62) as u8
+                        }
+                    })
+                    .collect();
+                let relu = next().is_multiple_of(2);
+                let rq = Requant {
+                    bias: &bias[1..],
+                    scales: &scales[1..],
+                    shifts: &shifts[1..],
+                    zero: next() as i8,
+                    relu,
                 };
-                if vnni_ok {
-                    let mut got = [Vec::new()];
-                    unsafe { vnni(w, &[x], shape, &mut collect(&mut got)) };
-                    let [got] = got;
-                    check("vnni", got);
-                    // Four vectors at once: the same input four times, and shifted
-                    // copies of it, each against its own portable sums.
-                    let xs: [Vec<i8>; MANY] = core::array::from_fn(|k| {
-                        x.iter().map(|&v| v.wrapping_add(k as i8 * 37)).collect()
-                    });
-                    let refs: [&[i8]; MANY] = core::array::from_fn(|k| &xs[k][..]);
-                    let mut got: [Vec<i32>; MANY] = core::array::from_fn(|_| Vec::new());
-                    assert!(blocks4_many(w, n_in, &refs, &mut collect(&mut got)));
-                    for (k, got) in got.into_iter().enumerate() {
-                        let want: Vec<i32> = w
-                            .chunks_exact(4 * n_in)
-                            .flat_map(|b| super::super::dense::block4(&b[..4 * body], &xs[k]))
-                            .collect();
+                let xs: [Vec<i8>; MANY] =
+                    core::array::from_fn(|_| (0..1 + n_in).map(|_| next() as i8).collect());
+                let want = |x: &[i8]| -> Vec<i8> {
+                    let offset = 128 * x.iter().map(|&q| i32::from(q)).sum::<i32>();
+                    (0..rows)
+                        .map(|r| {
+                            let block = &w[r / 4 * 4 * n_in..(r / 4 + 1) * 4 * n_in];
+                            let mut acc =
+                                super::super::dense::block4(&block[..4 * body], &x[..body])[r % 4];
+                            let t = &block[4 * body + r % 4 * tail..][..tail];
+                            acc += t
+                                .iter()
+                                .zip(&x[body..])
+                                .map(|(&u, &v)| i32::from(u) * i32::from(v))
+                                .sum::<i32>();
+                            let b =
+                                i32::from_le_bytes(rq.bias[4 * r..4 * r + 4].try_into().unwrap());
+                            let m =
+                                i32::from_le_bytes(rq.scales[4 * r..4 * r + 4].try_into().unwrap());
+                            let q = super::super::dense::requantize(
+                                acc.wrapping_sub(offset).wrapping_add(b),
+                                m,
+                                rq.shifts[r],
+                                rq.zero,
+                            );
+                            if relu {
+                                q.max(rq.zero)
+                            } else {
+                                q
+                            }
+                        })
+                        .collect()
+                };
+                let x0 = &xs[0][1..];
+                let mut y = std::vec![0x55i8; rows + 3];
+                let offset = 128 * x0.iter().map(|&q| i32::from(q)).sum::<i32>();
+                let (xb, xt) = x0.split_at(body);
+                assert!(layer(
+                    w,
+                    n_in,
+                    &[xb],
+                    &[xt],
+                    [offset],
+                    &rq,
+                    &mut [&mut y[..]]
+                ));
+                assert_eq!(y[..rows], want(x0)[..], "n_in {n_in} blocks {blocks}");
+                assert_eq!(y[rows..], [0x55; 3], "wrote past the rows");
+                if tail == 0 {
+                    let mut ys: [Vec<i8>; MANY] = core::array::from_fn(|_| std::vec![0; rows]);
+                    let refs: [&[i8]; MANY] = core::array::from_fn(|k| &xs[k][1..]);
+                    let offsets = refs.map(|x| 128 * x.iter().map(|&q| i32::from(q)).sum::<i32>());
+                    let [y0, y1, y2, y3] = &mut ys;
+                    let mut outs = [&mut y0[..], &mut y1[..], &mut y2[..], &mut y3[..]];
+                    assert!(layer(w, n_in, &refs, &[&[]; MANY], offsets, &rq, &mut outs));
+                    for (k, y) in ys.iter().enumerate() {
                         assert_eq!(
-                            got, want,
-                            "vnni x{MANY} n_in {n_in} blocks {blocks} vector {k}"
+                            y[..],
+                            want(refs[k])[..],
+                            "x{MANY} n_in {n_in} blocks {blocks} vector {k}"
                         );
                     }
-                }
-                if avx2_ok {
-                    let mut got = [Vec::new()];
-                    unsafe { avx2(w, &[x], shape, &mut collect(&mut got)) };
-                    let [got] = got;
-                    check("avx2", got);
                 }
             }
         }
     }
 
-    /// The vectorized requantization against the scalar one, over the validated shifts.
+    /// The AVX2 requantization against the scalar one, over the validated shifts.
     #[test]
     fn requantize_matches_the_scalar_definition() {
-        let (vnni_ok, avx2_ok) = (has_vnni(), has_avx2());
-        if !vnni_ok && !avx2_ok {
+        if !has_avx2() {
             std::eprintln!("no AVX2 here: vectorized requantization not tested");
             return;
         }
@@ -464,12 +819,6 @@ mod tests {
             let zero = next() as i8;
             let mut got = std::vec![0i8; n];
             assert!(requantize(&acc, &m, &sh, zero, &mut got));
-            if avx2_ok {
-                // The AVX2 loop as well, where `requantize` took the AVX-512 one.
-                let mut got2 = std::vec![0i8; n];
-                unsafe { requantize_avx2(&acc, &m, &sh, zero, &mut got2) };
-                assert_eq!(got2, got, "avx2");
-            }
             for i in 0..n {
                 let mi = i32::from_le_bytes([m[4 * i], m[4 * i + 1], m[4 * i + 2], m[4 * i + 3]]);
                 let want = super::super::dense::requantize(acc[i], mi, sh[i], zero);
@@ -479,6 +828,93 @@ mod tests {
                     acc[i], sh[i]
                 );
             }
+        }
+    }
+
+    /// The vectorized input quantization against the codec's scalar one: random floats
+    /// over many magnitudes, every value near a rounding tie or the ±256 clamp, zeros,
+    /// subnormals, infinities and NaNs, at every length mod 16.
+    #[test]
+    fn quantize_matches_the_scalar_definition() {
+        if !has_vnni() {
+            std::eprintln!("no AVX-512 here: vectorized quantization not tested");
+            return;
+        }
+        let mut next = xorshift(0x1234_5678_9abc_def1);
+        let mut special = std::vec![
+            0.0f32,
+            -0.0,
+            f32::MIN_POSITIVE / 2.0,
+            -f32::MIN_POSITIVE,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+            f32::MAX,
+            f32::MIN,
+            1e30,
+            -1e30
+        ];
+        for k in -260i32..=260 {
+            for d in [-0.5f32, 0.5, -0.25, 0.25] {
+                let v = k as f32 + d;
+                special.extend([
+                    v,
+                    f32::from_bits(v.to_bits() + 1),
+                    f32::from_bits(v.to_bits().wrapping_sub(1)),
+                ]);
+            }
+        }
+        for round in 0..4000 {
+            let n = round % 41;
+            let a: Vec<f32> = (0..n)
+                .map(|_| {
+                    let r = next();
+                    if r.is_multiple_of(3) {
+                        special[(r >> 8) as usize % special.len()]
+                    } else {
+                        f32::from_bits((r >> 32) as u32 & 0x7fff_ffff | ((r & 1) as u32) << 31)
+                            % 1e4
+                    }
+                })
+                .collect();
+            let inv = [1.0f32, 0.37, 3.1, 1e-3][round % 4];
+            let zero = next() as i8;
+            let mut got = std::vec![0i8; n];
+            assert!(quantize(&a, inv, zero, &mut got));
+            for (i, (&x, &g)) in a.iter().zip(&got).enumerate() {
+                let want = crate::codec::quantize(x * inv, zero);
+                assert_eq!(
+                    g,
+                    want,
+                    "x {x:e} (bits {:#x}) inv {inv} zero {zero} at {i}",
+                    x.to_bits()
+                );
+            }
+        }
+    }
+
+    /// The VBMI table lookup against indexing, for every byte value and length mod 64.
+    #[test]
+    fn table_matches_indexing() {
+        if !has_vbmi() {
+            std::eprintln!("no AVX-512 VBMI here: table lookup not tested");
+            return;
+        }
+        let mut next = xorshift(0x0bad_5eed_1234_5678);
+        for n in 0..300 {
+            let t: [u8; 256] = core::array::from_fn(|_| next() as u8);
+            let y: Vec<i8> = (0..1 + n)
+                .map(|i| if n % 2 == 0 { i as i8 } else { next() as i8 })
+                .collect();
+            let mut got = y.clone();
+            assert!(table(&t, &mut got[1..]));
+            let want: Vec<i8> = y[1..]
+                .iter()
+                .map(|&q| t[usize::from(q as u8)] as i8)
+                .collect();
+            assert_eq!(got[0], y[0], "wrote before the slice");
+            assert_eq!(got[1..], want[..], "length {n}");
         }
     }
 
