@@ -190,6 +190,8 @@ awk -F'\t' -v torch_ok="$TORCH_OK" -v nproc="$(nproc)" '
         show("decoder, 1,024 vectors, 1 thread: ours full-int8 (1,024 calls), PyTorch f32 (one call)", "dec1024_int8_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
         show("decoder, 1,024 vectors, 1 thread: ours full-int8 (one Batch call), PyTorch f32 (one call)", "dec1024_int8_batch_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
         show("decoder, 1,024 vectors, 1 thread: ours full-int8 (one Batch call), PyTorch dynamic int8 (one call)", "dec1024_int8_batch_vectors_per_s", "dec1024_qint8_vectors_per_s", "vectors/s")
+        show("decoder, one vector per call, 1 thread: ours full-int8 with kernels capped at AVX2, PyTorch f32", "dec1_int8_avx2_vectors_per_s", "dec1_vectors_per_s", "vectors/s")
+        show("decoder, 1,024 vectors, 1 thread: ours full-int8 (one Batch call) capped at AVX2, PyTorch f32 (one call)", "dec1024_int8_batch_avx2_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
         print "# load average (1, 5, 15 min): ours " val(ours, "load_before") " -> " val(ours, "load_after") (torch_ok ? "; PyTorch " val(theirs, "load_before") " -> " val(theirs, "load_after") : "") " on " nproc " cores"
         if (!torch_ok) print "# PyTorch was not run (see the messages above); our figures only."
     }

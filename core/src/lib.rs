@@ -43,6 +43,8 @@ pub use model::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
     Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
+#[cfg(target_arch = "x86_64")]
+pub use ops::x86::{set_kernel_limit, KernelLimit};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{PayloadInfo, PayloadLayout, SequenceEvent, SequenceTracker};
 

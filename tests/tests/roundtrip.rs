@@ -439,3 +439,104 @@ fn convolutional_model_round_trips_at_every_precision() {
         .zip(&want)
         .all(|(a, b)| a.to_bits() == b.to_bits()));
 }
+
+/// Every x86-64 kernel level (AVX-512, AVX2, portable; `aecodec_core::set_kernel_limit`)
+/// gives the same bits on real data through full-int8 models: a labelled tanh MLP (table
+/// activations, a decoder input of 16 + 3 values, so inputs that are not a multiple of 4)
+/// and a ReLU one as the benchmark's: payloads of the plain and the refining encoder,
+/// decoded windows, `Batch`. On a CPU without AVX-512 the first two levels are the same
+/// path; on other architectures there is only one.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn every_x86_kernel_level_gives_the_same_bits() {
+    use aecodec_core::{set_kernel_limit, Activation, Batch, KernelLimit};
+    use aecodec_trainer::models::{Net, Variant};
+    use aecodec_trainer::train::to_float_model;
+    /// Puts the limit back however the test ends (other tests share the process).
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            set_kernel_limit(KernelLimit::Avx512);
+        }
+    }
+    let _reset = Reset;
+    let (train, test) = daphnet_windows();
+    let norm = channel_normalization(&train, 3).unwrap();
+    let q = || FloatQuantizer::Uniform {
+        bits: vec![4; 16],
+        mean: vec![0.0; 16],
+        lo: vec![-1.0; 16],
+        hi: vec![1.0; 16],
+    };
+    let labelled: Vec<Window> = train
+        .iter()
+        .enumerate()
+        .map(|(i, (w, _))| (w.clone(), (i % 3) as u16))
+        .collect();
+    let mut tanh = mlp_model(&[192, 128, 64, 16], 3, q(), norm.clone(), 5);
+    aecodec_trainer::linear::calibrate_uniform(&mut tanh, &labelled);
+    let net = Net::new(
+        Variant::Ae,
+        192,
+        0,
+        &[128, 64],
+        16,
+        Activation::Relu,
+        &mut aecodec_trainer::Rng::new(1),
+    );
+    let mut relu = to_float_model(&net, norm, q(), tanh.header);
+    aecodec_trainer::linear::calibrate_uniform(&mut relu, &train);
+    for (name, model, data) in [("tanh", &tanh, &labelled), ("relu", &relu, &train)] {
+        let blob = export_blob(model, Precision::Int8Full, data).unwrap();
+        let m = Model::from_bytes(&blob).unwrap();
+        let run = |limit: KernelLimit| {
+            set_kernel_limit(limit);
+            let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
+            let mut bytes = Vec::new();
+            let mut zs = Vec::new();
+            let mut labels = Vec::new();
+            let mut windows = Vec::new();
+            for (i, (w, _)) in test.iter().enumerate() {
+                let label = if m.label_count() > 0 {
+                    (i % 3) as u16
+                } else {
+                    0
+                };
+                let meta = Meta {
+                    sequence: i as u16,
+                    label,
+                };
+                let plain = codec.encode(w, meta).unwrap();
+                let refined = codec.encode_refined(w, meta, 2).unwrap();
+                bytes.extend_from_slice(plain.as_bytes());
+                bytes.extend_from_slice(refined.as_bytes());
+                let mut out = vec![0.0f32; 192];
+                codec.decode(refined.as_bytes(), &mut out).unwrap();
+                windows.extend(out.iter().map(|v| v.to_bits()));
+                let mut z = vec![0.0f32; 16];
+                codec.latent(w, label, &mut z).unwrap();
+                zs.extend(z);
+                labels.push(label);
+            }
+            let labels = if m.label_count() > 0 {
+                &labels[..]
+            } else {
+                &[][..]
+            };
+            let mut batch = Box::new(Batch::<MAX_WIDTH>::new(&m).unwrap());
+            let mut outs = vec![0.0f32; test.len() * 192];
+            batch.reconstruct(&zs, labels, &mut outs).unwrap();
+            windows.extend(outs.iter().map(|v| v.to_bits()));
+            (bytes, windows)
+        };
+        let widest = run(KernelLimit::Avx512);
+        for limit in [KernelLimit::Avx2, KernelLimit::Portable] {
+            let got = run(limit);
+            assert!(got.0 == widest.0, "{name}: payloads differ at {limit:?}");
+            assert!(
+                got.1 == widest.1,
+                "{name}: decoded windows differ at {limit:?}"
+            );
+        }
+    }
+}

@@ -349,3 +349,42 @@ fn convolution_layer_gradients_match_finite_differences() {
         }
     }
 }
+
+/// The encoder's backward pass without the input gradient (`Mlp::backward_params`, what
+/// training runs) accumulates the same parameter gradients, bit for bit, as the full one,
+/// for a dense stack and one with a convolutional front end.
+#[test]
+fn backward_without_the_input_gradient_gives_the_same_parameter_gradients() {
+    let shape = ConvShape {
+        kernel: 4,
+        stride: 2,
+        filters: 4,
+    };
+    for conv in [None, Some((shape, 2))] {
+        let net = Net::with_decoder(
+            Variant::Ae,
+            12,
+            0,
+            &[6, 5],
+            &[5],
+            3,
+            Activation::Tanh,
+            conv,
+            &mut Rng::new(5),
+        );
+        let (mut full, mut params) = (net.enc.clone(), net.enc);
+        let x = inputs(12 * 7, 21);
+        let dy = inputs(3 * 7, 22);
+        for mlp in [&mut full, &mut params] {
+            mlp.forward(&x, 7);
+            mlp.zero_grad();
+        }
+        assert_eq!(full.backward(&dy).len(), 12 * 7);
+        params.backward_params(&dy);
+        for (a, b) in full.layers.iter().zip(&params.layers) {
+            assert_eq!(a.gw, b.gw, "weight gradients, conv {}", conv.is_some());
+            assert_eq!(a.gb, b.gb, "bias gradients, conv {}", conv.is_some());
+            assert!(a.gw.iter().any(|&g| g != 0.0));
+        }
+    }
+}

@@ -237,52 +237,6 @@ impl<'a> Finish<'a> {
             }
         }
     }
-
-    /// Rows `first..first + sums.len()` of layer `l` from their accumulators: subtracts
-    /// the offset term, adds the bias, requantizes and activates into `y[first..]`.
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn block_rows(
-        &self,
-        l: &DenseSpec<'_>,
-        offset: i32,
-        first: usize,
-        sums: &mut [i32],
-        y: &mut [i8],
-    ) {
-        let n = sums.len();
-        let (Some(ys), Some(b), Some(m), Some(sh)) = (
-            y.get_mut(first..first + n),
-            l.bias.get(4 * first..4 * (first + n)),
-            l.scales.get(4 * first..4 * (first + n)),
-            l.shifts.get(first..first + n),
-        ) else {
-            return;
-        };
-        for (a, b) in sums.iter_mut().zip(i32s(b)) {
-            *a = *a - offset + b;
-        }
-        self.rows(sums, m, sh, ys);
-    }
-
-    /// [`Finish::apply`] over rows: `acc` (offset and bias included), their multipliers
-    /// (`m`, little-endian i32) and shifts, into `y`.
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn rows(&self, acc: &[i32], m: &[u8], shifts: &[u8], y: &mut [i8]) {
-        if super::x86::requantize(acc, m, shifts, self.zero, y) {
-            // One loop per activation, so that the choice is not made per row.
-            match self.lut {
-                Some(_) => self.table(y),
-                None if self.relu => y.iter_mut().for_each(|q| *q = (*q).max(self.zero)),
-                None => {}
-            }
-            return;
-        }
-        for ((o, &a), (m, &sh)) in y.iter_mut().zip(acc).zip(i32s(m).zip(shifts)) {
-            *o = self.apply(a, m, sh);
-        }
-    }
 }
 
 /// [`dense_int8`] for [`MANY`](super::x86::MANY) inputs at once, with the same results:
@@ -362,34 +316,16 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     // term stays far inside i32.
     let offset = 128 * (body_sum + sum(xt));
     let fin = Finish::new(l);
-    // x86-64 hosts: with AVX-512 VNNI the whole layer is finished in registers; with AVX2
-    // the kernel hands over the sums of up to 64 rows at a time.
+    // x86-64 hosts: the whole layer in one call, finished in registers (AVX-512 VNNI or
+    // AVX2, whichever the CPU has).
     #[cfg(target_arch = "x86_64")]
     let done = {
-        let vnni = super::x86::layer(
-            wb,
-            n_in,
-            &[xb],
-            &[xt],
-            [offset],
-            &fin.requant(l),
-            &mut [&mut *yb],
-        );
-        if vnni {
+        let rq = fin.requant(l);
+        let done = super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]);
+        if done {
             fin.table(yb);
         }
-        let tail_len = xt.len();
-        let mut finish = |first: usize, sums: &mut [i32]| {
-            if tail_len > 0 {
-                for (r, a) in (first..).zip(sums.iter_mut()) {
-                    // Row r's tail follows the 4 · body bytes of its block's groups.
-                    let at = r / 4 * 4 * n_in + 4 * body + r % 4 * tail_len;
-                    *a += dot_u8(wb.get(at..at + tail_len).unwrap_or(&[]), xt);
-                }
-            }
-            fin.block_rows(l, offset, first, sums, yb);
-        };
-        vnni || super::x86::blocks4(wb, n_in, xb, &mut finish)
+        done
     };
     #[cfg(not(target_arch = "x86_64"))]
     let done = false;

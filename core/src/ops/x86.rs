@@ -21,9 +21,41 @@
 
 use core::arch::x86_64::*;
 
+/// The widest x86-64 kernels the core may use, at most what the CPU offers: for
+/// benchmarks and tests that measure or check, on one machine, the paths that hosts with
+/// less take. Every level gives the same bits. Process-wide; [`KernelLimit::Avx512`]
+/// (no limit) until [`set_kernel_limit`] is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KernelLimit {
+    /// The portable Rust kernels only (what the compiler makes of them for the build's
+    /// target features).
+    Portable,
+    /// AVX2 kernels at most.
+    Avx2,
+    /// AVX-512 kernels (VNNI, VBMI) where the CPU has them.
+    Avx512,
+}
+
+static LIMIT: core::sync::atomic::AtomicU8 =
+    core::sync::atomic::AtomicU8::new(KernelLimit::Avx512 as u8);
+
+/// Caps the x86-64 kernels at `limit` for the whole process (see [`KernelLimit`]).
+pub fn set_kernel_limit(limit: KernelLimit) {
+    LIMIT.store(limit as u8, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// True if kernels of `level` are allowed by [`set_kernel_limit`].
+#[inline]
+fn allowed(level: KernelLimit) -> bool {
+    LIMIT.load(core::sync::atomic::Ordering::Relaxed) >= level as u8
+}
+
 /// AVX-512 F, BW, VL and VNNI usable (by the CPU and the OS).
 #[inline]
 pub(crate) fn has_vnni() -> bool {
+    if !allowed(KernelLimit::Avx512) {
+        return false;
+    }
     #[cfg(any(test, feature = "std"))]
     {
         std::is_x86_feature_detected!("avx512vnni")
@@ -45,6 +77,9 @@ pub(crate) fn has_vnni() -> bool {
 /// AVX-512 VBMI usable (byte permutes: a 256-entry table in four registers).
 #[inline]
 pub(crate) fn has_vbmi() -> bool {
+    if !allowed(KernelLimit::Avx512) {
+        return false;
+    }
     #[cfg(any(test, feature = "std"))]
     {
         std::is_x86_feature_detected!("avx512vbmi") && std::is_x86_feature_detected!("avx512f")
@@ -169,6 +204,9 @@ unsafe fn avx512_body(body: &mut impl FnMut()) {
 /// AVX-512 F usable.
 #[inline]
 fn has_avx512f() -> bool {
+    if !allowed(KernelLimit::Avx512) {
+        return false;
+    }
     #[cfg(any(test, feature = "std"))]
     {
         std::is_x86_feature_detected!("avx512f")
@@ -182,6 +220,9 @@ fn has_avx512f() -> bool {
 /// AVX2 usable.
 #[inline]
 pub(crate) fn has_avx2() -> bool {
+    if !allowed(KernelLimit::Avx2) {
+        return false;
+    }
     #[cfg(any(test, feature = "std"))]
     {
         std::is_x86_feature_detected!("avx2")
@@ -189,42 +230,6 @@ pub(crate) fn has_avx2() -> bool {
     #[cfg(not(any(test, feature = "std")))]
     {
         cfg!(target_feature = "avx2")
-    }
-}
-
-/// `zero + round(acc · m / 2^shift)` saturated to i8 for each row (`m` little-endian
-/// i32, shifts validated in 1..=62), as `dense::requantize` computes it one at a time:
-/// here four rows to a 256-bit register (AVX2, which has no 64-bit arithmetic shift: the
-/// compiler builds it), for the AVX2 kernel's sums ([`layer`] finishes its own rows).
-/// Returns false, computing nothing, without AVX2 or if the lengths differ.
-pub(crate) fn requantize(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) -> bool {
-    let n = acc.len();
-    if m.len() != 4 * n || shifts.len() != n || y.len() != n || !has_avx2() {
-        return false;
-    }
-    // SAFETY: the CPU has the feature (checked just above).
-    unsafe { requantize_avx2(acc, m, shifts, zero, y) };
-    true
-}
-
-/// # Safety
-/// The CPU has AVX2.
-#[target_feature(enable = "avx2")]
-unsafe fn requantize_avx2(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
-    requantize_rows(acc, m, shifts, zero, y)
-}
-
-/// `dense::requantize`'s exact 64-bit definition as a loop without branches, inlined into
-/// the function above so the compiler vectorizes it for AVX2.
-#[inline(always)]
-fn requantize_rows(acc: &[i32], m: &[u8], shifts: &[u8], zero: i8, y: &mut [i8]) {
-    let terms = acc.iter().zip(m.chunks_exact(4)).zip(shifts);
-    for (o, ((&a, m), &s)) in y.iter_mut().zip(terms) {
-        let m = i32::from_le_bytes([m[0], m[1], m[2], m[3]]);
-        let s = u64::from(s & 63);
-        let prod = i64::from(a) * i64::from(m);
-        let v = ((prod + (1i64 << (s.saturating_sub(1)))) >> s) + i64::from(zero);
-        *o = v.clamp(-128, 127) as i8;
     }
 }
 
@@ -269,13 +274,32 @@ pub(crate) fn layer<const K: usize>(
         && rq.bias.len() >= 4 * rows
         && rq.scales.len() >= 4 * rows
         && rq.shifts.len() >= rows;
-    if !fits || !has_vnni() {
+    if !fits {
         return false;
     }
-    // SAFETY: the CPU has the features (checked just above), and every length the kernel
-    // reads or writes within was checked with `s`.
-    unsafe { vnni_layer(w, xs, tails, s, offsets, rq, ys) };
+    if has_vnni() {
+        // SAFETY: the CPU has the features (checked just above), and every length the
+        // kernel reads or writes within was checked with `s`.
+        unsafe { vnni_layer(w, xs, tails, s, offsets, rq, ys) };
+    } else if has_avx2() {
+        // SAFETY: as above.
+        unsafe { avx2_layer(w, xs, tails, s, offsets, rq, ys) };
+    } else {
+        return false;
+    }
     true
+}
+
+/// Row `r`'s dot product with the inputs past the 4-input groups (`tail`), which each
+/// block keeps after its groups' `4 · body` bytes, row by row.
+#[inline]
+fn tail_dot(w: &[u8], s: Shape, r: usize, tail: &[i8]) -> i32 {
+    let at = r / 4 * s.stride + 4 * s.body + r % 4 * tail.len();
+    let wt = w.get(at..at + tail.len()).unwrap_or(&[]);
+    wt.iter()
+        .zip(tail)
+        .map(|(&u, &x)| i32::from(u) * i32::from(x))
+        .sum()
 }
 
 /// # Safety
@@ -324,14 +348,7 @@ unsafe fn vnni_layer<const K: usize>(
             if !tail.is_empty() {
                 let mut t = [0i32; 16];
                 for (r, t) in (first..first + 4 * n).zip(t.iter_mut()) {
-                    // Row r's tail follows the 4 · body bytes of its block's groups.
-                    let at = r / 4 * s.stride + 4 * s.body + r % 4 * tail.len();
-                    let wt = w.get(at..at + tail.len()).unwrap_or(&[]);
-                    *t = wt
-                        .iter()
-                        .zip(tail)
-                        .map(|(&u, &x)| i32::from(u) * i32::from(x))
-                        .sum();
+                    *t = tail_dot(w, s, r, tail);
                 }
                 // SAFETY: 64 bytes from a [i32; 16].
                 acc = _mm512_add_epi32(acc, unsafe { _mm512_loadu_si512(t.as_ptr().cast()) });
@@ -459,36 +476,6 @@ impl Shape {
     }
 }
 
-/// Rows per call of `emit`.
-const CHUNK: usize = 64;
-/// Blocks that share one load of the inputs.
-const WIDE: usize = 4;
-/// Vectors that share one load of the weights in `dense::dense_int8_many`.
-pub(crate) const MANY: usize = crate::BATCH_LANES;
-
-/// Σ u·x over the first `x.len()` inputs (a multiple of 4) of every 4-row block of `w`
-/// (blocks of `4 · n_in` bytes, `spec/model-format.md`); `emit(first_row, sums)` gets
-/// them in row order, up to 64 rows at a time. Returns false, computing nothing, where
-/// neither kernel can run here or the shape is not a blocked layer's.
-pub(crate) fn blocks4(
-    w: &[u8],
-    n_in: usize,
-    x: &[i8],
-    emit: &mut dyn FnMut(usize, &mut [i32]),
-) -> bool {
-    let Some(shape) = Shape::new(w, n_in, x) else {
-        return false;
-    };
-    if !has_avx2() {
-        return false;
-    }
-    let mut emit = |_: usize, first: usize, sums: &mut [i32]| emit(first, sums);
-    // SAFETY: the CPU has the feature (checked just above); `Shape::new` checked the
-    // lengths the kernel reads within.
-    unsafe { avx2::<1>(w, &[x], shape, &mut emit) };
-    true
-}
-
 /// The accumulators of `B` blocks from block `first` on, for each of the `K` inputs:
 /// lane `4g + r` of block j's register sums row r of the block over input group g.
 ///
@@ -545,53 +532,183 @@ unsafe fn vnni_blocks<const B: usize, const K: usize>(
     acc
 }
 
-/// The AVX2 kernel: the blocks [`WIDE`] at a time (each input load shared by them), then
-/// one at a time for the last few, the sums handed on [`CHUNK`] rows at a time.
+/// Vectors that share one load of the weights in `dense::dense_int8_many`.
+pub(crate) const MANY: usize = crate::BATCH_LANES;
+
+/// [`layer`] with AVX2: sixteen rows at a time as two registers of eight row sums (a
+/// horizontal add of two blocks' lane pairs, then a dword permute into row order), each
+/// requantized in 32-bit lanes where its shifts are all above 32 (else by the 64-bit
+/// definition, row by row), saturated to i8 by two packs, ReLU, one 8-byte store.
 ///
 /// # Safety
-/// The CPU has AVX2; `s` was made by `Shape::new(w, _, x)` for every `x` of `xs`.
+/// The CPU has AVX2; the lengths are those [`layer`] checked.
 #[target_feature(enable = "avx2")]
-unsafe fn avx2<const K: usize>(
+unsafe fn avx2_layer<const K: usize>(
     w: &[u8],
     xs: &[&[i8]; K],
+    tails: &[&[i8]; K],
     s: Shape,
-    emit: &mut dyn FnMut(usize, usize, &mut [i32]),
+    offsets: [i32; K],
+    rq: &Requant<'_>,
+    ys: &mut [&mut [i8]; K],
 ) {
-    let mut sums = [[0i32; CHUNK]; K];
-    let mut filled = 0; // rows in each `sums[k]`
     let mut b = 0;
     while b < s.blocks {
-        let wide = b + WIDE <= s.blocks;
-        if wide {
-            let got = avx2_blocks::<WIDE, K>(w, xs, s, b);
-            for (row_sums, blocks) in sums.iter_mut().zip(got) {
-                for (j, v) in blocks.into_iter().enumerate() {
-                    row_sums[filled + 4 * j..filled + 4 * j + 4].copy_from_slice(&v);
+        let n = (s.blocks - b).min(4);
+        // SAFETY: blocks b..b + n exist (the caller's contract).
+        let sums = unsafe {
+            match n {
+                4 => avx2_rows::<4, K>(w, xs, s, b),
+                3 => avx2_rows::<3, K>(w, xs, s, b),
+                2 => avx2_rows::<2, K>(w, xs, s, b),
+                _ => avx2_rows::<1, K>(w, xs, s, b),
+            }
+        };
+        for half in [0, 1] {
+            let first = 4 * b + 8 * half;
+            let rows = (4 * n).saturating_sub(8 * half).min(8);
+            if rows == 0 {
+                break;
+            }
+            // The rows' parameters; past the layer's last row (a partial group) zero, and
+            // shift 33 so that the 32-bit path's check passes for rows not stored.
+            let (bias, mv, sh) = if rows == 8 {
+                // SAFETY: rows first..first + 8 are within every checked length.
+                unsafe {
+                    (
+                        _mm256_loadu_si256(rq.bias.as_ptr().add(4 * first).cast()),
+                        _mm256_loadu_si256(rq.scales.as_ptr().add(4 * first).cast()),
+                        rq.shifts.as_ptr().add(first).cast::<u64>().read_unaligned(),
+                    )
+                }
+            } else {
+                let (mut bias, mut m, mut sh) = ([0u8; 32], [0u8; 32], [33u8; 8]);
+                let (b4, r4) = (4 * first, 4 * (first + rows));
+                let (Some(b), Some(mm), Some(ss)) = (
+                    rq.bias.get(b4..r4),
+                    rq.scales.get(b4..r4),
+                    rq.shifts.get(first..first + rows),
+                ) else {
+                    return; // within the checked lengths: not taken
+                };
+                bias[..4 * rows].copy_from_slice(b);
+                m[..4 * rows].copy_from_slice(mm);
+                sh[..rows].copy_from_slice(ss);
+                // SAFETY: 32 bytes from each [u8; 32].
+                unsafe {
+                    (
+                        _mm256_loadu_si256(bias.as_ptr().cast()),
+                        _mm256_loadu_si256(m.as_ptr().cast()),
+                        u64::from_le_bytes(sh),
+                    )
+                }
+            };
+            // Every shift above 32: no byte of `sh` is 32 or less.
+            let short = sh.to_le_bytes().iter().all(|&s| s > 32);
+            for k in 0..K {
+                let mut acc = _mm256_add_epi32(sums[k][half], bias);
+                acc = _mm256_sub_epi32(acc, _mm256_set1_epi32(offsets[k]));
+                let tail = tails[k];
+                if !tail.is_empty() {
+                    let mut t = [0i32; 8];
+                    for (r, t) in (first..first + rows).zip(t.iter_mut()) {
+                        *t = tail_dot(w, s, r, tail);
+                    }
+                    // SAFETY: 32 bytes from a [i32; 8].
+                    acc = _mm256_add_epi32(acc, unsafe { _mm256_loadu_si256(t.as_ptr().cast()) });
+                }
+                let v = if short {
+                    requantize8_avx2(acc, mv, sh, rq.zero)
+                } else {
+                    let (mut a, mut m) = ([0i32; 8], [0i32; 8]);
+                    // SAFETY: 32 bytes into each [i32; 8].
+                    unsafe {
+                        _mm256_storeu_si256(a.as_mut_ptr().cast(), acc);
+                        _mm256_storeu_si256(m.as_mut_ptr().cast(), mv);
+                    }
+                    let mut q = [0i8; 8];
+                    let shifts = sh.to_le_bytes();
+                    for ((q, &a), (&m, &sh)) in q.iter_mut().zip(&a).zip(m.iter().zip(&shifts)) {
+                        *q = super::dense::requantize(a, m, sh, rq.zero);
+                    }
+                    _mm_cvtsi64_si128(i64::from_le_bytes(q.map(|q| q as u8)))
+                };
+                let v = if rq.relu {
+                    _mm_max_epi8(v, _mm_set1_epi8(rq.zero))
+                } else {
+                    v
+                };
+                if rows == 8 {
+                    // SAFETY: rows first..first + 8 are within the checked length of y.
+                    unsafe { _mm_storel_epi64(ys[k].as_mut_ptr().add(first).cast(), v) };
+                } else if let Some(y) = ys[k].get_mut(first..first + rows) {
+                    let q = (_mm_cvtsi128_si64(v) as u64).to_le_bytes();
+                    for (y, &q) in y.iter_mut().zip(&q) {
+                        *y = q as i8;
+                    }
                 }
             }
-            b += WIDE;
-            filled += 4 * WIDE;
-        } else {
-            let got = avx2_blocks::<1, K>(w, xs, s, b);
-            for (row_sums, [v]) in sums.iter_mut().zip(got) {
-                row_sums[filled..filled + 4].copy_from_slice(&v);
-            }
-            b += 1;
-            filled += 4;
         }
-        if filled == CHUNK || b == s.blocks {
-            for (k, row_sums) in sums.iter_mut().enumerate() {
-                emit(k, 4 * b - filled, &mut row_sums[..filled]);
-            }
-            filled = 0;
-        }
+        b += n;
     }
 }
 
-/// Sums of `B` blocks from block `first` on, for each of the `K` inputs.
+/// Eight rows of `dense::requantize` whose shifts (the bytes of `shifts`) are all above
+/// 32: from the high half of each product in 32-bit lanes, as [`requantize16`] does,
+/// saturated to i8 by two packs; the rows in the low 8 bytes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn requantize8_avx2(acc: __m256i, m: __m256i, shifts: u64, zero: i8) -> __m128i {
+    let one = _mm256_set1_epi32(1);
+    let even = _mm256_srli_epi64::<32>(_mm256_mul_epi32(acc, m));
+    let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), _mm256_srli_epi64::<32>(m));
+    let high = _mm256_blend_epi32::<0b1010_1010>(even, odd);
+    let s = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(shifts as i64));
+    let s = _mm256_sub_epi32(s, _mm256_set1_epi32(32));
+    let round = _mm256_sllv_epi32(one, _mm256_sub_epi32(s, one));
+    let v = _mm256_srav_epi32(_mm256_add_epi32(high, round), s);
+    let v = _mm256_add_epi32(v, _mm256_set1_epi32(i32::from(zero)));
+    // i32 → i16 → i8 with saturation at each step (as one clamp to i8), per 128-bit half:
+    // rows 0..3 in dword 0 of the low half, rows 4..7 in dword 0 of the high half.
+    let p = _mm256_packs_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
+    _mm_unpacklo_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256::<1>(p))
+}
+
+/// Row sums of `B` blocks (4B rows) from block `first` on, for each of the `K` inputs:
+/// rows 0..8 in the first register, 8..16 in the second (zero past 4B).
 ///
 /// # Safety
-/// As [`avx2`], and `first + B <= s.blocks`.
+/// As [`avx2_layer`], and `first + B <= s.blocks`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2_rows<const B: usize, const K: usize>(
+    w: &[u8],
+    xs: &[&[i8]; K],
+    s: Shape,
+    first: usize,
+) -> [[__m256i; 2]; K] {
+    // SAFETY: the caller's contract is `avx2_blocks`'.
+    let acc = unsafe { avx2_blocks::<B, K>(w, xs, s, first) };
+    let order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    let mut out = [[_mm256_setzero_si256(); 2]; K];
+    for (a, out) in acc.iter().zip(out.iter_mut()) {
+        let mut q = [_mm256_setzero_si256(); 4];
+        q[..B].copy_from_slice(a);
+        // Block j's lanes are its rows' pairs of partial sums, rows 0, 1 in the low half
+        // and 2, 3 in the high one: a horizontal add of two blocks gives
+        // [a0 a1 b0 b1 | a2 a3 b2 b3].
+        out[0] = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(q[0], q[1]), order);
+        out[1] = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(q[2], q[3]), order);
+    }
+    out
+}
+
+/// The accumulators of `B` blocks from block `first` on, for each of the `K` inputs:
+/// lanes `2r` and `2r + 1` of block j's register sum row r's products over inputs
+/// `4g, 4g + 1` and `4g + 2, 4g + 3` of every group g.
+///
+/// # Safety
+/// As [`avx2_layer`], and `first + B <= s.blocks`.
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn avx2_blocks<const B: usize, const K: usize>(
@@ -599,7 +716,7 @@ unsafe fn avx2_blocks<const B: usize, const K: usize>(
     xs: &[&[i8]; K],
     s: Shape,
     first: usize,
-) -> [[[i32; 4]; B]; K] {
+) -> [[__m256i; B]; K] {
     let wp = w.as_ptr();
     let mut acc = [[_mm256_setzero_si256(); B]; K];
     let mut c = 0;
@@ -622,17 +739,7 @@ unsafe fn avx2_blocks<const B: usize, const K: usize>(
         }
         c += 4;
     }
-    let mut out = [[[0i32; 4]; B]; K];
-    for (acc, out) in acc.iter().zip(out.iter_mut()) {
-        for (&a, out) in acc.iter().zip(out.iter_mut()) {
-            // Pairs of lanes: hadd within each 128-bit half gives rows 0, 1 | 2, 3.
-            let h = _mm256_hadd_epi32(a, a);
-            let q = _mm_unpacklo_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-            // SAFETY: 16 bytes into a [i32; 4].
-            unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), q) };
-        }
-    }
-    out
+    acc
 }
 
 #[cfg(test)]
@@ -649,46 +756,44 @@ mod tests {
         }
     }
 
-    /// The AVX2 kernel against the portable `block4` for shapes with every remainder of
-    /// inputs mod 16 and of blocks mod 4, random bytes, and slices at odd addresses.
-    #[test]
-    fn avx2_kernel_matches_the_portable_sums() {
-        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
-        if !has_avx2() {
-            std::eprintln!("no AVX2 here: kernel not tested");
-            return;
-        }
-        for n_in in [4usize, 5, 8, 12, 15, 16, 20, 28, 31, 32, 44, 64, 100, 131] {
-            for blocks in (1..=9).chain([16, 17, 21, 33]) {
-                let body = n_in / 4 * 4;
-                let w: Vec<u8> = (0..1 + 4 * n_in * blocks).map(|_| next() as u8).collect();
-                let x: Vec<i8> = (0..1 + body).map(|_| next() as i8).collect();
-                let (w, x) = (&w[1..], &x[1..]); // odd addresses
-                let expected: Vec<i32> = w
-                    .chunks_exact(4 * n_in)
-                    .flat_map(|b| super::super::dense::block4(&b[..4 * body], x))
-                    .collect();
-                let mut got = [Vec::new()];
-                assert!(blocks4(w, n_in, x, &mut |first, v| {
-                    assert_eq!(first, got[0].len());
-                    got[0].extend_from_slice(v);
-                }));
-                let [got] = got;
-                assert_eq!(got, expected, "avx2 n_in {n_in} blocks {blocks}");
+    /// Runs every layer kernel this CPU has on the same arguments (outputs of `rows`
+    /// bytes and 3 more, primed with 0x55), after checking the shape as [`layer`] does.
+    fn each_kernel<const K: usize>(
+        w: &[u8],
+        n_in: usize,
+        xs: &[&[i8]; K],
+        tails: &[&[i8]; K],
+        offsets: [i32; K],
+        rq: &Requant<'_>,
+        rows: usize,
+    ) -> Vec<(&'static str, [Vec<i8>; K])> {
+        let s = Shape::new(w, n_in, xs[0]).expect("shape");
+        let mut runs = Vec::new();
+        for (name, ok) in [("vnni", has_vnni()), ("avx2", has_avx2())] {
+            if !ok {
+                std::eprintln!("{name} kernel not tested: the CPU lacks it");
+                continue;
             }
+            let mut ys: [Vec<i8>; K] = core::array::from_fn(|_| std::vec![0x55; rows + 3]);
+            let mut outs = ys.each_mut().map(|y| &mut y[..]);
+            // SAFETY: the CPU has the features; the test's lengths are those `layer` checks.
+            unsafe {
+                match name {
+                    "vnni" => vnni_layer(w, xs, tails, s, offsets, rq, &mut outs),
+                    _ => avx2_layer(w, xs, tails, s, offsets, rq, &mut outs),
+                }
+            }
+            runs.push((name, ys));
         }
+        runs
     }
 
-    /// The fused VNNI layer against the scalar definition, row by row: every remainder of
+    /// The fused layer kernels against the scalar definition, row by row: every remainder of
     /// inputs mod 16 (with input tails) and of blocks mod 4, one vector and [`MANY`],
     /// random weights, inputs, biases, multipliers, shifts (1..=62), zero points, with and
     /// without ReLU, slices at odd addresses; rows past the blocked ones are not written.
     #[test]
-    fn vnni_layer_matches_the_scalar_definition() {
-        if !has_vnni() {
-            std::eprintln!("no AVX-512 VNNI here: fused layer not tested");
-            return;
-        }
+    fn layer_kernels_match_the_scalar_definition() {
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for n_in in [
             1usize, 3, 4, 5, 8, 12, 15, 16, 20, 22, 28, 31, 32, 44, 64, 100, 131,
@@ -706,16 +811,11 @@ mod tests {
                     let m = ((r >> 32) as i32 & i32::MAX) >> ((r >> 20) % 16);
                     scales.extend_from_slice(&m.to_le_bytes());
                 }
-                // Half the layers with shifts above 32 only (the 32-bit path).
-                let high = next().is_multiple_of(2);
+                // A third of the layers with shifts above 32 only (the 32-bit paths), a
+                // third from 32 up (the edge of those paths), a third over all of them.
+                let lowest = [33, 32, 1][(next() % 3) as usize];
                 let shifts: Vec<u8> = (0..1 + rows)
-                    .map(|_| {
-                        if high {
-                            33 + (next() % 30) as u8
-                        } else {
-                            1 + (next() % 62) as u8
-                        }
-                    })
+                    .map(|_| lowest + (next() % u64::from(63 - lowest)) as u8)
                     .collect();
                 let relu = next().is_multiple_of(2);
                 let rq = Requant {
@@ -759,74 +859,30 @@ mod tests {
                         .collect()
                 };
                 let x0 = &xs[0][1..];
-                let mut y = std::vec![0x55i8; rows + 3];
                 let offset = 128 * x0.iter().map(|&q| i32::from(q)).sum::<i32>();
                 let (xb, xt) = x0.split_at(body);
-                assert!(layer(
-                    w,
-                    n_in,
-                    &[xb],
-                    &[xt],
-                    [offset],
-                    &rq,
-                    &mut [&mut y[..]]
-                ));
-                assert_eq!(y[..rows], want(x0)[..], "n_in {n_in} blocks {blocks}");
-                assert_eq!(y[rows..], [0x55; 3], "wrote past the rows");
+                for (kernel, [y]) in each_kernel(w, n_in, &[xb], &[xt], [offset], &rq, rows) {
+                    assert_eq!(
+                        y[..rows],
+                        want(x0)[..],
+                        "{kernel} n_in {n_in} blocks {blocks}"
+                    );
+                    assert_eq!(y[rows..], [0x55; 3], "{kernel} wrote past the rows");
+                }
                 if tail == 0 {
-                    let mut ys: [Vec<i8>; MANY] = core::array::from_fn(|_| std::vec![0; rows]);
                     let refs: [&[i8]; MANY] = core::array::from_fn(|k| &xs[k][1..]);
                     let offsets = refs.map(|x| 128 * x.iter().map(|&q| i32::from(q)).sum::<i32>());
-                    let [y0, y1, y2, y3] = &mut ys;
-                    let mut outs = [&mut y0[..], &mut y1[..], &mut y2[..], &mut y3[..]];
-                    assert!(layer(w, n_in, &refs, &[&[]; MANY], offsets, &rq, &mut outs));
-                    for (k, y) in ys.iter().enumerate() {
-                        assert_eq!(
-                            y[..],
-                            want(refs[k])[..],
-                            "x{MANY} n_in {n_in} blocks {blocks} vector {k}"
-                        );
+                    let tails = [&[][..]; MANY];
+                    for (kernel, ys) in each_kernel(w, n_in, &refs, &tails, offsets, &rq, rows) {
+                        for (k, y) in ys.iter().enumerate() {
+                            assert_eq!(
+                                y[..rows],
+                                want(refs[k])[..],
+                                "{kernel} x{MANY} n_in {n_in} blocks {blocks} vector {k}"
+                            );
+                        }
                     }
                 }
-            }
-        }
-    }
-
-    /// The AVX2 requantization against the scalar one, over the validated shifts.
-    #[test]
-    fn requantize_matches_the_scalar_definition() {
-        if !has_avx2() {
-            std::eprintln!("no AVX2 here: vectorized requantization not tested");
-            return;
-        }
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
-        for round in 0..20_000 {
-            let n = round % 37;
-            let (mut acc, mut m, mut sh) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..n {
-                let r = next();
-                acc.push((r as i32) >> (r >> 59));
-                let mv = ((r >> 32) as i32 & i32::MAX) >> ((r >> 20) % 16);
-                m.extend_from_slice(&mv.to_le_bytes());
-                sh.push(1 + ((r >> 8) % 62) as u8);
-            }
-            let zero = next() as i8;
-            let mut got = std::vec![0i8; n];
-            assert!(requantize(&acc, &m, &sh, zero, &mut got));
-            for i in 0..n {
-                let mi = i32::from_le_bytes([m[4 * i], m[4 * i + 1], m[4 * i + 2], m[4 * i + 3]]);
-                let want = super::super::dense::requantize(acc[i], mi, sh[i], zero);
-                assert_eq!(
-                    got[i], want,
-                    "acc {} m {mi} shift {} zero {zero}",
-                    acc[i], sh[i]
-                );
             }
         }
     }

@@ -528,7 +528,7 @@ impl Net {
                     }
                 }
             }
-            self.enc.backward(&dh);
+            self.enc.backward_params(&dh);
         }
         ShardLoss { sq, kl }
     }
