@@ -599,9 +599,9 @@ pub const BATCH_LANES: usize = 4;
 /// A decoder for many latent vectors, [`BATCH_LANES`] at a time, for receivers that
 /// decode streams: the same bits as [`Codec::reconstruct`] on each vector, faster where
 /// a kernel can share each load of weights among the lanes: full-int8 models without
-/// convolutional decoder layers on x86-64 with AVX-512 VNNI (once a decoder's weights outgrow the L1 cache, one vector at a
-/// time is bound by reading them from L2; 33.8 KB for the benchmark's 16 → 64 → 128 →
-/// 192 decoder). Elsewhere the lanes run one after another.
+/// convolutional decoder layers on x86-64 with AVX-512 VNNI or AVX2 (1.8× one vector at
+/// a time with VNNI on the benchmark's 16 → 64 → 128 → 192 decoder, 1.05× with AVX2,
+/// README). Elsewhere the lanes run one after another.
 ///
 /// Takes [`BATCH_LANES`] codecs' worth of scratch. A receiver checks and unpacks each
 /// payload with [`Codec::decode_latent`] (a corrupt or foreign payload is refused there)

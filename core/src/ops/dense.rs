@@ -240,8 +240,9 @@ impl<'a> Finish<'a> {
 }
 
 /// [`dense_int8`] for [`MANY`](super::x86::MANY) inputs at once, with the same results:
-/// on CPUs with AVX-512 VNNI each load of weights serves all of them (layers whose
-/// inputs and outputs are multiples of 4, as wide layers are); elsewhere one at a time.
+/// on CPUs with AVX-512 VNNI or AVX2 each load of weights serves all of them (layers
+/// whose inputs and outputs are multiples of 4, as wide layers are); elsewhere one at a
+/// time.
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn dense_int8_many(
     l: &DenseSpec<'_>,
