@@ -442,8 +442,10 @@ fn convolutional_model_round_trips_at_every_precision() {
 
 /// Every x86-64 kernel level (AVX-512, AVX2, portable; `aecodec_core::set_kernel_limit`)
 /// gives the same bits on real data through full-int8 models: a labelled tanh MLP (table
-/// activations, a decoder input of 16 + 3 values, so inputs that are not a multiple of 4)
-/// and a ReLU one as the benchmark's: payloads of the plain and the refining encoder,
+/// activations, a decoder input of 16 + 3 values, so inputs that are not a multiple of 4),
+/// one whose widths are not multiples of 4 (192 → 126 → 61 → 15: rows past the 4-row
+/// blocks, partial groups of blocks) and a ReLU one as the benchmark's: payloads of the
+/// plain and the refining encoder,
 /// decoded windows, `Batch`. On a CPU without AVX-512 the first two levels are the same
 /// path; on other architectures there is only one.
 #[cfg(target_arch = "x86_64")]
@@ -452,29 +454,33 @@ fn every_x86_kernel_level_gives_the_same_bits() {
     use aecodec_core::{set_kernel_limit, Activation, Batch, KernelLimit};
     use aecodec_trainer::models::{Net, Variant};
     use aecodec_trainer::train::to_float_model;
-    /// Puts the limit back however the test ends (other tests share the process).
-    struct Reset;
+    /// Puts the limit back however the test ends (other tests share the process; they
+    /// get the same bits at any level, only other kernels while this test runs).
+    struct Reset(KernelLimit);
     impl Drop for Reset {
         fn drop(&mut self) {
-            set_kernel_limit(KernelLimit::Avx512);
+            set_kernel_limit(self.0);
         }
     }
-    let _reset = Reset;
+    let _reset = Reset(set_kernel_limit(KernelLimit::Avx512));
     let (train, test) = daphnet_windows();
     let norm = channel_normalization(&train, 3).unwrap();
-    let q = || FloatQuantizer::Uniform {
-        bits: vec![4; 16],
-        mean: vec![0.0; 16],
-        lo: vec![-1.0; 16],
-        hi: vec![1.0; 16],
+    let q = |k: usize| FloatQuantizer::Uniform {
+        bits: vec![4; k],
+        mean: vec![0.0; k],
+        lo: vec![-1.0; k],
+        hi: vec![1.0; k],
     };
     let labelled: Vec<Window> = train
         .iter()
         .enumerate()
         .map(|(i, (w, _))| (w.clone(), (i % 3) as u16))
         .collect();
-    let mut tanh = mlp_model(&[192, 128, 64, 16], 3, q(), norm.clone(), 5);
+    let mut tanh = mlp_model(&[192, 128, 64, 16], 3, q(16), norm.clone(), 5);
     aecodec_trainer::linear::calibrate_uniform(&mut tanh, &labelled);
+    // Widths that are not multiples of 4: rows past the 4-row blocks, partial groups.
+    let mut odd = mlp_model(&[192, 126, 61, 15], 0, q(15), norm.clone(), 6);
+    aecodec_trainer::linear::calibrate_uniform(&mut odd, &train);
     let net = Net::new(
         Variant::Ae,
         192,
@@ -484,11 +490,17 @@ fn every_x86_kernel_level_gives_the_same_bits() {
         Activation::Relu,
         &mut aecodec_trainer::Rng::new(1),
     );
-    let mut relu = to_float_model(&net, norm, q(), tanh.header);
+    let mut relu = to_float_model(&net, norm, q(16), tanh.header);
     aecodec_trainer::linear::calibrate_uniform(&mut relu, &train);
-    for (name, model, data) in [("tanh", &tanh, &labelled), ("relu", &relu, &train)] {
+    let models = [
+        ("tanh", &tanh, &labelled),
+        ("odd widths", &odd, &train),
+        ("relu", &relu, &train),
+    ];
+    for (name, model, data) in models {
         let blob = export_blob(model, Precision::Int8Full, data).unwrap();
         let m = Model::from_bytes(&blob).unwrap();
+        let k = m.latent_dim();
         let run = |limit: KernelLimit| {
             set_kernel_limit(limit);
             let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
@@ -513,7 +525,7 @@ fn every_x86_kernel_level_gives_the_same_bits() {
                 let mut out = vec![0.0f32; 192];
                 codec.decode(refined.as_bytes(), &mut out).unwrap();
                 windows.extend(out.iter().map(|v| v.to_bits()));
-                let mut z = vec![0.0f32; 16];
+                let mut z = vec![0.0f32; k];
                 codec.latent(w, label, &mut z).unwrap();
                 zs.extend(z);
                 labels.push(label);

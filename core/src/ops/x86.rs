@@ -2,11 +2,12 @@
 //! AVX-512 VNNI (`VPDPBUSD`: 64 u8·i8 products summed into 16 i32 lanes per instruction)
 //! and AVX2 (`VPMOVZXBW` + `VPMADDWD`: 16 products per instruction).
 //!
-//! With AVX-512 a layer is one call of [`layer`] (accumulation, requantization and ReLU
-//! in registers, 16 rows per store), its activation table one of [`table`], and a half's
-//! input quantization one of [`quantize`]: one vector through the benchmark's decoder
-//! spent about half its time around the kernel (handing sums over, requantizing in
-//! 64-bit lanes, table lookups a byte at a time) before they were fused.
+//! A layer is one call of [`layer`] with either: accumulation, requantization and ReLU in
+//! registers, 16 rows per store (AVX-512) or 8 (AVX2). With AVX-512 an activation table
+//! is one call of [`table`] and a half's input quantization one of [`quantize`]. One
+//! vector through the benchmark's decoder spent about half its time around the kernel
+//! (handing sums over, requantizing in 64-bit lanes, table lookups a byte at a time)
+//! before they were fused.
 //!
 //! The blob's layout is made for them as much as for the Cortex-M kernels: weights are
 //! offset-binary u8 (`VPDPBUSD` multiplies unsigned by signed bytes, exactly `u · x`),
@@ -39,9 +40,14 @@ pub enum KernelLimit {
 static LIMIT: core::sync::atomic::AtomicU8 =
     core::sync::atomic::AtomicU8::new(KernelLimit::Avx512 as u8);
 
-/// Caps the x86-64 kernels at `limit` for the whole process (see [`KernelLimit`]).
-pub fn set_kernel_limit(limit: KernelLimit) {
-    LIMIT.store(limit as u8, core::sync::atomic::Ordering::Relaxed);
+/// Caps the x86-64 kernels at `limit` for the whole process (see [`KernelLimit`]) and
+/// returns the limit it replaces.
+pub fn set_kernel_limit(limit: KernelLimit) -> KernelLimit {
+    match LIMIT.swap(limit as u8, core::sync::atomic::Ordering::Relaxed) {
+        0 => KernelLimit::Portable,
+        1 => KernelLimit::Avx2,
+        _ => KernelLimit::Avx512,
+    }
 }
 
 /// True if kernels of `level` are allowed by [`set_kernel_limit`].
@@ -50,46 +56,58 @@ fn allowed(level: KernelLimit) -> bool {
     LIMIT.load(core::sync::atomic::Ordering::Relaxed) >= level as u8
 }
 
-/// AVX-512 F, BW, VL and VNNI usable (by the CPU and the OS).
+/// AVX-512 F, BW and VL usable (and allowed by [`set_kernel_limit`]).
+#[inline]
+fn has_avx512() -> bool {
+    if !allowed(KernelLimit::Avx512) {
+        return false;
+    }
+    #[cfg(any(test, feature = "std"))]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+    }
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl"
+        ))
+    }
+}
+
+/// AVX-512 VNNI usable with F, BW and VL (by the CPU and the OS).
 #[inline]
 pub(crate) fn has_vnni() -> bool {
-    if !allowed(KernelLimit::Avx512) {
+    if !has_avx512() {
         return false;
     }
     #[cfg(any(test, feature = "std"))]
     {
         std::is_x86_feature_detected!("avx512vnni")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vl")
-            && std::is_x86_feature_detected!("avx512f")
     }
     #[cfg(not(any(test, feature = "std")))]
     {
-        cfg!(all(
-            target_feature = "avx512vnni",
-            target_feature = "avx512bw",
-            target_feature = "avx512vl",
-            target_feature = "avx512f"
-        ))
+        cfg!(target_feature = "avx512vnni")
     }
 }
 
-/// AVX-512 VBMI usable (byte permutes: a 256-entry table in four registers).
+/// AVX-512 VBMI usable with F, BW and VL (byte permutes: a 256-entry table in four
+/// registers).
 #[inline]
 pub(crate) fn has_vbmi() -> bool {
-    if !allowed(KernelLimit::Avx512) {
+    if !has_avx512() {
         return false;
     }
     #[cfg(any(test, feature = "std"))]
     {
-        std::is_x86_feature_detected!("avx512vbmi") && std::is_x86_feature_detected!("avx512f")
+        std::is_x86_feature_detected!("avx512vbmi")
     }
     #[cfg(not(any(test, feature = "std")))]
     {
-        cfg!(all(
-            target_feature = "avx512vbmi",
-            target_feature = "avx512f"
-        ))
+        cfg!(target_feature = "avx512vbmi")
     }
 }
 
@@ -133,7 +151,7 @@ unsafe fn table_vbmi(t: &[u8; 256], y: &mut [i8]) {
 /// 16 values at a time with AVX-512 (the rounding in float: the fraction `r − trunc(r)`
 /// is exact). Returns false, writing nothing, without AVX-512 or if the lengths differ.
 pub(crate) fn quantize(a: &[f32], inv: f32, zero: i8, q: &mut [i8]) -> bool {
-    if a.len() != q.len() || !has_vnni() {
+    if a.len() != q.len() || !has_avx512() {
         return false;
     }
     // SAFETY: the CPU has the features (checked just above).
@@ -182,11 +200,11 @@ unsafe fn quantize_avx512(a: &[f32], inv: f32, zero: i8, q: &mut [i8]) {
 
 /// Runs `body` inside a function compiled for AVX-512 F, so that the plain loops it
 /// inlines (a window's conversions and scalings) take 16 lanes; false, without running
-/// it, where the CPU lacks it. The compiler neither reorders nor fuses float operations,
+/// it, where the CPU lacks AVX-512 (F, BW, VL). The compiler neither reorders nor fuses float operations,
 /// so the results are the bits of the same loop built for any other target.
 #[inline(always)]
 pub(crate) fn in_avx512(body: &mut impl FnMut()) -> bool {
-    if !has_avx512f() {
+    if !has_avx512() {
         return false;
     }
     // SAFETY: the CPU has the feature (checked just above).
@@ -199,22 +217,6 @@ pub(crate) fn in_avx512(body: &mut impl FnMut()) -> bool {
 #[target_feature(enable = "avx512f")]
 unsafe fn avx512_body(body: &mut impl FnMut()) {
     body()
-}
-
-/// AVX-512 F usable.
-#[inline]
-fn has_avx512f() -> bool {
-    if !allowed(KernelLimit::Avx512) {
-        return false;
-    }
-    #[cfg(any(test, feature = "std"))]
-    {
-        std::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(any(test, feature = "std")))]
-    {
-        cfg!(target_feature = "avx512f")
-    }
 }
 
 /// AVX2 usable.
@@ -250,11 +252,12 @@ pub(crate) struct Requant<'a> {
 /// of the 4-row blocks of `w` (`4 · n_in` bytes each), where `x_k` is `xs[k]` (the first
 /// inputs, a multiple of 4) followed by `tails[k]` (the last `n_in mod 4`, which each
 /// block keeps after its groups, row by row). Sixteen rows at a time: four blocks'
-/// accumulators reduced to one register of row sums, then bias, `dense::requantize`
-/// (exactly, see [`requantize16`]), saturation, ReLU and one 16-byte store; no sums
-/// leave the registers. The same bits as the portable loop.
+/// accumulators reduced to one register of row sums (AVX-512), then bias,
+/// `dense::requantize` (exactly, see [`requantize16`]), saturation, ReLU and one 16-byte
+/// store; no sums leave the registers. The same bits as the portable loop.
 ///
-/// AVX-512 VNNI only: false, computing nothing, elsewhere or if a length does not fit.
+/// AVX-512 VNNI or AVX2 (eight rows per register there, one 8-byte store each): false,
+/// computing nothing, without either or if a length does not fit.
 pub(crate) fn layer<const K: usize>(
     w: &[u8],
     n_in: usize,
