@@ -52,7 +52,7 @@ fn dot_i8_f32(row: &[u8], x: &[f32]) -> f32 {
 
 /// Σ u_j x_j with offset-binary weights `u = w + 128`; exact in i32 (validated at load).
 #[inline]
-fn dot_u8(row: &[u8], x: &[i8]) -> i32 {
+pub(crate) fn dot_u8(row: &[u8], x: &[i8]) -> i32 {
     row.iter()
         .zip(x)
         .map(|(&u, &xv)| i32::from(u) * i32::from(xv))

@@ -298,11 +298,7 @@ pub(crate) fn layer<const K: usize>(
 #[inline]
 fn tail_dot(w: &[u8], s: Shape, r: usize, tail: &[i8]) -> i32 {
     let at = r / 4 * s.stride + 4 * s.body + r % 4 * tail.len();
-    let wt = w.get(at..at + tail.len()).unwrap_or(&[]);
-    wt.iter()
-        .zip(tail)
-        .map(|(&u, &x)| i32::from(u) * i32::from(x))
-        .sum()
+    super::dense::dot_u8(w.get(at..at + tail.len()).unwrap_or(&[]), tail)
 }
 
 /// # Safety
