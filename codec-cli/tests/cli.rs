@@ -202,13 +202,13 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     assert_eq!(counts["rejected"], 0);
     // The decoded CSV matches what the library makes of the same windows.
     let text = std::fs::read_to_string(&csv).unwrap();
-    let decoded: Vec<f64> = text
+    let decoded: Vec<f32> = text
         .lines()
         .skip(1)
         .flat_map(|l| {
             l.split(',')
                 .skip(3)
-                .map(|v| v.parse::<f64>().unwrap())
+                .map(|v| v.parse::<f32>().unwrap())
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -224,17 +224,13 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     let bytes = std::fs::read(&blob).unwrap();
     // (the CLI's encoder refines codes for DEFAULT_REFINE passes with a full blob)
     let refine = aecodec_trainer::train::DEFAULT_REFINE;
-    let lib: Vec<f64> = aecodec_trainer::round_trip(&bytes, &windows, refine)
+    let lib: Vec<f32> = aecodec_trainer::round_trip(&bytes, &windows, refine)
         .unwrap()
         .into_iter()
         .flatten()
-        .map(f64::from)
         .collect();
-    assert_eq!(decoded.len(), lib.len());
-    assert!(decoded
-        .iter()
-        .zip(&lib)
-        .all(|(a, b)| (a - b).abs() < 1e-3 + 1e-6 * b.abs()));
+    // Bit for bit: the CSV holds every value in full.
+    assert_eq!(decoded, lib);
     // Hex payloads decode the same.
     let hex = dir.join("payloads.hex");
     run_ok(&encode_args(&blob, &hex, &["--format", "hex"]));
@@ -294,6 +290,144 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         err.contains("device.aem") && err.contains("encoder-only"),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `aecodec train --json` of the bundled recording's ankle columns (linear, which fits in
+/// a fraction of a second) with `extra` arguments.
+fn train_json(out: &Path, data: &[&Path], extra: &[&str]) -> serde_json::Value {
+    let mut a: Vec<OsString> = vec!["train".into()];
+    for d in data {
+        a.extend(["--data".into(), d.as_os_str().to_owned()]);
+    }
+    a.extend(
+        [
+            "--columns",
+            COLS,
+            "--variant",
+            "linear",
+            "--json",
+            "--quiet",
+            "-o",
+        ]
+        .map(OsString::from),
+    );
+    a.push(out.into());
+    a.extend(extra.iter().map(OsString::from));
+    serde_json::from_slice(&run_ok(&a).stdout).unwrap()
+}
+
+#[test]
+fn train_fits_the_chosen_codec_again_on_training_and_validation_windows() {
+    let dir = temp_dir("refit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = data();
+    let (refit, once) = (dir.join("refit.aect"), dir.join("once.aect"));
+    let a = train_json(&refit, &[&d], &[]);
+    let b = train_json(&once, &[&d], &["--no-refit"]);
+    let windows = |j: &serde_json::Value, part: &str| j["windows"][part].as_u64().unwrap();
+    assert_eq!(a["fit"]["refit"], true);
+    assert_eq!(b["fit"]["refit"], false);
+    assert_eq!(
+        a["fit"]["windows"].as_u64().unwrap(),
+        windows(&a, "train") + windows(&a, "validation")
+    );
+    assert_eq!(b["fit"]["windows"].as_u64().unwrap(), windows(&b, "train"));
+    // The choice is the same; the shipped weights are not, nor the test figures.
+    assert_eq!(a["validation"]["snr_db"], b["validation"]["snr_db"]);
+    assert_ne!(a["test"]["snr_db"], b["test"]["snr_db"]);
+    let (fa, fb) = (
+        aecodec_trainer::store::TrainedFile::load(&refit).unwrap(),
+        aecodec_trainer::store::TrainedFile::load(&once).unwrap(),
+    );
+    assert!(fa.refit && !fb.refit);
+    assert_ne!(fa.model.encoder[0].weights, fb.model.encoder[0].weights);
+    // What a refit model holds out is the test part; without a refit, the validation part.
+    assert_eq!(fa.held_out.len() as u64, windows(&a, "test"));
+    assert_eq!(fb.held_out.len() as u64, windows(&b, "validation"));
+    // The classical codecs and the device's precision are measured on the same test part.
+    let baselines = a["test"]["baselines"].as_array().unwrap();
+    assert_eq!(baselines.len(), 2);
+    assert_eq!(
+        baselines[0]["snr_db"], a["test"]["snr_db"],
+        "linear is its own baseline"
+    );
+    assert!(a["test"]["int8_full_snr_db"].as_f64().unwrap() > 0.0);
+    // The summary says what the shipped model was fit on.
+    let text = run_ok(&[
+        "train",
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "linear",
+        "--quiet",
+        "-o",
+        refit.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("the shipped model is fit on") && text.contains("fit again after the choice"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn train_takes_several_recordings_and_whole_test_files() {
+    let dir = temp_dir("recordings");
+    let parts = dir.join("parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    // The bundled recording as three files: two to train on, one to test on.
+    let text = std::fs::read_to_string(data()).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let third = rows.len() / 3;
+    let mut files = Vec::new();
+    for (i, chunk) in rows.chunks(third).take(3).enumerate() {
+        let f = if i < 2 {
+            parts.join(format!("r{i}.csv"))
+        } else {
+            dir.join("test.csv")
+        };
+        std::fs::write(&f, format!("{header}\n{}\n", chunk.join("\n"))).unwrap();
+        files.push(f);
+    }
+    let out = dir.join("m.aect");
+    let two = train_json(
+        &out,
+        &[&files[0], &files[1]],
+        &["--test", files[2].to_str().unwrap()],
+    );
+    assert_eq!(two["recordings"], 3);
+    // Test windows are the whole test file's, disjoint.
+    assert_eq!(
+        two["windows"]["test"].as_u64().unwrap(),
+        (third / 64) as u64
+    );
+    // A folder stands for its .csv files, in name order.
+    let folder = train_json(&out, &[&parts], &["--test", files[2].to_str().unwrap()]);
+    assert_eq!(folder["windows"], two["windows"]);
+    assert_eq!(folder["test"]["snr_db"], two["test"]["snr_db"]);
+    // A recording whose columns differ is named.
+    let (xy, other) = (dir.join("xy.csv"), dir.join("other.csv"));
+    std::fs::write(&xy, "x,y\n1,2\n").unwrap();
+    std::fs::write(&other, "a,b\n1,2\n").unwrap();
+    let (code, err) = stderr_of(&[
+        "train",
+        "--data",
+        xy.to_str().unwrap(),
+        "--data",
+        other.to_str().unwrap(),
+        "--variant",
+        "linear",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("other.csv") && err.contains("differ"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -399,7 +533,10 @@ fn bad_inputs_get_clear_errors_naming_file_line_and_column() {
     );
     let short = write("short.csv", "a,b\n1,2\n3,4\n5,6\n");
     let (_, err) = train(&short, "64");
-    assert!(err.contains("longer than the data"), "{err}");
+    assert!(
+        err.contains("short.csv") && err.contains("too little data for a train part"),
+        "{err}"
+    );
     let (_, err) = stderr_of(&[
         "train",
         "--data",

@@ -25,6 +25,7 @@ pub mod plot;
 mod rng;
 pub mod select;
 pub mod showcase;
+pub mod split;
 pub mod store;
 pub mod train;
 

@@ -27,11 +27,67 @@ const BLOCK: usize = 8;
 /// Bootstrap resamples for the standard error of a lead.
 const RESAMPLES: usize = 2000;
 
+/// What a candidate is, so that the chosen one can be fit again on more data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CodecKind {
+    /// PCA/KLT with bit allocation ([`fit_linear_budget`]).
+    Linear,
+    /// Per-channel DCT with bit allocation ([`fit_dct_budget`]).
+    Dct,
+    /// A learned variant, trained with the selection's [`TrainConfig`].
+    Learned(Variant),
+}
+
+impl CodecKind {
+    /// The CLI name: `linear`, `dct` or the variant's.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CodecKind::Linear => "linear",
+            CodecKind::Dct => "dct",
+            CodecKind::Learned(v) => crate::train::variant_name(v),
+        }
+    }
+}
+
+/// Fits a codec of `kind` with `cfg`'s budget and settings on `windows` (`channels`
+/// interleaved, `labels` classes or 0): what [`auto`] does for each candidate, here for
+/// the one it chose, on the training and validation windows together. `progress`
+/// reports the steps of a learned variant, whose progress figures are measured on
+/// `monitor`.
+pub fn fit(
+    kind: CodecKind,
+    cfg: &TrainConfig,
+    windows: &[Window],
+    monitor: &[Window],
+    channels: usize,
+    labels: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FloatModel, Error> {
+    match kind {
+        CodecKind::Linear => fit_linear_budget(windows, channels, cfg.payload_bytes, cfg.header),
+        CodecKind::Dct => fit_dct_budget(windows, channels, cfg.payload_bytes, cfg.header),
+        CodecKind::Learned(variant) => Ok(train(
+            &TrainConfig {
+                variant,
+                ..cfg.clone()
+            },
+            windows,
+            monitor,
+            channels,
+            labels,
+            progress,
+        )?
+        .model),
+    }
+}
+
 /// One candidate's result.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     /// `linear` or the variant's name.
     pub name: String,
+    /// What it is.
+    pub kind: CodecKind,
     /// Its model.
     pub model: FloatModel,
     /// Distortion on the validation windows, through the core (f32).
@@ -207,13 +263,13 @@ pub fn auto(
     }
     let mut candidates = Vec::new();
     if labels == 0 {
-        let linear = fit_linear_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
-        let dct = fit_dct_budget(train_windows, channels, cfg.payload_bytes, cfg.header)?;
-        for (name, model) in [("linear", linear), ("dct", dct)] {
+        for kind in [CodecKind::Linear, CodecKind::Dct] {
+            let model = fit(kind, cfg, train_windows, val, channels, 0, progress)?;
             let (validation, window_errors) =
                 measure(&model, train_windows, val, channels, cfg.refine)?;
             candidates.push(Candidate {
-                name: name.into(),
+                name: kind.name().into(),
+                kind,
                 model,
                 validation,
                 window_errors,
@@ -232,22 +288,14 @@ pub fn auto(
         }));
     }
     for variant in learned {
-        let trained = train(
-            &TrainConfig {
-                variant,
-                ..cfg.clone()
-            },
-            train_windows,
-            val,
-            channels,
-            labels,
-            progress,
-        )?;
+        let kind = CodecKind::Learned(variant);
+        let model = fit(kind, cfg, train_windows, val, channels, labels, progress)?;
         let (validation, window_errors) =
-            measure(&trained.model, train_windows, val, channels, cfg.refine)?;
+            measure(&model, train_windows, val, channels, cfg.refine)?;
         candidates.push(Candidate {
-            name: crate::train::variant_name(&variant).into(),
-            model: trained.model,
+            name: kind.name().into(),
+            kind,
+            model,
             validation,
             window_errors,
         });

@@ -1,6 +1,6 @@
 //! The trained-model file (`.aect`): the float model plus what export and the CLI verbs
-//! need without the training data — how windows are cut, the columns, and a sample of
-//! calibration and validation windows.
+//! need without the training data — how windows are cut, the columns, what the model
+//! was fit on, and a sample of calibration and held-out windows.
 //!
 //! Layout: `AECT` magic, u16 LE format version, then the postcard encoding of
 //! [`TrainedFile`]. Written atomically.
@@ -16,8 +16,9 @@ use crate::Error;
 
 /// First bytes of a trained-model file.
 pub const MAGIC: [u8; 4] = *b"AECT";
-/// Version this build writes and reads (2: layers may be convolutions).
-pub const VERSION: u16 = 2;
+/// Version this build writes and reads (2: layers may be convolutions; 3: what the model
+/// was fit on, and held-out windows in place of validation windows).
+pub const VERSION: u16 = 3;
 /// Most calibration (and validation) windows kept in the file.
 pub const KEEP_WINDOWS: usize = 512;
 
@@ -47,12 +48,21 @@ pub struct TrainedFile {
     pub reason: String,
     /// How windows are cut.
     pub layout: Layout,
-    /// Validation SNR (dB) measured through the core at training time.
+    /// Validation SNR (dB) measured through the core at training time, of the codec fit
+    /// on the training part only (the one the choice was made with).
     pub validation_snr_db: f64,
-    /// Training windows kept for int8 calibration (at most [`KEEP_WINDOWS`]).
+    /// Windows the shipped model was fit on.
+    pub fit_windows: usize,
+    /// Whether the shipped model was fit again, after the choice, on the training and
+    /// validation parts together (then `fit_windows` counts both).
+    pub refit: bool,
+    /// Windows the shipped model was fit on, kept for int8 calibration (at most
+    /// [`KEEP_WINDOWS`]).
     pub calibration: Vec<Window>,
-    /// Validation windows kept for export checks and thresholds (at most [`KEEP_WINDOWS`]).
-    pub validation: Vec<Window>,
+    /// Windows the shipped model was not fit on (the validation part, or the test part
+    /// after a refit), kept for export checks and anomaly thresholds (at most
+    /// [`KEEP_WINDOWS`]).
+    pub held_out: Vec<Window>,
 }
 
 /// At most `n` windows, evenly spread over `windows`.
@@ -101,7 +111,7 @@ impl TrainedFile {
             return Err(bad(format!(
                 "trained-model format version {version}; this build reads version {VERSION}{}",
                 if version < VERSION {
-                    " (version 2 added convolutional layers): train the model again"
+                    " (version 3 records what the model was fit on): train the model again"
                 } else {
                     ": upgrade aecodec"
                 }

@@ -27,6 +27,47 @@ impl Columns {
         };
         Ok(read_csv(path, &opts)?)
     }
+
+    /// Reads every recording of `paths` (a folder stands for its `.csv` files, in name
+    /// order), each its own table; all must have the same channel columns (and label
+    /// column) as the first.
+    pub fn read_all(&self, paths: &[PathBuf]) -> anyhow::Result<Vec<Table>> {
+        let mut files = Vec::new();
+        for p in paths {
+            if p.is_dir() {
+                let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                    .with_context(|| format!("cannot list {}", p.display()))?
+                    .map(|e| e.map(|e| e.path()))
+                    .collect::<Result<_, _>>()
+                    .with_context(|| format!("cannot list {}", p.display()))?;
+                inside.retain(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
+                inside.sort();
+                if inside.is_empty() {
+                    bail!("{}: a folder without .csv files", p.display());
+                }
+                files.extend(inside);
+            } else {
+                files.push(p.clone());
+            }
+        }
+        let mut tables: Vec<Table> = Vec::with_capacity(files.len());
+        for f in &files {
+            let t = self.read(f)?;
+            if let Some(first) = tables.first() {
+                if t.columns != first.columns || t.labels.is_some() != first.labels.is_some() {
+                    bail!(
+                        "{}: channel columns {:?} differ from {:?} of {} (give --columns to pick the same ones)",
+                        f.display(),
+                        t.columns,
+                        first.columns,
+                        first.path.display()
+                    );
+                }
+            }
+            tables.push(t);
+        }
+        Ok(tables)
+    }
 }
 
 /// Cuts `table` into the windows a model of `input_dim` inputs takes: one row per window

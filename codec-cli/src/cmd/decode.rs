@@ -32,10 +32,12 @@ pub struct Args {
     /// Input format.
     #[arg(long, value_enum, default_value_t = Format::Frames)]
     pub format: Format,
-    /// Channel names for the CSV header (default ch0, ch1, …).
+    /// Channel names for the CSV header (default: one column `value`, every input of the
+    /// window in order).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
-    /// Output CSV (default: stdout, one line per decoded sample as it arrives).
+    /// Output CSV (default: stdout, one line per decoded sample as it arrives). Values are
+    /// written in full: the shortest decimal that reads back as the same f32.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Print the counts as JSON on stderr.
@@ -124,7 +126,7 @@ impl Receiver<'_> {
                 let w = self.counts.decoded;
                 let mut text = String::new();
                 for (t, sample) in self.out.chunks(self.channels).enumerate() {
-                    let vals: Vec<String> = sample.iter().map(|v| format!("{v:.3}")).collect();
+                    let vals: Vec<String> = sample.iter().map(|v| v.to_string()).collect();
                     text.push_str(&format!(
                         "{w},{},{t},{}\n",
                         info.sequence.map_or(String::new(), |s| s.to_string()),

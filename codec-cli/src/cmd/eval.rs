@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use aecodec_core::Precision;
-use aecodec_trainer::data::split_rows;
+use aecodec_trainer::split::{Cut, Split, SplitPlan};
 use aecodec_trainer::{export_blob, plot, round_trip};
 use anyhow::{bail, Context};
 
@@ -45,10 +45,17 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let table = args.columns.read(&args.data)?;
     let channels = table.columns.len();
-    let (tr, va, te) = split_rows(table.rows.len(), 0.7, 0.15);
-    let train = table.windows(tr.start, tr.end, args.window, 1)?;
-    let val = table.windows(va.start, va.end, args.window, (args.window / 8).max(1))?;
-    let test = table.windows(te.start, te.end, args.window, args.window)?;
+    let split = Split::new(
+        std::slice::from_ref(&table),
+        &[],
+        &[],
+        SplitPlan::series(args.window),
+        Cut::Series {
+            window: args.window,
+            hop: 1,
+        },
+    )?;
+    let (train, val, test) = (split.train, split.validation, split.test);
     if val.is_empty() || test.is_empty() {
         bail!(
             "{}: too little data for validation and test splits of {}-sample windows",
@@ -77,7 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let inputs = args.window * channels;
     let mut md = format!(
-        "# aecodec rate–distortion report\n\nData: `{}`, columns {}, windows of {} samples; split in time 70/15/15 %; \
+        "# aecodec rate–distortion report\n\nData: `{}`, columns {}, windows of {} samples; 15 % validation and 15 % test in blocks spread over the recording; \
          {} test windows. Learned codecs trained {} steps.\n\n",
         args.data.display(),
         table.columns.join(", "),

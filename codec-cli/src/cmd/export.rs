@@ -355,7 +355,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &file.model,
             p,
             &file.calibration,
-            &file.validation,
+            &file.held_out,
             channels,
             tolerance,
         ) {
@@ -430,8 +430,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         println!(
-            "(measured through the core on {} validation windows kept in the model file)",
-            file.validation.len()
+            "(measured through the core on {} held-out windows kept in the model file: windows it was not fit on)",
+            file.held_out.len()
         );
     }
     if !refused.is_empty() {

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 
 use aecodec_core::{PayloadHeader, Precision};
-use aecodec_trainer::data::{split_rows, Window};
-use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget};
+use aecodec_trainer::data::{Table, Window};
 use aecodec_trainer::metrics::distortion;
 use aecodec_trainer::models::{ConvShape, Corruption, Variant};
-use aecodec_trainer::select::{auto, validate};
+use aecodec_trainer::select::{auto, fit, validate, CodecKind};
+use aecodec_trainer::split::{Cut, Part, Split, SplitPlan};
 use aecodec_trainer::store::{spread, Layout, TrainedFile, KEEP_WINDOWS};
-use aecodec_trainer::train::{default_conv, train, Progress, TrainConfig};
+use aecodec_trainer::train::{default_conv, Progress, TrainConfig};
 use aecodec_trainer::{export_blob, round_trip};
 use anyhow::bail;
 
@@ -40,8 +40,21 @@ pub enum VariantArg {
 #[derive(clap::Args)]
 pub struct Args {
     /// CSV recording (series: one sample per row; rows: one window per row with --rows).
+    /// Repeat it, or give a folder of .csv files, for several recordings: each is split
+    /// on its own and no window crosses two.
+    #[arg(long, required = true)]
+    pub data: Vec<PathBuf>,
+    /// Recording(s) kept whole for validation (the choice between codecs); then no part
+    /// of --data is.
     #[arg(long)]
-    pub data: PathBuf,
+    pub validation: Vec<PathBuf>,
+    /// Recording(s) kept whole for the test figures; then no part of --data is.
+    #[arg(long)]
+    pub test: Vec<PathBuf>,
+    /// Ship the model fit on the training part only, instead of fitting the chosen codec
+    /// again on the training and validation parts together.
+    #[arg(long)]
+    pub no_refit: bool,
     #[command(flatten)]
     pub columns: Columns,
     /// Row mode: each row is one window (e.g. images); default is series mode.
@@ -51,7 +64,8 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     pub window: usize,
     /// Samples between training windows (series mode; 1 = every shift, the most
-    /// augmentation); validation and test windows never overlap the splits.
+    /// augmentation). Validation windows start every window/8 samples, test windows
+    /// every window; no window holds samples of two parts.
     #[arg(long, default_value_t = 1)]
     pub hop: usize,
     /// Codec to fit.
@@ -159,34 +173,75 @@ fn conv_arg(
     }
 }
 
+/// The recordings of `args` dealt into training, validation and test windows.
+fn split(args: &Args) -> anyhow::Result<(Vec<Table>, Split)> {
+    let data = args.columns.read_all(&args.data)?;
+    let validation = args.columns.read_all(&args.validation)?;
+    let test = args.columns.read_all(&args.test)?;
+    if let Some(first) = data.first() {
+        for t in validation.iter().chain(&test) {
+            if t.columns != first.columns {
+                bail!(
+                    "{}: channel columns {:?} differ from {:?} of {}",
+                    t.path.display(),
+                    t.columns,
+                    first.columns,
+                    first.path.display()
+                );
+            }
+        }
+    }
+    let (plan, cut) = if args.rows {
+        (SplitPlan::rows(), Cut::Rows)
+    } else {
+        (
+            SplitPlan::series(args.window),
+            Cut::Series {
+                window: args.window,
+                hop: args.hop.max(1),
+            },
+        )
+    };
+    let split = Split::new(&data, &validation, &test, plan, cut)?;
+    let names = || {
+        data.iter()
+            .map(|t| t.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for part in [Part::Train, Part::Validation, Part::Test] {
+        if split.part(part).is_empty() {
+            bail!(
+                "{}: too little data for a {} part of {} windows ({} rows were dealt to it); give more data, a shorter --window, or whole files with --validation / --test",
+                names(),
+                part.name(),
+                if args.rows { "one-row".to_string() } else { format!("{}-sample", args.window) },
+                split.rows(part)
+            );
+        }
+    }
+    let mut all = data;
+    all.extend(validation);
+    all.extend(test);
+    Ok((all, split))
+}
+
 /// Runs `train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let table = args.columns.read(&args.data)?;
-    let labels = table
-        .labels
-        .as_ref()
-        .map_or(0, |l| usize::from(l.iter().copied().max().unwrap_or(0)) + 1);
+    let (tables, split) = split(&args)?;
+    let table = &tables[0];
+    let labels = tables
+        .iter()
+        .filter_map(|t| t.labels.as_ref())
+        .flatten()
+        .max()
+        .map_or(0, |&l| usize::from(l) + 1);
+    let data_name = table.path.display().to_string();
     if args.variant == VariantArg::Cvae && labels == 0 {
-        bail!(
-            "{}: cvae needs labels: give the label column with --label-column NAME",
-            args.data.display()
-        );
+        bail!("{data_name}: cvae needs labels: give the label column with --label-column NAME");
     }
     let channels = table.columns.len();
-    let (tr, va, te) = split_rows(table.rows.len(), 0.7, 0.15);
-    let cut = |r: std::ops::Range<usize>, hop: usize| -> anyhow::Result<Vec<Window>> {
-        Ok(if args.rows {
-            table.row_windows(r.start, r.end)
-        } else {
-            table.windows(r.start, r.end, args.window, hop)?
-        })
-    };
-    let train_w = cut(tr, args.hop.max(1))?;
-    let val = cut(va, (args.window / 8).max(1))?;
-    let test = cut(te, args.window)?;
-    if val.is_empty() || test.is_empty() {
-        bail!("{}: too little data for a validation and a test split (15 % each) of {}-sample windows", args.data.display(), args.window);
-    }
+    let (train_w, val, test) = (&split.train, &split.validation, &split.test);
     let in_channels = if args.rows { 1 } else { channels };
     let header = PayloadHeader {
         fingerprint_bits: args.fingerprint_bits.min(16),
@@ -260,38 +315,81 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         });
     };
     let n_labels = if labelled { labels } else { 0 };
-    let (model, name, reason) = match args.variant {
-        VariantArg::Linear => (
-            fit_linear_budget(&train_w, in_channels, args.payload_bytes, header)?,
-            "linear".to_string(),
-            "linear asked for".to_string(),
-        ),
-        VariantArg::Dct => (
-            fit_dct_budget(&train_w, in_channels, args.payload_bytes, header)?,
-            "dct".to_string(),
-            "dct asked for".to_string(),
-        ),
+    // Each candidate `auto` compared, with its validation SNR.
+    let mut compared: Vec<(String, f64)> = Vec::new();
+    let (kind, model, reason) = match args.variant {
         VariantArg::Auto if n_labels == 0 => {
             bar.set_prefix("auto");
-            let sel = auto(&cfg, &train_w, &val, in_channels, 0, &mut progress)?;
+            let sel = auto(&cfg, train_w, val, in_channels, 0, &mut progress)?;
+            compared = sel
+                .candidates
+                .iter()
+                .map(|c| (c.name.clone(), c.validation.snr_db))
+                .collect();
             let best = sel.best();
-            (best.model.clone(), best.name.clone(), sel.reason())
+            (best.kind, best.model.clone(), sel.reason())
         }
         _ => {
-            bar.set_prefix(aecodec_trainer::train::variant_name(&cfg.variant));
-            let t = train(&cfg, &train_w, &val, in_channels, n_labels, &mut progress)?;
-            let name = if n_labels > 0 {
-                "cvae"
-            } else {
-                aecodec_trainer::train::variant_name(&cfg.variant)
+            let kind = match args.variant {
+                VariantArg::Linear => CodecKind::Linear,
+                VariantArg::Dct => CodecKind::Dct,
+                _ => CodecKind::Learned(cfg.variant),
             };
-            (t.model, name.to_string(), format!("{name} asked for"))
+            bar.set_prefix(kind.name());
+            let model = fit(
+                kind,
+                &cfg,
+                train_w,
+                val,
+                in_channels,
+                n_labels,
+                &mut progress,
+            )?;
+            let asked = if n_labels > 0 { "cvae" } else { kind.name() };
+            (kind, model, format!("{asked} asked for"))
         }
     };
+    let name = if n_labels > 0 { "cvae" } else { kind.name() }.to_string();
+    let val_d = validate(&model, train_w, val, in_channels, args.refine)?;
+    // The choice is made; the validation part has done its job and joins the fit.
+    let (model, fit_windows) = if args.no_refit {
+        (model, train_w.clone())
+    } else {
+        let all: Vec<Window> = train_w.iter().chain(val).cloned().collect();
+        bar.set_prefix(format!("refit {name}"));
+        let refit = fit(kind, &cfg, &all, val, in_channels, n_labels, &mut progress)?;
+        (refit, all)
+    };
     bar.finish_and_clear();
-    let val_d = validate(&model, &train_w, &val, in_channels, args.refine)?;
-    let blob = export_blob(&model, Precision::F32, &train_w)?;
-    let test_d = distortion(&test, &round_trip(&blob, &test, args.refine)?, in_channels);
+    let blob = export_blob(&model, Precision::F32, &fit_windows)?;
+    let test_d = distortion(test, &round_trip(&blob, test, args.refine)?, in_channels);
+    let calibration = spread(&fit_windows, KEEP_WINDOWS);
+    // What a device ships: the full-integer blob `aecodec export` makes from this file.
+    let int8_blob = export_blob(&model, Precision::Int8Full, &calibration)?;
+    let test_int8 = distortion(
+        test,
+        &round_trip(&int8_blob, test, args.refine)?,
+        in_channels,
+    );
+    // The classical codecs at the same budget, fit on the same windows.
+    let mut baselines = Vec::new();
+    if n_labels == 0 {
+        for kind in [CodecKind::Linear, CodecKind::Dct] {
+            let m = fit(kind, &cfg, &fit_windows, val, in_channels, 0, &mut |_| {})?;
+            let b = export_blob(&m, Precision::F32, &fit_windows)?;
+            let d = distortion(test, &round_trip(&b, test, args.refine)?, in_channels);
+            baselines.push((kind.name(), d));
+        }
+    }
+    let fit_on = if args.no_refit {
+        format!("{} training windows", train_w.len())
+    } else {
+        format!(
+            "{} training + {} validation windows (fit again after the choice)",
+            train_w.len(),
+            val.len()
+        )
+    };
     let file = TrainedFile {
         model,
         variant: name.clone(),
@@ -304,8 +402,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             hop: args.hop,
         },
         validation_snr_db: val_d.snr_db,
-        calibration: spread(&train_w, KEEP_WINDOWS),
-        validation: spread(&val, KEEP_WINDOWS),
+        fit_windows: fit_windows.len(),
+        refit: !args.no_refit,
+        calibration,
+        held_out: spread(if args.no_refit { val } else { test }, KEEP_WINDOWS),
     };
     file.save(&args.output)?;
     let bits = file.model.quantizer.bits();
@@ -316,15 +416,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let j = serde_json::json!({
             "output": args.output.display().to_string(), "variant": name, "reason": reason,
             "payload_bytes": payload, "latent": bits.len(), "bits": bits, "refine_passes": args.refine,
-            "validation": {"snr_db": val_d.snr_db, "rmse": val_d.rmse, "prd_percent": val_d.prd_percent},
-            "test": {"snr_db": test_d.snr_db, "rmse": test_d.rmse, "prd_percent": test_d.prd_percent},
+            "validation": {"snr_db": val_d.snr_db, "rmse": val_d.rmse, "prd_percent": val_d.prd_percent,
+                           "candidates": compared.iter().map(|(n, v)| serde_json::json!({"codec": n, "snr_db": v})).collect::<Vec<_>>()},
+            "test": {"snr_db": test_d.snr_db, "rmse": test_d.rmse, "prd_percent": test_d.prd_percent,
+                     "int8_full_snr_db": test_int8.snr_db,
+                     "baselines": baselines.iter().map(|(n, d)| serde_json::json!({"codec": n, "snr_db": d.snr_db, "rmse": d.rmse})).collect::<Vec<_>>()},
             "windows": {"train": train_w.len(), "validation": val.len(), "test": test.len()},
+            "recordings": tables.len(),
+            "fit": {"windows": fit_windows.len(), "refit": !args.no_refit},
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         println!("{}: {reason}", args.output.display());
         println!(
-            "  {name}, {payload}-byte payloads, {} latent dims, bits {:?}\n  validation {:.2} dB SNR, test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
+            "  {name}, {payload}-byte payloads, {} latent dims, bits {:?}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
             bits.len(),
             bits,
             val_d.snr_db,
@@ -332,6 +437,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             test_d.rmse,
             test_d.prd_percent,
             args.refine
+        );
+        let classical: Vec<String> = baselines
+            .iter()
+            .map(|(n, d)| format!("{n} {:.2} dB", d.snr_db))
+            .collect();
+        println!(
+            "  test in full-int8 (the device's blob): {:.2} dB SNR{}",
+            test_int8.snr_db,
+            if classical.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; classical codecs at the same budget, same fit: {}",
+                    classical.join(", ")
+                )
+            }
+        );
+        println!(
+            "  {} recording(s), {} / {} / {} train / validation / test windows; the shipped model is fit on {fit_on}",
+            tables.len(),
+            train_w.len(),
+            val.len(),
+            test.len()
         );
         println!(
             "  next: aecodec export {} --precision all -o DIR",

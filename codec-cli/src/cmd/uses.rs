@@ -42,7 +42,7 @@ fn header(columns: &Option<Vec<String>>) -> (usize, String) {
 
 fn window_rows(csv: &mut String, w: usize, window: &[f32], channels: usize) {
     for (t, s) in window.chunks(channels).enumerate() {
-        let vals: Vec<String> = s.iter().map(|v| format!("{v:.3}")).collect();
+        let vals: Vec<String> = s.iter().map(|v| v.to_string()).collect();
         let _ = writeln!(csv, "{w},{t},{}", vals.join(","));
     }
 }
@@ -147,13 +147,13 @@ pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
 /// Arguments of `anomaly`.
 #[derive(clap::Args)]
 pub struct AnomalyArgs {
-    /// Trained model (.aect): its validation windows calibrate the threshold.
+    /// Trained model (.aect): its held-out windows (not fit on) calibrate the threshold.
     #[arg(long)]
     pub model: PathBuf,
     /// CSV recording to score.
     #[arg(long)]
     pub data: PathBuf,
-    /// Quantile of the validation windows' errors used as threshold.
+    /// Quantile of the held-out windows' errors used as threshold.
     #[arg(long, default_value_t = 0.99)]
     pub quantile: f64,
     /// Output CSV (default: stdout).
@@ -181,7 +181,7 @@ fn window_rmse(
 }
 
 /// Runs `anomaly`: per-window reconstruction RMSE through the payload, flagged above the
-/// threshold calibrated on the model's validation windows.
+/// threshold calibrated on the model's held-out windows.
 pub fn anomaly(args: AnomalyArgs) -> anyhow::Result<()> {
     let file = TrainedFile::load(&args.model)?;
     let blob = export_blob(&file.model, Precision::F32, &file.calibration)?;
@@ -189,13 +189,13 @@ pub fn anomaly(args: AnomalyArgs) -> anyhow::Result<()> {
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
     let mut out = vec![0.0f32; model.input_dim()];
     let mut calib: Vec<f64> = file
-        .validation
+        .held_out
         .iter()
         .map(|(w, l)| window_rmse(&mut codec, w, *l, &mut out))
         .collect::<anyhow::Result<_>>()?;
     if calib.is_empty() {
         bail!(
-            "{}: no validation windows kept to calibrate a threshold",
+            "{}: no held-out windows kept to calibrate a threshold",
             args.model.display()
         );
     }
@@ -227,7 +227,7 @@ pub fn anomaly(args: AnomalyArgs) -> anyhow::Result<()> {
         );
     } else {
         eprintln!(
-            "{flagged} of {} windows above the threshold RMSE {threshold:.3} (the {:.0}th percentile of {} validation windows)",
+            "{flagged} of {} windows above the threshold RMSE {threshold:.3} (the {:.0}th percentile of {} held-out windows)",
             windows.len(),
             100.0 * q,
             calib.len()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Rate-distortion suite: `aecodec train` with its defaults on real recordings that are not
+# the bundled one, at several payload budgets, scored on each recording's test part (the
+# dataset's own test file where it has one, else the test blocks of the split). Prints a
+# markdown table of the learned codec's margin over the best classical codec (PCA or DCT
+# at the same payload bytes, fit on the same windows) in f32 and in full-int8, and
+# writes results.jsonl, table.md and rate-distortion.png under the output folder.
+#
+#   scripts/bench-rd.sh [OUT]            (default target/bench-rd)
+#   AECODEC_RD_BUDGETS="6 8 12 16 24 32" AECODEC_RD_DATASETS="ecg gunpoint" AECODEC_RD_STEPS=4000
+#
+# The recordings come from packages on the registries (scripts/rd_data.py says which);
+# BasicMotions, PickupGestureWiimoteZ and heartpy's recordings are never used.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT="${1:-target/bench-rd}"
+BUDGETS="${AECODEC_RD_BUDGETS:-6 8 12 16 24 32}"
+STEPS="${AECODEC_RD_STEPS:-4000}"
+mkdir -p "$OUT"
+python3 scripts/rd_data.py "$OUT/data"
+cargo build --release -q -p aecodec-cli
+BIN=target/release/aecodec
+RESULTS="$OUT/results.jsonl"
+: > "$RESULTS.tmp"
+while IFS=$'\t' read -r name mode window note; do
+    if [[ -n "${AECODEC_RD_DATASETS:-}" && " $AECODEC_RD_DATASETS " != *" $name "* ]]; then continue; fi
+    dir="$OUT/data/$name"
+    args=()
+    if [[ -f "$dir/train.csv" ]]; then
+        args+=(--data "$dir/train.csv" --test "$dir/test.csv")
+    else
+        args+=(--data "$dir/data.csv")
+    fi
+    if [[ "$mode" == rows ]]; then args+=(--rows); else args+=(--window "$window"); fi
+    for b in $BUDGETS; do
+        start=$SECONDS
+        json="$("$BIN" train "${args[@]}" --payload-bytes "$b" --steps "$STEPS" --quiet --json \
+            -o "$OUT/$name-$b.aect")"
+        echo "$name ${b} B: $((SECONDS - start)) s" >&2
+        python3 -c 'import json,sys; j=json.loads(sys.argv[3]); j["dataset"]=sys.argv[1]; j["budget"]=int(sys.argv[2]); print(json.dumps(j))' \
+            "$name" "$b" "$json" >> "$RESULTS.tmp"
+    done
+done < "$OUT/data/datasets.tsv"
+mv "$RESULTS.tmp" "$RESULTS"
+python3 scripts/rd_table.py "$RESULTS" "$OUT" "$STEPS"

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Table (and, with matplotlib, a plot) of scripts/bench-rd.sh's results.jsonl.
+
+Usage: rd_table.py RESULTS.jsonl OUTDIR STEPS
+"""
+import datetime
+import json
+import sys
+from collections import defaultdict
+
+
+def main():
+    results, out, steps = sys.argv[1], sys.argv[2], sys.argv[3]
+    rows = [json.loads(l) for l in open(results) if l.strip()]
+    by = defaultdict(dict)
+    for r in rows:
+        by[r["dataset"]][r["budget"]] = r
+    budgets = sorted({r["budget"] for r in rows})
+    lines = [
+        f"Margin of `aecodec train` (auto) over the best classical codec at the same payload bytes, "
+        f"test part, dB: f32 / full-int8 (the classical codecs in f32). {steps} steps, "
+        f"{datetime.date.today().isoformat()}, `scripts/bench-rd.sh`.",
+        "",
+        "| dataset | " + " | ".join(f"{b} B" for b in budgets) + " | chosen |",
+        "|---|" + "---:|" * len(budgets) + "---|",
+    ]
+    worst = None
+    for name, per in by.items():
+        cells, chosen = [], []
+        for b in budgets:
+            r = per.get(b)
+            if r is None:
+                cells.append("—")
+                continue
+            t = r["test"]
+            best = max(x["snr_db"] for x in t["baselines"])
+            d32, d8 = t["snr_db"] - best, t["int8_full_snr_db"] - best
+            worst = d32 if worst is None else min(worst, d32)
+            cells.append(f"{d32:+.2f} / {d8:+.2f}")
+            chosen.append(r["variant"])
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {', '.join(chosen)} |")
+    lines += ["", "Test SNR, dB (auto f32 / auto full-int8 / best classical):", ""]
+    lines.append("| dataset | " + " | ".join(f"{b} B" for b in budgets) + " |")
+    lines.append("|---|" + "---:|" * len(budgets))
+    for name, per in by.items():
+        cells = []
+        for b in budgets:
+            r = per.get(b)
+            if r is None:
+                cells.append("—")
+                continue
+            t = r["test"]
+            best = max(t["baselines"], key=lambda x: x["snr_db"])
+            cells.append(f"{t['snr_db']:.2f} / {t['int8_full_snr_db']:.2f} / {best['snr_db']:.2f} {best['codec']}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    open(f"{out}/table.md", "w").write(text)
+    print(text)
+    if worst is not None:
+        print(f"worst f32 margin: {worst:+.2f} dB")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib not installed: no rate-distortion.png)", file=sys.stderr)
+        return
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, per in by.items():
+        bs = sorted(per)
+        best = [max(x["snr_db"] for x in per[b]["test"]["baselines"]) for b in bs]
+        ax.plot(bs, [per[b]["test"]["snr_db"] - v for b, v in zip(bs, best)], marker="o", label=f"{name} f32")
+        ax.plot(bs, [per[b]["test"]["int8_full_snr_db"] - v for b, v in zip(bs, best)], marker="x",
+                linestyle="--", color=ax.lines[-1].get_color(), label=f"{name} full-int8")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("payload bytes")
+    ax.set_ylabel("test SNR over the best classical codec, dB")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(f"{out}/rate-distortion.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,558 @@
+//! Training, validation and test parts that represent every recording.
+//!
+//! Real files are ordered by recording, subject or class, so a split that takes the
+//! first 70 % for training and the rest for validation and test leaves whole regimes
+//! out of the fit (and judges the fit on them). Here each recording is cut into up to
+//! [`SplitPlan::blocks`] contiguous blocks of equal length, and the blocks of all
+//! recordings, in order, are dealt to the three parts so that each part's share of the
+//! samples stays as close to its fraction as it can at every point of the sequence:
+//! validation and test blocks are spread over the whole of every recording (and, where
+//! recordings are too short to be cut, whole recordings are dealt the same way).
+//!
+//! Adjacent blocks of the same part are joined into one segment, and windows are cut
+//! inside each segment, so no window holds samples of two parts. Where a training
+//! segment meets a validation or test one, [`SplitPlan::guard`] samples at the training
+//! side of the border are left out: the samples just across a border are the most alike,
+//! and leaving them out keeps the held-out parts from being judged on near copies of
+//! training samples.
+//!
+//! A user who keeps recordings apart gives whole files as validation or test data; the
+//! corresponding fraction of the other files is then 0.
+
+use std::ops::Range;
+
+use crate::data::{Table, Window};
+use crate::Error;
+
+/// Which part a segment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// Fits the codec.
+    Train,
+    /// Chooses between codecs and settings.
+    Validation,
+    /// Only reports.
+    Test,
+}
+
+impl Part {
+    const ALL: [Part; 3] = [Part::Train, Part::Validation, Part::Test];
+
+    /// Lower-case name, as the CLI prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Validation => "validation",
+            Part::Test => "test",
+        }
+    }
+}
+
+/// How recordings are dealt into parts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SplitPlan {
+    /// Share of the samples for validation, in `[0, 1)`.
+    pub validation: f64,
+    /// Share of the samples for the test part, in `[0, 1)`.
+    pub test: f64,
+    /// Most blocks per recording.
+    pub blocks: usize,
+    /// Shortest block, in rows; a recording is cut into fewer blocks (at least one)
+    /// rather than shorter ones.
+    pub min_block: usize,
+    /// Rows left out at the training side of each border with a held-out segment.
+    pub guard: usize,
+}
+
+/// Blocks per recording of the CLI's split: with 15 % validation and 15 % test, 3 of
+/// every 20 blocks for each, spread over the recording.
+pub const DEFAULT_BLOCKS: usize = 20;
+
+impl SplitPlan {
+    /// The CLI's plan for series windows of `window` samples: 15 % validation, 15 % test,
+    /// up to [`DEFAULT_BLOCKS`] blocks of at least four windows and a guard of one
+    /// window.
+    pub fn series(window: usize) -> SplitPlan {
+        SplitPlan {
+            validation: 0.15,
+            test: 0.15,
+            blocks: DEFAULT_BLOCKS,
+            min_block: 4 * window.max(1),
+            guard: window,
+        }
+    }
+
+    /// The CLI's plan for row mode (each row one window): blocks of at least one row, no
+    /// guard (rows do not overlap).
+    pub fn rows() -> SplitPlan {
+        SplitPlan {
+            validation: 0.15,
+            test: 0.15,
+            blocks: DEFAULT_BLOCKS,
+            min_block: 1,
+            guard: 0,
+        }
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let ok = |f: f64| (0.0..1.0).contains(&f);
+        if !ok(self.validation) || !ok(self.test) || self.validation + self.test >= 1.0 {
+            return Err(Error::InvalidArgument(format!(
+                "split fractions validation {} and test {} must each be in [0, 1) and leave some data for training",
+                self.validation, self.test
+            )));
+        }
+        Ok(())
+    }
+
+    /// The segments of recordings of `lengths` rows: `(recording, rows, part)` in
+    /// recording order, then row order; together with the guards they cover every row
+    /// of every recording once.
+    pub fn segments(&self, lengths: &[usize]) -> Result<Vec<Segment>, Error> {
+        self.check()?;
+        let fractions = [
+            1.0 - self.validation - self.test,
+            self.validation,
+            self.test,
+        ];
+        // Blocks of every recording, in order.
+        let mut blocks: Vec<(usize, Range<usize>)> = Vec::new();
+        for (r, &n) in lengths.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let k = (n / self.min_block.max(1)).clamp(1, self.blocks.max(1));
+            blocks.extend((0..k).map(|i| (r, i * n / k..(i + 1) * n / k)));
+        }
+        // Deal each block to the part furthest below its share of the rows so far
+        // (ties to the earlier part): every part's share stays within one block of its
+        // fraction all along the sequence.
+        let mut dealt = [0usize; 3];
+        let mut seen = 0usize;
+        let mut segments: Vec<Segment> = Vec::new();
+        for (recording, rows) in blocks {
+            seen += rows.len();
+            let deficit = |p: usize| fractions[p] * seen as f64 - dealt[p] as f64;
+            let p = (0..3).filter(|&p| fractions[p] > 0.0).fold(0, |best, p| {
+                if deficit(p) > deficit(best) {
+                    p
+                } else {
+                    best
+                }
+            });
+            dealt[p] += rows.len();
+            let part = Part::ALL[p];
+            match segments.last_mut() {
+                Some(s) if s.recording == recording && s.part == part => s.rows.end = rows.end,
+                _ => segments.push(Segment {
+                    recording,
+                    rows,
+                    part,
+                }),
+            }
+        }
+        // Guards on the training side of each border with a held-out segment.
+        for i in 0..segments.len() {
+            if segments[i].part != Part::Train {
+                continue;
+            }
+            let borders = |j: Option<usize>| {
+                j.and_then(|j| segments.get(j)).is_some_and(|s: &Segment| {
+                    s.recording == segments[i].recording && s.part != Part::Train
+                })
+            };
+            let (before, after) = (borders(i.checked_sub(1)), borders(Some(i + 1)));
+            let s = &mut segments[i];
+            if before {
+                s.rows.start = (s.rows.start + self.guard).min(s.rows.end);
+            }
+            if after {
+                s.rows.end = s.rows.end.saturating_sub(self.guard).max(s.rows.start);
+            }
+        }
+        Ok(segments)
+    }
+}
+
+/// A contiguous run of rows of one recording in one part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Index of the recording.
+    pub recording: usize,
+    /// Its rows.
+    pub rows: Range<usize>,
+    /// The part.
+    pub part: Part,
+}
+
+/// How windows are cut from the rows of a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Each row is a window.
+    Rows,
+    /// Windows of `window` samples; training windows start every `hop` samples,
+    /// validation windows every `window / 8`, test windows every `window` (disjoint).
+    Series {
+        /// Samples per window.
+        window: usize,
+        /// Samples between training window starts.
+        hop: usize,
+    },
+}
+
+impl Cut {
+    fn windows(self, table: &Table, rows: &Range<usize>, part: Part) -> Result<Vec<Window>, Error> {
+        match self {
+            Cut::Rows => Ok(table.row_windows(rows.start, rows.end)),
+            Cut::Series { window, hop } => {
+                if rows.len() < window {
+                    return Ok(Vec::new());
+                }
+                let hop = match part {
+                    Part::Train => hop,
+                    Part::Validation => window / 8,
+                    Part::Test => window,
+                };
+                table.windows(rows.start, rows.end, window, hop.max(1))
+            }
+        }
+    }
+}
+
+/// The windows of each part, and where they came from.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Training windows.
+    pub train: Vec<Window>,
+    /// Validation windows.
+    pub validation: Vec<Window>,
+    /// Test windows.
+    pub test: Vec<Window>,
+    /// The segments the windows were cut from (of the dealt recordings only; files given
+    /// whole as validation or test data are one segment each).
+    pub segments: Vec<Segment>,
+}
+
+impl Split {
+    /// Deals `data` by `plan` and adds the whole of `validation_files` and `test_files`
+    /// to their parts. A part that has files of its own gets no share of `data` (its
+    /// fraction of the plan is set to 0).
+    pub fn new(
+        data: &[Table],
+        validation_files: &[Table],
+        test_files: &[Table],
+        plan: SplitPlan,
+        cut: Cut,
+    ) -> Result<Split, Error> {
+        let plan = SplitPlan {
+            validation: if validation_files.is_empty() {
+                plan.validation
+            } else {
+                0.0
+            },
+            test: if test_files.is_empty() {
+                plan.test
+            } else {
+                0.0
+            },
+            ..plan
+        };
+        let lengths: Vec<usize> = data.iter().map(|t| t.rows.len()).collect();
+        let mut segments = plan.segments(&lengths)?;
+        let mut split = Split {
+            train: Vec::new(),
+            validation: Vec::new(),
+            test: Vec::new(),
+            segments: Vec::new(),
+        };
+        for s in &segments {
+            let w = cut.windows(&data[s.recording], &s.rows, s.part)?;
+            split.part_mut(s.part).extend(w);
+        }
+        for (files, part) in [
+            (validation_files, Part::Validation),
+            (test_files, Part::Test),
+        ] {
+            for (i, t) in files.iter().enumerate() {
+                let rows = 0..t.rows.len();
+                let w = cut.windows(t, &rows, part)?;
+                if w.is_empty() {
+                    return Err(too_short(t, cut));
+                }
+                split.part_mut(part).extend(w);
+                segments.push(Segment {
+                    recording: data.len() + i,
+                    rows,
+                    part,
+                });
+            }
+        }
+        split.segments = segments;
+        Ok(split)
+    }
+
+    fn part_mut(&mut self, part: Part) -> &mut Vec<Window> {
+        match part {
+            Part::Train => &mut self.train,
+            Part::Validation => &mut self.validation,
+            Part::Test => &mut self.test,
+        }
+    }
+
+    /// The windows of `part`.
+    pub fn part(&self, part: Part) -> &[Window] {
+        match part {
+            Part::Train => &self.train,
+            Part::Validation => &self.validation,
+            Part::Test => &self.test,
+        }
+    }
+
+    /// Rows of each part that windows were cut from, summed over segments.
+    pub fn rows(&self, part: Part) -> usize {
+        self.segments
+            .iter()
+            .filter(|s| s.part == part)
+            .map(|s| s.rows.len())
+            .sum()
+    }
+}
+
+fn too_short(t: &Table, cut: Cut) -> Error {
+    let need = match cut {
+        Cut::Rows => 1,
+        Cut::Series { window, .. } => window,
+    };
+    Error::Data {
+        path: t.path.clone(),
+        line: 0,
+        column: None,
+        message: format!(
+            "{} rows: too short for one window of {need} samples",
+            t.rows.len()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(guard: usize) -> SplitPlan {
+        SplitPlan {
+            validation: 0.15,
+            test: 0.15,
+            blocks: 20,
+            min_block: 10,
+            guard,
+        }
+    }
+
+    fn share(segments: &[Segment], part: Part) -> usize {
+        segments
+            .iter()
+            .filter(|s| s.part == part)
+            .map(|s| s.rows.len())
+            .sum()
+    }
+
+    #[test]
+    fn twenty_blocks_give_three_of_each_held_out_part_spread_over_the_recording() {
+        let s = plan(0).segments(&[2000]).unwrap();
+        assert_eq!(share(&s, Part::Validation), 300);
+        assert_eq!(share(&s, Part::Test), 300);
+        assert_eq!(share(&s, Part::Train), 1400);
+        // Held-out blocks in each third of the recording.
+        for third in 0..3 {
+            let inside = |p: Part| {
+                s.iter().any(|x| {
+                    x.part == p && x.rows.start >= third * 667 && x.rows.end <= (third + 1) * 667
+                })
+            };
+            assert!(inside(Part::Validation) && inside(Part::Test), "{s:?}");
+        }
+        // Segments tile the recording without a guard.
+        let mut end = 0;
+        for x in &s {
+            assert_eq!(x.rows.start, end);
+            end = x.rows.end;
+        }
+        assert_eq!(end, 2000);
+    }
+
+    #[test]
+    fn guards_come_off_the_training_side_of_each_border() {
+        let open = plan(0).segments(&[2000]).unwrap();
+        let guarded = plan(7).segments(&[2000]).unwrap();
+        assert_eq!(open.len(), guarded.len());
+        for (a, b) in open.iter().zip(&guarded) {
+            assert_eq!(a.part, b.part);
+            if a.part != Part::Train {
+                assert_eq!(a.rows, b.rows, "held-out segments keep their rows");
+            } else {
+                let cut = a.rows.len() - b.rows.len();
+                let borders = usize::from(a.rows.start > 0) + usize::from(a.rows.end < 2000);
+                assert_eq!(cut, 7 * borders, "{a:?} -> {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_recordings_are_dealt_whole() {
+        // Ten recordings of one block each: some go whole to each held-out part.
+        let s = plan(5).segments(&[12; 10]).unwrap();
+        assert_eq!(s.len(), 10);
+        let count = |p: Part| s.iter().filter(|x| x.part == p).count();
+        // 15 % of 10 recordings: one or two each.
+        assert!((1..=2).contains(&count(Part::Validation)), "{s:?}");
+        assert!((1..=2).contains(&count(Part::Test)), "{s:?}");
+        assert_eq!(
+            count(Part::Train) + count(Part::Validation) + count(Part::Test),
+            10
+        );
+        assert!(
+            s.iter().all(|x| x.rows == (0..12)),
+            "no guard inside a whole recording"
+        );
+    }
+
+    #[test]
+    fn shares_stay_close_for_any_lengths() {
+        for n in [30usize, 99, 200, 1000, 7040, 123_457] {
+            for blocks in [3, 7, 20] {
+                let p = SplitPlan { blocks, ..plan(0) };
+                let s = p.segments(&[n]).unwrap();
+                let block = n.div_ceil((n / p.min_block).clamp(1, blocks));
+                for (part, f) in [(Part::Validation, 0.15), (Part::Test, 0.15)] {
+                    let got = share(&s, part) as f64;
+                    assert!(
+                        (got - f * n as f64).abs() <= block as f64,
+                        "n {n} blocks {blocks} {part:?}: {got}"
+                    );
+                }
+                assert_eq!(s.iter().map(|x| x.rows.len()).sum::<usize>(), n);
+            }
+        }
+    }
+
+    /// A series of 5 regimes, each a contiguous fifth of the rows: channel 0 holds the
+    /// regime, channel 1 the row index.
+    fn regimes(rows: usize) -> Table {
+        Table {
+            path: "regimes.csv".into(),
+            columns: vec!["regime".into(), "row".into()],
+            rows: (0..rows)
+                .map(|r| vec![(r * 5 / rows) as f32, r as f32])
+                .collect(),
+            labels: None,
+        }
+    }
+
+    fn regimes_in(windows: &[Window]) -> std::collections::BTreeSet<u32> {
+        windows.iter().map(|(w, _)| w[0] as u32).collect()
+    }
+
+    #[test]
+    fn a_recording_ordered_by_regime_has_every_regime_in_the_fit() {
+        let t = regimes(4000);
+        let cut = Cut::Series { window: 16, hop: 4 };
+        // The split of the first 70 % leaves the last regime out of the fit.
+        let (tr, _, te) = crate::data::split_rows(4000, 0.7, 0.15);
+        let old = t.windows(tr.start, tr.end, 16, 4).unwrap();
+        assert!(!regimes_in(&old).contains(&4));
+        assert_eq!(
+            regimes_in(&t.windows(te.start, te.end, 16, 16).unwrap()).len(),
+            1
+        );
+        let s = Split::new(
+            std::slice::from_ref(&t),
+            &[],
+            &[],
+            SplitPlan::series(16),
+            cut,
+        )
+        .unwrap();
+        assert_eq!(regimes_in(&s.train), (0..5).collect());
+        // Held-out windows from at least three regimes each, and from every fifth of
+        // the recording together.
+        assert!(
+            regimes_in(&s.validation).len() >= 3,
+            "{:?}",
+            regimes_in(&s.validation)
+        );
+        assert!(regimes_in(&s.test).len() >= 3, "{:?}", regimes_in(&s.test));
+        let held_out: Vec<Window> = s.validation.iter().chain(&s.test).cloned().collect();
+        assert_eq!(regimes_in(&held_out), (0..5).collect());
+        // No window holds rows of two parts, and none comes within a guard of a
+        // held-out window.
+        let rows = |w: &Window| (w.0[1] as usize, w.0[w.0.len() - 1] as usize);
+        for part in [Part::Validation, Part::Test] {
+            for h in s.part(part) {
+                let (a, b) = rows(h);
+                let inside = s
+                    .segments
+                    .iter()
+                    .filter(|x| x.part == part)
+                    .any(|x| x.rows.contains(&a) && x.rows.contains(&b));
+                assert!(inside, "{part:?} window {a}..={b}");
+                for w in &s.train {
+                    let (c, d) = rows(w);
+                    assert!(
+                        d + 16 < a || b + 16 < c,
+                        "train {c}..={d} next to {part:?} {a}..={b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_files_for_validation_and_test_take_the_place_of_their_shares() {
+        let (data, val, test) = (regimes(2000), regimes(300), regimes(200));
+        let cut = Cut::Series {
+            window: 16,
+            hop: 16,
+        };
+        let plan = SplitPlan::series(16);
+        let s = Split::new(
+            std::slice::from_ref(&data),
+            std::slice::from_ref(&val),
+            std::slice::from_ref(&test),
+            plan,
+            cut,
+        )
+        .unwrap();
+        assert_eq!(
+            s.train.len(),
+            2000 / 16,
+            "all of --data trains, without guards"
+        );
+        assert_eq!(
+            s.validation.len(),
+            (300 - 16) / 2 + 1,
+            "validation windows every 2 samples"
+        );
+        assert_eq!(s.test.len(), 200 / 16);
+        let only_test = Split::new(std::slice::from_ref(&data), &[], &[test], plan, cut).unwrap();
+        assert!(only_test.rows(Part::Validation) > 0);
+        assert_eq!(only_test.rows(Part::Test), 200);
+        let e = Split::new(&[data], &[regimes(10)], &[], plan, cut).unwrap_err();
+        assert!(
+            e.to_string().contains("regimes.csv") && e.to_string().contains("too short"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_fractions_are_refused() {
+        for (v, t) in [(0.5, 0.5), (-0.1, 0.1), (f64::NAN, 0.1), (0.2, 1.0)] {
+            let p = SplitPlan {
+                validation: v,
+                test: t,
+                ..plan(0)
+            };
+            assert!(p.segments(&[100]).is_err(), "{v} {t}");
+        }
+        assert!(plan(0).segments(&[]).unwrap().is_empty());
+    }
+}
