@@ -270,6 +270,37 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         std::fs::read(&plain_frames).unwrap(),
         std::fs::read(&device_frames).unwrap()
     );
+    // A full-int8 device whose payloads the f32 blob decodes.
+    let for_f32 = dir.join("device-for-f32.aem");
+    run_ok(&[
+        "export",
+        dir.join("ankle.aect").to_str().unwrap(),
+        "--precision",
+        "int8-full",
+        "--encoder-only",
+        "--receiver",
+        "f32",
+        "-o",
+        for_f32.to_str().unwrap(),
+    ]);
+    let f32_frames = dir.join("f32-frames.bin");
+    run_ok(&encode_args(&for_f32, &f32_frames, &[]));
+    let out = run_ok(&[
+        "decode",
+        "--model",
+        dir.join("ankle-f32.aem").to_str().unwrap(),
+        "-i",
+        f32_frames.to_str().unwrap(),
+        "--json",
+        "-o",
+        dir.join("f32-decoded.csv").to_str().unwrap(),
+    ]);
+    let counts: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (counts["decoded"].as_u64(), counts["rejected"].as_u64()),
+        (Some(110), Some(0))
+    );
     let (code, err) = stderr_of(&encode_args(&device, &device_frames, &["--refine", "2"]));
     assert_eq!(code, Some(1));
     assert!(

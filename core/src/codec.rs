@@ -179,10 +179,13 @@ fn round_clamped(r: f32) -> i32 {
 }
 
 /// Runs a full-integer half whose int8 input is already in `qa[..n_in]`: int8 layers on
-/// `qa`/`qb`, output dequantized into `a`.
+/// `qa`/`qb`, output dequantized into `a`. With `float_out`, a last layer without an
+/// activation writes its sums to `a` in f32 instead ([`dense::dense_int8_f32`]): the
+/// encoder's latent, which the quantizer takes on as many bits as it allocated.
 fn run_int<const N: usize>(
     half: &HalfSpec<'_>,
     n_in: usize,
+    float_out: bool,
     bufs: (
         &mut [f32; N],
         &mut [i8; N],
@@ -198,7 +201,8 @@ fn run_int<const N: usize>(
     } = half.boundary;
     let mut in_a = true;
     let mut width = n_in;
-    for l in &half.layers {
+    let last = half.layers.len().saturating_sub(1);
+    for (i, l) in half.layers.iter().enumerate() {
         let (n_in, n_out) = (l.vec_in(), l.vec_out());
         let (src, dst) = if in_a {
             (&qa[..], &mut qb[..])
@@ -210,6 +214,12 @@ fn run_int<const N: usize>(
         // int8 output goes to the front of `dst` for the time being and is dequantized
         // and added into `a`, the half's output.
         let transposed = l.conv.is_some_and(|c| c.transposed);
+        let plain = l.conv.is_none() && l.lut.is_empty() && l.activation != crate::Activation::Relu;
+        if float_out && i == last && plain {
+            let y = a.get_mut(..n_out).unwrap_or(&mut []);
+            dense::dense_int8_f32(l, x, y, out_scale, wide.slice());
+            return;
+        }
         if transposed {
             a.get_mut(..n_out).unwrap_or(&mut []).fill(0.0);
         }
@@ -325,7 +335,7 @@ impl<'m, const N: usize> Codec<'m, N> {
             Precision::Int8Full if Precision::Int8Full.is_built() => {
                 self.quantize_input(half, n_in);
                 let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
-                run_int(half, n_in, bufs)
+                run_int(half, n_in, false, bufs)
             }
             p @ (Precision::F32 | Precision::Int8Weights) if p.is_built() => {
                 run_float(half, p, &mut self.a, &mut self.b)
@@ -406,7 +416,7 @@ impl<'m, const N: usize> Codec<'m, N> {
                 }
             }
             let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
-            run_int(&spec.encoder, n + labels, bufs);
+            run_int(&spec.encoder, n + labels, true, bufs);
             return Ok(());
         }
         if !precision.is_built() {

@@ -108,7 +108,10 @@ fn int8_blocked_layout_is_pinned() {
 
 /// A full-int8 model whose encoder is one `n_in → n_out` identity layer with the given
 /// weights (given row-major), unit scales and no zero points, so the latent is
-/// `clamp(b + W x, -128, 127)` for integer windows; stored offset-binary and blocked.
+/// `b + W x` for integer windows (the encoder's last layer is not requantized), and whose
+/// decoder is one `n_out → n_in` identity layer with the weights [`decoder_weight`] and no
+/// bias, so the window decoded from an integer latent `z` is `clamp(V z, -128, 127)`;
+/// stored offset-binary and blocked.
 fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
     use aecodec_core::{
         heapless, model::int8_weight_offset, write_blob, Activation, DenseSpec, HalfSpec,
@@ -124,7 +127,12 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
     let i32s = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let enc_b = i32s(bias);
     let enc_m = i32s(&vec![1 << 30; n_out]);
-    let dec_w = vec![0x81u8; n_in * n_out];
+    let mut dec_w = vec![0u8; n_in * n_out];
+    for r in 0..n_in {
+        for c in 0..n_out {
+            dec_w[int8_weight_offset(n_out, n_in, r, c)] = (decoder_weight(r, c) as u8) ^ 0x80;
+        }
+    }
     let dec_b = i32s(&vec![0; n_in]);
     let dec_m = i32s(&vec![1 << 30; n_in]);
     let (enc_sh, dec_sh) = (vec![30u8; n_out], vec![30u8; n_in]);
@@ -198,6 +206,11 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
     buf
 }
 
+/// Weight of row `r`, input `c` of [`int8_model`]'s decoder.
+fn decoder_weight(r: usize, c: usize) -> i8 {
+    ((r * 29 + c * 7) % 15) as i8 - 7
+}
+
 /// The blocked, offset-binary full-int8 layer computes the exact integer sums, for
 /// shapes with and without row and input tails, and wherever the blob lies in memory
 /// (a blob at an odd address takes the kernels' unaligned path on Cortex-M).
@@ -225,12 +238,27 @@ fn int8_blocked_layers_compute_exact_sums() {
                             .map(|c| i32::from(w[r * n_in + c]) * x[c] as i32)
                             .sum::<i32>()
                             + bias[r];
-                        acc.clamp(-128, 127) as f32
+                        acc as f32
                     })
                     .collect();
                 let mut z = vec![0.0; n_out];
                 c.latent(&x, 0, &mut z).unwrap();
                 assert_eq!(z, expected, "{n_in}x{n_out}");
+                // The decoder's layer is requantized to int8 (saturating).
+                let latent: Vec<f32> = (0..n_out)
+                    .map(|i| ((i * 5 + seed * 3) % 17) as f32 - 8.0)
+                    .collect();
+                let window: Vec<f32> = (0..n_in)
+                    .map(|r| {
+                        let acc: i32 = (0..n_out)
+                            .map(|c| i32::from(decoder_weight(r, c)) * latent[c] as i32)
+                            .sum();
+                        acc.clamp(-128, 127) as f32
+                    })
+                    .collect();
+                let mut out = vec![0.0; n_in];
+                c.reconstruct(&latent, 0, &mut out).unwrap();
+                assert_eq!(out, window, "decoder {n_out}x{n_in}");
             }
         }
     }

@@ -384,6 +384,52 @@ fn convolutional_model_round_trips_at_every_precision() {
         }
     }
 
+    // A full-int8 device whose payloads the f32 blob decodes (`export --encoder-only
+    // --receiver f32`): the device's codes are nearly the f32 encoder's (its latent leaves
+    // the integer domain at full precision), and the f32 decoder is not capped at int8.
+    let f32_blob = export_blob(&t.model, Precision::F32, &train_w).unwrap();
+    let int8_blob = export_blob(&t.model, Precision::Int8Full, &train_w).unwrap();
+    let device = aecodec_trainer::device_blob(&int8_blob, &f32_blob).unwrap();
+    let rmse = |d: &[Vec<f32>]| {
+        let sq: f64 = test
+            .iter()
+            .zip(d)
+            .flat_map(|((w, _), d)| w.iter().zip(d).map(|(&a, &b)| f64::from(a - b).powi(2)))
+            .sum();
+        (sq / (test.len() * 192) as f64).sqrt()
+    };
+    let plain_f32 = rmse(&aecodec_trainer::round_trip(&f32_blob, &test, 0).unwrap());
+    let plain_int8 = rmse(&aecodec_trainer::round_trip(&int8_blob, &test, 0).unwrap());
+    let split = rmse(&aecodec_trainer::send_receive(&device, &f32_blob, &test, 0).unwrap());
+    assert!(
+        split <= plain_f32 * 1.02 && split < plain_int8,
+        "int8 device, f32 receiver: RMSE {split} (f32 {plain_f32}, int8 {plain_int8})"
+    );
+    // Its payloads are foreign to the full-int8 blob (another fingerprint), unless the
+    // two fingerprints share the header's tag bits.
+    let (im, dm) = (
+        Model::from_bytes(&int8_blob).unwrap(),
+        Model::from_bytes(&device).unwrap(),
+    );
+    let mask = (1u32 << cfg.header.fingerprint_bits) - 1;
+    let fm = Model::from_bytes(&f32_blob).unwrap();
+    if (im.fingerprint() ^ fm.fingerprint()) & mask != 0 {
+        let mut ic = Box::new(Codec::<MAX_WIDTH>::new(&im).unwrap());
+        let mut dc = Box::new(Codec::<MAX_WIDTH>::new(&dm).unwrap());
+        let p = dc.encode(&test[0].0, Meta::default()).unwrap();
+        let mut out = vec![0.0f32; 192];
+        assert!(ic.decode(p.as_bytes(), &mut out).is_err());
+    }
+    // Blobs of two different models do not make a device blob.
+    let mut other = t.model.clone();
+    if let aecodec_trainer::FloatQuantizer::Uniform { hi, .. } = &mut other.quantizer {
+        hi[0] += 1.0;
+    }
+    let other_blob = export_blob(&other, Precision::F32, &train_w).unwrap();
+    let e = aecodec_trainer::device_blob(&int8_blob, &other_blob).unwrap_err();
+    assert!(e.to_string().contains("latent quantizer"), "{e}");
+    assert!(aecodec_trainer::device_blob(&device, &f32_blob).is_err());
+
     // The refining encoder (analysis by synthesis) at every precision: never a worse
     // window than the plain encoder's, better overall, and its payloads are ordinary ones.
     for p in PRECISIONS {

@@ -245,16 +245,44 @@ fn to_half(boundary: IntBoundary, layers: &[LayerBytes]) -> Result<HalfSpec<'_>,
 /// weights, whose payloads carry the full blob's fingerprint (so the full blob decodes
 /// them). What a device that only encodes needs in flash.
 pub fn encoder_only_blob(full: &[u8]) -> Result<Vec<u8>, Error> {
-    let model = aecodec_core::Model::from_bytes(full)?;
-    if model.is_encoder_only() {
+    device_blob(full, full)
+}
+
+/// The encoder-only device blob of `encoder`'s encoder half whose payloads carry the
+/// fingerprint of `receiver`, a full blob of the same trained model at another precision:
+/// a device runs the full-integer encoder, and the receiver decodes its codes with the f32
+/// decoder, which the device's precision does not limit. The two blobs must agree on
+/// everything a payload's meaning depends on (input, labels, normalization, latent
+/// quantizer, header); exports of one `.aect` file do.
+pub fn device_blob(encoder: &[u8], receiver: &[u8]) -> Result<Vec<u8>, Error> {
+    let model = aecodec_core::Model::from_bytes(encoder)?;
+    let target = aecodec_core::Model::from_bytes(receiver)?;
+    if model.is_encoder_only() || target.is_encoder_only() {
         return Err(Error::InvalidArgument(
-            "the blob is already an encoder-only device blob".into(),
+            "an encoder-only device blob is cut from full blobs, not from another device blob"
+                .into(),
         ));
     }
-    let mut spec = model.spec().clone();
+    let (a, b) = (model.spec(), target.spec());
+    let differs = [
+        ("input", a.input_dim != b.input_dim),
+        ("labels", a.label_count != b.label_count),
+        (
+            "normalization",
+            a.norm_mean != b.norm_mean || a.norm_std != b.norm_std,
+        ),
+        ("latent quantizer", a.quantizer != b.quantizer),
+        ("payload header", a.header != b.header),
+    ];
+    if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
+        return Err(Error::InvalidArgument(format!(
+            "the receiver's blob has another {what}: the two blobs are not exports of the same trained model"
+        )));
+    }
+    let mut spec = a.clone();
     spec.decoder.layers.clear();
-    spec.encoder_of = Some(model.fingerprint());
-    let mut buf = vec![0u8; full.len()];
+    spec.encoder_of = Some(target.fingerprint());
+    let mut buf = vec![0u8; encoder.len()];
     let n = write_blob(&spec, &mut buf)?;
     buf.truncate(n);
     aecodec_core::Model::from_bytes(&buf)?;
@@ -453,8 +481,21 @@ pub fn measure_precision(
 /// Refinement fits the codes to the window the encoder is given: right for compression,
 /// wrong for denoising or anomaly scores, which want the network's own mapping (0).
 pub fn round_trip(blob: &[u8], windows: &[Window], refine: u8) -> Result<Vec<Vec<f32>>, Error> {
-    let m = Model::from_bytes(blob)?;
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
+    send_receive(blob, blob, windows, refine)
+}
+
+/// Each window encoded with `device` (refining its codes for `refine` passes, which
+/// needs a full blob), its payload decoded with `receiver`: a device blob from
+/// [`device_blob`] and the full blob its payloads are tagged for, or one blob twice.
+pub fn send_receive(
+    device: &[u8],
+    receiver: &[u8],
+    windows: &[Window],
+    refine: u8,
+) -> Result<Vec<Vec<f32>>, Error> {
+    let (dm, rm) = (Model::from_bytes(device)?, Model::from_bytes(receiver)?);
+    let mut enc = Box::new(Codec::<MAX_WIDTH>::new(&dm)?);
+    let mut dec = Box::new(Codec::<MAX_WIDTH>::new(&rm)?);
     windows
         .iter()
         .enumerate()
@@ -463,9 +504,9 @@ pub fn round_trip(blob: &[u8], windows: &[Window], refine: u8) -> Result<Vec<Vec
                 sequence: i as u16,
                 label: *label,
             };
-            let p = codec.encode_refined(w, meta, refine)?;
-            let mut out = vec![0.0f32; m.input_dim()];
-            codec.decode(p.as_bytes(), &mut out)?;
+            let p = enc.encode_refined(w, meta, refine)?;
+            let mut out = vec![0.0f32; rm.input_dim()];
+            dec.decode(p.as_bytes(), &mut out)?;
             Ok(out)
         })
         .collect()

@@ -31,7 +31,8 @@ pub mod train;
 
 pub use error::Error;
 pub use export::{
-    encoder_only_blob, export_blob, export_checked, measure_precision, round_trip, PrecisionReport,
+    device_blob, encoder_only_blob, export_blob, export_checked, measure_precision, round_trip,
+    send_receive, PrecisionReport,
 };
 pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer};
 pub use rng::Rng;

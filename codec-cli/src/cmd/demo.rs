@@ -1,7 +1,8 @@
 //! `aecodec demo`: the main job on the bundled recording, end to end.
 //!
-//! Splits the recording in time (70 % train, 15 % validation, 15 % test: contiguous
-//! blocks, no window crosses a boundary), fits `auto` (linear vs a learned autoencoder,
+//! Splits the recording as `aecodec train` does (15 % validation and 15 % test in blocks
+//! spread over the recording, a guard of one window on the training side of each
+//! border, no window in two parts), fits `auto` (linear vs a learned autoencoder,
 //! chosen on validation) at each payload budget, exports every precision of the codec
 //! chosen at 12 bytes, streams the test windows as serial frames, decodes the stream like
 //! a receiver and reports the distortion.
@@ -14,11 +15,12 @@ use aecodec_core::{
     MAX_PAYLOAD_BYTES,
 };
 use aecodec_trainer::baselines::DownsampleCodec;
-use aecodec_trainer::data::{read_csv, split_rows, CsvOptions, Window};
+use aecodec_trainer::data::{read_csv, CsvOptions, Window};
 use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
+use aecodec_trainer::split::{Cut, Split, SplitPlan};
 use aecodec_trainer::train::{default_conv, TrainConfig, DEFAULT_REFINE};
 use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
 use anyhow::{bail, Context};
@@ -270,8 +272,9 @@ fn markdown(
     let _ = writeln!(md, "# aecodec demo report\n");
     let _ = writeln!(
         md,
-        "Data: `{}`, channels {}, windows of {WINDOW} samples ({inputs} values); split in time 70/15/15 %: \
-         {} train windows (one every sample), {} validation (one every 8), {} test windows (no overlap). \
+        "Data: `{}`, channels {}, windows of {WINDOW} samples ({inputs} values); 15 % validation and 15 % test in \
+         blocks spread over the recording (as `aecodec train` splits): {} train windows (one every sample), {} validation (one every 8), \
+         {} test windows (no overlap). The codecs are fit on the training part only. \
          Codecs: `linear` (PCA/KLT) and `dct` (per-channel DCT-II), both with bit allocation on measured error, \
          `ae` and `dae` (learned autoencoder, plain and denoising, {steps} steps), and `downsample` (evenly spaced samples at 8 bits, linear \
          interpolation; latent dims = samples kept). `auto` keeps the best of linear, dct, ae and dae on validation. \
@@ -593,16 +596,16 @@ fn digits_report(args: &Args, cfg: &TrainConfig) -> anyhow::Result<ConditionalRe
         label_column: Some("label".into()),
     };
     let t = read_csv(&path, &opts)?;
-    let (tr, va, te) = split_rows(t.rows.len(), 0.7, 0.15);
+    let split = Split::new(&[t], &[], &[], SplitPlan::rows(), Cut::Rows)?;
     let cfg = TrainConfig {
         latent: Some(8),
         ..cfg.clone()
     };
     Ok(conditional(
         &cfg,
-        &t.row_windows(tr.start, tr.end),
-        &t.row_windows(va.start, va.end),
-        &t.row_windows(te.start, te.end),
+        &split.train,
+        &split.validation,
+        &split.test,
         10,
         50,
     )?)
@@ -692,14 +695,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let table = read_csv(&path, &opts)?;
     let rows = table.rows.len();
-    let (a, b) = (rows * 70 / 100, rows * 85 / 100);
     // Training windows start at every sample (shift augmentation inside the training
-    // block: measured +0.2 dB validation SNR at 6-12 B over every 2 samples), validation
+    // blocks: measured +0.2 dB validation SNR at 6-12 B over every 2 samples), validation
     // windows every 8 (a steadier estimate for choosing a codec); test windows do not
     // overlap.
-    let train = table.windows(0, a, WINDOW, 1)?;
-    let val = table.windows(a, b, WINDOW, 8)?;
-    let test = table.windows(b, rows, WINDOW, WINDOW)?;
+    let cut = Cut::Series {
+        window: WINDOW,
+        hop: 1,
+    };
+    let split = Split::new(
+        std::slice::from_ref(&table),
+        &[],
+        &[],
+        SplitPlan::series(WINDOW),
+        cut,
+    )?;
+    let (train, val, test) = (split.train, split.validation, split.test);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     eprintln!(

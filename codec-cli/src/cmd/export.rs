@@ -58,6 +58,12 @@ pub struct Args {
     /// blob decodes them. The error report is measured with the full model.
     #[arg(long)]
     pub encoder_only: bool,
+    /// With --encoder-only: the precision of the full blob the receiver decodes with
+    /// (default: the device's own). `--precision int8-full --encoder-only --receiver f32`
+    /// makes a full-integer device whose codes the f32 decoder reconstructs, which the
+    /// device's precision does not limit; export that f32 blob too.
+    #[arg(long, value_enum, requires = "encoder_only")]
+    pub receiver: Option<PrecisionArg>,
     /// Print the error report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -367,7 +373,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         };
         let blob = if args.encoder_only {
-            aecodec_trainer::encoder_only_blob(&blob)?
+            let receiver = match args.receiver {
+                None => blob.clone(),
+                Some(PrecisionArg::All) => bail!("--receiver takes one precision, not all"),
+                Some(r) => {
+                    let p = match r {
+                        PrecisionArg::F32 => Precision::F32,
+                        PrecisionArg::Int8 => Precision::Int8Weights,
+                        _ => Precision::Int8Full,
+                    };
+                    aecodec_trainer::export_blob(&file.model, p, &file.calibration)?
+                }
+            };
+            aecodec_trainer::device_blob(&blob, &receiver)?
         } else {
             blob
         };

@@ -364,13 +364,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let blob = export_blob(&model, Precision::F32, &fit_windows)?;
     let test_d = distortion(test, &round_trip(&blob, test, args.refine)?, in_channels);
     let calibration = spread(&fit_windows, KEEP_WINDOWS);
-    // What a device ships: the full-integer blob `aecodec export` makes from this file.
+    // The full-integer blob `aecodec export` makes from this file.
     let int8_blob = export_blob(&model, Precision::Int8Full, &calibration)?;
     let test_int8 = distortion(
         test,
         &round_trip(&int8_blob, test, args.refine)?,
         in_channels,
     );
+    // A device with the full-int8 encoder only (plain codes), its payloads decoded by the
+    // f32 blob (`aecodec export --encoder-only --receiver f32`).
+    let device = aecodec_trainer::device_blob(&int8_blob, &blob)?;
+    let test_device = distortion(
+        test,
+        &aecodec_trainer::send_receive(&device, &blob, test, 0)?,
+        in_channels,
+    );
+    let test_plain = distortion(test, &round_trip(&blob, test, 0)?, in_channels);
     // The classical codecs at the same budget, fit on the same windows.
     let mut baselines = Vec::new();
     if n_labels == 0 {
@@ -420,6 +429,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                            "candidates": compared.iter().map(|(n, v)| serde_json::json!({"codec": n, "snr_db": v})).collect::<Vec<_>>()},
             "test": {"snr_db": test_d.snr_db, "rmse": test_d.rmse, "prd_percent": test_d.prd_percent,
                      "int8_full_snr_db": test_int8.snr_db,
+                     "plain_snr_db": test_plain.snr_db,
+                     "device_snr_db": test_device.snr_db,
                      "baselines": baselines.iter().map(|(n, d)| serde_json::json!({"codec": n, "snr_db": d.snr_db, "rmse": d.rmse})).collect::<Vec<_>>()},
             "windows": {"train": train_w.len(), "validation": val.len(), "test": test.len()},
             "recordings": tables.len(),
@@ -443,8 +454,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|(n, d)| format!("{n} {:.2} dB", d.snr_db))
             .collect();
         println!(
-            "  test in full-int8 (the device's blob): {:.2} dB SNR{}",
+            "  test in full-int8: {:.2} dB SNR; plain encoder {:.2} dB in f32, {:.2} dB from a full-int8 encoder-only device decoded in f32{}",
             test_int8.snr_db,
+            test_plain.snr_db,
+            test_device.snr_db,
             if classical.is_empty() {
                 String::new()
             } else {

@@ -282,13 +282,83 @@ pub(crate) fn dense_int8_many(
 /// groups of four interleaved four inputs at a time (`spec/model-format.md`).
 /// `wide` is the DSP kernel's scratch (empty where that kernel is not built).
 pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [i16]) {
+    let fin = Finish::new(l);
+    // x86-64 hosts: the whole layer in one call, finished in registers (AVX-512 VNNI or
+    // AVX2, whichever the CPU has).
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n_in = usize::from(l.in_dim);
+        let (groups, body) = (usize::from(l.out_dim) / 4, n_in / 4 * 4);
+        if let (Some(wb), Some(yb), Some(xb), Some(xt)) = (
+            l.weights.get(..4 * groups * n_in),
+            y.get_mut(..4 * groups),
+            x.get(..body),
+            x.get(body..n_in),
+        ) {
+            let offset = 128 * (sum(xb) + sum(xt));
+            let rq = fin.requant(l);
+            if super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]) {
+                fin.table(yb);
+                if let Some(tail) = y.get_mut(4 * groups..).filter(|t| !t.is_empty()) {
+                    each_row(l, x, 4 * groups, wide, tail.iter_mut(), |o, a, m, sh| {
+                        *o = fin.apply(a, m, sh)
+                    });
+                }
+                return;
+            }
+        }
+    }
+    // Elsewhere one block at a time, finished on the spot (the leanest loop for the
+    // Cortex-M kernels).
+    each_row(l, x, 0, wide, y.iter_mut(), |o, a, m, sh| {
+        *o = fin.apply(a, m, sh)
+    });
+}
+
+/// A full-integer layer without requantization: each row's int32 sum taken to f32
+/// through the row's multiplier and `out_scale`, `(acc · m / 2^shift) · out_scale`, the
+/// value [`dense_int8`]'s int8 output stands for before it is rounded and saturated. A
+/// half's last layer (with no activation) ends this way where its output leaves the
+/// integer domain anyway: the encoder's latent keeps the precision its bit allocation
+/// asks for instead of 256 levels shared by every dimension. Two f32 products in this
+/// order on every target, so every platform gets the same bits.
+pub(crate) fn dense_int8_f32(
+    l: &DenseSpec<'_>,
+    x: &[i8],
+    y: &mut [f32],
+    out_scale: f32,
+    wide: &mut [i16],
+) {
+    each_row(l, x, 0, wide, y.iter_mut(), |o, a, m, sh| {
+        // 2^-sh, exactly (sh in 1..=62, validated): a normal f32 built from its exponent.
+        let step = f32::from_bits((127 - u32::from(sh.min(62))) << 23);
+        *o = a as f32 * (m as f32 * step) * out_scale;
+    });
+}
+
+fn sum(v: &[i8]) -> i32 {
+    v.iter().map(|&q| i32::from(q)).sum()
+}
+
+/// Hands `finish` each output of rows `from..` of full-int8 layer `l` with its sum
+/// `Σ w·x + bias` and its requantization multiplier and shift, block by block on the
+/// Cortex-M kernels or the portable one, in row order; `outputs` are those rows' outputs
+/// (`from` is a multiple of 4).
+#[inline(always)]
+fn each_row<'y, T: 'y>(
+    l: &DenseSpec<'_>,
+    x: &[i8],
+    from: usize,
+    wide: &mut [i16],
+    mut outputs: impl Iterator<Item = &'y mut T>,
+    mut finish: impl FnMut(&mut T, i32, i32, u8),
+) {
     let n_in = usize::from(l.in_dim);
     let groups = usize::from(l.out_dim) / 4;
     let body = n_in / 4 * 4;
     // Lengths were validated with the model; on a mismatch nothing is computed.
-    let (Some((wb, wr)), Some((yb, yr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
+    let (Some((wb, wr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
         l.weights.split_at_checked(4 * groups * n_in),
-        y.split_at_mut_checked(4 * groups),
         l.bias.split_at_checked(16 * groups),
         l.scales.split_at_checked(16 * groups),
         l.shifts.split_at_checked(4 * groups),
@@ -301,70 +371,53 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     if n_in == 0 {
         return; // refused by validation: every layer has inputs
     }
-    let sum = |v: &[i8]| v.iter().map(|&q| i32::from(q)).sum::<i32>();
+    // Rows `from..` of the blocks (`from` is 0, or all of the blocks' rows when the x86
+    // kernel did them).
+    let skip = from.min(4 * groups) / 4;
     // The DSP kernel widens the input once per layer and sums it on the way.
     #[cfg(aecodec_dsp)]
-    let (wx, body_sum) = match super::dsp::widen(xb, wide) {
-        Some((wx, s)) => (Some(wx), s),
-        None => (None, sum(xb)),
+    let (wx, body_sum) = match (skip < groups).then(|| super::dsp::widen(xb, wide)) {
+        Some(Some((wx, s))) => (Some(wx), s),
+        _ => (None, sum(xb)),
     };
     #[cfg(not(aecodec_dsp))]
     let body_sum = {
-        let _ = wide;
+        let _ = &wide;
         sum(xb)
     };
     // |Σ x| <= 128 · 5120 (MAX_WIDTH inputs plus MAX_LABELS one-hot labels): the offset
     // term stays far inside i32.
     let offset = 128 * (body_sum + sum(xt));
-    let fin = Finish::new(l);
-    // x86-64 hosts: the whole layer in one call, finished in registers (AVX-512 VNNI or
-    // AVX2, whichever the CPU has).
-    #[cfg(target_arch = "x86_64")]
-    let done = {
-        let rq = fin.requant(l);
-        let done = super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]);
-        if done {
-            fin.table(yb);
+    let params = bb
+        .chunks_exact(16)
+        .zip(mb.chunks_exact(16))
+        .zip(sb.chunks_exact(4));
+    for (block, ((b, m), sh)) in wb.chunks_exact(4 * n_in).zip(params).skip(skip) {
+        let Some((main, tail)) = block.split_at_checked(4 * body) else {
+            return;
+        };
+        #[cfg(aecodec_dsp)]
+        let mut acc = match wx {
+            Some(wx) => super::dsp::block4(main, wx, xb),
+            None => super::thumb1::block4(main, xb),
+        };
+        #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
+        let mut acc = super::thumb1::block4(main, xb);
+        #[cfg(not(aecodec_thumb1))]
+        let mut acc = block4(main, xb);
+        if !xt.is_empty() {
+            for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
+                *a += dot_u8(t, xt);
+            }
         }
-        done
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let done = false;
-    // Elsewhere one block at a time, finished on the spot (the leanest loop for the
-    // Cortex-M kernels).
-    if !done {
-        let params = bb
-            .chunks_exact(16)
-            .zip(mb.chunks_exact(16))
-            .zip(sb.chunks_exact(4));
-        let blocks = wb.chunks_exact(4 * n_in).zip(yb.chunks_exact_mut(4));
-        for ((block, ys), ((b, m), sh)) in blocks.zip(params) {
-            let Some((main, tail)) = block.split_at_checked(4 * body) else {
-                return;
-            };
-            #[cfg(aecodec_dsp)]
-            let mut acc = match wx {
-                Some(wx) => super::dsp::block4(main, wx, xb),
-                None => super::thumb1::block4(main, xb),
-            };
-            #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
-            let mut acc = super::thumb1::block4(main, xb);
-            #[cfg(not(aecodec_thumb1))]
-            let mut acc = block4(main, xb);
-            if !xt.is_empty() {
-                for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
-                    *a += dot_u8(t, xt);
-                }
-            }
-            let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
-            for (o, (((a, b), m), &sh)) in ys.iter_mut().zip(rows) {
-                *o = fin.apply(a - offset + b, m, sh);
-            }
+        let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
+        for ((((a, b), m), &sh), o) in rows.zip(outputs.by_ref()) {
+            finish(o, a - offset + b, m, sh);
         }
     }
     let params = i32s(br).zip(i32s(mr)).zip(sr);
-    for ((row, o), ((b, m), &sh)) in wr.chunks_exact(n_in).zip(yr).zip(params) {
-        *o = fin.apply(dot_u8(row, x) - offset + b, m, sh);
+    for ((row, ((b, m), &sh)), o) in wr.chunks_exact(n_in).zip(params).zip(outputs) {
+        finish(o, dot_u8(row, x) - offset + b, m, sh);
     }
 }
 
