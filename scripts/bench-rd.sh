@@ -8,6 +8,7 @@
 #
 #   scripts/bench-rd.sh [OUT]            (default target/bench-rd)
 #   AECODEC_RD_BUDGETS="6 8 12 16 24 32" AECODEC_RD_DATASETS="ecg gunpoint" AECODEC_RD_STEPS=4000
+#   AECODEC_RD_VENV (default ~/.cache/aecodec-rd-venv): a venv with matplotlib for the plot
 #
 # The recordings come from packages on the registries (scripts/rd_data.py says which);
 # BasicMotions, PickupGestureWiimoteZ and heartpy's recordings are never used.
@@ -42,4 +43,12 @@ while IFS=$'\t' read -r name mode window note; do
     done
 done < "$OUT/data/datasets.tsv"
 mv "$RESULTS.tmp" "$RESULTS"
-python3 scripts/rd_table.py "$RESULTS" "$OUT" "$STEPS"
+# The plot needs matplotlib: a venv outside the repository, made on first use.
+VENV="${AECODEC_RD_VENV:-$HOME/.cache/aecodec-rd-venv}"
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
+    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q matplotlib ||
+        echo "bench-rd: could not install matplotlib; the table is written without the plot" >&2
+fi
+PY=python3
+if "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then PY="$VENV/bin/python"; fi
+"$PY" scripts/rd_table.py "$RESULTS" "$OUT" "$STEPS"

@@ -151,19 +151,7 @@ fn encode_args(model: &Path, out: &Path, extra: &[&str]) -> Vec<OsString> {
 fn linear_model(dir: &std::path::Path) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
     let aect = dir.join("ankle.aect");
-    let d = data();
-    run_ok(&[
-        "train",
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "--variant",
-        "linear",
-        "--quiet",
-        "-o",
-        aect.to_str().unwrap(),
-    ]);
+    run_ok(&train_linear_args(&aect, &[&data()], &[]));
     run_ok(&[
         "export",
         aect.to_str().unwrap(),
@@ -324,27 +312,23 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `aecodec train --json` of the bundled recording's ankle columns (linear, which fits in
-/// a fraction of a second) with `extra` arguments.
-fn train_json(out: &Path, data: &[&Path], extra: &[&str]) -> serde_json::Value {
+/// `aecodec train` of the bundled recording's ankle columns (or `data`) with the linear
+/// codec, which fits in a fraction of a second, into `out`, then `extra`.
+fn train_linear_args(out: &Path, data: &[&Path], extra: &[&str]) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec!["train".into()];
     for d in data {
         a.extend(["--data".into(), d.as_os_str().to_owned()]);
     }
-    a.extend(
-        [
-            "--columns",
-            COLS,
-            "--variant",
-            "linear",
-            "--json",
-            "--quiet",
-            "-o",
-        ]
-        .map(OsString::from),
-    );
+    a.extend(["--columns", COLS, "--variant", "linear", "--quiet", "-o"].map(OsString::from));
     a.push(out.into());
     a.extend(extra.iter().map(OsString::from));
+    a
+}
+
+/// [`train_linear_args`] with `--json`: the summary.
+fn train_json(out: &Path, data: &[&Path], extra: &[&str]) -> serde_json::Value {
+    let mut a = train_linear_args(out, data, extra);
+    a.push("--json".into());
     serde_json::from_slice(&run_ok(&a).stdout).unwrap()
 }
 
@@ -385,18 +369,7 @@ fn train_fits_the_chosen_codec_again_on_training_and_validation_windows() {
     );
     assert!(a["test"]["int8_full_snr_db"].as_f64().unwrap() > 0.0);
     // The summary says what the shipped model was fit on.
-    let text = run_ok(&[
-        "train",
-        "--data",
-        d.to_str().unwrap(),
-        "--columns",
-        COLS,
-        "--variant",
-        "linear",
-        "--quiet",
-        "-o",
-        refit.to_str().unwrap(),
-    ]);
+    let text = run_ok(&train_linear_args(&refit, &[&d], &[]));
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
         text.contains("the shipped model is fit on") && text.contains("fit again after the choice"),

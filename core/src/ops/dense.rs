@@ -300,9 +300,7 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
             if super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]) {
                 fin.table(yb);
                 if let Some(tail) = y.get_mut(4 * groups..).filter(|t| !t.is_empty()) {
-                    each_row(l, x, 4 * groups, wide, tail.iter_mut(), |o, a, m, sh| {
-                        *o = fin.apply(a, m, sh)
-                    });
+                    each_row(l, x, 4 * groups, wide, Rows::Int8(tail.iter_mut(), &fin));
                 }
                 return;
             }
@@ -310,9 +308,7 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     }
     // Elsewhere one block at a time, finished on the spot (the leanest loop for the
     // Cortex-M kernels).
-    each_row(l, x, 0, wide, y.iter_mut(), |o, a, m, sh| {
-        *o = fin.apply(a, m, sh)
-    });
+    each_row(l, x, 0, wide, Rows::Int8(y.iter_mut(), &fin));
 }
 
 /// A full-integer layer without requantization: each row's int32 sum taken to f32
@@ -329,30 +325,62 @@ pub(crate) fn dense_int8_f32(
     out_scale: f32,
     wide: &mut [i16],
 ) {
-    each_row(l, x, 0, wide, y.iter_mut(), |o, a, m, sh| {
-        // 2^-sh, exactly (sh in 1..=62, validated): a normal f32 built from its exponent.
-        let step = f32::from_bits((127 - u32::from(sh.min(62))) << 23);
-        *o = a as f32 * (m as f32 * step) * out_scale;
-    });
+    each_row(l, x, 0, wide, Rows::F32(y.iter_mut(), out_scale));
+}
+
+/// Where [`each_row`] puts a full-int8 layer's outputs: one function for both kinds, so
+/// that a device's flash holds one copy of the block loop.
+enum Rows<'y, 'f> {
+    /// Requantized to int8, then activated.
+    Int8(core::slice::IterMut<'y, i8>, &'f Finish<'f>),
+    /// In f32, scaled by the half's `out_scale` ([`dense_int8_f32`]).
+    F32(core::slice::IterMut<'y, f32>, f32),
+}
+
+impl Rows<'_, '_> {
+    /// [`Rows::put`] out of line, for the at most 3 rows after the last block of 4: one
+    /// copy of the finishing code fewer in flash.
+    #[inline(never)]
+    fn put_once(&mut self, acc: i32, m: i32, sh: u8) {
+        self.put(acc, m, sh);
+    }
+
+    /// The next output from its sum `acc`, multiplier `m` and shift `sh`: int8 inline
+    /// (every row of every hidden layer), f32 out of line (a latent, a few dozen rows).
+    #[inline(always)]
+    fn put(&mut self, acc: i32, m: i32, sh: u8) {
+        match self {
+            Rows::Int8(out, fin) => {
+                if let Some(o) = out.next() {
+                    *o = fin.apply(acc, m, sh);
+                }
+            }
+            Rows::F32(..) => self.put_f32(acc, m, sh),
+        }
+    }
+
+    #[inline(never)]
+    fn put_f32(&mut self, acc: i32, m: i32, sh: u8) {
+        if let Rows::F32(out, scale) = self {
+            if let Some(o) = out.next() {
+                // 2^-sh exactly (sh in 1..=62, validated): a normal f32 made from its
+                // exponent.
+                let step = f32::from_bits((127 - u32::from(sh.min(62))) << 23);
+                *o = acc as f32 * (m as f32 * step) * *scale;
+            }
+        }
+    }
 }
 
 fn sum(v: &[i8]) -> i32 {
     v.iter().map(|&q| i32::from(q)).sum()
 }
 
-/// Hands `finish` each output of rows `from..` of full-int8 layer `l` with its sum
+/// Puts into `rows` each output of rows `from..` of full-int8 layer `l`, from its sum
 /// `Σ w·x + bias` and its requantization multiplier and shift, block by block on the
-/// Cortex-M kernels or the portable one, in row order; `outputs` are those rows' outputs
-/// (`from` is a multiple of 4).
-#[inline(always)]
-fn each_row<'y, T: 'y>(
-    l: &DenseSpec<'_>,
-    x: &[i8],
-    from: usize,
-    wide: &mut [i16],
-    mut outputs: impl Iterator<Item = &'y mut T>,
-    mut finish: impl FnMut(&mut T, i32, i32, u8),
-) {
+/// Cortex-M kernels or the portable one, in row order (`from` is 0, or all of the blocks'
+/// rows when the x86 kernel did them).
+fn each_row(l: &DenseSpec<'_>, x: &[i8], from: usize, wide: &mut [i16], mut rows: Rows<'_, '_>) {
     let n_in = usize::from(l.in_dim);
     let groups = usize::from(l.out_dim) / 4;
     let body = n_in / 4 * 4;
@@ -371,8 +399,6 @@ fn each_row<'y, T: 'y>(
     if n_in == 0 {
         return; // refused by validation: every layer has inputs
     }
-    // Rows `from..` of the blocks (`from` is 0, or all of the blocks' rows when the x86
-    // kernel did them).
     let skip = from.min(4 * groups) / 4;
     // The DSP kernel widens the input once per layer and sums it on the way.
     #[cfg(aecodec_dsp)]
@@ -410,14 +436,13 @@ fn each_row<'y, T: 'y>(
                 *a += dot_u8(t, xt);
             }
         }
-        let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
-        for ((((a, b), m), &sh), o) in rows.zip(outputs.by_ref()) {
-            finish(o, a - offset + b, m, sh);
+        for (((a, b), m), &sh) in acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh) {
+            rows.put(a - offset + b, m, sh);
         }
     }
     let params = i32s(br).zip(i32s(mr)).zip(sr);
-    for ((row, ((b, m), &sh)), o) in wr.chunks_exact(n_in).zip(params).zip(outputs) {
-        finish(o, dot_u8(row, x) - offset + b, m, sh);
+    for (row, ((b, m), &sh)) in wr.chunks_exact(n_in).zip(params) {
+        rows.put_once(dot_u8(row, x) - offset + b, m, sh);
     }
 }
 
