@@ -282,111 +282,13 @@ pub(crate) fn dense_int8_many(
 /// groups of four interleaved four inputs at a time (`spec/model-format.md`).
 /// `wide` is the DSP kernel's scratch (empty where that kernel is not built).
 pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [i16]) {
-    let fin = Finish::new(l);
-    // x86-64 hosts: the whole layer in one call, finished in registers (AVX-512 VNNI or
-    // AVX2, whichever the CPU has).
-    #[cfg(target_arch = "x86_64")]
-    {
-        let n_in = usize::from(l.in_dim);
-        let (groups, body) = (usize::from(l.out_dim) / 4, n_in / 4 * 4);
-        if let (Some(wb), Some(yb), Some(xb), Some(xt)) = (
-            l.weights.get(..4 * groups * n_in),
-            y.get_mut(..4 * groups),
-            x.get(..body),
-            x.get(body..n_in),
-        ) {
-            let offset = 128 * (sum(xb) + sum(xt));
-            let rq = fin.requant(l);
-            if super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]) {
-                fin.table(yb);
-                if let Some(tail) = y.get_mut(4 * groups..).filter(|t| !t.is_empty()) {
-                    each_row(l, x, 4 * groups, wide, Rows::Int8(tail.iter_mut(), &fin));
-                }
-                return;
-            }
-        }
-    }
-    // Elsewhere one block at a time, finished on the spot (the leanest loop for the
-    // Cortex-M kernels).
-    each_row(l, x, 0, wide, Rows::Int8(y.iter_mut(), &fin));
-}
-
-/// A full-integer layer without requantization: each row's int32 sum taken to f32
-/// through the row's multiplier and `out_scale`, `(acc · m / 2^shift) · out_scale`, the
-/// value [`dense_int8`]'s int8 output stands for before it is rounded and saturated. A
-/// half's last layer (with no activation) ends this way where its output leaves the
-/// integer domain anyway: the encoder's latent keeps the precision its bit allocation
-/// asks for instead of 256 levels shared by every dimension. Two f32 products in this
-/// order on every target, so every platform gets the same bits.
-pub(crate) fn dense_int8_f32(
-    l: &DenseSpec<'_>,
-    x: &[i8],
-    y: &mut [f32],
-    out_scale: f32,
-    wide: &mut [i16],
-) {
-    each_row(l, x, 0, wide, Rows::F32(y.iter_mut(), out_scale));
-}
-
-/// Where [`each_row`] puts a full-int8 layer's outputs: one function for both kinds, so
-/// that a device's flash holds one copy of the block loop.
-enum Rows<'y, 'f> {
-    /// Requantized to int8, then activated.
-    Int8(core::slice::IterMut<'y, i8>, &'f Finish<'f>),
-    /// In f32, scaled by the half's `out_scale` ([`dense_int8_f32`]).
-    F32(core::slice::IterMut<'y, f32>, f32),
-}
-
-impl Rows<'_, '_> {
-    /// [`Rows::put`] out of line, for the at most 3 rows after the last block of 4: one
-    /// copy of the finishing code fewer in flash.
-    #[inline(never)]
-    fn put_once(&mut self, acc: i32, m: i32, sh: u8) {
-        self.put(acc, m, sh);
-    }
-
-    /// The next output from its sum `acc`, multiplier `m` and shift `sh`: int8 inline
-    /// (every row of every hidden layer), f32 out of line (a latent, a few dozen rows).
-    #[inline(always)]
-    fn put(&mut self, acc: i32, m: i32, sh: u8) {
-        match self {
-            Rows::Int8(out, fin) => {
-                if let Some(o) = out.next() {
-                    *o = fin.apply(acc, m, sh);
-                }
-            }
-            Rows::F32(..) => self.put_f32(acc, m, sh),
-        }
-    }
-
-    #[inline(never)]
-    fn put_f32(&mut self, acc: i32, m: i32, sh: u8) {
-        if let Rows::F32(out, scale) = self {
-            if let Some(o) = out.next() {
-                // 2^-sh exactly (sh in 1..=62, validated): a normal f32 made from its
-                // exponent.
-                let step = f32::from_bits((127 - u32::from(sh.min(62))) << 23);
-                *o = acc as f32 * (m as f32 * step) * *scale;
-            }
-        }
-    }
-}
-
-fn sum(v: &[i8]) -> i32 {
-    v.iter().map(|&q| i32::from(q)).sum()
-}
-
-/// Puts into `rows` each output of rows `from..` of full-int8 layer `l`, from its sum
-/// `Σ w·x + bias` and its requantization multiplier and shift, block by block on the
-/// Cortex-M kernels or the portable one, in row order (`from` is 0, or all of the blocks'
-/// rows when the x86 kernel did them).
-fn each_row(l: &DenseSpec<'_>, x: &[i8], from: usize, wide: &mut [i16], mut rows: Rows<'_, '_>) {
     let n_in = usize::from(l.in_dim);
     let groups = usize::from(l.out_dim) / 4;
     let body = n_in / 4 * 4;
     // Lengths were validated with the model; on a mismatch nothing is computed.
-    let (Some((wb, wr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
+    let (Some((wb, wr)), Some((yb, yr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
         l.weights.split_at_checked(4 * groups * n_in),
+        y.split_at_mut_checked(4 * groups),
         l.bias.split_at_checked(16 * groups),
         l.scales.split_at_checked(16 * groups),
         l.shifts.split_at_checked(4 * groups),
@@ -399,50 +301,167 @@ fn each_row(l: &DenseSpec<'_>, x: &[i8], from: usize, wide: &mut [i16], mut rows
     if n_in == 0 {
         return; // refused by validation: every layer has inputs
     }
-    let skip = from.min(4 * groups) / 4;
+    let sum = |v: &[i8]| v.iter().map(|&q| i32::from(q)).sum::<i32>();
     // The DSP kernel widens the input once per layer and sums it on the way.
     #[cfg(aecodec_dsp)]
-    let (wx, body_sum) = match (skip < groups).then(|| super::dsp::widen(xb, wide)) {
-        Some(Some((wx, s))) => (Some(wx), s),
-        _ => (None, sum(xb)),
+    let (wx, body_sum) = match super::dsp::widen(xb, wide) {
+        Some((wx, s)) => (Some(wx), s),
+        None => (None, sum(xb)),
     };
     #[cfg(not(aecodec_dsp))]
     let body_sum = {
-        let _ = &wide;
+        let _ = wide;
         sum(xb)
     };
     // |Σ x| <= 128 · 5120 (MAX_WIDTH inputs plus MAX_LABELS one-hot labels): the offset
     // term stays far inside i32.
     let offset = 128 * (body_sum + sum(xt));
+    let fin = Finish::new(l);
+    // x86-64 hosts: the whole layer in one call, finished in registers (AVX-512 VNNI or
+    // AVX2, whichever the CPU has).
+    #[cfg(target_arch = "x86_64")]
+    let done = {
+        let rq = fin.requant(l);
+        let done = super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]);
+        if done {
+            fin.table(yb);
+        }
+        done
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = false;
+    // Elsewhere one block at a time, finished on the spot (the leanest loop for the
+    // Cortex-M kernels).
+    if !done {
+        let params = bb
+            .chunks_exact(16)
+            .zip(mb.chunks_exact(16))
+            .zip(sb.chunks_exact(4));
+        let blocks = wb.chunks_exact(4 * n_in).zip(yb.chunks_exact_mut(4));
+        for ((block, ys), ((b, m), sh)) in blocks.zip(params) {
+            let Some((main, tail)) = block.split_at_checked(4 * body) else {
+                return;
+            };
+            #[cfg(aecodec_dsp)]
+            let mut acc = match wx {
+                Some(wx) => super::dsp::block4(main, wx, xb),
+                None => super::thumb1::block4(main, xb),
+            };
+            #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
+            let mut acc = super::thumb1::block4(main, xb);
+            #[cfg(not(aecodec_thumb1))]
+            let mut acc = block4(main, xb);
+            if !xt.is_empty() {
+                for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
+                    *a += dot_u8(t, xt);
+                }
+            }
+            let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
+            for (o, (((a, b), m), &sh)) in ys.iter_mut().zip(rows) {
+                *o = fin.apply(a - offset + b, m, sh);
+            }
+        }
+    }
+    let params = i32s(br).zip(i32s(mr)).zip(sr);
+    for ((row, o), ((b, m), &sh)) in wr.chunks_exact(n_in).zip(yr).zip(params) {
+        *o = fin.apply(dot_u8(row, x) - offset + b, m, sh);
+    }
+}
+
+/// A full-integer layer without requantization: each row's int32 sum taken to f32
+/// through the row's multiplier and `out_scale`, `(acc · m / 2^shift) · out_scale`, the
+/// value [`dense_int8`]'s int8 output stands for before it is rounded and saturated. A
+/// half's last layer (with no activation) ends this way where its output leaves the
+/// integer domain anyway: the encoder's latent keeps the precision its bit allocation
+/// asks for instead of 256 levels shared by every dimension. Two f32 products in this
+/// order on every target, so every platform gets the same bits.
+///
+/// The same sums as [`dense_int8`] from the same kernels, called out of line: this runs
+/// for one layer of a few dozen rows per encode, and a second inlined copy of the
+/// kernels would cost a device's flash more than the calls cost it time.
+#[inline(never)]
+pub(crate) fn dense_int8_f32(
+    l: &DenseSpec<'_>,
+    x: &[i8],
+    y: &mut [f32],
+    out_scale: f32,
+    wide: &mut [i16],
+) {
+    let n_in = usize::from(l.in_dim);
+    let groups = usize::from(l.out_dim) / 4;
+    let body = n_in / 4 * 4;
+    let (Some((wb, wr)), Some((yb, yr)), Some((bb, br)), Some((mb, mr)), Some((sb, sr))) = (
+        l.weights.split_at_checked(4 * groups * n_in),
+        y.split_at_mut_checked(4 * groups),
+        l.bias.split_at_checked(16 * groups),
+        l.scales.split_at_checked(16 * groups),
+        l.shifts.split_at_checked(4 * groups),
+    ) else {
+        return;
+    };
+    let (Some(xb), Some(xt), Some(x)) = (x.get(..body), x.get(body..n_in), x.get(..n_in)) else {
+        return;
+    };
+    let offset = 128 * x.iter().map(|&q| i32::from(q)).sum::<i32>();
+    #[cfg(aecodec_dsp)]
+    let wx = super::dsp::widen(xb, wide).map(|(wx, _)| wx);
+    #[cfg(not(aecodec_dsp))]
+    let wx = {
+        let _ = wide;
+        None
+    };
     let params = bb
         .chunks_exact(16)
         .zip(mb.chunks_exact(16))
         .zip(sb.chunks_exact(4));
-    for (block, ((b, m), sh)) in wb.chunks_exact(4 * n_in).zip(params).skip(skip) {
+    let blocks = wb.chunks_exact(4 * n_in).zip(yb.chunks_exact_mut(4));
+    for ((block, ys), ((b, m), sh)) in blocks.zip(params) {
         let Some((main, tail)) = block.split_at_checked(4 * body) else {
             return;
         };
-        #[cfg(aecodec_dsp)]
-        let mut acc = match wx {
-            Some(wx) => super::dsp::block4(main, wx, xb),
-            None => super::thumb1::block4(main, xb),
-        };
-        #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
-        let mut acc = super::thumb1::block4(main, xb);
-        #[cfg(not(aecodec_thumb1))]
-        let mut acc = block4(main, xb);
+        let mut acc = block_sums(main, xb, wx);
         if !xt.is_empty() {
             for (a, t) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
                 *a += dot_u8(t, xt);
             }
         }
-        for (((a, b), m), &sh) in acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh) {
-            rows.put(a - offset + b, m, sh);
+        let rows = acc.into_iter().zip(i32s(b)).zip(i32s(m)).zip(sh);
+        for (o, (((a, b), m), &sh)) in ys.iter_mut().zip(rows) {
+            *o = sum_to_f32(a - offset + b, m, sh, out_scale);
         }
     }
     let params = i32s(br).zip(i32s(mr)).zip(sr);
-    for (row, ((b, m), &sh)) in wr.chunks_exact(n_in).zip(params) {
-        rows.put_once(dot_u8(row, x) - offset + b, m, sh);
+    for ((row, o), ((b, m), &sh)) in wr.chunks_exact(n_in).zip(yr).zip(params) {
+        *o = sum_to_f32(dot_u8(row, x) - offset + b, m, sh, out_scale);
+    }
+}
+
+/// `(acc · (m · 2^-sh)) · scale` in f32, `2^-sh` exact (sh in 1..=62, validated: a
+/// normal f32 made from its exponent).
+#[inline(never)]
+fn sum_to_f32(acc: i32, m: i32, sh: u8, scale: f32) -> f32 {
+    let step = f32::from_bits((127 - u32::from(sh.min(62))) << 23);
+    acc as f32 * (m as f32 * step) * scale
+}
+
+/// Σ u·x over one 4-row block with the target's kernel, out of line (see
+/// [`dense_int8_f32`]); `wx` is the input widened by the DSP kernel, where it is built.
+#[inline(never)]
+fn block_sums(main: &[u8], xb: &[i8], wx: Option<&[i16]>) -> [i32; 4] {
+    #[cfg(aecodec_dsp)]
+    return match wx {
+        Some(wx) => super::dsp::block4(main, wx, xb),
+        None => super::thumb1::block4(main, xb),
+    };
+    #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
+    {
+        let _ = wx;
+        return super::thumb1::block4(main, xb);
+    }
+    #[cfg(not(aecodec_thumb1))]
+    {
+        let _ = wx;
+        block4(main, xb)
     }
 }
 

@@ -44,7 +44,9 @@ pub(crate) fn widen<'w>(x: &[i8], wide: &'w mut [i16]) -> Option<(&'w [i16], i32
 /// [`crate::write_blob`] arranges relative to the blob's start; for a blob placed at an
 /// odd address the Thumb-1 kernel runs instead (`x` is the unwidened input it needs).
 /// Integer sums in any order are exact, so the result is bit-identical to the portable
-/// kernel's.
+/// kernel's. Out of line: [`super::dense::dense_int8`] and `dense_int8_f32` share one
+/// copy in flash, for a call per block of 4 rows.
+#[inline(never)]
 pub(crate) fn block4(w: &[u8], wx: &[i16], x: &[i8]) -> [i32; 4] {
     let chunks = wx.len() / 4;
     let aligned = w.as_ptr() as usize % 4 == 0 && wx.as_ptr() as usize % 4 == 0;
