@@ -228,8 +228,9 @@ pub struct Split {
     pub validation: Vec<Window>,
     /// Test windows.
     pub test: Vec<Window>,
-    /// The segments the windows were cut from (of the dealt recordings only; files given
-    /// whole as validation or test data are one segment each).
+    /// The segments the windows were cut from: those of the dealt recordings, then one
+    /// for each file given whole, numbered after the dealt recordings, validation files
+    /// first.
     pub segments: Vec<Segment>,
 }
 
@@ -269,10 +270,11 @@ impl Split {
             let w = cut.windows(&data[s.recording], &s.rows, s.part)?;
             split.part_mut(s.part).extend(w);
         }
-        for (files, part) in [
-            (validation_files, Part::Validation),
-            (test_files, Part::Test),
-        ] {
+        let whole = [
+            (validation_files, Part::Validation, data.len()),
+            (test_files, Part::Test, data.len() + validation_files.len()),
+        ];
+        for (files, part, first) in whole {
             for (i, t) in files.iter().enumerate() {
                 let rows = 0..t.rows.len();
                 let w = cut.windows(t, &rows, part)?;
@@ -281,7 +283,7 @@ impl Split {
                 }
                 split.part_mut(part).extend(w);
                 segments.push(Segment {
-                    recording: data.len() + i,
+                    recording: first + i,
                     rows,
                     part,
                 });
@@ -536,6 +538,13 @@ mod tests {
         let only_test = Split::new(std::slice::from_ref(&data), &[], &[test], plan, cut).unwrap();
         assert!(only_test.rows(Part::Validation) > 0);
         assert_eq!(only_test.rows(Part::Test), 200);
+        let whole: Vec<(usize, Part)> = s
+            .segments
+            .iter()
+            .filter(|x| x.part != Part::Train)
+            .map(|x| (x.recording, x.part))
+            .collect();
+        assert_eq!(whole, [(1, Part::Validation), (2, Part::Test)]);
         let e = Split::new(&[data], &[regimes(10)], &[], plan, cut).unwrap_err();
         assert!(
             e.to_string().contains("regimes.csv") && e.to_string().contains("too short"),
