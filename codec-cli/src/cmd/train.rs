@@ -40,8 +40,8 @@ pub enum VariantArg {
 #[derive(clap::Args)]
 pub struct Args {
     /// CSV recording (series: one sample per row; rows: one window per row with --rows).
-    /// Repeat it, or give a folder of .csv files, for several recordings: each is split
-    /// on its own and no window crosses two.
+    /// Repeat it, or give a folder of .csv files, for several recordings: each is cut into
+    /// blocks of its own, dealt to the parts with the others', and no window crosses two.
     #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
     /// Recording(s) kept whole for validation (the choice between codecs); then no part
