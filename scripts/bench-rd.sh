@@ -11,7 +11,7 @@
 #   AECODEC_RD_VENV (default ~/.cache/aecodec-rd-venv): a venv with matplotlib for the plot
 #
 # The recordings come from packages on the registries (scripts/rd_data.py says which);
-# BasicMotions, PickupGestureWiimoteZ and heartpy's recordings are never used.
+# The recordings kept for an independent check are never used.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT="${1:-target/bench-rd}"

@@ -8,8 +8,7 @@ Every recording comes from a package on the registries (nothing is committed):
     JapaneseVowels (UCR/UEA archive).
   - scipy 1.10.1 (BSD-3-Clause): scipy/misc/ecg.dat, five minutes of one ECG lead at
     360 Hz from the MIT-BIH Arrhythmia Database (record 208; ODC-By).
-Reserved for an independent check and never fetched here: BasicMotions,
-PickupGestureWiimoteZ, heartpy's example recordings.
+The recordings kept for an independent check are never fetched here.
 
 Usage: rd_data.py DIR   (writes DIR/<dataset>/{train,test}.csv and DIR/datasets.tsv)
 """

@@ -21,56 +21,52 @@ def main():
     for r in rows:
         by[r["dataset"]][r["budget"]] = r
     budgets = sorted({r["budget"] for r in rows})
-    lines = [
+    def table(title, cell, extra=None):
+        """A markdown table, a row per dataset and a column per budget: `cell(result)` of each
+        result ("—" where a budget is missing), then `extra(results)` if given."""
+        head = "| dataset | " + " | ".join(f"{b} B" for b in budgets) + " |"
+        rule = "|---|" + "---:|" * len(budgets)
+        if extra:
+            head, rule = head + " chosen |", rule + "---|"
+        out = [title, "", head, rule]
+        for name, per in by.items():
+            cells = [cell(per[b]) if b in per else "—" for b in budgets]
+            tail = f" {extra([per[b] for b in budgets if b in per])} |" if extra else ""
+            out.append(f"| {name} | " + " | ".join(cells) + " |" + tail)
+        return out
+
+    def margins(r):
+        t, best = r["test"], best_classical(r)["snr_db"]
+        return t["snr_db"] - best, t["device_snr_db"] - best
+
+    def snrs(r):
+        t, best = r["test"], best_classical(r)
+        return (f"{t['snr_db']:.2f} / {t['plain_snr_db']:.2f} / {t['device_snr_db']:.2f} / "
+                f"{t['int8_full_snr_db']:.2f} / {best['snr_db']:.2f} {best['codec']}")
+
+    def cost(r):
+        t = r["test"]
+        return f"{t['device_snr_db'] - t['plain_snr_db']:+.2f} ({t['plain_snr_db']:.1f})"
+
+    lines = table(
         f"Margin of `aecodec train` (auto) over the best classical codec at the same payload bytes, "
         f"test part, dB: f32 blob (refining encoder) / full-int8 encoder-only device decoded by the "
         f"f32 blob (plain encoder); the classical codecs in f32. {steps} steps, "
         f"{datetime.date.today().isoformat()}, `scripts/bench-rd.sh`.",
-        "",
-        "| dataset | " + " | ".join(f"{b} B" for b in budgets) + " | chosen |",
-        "|---|" + "---:|" * len(budgets) + "---|",
-    ]
-    worst = None
-    for name, per in by.items():
-        cells, chosen = [], []
-        for b in budgets:
-            r = per.get(b)
-            if r is None:
-                cells.append("—")
-                continue
-            t, best = r["test"], best_classical(r)
-            d32, d8 = t["snr_db"] - best["snr_db"], t["device_snr_db"] - best["snr_db"]
-            worst = d32 if worst is None else min(worst, d32)
-            cells.append(f"{d32:+.2f} / {d8:+.2f}")
-            chosen.append(r["variant"])
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {', '.join(chosen)} |")
-    lines += ["", "Test SNR of auto's codec, dB: f32 refining / f32 plain / full-int8 device → f32 / "
-              "full-int8 blob refining; then the best classical codec:", ""]
-    lines.append("| dataset | " + " | ".join(f"{b} B" for b in budgets) + " |")
-    lines.append("|---|" + "---:|" * len(budgets))
-    for name, per in by.items():
-        cells = []
-        for b in budgets:
-            r = per.get(b)
-            if r is None:
-                cells.append("—")
-                continue
-            t, best = r["test"], best_classical(r)
-            cells.append(
-                f"{t['snr_db']:.2f} / {t['plain_snr_db']:.2f} / {t['device_snr_db']:.2f} / "
-                f"{t['int8_full_snr_db']:.2f} / {best['snr_db']:.2f} {best['codec']}"
-            )
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "What the device's precision costs: full-int8 device → f32 decoder minus the f32 blob, both "
-              "with the plain encoder, dB (and the test SNR of the f32 blob):", ""]
-    lines.append("| dataset | " + " | ".join(f"{b} B" for b in budgets) + " |")
-    lines.append("|---|" + "---:|" * len(budgets))
-    for name, per in by.items():
-        cells = []
-        for b in budgets:
-            t = per[b]["test"] if b in per else None
-            cells.append("—" if t is None else f"{t['device_snr_db'] - t['plain_snr_db']:+.2f} ({t['plain_snr_db']:.1f})")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lambda r: "{:+.2f} / {:+.2f}".format(*margins(r)),
+        lambda rs: ", ".join(r["variant"] for r in rs),
+    )
+    worst = min((margins(r)[0] for r in rows), default=None)
+    lines += [""] + table(
+        "Test SNR of auto's codec, dB: f32 refining / f32 plain / full-int8 device → f32 / "
+        "full-int8 blob refining; then the best classical codec:",
+        snrs,
+    )
+    lines += [""] + table(
+        "What the device's precision costs: full-int8 device → f32 decoder minus the f32 blob, both "
+        "with the plain encoder, dB (and the test SNR of the f32 blob):",
+        cost,
+    )
     text = "\n".join(lines) + "\n"
     open(f"{out}/table.md", "w").write(text)
     print(text)

@@ -241,16 +241,18 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     // refine (no decoder) and to decode them.
     let plain_frames = dir.join("plain-frames.bin");
     run_ok(&encode_args(&blob, &plain_frames, &["--refine", "0"]));
+    // `aecodec export` of the full-int8 encoder-only device blob into `out`, then `extra`.
+    let export_device = |out: &Path, extra: &[&str]| {
+        let aect = dir.join("ankle.aect");
+        let mut a: Vec<&OsStr> = ["export", "--precision", "int8-full", "--encoder-only", "-o"]
+            .map(OsStr::new)
+            .to_vec();
+        a.extend([out.as_os_str(), aect.as_os_str()]);
+        a.extend(extra.iter().map(OsStr::new));
+        run_ok(&a);
+    };
     let device = dir.join("device.aem");
-    run_ok(&[
-        "export",
-        dir.join("ankle.aect").to_str().unwrap(),
-        "--precision",
-        "int8-full",
-        "--encoder-only",
-        "-o",
-        device.to_str().unwrap(),
-    ]);
+    export_device(&device, &[]);
     assert!(std::fs::metadata(&device).unwrap().len() < std::fs::metadata(&blob).unwrap().len());
     let device_frames = dir.join("device-frames.bin");
     run_ok(&encode_args(&device, &device_frames, &[]));
@@ -260,17 +262,7 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     );
     // A full-int8 device whose payloads the f32 blob decodes.
     let for_f32 = dir.join("device-for-f32.aem");
-    run_ok(&[
-        "export",
-        dir.join("ankle.aect").to_str().unwrap(),
-        "--precision",
-        "int8-full",
-        "--encoder-only",
-        "--receiver",
-        "f32",
-        "-o",
-        for_f32.to_str().unwrap(),
-    ]);
+    export_device(&for_f32, &["--receiver", "f32"]);
     let f32_frames = dir.join("f32-frames.bin");
     run_ok(&encode_args(&for_f32, &f32_frames, &[]));
     let out = run_ok(&[

@@ -9,7 +9,7 @@
 
 use aecodec_core::Precision;
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
-use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::metrics::{distortion, window_errors};
 use aecodec_trainer::store::TrainedFile;
 use aecodec_trainer::{device_blob, export_blob, round_trip, send_receive, FloatQuantizer};
 
@@ -98,16 +98,7 @@ fn report(file: &TrainedFile, windows: &[Window]) -> Result<()> {
         ),
     ];
     for (name, decoded) in runs {
-        let errors: Vec<f64> = windows
-            .iter()
-            .zip(&decoded)
-            .map(|((w, _), d)| {
-                w.iter()
-                    .zip(d)
-                    .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-                    .sum()
-            })
-            .collect();
+        let errors = window_errors(windows, &decoded);
         let total = errors.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         let outside: f64 = errors
             .iter()

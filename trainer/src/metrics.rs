@@ -46,6 +46,20 @@ pub fn distortion(original: &[Window], decoded: &[Vec<f32>], channels: usize) ->
     }
 }
 
+/// Squared error of each decoded window against its original, summed over its values.
+pub fn window_errors(original: &[Window], decoded: &[Vec<f32>]) -> Vec<f64> {
+    original
+        .iter()
+        .zip(decoded)
+        .map(|((w, _), d)| {
+            w.iter()
+                .zip(d)
+                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+                .sum()
+        })
+        .collect()
+}
+
 /// Raw size of a window of `inputs` 16-bit samples over the payload size.
 pub fn compression_ratio(inputs: usize, payload_bytes: usize) -> f64 {
     (inputs * 2) as f64 / payload_bytes.max(1) as f64

@@ -12,7 +12,7 @@ use aecodec_core::Precision;
 
 use crate::data::Window;
 use crate::linear::{fit_dct_budget, fit_linear_budget};
-use crate::metrics::{distortion, Distortion};
+use crate::metrics::{distortion, window_errors, Distortion};
 use crate::model::FloatModel;
 use crate::models::{Corruption, Variant};
 use crate::rng::Rng;
@@ -232,16 +232,7 @@ fn measure(
 ) -> Result<(Distortion, Vec<f64>), Error> {
     let blob = export_blob(model, Precision::F32, calibration)?;
     let decoded = round_trip(&blob, windows, refine)?;
-    let errors = windows
-        .iter()
-        .zip(&decoded)
-        .map(|((w, _), d)| {
-            w.iter()
-                .zip(d)
-                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-                .sum()
-        })
-        .collect();
+    let errors = window_errors(windows, &decoded);
     Ok((distortion(windows, &decoded, channels), errors))
 }
 

@@ -379,15 +379,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &aecodec_trainer::send_receive(&device, &blob, test, 0)?,
         in_channels,
     );
-    let test_plain = distortion(test, &round_trip(&blob, test, 0)?, in_channels);
+    let test_plain = if args.refine == 0 {
+        test_d
+    } else {
+        distortion(test, &round_trip(&blob, test, 0)?, in_channels)
+    };
     // The classical codecs at the same budget, fit on the same windows.
     let mut baselines = Vec::new();
     if n_labels == 0 {
-        for kind in [CodecKind::Linear, CodecKind::Dct] {
-            let m = fit(kind, &cfg, &fit_windows, val, in_channels, 0, &mut |_| {})?;
-            let b = export_blob(&m, Precision::F32, &fit_windows)?;
-            let d = distortion(test, &round_trip(&b, test, args.refine)?, in_channels);
-            baselines.push((kind.name(), d));
+        for other in [CodecKind::Linear, CodecKind::Dct] {
+            // A classical codec that was chosen is its own baseline (same fit, same windows).
+            let d = if other == kind {
+                test_d
+            } else {
+                let m = fit(other, &cfg, &fit_windows, val, in_channels, 0, &mut |_| {})?;
+                let b = export_blob(&m, Precision::F32, &fit_windows)?;
+                distortion(test, &round_trip(&b, test, args.refine)?, in_channels)
+            };
+            baselines.push((other.name(), d));
         }
     }
     let fit_on = if args.no_refit {
