@@ -73,7 +73,7 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
         .unwrap();
     assert!(inspect.status.success());
     let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(d["format_version"], 3);
+    assert_eq!(d["format_version"], 4);
     assert_eq!(d["payload"]["bytes"], 12);
     assert_eq!(d["input_dim"], 192);
     let _ = std::fs::remove_dir_all(&out);
@@ -457,14 +457,17 @@ fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_fr
     assert_eq!(counts["bad_crc"], 1);
     assert_eq!(counts["truncated"], 1);
     assert_eq!(counts["decoded"], 106, "{counts}");
-    // Payloads of another model are refused, not decoded: one whose 4 fingerprint bits
-    // differ (two models share them with probability 1/16).
-    let nibble = |p: &std::path::Path| std::fs::read(p).unwrap()[10] & 0xF;
+    // Payloads of another model are refused, not decoded: one whose 4-bit model tag
+    // differs (two models share one with probability 1/16).
+    let tag = |p: &std::path::Path| {
+        let b = std::fs::read(p).unwrap();
+        aecodec_core::model_tag(u32::from_le_bytes(b[10..14].try_into().unwrap()), 4)
+    };
     let other = ["ankle-f32.aem", "ankle-int8.aem"]
         .iter()
         .map(|f| dir.join(f))
-        .find(|p| nibble(p) != nibble(&blob))
-        .expect("a model with other fingerprint bits");
+        .find(|p| tag(p) != tag(&blob))
+        .expect("a model with another tag");
     let (code, err) = stderr_of(&[
         "decode",
         "--model",
@@ -477,6 +480,198 @@ fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_fr
     ]);
     assert_eq!(code, Some(3));
     assert!(err.contains("made by another model"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Hex payload lines of the bundled recording, encoded with `blob`.
+fn hex_lines(blob: &Path, out: &Path) -> Vec<String> {
+    run_ok(&encode_args(blob, out, &["--format", "hex"]));
+    let text = std::fs::read_to_string(out).unwrap();
+    text.lines().map(str::to_string).collect()
+}
+
+/// `decode --format hex` of `input` with `models` (and `extra`): exit code, counts,
+/// the CSV written.
+fn decode_hex(
+    dir: &Path,
+    models: &[String],
+    input: &[u8],
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let (i, o) = (dir.join("in.hex"), dir.join("out.csv"));
+    std::fs::write(&i, input).unwrap();
+    let mut a: Vec<OsString> = vec!["decode".into()];
+    for m in models {
+        a.extend(["--model".into(), m.into()]);
+    }
+    a.extend(["--format", "hex", "--json", "-i"].map(OsString::from));
+    a.extend([i.into(), "-o".into(), o.clone().into()]);
+    a.extend(extra.iter().map(OsString::from));
+    let run = aecodec().args(&a).output().unwrap();
+    let err = String::from_utf8_lossy(&run.stderr).into_owned();
+    let counts = serde_json::from_str(err.lines().last().unwrap_or("null")).unwrap_or_default();
+    let csv = std::fs::read_to_string(&o).unwrap_or_default();
+    (run.status.code(), counts, csv)
+}
+
+/// Distinct `window` values of a decoded CSV (its first column, or second with models).
+fn windows_in(csv: &str, col: usize) -> usize {
+    let w: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(col))
+        .collect();
+    w.len()
+}
+
+#[test]
+fn decode_drops_repeats_tells_late_from_lost_and_skips_bad_lines() {
+    let dir = temp_dir("sequence");
+    let (_, blob) = linear_model(&dir);
+    let model = [blob.to_str().unwrap().to_string()];
+    let lines = hex_lines(&blob, &dir.join("p.hex"));
+    assert_eq!(lines.len(), 110);
+    // 4-bit counter: window 4 twice, windows 5 and 6 swapped, a line that is not UTF-8,
+    // a 10,000-byte line.
+    let mut input = Vec::new();
+    let order: Vec<usize> = (0..5).chain([4, 6, 5]).chain(7..110).collect();
+    for (n, &k) in order.iter().enumerate() {
+        input.extend(lines[k].as_bytes());
+        input.push(b'\n');
+        if n == 20 {
+            input.extend(b"\xff\xfe\xfd not hex\n");
+            input.extend(std::iter::repeat_n(b'a', 10_000));
+            input.push(b'\n');
+        }
+    }
+    let (code, c, csv) = decode_hex(&dir, &model, &input, &[]);
+    assert_eq!(code, Some(3), "bad lines make the run unclean: {c}");
+    assert_eq!(
+        (c["decoded"].as_u64(), c["duplicates"].as_u64(), c["late"].as_u64()),
+        (Some(110), Some(1), Some(1)),
+        "{c}"
+    );
+    assert_eq!((c["lost"].as_u64(), c["bad_lines"].as_u64()), (Some(0), Some(2)), "{c}");
+    assert_eq!(windows_in(&csv, 0), 110);
+    // --keep-duplicates writes the repeat too.
+    let (_, c, csv) = decode_hex(&dir, &model, &input, &["--keep-duplicates"]);
+    assert_eq!((c["decoded"].as_u64(), c["duplicates"].as_u64()), (Some(111), Some(1)));
+    assert_eq!(windows_in(&csv, 0), 111);
+    // Window 19 carries counter 3, like window 3: other bytes, so not a repeat but a
+    // period of 15 lost payloads.
+    assert_ne!(lines[3], lines[19]);
+    let input = format!("{}\n{}\n", lines[3], lines[19]);
+    let (code, c, _) = decode_hex(&dir, &model, input.as_bytes(), &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (c["decoded"].as_u64(), c["duplicates"].as_u64(), c["lost"].as_u64()),
+        (Some(2), Some(0), Some(15)),
+        "{c}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn decode_routes_payloads_by_port_and_refuses_models_it_cannot_tell_apart() {
+    let dir = temp_dir("ports");
+    let (_, blob) = linear_model(&dir);
+    let other = dir.join("ankle-f32.aem");
+    let (a, b) = (
+        hex_lines(&blob, &dir.join("a.hex")),
+        hex_lines(&other, &dir.join("b.hex")),
+    );
+    let models = [
+        format!("10={}", blob.display()),
+        format!("11={}", other.display()),
+    ];
+    let input = format!(
+        "10 {}\n11,{}\n10 {}\n11 {}\n12 {}\n{}\n",
+        a[0], b[0], a[1], b[1], a[2], a[3]
+    );
+    let (code, c, csv) = decode_hex(&dir, &models, input.as_bytes(), &[]);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        (c["decoded"].as_u64(), c["unknown_port"].as_u64(), c["bad_lines"].as_u64()),
+        (Some(4), Some(1), Some(1)),
+        "{c}"
+    );
+    // Several models: the first column names the model by fingerprint.
+    assert!(csv.starts_with("model,window,sequence,sample,value\n"), "{csv:.80}");
+    let fp = |p: &Path| {
+        let bytes = std::fs::read(p).unwrap();
+        format!("{:08x}", u32::from_le_bytes(bytes[10..14].try_into().unwrap()))
+    };
+    let by_model = |f: &str| csv.lines().filter(|l| l.starts_with(f)).count();
+    let per_window = (csv.lines().count() - 1) / 4;
+    assert_eq!(by_model(&fp(&blob)), 2 * per_window);
+    assert_eq!(by_model(&fp(&other)), 2 * per_window);
+    // The same model twice cannot be told apart without ports; one port twice neither.
+    for (models, what) in [
+        ([blob.display().to_string(), blob.display().to_string()], "cannot be told apart"),
+        ([format!("7={}", blob.display()), format!("7={}", other.display())], "the same port"),
+        ([format!("7={}", blob.display()), other.display().to_string()], "or none"),
+        ([format!("224={}", blob.display()), other.display().to_string()], "1..=223"),
+    ] {
+        let (code, _, _) = decode_hex(&dir, &models, b"", &[]);
+        assert_eq!(code, Some(1), "{models:?}");
+        let mut args = vec!["decode".to_string()];
+        for m in &models {
+            args.extend(["--model".into(), m.clone()]);
+        }
+        args.extend(["--format".into(), "hex".into()]);
+        let (_, err) = stderr_of(&args);
+        assert!(err.contains(what), "{models:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `decode -o FILE` of a live stream writes each window as it decodes it: killed mid-way,
+/// the file holds every window so far. With `--atomic` it holds nothing until the end,
+/// and a killed run leaves no file.
+#[test]
+fn decode_streams_its_output_and_a_killed_run_keeps_what_it_decoded() {
+    use std::io::Write;
+    let dir = temp_dir("stream");
+    let (_, blob) = linear_model(&dir);
+    let lines = hex_lines(&blob, &dir.join("p.hex"));
+    for atomic in [false, true] {
+        let out = dir.join(format!("live-{atomic}.csv"));
+        let mut cmd = aecodec();
+        cmd.args(["decode", "--model", blob.to_str().unwrap(), "--format", "hex", "-o"])
+            .arg(&out)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if atomic {
+            cmd.arg("--atomic");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for l in &lines[..5] {
+            writeln!(stdin, "{l}").unwrap();
+        }
+        stdin.flush().unwrap();
+        // Wait for the fifth window's last sample (or for the atomic run to have read it).
+        let t0 = std::time::Instant::now();
+        let mut text = String::new();
+        while t0.elapsed() < std::time::Duration::from_secs(if atomic { 2 } else { 60 }) {
+            text = std::fs::read_to_string(&out).unwrap_or_default();
+            if windows_in(&text, 0) == 5 && text.ends_with('\n') {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(stdin);
+        if atomic {
+            assert!(!out.exists(), "an unfinished atomic run wrote {}", out.display());
+        } else {
+            let text = std::fs::read_to_string(&out).unwrap();
+            assert_eq!(windows_in(&text, 0), 5, "{text:.200}");
+            let rows = text.lines().count() - 1;
+            assert_eq!(rows % 5, 0, "only whole windows: {rows} rows");
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

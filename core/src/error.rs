@@ -175,11 +175,11 @@ pub enum Error {
         /// Bytes received.
         found: usize,
     },
-    /// The payload's fingerprint bits belong to another model.
+    /// The payload's model tag is another model's.
     ForeignModel {
-        /// Fingerprint bits of this model.
+        /// This model's tag.
         expected: u16,
-        /// Fingerprint bits in the payload.
+        /// The payload's tag.
         found: u16,
     },
     /// The payload's label is not one of the model's labels.
@@ -284,7 +284,7 @@ impl fmt::Display for Error {
             ),
             ForeignModel { expected, found } => write!(
                 f,
-                "payload was made by another model: fingerprint bits {found:#x}, this model has {expected:#x}"
+                "payload was made by another model: model tag {found:#x}, this model's is {expected:#x}"
             ),
             BadLabel { label, count } => write!(f, "label {label} is not one of the model's {count} labels"),
             NonZeroPadding => f.write_str("payload padding bits are not zero: corrupt payload"),

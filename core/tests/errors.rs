@@ -3,7 +3,7 @@
 mod common;
 
 use aecodec_core::{
-    fingerprint, Codec, Error, Half, Meta, Model, SequenceEvent, SequenceTracker, FORMAT_VERSION,
+    fingerprint, model_tag, Codec, Error, Half, Meta, Model, SequenceEvent, SequenceTracker, FORMAT_VERSION,
     HEADER_LEN,
 };
 use common::{blob, f32s, Tiny};
@@ -65,23 +65,23 @@ fn rejects_blob_with_wrong_magic() {
 #[test]
 fn rejects_blob_with_newer_version() {
     let mut b = blob(&Tiny::new().spec());
-    b[4] = 4;
+    b[4] = 5;
     let e = load(&b);
     assert_eq!(
         e,
         Error::UnsupportedVersion {
-            found: 4,
-            supported: 3
+            found: 5,
+            supported: 4
         }
     );
-    assert!(e.to_string().contains("version 4 is newer"));
+    assert!(e.to_string().contains("version 5 is newer"));
 }
 
 /// Version 1 stored full-int8 weights signed and row-major and had no `pad` field;
-/// version 2 had no `conv` field.
+/// version 2 had no `conv` field; version 3 payloads carry the fingerprint's low bits.
 #[test]
 fn rejects_blob_of_an_older_version() {
-    for old in [1u8, 2] {
+    for old in [1u8, 2, 3] {
         let mut b = blob(&Tiny::new().spec());
         b[4] = old;
         let e = load(&b);
@@ -89,7 +89,7 @@ fn rejects_blob_of_an_older_version() {
             e,
             Error::UnsupportedVersion {
                 found: u16::from(old),
-                supported: 3
+                supported: 4
             }
         );
         assert!(e.to_string().contains(&format!("version {old} is older")));
@@ -315,11 +315,8 @@ fn rejects_payload_from_another_model() {
         Model::from_bytes(&mine).unwrap(),
         Model::from_bytes(&theirs).unwrap(),
     );
-    assert_ne!(
-        m.fingerprint() & 0xF,
-        o.fingerprint() & 0xF,
-        "pick a bias whose fingerprint differs in 4 bits"
-    );
+    let tag = |m: &Model<'_>| model_tag(m.fingerprint(), 4);
+    assert_ne!(tag(&m), tag(&o), "pick a bias whose tag differs");
     let p = Codec::<4>::new(&o)
         .unwrap()
         .encode(&[1.0, 2.0, 3.0], Meta::default())
@@ -332,11 +329,69 @@ fn rejects_payload_from_another_model() {
     assert_eq!(
         e,
         Error::ForeignModel {
-            expected: (m.fingerprint() & 0xF) as u16,
-            found: (o.fingerprint() & 0xF) as u16
+            expected: tag(&m),
+            found: tag(&o)
         }
     );
     assert!(e.to_string().contains("made by another model"));
+}
+
+/// Models that differ in the high bits of one byte (a weight's sign, say) have other
+/// tags as often as any two models: about 1 pair in 2^bits shares one. (The fingerprint's
+/// low 4 bits, the tag of format version 3, depend only on the low bits of each byte:
+/// every one of these pairs shared it.)
+#[test]
+fn models_differing_in_high_bits_of_a_byte_have_other_tags() {
+    let base = Tiny::new();
+    let b0 = blob(&base.spec());
+    let m0 = Model::from_bytes(&b0).unwrap();
+    let (mut pairs, mut same_tag, mut same_low_bits) = (0u32, 0u32, 0u32);
+    let mut refused = 0u32;
+    for field in 0..4 {
+        for byte in 0..24 {
+            // bits 4-7 of the mantissa bytes, the sign of the top byte (the exponent's
+            // bits could make a weight infinite)
+            for bit in if byte % 4 == 3 { 7..8 } else { 4..8 } {
+                let mut t = Tiny::new();
+                let bytes = match field {
+                    0 => &mut t.enc_w,
+                    1 => &mut t.enc_b,
+                    2 => &mut t.dec_w,
+                    _ => &mut t.dec_b,
+                };
+                let Some(v) = bytes.get_mut(byte) else {
+                    continue;
+                };
+                *v ^= 1 << bit;
+                let b = blob(&t.spec());
+                let m = Model::from_bytes(&b).unwrap();
+                pairs += 1;
+                same_low_bits += u32::from(m.fingerprint() & 0xF == m0.fingerprint() & 0xF);
+                let tag = model_tag(m.fingerprint(), 4);
+                assert_eq!(m.payload_layout().fingerprint_tag(m.fingerprint()), tag);
+                if tag == model_tag(m0.fingerprint(), 4) {
+                    same_tag += 1;
+                    continue;
+                }
+                // a payload of the variant is refused by the original model
+                let p = Codec::<4>::new(&m)
+                    .unwrap()
+                    .encode(&[1.0, 2.0, 3.0], Meta::default())
+                    .unwrap();
+                let e = Codec::<4>::new(&m0)
+                    .unwrap()
+                    .decode(p.as_bytes(), &mut [0.0; 3])
+                    .unwrap_err();
+                assert!(matches!(e, Error::ForeignModel { .. }), "{e:?}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(pairs, 13 * (6 + 2 + 6 + 3));
+    assert_eq!(same_low_bits, pairs, "the old tag never tells these apart");
+    // 221 pairs at 1/16 each: 13.8 expected; 30 is over 4 standard deviations above.
+    assert!(same_tag <= 30, "{same_tag} of {pairs} pairs share a tag");
+    assert_eq!(refused + same_tag, pairs);
 }
 
 #[test]
@@ -373,7 +428,7 @@ fn reports_sequence_gap() {
             )
             .unwrap();
         let info = c.decode(p.as_bytes(), &mut out).unwrap();
-        events.push(seq.observe(info.sequence.unwrap()));
+        events.push(seq.observe(info.sequence.unwrap(), p.as_bytes()));
     }
     // 4-bit counter: 14, 15, 0 (16 wraps), then 3: two payloads lost.
     assert_eq!(
@@ -442,4 +497,52 @@ fn encoder_only_blobs_encode_for_the_full_model_and_refuse_to_decode() {
             half: Half::Decoder
         }
     );
+}
+
+/// One width limit: a window plus its one-hot labels wider than `MAX_WIDTH` is refused at
+/// load, so every blob that loads runs in a `Codec<MAX_WIDTH>` (a 4,097-wide first layer
+/// used to load and then fail for want of scratch).
+#[test]
+fn window_plus_labels_wider_than_the_scratch_is_refused_at_load() {
+    use aecodec_core::{write_blob, MAX_WIDTH};
+    for (n, fits) in [(MAX_WIDTH - 2, true), (MAX_WIDTH - 1, false)] {
+        let t = Tiny::new();
+        let norm_mean = f32s(&vec![0.0; n]);
+        let norm_std = f32s(&vec![1.0; n]);
+        let enc_w = f32s(&vec![0.01; (n + 2) * 2]);
+        let dec_w = f32s(&vec![0.01; 4 * n]);
+        let dec_b = f32s(&vec![0.0; n]);
+        let mut spec = t.spec();
+        spec.input_dim = n as u16;
+        spec.label_count = 2;
+        spec.norm_mean = &norm_mean;
+        spec.norm_std = &norm_std;
+        spec.encoder.layers[0].in_dim = (n + 2) as u16;
+        spec.encoder.layers[0].weights = &enc_w;
+        spec.decoder.layers[0].in_dim = 4;
+        spec.decoder.layers[0].out_dim = n as u16;
+        spec.decoder.layers[0].weights = &dec_w;
+        spec.decoder.layers[0].bias = &dec_b;
+        let mut buf = vec![0u8; 200_000];
+        let len = write_blob(&spec, &mut buf).unwrap();
+        drop(spec);
+        buf.truncate(len);
+        match Model::from_bytes(&buf) {
+            Ok(m) => {
+                assert!(fits, "{n} + 2 inputs loaded");
+                assert!(Codec::<MAX_WIDTH>::new(&m).is_ok());
+            }
+            Err(e) => {
+                assert!(!fits, "{n} + 2 inputs refused: {e}");
+                assert_eq!(
+                    e,
+                    Error::LimitExceeded {
+                        what: "encoder input (window + labels)",
+                        value: MAX_WIDTH + 1,
+                        limit: MAX_WIDTH
+                    }
+                );
+            }
+        };
+    }
 }

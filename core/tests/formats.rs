@@ -10,9 +10,9 @@ use common::{blob, hex, Tiny};
 fn blob_bytes_are_pinned() {
     let t = Tiny::new();
     let b = blob(&t.spec());
-    assert_eq!(FORMAT_VERSION, 3);
-    // header: "AECM", version 3, body length, FNV-1a 32 of the body
-    assert_eq!(&b[..6], b"AECM\x03\x00");
+    assert_eq!(FORMAT_VERSION, 4);
+    // header: "AECM", version 4, body length, FNV-1a 32 of the body
+    assert_eq!(&b[..6], b"AECM\x04\x00");
     assert_eq!(
         u32::from_le_bytes(b[6..10].try_into().unwrap()) as usize,
         b.len() - HEADER_LEN
@@ -28,7 +28,7 @@ fn blob_bytes_are_pinned() {
 /// Produced by `write_blob` of the tiny model in tests/common; decoded field by field in
 /// spec/model-format.md ("Worked example").
 const GOLDEN_BLOB: &str = concat!(
-    "4145434d0300b100000019d25945",
+    "4145434d0400b100000019d25945",
     "0003000c0000c84200000000000048c20c000020410000803f0000a040",
     "0000803f000000803f00010302000000180000003f0000003f00000000000000000000003f000000bf",
     "08000000000000803e000000000000803f000000803f000102030000020000180000803f0000000000",
@@ -66,10 +66,13 @@ fn payload_and_frame_bytes_are_pinned() {
             },
         )
         .unwrap();
-    // 4 fingerprint bits | 4 sequence bits (0101) | code 0: 4 bits of (0.75+2)/4*16 = 11 (1011)
-    // | code 1: 3 bits of (1.25+2)/4*8 = 6 (110) | 1 zero padding bit
-    let fp = (m.fingerprint() & 0xF) as u8;
-    assert_eq!(p.as_bytes(), &[(fp << 4) | 0b0101, 0b1011_1100]);
+    // 4 model tag bits (1000) | 4 sequence bits (0101) | code 0: 4 bits of
+    // (0.75+2)/4*16 = 11 (1011) | code 1: 3 bits of (1.25+2)/4*8 = 6 (110) | 1 zero
+    // padding bit. The tag: fmix32(0x4559d219) = 0x8f75f4ac, top 4 bits 1000.
+    assert_eq!(m.fingerprint(), 0x4559_d219);
+    assert_eq!(aecodec_core::model_tag(m.fingerprint(), 4), 0b1000);
+    assert_eq!(aecodec_core::model_tag(m.fingerprint(), 16), 0x8f75);
+    assert_eq!(p.as_bytes(), &[0b1000_0101, 0b1011_1100]);
     let mut frame = [0u8; 16];
     let n = encode_frame(p.as_bytes(), &mut frame).unwrap();
     assert_eq!(hex(&frame[..n]), GOLDEN_FRAME);
@@ -81,8 +84,8 @@ fn payload_and_frame_bytes_are_pinned() {
     assert_eq!(out, [100.0 + 10.0 * 0.875, 2.125, -50.0 + 5.0 * -1.25]);
 }
 
-/// COBS code 05, payload 95 bc, CRC-16 9c 46, delimiter 00 (spec/packet-format.md).
-const GOLDEN_FRAME: &str = "0595bc9c4600";
+/// COBS code 05, payload 85 bc, CRC-16 9f 35, delimiter 00 (spec/packet-format.md).
+const GOLDEN_FRAME: &str = "0585bc9f3500";
 
 /// The blocked full-int8 weight layout of format version 2, pinned for a 6 × 5 layer:
 /// rows 0–3 in one group (inputs 0–3 interleaved, then inputs 4–5 row by row), row 4

@@ -668,9 +668,9 @@ proptest! {
         let b = blob(&Tiny::new().spec());
         let m = Model::from_bytes(&b).unwrap();
         let mut c = Codec::<64>::new(&m).unwrap();
-        let fp = (m.fingerprint() & 0xF) as u8;
+        let fp = aecodec_core::model_tag(m.fingerprint(), 4) as u8;
         let mut out = [0.0f32; 3];
-        // 4 fingerprint bits, 4 sequence bits, codes of 4 and 3 bits, 1 padding bit
+        // 4 model tag bits, 4 sequence bits, codes of 4 and 3 bits, 1 padding bit
         for p in [&payload[..], &short[..]] {
             let well_formed = p.len() == 2 && p[0] >> 4 == fp && p[1] & 1 == 0;
             match c.decode(p, &mut out) {
@@ -697,7 +697,7 @@ proptest! {
         let p = p.as_bytes();
         prop_assert_eq!(p.len(), usize::from(m.payload_layout().bytes));
         let (c0, c1) = tiny_codes(x);
-        let fp = (m.fingerprint() & 0xF) as u8;
+        let fp = aecodec_core::model_tag(m.fingerprint(), 4) as u8;
         prop_assert_eq!(p, &[fp << 4 | (sequence & 0xF) as u8, (c0 << 4 | c1 << 1) as u8][..]);
         let mut out = [0.0f32; 3];
         let info = c.decode(p, &mut out).unwrap();

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aecodec_trainer::data::{read_csv, CsvOptions, Table, Window};
-use aecodec_trainer::fsio::write_atomic;
+use aecodec_trainer::fsio::AtomicFile;
 use anyhow::{bail, Context};
 
 /// Which columns of a CSV file are channels, and which is the label.
@@ -93,36 +93,71 @@ pub fn windows_for(
     Ok(table.windows(0, table.rows.len(), window, hop.unwrap_or(window))?)
 }
 
-/// Where output goes: a file written atomically at the end, or stdout as it comes.
+/// Where output goes: a file that replaces its target when complete, a file written as
+/// it comes, or stdout.
 pub enum Sink {
-    /// Buffered, then written atomically.
-    File(PathBuf, Vec<u8>),
+    /// A temporary file renamed over the target by [`Sink::finish`].
+    File(AtomicFile),
+    /// The target itself, flushed by [`Sink::flush`].
+    Stream(PathBuf, std::io::BufWriter<std::fs::File>),
     /// Standard output.
     Stdout(std::io::Stdout),
 }
 
 impl Sink {
-    /// `-` or no path is stdout.
-    pub fn new(path: Option<&Path>) -> Sink {
+    /// `-` or no path is stdout; a file is written atomically.
+    pub fn new(path: Option<&Path>) -> anyhow::Result<Sink> {
         match path {
-            Some(p) if p != Path::new("-") => Sink::File(p.to_path_buf(), Vec::new()),
-            _ => Sink::Stdout(std::io::stdout()),
+            Some(p) if p != Path::new("-") => Ok(Sink::File(AtomicFile::create(p)?)),
+            _ => Ok(Sink::Stdout(std::io::stdout())),
+        }
+    }
+
+    /// `-` or no path is stdout; a file is created (or truncated) and written as output
+    /// comes, so that it holds everything up to the last [`Sink::flush`] even if the
+    /// process is killed.
+    pub fn stream(path: Option<&Path>) -> anyhow::Result<Sink> {
+        match path {
+            Some(p) if p != Path::new("-") => {
+                let f = std::fs::File::create(p)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+                Ok(Sink::Stream(p.to_path_buf(), std::io::BufWriter::new(f)))
+            }
+            _ => Ok(Sink::Stdout(std::io::stdout())),
         }
     }
 
     /// Appends bytes.
     pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         match self {
-            Sink::File(_, buf) => buf.extend_from_slice(bytes),
+            Sink::File(f) => f.write_all(bytes)?,
+            Sink::Stream(p, w) => w
+                .write_all(bytes)
+                .with_context(|| format!("writing {}", p.display()))?,
             Sink::Stdout(out) => out.write_all(bytes).context("writing to stdout")?,
         }
         Ok(())
     }
 
-    /// Finishes: writes the file atomically, or flushes stdout.
+    /// Hands what was written so far to the OS (a no-op for an atomic file).
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        match self {
+            Sink::File(_) => {}
+            Sink::Stream(p, w) => w.flush().with_context(|| format!("writing {}", p.display()))?,
+            Sink::Stdout(out) => out.flush().context("writing to stdout")?,
+        }
+        Ok(())
+    }
+
+    /// Finishes: renames the atomic file over its target, or flushes.
     pub fn finish(self) -> anyhow::Result<()> {
         match self {
-            Sink::File(path, buf) => Ok(write_atomic(&path, &buf)?),
+            Sink::File(f) => Ok(f.commit()?),
+            Sink::Stream(p, w) => w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("writing {}", p.display())),
             Sink::Stdout(mut out) => out.flush().context("flushing stdout"),
         }
     }

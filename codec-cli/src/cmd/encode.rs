@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.model.display()
         );
     }
-    let mut sink = Sink::new(args.output.as_deref());
+    let mut sink = Sink::new(args.output.as_deref())?;
     for (i, (w, label)) in windows.iter().enumerate() {
         let meta = Meta {
             sequence: i as u16,

@@ -69,7 +69,7 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     {
         window_rows(&mut csv, i, w, channels);
     }
-    let mut sink = Sink::new(args.output.as_deref());
+    let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
     sink.finish()
 }
@@ -117,7 +117,7 @@ pub fn features(args: DataArgs) -> anyhow::Result<()> {
                 .join(",")
         );
     }
-    let mut sink = Sink::new(args.output.as_deref());
+    let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
     sink.finish()
 }
@@ -139,7 +139,7 @@ pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
         codec.reconstruct(&z, *l, &mut out)?;
         window_rows(&mut csv, i, &out, channels);
     }
-    let mut sink = Sink::new(args.output.as_deref());
+    let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
     sink.finish()
 }
@@ -217,7 +217,7 @@ pub fn anomaly(args: AnomalyArgs) -> anyhow::Result<()> {
         flagged += usize::from(bad);
         let _ = writeln!(csv, "{i},{},{e:.4},{}", i * window_len + 2, u8::from(bad));
     }
-    let mut sink = Sink::new(args.output.as_deref());
+    let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
     sink.finish()?;
     if args.json {

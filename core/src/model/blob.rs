@@ -17,7 +17,7 @@ use crate::{Error, MAX_LAYERS};
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
 /// Format version this core writes, and the only one it reads.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
 
@@ -254,7 +254,7 @@ pub enum LatentQuantizer<'a> {
 /// What the optional payload header carries.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PayloadHeader {
-    /// Low bits of the model fingerprint in every payload (0..=16).
+    /// Bits of the model tag in every payload (0..=16; see [`crate::model_tag`]).
     pub fingerprint_bits: u8,
     /// Bits of the sequence counter in every payload (0..=16).
     pub sequence_bits: u8,

@@ -289,6 +289,10 @@ fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
 
     let enc_in = input_dim + labels;
     let dec_in = latent + labels;
+    // One width limit for everything a half reads: a blob that validates fits the
+    // scratch of a `Codec<MAX_WIDTH>`.
+    limit("encoder input (window + labels)", enc_in, MAX_WIDTH)?;
+    limit("decoder input (latent + labels)", dec_in, MAX_WIDTH)?;
     let mut widest = enc_in.max(dec_in);
     widest = widest.max(validate_half(
         Half::Encoder,

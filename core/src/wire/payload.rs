@@ -56,9 +56,31 @@ impl PayloadLayout {
             + usize::from(self.code_bits)
     }
 
-    /// The fingerprint bits a payload of the model with `fingerprint` carries.
+    /// The tag a payload of the model with `fingerprint` carries: see [`model_tag`].
     pub fn fingerprint_tag(&self, fingerprint: u32) -> u16 {
-        (fingerprint & mask(self.fingerprint_bits)) as u16
+        model_tag(fingerprint, self.fingerprint_bits)
+    }
+}
+
+/// The `bits` (0..=16) of a model's identity a payload carries: the top bits of
+/// `fingerprint` passed through a 32-bit finalizer (MurmurHash3's `fmix32`, a bijection
+/// in which every output bit depends on every input bit).
+///
+/// FNV-1a alone would not do: its low bits depend only on the low bits of each body
+/// byte, so two models differing in bits 4–7 of one byte share their low 4 bits. Every
+/// change to a body changes the 32-bit fingerprint (each FNV-1a step is a bijection of
+/// the state), and the finalizer spreads that change over all 32 bits, so two different
+/// models share a `bits`-bit tag with probability 2^-bits.
+pub fn model_tag(fingerprint: u32, bits: u8) -> u16 {
+    let mut h = fingerprint;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    match bits.min(16) {
+        0 => 0,
+        b => (h >> (32 - u32::from(b))) as u16,
     }
 }
 
@@ -211,51 +233,133 @@ pub enum SequenceEvent {
     Untracked,
     /// The first payload seen.
     First,
-    /// The payload after the previous one.
+    /// The payload after the newest one so far.
     InOrder,
     /// `lost` payloads are missing before this one (modulo the counter's period).
     Gap {
         /// Payloads missing.
         lost: u32,
     },
-    /// The same counter as the previous payload: a repeat.
+    /// A payload counted missing by an earlier [`SequenceEvent::Gap`] arrived late:
+    /// `behind` counter steps behind the newest one. One fewer payload is lost.
+    Late {
+        /// Steps behind the newest counter seen.
+        behind: u16,
+    },
+    /// The same counter and the same bytes as a payload already seen: a repeat.
     Duplicate,
 }
 
-/// Follows a stream's sequence counter and reports gaps.
-#[derive(Debug, Clone, Copy)]
+/// Most counter values behind the newest one that a [`SequenceTracker`] remembers.
+pub const REORDER_WINDOW_MAX: u16 = 32;
+
+/// Follows a stream's sequence counter: tells in-order payloads, losses, late (reordered)
+/// payloads and repeats apart.
+///
+/// It remembers which of the last `reorder_window` counter values it has seen, and a
+/// 32-bit digest of each one's bytes. With `s` counter bits the window is
+/// `min(32, 2^s / 4)` (0 for one bit). A counter up to that many steps behind the newest
+/// is a repeat if that value was seen with the same bytes, else late; anything else is
+/// ahead, after `d - 1` lost payloads (`d` the forward distance modulo `2^s`). The same
+/// counter with other bytes is a new payload after a full period of losses. A loss of
+/// `2^s - window - 1` or more payloads in a row is misread (as fewer, as late, or as in
+/// order): choose `s` for the loss bursts the link has.
+#[derive(Debug, Clone)]
 pub struct SequenceTracker {
     bits: u8,
-    last: Option<u16>,
+    window: u16,
+    newest: Option<u16>,
+    /// Bit `i`: counter `newest - i` was seen (`i` in `0..=window`).
+    seen: u64,
+    /// Digest of the payload seen with counter `c`, at `c % REORDER_WINDOW_MAX`.
+    digests: [u32; REORDER_WINDOW_MAX as usize],
 }
 
 impl SequenceTracker {
     /// A tracker for a counter of `bits` bits (from [`PayloadLayout::sequence_bits`]).
     pub fn new(bits: u8) -> Self {
+        let bits = bits.min(16);
+        let window = match bits {
+            0 | 1 => 0,
+            b => ((1u32 << b) / 4).min(u32::from(REORDER_WINDOW_MAX)) as u16,
+        };
         SequenceTracker {
-            bits: bits.min(16),
-            last: None,
+            bits,
+            window,
+            newest: None,
+            seen: 0,
+            digests: [0; REORDER_WINDOW_MAX as usize],
         }
     }
 
-    /// Records `sequence` and says how it follows the previous one.
-    pub fn observe(&mut self, sequence: u16) -> SequenceEvent {
+    /// Counter values behind the newest one that are told apart from losses.
+    pub fn reorder_window(&self) -> u16 {
+        self.window
+    }
+
+    /// Records the payload `bytes` with counter `sequence` and says how it follows the
+    /// payloads seen before.
+    pub fn observe(&mut self, sequence: u16, bytes: &[u8]) -> SequenceEvent {
         if self.bits == 0 {
             return SequenceEvent::Untracked;
         }
         let m = mask(self.bits);
         let seq = u32::from(sequence) & m;
-        let event = match self.last {
-            None => SequenceEvent::First,
-            Some(prev) => match seq.wrapping_sub(u32::from(prev)) & m {
-                0 => SequenceEvent::Duplicate,
-                1 => SequenceEvent::InOrder,
-                d => SequenceEvent::Gap { lost: d - 1 },
-            },
+        let digest = digest(bytes);
+        let slot = (seq % u32::from(REORDER_WINDOW_MAX)) as usize;
+        let Some(newest) = self.newest else {
+            self.advance(seq, 0, slot, digest);
+            return SequenceEvent::First;
         };
-        self.last = Some(seq as u16);
-        event
+        let ahead = seq.wrapping_sub(u32::from(newest)) & m;
+        let behind = (m + 1 - ahead) & m;
+        let stored = self.digests.get(slot).copied();
+        if ahead == 0 {
+            if stored == Some(digest) {
+                return SequenceEvent::Duplicate;
+            }
+            // The same counter with other bytes: the counter went round.
+            self.advance(seq, 64, slot, digest);
+            return SequenceEvent::Gap { lost: m };
+        }
+        if behind >= 1 && behind <= u32::from(self.window) {
+            let bit = 1u64 << behind;
+            if self.seen & bit == 0 {
+                self.seen |= bit;
+                if let Some(d) = self.digests.get_mut(slot) {
+                    *d = digest;
+                }
+                return SequenceEvent::Late {
+                    behind: behind as u16,
+                };
+            }
+            if stored == Some(digest) {
+                return SequenceEvent::Duplicate;
+            }
+        }
+        self.advance(seq, ahead, slot, digest);
+        if ahead == 1 {
+            SequenceEvent::InOrder
+        } else {
+            SequenceEvent::Gap { lost: ahead - 1 }
+        }
     }
+
+    /// Makes `seq` the newest counter, `ahead` steps after the previous newest.
+    fn advance(&mut self, seq: u32, ahead: u32, slot: usize, digest: u32) {
+        self.seen = self.seen.checked_shl(ahead).unwrap_or(0) | 1;
+        self.newest = Some(seq as u16);
+        if let Some(d) = self.digests.get_mut(slot) {
+            *d = digest;
+        }
+    }
+}
+
+/// FNV-1a 32 of a payload's bytes: tells a repeat from a new payload with the same counter.
+fn digest(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 #[cfg(test)]
@@ -265,12 +369,40 @@ mod tests {
     #[test]
     fn sequence_tracker_reports_gaps_across_wraparound() {
         let mut t = SequenceTracker::new(4);
-        assert_eq!(t.observe(14), SequenceEvent::First);
-        assert_eq!(t.observe(15), SequenceEvent::InOrder);
-        assert_eq!(t.observe(0), SequenceEvent::InOrder);
-        assert_eq!(t.observe(3), SequenceEvent::Gap { lost: 2 });
-        assert_eq!(t.observe(3), SequenceEvent::Duplicate);
-        assert_eq!(SequenceTracker::new(0).observe(5), SequenceEvent::Untracked);
+        assert_eq!(t.reorder_window(), 4);
+        assert_eq!(t.observe(14, &[14]), SequenceEvent::First);
+        assert_eq!(t.observe(15, &[15]), SequenceEvent::InOrder);
+        assert_eq!(t.observe(0, &[0]), SequenceEvent::InOrder);
+        assert_eq!(t.observe(3, &[3]), SequenceEvent::Gap { lost: 2 });
+        assert_eq!(t.observe(3, &[3]), SequenceEvent::Duplicate);
+        assert_eq!(SequenceTracker::new(0).observe(5, &[]), SequenceEvent::Untracked);
+    }
+
+    #[test]
+    fn sequence_tracker_tells_late_from_lost_and_repeats_from_wraps() {
+        let mut t = SequenceTracker::new(4);
+        t.observe(4, b"a");
+        // 5 and 6 swapped: one gap, then the late one
+        assert_eq!(t.observe(6, b"c"), SequenceEvent::Gap { lost: 1 });
+        assert_eq!(t.observe(5, b"b"), SequenceEvent::Late { behind: 1 });
+        // a late payload repeated, and the newest repeated
+        assert_eq!(t.observe(5, b"b"), SequenceEvent::Duplicate);
+        assert_eq!(t.observe(6, b"c"), SequenceEvent::Duplicate);
+        assert_eq!(t.observe(7, b"d"), SequenceEvent::InOrder);
+        // counter 7 again with other bytes: 15 payloads went by unseen
+        assert_eq!(t.observe(7, b"e"), SequenceEvent::Gap { lost: 15 });
+        // after the wrap, counter 6 is one behind and unseen: late
+        assert_eq!(t.observe(6, b"f"), SequenceEvent::Late { behind: 1 });
+        // seen, but with other bytes: not a repeat, a new payload 15 ahead
+        assert_eq!(t.observe(6, b"g"), SequenceEvent::Gap { lost: 14 });
+        // more than the window behind reads as ahead
+        let mut t = SequenceTracker::new(8);
+        assert_eq!(t.reorder_window(), 32);
+        t.observe(100, b"x");
+        assert_eq!(t.observe(68, b"y"), SequenceEvent::Late { behind: 32 });
+        assert_eq!(t.observe(67, b"z"), SequenceEvent::Gap { lost: 222 });
+        assert_eq!(SequenceTracker::new(1).reorder_window(), 0);
+        assert_eq!(SequenceTracker::new(16).reorder_window(), 32);
     }
 
     #[test]
