@@ -547,15 +547,26 @@ fn decode_drops_repeats_tells_late_from_lost_and_skips_bad_lines() {
     let (code, c, csv) = decode_hex(&dir, &model, &input, &[]);
     assert_eq!(code, Some(3), "bad lines make the run unclean: {c}");
     assert_eq!(
-        (c["decoded"].as_u64(), c["duplicates"].as_u64(), c["late"].as_u64()),
+        (
+            c["decoded"].as_u64(),
+            c["duplicates"].as_u64(),
+            c["late"].as_u64()
+        ),
         (Some(110), Some(1), Some(1)),
         "{c}"
     );
-    assert_eq!((c["lost"].as_u64(), c["bad_lines"].as_u64()), (Some(0), Some(2)), "{c}");
+    assert_eq!(
+        (c["lost"].as_u64(), c["bad_lines"].as_u64()),
+        (Some(0), Some(2)),
+        "{c}"
+    );
     assert_eq!(windows_in(&csv, 0), 110);
     // --keep-duplicates writes the repeat too.
     let (_, c, csv) = decode_hex(&dir, &model, &input, &["--keep-duplicates"]);
-    assert_eq!((c["decoded"].as_u64(), c["duplicates"].as_u64()), (Some(111), Some(1)));
+    assert_eq!(
+        (c["decoded"].as_u64(), c["duplicates"].as_u64()),
+        (Some(111), Some(1))
+    );
     assert_eq!(windows_in(&csv, 0), 111);
     // Window 19 carries counter 3, like window 3: other bytes, so not a repeat but a
     // period of 15 lost payloads.
@@ -564,7 +575,11 @@ fn decode_drops_repeats_tells_late_from_lost_and_skips_bad_lines() {
     let (code, c, _) = decode_hex(&dir, &model, input.as_bytes(), &[]);
     assert_eq!(code, Some(0));
     assert_eq!(
-        (c["decoded"].as_u64(), c["duplicates"].as_u64(), c["lost"].as_u64()),
+        (
+            c["decoded"].as_u64(),
+            c["duplicates"].as_u64(),
+            c["lost"].as_u64()
+        ),
         (Some(2), Some(0), Some(15)),
         "{c}"
     );
@@ -591,15 +606,25 @@ fn decode_routes_payloads_by_port_and_refuses_models_it_cannot_tell_apart() {
     let (code, c, csv) = decode_hex(&dir, &models, input.as_bytes(), &[]);
     assert_eq!(code, Some(3));
     assert_eq!(
-        (c["decoded"].as_u64(), c["unknown_port"].as_u64(), c["bad_lines"].as_u64()),
+        (
+            c["decoded"].as_u64(),
+            c["unknown_port"].as_u64(),
+            c["bad_lines"].as_u64()
+        ),
         (Some(4), Some(1), Some(1)),
         "{c}"
     );
     // Several models: the first column names the model by fingerprint.
-    assert!(csv.starts_with("model,window,sequence,sample,value\n"), "{csv:.80}");
+    assert!(
+        csv.starts_with("model,window,sequence,sample,value\n"),
+        "{csv:.80}"
+    );
     let fp = |p: &Path| {
         let bytes = std::fs::read(p).unwrap();
-        format!("{:08x}", u32::from_le_bytes(bytes[10..14].try_into().unwrap()))
+        format!(
+            "{:08x}",
+            u32::from_le_bytes(bytes[10..14].try_into().unwrap())
+        )
     };
     let by_model = |f: &str| csv.lines().filter(|l| l.starts_with(f)).count();
     let per_window = (csv.lines().count() - 1) / 4;
@@ -607,10 +632,28 @@ fn decode_routes_payloads_by_port_and_refuses_models_it_cannot_tell_apart() {
     assert_eq!(by_model(&fp(&other)), 2 * per_window);
     // The same model twice cannot be told apart without ports; one port twice neither.
     for (models, what) in [
-        ([blob.display().to_string(), blob.display().to_string()], "cannot be told apart"),
-        ([format!("7={}", blob.display()), format!("7={}", other.display())], "the same port"),
-        ([format!("7={}", blob.display()), other.display().to_string()], "or none"),
-        ([format!("224={}", blob.display()), other.display().to_string()], "1..=223"),
+        (
+            [blob.display().to_string(), blob.display().to_string()],
+            "cannot be told apart",
+        ),
+        (
+            [
+                format!("7={}", blob.display()),
+                format!("7={}", other.display()),
+            ],
+            "the same port",
+        ),
+        (
+            [format!("7={}", blob.display()), other.display().to_string()],
+            "or none",
+        ),
+        (
+            [
+                format!("224={}", blob.display()),
+                other.display().to_string(),
+            ],
+            "1..=223",
+        ),
     ] {
         let (code, _, _) = decode_hex(&dir, &models, b"", &[]);
         assert_eq!(code, Some(1), "{models:?}");
@@ -637,10 +680,17 @@ fn decode_streams_its_output_and_a_killed_run_keeps_what_it_decoded() {
     for atomic in [false, true] {
         let out = dir.join(format!("live-{atomic}.csv"));
         let mut cmd = aecodec();
-        cmd.args(["decode", "--model", blob.to_str().unwrap(), "--format", "hex", "-o"])
-            .arg(&out)
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
+        cmd.args([
+            "decode",
+            "--model",
+            blob.to_str().unwrap(),
+            "--format",
+            "hex",
+            "-o",
+        ])
+        .arg(&out)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
         if atomic {
             cmd.arg("--atomic");
         }
@@ -652,9 +702,8 @@ fn decode_streams_its_output_and_a_killed_run_keeps_what_it_decoded() {
         stdin.flush().unwrap();
         // Wait for the fifth window's last sample (or for the atomic run to have read it).
         let t0 = std::time::Instant::now();
-        let mut text = String::new();
         while t0.elapsed() < std::time::Duration::from_secs(if atomic { 2 } else { 60 }) {
-            text = std::fs::read_to_string(&out).unwrap_or_default();
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
             if windows_in(&text, 0) == 5 && text.ends_with('\n') {
                 break;
             }
@@ -664,13 +713,94 @@ fn decode_streams_its_output_and_a_killed_run_keeps_what_it_decoded() {
         child.wait().unwrap();
         drop(stdin);
         if atomic {
-            assert!(!out.exists(), "an unfinished atomic run wrote {}", out.display());
+            assert!(
+                !out.exists(),
+                "an unfinished atomic run wrote {}",
+                out.display()
+            );
         } else {
             let text = std::fs::read_to_string(&out).unwrap();
             assert_eq!(windows_in(&text, 0), 5, "{text:.200}");
             let rows = text.lines().count() - 1;
             assert_eq!(rows % 5, 0, "only whole windows: {rows} rows");
         }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A crafted `.aect` is refused before export sizes or indexes anything from it, with
+/// the file and the field named (a 40-bit quantizer used to make export allocate 8 TiB,
+/// a short calibration window made it index past the end).
+#[test]
+fn crafted_trained_files_are_refused_naming_the_field() {
+    use aecodec_trainer::model::FloatQuantizer;
+    use aecodec_trainer::store::TrainedFile;
+    let dir = temp_dir("crafted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let aect = dir.join("conv.aect");
+    run_ok(&[
+        "train",
+        "--data",
+        data().to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "ae",
+        "--conv",
+        "8,8,4",
+        "--steps",
+        "5",
+        "--no-refit",
+        "--quiet",
+        "-o",
+        aect.to_str().unwrap(),
+    ]);
+    let good = TrainedFile::load(&aect).unwrap();
+    type Craft = fn(&mut TrainedFile);
+    let crafts: [(&str, Craft, &str); 6] = [
+        (
+            "bits40",
+            |f| match &mut f.model.quantizer {
+                FloatQuantizer::Uniform { bits, .. } | FloatQuantizer::Gaussian { bits, .. } => {
+                    bits[0] = 40
+                }
+            },
+            "quantizer.bits[0]: 40 bits",
+        ),
+        (
+            "short-calibration",
+            |f| f.calibration[0].0.truncate(7),
+            "calibration[0]: 7 values",
+        ),
+        (
+            "held-out-label",
+            |f| f.held_out[0].1 = 3,
+            "held_out[0]: label 3",
+        ),
+        ("window0", |f| f.layout.window = 0, "layout: window 0"),
+        (
+            "huge-layer",
+            |f| f.model.encoder[0].in_dim = usize::MAX / 2,
+            "encoder layer 0",
+        ),
+        ("header", |f| f.model.header.sequence_bits = 40, "header: "),
+    ];
+    for (name, craft, says) in crafts {
+        let mut f = good.clone();
+        craft(&mut f);
+        let path = dir.join(format!("{name}.aect"));
+        f.save(&path).unwrap();
+        let (code, err) = stderr_of(&[
+            "export",
+            path.to_str().unwrap(),
+            "-o",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}.aect")) && err.contains(says),
+            "{name}: {err}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

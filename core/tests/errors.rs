@@ -3,8 +3,8 @@
 mod common;
 
 use aecodec_core::{
-    fingerprint, model_tag, Codec, Error, Half, Meta, Model, SequenceEvent, SequenceTracker, FORMAT_VERSION,
-    HEADER_LEN,
+    fingerprint, model_tag, Codec, Error, Half, Meta, Model, SequenceEvent, SequenceTracker,
+    FORMAT_VERSION, HEADER_LEN,
 };
 use common::{blob, f32s, Tiny};
 

@@ -40,7 +40,49 @@ fn data_err(path: &Path, line: usize, column: Option<&str>, message: String) -> 
     }
 }
 
-/// Reads a CSV file with a header row.
+/// Longest CSV line read, in bytes (a row of 4,096 cells of 20 characters is 84 kB).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Longest cell text quoted in an error message.
+const SHOWN_CELL: usize = 40;
+
+/// A reader that fails on a line longer than [`MAX_LINE_BYTES`], naming it, so that no
+/// record grows without bound.
+struct LineLimit<R> {
+    inner: R,
+    line: usize,
+    run: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in buf.get(..n).unwrap_or(&[]) {
+            if b == b'\n' {
+                self.line += 1;
+                self.run = 0;
+            } else {
+                self.run += 1;
+                if self.run > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("line {} is longer than {MAX_LINE_BYTES} bytes", self.line),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// `text`, cut to [`SHOWN_CELL`] characters for a message.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CELL) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// Reads a CSV file with a header row. Lines longer than [`MAX_LINE_BYTES`] are refused.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
@@ -49,7 +91,11 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(file);
+        .from_reader(LineLimit {
+            inner: std::io::BufReader::new(file),
+            line: 1,
+            run: 0,
+        });
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| data_err(path, 1, None, e.to_string()))?
@@ -113,7 +159,7 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
                     path,
                     line,
                     Some(&header[i]),
-                    format!("non-numeric cell `{text}` (column {})", i + 1),
+                    format!("non-numeric cell `{}` (column {})", shown(text), i + 1),
                 )
             })?;
             if !v.is_finite() {
@@ -121,7 +167,7 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
                     path,
                     line,
                     Some(&header[i]),
-                    format!("non-finite value `{text}` (column {})", i + 1),
+                    format!("non-finite value `{}` (column {})", shown(text), i + 1),
                 ));
             }
             row.push(v);
@@ -134,7 +180,8 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
                     line,
                     Some(&header[i]),
                     format!(
-                        "label `{text}` is not an integer in 0..=65535 (column {})",
+                        "label `{}` is not an integer in 0..=65535 (column {})",
+                        shown(text),
                         i + 1
                     ),
                 )
@@ -260,6 +307,34 @@ mod tests {
         assert_eq!(va.end, te.start);
         assert_eq!(te.end, n);
         assert!(tr.start <= tr.end && va.start <= va.end && te.start <= te.end);
+    }
+
+    /// A line longer than the limit is refused with its number, not read into memory; a
+    /// long bad cell is quoted cut short.
+    #[test]
+    fn overlong_lines_and_cells_are_refused_with_bounded_messages() {
+        let dir = std::env::temp_dir().join(format!("aecodec-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("long.csv");
+        let mut text = b"a,b\n1,2\n3,4\n".to_vec();
+        text.extend(std::iter::repeat_n(b'7', MAX_LINE_BYTES + 10));
+        text.extend(b",1\n");
+        std::fs::write(&p, &text).unwrap();
+        let e = read_csv(&p, &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("long.csv") && e.contains("line 4 is longer than"),
+            "{e}"
+        );
+        let cell = "x".repeat(5000);
+        std::fs::write(&p, format!("a,b\n1,{cell}\n")).unwrap();
+        let e = read_csv(&p, &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("column `b`"), "{e}");
+        assert!(e.len() < 200, "{} bytes: {e:.100}", e.len());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -188,7 +188,10 @@ mod tests {
         assert_ne!(a.tmp, b.tmp);
         for f in [&a, &b] {
             let name = f.tmp.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(name.starts_with(".out.csv.") && name.ends_with(TEMP_SUFFIX), "{name}");
+            assert!(
+                name.starts_with(".out.csv.") && name.ends_with(TEMP_SUFFIX),
+                "{name}"
+            );
         }
         drop((a, b));
         assert_eq!(std::fs::read(&planted).unwrap(), b"planted");

@@ -235,8 +235,67 @@ pub struct FloatModel {
 
 impl FloatModel {
     /// Checks dimensions and lengths.
+    ///
+    /// Everything a file may say is checked before anything is sized from it: bit widths
+    /// and counts against the core's limits, every dimension product with checked
+    /// arithmetic. Errors name the field.
     pub fn validate(&self) -> Result<(), Error> {
+        use aecodec_core::model::{MAX_TABLE_BITS, MAX_UNIFORM_BITS};
+        use aecodec_core::{MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_PAYLOAD_BYTES, MAX_WIDTH};
         let bad = |m: String| Err(Error::InvalidModel(m));
+        let labels = usize::from(self.label_count);
+        if self.input_dim == 0 || self.input_dim.saturating_add(labels) > MAX_WIDTH {
+            return bad(format!(
+                "input_dim: {} inputs and {labels} labels, 1 to {MAX_WIDTH} in all",
+                self.input_dim
+            ));
+        }
+        if labels > MAX_LABELS {
+            return bad(format!("label_count: {labels}, at most {MAX_LABELS}"));
+        }
+        let bits = self.quantizer.bits();
+        let k = bits.len();
+        if k == 0 || k > MAX_LATENT {
+            return bad(format!("quantizer.bits: {k} dimensions, 1 to {MAX_LATENT}"));
+        }
+        let (max_bits, params) = match &self.quantizer {
+            FloatQuantizer::Uniform { mean, lo, hi, .. } => (
+                MAX_UNIFORM_BITS,
+                [("mean", mean.len()), ("lo", lo.len()), ("hi", hi.len())].to_vec(),
+            ),
+            FloatQuantizer::Gaussian { mean, std, .. } => (
+                MAX_TABLE_BITS,
+                [("mean", mean.len()), ("std", std.len())].to_vec(),
+            ),
+        };
+        if let Some((dim, b)) = bits.iter().enumerate().find(|(_, &b)| b > max_bits) {
+            return bad(format!(
+                "quantizer.bits[{dim}]: {b} bits, at most {max_bits}"
+            ));
+        }
+        if let Some((name, n)) = params.iter().find(|(_, n)| *n != k) {
+            return bad(format!("quantizer.{name}: {n} entries for {k} dimensions"));
+        }
+        let h = self.header;
+        if h.fingerprint_bits > 16 || h.sequence_bits > 16 {
+            return bad(format!(
+                "header: {} tag bits and {} sequence bits, at most 16 each",
+                h.fingerprint_bits, h.sequence_bits
+            ));
+        }
+        let label_bits = match labels {
+            0 | 1 => 0,
+            n => (usize::BITS - (n - 1).leading_zeros()) as usize,
+        };
+        let payload_bits = bits.iter().map(|&b| usize::from(b)).sum::<usize>()
+            + usize::from(h.fingerprint_bits)
+            + usize::from(h.sequence_bits)
+            + label_bits;
+        if payload_bits > MAX_PAYLOAD_BYTES * 8 {
+            return bad(format!(
+                "quantizer.bits: payloads of {payload_bits} bits, over the {MAX_PAYLOAD_BYTES}-byte limit"
+            ));
+        }
         if self.norm_mean.len() != self.input_dim || self.norm_std.len() != self.input_dim {
             return bad(format!(
                 "normalization has {} / {} entries for {} inputs",
@@ -245,14 +304,25 @@ impl FloatModel {
                 self.input_dim
             ));
         }
-        let labels = usize::from(self.label_count);
-        let k = self.quantizer.bits().len();
         for (name, layers, n_in, n_out) in [
             ("encoder", &self.encoder, self.input_dim + labels, k),
             ("decoder", &self.decoder, k + labels, self.input_dim),
         ] {
+            if layers.len() > MAX_LAYERS {
+                return bad(format!(
+                    "{name}: {} layers, at most {MAX_LAYERS}",
+                    layers.len()
+                ));
+            }
             let mut width = n_in;
             for (i, l) in layers.iter().enumerate() {
+                let wide = [l.in_dim, l.out_dim, l.conv.map_or(0, |c| c.window())];
+                if wide.iter().any(|&w| w > MAX_WIDTH) {
+                    return bad(format!(
+                        "{name} layer {i}: {}x{} (window {}), wider than {MAX_WIDTH}",
+                        l.out_dim, l.in_dim, wide[2]
+                    ));
+                }
                 if let Some(c) = l.conv {
                     let per = if c.transposed { l.out_dim } else { l.in_dim };
                     let (samples, kernel, stride) = (
@@ -270,7 +340,7 @@ impl FloatModel {
                     }
                 }
                 if l.vec_in() != width
-                    || l.weights.len() != l.in_dim * l.out_dim
+                    || Some(l.weights.len()) != l.in_dim.checked_mul(l.out_dim)
                     || l.bias.len() != l.out_dim
                 {
                     return bad(format!(

@@ -119,7 +119,67 @@ impl TrainedFile {
         }
         let file: TrainedFile = postcard::from_bytes(&bytes[6..])
             .map_err(|e| bad(format!("corrupt trained model: {e}")))?;
-        file.model.validate()?;
+        file.validate().map_err(|e| match e {
+            Error::InvalidModel(m) => bad(format!("corrupt trained model: {m}")),
+            e => e,
+        })?;
         Ok(file)
+    }
+
+    /// Checks the model and everything the verbs size or index from the file: the window
+    /// layout against the model's inputs, every kept window's length and label.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.model.validate()?;
+        let bad = |m: String| Err(Error::InvalidModel(m));
+        let m = &self.model;
+        let l = &self.layout;
+        let per_window = if l.rows {
+            Some(l.columns.len())
+        } else {
+            if l.window == 0 || l.hop == 0 {
+                return bad(format!(
+                    "layout: window {} and hop {} samples, both at least 1",
+                    l.window, l.hop
+                ));
+            }
+            l.window.checked_mul(l.columns.len())
+        };
+        if per_window != Some(m.input_dim) {
+            return bad(format!(
+                "layout: {} columns{} do not make the model's {} inputs",
+                l.columns.len(),
+                if l.rows {
+                    String::new()
+                } else {
+                    format!(" of {} samples", l.window)
+                },
+                m.input_dim
+            ));
+        }
+        for (name, windows) in [
+            ("calibration", &self.calibration),
+            ("held_out", &self.held_out),
+        ] {
+            for (i, (values, label)) in windows.iter().enumerate() {
+                if values.len() != m.input_dim {
+                    return bad(format!(
+                        "{name}[{i}]: {} values, the model takes {}",
+                        values.len(),
+                        m.input_dim
+                    ));
+                }
+                if *label >= m.label_count.max(1) {
+                    return bad(format!(
+                        "{name}[{i}]: label {label}, the model has {}",
+                        if m.label_count == 0 {
+                            "no labels".to_string()
+                        } else {
+                            format!("{} labels", m.label_count)
+                        }
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }

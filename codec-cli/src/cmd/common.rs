@@ -98,8 +98,8 @@ pub fn windows_for(
 pub enum Sink {
     /// A temporary file renamed over the target by [`Sink::finish`].
     File(AtomicFile),
-    /// The target itself, flushed by [`Sink::flush`].
-    Stream(PathBuf, std::io::BufWriter<std::fs::File>),
+    /// The target itself, unbuffered: each [`Sink::write`] reaches the file whole.
+    Stream(PathBuf, std::fs::File),
     /// Standard output.
     Stdout(std::io::Stdout),
 }
@@ -114,14 +114,14 @@ impl Sink {
     }
 
     /// `-` or no path is stdout; a file is created (or truncated) and written as output
-    /// comes, so that it holds everything up to the last [`Sink::flush`] even if the
-    /// process is killed.
+    /// comes, one [`Sink::write`] at a time, so that a killed process leaves every
+    /// write but the one in progress.
     pub fn stream(path: Option<&Path>) -> anyhow::Result<Sink> {
         match path {
             Some(p) if p != Path::new("-") => {
                 let f = std::fs::File::create(p)
                     .with_context(|| format!("cannot write {}", p.display()))?;
-                Ok(Sink::Stream(p.to_path_buf(), std::io::BufWriter::new(f)))
+                Ok(Sink::Stream(p.to_path_buf(), f))
             }
             _ => Ok(Sink::Stdout(std::io::stdout())),
         }
@@ -139,12 +139,10 @@ impl Sink {
         Ok(())
     }
 
-    /// Hands what was written so far to the OS (a no-op for an atomic file).
+    /// Hands what was written so far to the reader (stdout; files need nothing).
     pub fn flush(&mut self) -> anyhow::Result<()> {
-        match self {
-            Sink::File(_) => {}
-            Sink::Stream(p, w) => w.flush().with_context(|| format!("writing {}", p.display()))?,
-            Sink::Stdout(out) => out.flush().context("writing to stdout")?,
+        if let Sink::Stdout(out) = self {
+            out.flush().context("writing to stdout")?;
         }
         Ok(())
     }
@@ -153,10 +151,8 @@ impl Sink {
     pub fn finish(self) -> anyhow::Result<()> {
         match self {
             Sink::File(f) => Ok(f.commit()?),
-            Sink::Stream(p, w) => w
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(|f| f.sync_all())
+            Sink::Stream(p, f) => f
+                .sync_all()
                 .with_context(|| format!("writing {}", p.display())),
             Sink::Stdout(mut out) => out.flush().context("flushing stdout"),
         }

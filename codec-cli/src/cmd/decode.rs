@@ -141,7 +141,9 @@ impl ModelArg {
                     .ok()
                     .filter(|p| (1..=223).contains(p))
                     .with_context(|| {
-                        format!("--model {s}: port {port} is not a LoRaWAN application port (1..=223)")
+                        format!(
+                            "--model {s}: port {port} is not a LoRaWAN application port (1..=223)"
+                        )
                     })?;
                 return Ok(ModelArg {
                     port: Some(port),
@@ -171,9 +173,8 @@ fn indistinguishable(a: &Model<'_>, b: &Model<'_>) -> bool {
         return false;
     }
     let f = la.fingerprint_bits.min(lb.fingerprint_bits);
-    let prefix = |m: &Model<'_>, bits: u8| {
-        u32::from(model_tag(m.payload_fingerprint(), bits)) >> (bits - f)
-    };
+    let prefix =
+        |m: &Model<'_>, bits: u8| u32::from(model_tag(m.payload_fingerprint(), bits)) >> (bits - f);
     prefix(a, la.fingerprint_bits) == prefix(b, lb.fingerprint_bits)
 }
 
@@ -218,9 +219,13 @@ impl Receiver<'_> {
                     // A model whose tag matches says more than one that refuses the tag.
                     let better = match (&first_err, &e) {
                         (None, _) => true,
-                        (Some(CoreError::ForeignModel { .. } | CoreError::PayloadLength { .. }), e) => {
-                            !matches!(e, CoreError::ForeignModel { .. } | CoreError::PayloadLength { .. })
-                        }
+                        (
+                            Some(CoreError::ForeignModel { .. } | CoreError::PayloadLength { .. }),
+                            e,
+                        ) => !matches!(
+                            e,
+                            CoreError::ForeignModel { .. } | CoreError::PayloadLength { .. }
+                        ),
                         _ => false,
                     };
                     if better {
@@ -248,7 +253,9 @@ impl Receiver<'_> {
         if let Some(s) = info.sequence {
             match slot.seq.observe(s, p) {
                 SequenceEvent::Gap { lost } => {
-                    eprintln!("frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}");
+                    eprintln!(
+                        "frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}"
+                    );
                     self.counts.gaps += 1;
                     self.counts.lost += u64::from(lost);
                 }
@@ -506,7 +513,10 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         }
     }
     let Receiver {
-        sink, counts: c, slots, ..
+        sink,
+        counts: c,
+        slots,
+        ..
     } = rx;
     drop(slots);
     sink.finish()?;
@@ -525,7 +535,10 @@ mod tests {
     #[test]
     fn lines_are_read_bounded_and_split_by_port() {
         let text = b"0a0b\r\n\xff\xfe\n".iter().copied();
-        let long: Vec<u8> = text.chain(std::iter::repeat_n(b'a', 1000)).chain(*b"\nff").collect();
+        let long: Vec<u8> = text
+            .chain(std::iter::repeat_n(b'a', 1000))
+            .chain(*b"\nff")
+            .collect();
         let mut r = std::io::BufReader::with_capacity(7, &long[..]);
         let mut buf = Vec::new();
         let mut lines = Vec::new();

@@ -74,11 +74,14 @@ pub struct Args {
     /// Payload budget in bytes, header included (e.g. 11 for LoRaWAN US915 DR0, 12 for Sigfox).
     #[arg(long, default_value_t = 12)]
     pub payload_bytes: usize,
-    /// Model fingerprint bits in every payload (0..=16).
-    #[arg(long, default_value_t = 4)]
+    /// Model tag bits in every payload (0..=16): a receiver refuses the payloads of a
+    /// model it does not hold but for 1 in 2^bits models. 0 where the link selects the
+    /// model (a LoRaWAN FPort per model; spec/packet-format.md).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=16))]
     pub fingerprint_bits: u8,
-    /// Sequence counter bits in every payload (0..=16).
-    #[arg(long, default_value_t = 4)]
+    /// Sequence counter bits in every payload (0..=16): a run of up to 2^bits − W − 2
+    /// lost payloads is counted right, W = min(32, 2^bits / 4) (10 for 4 bits, 222 for 8).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=16))]
     pub sequence_bits: u8,
     /// Latent dimensions of the learned variants (default: from the budget).
     #[arg(long)]
@@ -244,8 +247,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (train_w, val, test) = (&split.train, &split.validation, &split.test);
     let in_channels = if args.rows { 1 } else { channels };
     let header = PayloadHeader {
-        fingerprint_bits: args.fingerprint_bits.min(16),
-        sequence_bits: args.sequence_bits.min(16),
+        fingerprint_bits: args.fingerprint_bits,
+        sequence_bits: args.sequence_bits,
     };
     let labelled =
         labels > 0 && args.variant != VariantArg::Linear && args.variant != VariantArg::Dct;

@@ -375,7 +375,10 @@ mod tests {
         assert_eq!(t.observe(0, &[0]), SequenceEvent::InOrder);
         assert_eq!(t.observe(3, &[3]), SequenceEvent::Gap { lost: 2 });
         assert_eq!(t.observe(3, &[3]), SequenceEvent::Duplicate);
-        assert_eq!(SequenceTracker::new(0).observe(5, &[]), SequenceEvent::Untracked);
+        assert_eq!(
+            SequenceTracker::new(0).observe(5, &[]),
+            SequenceEvent::Untracked
+        );
     }
 
     #[test]
