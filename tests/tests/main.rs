@@ -3,4 +3,5 @@
 mod pipeline;
 mod qemu;
 mod roundtrip;
+mod soak;
 mod variants;
