@@ -15,6 +15,13 @@ pub trait Sensor {
     type Error;
     /// Reads one sample into `out` (one value per channel).
     fn read(&mut self, out: &mut [f32]) -> Result<(), Self::Error>;
+    /// Samples the sensor produced and overwrote unread since the last call (at least
+    /// this many: a sensor's overrun flag says only that one or more were lost). The
+    /// pipeline asks after every successful read. The default: a sensor that never
+    /// loses samples.
+    fn take_lost_samples(&mut self) -> u32 {
+        0
+    }
 }
 
 /// What happened so far; all counters wrap at `u32::MAX`.
@@ -24,8 +31,12 @@ pub struct Counters {
     pub samples: u32,
     /// Failed sensor reads (each retry counts).
     pub sensor_errors: u32,
-    /// Windows abandoned because a sample could not be read.
+    /// Windows abandoned because a sample could not be read, or because the sensor
+    /// lost samples inside them.
     pub dropped_windows: u32,
+    /// Samples the sensor overwrote before they were read (at least this many; see
+    /// [`Sensor::take_lost_samples`]).
+    pub lost_samples: u32,
     /// Frames written completely.
     pub packets_sent: u32,
     /// Frames the writer failed to take.
@@ -153,6 +164,16 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             return None;
         }
         self.counters.samples = self.counters.samples.wrapping_add(1);
+        let lost = sensor.take_lost_samples();
+        if lost > 0 {
+            // A window with a hole in it would be encoded on a stretched time base: drop
+            // what was gathered, and start again from this (new, whole) sample.
+            self.counters.lost_samples = self.counters.lost_samples.wrapping_add(lost);
+            if !self.window.is_empty() {
+                self.counters.dropped_windows = self.counters.dropped_windows.wrapping_add(1);
+            }
+            self.window.clear();
+        }
         let window = self.window.push(sample.get(..ch).unwrap_or(&[]))?;
         let meta = Meta {
             sequence: self.sequence,

@@ -575,6 +575,7 @@ mod pipeline {
                     samples: samples as u32,
                     sensor_errors: sim.injected_faults(),
                     dropped_windows: 0,
+                    lost_samples: 0,
                     packets_sent: windows as u32,
                     write_errors: 0,
                 },
@@ -644,5 +645,70 @@ mod pipeline {
         assert_eq!(c.samples as usize, sim.samples_delivered());
         assert_eq!(c.packets_sent, 0);
         assert!(uart.0.is_empty());
+    }
+
+    /// Polled too slowly, the sensor overwrites samples (ZYXOR): each is counted as lost,
+    /// the window it fell in is dropped, and every frame sent is a window of consecutive
+    /// recorded samples (a hole would stretch the time base the model was trained on).
+    #[test]
+    fn overruns_count_lost_samples_and_drop_their_windows() {
+        let rec = recording();
+        let rec = &rec[..40 * N];
+        let blob = model_blob(rec, Precision::F32);
+        let model = Model::from_bytes(&blob).unwrap();
+        let mut sim = SimLis3dh::new(Address::Sa0Low, rec);
+        sim.overrun_every(100);
+        let mut accel = Lis3dh::new(&mut sim, Address::Sa0Low);
+        accel.init(config(Range::G8, DataRate::Hz100)).unwrap();
+        let mut pipeline = Pipeline::<N, S>::new(&model, CH, WINDOW, 0).unwrap();
+        let mut uart = Uart::default();
+        // 1,250 reads and the 12 samples overwritten among them stay within the recording.
+        let reads = 1250usize;
+        for _ in 0..reads {
+            pipeline.poll(&mut accel, &mut uart);
+        }
+        let c = pipeline.counters();
+        let sim = accel.release();
+        let skipped = sim.samples_overwritten();
+        assert_eq!(skipped, 12);
+        assert_eq!(c.lost_samples as usize, skipped);
+        assert_eq!(c.samples as usize, reads);
+
+        // The windows the sensor's reads make: consecutive recorded samples, restarted at
+        // every overwritten one (the 100th, 200th, … sample read is followed by a gap).
+        let mut codec = Codec::<S>::new(&model).unwrap();
+        let (mut expected, mut dropped) = (Vec::new(), 0u32);
+        let (mut next, mut start, mut fill, mut seq) = (0usize, 0usize, 0usize, 0u16);
+        for read in 1..=reads {
+            fill += 1;
+            next += 1;
+            if fill == WINDOW {
+                let window: Vec<f32> = rec[start * CH..(start + WINDOW) * CH]
+                    .iter()
+                    .map(|&v| f32::from(raw_to_mg(mg_to_raw(v, Range::G8), Range::G8)))
+                    .collect();
+                let meta = Meta {
+                    sequence: seq,
+                    label: 0,
+                };
+                let p = codec.encode(&window, meta).unwrap();
+                let mut frame = [0u8; FRAME_CAPACITY];
+                let n = encode_frame(p.as_bytes(), &mut frame).unwrap();
+                expected.extend_from_slice(&frame[..n]);
+                seq += 1;
+                fill = 0;
+                start = next;
+            }
+            if read % 100 == 0 {
+                // the next sample is overwritten: the window restarts after it
+                next += 1;
+                dropped += u32::from(fill > 0);
+                fill = 0;
+                start = next;
+            }
+        }
+        assert_eq!(c.dropped_windows, dropped);
+        assert_eq!(c.packets_sent, u32::from(seq));
+        assert_eq!(uart.0, expected);
     }
 }

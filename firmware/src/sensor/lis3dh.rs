@@ -330,6 +330,8 @@ pub struct Lis3dh<I2C> {
     i2c: I2C,
     address: u8,
     range: Range,
+    /// Reads whose STATUS_REG had ZYXOR set, not yet taken.
+    overruns: u32,
 }
 
 impl<I2C: I2c> Lis3dh<I2C> {
@@ -339,7 +341,16 @@ impl<I2C: I2c> Lis3dh<I2C> {
             i2c,
             address: address.bits(),
             range: Range::G2,
+            overruns: 0,
         }
+    }
+
+    /// Reads since the last call whose STATUS_REG said a sample had been overwritten
+    /// unread (ZYXOR): each stands for at least one lost sample. Counted by
+    /// [`Lis3dh::read_mg_if_ready`] (and so by `Sensor::read`). The driver does not use
+    /// the FIFO, so FIFO overruns do not arise.
+    pub fn take_overruns(&mut self) -> u32 {
+        core::mem::take(&mut self.overruns)
     }
 
     /// Gives the bus back.
@@ -407,7 +418,8 @@ impl<I2C: I2c> Lis3dh<I2C> {
 
     /// A new sample in mg, or [`Error::NotReady`] if there is none: one burst from
     /// STATUS_REG through OUT_Z_H (7 bytes), so checking and reading cost one
-    /// transaction.
+    /// transaction. A ZYXOR bit in that status (samples overwritten unread) is counted
+    /// for [`Lis3dh::take_overruns`].
     pub fn read_mg_if_ready(&mut self) -> Result<Acceleration, Error<I2C::Error>> {
         let mut buf = [0u8; 7];
         self.i2c
@@ -420,6 +432,9 @@ impl<I2C: I2c> Lis3dh<I2C> {
         let [status, xl, xh, yl, yh, zl, zh] = buf;
         if status & reg::STATUS_ZYXDA == 0 {
             return Err(Error::NotReady);
+        }
+        if status & reg::STATUS_ZYXOR != 0 {
+            self.overruns = self.overruns.saturating_add(1);
         }
         Ok(self.to_mg(
             i16::from_le_bytes([xl, xh]),
@@ -460,7 +475,10 @@ impl<I2C: I2c> Lis3dh<I2C> {
 /// one, because a repeated sample would silently stretch the window's time base that the
 /// model was trained on. Call [`crate::Pipeline::poll`] at the data rate (a timer or the
 /// INT1 data-ready line); a `NotReady` is then a real timing fault, and the pipeline
-/// retries and counts it like a bus error.
+/// retries and counts it like a bus error. Polled too slowly, the sensor overwrites
+/// samples (ZYXOR): each such read reports one lost sample (at least one was lost), and
+/// the pipeline counts it and drops the window it fell in (`Counters::lost_samples`,
+/// `Counters::dropped_windows`).
 impl<I2C: I2c> Sensor for Lis3dh<I2C> {
     type Error = Error<I2C::Error>;
 
@@ -470,5 +488,9 @@ impl<I2C: I2c> Sensor for Lis3dh<I2C> {
             *o = f32::from(v);
         }
         Ok(())
+    }
+
+    fn take_lost_samples(&mut self) -> u32 {
+        self.take_overruns()
     }
 }

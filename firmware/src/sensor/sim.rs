@@ -21,7 +21,10 @@
 //!
 //! After the last recorded sample it keeps presenting that sample and
 //! [`SimLis3dh::exhausted`] is true. [`SimLis3dh::fail_every`] injects faults: every n-th
-//! transaction is not acknowledged and has no effect.
+//! transaction is not acknowledged and has no effect. [`SimLis3dh::overrun_every`]
+//! models a host that polls too slowly: after every n-th sample read, the next recorded
+//! sample is overwritten unread, and STATUS_REG has ZYXOR (bit 7) set until the sample
+//! after it has been read.
 
 use embedded_hal::i2c::{self, ErrorKind, ErrorType, NoAcknowledgeSource, Operation};
 
@@ -96,6 +99,11 @@ pub struct SimLis3dh<'a> {
     fail_every: u32,
     transactions: u32,
     injected: u32,
+    overrun_every: u32,
+    /// Samples overwritten unread so far.
+    overwritten: usize,
+    /// ZYXOR: a sample was overwritten since the outputs were last read completely.
+    overrun: bool,
 }
 
 impl<'a> SimLis3dh<'a> {
@@ -117,7 +125,21 @@ impl<'a> SimLis3dh<'a> {
             fail_every: 0,
             transactions: 0,
             injected: 0,
+            overrun_every: 0,
+            overwritten: 0,
+            overrun: false,
         }
+    }
+
+    /// After every `n`-th sample read completely, overwrites the next recorded sample
+    /// unread and sets ZYXOR; 0 turns it off.
+    pub fn overrun_every(&mut self, n: u32) {
+        self.overrun_every = n;
+    }
+
+    /// Recorded samples overwritten unread so far ([`SimLis3dh::overrun_every`]).
+    pub fn samples_overwritten(&self) -> usize {
+        self.overwritten
     }
 
     /// Makes every `n`-th transaction (counted from the sensor's creation) fail with
@@ -136,9 +158,10 @@ impl<'a> SimLis3dh<'a> {
         self.samples_mg.len() / 3
     }
 
-    /// Samples completely read so far (counting repeats of the last one).
+    /// Samples completely read so far (counting repeats of the last one, not the
+    /// samples overwritten unread).
     pub fn samples_delivered(&self) -> usize {
-        self.delivered
+        self.delivered - self.overwritten
     }
 
     /// Transactions addressed to the bus so far, failed ones included.
@@ -215,7 +238,9 @@ impl<'a> SimLis3dh<'a> {
     fn read_register(&mut self, register: u8) -> u8 {
         match register {
             reg::WHO_AM_I => reg::WHO_AM_I_VALUE,
-            reg::STATUS_REG if self.powered() => STATUS_NEW_DATA,
+            reg::STATUS_REG if self.powered() => {
+                STATUS_NEW_DATA | if self.overrun { reg::STATUS_ZYXOR } else { 0 }
+            }
             reg::OUT_X_L..=reg::OUT_Z_H => {
                 let index = register - reg::OUT_X_L;
                 if self.powered() {
@@ -247,6 +272,14 @@ impl<'a> SimLis3dh<'a> {
         if self.outputs_read == ALL_OUTPUTS {
             self.outputs_read = 0;
             self.delivered = self.delivered.saturating_add(1);
+            self.overrun = false;
+            let n = self.overrun_every as usize;
+            let read = self.delivered - self.overwritten;
+            if n != 0 && read.is_multiple_of(n) && !self.exhausted() {
+                self.delivered += 1;
+                self.overwritten += 1;
+                self.overrun = true;
+            }
         }
     }
 }

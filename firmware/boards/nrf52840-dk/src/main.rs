@@ -69,13 +69,14 @@ const CPU_HZ: u32 = 64_000_000;
 
 /// The pipeline's counters after every poll, for a debugger to read (no console on the
 /// UART: it carries frames only): samples, sensor_errors, dropped_windows,
-/// packets_sent, write_errors, each a little-endian u32. With a probe attached:
-/// `probe-rs read --chip nRF52840_xxAA b32 <address of AECODEC_COUNTERS> 5`.
+/// packets_sent, write_errors, lost_samples, each a little-endian u32. With a probe
+/// attached: `probe-rs read --chip nRF52840_xxAA b32 <address of AECODEC_COUNTERS> 6`.
 // `no_mangle` (which the unsafe_code lint flags) only to give the symbol a stable name.
 #[allow(unsafe_code)]
 #[no_mangle]
 #[used]
-pub static AECODEC_COUNTERS: [AtomicU32; 5] = [
+pub static AECODEC_COUNTERS: [AtomicU32; 6] = [
+    AtomicU32::new(0),
     AtomicU32::new(0),
     AtomicU32::new(0),
     AtomicU32::new(0),
@@ -90,6 +91,7 @@ fn publish(c: Counters) {
         c.dropped_windows,
         c.packets_sent,
         c.write_errors,
+        c.lost_samples,
     ];
     for (slot, v) in AECODEC_COUNTERS.iter().zip(values) {
         slot.store(v, Ordering::Relaxed);

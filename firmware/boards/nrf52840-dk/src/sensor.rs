@@ -10,7 +10,8 @@
 //! straight back to the pipeline, which retries and counts them.
 //!
 //! When the sensor runs ahead instead, a sample is now and then overwritten before it is
-//! read (STATUS_REG ZYXOR); see the README's limitations.
+//! read (STATUS_REG ZYXOR): the driver counts it, and the pipeline counts the lost sample
+//! and drops the window it fell in (`Counters::lost_samples`, `dropped_windows`).
 
 use aecodec_firmware::sensor::lis3dh::{Error, Lis3dh};
 use aecodec_firmware::Sensor;
@@ -52,5 +53,9 @@ impl<I2C: I2c> Sensor for PacedLis3dh<I2C> {
             }
         }
         Err(Error::NotReady)
+    }
+
+    fn take_lost_samples(&mut self) -> u32 {
+        self.accel.take_overruns()
     }
 }
