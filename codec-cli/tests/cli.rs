@@ -757,7 +757,7 @@ fn crafted_trained_files_are_refused_naming_the_field() {
     ]);
     let good = TrainedFile::load(&aect).unwrap();
     type Craft = fn(&mut TrainedFile);
-    let crafts: [(&str, Craft, &str); 6] = [
+    let crafts: [(&str, Craft, &str); 8] = [
         (
             "bits40",
             |f| match &mut f.model.quantizer {
@@ -784,6 +784,12 @@ fn crafted_trained_files_are_refused_naming_the_field() {
             "encoder layer 0",
         ),
         ("header", |f| f.model.header.sequence_bits = 40, "header: "),
+        (
+            "nan-weight",
+            |f| f.model.decoder[0].weights[3] = f32::NAN,
+            "decoder layer 0 weights[3]: NaN",
+        ),
+        ("zero-std", |f| f.model.norm_std[5] = 0.0, "norm_std[5]"),
     ];
     for (name, craft, says) in crafts {
         let mut f = good.clone();
@@ -802,6 +808,19 @@ fn crafted_trained_files_are_refused_naming_the_field() {
             "{name}: {err}"
         );
     }
+    // A finite but huge bias is exported (clamped to the integer range) or refused, never
+    // a crash (found by the `aect` fuzz target: the folded bias overflowed i64).
+    let mut f = good.clone();
+    f.model.encoder[0].bias[0] = 3e38;
+    let path = dir.join("huge-bias.aect");
+    f.save(&path).unwrap();
+    let (code, err) = stderr_of(&[
+        "export",
+        path.to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(matches!(code, Some(0 | 1)), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -88,11 +88,20 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
         path: path.to_path_buf(),
         source: e,
     })?;
+    read_csv_from(std::io::BufReader::new(file), path, opts)
+}
+
+/// [`read_csv`] of any reader; `path` names the input in errors.
+pub fn read_csv_from<R: std::io::Read>(
+    input: R,
+    path: &Path,
+    opts: &CsvOptions,
+) -> Result<Table, Error> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(LineLimit {
-            inner: std::io::BufReader::new(file),
+            inner: input,
             line: 1,
             run: 0,
         });

@@ -176,8 +176,9 @@ fn int_half(
         let mut shifts = Vec::with_capacity(l.out_dim);
         for ((row, &b), &sw) in codes.chunks_exact(l.in_dim).zip(&l.bias).zip(&w_scales) {
             let row_sum: i64 = row.iter().map(|&w| i64::from(w as i8)).sum();
-            let folded =
-                (f64::from(b) / (sw * x_q.scale)).round() as i64 - i64::from(x_q.zero) * row_sum;
+            // Saturating: a bias far beyond the layer's range is clamped below anyway.
+            let folded = ((f64::from(b) / (sw * x_q.scale)).round() as i64)
+                .saturating_sub(i64::from(x_q.zero) * row_sum);
             let limit = i64::from(aecodec_core::model::MAX_INT_BIAS);
             bias.push(folded.clamp(-limit, limit) as i32);
             let (m, sh) = fixed_point(sw * x_q.scale / pre_q.scale);

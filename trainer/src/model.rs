@@ -296,6 +296,48 @@ impl FloatModel {
                 "quantizer.bits: payloads of {payload_bits} bits, over the {MAX_PAYLOAD_BYTES}-byte limit"
             ));
         }
+        let finite = |name: &str, v: &[f32]| match v.iter().position(|x| !x.is_finite()) {
+            Some(i) => bad(format!("{name}[{i}]: {} is not finite", v[i])),
+            None => Ok(()),
+        };
+        match &self.quantizer {
+            FloatQuantizer::Uniform { mean, lo, hi, .. } => {
+                finite("quantizer.mean", mean)?;
+                finite("quantizer.lo", lo)?;
+                finite("quantizer.hi", hi)?;
+                if let Some(i) = lo
+                    .iter()
+                    .zip(hi)
+                    .position(|(l, h)| !(l < h && (h - l).is_finite()))
+                {
+                    return bad(format!(
+                        "quantizer.lo[{i}] {} is not below quantizer.hi[{i}] {}",
+                        lo[i], hi[i]
+                    ));
+                }
+            }
+            FloatQuantizer::Gaussian { mean, std, .. } => {
+                finite("quantizer.mean", mean)?;
+                finite("quantizer.std", std)?;
+                if let Some(i) = std.iter().position(|&s| s <= 0.0) {
+                    return bad(format!("quantizer.std[{i}]: {} is not positive", std[i]));
+                }
+            }
+        }
+        finite("norm_mean", &self.norm_mean)?;
+        finite("norm_std", &self.norm_std)?;
+        if let Some(i) = self.norm_std.iter().position(|&s| s <= 0.0) {
+            return bad(format!(
+                "norm_std[{i}]: {} is not positive",
+                self.norm_std[i]
+            ));
+        }
+        for (name, layers) in [("encoder", &self.encoder), ("decoder", &self.decoder)] {
+            for (i, l) in layers.iter().enumerate() {
+                finite(&format!("{name} layer {i} weights"), &l.weights)?;
+                finite(&format!("{name} layer {i} bias"), &l.bias)?;
+            }
+        }
         if self.norm_mean.len() != self.input_dim || self.norm_std.len() != self.input_dim {
             return bad(format!(
                 "normalization has {} / {} entries for {} inputs",

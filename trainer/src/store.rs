@@ -76,14 +76,19 @@ pub fn spread(windows: &[Window], n: usize) -> Vec<Window> {
 }
 
 impl TrainedFile {
-    /// Writes the file atomically.
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
+    /// The file's bytes: magic, version, postcard body.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&VERSION.to_le_bytes());
         let body = postcard::to_allocvec(self)
             .map_err(|e| Error::InvalidModel(format!("cannot serialize: {e}")))?;
         bytes.extend_from_slice(&body);
-        write_atomic(path, &bytes)
+        Ok(bytes)
+    }
+
+    /// Writes the file atomically.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        write_atomic(path, &self.to_bytes()?)
     }
 
     /// Reads a file written by [`TrainedFile::save`].
@@ -92,6 +97,11 @@ impl TrainedFile {
             path: path.to_path_buf(),
             source,
         })?;
+        TrainedFile::from_bytes(&bytes, path)
+    }
+
+    /// Parses and validates the bytes of a trained-model file; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<TrainedFile, Error> {
         let bad = |message: String| Error::Data {
             path: path.to_path_buf(),
             line: 0,

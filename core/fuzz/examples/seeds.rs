@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use aecodec_core::{encode_frame, max_frame_len, Codec, Meta, Model, HEADER_LEN};
-use aecodec_core_fuzz::{seed_blobs, SCRATCH};
+use aecodec_core_fuzz::{seed_blobs, seed_trained_files, SCRATCH};
 
 fn write(target: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let dir = Path::new("corpus").join(target);
@@ -46,10 +46,22 @@ fn main() -> std::io::Result<()> {
         frames.extend_from_slice(&frame[..n]);
         write("frame", &format!("model{i}.frame"), &frame[..n - 1])?;
     }
+    // Trained-model files, whole and as bodies (the target also reads its input behind a
+    // valid header); CSV files, series and row mode.
+    for (i, file) in seed_trained_files().iter().enumerate() {
+        write("aect", &format!("model{i}.aect"), file)?;
+        write("aect", &format!("model{i}.body"), &file[6..])?;
+    }
+    write("csv", "series.csv", b"x,y,z\n1,2,3\n4.5,-6,7e2\n8,9,10\n")?;
+    write(
+        "csv",
+        "labelled.csv",
+        b"v,label\n0.5,1\n-1,0\n2,3\n\"3\",1\n",
+    )?;
     // A stream: garbage, a delimiter, then every frame.
     let mut stream = vec![0x55, 0x13, 0x77, 0x00];
     stream.extend(frames);
     write("frame", "stream", &stream)?;
-    println!("seeds written to corpus/{{blob,payload,frame}}/");
+    println!("seeds written to corpus/{{blob,payload,frame,aect,csv}}/");
     Ok(())
 }

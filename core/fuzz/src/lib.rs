@@ -3,8 +3,8 @@
 //! point, asserting what must hold.
 
 use aecodec_core::{
-    fingerprint, heapless, write_blob, Activation, Codec, Conv, DenseSpec, HalfSpec, IntBoundary,
-    LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
+    fingerprint, heapless, write_blob, Activation, Batch, Codec, Conv, DenseSpec, HalfSpec,
+    IntBoundary, LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
 };
 
 /// Scratch elements of the codecs the targets build: more than any seed model needs, so
@@ -62,6 +62,18 @@ pub fn exercise(model: &Model<'_>, data: &[u8]) {
         .expect("a window of input_dim samples with a valid label encodes");
     assert_eq!(p.as_bytes().len(), usize::from(layout.bytes));
     let mut out = vec![0.0f32; n];
+    if model.is_encoder_only() {
+        // A device blob: it encodes, and refuses everything that needs a decoder.
+        let e = codec.decode(p.as_bytes(), &mut out).unwrap_err();
+        assert_eq!(
+            e,
+            aecodec_core::Error::EncoderOnly {
+                model: model.payload_fingerprint()
+            }
+        );
+        assert!(Batch::<SCRATCH>::new(model).is_err());
+        return;
+    }
     let info = codec
         .decode(p.as_bytes(), &mut out)
         .expect("an encoded payload decodes");
@@ -85,6 +97,161 @@ pub fn exercise(model: &Model<'_>, data: &[u8]) {
     codec
         .reconstruct(&z, label, &mut out)
         .expect("reconstruct of a latent of latent_dim values");
+
+    // A refining encoder's payload decodes like any other.
+    let refined = codec
+        .encode_refined(&window, Meta { sequence, label }, 1)
+        .expect("refinement of a valid window on a full model");
+    let info = codec
+        .decode(refined.as_bytes(), &mut out)
+        .expect("a refined payload decodes");
+    assert_eq!(info.label, (count > 0).then_some(label));
+
+    // Receivers: decode_latent then Batch on the payloads that pass (the encoded ones,
+    // and the input cut into payload-sized pieces), bit for bit what `decode` gives.
+    let Ok(mut batch) = Batch::<SCRATCH>::new(model) else {
+        panic!("a model that decodes makes a Batch of the same scratch");
+    };
+    let len = usize::from(layout.bytes);
+    let mut payloads: Vec<&[u8]> = vec![p.as_bytes(), refined.as_bytes()];
+    payloads.extend(data.chunks_exact(len.max(1)).take(6));
+    let (mut zs, mut labels, mut expected) = (Vec::new(), Vec::new(), Vec::new());
+    let mut zk = vec![0.0f32; k];
+    for q in payloads {
+        let latent = codec.decode_latent(q, &mut zk);
+        let whole = codec.decode(q, &mut out);
+        assert_eq!(
+            latent, whole,
+            "decode_latent and decode agree on what they accept"
+        );
+        if let Ok(info) = latent {
+            zs.extend_from_slice(&zk);
+            labels.push(info.label.unwrap_or(0));
+            expected.extend_from_slice(&out);
+        }
+    }
+    let mut got = vec![0.0f32; expected.len()];
+    batch
+        .reconstruct(&zs, &labels, &mut got)
+        .expect("Batch of accepted payloads");
+    let same = got
+        .iter()
+        .zip(&expected)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    assert!(same, "Batch differs from decode");
+}
+
+// ---------------------------------------------------------------------------------------
+// Trained-model files (`.aect`)
+// ---------------------------------------------------------------------------------------
+
+/// `AECT`, the version this build reads, then `body`.
+pub fn with_aect_header(body: &[u8]) -> Vec<u8> {
+    let mut b = aecodec_trainer::store::MAGIC.to_vec();
+    b.extend(aecodec_trainer::store::VERSION.to_le_bytes());
+    b.extend(body);
+    b
+}
+
+/// Exports a loaded `.aect` at every precision as `aecodec export` does (checked against
+/// f32 on its held-out windows; no tolerance limit) and drives each blob made with
+/// `stimulus`. Panics (a finding) if an export that succeeded makes a blob that does not
+/// load.
+pub fn export_and_exercise(file: &aecodec_trainer::store::TrainedFile, stimulus: &[u8]) {
+    let channels = if file.layout.rows {
+        1
+    } else {
+        file.layout.columns.len()
+    };
+    for p in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
+        let Ok((blob, _)) = aecodec_trainer::export::export_checked(
+            &file.model,
+            p,
+            &file.calibration,
+            &file.held_out,
+            channels,
+            f64::INFINITY,
+        ) else {
+            continue;
+        };
+        let model = Model::from_bytes(&blob).expect("an exported blob loads");
+        exercise(&model, stimulus);
+    }
+}
+
+/// Valid trained-model files to start from: a PCA codec and a small MLP autoencoder,
+/// 8 samples × 2 channels, with calibration and held-out windows.
+pub fn seed_trained_files() -> Vec<Vec<u8>> {
+    use aecodec_trainer::linear::{fit_linear, LinearOptions};
+    use aecodec_trainer::store::{Layout, TrainedFile};
+    use aecodec_trainer::{init_stack, FloatModel, FloatQuantizer, Rng};
+    let windows: Vec<(Vec<f32>, u16)> = (0..40)
+        .map(|w| {
+            let v = (0..16)
+                .map(|i| ((w * 16 + i) as f32 * 0.37).sin() * 100.0 + (i % 2) as f32 * 50.0)
+                .collect();
+            (v, 0)
+        })
+        .collect();
+    let header = PayloadHeader {
+        fingerprint_bits: 4,
+        sequence_bits: 4,
+    };
+    let linear = fit_linear(
+        &windows,
+        &LinearOptions {
+            channels: 2,
+            bits: vec![6, 5, 4, 3],
+            header,
+        },
+    )
+    .expect("PCA of the seed windows");
+    let mut rng = Rng::new(7);
+    let mlp = FloatModel {
+        encoder: init_stack(
+            &[16, 12, 4],
+            Activation::Tanh,
+            Activation::Identity,
+            &mut rng,
+        ),
+        decoder: init_stack(
+            &[4, 12, 16],
+            Activation::Tanh,
+            Activation::Identity,
+            &mut rng,
+        ),
+        quantizer: FloatQuantizer::Uniform {
+            bits: vec![5, 5, 4, 4],
+            mean: vec![0.0; 4],
+            lo: vec![-2.0; 4],
+            hi: vec![2.0; 4],
+        },
+        ..linear.clone()
+    };
+    [("linear", linear), ("ae", mlp)]
+        .into_iter()
+        .map(|(variant, model)| {
+            let file = TrainedFile {
+                model,
+                variant: variant.into(),
+                reason: "seed".into(),
+                layout: Layout {
+                    columns: vec!["a".into(), "b".into()],
+                    label_column: None,
+                    rows: false,
+                    window: 8,
+                    hop: 8,
+                },
+                validation_snr_db: 0.0,
+                fit_windows: 30,
+                refit: false,
+                calibration: windows[..30].to_vec(),
+                held_out: windows[30..].to_vec(),
+            };
+            file.validate().expect("seed files are valid");
+            file.to_bytes().expect("seed files serialize")
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
