@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training and decoder throughput of aecodec next to PyTorch, on the same model and machine:
-# a 192-128-64-16-64-128-192 ReLU autoencoder, batch 256, MSE, Adam (the trainer issue's
-# benchmark).
+# a 192-128-64-16-64-128-192 ReLU autoencoder, batch 256, MSE, Adam (the training
+# benchmark of docs/benchmarks.md).
 #
 # Usage: scripts/bench-train.sh
 #

@@ -16,8 +16,8 @@
 # AECODEC_QEMU_FIXTURES to use another directory. Writes target/size-report/table.md.
 #
 # Columns, in bytes (llvm-size's Berkeley `text` = .vector_table + .text + .rodata):
-#   code     text - weights - samples: what the goal "code excluding weights < 16 KB"
-#            counts. It includes the vector table (256 B on the nRF52840, 1024 B on the
+#   code     text - weights - samples: the code without weights (the firmware's budget
+#            is 16 KB of it). It includes the vector table (256 B on the nRF52840, 1024 B on the
 #            mps2-an386, 192 B on the micro:bit) and the harness.
 #   harness  the QEMU harness's own out-of-line functions: semihosting output, core::fmt,
 #            the simulated LIS3DH bus, `fail`. What of it is inlined into `main` is not

@@ -1,5 +1,5 @@
 //! Training throughput of the trainer and single-vector decode throughput of the core, for
-//! the trainer issue's benchmark model: a 192 → 128 → 64 → 16 → 64 → 128 → 192 autoencoder
+//! the training benchmark model of docs/benchmarks.md: a 192 → 128 → 64 → 16 → 64 → 128 → 192 autoencoder
 //! (ReLU hidden layers, identity latent and output), batch 256, MSE, Adam.
 //!
 //! Run: `cargo bench -p aecodec-tests --bench train_throughput`
@@ -506,7 +506,7 @@ fn main() {
         })
     });
     // The same full-int8 decoders with the x86-64 kernels capped at AVX2: what a host
-    // without AVX-512 (the reference machine) runs, measured on this one.
+    // without AVX-512 runs, measured on this one.
     #[cfg(target_arch = "x86_64")]
     let avx2 = {
         use aecodec_core::{set_kernel_limit, KernelLimit};

@@ -1,4 +1,4 @@
-//! Quality study on the bundled Daphnet recording (issue 4, +3 dB goal): trains one
+//! Quality study on the bundled Daphnet recording: trains one
 //! learned-codec configuration at 6, 8 and 12 bytes with the demo's split and reports,
 //! through the core, SNR on train / validation / test, the margin over the best
 //! classical codec (PCA or DCT) on each split, the unquantized network's SNR, and the

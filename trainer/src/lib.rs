@@ -1,10 +1,17 @@
 //! aecodec-trainer: the desktop side of aecodec.
 //!
-//! This crate holds float models ([`FloatModel`]), their reference forward pass, and
-//! the export into the core's blob format for every precision, including the
-//! calibration of the full-integer path and the measurement of each precision's
-//! error against f32. Training itself (all variants, Adam, bit allocation) builds on
-//! these types.
+//! Everything that runs on a host before a model reaches a device:
+//! - input: CSV tables and windows ([`data`]), training / validation / test parts
+//!   dealt in blocks over every recording ([`split`]);
+//! - fitting: the autoencoder variants ([`models`], [`train`]: plain, denoising, sparse,
+//!   VAE / conditional VAE, with quantization-aware training, Adam, data-parallel
+//!   threads), PCA/KLT and DCT ([`linear`]), the `auto` choice between them
+//!   ([`select`]), bit allocation ([`bits`]);
+//! - float models ([`FloatModel`]) with their reference forward pass, the trained-model
+//!   file ([`store`]);
+//! - export into the core's blob format for every precision ([`export`]: calibration
+//!   of the full-integer path, each precision's error against f32, encoder-only device
+//!   blobs), metrics, baselines and plots.
 #![warn(missing_docs)]
 
 pub mod baselines;

@@ -242,7 +242,7 @@ pub enum LatentQuantizer<'a> {
     /// For each dimension with `b > 0` bits, in order: `2^b - 1` ascending f32 LE edges,
     /// then `2^b` f32 LE centroids. Code = number of edges `<=` the value.
     Table {
-        /// Bits per dimension, 0..=12.
+        /// Bits per dimension, 0..=10 (`MAX_TABLE_BITS`).
         bits: &'a [u8],
         /// f32 LE per dimension: the value a 0-bit dimension decodes to.
         mean: &'a [u8],

@@ -5,7 +5,7 @@
 //! | `Ae` | any | MSE(x̂, x) |
 //! | `Dae` | any | MSE(x̂(corrupt(x)), x) |
 //! | `Sparse` | sigmoid | MSE + w · Σ_j KL(ρ ‖ ρ̂_j) |
-//! | `Vae`, `Cvae` | μ, log σ² | Σ‖x̂ − x‖² / (2c) + β · KL(N(μ, σ²) ‖ N(0, I)), β warmed up |
+//! | `Vae` (conditional with labels) | μ, log σ² | Σ‖x̂ − x‖² / (2c) + β · KL(N(μ, σ²) ‖ N(0, I)), β warmed up |
 //!
 //! Losses are averaged over the batch; the MSE of `Ae`/`Dae`/`Sparse` is also averaged
 //! over inputs. Quantization-aware training adds uniform noise of one cell width to each
