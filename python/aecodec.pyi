@@ -1,0 +1,111 @@
+"""Decode aecodec payloads and serial frames with the Rust core (type stubs)."""
+
+from os import PathLike
+from typing import Iterable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+FORMAT_VERSION: int
+
+class AecodecError(Exception):
+    """Base class of every aecodec error."""
+
+class BlobError(AecodecError):
+    """A model blob that cannot be loaded: truncated, corrupt, of another format version, over a limit."""
+
+class ForeignModelError(AecodecError):
+    """A payload whose model tag is another model's: never decoded."""
+
+class PayloadLengthError(AecodecError):
+    """A payload of another length than this model's payloads."""
+
+class CorruptPayloadError(AecodecError):
+    """A payload of the right length and tag that is still not well formed."""
+
+class FrameError(AecodecError):
+    """A serial frame refused: bad CRC, truncated, broken COBS, or overlong."""
+
+class InputError(AecodecError):
+    """A call the model cannot serve: wrong window length, label out of range, an encoder-only blob asked to decode."""
+
+class Decoded:
+    """One decoded payload."""
+
+    values: npt.NDArray[np.float32]
+    """The window, shape (samples, channels)."""
+    sequence: Optional[int]
+    """The sequence counter as sent (its low `sequence_bits` bits), or None."""
+    label: Optional[int]
+    """The label of a conditional model, or None."""
+
+class Model:
+    """A model blob (.aem), validated once at load, with the core's encoder and decoder."""
+
+    @staticmethod
+    def load(path: Union[str, PathLike[str]]) -> "Model": ...
+    @staticmethod
+    def from_bytes(data: bytes) -> "Model": ...
+    @property
+    def fingerprint(self) -> int: ...
+    @property
+    def tag(self) -> int: ...
+    @property
+    def precision(self) -> str:
+        """'f32', 'int8-weights' or 'int8-full'."""
+    @property
+    def input_dim(self) -> int: ...
+    @property
+    def latent_dim(self) -> int: ...
+    @property
+    def label_count(self) -> int: ...
+    @property
+    def payload_bytes(self) -> int: ...
+    @property
+    def tag_bits(self) -> int: ...
+    @property
+    def sequence_bits(self) -> int: ...
+    @property
+    def is_encoder_only(self) -> bool: ...
+    def decode(self, payload: bytes, channels: int = 1) -> npt.NDArray[np.float32]:
+        """One payload to a float32 window of shape (samples, channels)."""
+    def decode_full(self, payload: bytes, channels: int = 1) -> Decoded:
+        """One payload to its window, sequence and label."""
+    def decode_many(
+        self,
+        payloads: Union[Sequence[bytes], Iterable[bytes], npt.NDArray[np.uint8]],
+        channels: int = 1,
+    ) -> npt.NDArray[np.float32]:
+        """Many payloads (a list of bytes, or a 2-D uint8 array of one per row) in one
+        call with the GIL released: shape (n, samples, channels)."""
+    def encode(
+        self,
+        window: npt.ArrayLike,
+        sequence: int = 0,
+        label: int = 0,
+        refine: int = 0,
+    ) -> bytes:
+        """A window of input_dim values (sample-major) to a payload."""
+    def latent(self, window: npt.ArrayLike, label: int = 0) -> npt.NDArray[np.float32]:
+        """The encoder's unquantized latent vector of one window."""
+
+class FrameDecoder:
+    """Splits a serial byte stream into payloads, counting refused frames by kind."""
+
+    def __init__(self) -> None: ...
+    def push(self, data: bytes) -> list[bytes]:
+        """Feeds bytes; returns the payloads of the frames they completed."""
+    def finish(self) -> None:
+        """Ends the stream: an unfinished frame counts as truncated."""
+    @property
+    def counts(self) -> dict[str, int]:
+        """frames, bad_crc, truncated, bad_cobs, overflow."""
+
+class SequenceTracker:
+    """Follows one stream's sequence counter (spec/packet-format.md)."""
+
+    def __init__(self, bits: int) -> None: ...
+    def observe(self, sequence: int, payload: bytes) -> Tuple[str, int]:
+        """('first'|'in_order'|'gap'|'late'|'duplicate'|'untracked', n)."""
+    @property
+    def reorder_window(self) -> int: ...

@@ -1,0 +1,594 @@
+//! `aecodec` for Python: the Rust core's model loader, decoder, encoder, frame decoder
+//! and sequence tracker, not a re-implementation. Every number a Python receiver gets
+//! is the one `aecodec decode` prints.
+
+use aecodec_core::{
+    max_frame_len, model_tag, Batch, Codec, Error as CoreError, FrameDecoder as CoreFrames, Meta,
+    Model as CoreModel, Precision, SequenceEvent, SequenceTracker as CoreTracker,
+    MAX_PAYLOAD_BYTES, MAX_WIDTH,
+};
+use numpy::{AllowTypeChange, PyArray1, PyArrayLikeDyn, PyArrayMethods, PyReadonlyArray2};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+create_exception!(
+    aecodec,
+    AecodecError,
+    PyException,
+    "Base class of every aecodec error."
+);
+create_exception!(
+    aecodec,
+    BlobError,
+    AecodecError,
+    "A model blob that cannot be loaded: truncated, corrupt, of another format version, over a limit."
+);
+create_exception!(
+    aecodec,
+    ForeignModelError,
+    AecodecError,
+    "A payload whose model tag is another model's: never decoded."
+);
+create_exception!(
+    aecodec,
+    PayloadLengthError,
+    AecodecError,
+    "A payload of another length than this model's payloads."
+);
+create_exception!(
+    aecodec,
+    CorruptPayloadError,
+    AecodecError,
+    "A payload of the right length and tag that is still not well formed (label out of range, non-zero padding)."
+);
+create_exception!(
+    aecodec,
+    FrameError,
+    AecodecError,
+    "A serial frame refused: bad CRC, truncated, broken COBS, or overlong."
+);
+create_exception!(
+    aecodec,
+    InputError,
+    AecodecError,
+    "A call the model cannot serve: a window of the wrong length, a label out of range, decoding with an encoder-only blob."
+);
+
+/// The Python exception for a core error, with the core's message.
+fn to_py(e: CoreError) -> PyErr {
+    to_py_at(e, None)
+}
+
+/// [`to_py`], naming the payload's index in a batch.
+fn to_py_at(e: CoreError, index: Option<usize>) -> PyErr {
+    let msg = match index {
+        Some(i) => format!("payload {i}: {e}"),
+        None => e.to_string(),
+    };
+    match e {
+        CoreError::ForeignModel { .. } => ForeignModelError::new_err(msg),
+        CoreError::PayloadLength { .. } => PayloadLengthError::new_err(msg),
+        CoreError::BadLabel { .. } | CoreError::NonZeroPadding => CorruptPayloadError::new_err(msg),
+        CoreError::FrameCrc { .. }
+        | CoreError::FrameTruncated { .. }
+        | CoreError::FrameCobs { .. }
+        | CoreError::FrameOverflow { .. } => FrameError::new_err(msg),
+        CoreError::InputLength { .. } | CoreError::EncoderOnly { .. } => InputError::new_err(msg),
+        _ => BlobError::new_err(msg),
+    }
+}
+
+/// A loaded model with its codecs. The model borrows the blob and the codecs borrow the
+/// model: both live on the heap behind raw pointers made by `Box::into_raw`, so that
+/// moving an `Engine` moves no borrowed byte, and `Drop` frees them after the codecs.
+struct Engine {
+    codec: Option<Box<Codec<'static, MAX_WIDTH>>>,
+    batch: Option<Box<Batch<'static, MAX_WIDTH>>>,
+    model: *mut CoreModel<'static>,
+    blob: *mut [u8],
+}
+
+// SAFETY: the raw pointers are owned by the Engine alone (never shared outside it, freed
+// only in Drop) and point to data that is only read: a `Model` and its blob are immutable
+// after load, and the codecs, which hold the only mutable state, are owned fields. The
+// pointees are `Send + Sync` (plain bytes and `&[u8]` borrows), so the Engine is too.
+unsafe impl Send for Engine {}
+// SAFETY: as above; `&Engine` gives only shared reads of the model and blob.
+unsafe impl Sync for Engine {}
+
+impl Engine {
+    fn new(bytes: Vec<u8>) -> Result<Engine, CoreError> {
+        let blob: *mut [u8] = Box::into_raw(bytes.into_boxed_slice());
+        // SAFETY: `blob` comes from `Box::into_raw` and is freed only in `Drop`, after
+        // everything that borrows it; nothing writes to it.
+        let bytes: &'static [u8] = unsafe { &*blob };
+        let model = match CoreModel::from_bytes(bytes) {
+            Ok(m) => Box::into_raw(Box::new(m)),
+            Err(e) => {
+                // SAFETY: nothing borrows the blob any more.
+                drop(unsafe { Box::from_raw(blob) });
+                return Err(e);
+            }
+        };
+        let mut engine = Engine {
+            codec: None,
+            batch: None,
+            model,
+            blob,
+        };
+        let m = engine.model();
+        engine.codec = Some(Box::new(Codec::new(m)?));
+        if !m.is_encoder_only() {
+            engine.batch = Some(Box::new(Batch::new(m)?));
+        }
+        Ok(engine)
+    }
+
+    fn model(&self) -> &'static CoreModel<'static> {
+        // SAFETY: `model` comes from `Box::into_raw`, is freed only in `Drop` (after the
+        // codecs, the only other holders of this reference), and is never written.
+        unsafe { &*self.model }
+    }
+
+    fn codec(&mut self) -> &mut Codec<'static, MAX_WIDTH> {
+        self.codec.as_mut().expect("set in Engine::new")
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The codecs borrow the model, the model borrows the blob: free in that order.
+        self.codec = None;
+        self.batch = None;
+        // SAFETY: both pointers come from `Box::into_raw` in `Engine::new`, are freed
+        // exactly once, here, and nothing borrows them any more.
+        unsafe {
+            drop(Box::from_raw(self.model));
+            drop(Box::from_raw(self.blob));
+        }
+    }
+}
+
+fn precision_name(p: Precision) -> &'static str {
+    p.feature()
+}
+
+/// Checks that `channels` divides the model's inputs; returns samples per window.
+fn samples(input_dim: usize, channels: usize) -> PyResult<usize> {
+    if channels == 0 || !input_dim.is_multiple_of(channels) {
+        return Err(InputError::new_err(format!(
+            "channels={channels} does not divide the model's {input_dim} values per window"
+        )));
+    }
+    Ok(input_dim / channels)
+}
+
+/// One decoded payload: the window and what the payload said besides its codes.
+#[pyclass(module = "aecodec", frozen)]
+struct Decoded {
+    /// The window, float32, shape (samples, channels).
+    #[pyo3(get)]
+    values: Py<PyAny>,
+    /// The sequence counter's value (its low bits, as sent), or None without a counter.
+    #[pyo3(get)]
+    sequence: Option<u16>,
+    /// The label of a conditional model, or None.
+    #[pyo3(get)]
+    label: Option<u16>,
+}
+
+#[pymethods]
+impl Decoded {
+    fn __repr__(&self) -> String {
+        format!(
+            "Decoded(sequence={}, label={})",
+            self.sequence.map_or("None".into(), |s| s.to_string()),
+            self.label.map_or("None".into(), |s| s.to_string())
+        )
+    }
+}
+
+/// A model blob (`.aem`), validated once at load, with the core's encoder and decoder.
+///
+/// >>> m = aecodec.Model.load("ankle-f32.aem")
+/// >>> window = m.decode(payload, channels=3)        # numpy float32, (64, 3)
+#[pyclass(module = "aecodec")]
+struct Model {
+    engine: Engine,
+}
+
+impl Model {
+    fn decode_into(&mut self, payload: &[u8]) -> PyResult<(Vec<f32>, aecodec_core::PayloadInfo)> {
+        let n = self.engine.model().input_dim();
+        let mut out = vec![0.0f32; n];
+        let info = self
+            .engine
+            .codec()
+            .decode(payload, &mut out)
+            .map_err(to_py)?;
+        Ok((out, info))
+    }
+
+    fn window_array<'py>(
+        py: Python<'py>,
+        values: Vec<f32>,
+        shape: &[usize],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyArray1::from_vec(py, values).reshape(shape)?.into_any())
+    }
+}
+
+#[pymethods]
+impl Model {
+    /// Reads and validates the blob at `path`.
+    #[staticmethod]
+    fn load(path: std::path::PathBuf) -> PyResult<Model> {
+        let bytes = std::fs::read(&path).map_err(|e| {
+            pyo3::exceptions::PyOSError::new_err(format!("cannot read {}: {e}", path.display()))
+        })?;
+        Engine::new(bytes)
+            .map(|engine| Model { engine })
+            .map_err(|e| BlobError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// Validates the blob `data` (bytes-like).
+    #[staticmethod]
+    fn from_bytes(data: &[u8]) -> PyResult<Model> {
+        Engine::new(data.to_vec())
+            .map(|engine| Model { engine })
+            .map_err(to_py)
+    }
+
+    /// FNV-1a 32 of the blob body: the model's identity.
+    #[getter]
+    fn fingerprint(&self) -> u32 {
+        self.engine.model().fingerprint()
+    }
+
+    /// The model tag its payloads carry (`tag_bits` bits; 0 when there are none).
+    #[getter]
+    fn tag(&self) -> u16 {
+        let m = self.engine.model();
+        model_tag(m.payload_fingerprint(), m.payload_layout().fingerprint_bits)
+    }
+
+    /// `"f32"`, `"int8-weights"` or `"int8-full"`.
+    #[getter]
+    fn precision(&self) -> &'static str {
+        precision_name(self.engine.model().precision())
+    }
+
+    /// Values per window (all channels, sample-major).
+    #[getter]
+    fn input_dim(&self) -> usize {
+        self.engine.model().input_dim()
+    }
+
+    /// Latent dimensions.
+    #[getter]
+    fn latent_dim(&self) -> usize {
+        self.engine.model().latent_dim()
+    }
+
+    /// Labels of a conditional model (0 for others).
+    #[getter]
+    fn label_count(&self) -> u16 {
+        self.engine.model().label_count()
+    }
+
+    /// Bytes of every payload of this model.
+    #[getter]
+    fn payload_bytes(&self) -> u8 {
+        self.engine.model().payload_layout().bytes
+    }
+
+    /// Bits of the model tag in each payload.
+    #[getter]
+    fn tag_bits(&self) -> u8 {
+        self.engine.model().payload_layout().fingerprint_bits
+    }
+
+    /// Bits of the sequence counter in each payload.
+    #[getter]
+    fn sequence_bits(&self) -> u8 {
+        self.engine.model().payload_layout().sequence_bits
+    }
+
+    /// Whether this is an encoder-only device blob (it encodes; it cannot decode).
+    #[getter]
+    fn is_encoder_only(&self) -> bool {
+        self.engine.model().is_encoder_only()
+    }
+
+    fn __repr__(&self) -> String {
+        let m = self.engine.model();
+        let l = m.payload_layout();
+        format!(
+            "<aecodec.Model {} {} -> {}{}, {}-byte payloads ({} tag + {} sequence + {} label + {} code bits), fingerprint {:08x}{}>",
+            precision_name(m.precision()),
+            m.input_dim(),
+            m.latent_dim(),
+            if m.label_count() > 0 {
+                format!(", {} labels", m.label_count())
+            } else {
+                String::new()
+            },
+            l.bytes,
+            l.fingerprint_bits,
+            l.sequence_bits,
+            l.label_bits,
+            l.code_bits,
+            m.fingerprint(),
+            if m.is_encoder_only() { ", encoder-only" } else { "" }
+        )
+    }
+
+    /// Decodes one payload into a float32 array of shape (samples, channels).
+    ///
+    /// Raises ForeignModelError, PayloadLengthError or CorruptPayloadError for a
+    /// payload this model must not decode.
+    #[pyo3(signature = (payload, channels = 1))]
+    fn decode<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: &[u8],
+        channels: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let s = samples(self.engine.model().input_dim(), channels)?;
+        let (out, _) = self.decode_into(payload)?;
+        Self::window_array(py, out, &[s, channels])
+    }
+
+    /// Decodes one payload: the window (as `decode`) with its sequence and label.
+    #[pyo3(signature = (payload, channels = 1))]
+    fn decode_full(
+        &mut self,
+        py: Python<'_>,
+        payload: &[u8],
+        channels: usize,
+    ) -> PyResult<Decoded> {
+        let s = samples(self.engine.model().input_dim(), channels)?;
+        let (out, info) = self.decode_into(payload)?;
+        Ok(Decoded {
+            values: Self::window_array(py, out, &[s, channels])?.unbind(),
+            sequence: info.sequence,
+            label: info.label,
+        })
+    }
+
+    /// Decodes many payloads in one call, with the GIL released: a list of bytes, or a
+    /// 2-D uint8 array of one payload per row. Returns float32 of shape (n, samples,
+    /// channels), the same bits as `decode` on each. The first payload that may not be
+    /// decoded raises, naming its index.
+    #[pyo3(signature = (payloads, channels = 1))]
+    fn decode_many<'py>(
+        &mut self,
+        py: Python<'py>,
+        payloads: &Bound<'py, PyAny>,
+        channels: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.engine.model();
+        let s = samples(m.input_dim(), channels)?;
+        // One flat copy of the payloads (a few bytes each), so the GIL can go.
+        let mut flat: Vec<u8> = Vec::new();
+        let mut lens: Vec<usize> = Vec::new();
+        if let Ok(a) = payloads.extract::<PyReadonlyArray2<'py, u8>>() {
+            let a = a.as_array();
+            flat.reserve(a.len());
+            for row in a.rows() {
+                flat.extend(row.iter());
+                lens.push(row.len());
+            }
+        } else {
+            for item in payloads.try_iter()? {
+                let item = item?;
+                let b: &[u8] = item.extract()?;
+                flat.extend_from_slice(b);
+                lens.push(b.len());
+            }
+        }
+        let engine = &mut self.engine;
+        let result = py.detach(|| decode_batch(engine, &flat, &lens));
+        let out = result.map_err(|(i, e)| to_py_at(e, Some(i)))?;
+        Self::window_array(py, out, &[lens.len(), s, channels])
+    }
+
+    /// Encodes one window (any array-like of `input_dim` numbers, sample-major) into a
+    /// payload; `refine` > 0 refines the codes through the decoder for that many passes.
+    #[pyo3(signature = (window, sequence = 0, label = 0, refine = 0))]
+    fn encode<'py>(
+        &mut self,
+        py: Python<'py>,
+        window: PyArrayLikeDyn<'py, f32, AllowTypeChange>,
+        sequence: u16,
+        label: u16,
+        refine: u8,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let w: Vec<f32> = window.as_array().iter().copied().collect();
+        let meta = Meta { sequence, label };
+        let codec = self.engine.codec();
+        let p = if refine > 0 {
+            codec.encode_refined(&w, meta, refine)
+        } else {
+            codec.encode(&w, meta)
+        }
+        .map_err(to_py)?;
+        Ok(PyBytes::new(py, p.as_bytes()))
+    }
+
+    /// The encoder's latent vector of one window (float32, `latent_dim`), unquantized.
+    #[pyo3(signature = (window, label = 0))]
+    fn latent<'py>(
+        &mut self,
+        py: Python<'py>,
+        window: PyArrayLikeDyn<'py, f32, AllowTypeChange>,
+        label: u16,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let w: Vec<f32> = window.as_array().iter().copied().collect();
+        let mut z = vec![0.0f32; self.engine.model().latent_dim()];
+        self.engine
+            .codec()
+            .latent(&w, label, &mut z)
+            .map_err(to_py)?;
+        Ok(PyArray1::from_vec(py, z).into_any())
+    }
+}
+
+/// Checks and unpacks each payload, then runs the decoder on all of them through
+/// `Batch`. On a payload that may not be decoded: its index and the error.
+fn decode_batch(
+    engine: &mut Engine,
+    flat: &[u8],
+    lens: &[usize],
+) -> Result<Vec<f32>, (usize, CoreError)> {
+    let m = engine.model();
+    m.check_decoder().map_err(|e| (0, e))?;
+    let (k, n) = (m.latent_dim(), m.input_dim());
+    let mut zs = vec![0.0f32; lens.len() * k];
+    let mut labels = Vec::with_capacity(if m.label_count() > 0 { lens.len() } else { 0 });
+    let mut at = 0;
+    let codec = engine.codec.as_mut().expect("set in Engine::new");
+    for (i, (&len, z)) in lens.iter().zip(zs.chunks_exact_mut(k.max(1))).enumerate() {
+        let p = flat.get(at..at + len).unwrap_or(&[]);
+        at += len;
+        let info = codec.decode_latent(p, z).map_err(|e| (i, e))?;
+        if m.label_count() > 0 {
+            labels.push(info.label.unwrap_or(0));
+        }
+    }
+    let mut out = vec![0.0f32; lens.len() * n];
+    if let Some(b) = engine.batch.as_mut() {
+        b.reconstruct(&zs, &labels, &mut out).map_err(|e| (0, e))?;
+    }
+    Ok(out)
+}
+
+/// Largest frame a `FrameDecoder` takes: one of the largest payload a model may have.
+const FRAME_CAPACITY: usize = max_frame_len(MAX_PAYLOAD_BYTES);
+
+/// Splits a serial byte stream into payloads: feed bytes as they arrive; refused frames
+/// are counted by kind and skipped, and the decoder resynchronizes at the next delimiter.
+#[pyclass(module = "aecodec")]
+struct FrameDecoder {
+    inner: Box<CoreFrames<FRAME_CAPACITY>>,
+    frames: u64,
+    bad_crc: u64,
+    truncated: u64,
+    bad_cobs: u64,
+    overflow: u64,
+}
+
+#[pymethods]
+impl FrameDecoder {
+    #[new]
+    fn new() -> Self {
+        FrameDecoder {
+            inner: Box::new(CoreFrames::new()),
+            frames: 0,
+            bad_crc: 0,
+            truncated: 0,
+            bad_cobs: 0,
+            overflow: 0,
+        }
+    }
+
+    /// Feeds `data` (bytes-like); returns the payloads of the frames it completed.
+    fn push<'py>(&mut self, py: Python<'py>, data: &[u8]) -> Vec<Bound<'py, PyBytes>> {
+        let mut out = Vec::new();
+        for &b in data {
+            match self.inner.push(b) {
+                None => {}
+                Some(Ok(p)) => {
+                    self.frames += 1;
+                    out.push(PyBytes::new(py, p));
+                }
+                Some(Err(e)) => match e {
+                    CoreError::FrameCrc { .. } => self.bad_crc += 1,
+                    CoreError::FrameTruncated { .. } => self.truncated += 1,
+                    CoreError::FrameCobs { .. } => self.bad_cobs += 1,
+                    _ => self.overflow += 1,
+                },
+            }
+        }
+        out
+    }
+
+    /// Ends the stream: a frame left unfinished counts as truncated.
+    fn finish(&mut self) {
+        if self.inner.is_mid_frame() {
+            self.truncated += 1;
+            *self.inner = CoreFrames::new();
+        }
+    }
+
+    /// Frames accepted and refused so far, by kind: a dict of `frames`, `bad_crc`,
+    /// `truncated`, `bad_cobs`, `overflow`.
+    #[getter]
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("frames", self.frames)?;
+        d.set_item("bad_crc", self.bad_crc)?;
+        d.set_item("truncated", self.truncated)?;
+        d.set_item("bad_cobs", self.bad_cobs)?;
+        d.set_item("overflow", self.overflow)?;
+        Ok(d)
+    }
+}
+
+/// Follows one stream's sequence counter (`Model.sequence_bits` bits): see
+/// spec/packet-format.md, "Sequence counter".
+#[pyclass(module = "aecodec")]
+struct SequenceTracker {
+    inner: CoreTracker,
+}
+
+#[pymethods]
+impl SequenceTracker {
+    #[new]
+    fn new(bits: u8) -> Self {
+        SequenceTracker {
+            inner: CoreTracker::new(bits),
+        }
+    }
+
+    /// Records a payload's counter and bytes; returns `(event, n)`: `("first", 0)`,
+    /// `("in_order", 0)`, `("gap", lost)`, `("late", behind)`, `("duplicate", 0)` or
+    /// `("untracked", 0)`.
+    fn observe(&mut self, sequence: u16, payload: &[u8]) -> (&'static str, u32) {
+        match self.inner.observe(sequence, payload) {
+            SequenceEvent::Untracked => ("untracked", 0),
+            SequenceEvent::First => ("first", 0),
+            SequenceEvent::InOrder => ("in_order", 0),
+            SequenceEvent::Gap { lost } => ("gap", lost),
+            SequenceEvent::Late { behind } => ("late", u32::from(behind)),
+            SequenceEvent::Duplicate => ("duplicate", 0),
+        }
+    }
+
+    /// Counter values behind the newest that are told apart from losses.
+    #[getter]
+    fn reorder_window(&self) -> u16 {
+        self.inner.reorder_window()
+    }
+}
+
+/// Decode aecodec payloads and serial frames with the Rust core.
+#[pymodule]
+fn aecodec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<Model>()?;
+    m.add_class::<Decoded>()?;
+    m.add_class::<FrameDecoder>()?;
+    m.add_class::<SequenceTracker>()?;
+    m.add("AecodecError", py.get_type::<AecodecError>())?;
+    m.add("BlobError", py.get_type::<BlobError>())?;
+    m.add("ForeignModelError", py.get_type::<ForeignModelError>())?;
+    m.add("PayloadLengthError", py.get_type::<PayloadLengthError>())?;
+    m.add("CorruptPayloadError", py.get_type::<CorruptPayloadError>())?;
+    m.add("FrameError", py.get_type::<FrameError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("FORMAT_VERSION", aecodec_core::FORMAT_VERSION)?;
+    Ok(())
+}

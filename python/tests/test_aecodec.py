@@ -1,0 +1,119 @@
+"""The Python receiver against the Rust one, and its errors."""
+
+import numpy as np
+import pytest
+
+import aecodec
+from conftest import PRECISIONS, recording_windows
+
+
+@pytest.mark.parametrize("precision", list(PRECISIONS))
+def test_decode_equals_the_rust_decoder_bit_for_bit(fixtures, precision):
+    f = fixtures[precision]
+    m = aecodec.Model.load(f["blob"])
+    assert m.precision == precision
+    one = np.array([m.decode(p, channels=3) for p in f["payloads"]])
+    assert one.dtype == np.float32 and one.shape == f["rust"].shape
+    assert one.tobytes() == f["rust"].tobytes()
+    many = m.decode_many(f["payloads"], channels=3)
+    assert many.tobytes() == one.tobytes()
+    as_array = np.frombuffer(b"".join(f["payloads"]), dtype=np.uint8).reshape(len(f["payloads"]), -1)
+    assert m.decode_many(as_array, channels=3).tobytes() == one.tobytes()
+    d = m.decode_full(f["payloads"][5], channels=3)
+    assert d.sequence == 5 % (1 << m.sequence_bits) and d.label is None
+    assert d.values.tobytes() == one[5].tobytes()
+
+
+@pytest.mark.parametrize("precision", list(PRECISIONS))
+def test_encode_makes_the_bytes_of_aecodec_encode(fixtures, precision):
+    f = fixtures[precision]
+    m = aecodec.Model.load(f["blob"])
+    windows = recording_windows()
+    assert len(windows) == len(f["payloads"])
+    mask = (1 << m.sequence_bits) - 1
+    for i in range(0, len(windows), 7):
+        p = m.encode(windows[i], sequence=i & mask, refine=4)
+        assert p == f["payloads"][i], i
+    z = m.latent(windows[0])
+    assert z.shape == (m.latent_dim,) and z.dtype == np.float32
+
+
+def test_model_attributes_and_repr(fixtures):
+    m = aecodec.Model.load(fixtures["int8-full"]["blob"])
+    assert (m.input_dim, m.payload_bytes, m.tag_bits, m.sequence_bits) == (192, 12, 4, 4)
+    assert m.label_count == 0 and not m.is_encoder_only
+    assert 0 <= m.tag < 16
+    assert f"{m.fingerprint:08x}" in repr(m) and "int8-full" in repr(m)
+    assert aecodec.FORMAT_VERSION == 4
+
+
+def test_frame_decoder_keeps_the_good_frames_of_a_corrupted_stream(fixtures):
+    f = fixtures["int8-full"]
+    stream = bytearray(f["frames"])
+    stream[20] ^= 0x55  # corrupts the second frame
+    del stream[200:230]  # cuts one frame short and loses more
+    dec = aecodec.FrameDecoder()
+    got = []
+    for i in range(0, len(stream), 37):  # as a serial port delivers it
+        got += dec.push(bytes(stream[i : i + 37]))
+    dec.finish()
+    c = dec.counts
+    assert c["bad_crc"] == 1 and c["truncated"] == 1, c
+    assert c["frames"] == len(got) and len(got) > 100
+    good = set(f["payloads"])
+    assert all(p in good for p in got)
+    m = aecodec.Model.load(f["blob"])
+    seq = aecodec.SequenceTracker(m.sequence_bits)
+    events = [seq.observe(m.decode_full(p).sequence, p)[0] for p in got]
+    assert events[0] == "first" and "gap" in events
+
+
+def test_every_bad_input_raises_its_exception(fixtures):
+    f = fixtures["int8-full"]
+    blob = f["blob"].read_bytes()
+    with pytest.raises(aecodec.BlobError, match="truncated|shorter|bytes"):
+        aecodec.Model.from_bytes(blob[:100])
+    with pytest.raises(aecodec.BlobError):
+        aecodec.Model.from_bytes(b"not a model blob at all")
+    with pytest.raises(OSError):
+        aecodec.Model.load(fixtures["dir"] / "missing.aem")
+    m = aecodec.Model.load(f["blob"])
+    p = f["payloads"][0]
+    with pytest.raises(aecodec.PayloadLengthError, match="13 bytes"):
+        m.decode(p + b"\0")
+    # a payload of another model (one whose tag differs from this one's)
+    others = [aecodec.Model.load(fixtures[q]["blob"]) for q in ("f32", "int8-weights")]
+    other = next(o for o in others if o.tag != m.tag)
+    theirs = fixtures[other.precision]["payloads"][0]
+    with pytest.raises(aecodec.ForeignModelError, match="another model"):
+        m.decode(theirs)
+    with pytest.raises(aecodec.ForeignModelError, match="payload 2"):
+        m.decode_many([p, p, theirs, p])
+    with pytest.raises(aecodec.InputError):
+        m.decode(p, channels=5)
+    with pytest.raises(aecodec.InputError):
+        m.encode(np.zeros(10))
+    for e in (aecodec.BlobError, aecodec.ForeignModelError, aecodec.PayloadLengthError,
+              aecodec.CorruptPayloadError, aecodec.FrameError, aecodec.InputError):
+        assert issubclass(e, aecodec.AecodecError)
+
+
+def test_decode_many_of_100k_payloads_equals_a_loop_of_decode(fixtures):
+    f = fixtures["int8-full"]
+    m = aecodec.Model.load(f["blob"])
+    base = f["payloads"]
+    payloads = [base[i % len(base)] for i in range(100_000)]
+    many = m.decode_many(payloads)
+    assert many.shape == (100_000, 192, 1)
+    loop = np.array([m.decode(p) for p in payloads])
+    assert many.tobytes() == loop.tobytes()
+
+
+def test_sequence_tracker_tells_late_from_lost():
+    t = aecodec.SequenceTracker(4)
+    assert t.reorder_window == 4
+    assert t.observe(4, b"a") == ("first", 0)
+    assert t.observe(6, b"c") == ("gap", 1)
+    assert t.observe(5, b"b") == ("late", 1)
+    assert t.observe(5, b"b") == ("duplicate", 0)
+    assert t.observe(7, b"d") == ("in_order", 0)
