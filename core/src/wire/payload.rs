@@ -252,6 +252,8 @@ pub enum SequenceEvent {
 
 /// Most counter values behind the newest one that a [`SequenceTracker`] remembers.
 pub const REORDER_WINDOW_MAX: u16 = 32;
+/// Digests a [`SequenceTracker`] keeps: more than the window holds, a power of two.
+const DIGEST_SLOTS: usize = 2 * REORDER_WINDOW_MAX as usize;
 
 /// Follows a stream's sequence counter: tells in-order payloads, losses, late (reordered)
 /// payloads and repeats apart.
@@ -271,8 +273,10 @@ pub struct SequenceTracker {
     newest: Option<u16>,
     /// Bit `i`: counter `newest - i` was seen (`i` in `0..=window`).
     seen: u64,
-    /// Digest of the payload seen with counter `c`, at `c % REORDER_WINDOW_MAX`.
-    digests: [u32; REORDER_WINDOW_MAX as usize],
+    /// Digest of the payload seen with counter `c`, at `c % DIGEST_SLOTS`: values up to
+    /// the window apart never share a slot (and `2^s` is a multiple of the slot count
+    /// whenever `2^s` exceeds it, so the slots stay consistent across a wrap).
+    digests: [u32; DIGEST_SLOTS],
 }
 
 impl SequenceTracker {
@@ -288,7 +292,7 @@ impl SequenceTracker {
             window,
             newest: None,
             seen: 0,
-            digests: [0; REORDER_WINDOW_MAX as usize],
+            digests: [0; DIGEST_SLOTS],
         }
     }
 
@@ -306,7 +310,7 @@ impl SequenceTracker {
         let m = mask(self.bits);
         let seq = u32::from(sequence) & m;
         let digest = digest(bytes);
-        let slot = (seq % u32::from(REORDER_WINDOW_MAX)) as usize;
+        let slot = seq as usize % DIGEST_SLOTS;
         let Some(newest) = self.newest else {
             self.advance(seq, 0, slot, digest);
             return SequenceEvent::First;
@@ -403,6 +407,9 @@ mod tests {
         assert_eq!(t.reorder_window(), 32);
         t.observe(100, b"x");
         assert_eq!(t.observe(68, b"y"), SequenceEvent::Late { behind: 32 });
+        // the oldest value in the window does not overwrite the newest one's digest
+        assert_eq!(t.observe(100, b"x"), SequenceEvent::Duplicate);
+        assert_eq!(t.observe(68, b"y"), SequenceEvent::Duplicate);
         assert_eq!(t.observe(67, b"z"), SequenceEvent::Gap { lost: 222 });
         assert_eq!(SequenceTracker::new(1).reorder_window(), 0);
         assert_eq!(SequenceTracker::new(16).reorder_window(), 32);
