@@ -309,7 +309,8 @@ impl SequenceTracker {
         }
         let m = mask(self.bits);
         let seq = u32::from(sequence) & m;
-        let digest = digest(bytes);
+        // FNV-1a 32 of the bytes: tells a repeat from a new payload with the same counter.
+        let digest = crate::model::fingerprint(bytes);
         let slot = seq as usize % DIGEST_SLOTS;
         let Some(newest) = self.newest else {
             self.advance(seq, 0, slot, digest);
@@ -357,13 +358,6 @@ impl SequenceTracker {
             *d = digest;
         }
     }
-}
-
-/// FNV-1a 32 of a payload's bytes: tells a repeat from a new payload with the same counter.
-fn digest(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
 }
 
 #[cfg(test)]
