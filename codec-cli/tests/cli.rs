@@ -76,7 +76,309 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
     assert_eq!(d["format_version"], 4);
     assert_eq!(d["payload"]["bytes"], 12);
     assert_eq!(d["input_dim"], 192);
+    // The 12-byte codec's LoRaWAN payload codec, in Node and QuickJS.
+    if let Some(log) = node_check(&out.join("codec.js"), &out.join("codec.yaml"), &[]) {
+        assert!(log.contains("quickjs: 5 of 5 examples equal"), "{log}");
+    }
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// `node tests/js/check.js JS YAML EXTRA…`: the codec in Node and QuickJS, every example
+/// of the definition equal to its output. Needs Node.js and `npm ci --prefix tests/js`
+/// (`.ci/run` does it); AECODEC_SKIP_JS=1 skips it. Returns the checker's report.
+fn node_check(js: &Path, yaml: &Path, extra: &[&OsStr]) -> Option<String> {
+    if std::env::var_os("AECODEC_SKIP_JS").is_some() {
+        eprintln!("AECODEC_SKIP_JS set: skipping the JavaScript engines");
+        return None;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js");
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (or set AECODEC_SKIP_JS=1)"
+    );
+    let out = Command::new("node")
+        .arg(dir.join("check.js"))
+        .arg(js)
+        .arg(yaml)
+        .args(extra)
+        .output()
+        .expect("node (Node.js 18 or later) on PATH, or AECODEC_SKIP_JS=1");
+    let log = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(log)
+}
+
+/// f32 values with their Rust `Display` (lines `BITS SHOWN`): random bit patterns,
+/// every power of two and its neighbours, and values whose decimals end in a tie.
+fn shortest_cases(path: &Path) {
+    let mut s = String::new();
+    let mut line = |v: f32| {
+        if v.is_finite() {
+            s.push_str(&format!("{:08x} {v}\n", v.to_bits()));
+        }
+    };
+    let mut x = 0x2545_f491u32;
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        line(f32::from_bits(x));
+        line(f32::from_bits(x) * 1e-30);
+        line((x % 100_000) as f32 / 16.0 + 2_000_000.0);
+    }
+    for e in -149..=127 {
+        let p = 2f32.powi(e);
+        for v in [
+            p,
+            f32::from_bits(p.to_bits() + 1),
+            f32::from_bits(p.to_bits().saturating_sub(1)),
+        ] {
+            line(v);
+            line(-v);
+        }
+    }
+    for k in 0..4096 {
+        line(2_097_152.0 + k as f32 * 0.25);
+        line(8_388_607.0 / 16.0 - k as f32 * 0.0625); // 524287.9375: ten digits
+        line(k as f32 / 1024.0);
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
+    let dir = temp_dir("lorawan");
+    std::fs::create_dir_all(&dir).unwrap();
+    let aect = dir.join("small.aect");
+    let d = data();
+    run_ok(&[
+        "train",
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "ae",
+        "--preset",
+        "lorawan-console",
+        "--steps",
+        "300",
+        "--quiet",
+        "-o",
+        aect.to_str().unwrap(),
+    ]);
+    let js = dir.join("codec.js");
+    let export = run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--format",
+        "lorawan-js",
+        "--examples",
+        "120",
+        "-o",
+        js.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&export.stdout);
+    assert!(said.contains("fits The Things Stack's console"), "{said}");
+    let size = std::fs::metadata(&js).unwrap().len();
+    assert!(size <= 40_960, "{size} characters");
+    let yaml = std::fs::read_to_string(dir.join("codec.yaml")).unwrap();
+    assert!(yaml.contains("fileName: \"codec.js\""), "{yaml}");
+    assert!(
+        yaml.contains("payload has 11 bytes, this model's payloads have 12"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("payload was made by another model"), "{yaml}");
+    let cases = dir.join("shortest.txt");
+    shortest_cases(&cases);
+    // The held-out windows kept in the model file (its test part), and the two refused.
+    let n = yaml.matches("- description:").count();
+    assert!(n >= 12, "{n} examples");
+    if let Some(log) = node_check(
+        &js,
+        &dir.join("codec.yaml"),
+        &["--shortest".as_ref(), cases.as_ref()],
+    ) {
+        for engine in ["node", "node-es5", "quickjs", "quickjs-no-fround"] {
+            assert!(
+                log.contains(&format!("{engine}: {n} of {n} examples equal")),
+                "{log}"
+            );
+        }
+        assert!(log.contains("f32 rounding: 1000000 of 1000000"), "{log}");
+    }
+
+    // Damaged payloads: every bit flip of real payloads decodes, or is refused, with the
+    // same values and messages in the JavaScript as in the core.
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--precision",
+        "int8-full",
+        "-o",
+        dir.join("m.aem").to_str().unwrap(),
+    ]);
+    let blob = std::fs::read(dir.join("m.aem")).unwrap();
+    let codec = aecodec_trainer::lorawan::Codec::new(vec![aecodec_trainer::lorawan::PortModel {
+        fport: None,
+        blob: &blob,
+        channels: COLS.split(',').map(String::from).collect(),
+        sample_rate_hz: Some(64.0),
+    }])
+    .unwrap();
+    let file = aecodec_trainer::store::TrainedFile::load(&aect).unwrap();
+    let valid = codec.examples(0, &file.held_out).unwrap();
+    let mut examples = Vec::new();
+    for (i, e) in valid.iter().enumerate() {
+        for bit in (i % 7..e.bytes.len() * 8).step_by(7) {
+            let mut bytes = e.bytes.clone();
+            bytes[bit / 8] ^= 0x80 >> (bit % 8);
+            examples.push(aecodec_trainer::lorawan::Example {
+                description: format!("window {i}, bit {bit} flipped"),
+                fport: 9,
+                output: codec.decode(9, &bytes),
+                bytes,
+            });
+        }
+    }
+    let refused = examples
+        .iter()
+        .filter(|e| matches!(e.output, aecodec_trainer::lorawan::Uplink::Errors(_)))
+        .count();
+    assert!(
+        refused > 0 && refused < examples.len(),
+        "{refused} of {}",
+        examples.len()
+    );
+    let flipped_js = dir.join("flipped.js");
+    let flipped_yaml = dir.join("flipped.yaml");
+    std::fs::write(&flipped_js, codec.js()).unwrap();
+    std::fs::write(
+        &flipped_yaml,
+        aecodec_trainer::lorawan::codec_yaml("flipped.js", &examples),
+    )
+    .unwrap();
+    if let Some(log) = node_check(&flipped_js, &flipped_yaml, &[]) {
+        let n = examples.len();
+        assert!(
+            log.contains(&format!("quickjs: {n} of {n} examples equal")),
+            "{log}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lorawan_codec_decodes_a_conditional_vae_with_labels_and_table_cells() {
+    let dir = temp_dir("lorawan-cvae");
+    std::fs::create_dir_all(&dir).unwrap();
+    let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits.csv");
+    let cvae = dir.join("digits.aect");
+    run_ok(&[
+        "train",
+        "--data",
+        digits,
+        "--rows",
+        "--label-column",
+        "label",
+        "--variant",
+        "cvae",
+        "--latent",
+        "8",
+        "--steps",
+        "300",
+        "--quiet",
+        "-o",
+        cvae.to_str().unwrap(),
+    ]);
+    let js = dir.join("digits.js");
+    run_ok(&[
+        "export",
+        cvae.to_str().unwrap(),
+        "--format",
+        "lorawan-js",
+        "--examples",
+        "30",
+        "-o",
+        js.to_str().unwrap(),
+    ]);
+    let yaml = std::fs::read_to_string(dir.join("digits.yaml")).unwrap();
+    assert!(yaml.contains("label: "), "{yaml}");
+    let n = yaml.matches("- description:").count();
+    if let Some(log) = node_check(&js, &dir.join("digits.yaml"), &[]) {
+        assert!(
+            log.contains(&format!("quickjs-no-fround: {n} of {n} examples equal")),
+            "{log}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lorawan_codec_routes_models_by_fport_and_refuses_what_it_cannot_tell_apart() {
+    let dir = temp_dir("lorawan-ports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.aect"), dir.join("b.aect"));
+    run_ok(&train_linear_args(&a, &[&data()], &[]));
+    run_ok(&train_linear_args(
+        &b,
+        &[&data()],
+        &["--payload-bytes", "8", "--fingerprint-bits", "0"],
+    ));
+    let js = dir.join("two.js");
+    let with = format!("2={}", b.display());
+    run_ok(&[
+        "export",
+        a.to_str().unwrap(),
+        "--format",
+        "lorawan-js",
+        "--fport",
+        "1",
+        "--with",
+        &with,
+        "--sample-rate",
+        "64",
+        "--examples",
+        "10",
+        "-o",
+        js.to_str().unwrap(),
+    ]);
+    let yaml = std::fs::read_to_string(dir.join("two.yaml")).unwrap();
+    assert!(
+        yaml.contains("fPort: 1") && yaml.contains("fPort: 2"),
+        "{yaml}"
+    );
+    if let Some(log) = node_check(&js, &dir.join("two.yaml"), &[]) {
+        assert!(log.contains("quickjs: 22 of 22 examples equal"), "{log}");
+        assert!(log.contains("quickjs recvTime: sample times ok"), "{log}");
+        assert!(log.contains("quickjs unknown fPort: refused"), "{log}");
+    }
+    // Refused, saying why: the same model twice on one port, a float decoder, a model
+    // of several without a port.
+    let same = format!("2={}", b.display());
+    for (args, says) in [
+        (
+            vec![b.to_str().unwrap(), "--fport", "2", "--with", same.as_str()],
+            "cannot be told apart",
+        ),
+        (vec![a.to_str().unwrap(), "--precision", "f32"], "int8-full"),
+        (
+            vec![a.to_str().unwrap(), "--with", with.as_str()],
+            "--fport",
+        ),
+    ] {
+        let mut full = vec!["export"];
+        full.extend(args);
+        full.extend(["--format", "lorawan-js", "-o", js.to_str().unwrap()]);
+        let (code, err) = stderr_of(&full);
+        assert_eq!(code, Some(1), "{full:?}: {err}");
+        assert!(err.contains(says), "{full:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod error;
 pub mod export;
 pub mod fsio;
 pub mod linear;
+pub mod lorawan;
 pub mod metrics;
 pub mod model;
 pub mod models;

@@ -17,10 +17,12 @@ use aecodec_core::{
 use aecodec_trainer::baselines::DownsampleCodec;
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
 use aecodec_trainer::fsio::write_atomic;
+use aecodec_trainer::lorawan::{codec_yaml, Codec as LorawanCodec, PortModel, SizeReport};
 use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
 use aecodec_trainer::split::{Cut, Split, SplitPlan};
+use aecodec_trainer::store::spread;
 use aecodec_trainer::train::{default_conv, TrainConfig, DEFAULT_REFINE};
 use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
 use anyhow::{bail, Context};
@@ -49,6 +51,8 @@ pub struct Args {
 
 const COLUMNS: [&str; 3] = ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_lateral"];
 const WINDOW: usize = 64;
+/// The bundled recording's sample rate (data/README.md).
+const SAMPLE_RATE_HZ: f64 = 64.0;
 const BUDGETS: [usize; 6] = [6, 8, 12, 16, 24, 32];
 const MAIN_BUDGET: usize = 12;
 /// The test window drawn in the signal plots.
@@ -684,6 +688,27 @@ fn conditional_markdown(c: &ConditionalReport) -> String {
     md
 }
 
+/// The 12-byte codec's LoRaWAN payload codec (`codec.js`) and its definition with three
+/// test windows and the refused payloads as examples (`codec.yaml`).
+fn lorawan_codec(out: &Path, blob: &[u8], test: &[Window]) -> anyhow::Result<SizeReport> {
+    let codec = LorawanCodec::new(vec![PortModel {
+        fport: None,
+        blob,
+        channels: COLUMNS.iter().map(|c| c.to_string()).collect(),
+        sample_rate_hz: Some(SAMPLE_RATE_HZ),
+    }])?;
+    let mut examples = codec.examples(0, &spread(test, 3))?;
+    if let Some(first) = examples.first().cloned() {
+        examples.extend(codec.error_examples(0, &first));
+    }
+    write_atomic(&out.join("codec.js"), codec.js().as_bytes())?;
+    write_atomic(
+        &out.join("codec.yaml"),
+        codec_yaml("codec.js", &examples).as_bytes(),
+    )?;
+    Ok(codec.size())
+}
+
 /// Runs `demo`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
@@ -739,6 +764,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let f32_blob = export_blob(&model, Precision::F32, &train)?;
     let mut precisions = Vec::new();
     let mut plotted = Vec::new();
+    let mut lorawan = None;
     for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
         let blob = export_blob(&model, precision, &train)?;
         write_atomic(&args.out.join(precision_file(precision)), &blob)?;
@@ -748,6 +774,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             plotted.push((format!("{precision:?} at {MAIN_BUDGET} B"), first.clone()));
         }
         if precision == Precision::Int8Full {
+            lorawan = Some(lorawan_codec(&args.out, &blob, &test)?);
             write_atomic(&args.out.join("frames.bin"), &wire)?;
             write_atomic(
                 &args.out.join("decoded.csv"),
@@ -819,12 +846,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     });
     write_reports(&args.out, &md, &json, args.json)?;
     eprintln!(
-        "\ndone in {:.1} s. Outputs in {}: report.md, report.json, the PNG plots it links, {}, {}, {}, frames.bin (int8-full frames of the test windows), decoded.csv",
+        "\ndone in {:.1} s. Outputs in {}: report.md, report.json, the PNG plots it links, {}, {}, {}, frames.bin (int8-full frames of the test windows), decoded.csv, codec.js and codec.yaml (the LoRaWAN payload codec{})",
         started.elapsed().as_secs_f64(),
         args.out.display(),
         precision_file(Precision::F32),
         precision_file(Precision::Int8Weights),
-        precision_file(Precision::Int8Full)
+        precision_file(Precision::Int8Full),
+        lorawan.map_or(String::new(), |s: SizeReport| format!(", {} characters", s.chars))
     );
     Ok(())
 }

@@ -2,11 +2,13 @@
 //! with the error of each precision against f32 measured through the core.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use aecodec_core::{Model, Precision};
 use aecodec_trainer::export::{default_tolerance, export_checked};
 use aecodec_trainer::fsio::write_atomic;
+use aecodec_trainer::lorawan::{codec_yaml, Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
+use aecodec_trainer::store::spread;
 use aecodec_trainer::store::TrainedFile;
 use anyhow::{bail, Context};
 
@@ -33,6 +35,10 @@ pub enum Format {
     Rust,
     /// A C header, with the same arrays and constants.
     C,
+    /// A LoRaWAN payload codec for network servers (TS013 `decodeUplink`, ECMAScript
+    /// 5.1): the full-int8 decoder, bit for bit the core's. Also writes the codec
+    /// definition (Device Repository YAML, with examples) next to it, `.yaml` for `.js`.
+    LorawanJs,
 }
 
 /// Arguments of `export`.
@@ -67,6 +73,21 @@ pub struct Args {
     /// Print the error report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With --format lorawan-js: the FPort this model's uplinks come on (default: any).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=223))]
+    pub fport: Option<u8>,
+    /// With --format lorawan-js: another model in the same codec, `PORT=FILE.aect`
+    /// (repeatable): one device switches models by FPort.
+    #[arg(long = "with", value_name = "PORT=FILE")]
+    pub with: Vec<String>,
+    /// With --format lorawan-js: the sensor's sample rate; the codec then gives each
+    /// window's first sample time and the sample period from the uplink's recvTime.
+    #[arg(long, value_name = "HZ")]
+    pub sample_rate: Option<f64>,
+    /// With --format lorawan-js: examples in the codec definition, from held-out windows
+    /// of each model (plus the refused payloads).
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
 }
 
 fn suffix(p: Precision) -> &'static str {
@@ -82,6 +103,7 @@ fn extension(f: Format) -> &'static str {
         Format::Blob => "aem",
         Format::Rust => "rs",
         Format::C => "h",
+        Format::LorawanJs => "js",
     }
 }
 
@@ -331,8 +353,136 @@ fn source(lang: Lang, blob: &[u8], m: &Model<'_>, name: &str) -> String {
     s
 }
 
+/// One model of a LoRaWAN codec: its full-int8 blob, channels and example windows.
+struct LorawanPart {
+    fport: Option<u8>,
+    blob: Vec<u8>,
+    channels: Vec<String>,
+    windows: Vec<aecodec_trainer::data::Window>,
+}
+
+fn lorawan_part(
+    path: &Path,
+    fport: Option<u8>,
+    tolerance: Option<f64>,
+    examples: usize,
+) -> anyhow::Result<LorawanPart> {
+    let file = TrainedFile::load(path)?;
+    let channels = if file.layout.rows {
+        1
+    } else {
+        file.layout.columns.len()
+    };
+    let tolerance = tolerance.unwrap_or_else(|| default_tolerance(Precision::Int8Full));
+    let (blob, _) = export_checked(
+        &file.model,
+        Precision::Int8Full,
+        &file.calibration,
+        &file.held_out,
+        channels,
+        tolerance,
+    )
+    .with_context(|| format!("{}: full-int8 export", path.display()))?;
+    Ok(LorawanPart {
+        fport,
+        blob,
+        channels: file.layout.columns.clone(),
+        windows: spread(&file.held_out, examples),
+    })
+}
+
+/// `export --format lorawan-js`: the payload codec and, next to it, its definition.
+fn run_lorawan(args: &Args) -> anyhow::Result<()> {
+    if matches!(args.precision, PrecisionArg::F32 | PrecisionArg::Int8) {
+        bail!("--format lorawan-js carries the full-int8 decoder: use --precision int8-full (or leave --precision out)");
+    }
+    if args.encoder_only {
+        bail!("--format lorawan-js is a receiver's decoder: it takes no --encoder-only");
+    }
+    let mut parts = vec![lorawan_part(
+        &args.model,
+        args.fport,
+        args.tolerance,
+        args.examples,
+    )?];
+    for w in &args.with {
+        let (port, file) = w
+            .split_once('=')
+            .with_context(|| format!("--with {w}: expected PORT=FILE.aect"))?;
+        let port: u8 = port
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| (1..=223).contains(p))
+            .with_context(|| format!("--with {w}: `{port}` is not an FPort (1..=223)"))?;
+        parts.push(lorawan_part(
+            Path::new(file),
+            Some(port),
+            args.tolerance,
+            args.examples,
+        )?);
+    }
+    if args.fport.is_none() && parts.len() > 1 {
+        bail!("--with puts models on their own FPorts: give this model one too (--fport)");
+    }
+    let models = parts
+        .iter()
+        .map(|p| PortModel {
+            fport: p.fport,
+            blob: &p.blob,
+            channels: p.channels.clone(),
+            sample_rate_hz: args.sample_rate,
+        })
+        .collect();
+    let codec = LorawanCodec::new(models)?;
+    let mut examples = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        examples.extend(codec.examples(i, &p.windows)?);
+    }
+    if let Some(first) = examples.first().cloned() {
+        examples.extend(codec.error_examples(0, &first));
+    }
+    let js_name = args
+        .output
+        .file_name()
+        .map_or("codec.js".into(), |n| n.to_string_lossy().to_string());
+    let yaml_path = args.output.with_extension("yaml");
+    write_atomic(&args.output, codec.js().as_bytes())?;
+    write_atomic(&yaml_path, codec_yaml(&js_name, &examples).as_bytes())?;
+    let size = codec.size();
+    println!(
+        "{}: {} characters ({} of them model data), {} MACs per uplink; {}: {} examples",
+        args.output.display(),
+        size.chars,
+        size.model_chars,
+        size.decoder_macs,
+        yaml_path.display(),
+        examples.len()
+    );
+    if size.fits_console() {
+        println!(
+            "fits The Things Stack's console ({} characters at most)",
+            CONSOLE_LIMIT
+        );
+    } else {
+        eprintln!(
+            "warning: {} characters is over The Things Stack's console limit of {CONSOLE_LIMIT}: upload the file \
+             through the Device Repository or another server, or train a smaller decoder \
+             (`aecodec train --preset lorawan-console`)",
+            size.chars
+        );
+    }
+    Ok(())
+}
+
 /// Runs `export`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.format == Format::LorawanJs {
+        return run_lorawan(&args);
+    }
+    if args.fport.is_some() || !args.with.is_empty() || args.sample_rate.is_some() {
+        bail!("--fport, --with and --sample-rate are options of --format lorawan-js");
+    }
     let file = TrainedFile::load(&args.model)?;
     let precisions: Vec<Precision> = match args.precision {
         PrecisionArg::F32 => vec![Precision::F32],
@@ -409,6 +559,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Format::Blob => blob.clone(),
             Format::Rust => source(Lang::Rust, &blob, &model, &ident).into_bytes(),
             Format::C => source(Lang::C, &blob, &model, &ident).into_bytes(),
+            Format::LorawanJs => bail!("--format lorawan-js is written by run_lorawan"),
         };
         write_atomic(&path, &bytes)?;
         reports.push((p, path, blob.len(), report));

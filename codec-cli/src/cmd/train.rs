@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use aecodec_core::{PayloadHeader, Precision};
 use aecodec_trainer::data::{Table, Window};
+use aecodec_trainer::lorawan::console_decoder_hidden;
 use aecodec_trainer::metrics::distortion;
 use aecodec_trainer::models::{ConvShape, Corruption, Variant};
 use aecodec_trainer::select::{auto, fit, validate, CodecKind};
@@ -11,7 +12,7 @@ use aecodec_trainer::split::{Cut, Part, Split, SplitPlan};
 use aecodec_trainer::store::{spread, Layout, TrainedFile, KEEP_WINDOWS};
 use aecodec_trainer::train::{default_conv, Progress, TrainConfig};
 use aecodec_trainer::{export_blob, round_trip};
-use anyhow::bail;
+use anyhow::{bail, Context};
 
 use super::common::Columns;
 
@@ -101,6 +102,11 @@ pub struct Args {
     /// `none`: dense layers only.
     #[arg(long, default_value = "auto")]
     pub conv: String,
+    /// `lorawan-console`: a decoder small enough that `export --format lorawan-js` fits
+    /// The Things Stack's console (40,960 characters): no convolution and one hidden
+    /// decoder layer sized for the window (64 for 64 samples of 3 channels at 12 bytes).
+    #[arg(long, value_enum, conflicts_with_all = ["decoder_hidden", "conv"])]
+    pub preset: Option<Preset>,
     /// Training steps (minibatches).
     #[arg(long, default_value_t = 4000)]
     pub steps: usize,
@@ -135,6 +141,13 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Training presets.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// A decoder whose LoRaWAN payload codec fits The Things Stack's console.
+    LorawanConsole,
 }
 
 /// The convolutional front end `--conv` asks for, for windows of `window` samples of
@@ -274,8 +287,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         _ => Variant::Ae,
     };
+    let inputs = if args.rows {
+        channels
+    } else {
+        args.window * channels
+    };
+    let (conv_arg_text, decoder_hidden) = match args.preset {
+        None => (args.conv.as_str(), args.decoder_hidden.clone()),
+        Some(Preset::LorawanConsole) => {
+            // Latent dimensions of at least 3 bits each (the allocation gives most 4).
+            let header_bits = usize::from(args.fingerprint_bits) + usize::from(args.sequence_bits);
+            let code_bits = (8 * args.payload_bytes).saturating_sub(header_bits);
+            let label_inputs = if labelled { labels } else { 0 };
+            let latent = args.latent.unwrap_or(code_bits / 3) + label_inputs;
+            let h = console_decoder_hidden(inputs, latent).with_context(|| {
+                format!("--preset lorawan-console: no decoder for windows of {inputs} values fits 40,960 characters; shorten --window")
+            })?;
+            ("none", vec![h])
+        }
+    };
     let conv = conv_arg(
-        &args.conv,
+        conv_arg_text,
         !args.rows && !labelled,
         args.window,
         in_channels,
@@ -284,7 +316,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         variant,
         conv,
         hidden: args.hidden.clone(),
-        decoder_hidden: Some(args.decoder_hidden.clone()),
+        decoder_hidden: Some(decoder_hidden),
         latent: args.latent,
         payload_bytes: args.payload_bytes,
         header,

@@ -1,0 +1,445 @@
+// The decoder of aecodec-core for full-int8 models, in ECMAScript 5.1: no modules, no
+// let/const, no typed arrays, no ES2015 built-ins (Math.fround is used where the engine
+// has it, and computed otherwise). Every step gives the bits the core gives:
+// - the payload's fields, and what the core refuses (spec/packet-format.md);
+// - the latent quantizer's cell values, in f32 (spec/model-format.md, LatentQuantizer);
+// - the int8 layers: int32 sums (exact in doubles: |sum| < 2^31) and the fixed-point
+//   requantization, whose 62-bit product is split into 16-bit halves below;
+// - dequantization and de-normalization in f32 (each double result rounded to f32:
+//   exact for one +, - , * or / of two f32 values);
+// - the values written as the core prints them: the shortest decimal that reads back
+//   as the same f32.
+
+// 2^k for -160 <= k <= 160, exact.
+var AEC_POW2 = (function () {
+  var t = [], v = 1, i;
+  for (i = 0; i <= 160; i++) { t[160 + i] = v; v *= 2; }
+  v = 0.5;
+  for (i = 1; i <= 160; i++) { t[160 - i] = v; v /= 2; }
+  return t;
+})();
+
+function aecPow2(k) {
+  return AEC_POW2[160 + k];
+}
+
+// Nearest f32 to a double, ties to even (what Math.fround does).
+function aecFroundPolyfill(x) {
+  if (x !== x || x === 0 || x === Infinity || x === -Infinity) {
+    return x;
+  }
+  var a = x < 0 ? -x : x, q, e, n, f, d;
+  // 2^128 - 2^103, halfway between the largest f32 and 2^128: rounds to infinity.
+  if (a >= 3.4028235677973366e38) {
+    return x < 0 ? -Infinity : Infinity;
+  }
+  if (a < aecPow2(-126)) {
+    q = aecPow2(-149); // subnormal f32: one quantum for the whole range
+  } else {
+    e = Math.floor(Math.log(a) / Math.LN2);
+    if (e > 127) { e = 127; }
+    if (e < -126) { e = -126; }
+    while (aecPow2(e) > a) { e--; }
+    while (e < 127 && aecPow2(e + 1) <= a) { e++; }
+    q = aecPow2(e - 23); // 24 significant bits in [2^e, 2^(e+1))
+  }
+  n = a / q; // exact: a power-of-two scaling
+  f = Math.floor(n);
+  d = n - f;
+  if (d > 0.5 || (d === 0.5 && f % 2 === 1)) {
+    f += 1;
+  }
+  a = f * q;
+  return x < 0 ? -a : a;
+}
+
+var aecFround = typeof Math.fround === 'function' ? Math.fround : aecFroundPolyfill;
+
+// The shortest decimal that reads back as the f32 `v` (as the core prints it: among
+// the shortest, the nearest to v; a tie goes up), as a Number.
+function aecShortest(v) {
+  if (v === 0 || v !== v || v === Infinity || v === -Infinity) {
+    return v;
+  }
+  var a = v < 0 ? -v : v, lo = 1, hi = 9, mid;
+  // toPrecision(p) is the nearest p-digit decimal; it is the answer at the smallest p at
+  // which it reads back, except where two p-digit decimals are equally near (the exact
+  // expansion has at most 10 digits) or the f32 below is nearer than the one above (a
+  // power of two): those take the exact search.
+  if (Number(a.toPrecision(10)) === a || a === aecPow2(Math.round(Math.log(a) / Math.LN2))) {
+    a = aecShortestExact(a);
+  } else {
+    while (lo < hi) {
+      mid = (lo + hi) >> 1;
+      if (aecFround(Number(a.toPrecision(mid))) === a) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    a = Number(a.toPrecision(lo));
+  }
+  return v < 0 ? -a : a;
+}
+
+// aecShortest of a positive f32, from its first 21 significant digits: at each length,
+// both neighbouring decimals are tried.
+function aecShortestExact(a) {
+  var s = a.toPrecision(21), exp = 0, cut, point, digits, p, down, up, dv, uv, dok, uok;
+  cut = s.indexOf('e');
+  if (cut >= 0) {
+    exp = parseInt(s.substring(cut + 1), 10);
+    s = s.substring(0, cut);
+  }
+  cut = s.indexOf('.');
+  if (cut < 0) {
+    digits = s;
+    point = s.length + exp;
+  } else {
+    digits = s.substring(0, cut) + s.substring(cut + 1);
+    point = cut + exp;
+  }
+  while (digits.charAt(0) === '0') {
+    digits = digits.substring(1);
+    point--;
+  }
+  // a = 0.digits * 10^point, with 21 digits: exact wherever a tie can occur.
+  for (p = 1; p <= 9; p++) {
+    down = digits.substring(0, p);
+    up = aecIncrement(down);
+    dv = Number(down + 'e' + (point - p));
+    uv = Number(up + 'e' + (point - p));
+    dok = aecFround(dv) === a;
+    uok = aecFround(uv) === a;
+    if (dok && uok) {
+      // Both read back: the nearer one, the upper one on a tie.
+      return digits.charAt(p) >= '5' ? uv : dv;
+    }
+    if (dok || uok) {
+      return dok ? dv : uv;
+    }
+  }
+  return a;
+}
+
+// A decimal digit string plus one ("199" -> "200", "99" -> "100").
+function aecIncrement(d) {
+  var i = d.length - 1, out = '';
+  while (i >= 0 && d.charAt(i) === '9') {
+    out = '0' + out;
+    i--;
+  }
+  if (i < 0) {
+    return '1' + out;
+  }
+  return d.substring(0, i) + String.fromCharCode(d.charCodeAt(i) + 1) + out;
+}
+
+var AEC_B64 = (function () {
+  var t = [], s = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', i;
+  for (i = 0; i < 256; i++) { t[i] = -1; }
+  for (i = 0; i < 64; i++) { t[s.charCodeAt(i)] = i; }
+  t[61] = 0; // '=' (padding)
+  return t;
+})();
+
+// Base64 to an array of bytes, each minus `offset`.
+function aecBytes(s, offset) {
+  var n = s.length, pad = 0, len, out, i, j = 0, a, b, c, d, v, t = AEC_B64;
+  if (n % 4 !== 0) {
+    throw new Error('model data damaged: base64 of ' + n + ' characters');
+  }
+  if (n > 0 && s.charCodeAt(n - 1) === 61) { pad++; }
+  if (n > 1 && s.charCodeAt(n - 2) === 61) { pad++; }
+  len = n / 4 * 3 - pad;
+  out = new Array(len);
+  for (i = 0; i < n; i += 4) {
+    a = t[s.charCodeAt(i)];
+    b = t[s.charCodeAt(i + 1)];
+    c = t[s.charCodeAt(i + 2)];
+    d = t[s.charCodeAt(i + 3)];
+    if (!(a >= 0 && b >= 0 && c >= 0 && d >= 0)) {
+      throw new Error('model data damaged: not base64 at character ' + i);
+    }
+    v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[j++] = (v >> 16) - offset;
+    if (j < len) { out[j++] = ((v >> 8) & 255) - offset; }
+    if (j < len) { out[j++] = (v & 255) - offset; }
+  }
+  return out;
+}
+
+// Little-endian f32 values of a base64 field (exact in doubles).
+function aecF32s(s) {
+  var b = aecBytes(s, 0), out = [], i, e, m, sign;
+  for (i = 0; i + 3 < b.length; i += 4) {
+    sign = b[i + 3] >= 128 ? -1 : 1;
+    e = (b[i + 3] & 127) * 2 + (b[i + 2] >> 7);
+    m = (b[i + 2] & 127) * 65536 + b[i + 1] * 256 + b[i];
+    if (e === 255) {
+      out.push(m ? NaN : sign * Infinity);
+    } else if (e === 0) {
+      out.push(sign * m * aecPow2(-149));
+    } else {
+      out.push(sign * (m + 8388608) * aecPow2(e - 150));
+    }
+  }
+  return out;
+}
+
+// Little-endian i32 values of a base64 field.
+function aecI32s(s) {
+  var b = aecBytes(s, 0), out = [], i;
+  for (i = 0; i + 3 < b.length; i += 4) {
+    out.push(b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24));
+  }
+  return out;
+}
+
+// `zero + round(acc * m / 2^shift)` (half up), saturated to int8: the core's
+// requantization. |acc| < 2^31, 0 <= m < 2^31, 1 <= shift <= 62; acc * m is split as
+// acc * mh * 2^16 + acc * ml, each part exact in a double.
+function aecRequantize(acc, m, shift, zero) {
+  var mh = Math.floor(m / 65536), ml = m - mh * 65536;
+  var hi = acc * mh, lo = acc * ml, v;
+  if (shift > 16) {
+    // floor((hi 2^16 + lo + 2^(s-1)) / 2^s) = floor((hi + floor(lo / 2^16) + 2^(s-17)) / 2^(s-16))
+    v = Math.floor((hi + Math.floor(lo / 65536) + aecPow2(shift - 17)) / aecPow2(shift - 16));
+  } else {
+    // Out of range only where the result saturates anyway.
+    v = hi * aecPow2(16 - shift) + Math.floor((lo + aecPow2(shift - 1)) / aecPow2(shift));
+  }
+  v += zero;
+  return v < -128 ? -128 : (v > 127 ? 127 : v);
+}
+
+// `round(r) + zero` saturated to int8, r rounded half away from zero (clamped to +-256
+// first, NaN as 0): the core's input quantization.
+function aecQuantize(r, zero) {
+  var a, v;
+  if (r !== r) {
+    a = 0;
+  } else {
+    a = r < 0 ? -r : r;
+    a = a >= 256 ? 256 : Math.floor(a + 0.5);
+    if (r < 0) { a = -a; }
+  }
+  v = a + zero;
+  return v < -128 ? -128 : (v > 127 ? 127 : v);
+}
+
+// Decodes a model's base64 fields once.
+function aecPrepare(m) {
+  if (m.prepared) {
+    return m.prepared;
+  }
+  var r = { mean: aecF32s(m.normMean), std: aecF32s(m.normStd), lo: [], hi: [], layers: [] };
+  var i, j, k, l, w, lut;
+  r.qmean = aecF32s(m.quantizer.mean);
+  if (m.quantizer.kind === 'uniform') {
+    r.lo = aecF32s(m.quantizer.lo);
+    r.hi = aecF32s(m.quantizer.hi);
+  } else {
+    r.tables = aecF32s(m.quantizer.tables);
+  }
+  for (i = 0; i < m.layers.length; i++) {
+    l = m.layers[i];
+    w = aecBytes(l.weights, 128); // offset-binary to signed
+    lut = [];
+    if (l.lut) {
+      k = aecBytes(l.lut, 0);
+      for (j = 0; j < k.length; j++) {
+        lut.push(k[j] >= 128 ? k[j] - 256 : k[j]);
+      }
+    }
+    r.layers.push({
+      weights: w, bias: aecI32s(l.bias), mult: aecI32s(l.mult), shifts: aecBytes(l.shifts, 0), lut: lut
+    });
+  }
+  m.prepared = r;
+  return r;
+}
+
+// One position of an int8 layer: x[xo .. xo + in) to int8 outputs y[yo .. yo + out).
+function aecDense(l, r, x, xo, y, yo) {
+  var n = l.inDim, o, i, acc, k, j, v, w = r.weights;
+  for (o = 0; o < l.outDim; o++) {
+    acc = r.bias[o];
+    k = o * n;
+    j = xo;
+    // Four products per step (integers: any order gives the same sum).
+    for (i = 3; i < n; i += 4) {
+      acc += w[k] * x[j] + w[k + 1] * x[j + 1] + w[k + 2] * x[j + 2] + w[k + 3] * x[j + 3];
+      k += 4;
+      j += 4;
+    }
+    for (i -= 3; i < n; i++) {
+      acc += w[k++] * x[j++];
+    }
+    v = aecRequantize(acc, r.mult[o], r.shifts[o], l.outZero);
+    if (r.lut.length) {
+      v = r.lut[v & 255];
+    } else if (l.relu && v < l.outZero) {
+      v = l.outZero;
+    }
+    y[yo + o] = v;
+  }
+}
+
+function aecHex(n) {
+  return '0x' + n.toString(16);
+}
+
+// A payload of model `m`: { data } or { error }.
+function aecDecode(m, bytes) {
+  if (bytes.length !== m.payloadBytes) {
+    return { error: 'payload has ' + bytes.length + ' bytes, this model\'s payloads have ' + m.payloadBytes };
+  }
+  var pos = 0;
+  function get(n) {
+    var v = 0, k;
+    for (k = 0; k < n; k++) {
+      v = v * 2 + ((bytes[pos >> 3] >> (7 - (pos & 7))) & 1);
+      pos++;
+    }
+    return v;
+  }
+  var tag = get(m.tagBits);
+  if (tag !== m.tag) {
+    return { error: 'payload was made by another model: model tag ' + aecHex(tag) + ', this model\'s is ' + aecHex(m.tag) };
+  }
+  var sequence = get(m.sequenceBits), label = get(m.labelBits);
+  if (m.labels > 0 && label >= m.labels) {
+    return { error: 'label ' + label + ' is not one of the model\'s ' + m.labels + ' labels' };
+  }
+  var bits = m.quantizer.bits, codes = [], k;
+  for (k = 0; k < bits.length; k++) {
+    codes.push(get(bits[k]));
+  }
+  if (get(bytes.length * 8 - pos) !== 0) {
+    return { error: 'payload padding bits are not zero: corrupt payload' };
+  }
+  var r = aecPrepare(m), a = [], table = 0, b, levels, n;
+  // The latent, then the one-hot label, in f32.
+  for (k = 0; k < bits.length; k++) {
+    b = bits[k];
+    if (b === 0) {
+      a.push(r.qmean[k]);
+    } else if (m.quantizer.kind === 'uniform') {
+      levels = aecPow2(b);
+      a.push(aecFround(r.lo[k] + aecFround((codes[k] + 0.5) * aecFround(aecFround(r.hi[k] - r.lo[k]) / levels))));
+    } else {
+      n = aecPow2(b) - 1;
+      a.push(r.tables[table + n + codes[k]]);
+      table += 2 * n + 1;
+    }
+  }
+  for (k = 0; k < m.labels; k++) {
+    a.push(k === label ? 1 : 0);
+  }
+  // Into int8, through the decoder's layers.
+  var inv = aecFround(1 / m.inScale), x = [], i, p, l, y, out = null, t;
+  for (i = 0; i < a.length; i++) {
+    x.push(aecQuantize(aecFround(a[i] * inv), m.inZero));
+  }
+  for (i = 0; i < m.layers.length; i++) {
+    l = m.layers[i];
+    y = [];
+    if (l.conv && l.conv.transposed) {
+      // Overlap-add, in f32, of each position's dequantized int8 outputs.
+      out = [];
+      for (t = 0; t < l.conv.samples * l.conv.channels; t++) {
+        out.push(0);
+      }
+      for (p = 0; p < l.positions; p++) {
+        aecDense(l, r.layers[i], x, p * l.inDim, y, 0);
+        for (k = 0; k < l.outDim; k++) {
+          t = p * l.conv.stride * l.conv.channels + k;
+          out[t] = aecFround(out[t] + aecFround((y[k] - m.outZero) * m.outScale));
+        }
+      }
+    } else {
+      for (p = 0; p < l.positions; p++) {
+        aecDense(l, r.layers[i], x, l.conv ? p * l.conv.stride * l.conv.channels : 0, y, p * l.outDim);
+      }
+      x = y;
+    }
+  }
+  if (out === null) {
+    out = [];
+    for (i = 0; i < x.length; i++) {
+      out.push(aecFround((x[i] - m.outZero) * m.outScale));
+    }
+  }
+  // Sensor units, one array per channel (the window is sample-major).
+  var channels = m.channels.length, window = {}, c, values;
+  for (c = 0; c < channels; c++) {
+    values = [];
+    for (i = c; i < out.length; i += channels) {
+      values.push(aecShortest(aecFround(aecFround(out[i] * r.std[i]) + r.mean[i])));
+    }
+    window[m.channels[c]] = values;
+  }
+  var data = { model: m.fingerprint, window: window };
+  if (m.sequenceBits > 0) {
+    data.sequence = sequence;
+  }
+  if (m.labels > 0) {
+    data.label = label;
+  }
+  return { data: data };
+}
+
+// TS013 uplink decoder: { data } on success, { errors } when the payload is refused.
+function decodeUplink(input) {
+  var bytes = input && input.bytes, i, candidates = [], ports = [], reasons = [], r, m;
+  if (!bytes || typeof bytes.length !== 'number') {
+    return { errors: ['input.bytes is not an array of bytes'] };
+  }
+  for (i = 0; i < bytes.length; i++) {
+    if (typeof bytes[i] !== 'number' || bytes[i] !== Math.floor(bytes[i]) || bytes[i] < 0 || bytes[i] > 255) {
+      return { errors: ['input.bytes[' + i + '] is ' + bytes[i] + ', not a byte (0..255)'] };
+    }
+  }
+  for (i = 0; i < AECODEC_MODELS.length; i++) {
+    m = AECODEC_MODELS[i];
+    if (m.fPort === null || m.fPort === input.fPort) {
+      candidates.push(m);
+    }
+    if (m.fPort !== null) {
+      ports.push(m.fPort);
+    }
+  }
+  if (candidates.length === 0) {
+    return { errors: ['fPort ' + input.fPort + ' carries no aecodec model (models on fPort ' + ports.join(', ') + ')'] };
+  }
+  try {
+    for (i = 0; i < candidates.length; i++) {
+      r = aecDecode(candidates[i], bytes);
+      if (r.data) {
+        var warnings = aecTimes(candidates[i], input, r.data);
+        return warnings.length ? { data: r.data, warnings: warnings } : { data: r.data };
+      }
+      reasons.push('model ' + candidates[i].fingerprint + ': ' + r.error);
+    }
+  } catch (e) {
+    return { errors: ['decoder failed: ' + e.message] };
+  }
+  return { errors: reasons };
+}
+
+// Sample times from the uplink's reception time, for a model with a sample rate: the
+// window's last sample taken at recvTime (airtime and encoding delay not counted).
+function aecTimes(m, input, data) {
+  if (!m.sampleRateHz || input.recvTime === undefined || input.recvTime === null) {
+    return [];
+  }
+  var t = input.recvTime instanceof Date ? input.recvTime.getTime() : new Date(input.recvTime).getTime();
+  if (t !== t) {
+    return ['recvTime ' + input.recvTime + ' is not a date: no sample times'];
+  }
+  var samples = m.inputDim / m.channels.length, period = 1000 / m.sampleRateHz;
+  data.firstSampleTime = new Date(Math.round(t - (samples - 1) * period)).toISOString();
+  data.samplePeriodMs = period;
+  return [];
+}
