@@ -272,10 +272,9 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn lorawan_codec_decodes_a_conditional_vae_with_labels_and_table_cells() {
-    let dir = temp_dir("lorawan-cvae");
-    std::fs::create_dir_all(&dir).unwrap();
+/// Trains a conditional VAE (latent 8, 300 steps) on the bundled digits into
+/// `dir/digits.aect`.
+fn train_digits_cvae(dir: &Path) -> PathBuf {
     let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits.csv");
     let cvae = dir.join("digits.aect");
     run_ok(&[
@@ -295,6 +294,14 @@ fn lorawan_codec_decodes_a_conditional_vae_with_labels_and_table_cells() {
         "-o",
         cvae.to_str().unwrap(),
     ]);
+    cvae
+}
+
+#[test]
+fn lorawan_codec_decodes_a_conditional_vae_with_labels_and_table_cells() {
+    let dir = temp_dir("lorawan-cvae");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cvae = train_digits_cvae(&dir);
     let js = dir.join("digits.js");
     run_ok(&[
         "export",
@@ -1298,25 +1305,7 @@ fn features_denoise_anomaly_and_generate_work_on_the_shipped_data() {
     assert_eq!(code, Some(1));
     assert!(err.contains("needs a VAE"), "{err}");
     // …and draws digits of the asked label from a conditional VAE.
-    let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits.csv");
-    let cvae = dir.join("digits.aect");
-    run_ok(&[
-        "train",
-        "--data",
-        digits,
-        "--rows",
-        "--label-column",
-        "label",
-        "--variant",
-        "cvae",
-        "--latent",
-        "8",
-        "--steps",
-        "300",
-        "--quiet",
-        "-o",
-        cvae.to_str().unwrap(),
-    ]);
+    let cvae = train_digits_cvae(&dir);
     let cblob = dir.join("digits.aem");
     run_ok(&[
         "export",

@@ -346,6 +346,24 @@ impl<'a> Codec<'a> {
         Ok(out)
     }
 
+    /// The codec definition for `js_file` (see [`codec_yaml`]) with the examples of
+    /// `windows[i]` for model *i*, then the refusals of the first example, and how many
+    /// examples it holds.
+    pub fn definition(
+        &self,
+        js_file: &str,
+        windows: &[&[Window]],
+    ) -> Result<(String, usize), Error> {
+        let mut examples = Vec::new();
+        for (i, w) in windows.iter().enumerate() {
+            examples.extend(self.examples(i, w)?);
+        }
+        if let Some(first) = examples.first().cloned() {
+            examples.extend(self.error_examples(0, &first));
+        }
+        Ok((codec_yaml(js_file, &examples), examples.len()))
+    }
+
     /// Examples that show what is refused, from a valid payload of model `index`: the
     /// payload one byte short, and (if the model has tag bits) with another model tag.
     pub fn error_examples(&self, index: usize, valid: &Example) -> Vec<Example> {

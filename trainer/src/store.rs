@@ -37,6 +37,18 @@ pub struct Layout {
     pub hop: usize,
 }
 
+impl Layout {
+    /// Channels of the model's input: 1 in row mode (a row is one series), else one per
+    /// column.
+    pub fn channels(&self) -> usize {
+        if self.rows {
+            1
+        } else {
+            self.columns.len()
+        }
+    }
+}
+
 /// A trained model with what the CLI needs to export and use it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainedFile {

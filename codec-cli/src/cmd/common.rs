@@ -182,3 +182,39 @@ pub fn read_decoder_blob(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A `[PORT=]FILE` option (`decode --model`, `export --with`): a LoRaWAN FPort, if
+/// given, and a file.
+pub struct PortFile {
+    /// The FPort (1..=223).
+    pub port: Option<u8>,
+    /// The file.
+    pub path: PathBuf,
+}
+
+impl PortFile {
+    /// Parses `s`, given as `flag`; a port that is not an application port is refused.
+    pub fn parse(flag: &str, s: &str) -> anyhow::Result<PortFile> {
+        if let Some((port, path)) = s.split_once('=') {
+            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+                let port: u8 = port
+                    .parse()
+                    .ok()
+                    .filter(|p| (1..=223).contains(p))
+                    .with_context(|| {
+                        format!(
+                            "{flag} {s}: port {port} is not a LoRaWAN application port (1..=223)"
+                        )
+                    })?;
+                return Ok(PortFile {
+                    port: Some(port),
+                    path: path.into(),
+                });
+            }
+        }
+        Ok(PortFile {
+            port: None,
+            path: s.into(),
+        })
+    }
+}

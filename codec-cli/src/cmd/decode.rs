@@ -10,7 +10,7 @@ use aecodec_core::{
 };
 use anyhow::{bail, Context};
 
-use super::common::{read_decoder_blob, Sink};
+use super::common::{read_decoder_blob, PortFile, Sink};
 
 /// Input format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,38 +123,6 @@ impl Counts {
             self.overflow, self.foreign, self.wrong_length, self.unknown_port, self.bad_lines,
             self.other, self.gaps, self.lost, self.late, self.duplicates
         )
-    }
-}
-
-/// One `--model`: its port, if given, and its file.
-struct ModelArg {
-    port: Option<u8>,
-    path: PathBuf,
-}
-
-impl ModelArg {
-    fn parse(s: &str) -> anyhow::Result<ModelArg> {
-        if let Some((port, path)) = s.split_once('=') {
-            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-                let port: u8 = port
-                    .parse()
-                    .ok()
-                    .filter(|p| (1..=223).contains(p))
-                    .with_context(|| {
-                        format!(
-                            "--model {s}: port {port} is not a LoRaWAN application port (1..=223)"
-                        )
-                    })?;
-                return Ok(ModelArg {
-                    port: Some(port),
-                    path: path.into(),
-                });
-            }
-        }
-        Ok(ModelArg {
-            port: None,
-            path: s.into(),
-        })
     }
 }
 
@@ -376,7 +344,7 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
     let model_args = args
         .model
         .iter()
-        .map(|s| ModelArg::parse(s))
+        .map(|s| PortFile::parse("--model", s))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let by_port = model_args.iter().any(|m| m.port.is_some());
     if by_port {

@@ -17,7 +17,7 @@ use aecodec_core::{
 use aecodec_trainer::baselines::DownsampleCodec;
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
 use aecodec_trainer::fsio::write_atomic;
-use aecodec_trainer::lorawan::{codec_yaml, Codec as LorawanCodec, PortModel, SizeReport};
+use aecodec_trainer::lorawan::{Codec as LorawanCodec, PortModel, SizeReport};
 use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
@@ -697,15 +697,9 @@ fn lorawan_codec(out: &Path, blob: &[u8], test: &[Window]) -> anyhow::Result<Siz
         channels: COLUMNS.iter().map(|c| c.to_string()).collect(),
         sample_rate_hz: Some(SAMPLE_RATE_HZ),
     }])?;
-    let mut examples = codec.examples(0, &spread(test, 3))?;
-    if let Some(first) = examples.first().cloned() {
-        examples.extend(codec.error_examples(0, &first));
-    }
+    let (yaml, _) = codec.definition("codec.js", &[&spread(test, 3)])?;
     write_atomic(&out.join("codec.js"), codec.js().as_bytes())?;
-    write_atomic(
-        &out.join("codec.yaml"),
-        codec_yaml("codec.js", &examples).as_bytes(),
-    )?;
+    write_atomic(&out.join("codec.yaml"), yaml.as_bytes())?;
     Ok(codec.size())
 }
 

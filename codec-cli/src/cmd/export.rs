@@ -5,12 +5,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Model, Precision};
+use aecodec_trainer::data::Window;
 use aecodec_trainer::export::{default_tolerance, export_checked};
 use aecodec_trainer::fsio::write_atomic;
-use aecodec_trainer::lorawan::{codec_yaml, Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
+use aecodec_trainer::lorawan::{Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
 use aecodec_trainer::store::spread;
 use aecodec_trainer::store::TrainedFile;
 use anyhow::{bail, Context};
+
+use super::common::PortFile;
 
 /// Which precision(s).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -358,7 +361,7 @@ struct LorawanPart {
     fport: Option<u8>,
     blob: Vec<u8>,
     channels: Vec<String>,
-    windows: Vec<aecodec_trainer::data::Window>,
+    windows: Vec<Window>,
 }
 
 fn lorawan_part(
@@ -368,11 +371,7 @@ fn lorawan_part(
     examples: usize,
 ) -> anyhow::Result<LorawanPart> {
     let file = TrainedFile::load(path)?;
-    let channels = if file.layout.rows {
-        1
-    } else {
-        file.layout.columns.len()
-    };
+    let channels = file.layout.channels();
     let tolerance = tolerance.unwrap_or_else(|| default_tolerance(Precision::Int8Full));
     let (blob, _) = export_checked(
         &file.model,
@@ -406,17 +405,12 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
         args.examples,
     )?];
     for w in &args.with {
-        let (port, file) = w
-            .split_once('=')
+        let with = PortFile::parse("--with", w)?;
+        let port = with
+            .port
             .with_context(|| format!("--with {w}: expected PORT=FILE.aect"))?;
-        let port: u8 = port
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| (1..=223).contains(p))
-            .with_context(|| format!("--with {w}: `{port}` is not an FPort (1..=223)"))?;
         parts.push(lorawan_part(
-            Path::new(file),
+            &with.path,
             Some(port),
             args.tolerance,
             args.examples,
@@ -435,20 +429,15 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
         })
         .collect();
     let codec = LorawanCodec::new(models)?;
-    let mut examples = Vec::new();
-    for (i, p) in parts.iter().enumerate() {
-        examples.extend(codec.examples(i, &p.windows)?);
-    }
-    if let Some(first) = examples.first().cloned() {
-        examples.extend(codec.error_examples(0, &first));
-    }
     let js_name = args
         .output
         .file_name()
         .map_or("codec.js".into(), |n| n.to_string_lossy().to_string());
     let yaml_path = args.output.with_extension("yaml");
     write_atomic(&args.output, codec.js().as_bytes())?;
-    write_atomic(&yaml_path, codec_yaml(&js_name, &examples).as_bytes())?;
+    let windows: Vec<&[Window]> = parts.iter().map(|p| p.windows.as_slice()).collect();
+    let (yaml, examples) = codec.definition(&js_name, &windows)?;
+    write_atomic(&yaml_path, yaml.as_bytes())?;
     let size = codec.size();
     println!(
         "{}: {} characters ({} of them model data), {} MACs per uplink; {}: {} examples",
@@ -457,7 +446,7 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
         size.model_chars,
         size.decoder_macs,
         yaml_path.display(),
-        examples.len()
+        examples
     );
     if size.fits_console() {
         println!(
@@ -490,11 +479,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         PrecisionArg::Int8Full => vec![Precision::Int8Full],
         PrecisionArg::All => vec![Precision::F32, Precision::Int8Weights, Precision::Int8Full],
     };
-    let channels = if file.layout.rows {
-        1
-    } else {
-        file.layout.columns.len()
-    };
+    let channels = file.layout.channels();
     if args.precision == PrecisionArg::All {
         std::fs::create_dir_all(&args.output)
             .with_context(|| format!("cannot create directory {}", args.output.display()))?;

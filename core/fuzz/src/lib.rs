@@ -158,11 +158,7 @@ pub fn with_aect_header(body: &[u8]) -> Vec<u8> {
 /// `stimulus`. Panics (a finding) if an export that succeeded makes a blob that does not
 /// load.
 pub fn export_and_exercise(file: &aecodec_trainer::store::TrainedFile, stimulus: &[u8]) {
-    let channels = if file.layout.rows {
-        1
-    } else {
-        file.layout.columns.len()
-    };
+    let channels = file.layout.channels();
     for p in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
         let Ok((blob, _)) = aecodec_trainer::export::export_checked(
             &file.model,
