@@ -517,7 +517,7 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         },
     )
     .unwrap();
-    let windows = table.windows(0, table.rows.len(), 64, 64).unwrap();
+    let windows = table.windows(0, table.len(), 64, 64).unwrap();
     let bytes = std::fs::read(&blob).unwrap();
     // (the CLI's encoder refines codes for DEFAULT_REFINE passes with a full blob)
     let refine = aecodec_trainer::train::DEFAULT_REFINE;

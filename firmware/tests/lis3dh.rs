@@ -478,7 +478,7 @@ mod pipeline {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/daphnet_s06r02e0.csv");
         let table = read_csv(&path, &opts).expect("bundled recording");
-        let rec: Vec<i16> = table.rows.iter().flatten().map(|&v| v as i16).collect();
+        let rec: Vec<i16> = table.rows().flatten().map(|&v| v as i16).collect();
         assert!(rec.len() >= 100 * N, "recording too short: {}", rec.len());
         rec
     }

@@ -30,9 +30,9 @@ pub fn daphnet_ankle() -> Table {
 /// Windows of 64 samples × 3 channels (192 inputs): (train, test), split in time at 70 %.
 pub fn daphnet_windows() -> (Vec<Window>, Vec<Window>) {
     let t = daphnet_ankle();
-    let cut = t.rows.len() * 7 / 10;
+    let cut = t.len() * 7 / 10;
     let train = t.windows(0, cut, 64, 32).expect("train windows");
-    let test = t.windows(cut, t.rows.len(), 64, 64).expect("test windows");
+    let test = t.windows(cut, t.len(), 64, 64).expect("test windows");
     (train, test)
 }
 

@@ -62,7 +62,7 @@ fn ae_model() -> aecodec_trainer::FloatModel {
 
 #[test]
 fn pipeline_frames_match_host_payloads_for_every_precision() {
-    let rows = daphnet_ankle().rows;
+    let rows: Vec<Vec<f32>> = daphnet_ankle().rows().map(<[f32]>::to_vec).collect();
     let rows = &rows[..1024];
     // PCA at every precision with the plain encoder; a small trained AE, whose codes
     // refinement does change (checked below), with the refining one.
@@ -147,7 +147,7 @@ fn pipeline_frames_match_host_payloads_for_every_precision() {
 
 #[test]
 fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
-    let rows = daphnet_ankle().rows;
+    let rows: Vec<Vec<f32>> = daphnet_ankle().rows().map(<[f32]>::to_vec).collect();
     let blob = pca_blob(Precision::F32);
     let model = Model::from_bytes(&blob).unwrap();
     let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 1).unwrap();

@@ -137,11 +137,7 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
     let dir = repo_root().join("target/qemu-fixtures");
     std::fs::create_dir_all(&dir).unwrap();
     let table = daphnet_ankle();
-    let samples: Vec<i16> = table.rows[..ROWS]
-        .iter()
-        .flatten()
-        .map(|&v| v as i16)
-        .collect();
+    let samples: Vec<i16> = table.span(0, ROWS).iter().map(|&v| v as i16).collect();
     let samples_path = dir.join("samples.bin");
     std::fs::write(
         &samples_path,
@@ -153,7 +149,7 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
     .unwrap();
 
     // Train on the rest of the recording, so the replayed excerpt is unseen.
-    let train_w = table.windows(ROWS, table.rows.len(), 64, 4).unwrap();
+    let train_w = table.windows(ROWS, table.len(), 64, 4).unwrap();
     let pca = fit_linear_budget(&train_w, 3, 12, Default::default()).unwrap();
     // The shape the MCU figures in docs/mcu-bench.md were measured on (192 → 256 → 128
     // → 29, 85,632 MACs per encode), pinned here rather than following the trainer's

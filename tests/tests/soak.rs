@@ -96,7 +96,7 @@ fn corrupt(frame: &mut [u8], rng: &mut Rng, burst: bool) {
 
 #[test]
 fn lossy_link_soak_counts_every_fault_and_outputs_only_sent_windows() {
-    let rows = daphnet_ankle().rows;
+    let rows: Vec<Vec<f32>> = daphnet_ankle().rows().map(<[f32]>::to_vec).collect();
     let train = daphnet_ankle()
         .windows(0, rows.len(), WINDOW, WINDOW)
         .unwrap();

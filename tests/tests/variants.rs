@@ -9,7 +9,7 @@ use aecodec_trainer::train::{train, Batches, TrainConfig};
 
 fn split() -> (Vec<Window>, Vec<Window>, Vec<Window>) {
     let t = aecodec_tests::daphnet_ankle();
-    let r = t.rows.len();
+    let r = t.len();
     let (a, b) = (r * 70 / 100, r * 85 / 100);
     (
         t.windows(0, a, 64, 2).unwrap(),
@@ -125,7 +125,7 @@ fn cvae_generates_digits_a_classifier_recognizes_by_label() {
         label_column: Some("label".into()),
     };
     let t = read_csv(&aecodec_tests::repo_root().join("data/digits.csv"), &opts).unwrap();
-    let (tr, va, te) = split_rows(t.rows.len(), 0.7, 0.15);
+    let (tr, va, te) = split_rows(t.len(), 0.7, 0.15);
     let cfg = TrainConfig {
         latent: Some(8),
         steps: 2000,

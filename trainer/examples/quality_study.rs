@@ -242,7 +242,7 @@ fn main() {
         },
     )
     .expect("data");
-    let rows = table.rows.len();
+    let rows = table.len();
     let (a, b) = (rows * 70 / 100, rows * 85 / 100);
     let hop: usize = get("hop", "2").parse().unwrap();
     let train_w = table.windows(0, a, WINDOW, hop).unwrap();

@@ -30,10 +30,10 @@ fn main() -> Result<()> {
             };
             let table = read_csv(test.as_ref(), &opts)?;
             if file.layout.rows {
-                table.row_windows(0, table.rows.len())
+                table.row_windows(0, table.len())
             } else {
                 let w = file.layout.window;
-                table.windows(0, table.rows.len(), w, w)?
+                table.windows(0, table.len(), w, w)?
             }
         }
     };

@@ -18,15 +18,18 @@ pub struct CsvOptions {
     pub label_column: Option<String>,
 }
 
-/// A numeric table read from CSV: one row per sample (series mode) or per vector (row mode).
+/// A numeric table read from CSV: one row per sample (series mode) or per vector (row
+/// mode), its values in one buffer so that a recording costs its samples and no more
+/// (windows are views into it, see [`crate::windows`]).
 #[derive(Debug, Clone)]
 pub struct Table {
     /// Where it came from.
     pub path: PathBuf,
     /// Names of the channel columns read.
     pub columns: Vec<String>,
-    /// Values, row-major.
-    pub rows: Vec<Vec<f32>>,
+    /// Values, row-major: row `r` is `values[r * width .. (r + 1) * width]` with
+    /// `width = columns.len()`.
+    values: Vec<f32>,
     /// Label of each row, if a label column was read.
     pub labels: Option<Vec<u16>>,
 }
@@ -137,16 +140,21 @@ pub fn read_csv_from<R: std::io::Read>(
     if channel_idx.is_empty() {
         return Err(data_err(path, 1, None, "no channel columns to read".into()));
     }
-    let mut rows = Vec::new();
+    let width = channel_idx.len();
+    let mut values: Vec<f32> = Vec::new();
     let mut labels = label_idx.map(|_| Vec::new());
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            data_err(path, line, None, e.to_string())
-        })?;
-        let line = record
-            .position()
-            .map_or(rows.len() + 2, |p| p.line() as usize);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0usize;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                return Err(data_err(path, line, None, e.to_string()));
+            }
+        }
+        let line = record.position().map_or(rows + 2, |p| p.line() as usize);
         if record.len() != header.len() {
             return Err(data_err(
                 path,
@@ -159,10 +167,19 @@ pub fn read_csv_from<R: std::io::Read>(
                 ),
             ));
         }
-        let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let mut row = Vec::with_capacity(channel_idx.len());
+        let cell = |i: usize| {
+            let bytes = record.get(i).unwrap_or(b"");
+            std::str::from_utf8(bytes).map(str::trim).map_err(|_| {
+                data_err(
+                    path,
+                    line,
+                    Some(&header[i]),
+                    format!("cell is not UTF-8 (column {})", i + 1),
+                )
+            })
+        };
         for &i in &channel_idx {
-            let text = cell(i);
+            let text = cell(i)?;
             let v: f32 = text.parse().map_err(|_| {
                 data_err(
                     path,
@@ -179,10 +196,10 @@ pub fn read_csv_from<R: std::io::Read>(
                     format!("non-finite value `{}` (column {})", shown(text), i + 1),
                 ));
             }
-            row.push(v);
+            values.push(v);
         }
         if let (Some(i), Some(labels)) = (label_idx, labels.as_mut()) {
-            let text = cell(i);
+            let text = cell(i)?;
             let l: u16 = text.parse().map_err(|_| {
                 data_err(
                     path,
@@ -197,9 +214,9 @@ pub fn read_csv_from<R: std::io::Read>(
             })?;
             labels.push(l);
         }
-        rows.push(row);
+        rows += 1;
     }
-    if rows.is_empty() {
+    if rows == 0 {
         return Err(data_err(
             path,
             2,
@@ -207,15 +224,92 @@ pub fn read_csv_from<R: std::io::Read>(
             "no data rows after the header".into(),
         ));
     }
+    values.shrink_to_fit();
+    debug_assert_eq!(values.len(), rows * width);
     Ok(Table {
         path: path.to_path_buf(),
         columns: channel_idx.iter().map(|&i| header[i].clone()).collect(),
-        rows,
+        values,
         labels,
     })
 }
 
 impl Table {
+    /// A table of `values` (row-major, `columns.len()` per row) and per-row `labels`.
+    pub fn new(
+        path: PathBuf,
+        columns: Vec<String>,
+        values: Vec<f32>,
+        labels: Option<Vec<u16>>,
+    ) -> Result<Table, Error> {
+        let width = columns.len();
+        let rows = values.len() / width.max(1);
+        if width == 0 || values.len() != rows * width {
+            return Err(data_err(
+                &path,
+                0,
+                None,
+                format!(
+                    "{} values do not make rows of {width} columns",
+                    values.len()
+                ),
+            ));
+        }
+        if labels.as_ref().is_some_and(|l| l.len() != rows) {
+            return Err(data_err(
+                &path,
+                0,
+                None,
+                format!("labels for {rows} rows expected"),
+            ));
+        }
+        Ok(Table {
+            path,
+            columns,
+            values,
+            labels,
+        })
+    }
+
+    /// Values per row (the channel columns).
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.values.len() / self.width().max(1)
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Rows `[start, end)` as one slice, row-major (for series windows: interleaved
+    /// `[t0 c0, t0 c1, …, t1 c0, …]`). Panics if the range is outside the table.
+    pub fn span(&self, start: usize, end: usize) -> &[f32] {
+        &self.values[start * self.width()..end * self.width()]
+    }
+
+    /// Every row, in order.
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, f32> {
+        self.values.chunks_exact(self.width().max(1))
+    }
+
+    /// Row `r`'s values in column order.
+    pub fn row(&self, r: usize) -> &[f32] {
+        self.span(r, r + 1)
+    }
+
+    /// Label of row `r` (0 without a label column).
+    pub fn label(&self, r: usize) -> u16 {
+        self.labels
+            .as_ref()
+            .and_then(|l| l.get(r).copied())
+            .unwrap_or(0)
+    }
+
     /// Cuts rows `[start, end)` into windows of `window` samples every `hop` samples;
     /// each window is interleaved `[t0 c0, t0 c1, …, t1 c0, …]`. A window's label is
     /// the label of its first sample.
@@ -226,7 +320,7 @@ impl Table {
         window: usize,
         hop: usize,
     ) -> Result<Vec<Window>, Error> {
-        let end = end.min(self.rows.len());
+        let end = end.min(self.len());
         let span = end.saturating_sub(start);
         if window == 0 || hop == 0 {
             return Err(Error::InvalidArgument(format!(
@@ -241,17 +335,13 @@ impl Table {
                 format!(
                     "window of {window} samples is longer than the data: {span} rows in \
                      {start}..{end} (the table has {})",
-                    self.rows.len()
+                    self.len()
                 ),
             ));
         }
         Ok((start..=end - window)
             .step_by(hop)
-            .map(|s| {
-                let w = self.rows[s..s + window].iter().flatten().copied().collect();
-                let label = self.labels.as_ref().map_or(0, |l| l[s]);
-                (w, label)
-            })
+            .map(|s| (self.span(s, s + window).to_vec(), self.label(s)))
             .collect())
     }
 
@@ -261,15 +351,10 @@ impl Table {
     /// `end` is clamped to the number of rows and an empty range gives no windows, so
     /// the ranges from [`split_rows`] can be passed as they are.
     pub fn row_windows(&self, start: usize, end: usize) -> Vec<Window> {
-        let end = end.min(self.rows.len());
+        let end = end.min(self.len());
         let start = start.min(end);
-        self.rows[start..end]
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let label = self.labels.as_ref().map_or(0, |l| l[start + i]);
-                (row.clone(), label)
-            })
+        (start..end)
+            .map(|r| (self.row(r).to_vec(), self.label(r)))
             .collect()
     }
 }
@@ -302,12 +387,13 @@ mod tests {
     use super::*;
 
     fn table(rows: usize, labelled: bool) -> Table {
-        Table {
-            path: PathBuf::from("test.csv"),
-            columns: vec!["a".into(), "b".into()],
-            rows: (0..rows).map(|r| vec![r as f32, -(r as f32)]).collect(),
-            labels: labelled.then(|| (0..rows).map(|r| (r % 3) as u16).collect()),
-        }
+        Table::new(
+            PathBuf::from("test.csv"),
+            vec!["a".into(), "b".into()],
+            (0..rows).flat_map(|r| [r as f32, -(r as f32)]).collect(),
+            labelled.then(|| (0..rows).map(|r| (r % 3) as u16).collect()),
+        )
+        .unwrap()
     }
 
     fn assert_partition(n: usize, (tr, va, te): &(Range<usize>, Range<usize>, Range<usize>)) {
@@ -379,7 +465,7 @@ mod tests {
     #[test]
     fn series_windows_cut_inside_a_split_stay_inside_it() {
         let t = table(100, false);
-        let (tr, va, te) = split_rows(t.rows.len(), 0.6, 0.2);
+        let (tr, va, te) = split_rows(t.len(), 0.6, 0.2);
         for r in [tr, va, te] {
             let ws = t.windows(r.start, r.end, 8, 3).unwrap();
             assert!(!ws.is_empty());
@@ -401,7 +487,7 @@ mod tests {
         let ws = t.row_windows(2, 5);
         assert_eq!(ws.len(), 3);
         for (i, (w, label)) in ws.iter().enumerate() {
-            assert_eq!(w, &t.rows[2 + i]);
+            assert_eq!(w, t.row(2 + i));
             assert_eq!(*label, ((2 + i) % 3) as u16);
         }
         // Same as windows of one row with hop 1.
@@ -416,7 +502,7 @@ mod tests {
         assert!(ws.iter().all(|(_, l)| *l == 0));
         assert!(t.row_windows(3, 2).is_empty());
         assert!(t.row_windows(7, 9).is_empty());
-        let (tr, va, te) = split_rows(t.rows.len(), 0.5, 0.25);
+        let (tr, va, te) = split_rows(t.len(), 0.5, 0.25);
         let total = t.row_windows(tr.start, tr.end).len()
             + t.row_windows(va.start, va.end).len()
             + t.row_windows(te.start, te.end).len();

@@ -2,7 +2,8 @@
 //!
 //! Everything that runs on a host before a model reaches a device:
 //! - input: CSV tables and windows ([`data`]), training / validation / test parts
-//!   dealt in blocks over every recording ([`split`]);
+//!   dealt in blocks over every recording ([`split`]), windows as views into the
+//!   recordings ([`windows`]);
 //! - fitting: the autoencoder variants ([`models`], [`train`]: plain, denoising, sparse,
 //!   VAE / conditional VAE, with quantization-aware training, Adam, data-parallel
 //!   threads), PCA/KLT and DCT ([`linear`]), the `auto` choice between them
@@ -36,6 +37,7 @@ pub mod showcase;
 pub mod split;
 pub mod store;
 pub mod train;
+pub mod windows;
 
 pub use error::Error;
 pub use export::{

@@ -366,8 +366,11 @@ pub fn uniform_mse(values: &[f64], lo: f64, hi: f64, bits: u8) -> f64 {
     let sum: f64 = values
         .iter()
         .map(|&v| {
-            let c = ((v - lo) / step).floor().clamp(0.0, levels - 1.0);
-            (v - (lo + (c + 0.5) * step)).powi(2)
+            // The cell, floor((v - lo) / step) clamped to the cells: after the clamp the
+            // quotient is non-negative, where truncation is the floor (and a cheap
+            // conversion where `floor` is a library call).
+            let c = ((v - lo) / step).clamp(0.0, levels - 1.0) as u32;
+            (v - (lo + (f64::from(c) + 0.5) * step)).powi(2)
         })
         .sum();
     sum / values.len().max(1) as f64
@@ -427,6 +430,31 @@ pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
         table.push(best);
     }
     table
+}
+
+/// [`range_table`] of each of `dims` dimensions, `column(d)` giving dimension `d`'s
+/// values: the dimensions are independent, so they are shared out over the machine's
+/// threads (the result is the same as one at a time).
+pub fn range_tables<F>(dims: usize, column: F, max_bits: u8) -> Vec<Vec<(f64, f32, f32)>>
+where
+    F: Fn(usize) -> Vec<f64> + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, dims.max(1));
+    let mut tables: Vec<Vec<(f64, f32, f32)>> = vec![Vec::new(); dims];
+    let per = dims.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (i, chunk) in tables.chunks_mut(per).enumerate() {
+            let column = &column;
+            scope.spawn(move || {
+                for (j, t) in chunk.iter_mut().enumerate() {
+                    *t = range_table(&column(i * per + j), max_bits);
+                }
+            });
+        }
+    });
+    tables
 }
 
 /// Greedy bit allocation on measured errors: each step spends one or two bits where
@@ -543,9 +571,7 @@ impl Pca {
             .iter()
             .map(|(w, l)| full.encode_latent(w, *l))
             .collect();
-        let tables: Vec<Vec<(f64, f32, f32)>> = (0..k_max)
-            .map(|d| range_table(&latents.iter().map(|z| z[d]).collect::<Vec<_>>(), MAX_BITS))
-            .collect();
+        let tables = range_tables(k_max, |d| latents.iter().map(|z| z[d]).collect(), MAX_BITS);
         let mut bits = allocate_measured(&tables, code_bits);
         let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
         bits.truncate(used);

@@ -16,7 +16,9 @@ use crate::metrics::{distortion, window_errors, Distortion};
 use crate::model::FloatModel;
 use crate::models::{Corruption, Variant};
 use crate::rng::Rng;
+use crate::store::KEEP_WINDOWS;
 use crate::train::{train, Progress, TrainConfig};
+use crate::windows::{sample, WindowSource, FIT_SAMPLE};
 use crate::{export_blob, round_trip, Error};
 
 /// Windows per block when the validation errors are resampled: validation windows
@@ -54,18 +56,32 @@ impl CodecKind {
 /// the one it chose, on the training and validation windows together. `progress`
 /// reports the steps of a learned variant, whose progress figures are measured on
 /// `monitor`.
-pub fn fit(
+///
+/// `windows` may be a view of any size: the classical codecs are fit on at most
+/// [`FIT_SAMPLE`] of them, evenly spread, and a learned one draws its minibatches from
+/// all of them.
+pub fn fit<W: WindowSource + ?Sized>(
     kind: CodecKind,
     cfg: &TrainConfig,
-    windows: &[Window],
+    windows: &W,
     monitor: &[Window],
     channels: usize,
     labels: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FloatModel, Error> {
     match kind {
-        CodecKind::Linear => fit_linear_budget(windows, channels, cfg.payload_bytes, cfg.header),
-        CodecKind::Dct => fit_dct_budget(windows, channels, cfg.payload_bytes, cfg.header),
+        CodecKind::Linear => fit_linear_budget(
+            &sample(windows, FIT_SAMPLE),
+            channels,
+            cfg.payload_bytes,
+            cfg.header,
+        ),
+        CodecKind::Dct => fit_dct_budget(
+            &sample(windows, FIT_SAMPLE),
+            channels,
+            cfg.payload_bytes,
+            cfg.header,
+        ),
         CodecKind::Learned(variant) => Ok(train(
             &TrainConfig {
                 variant,
@@ -239,9 +255,9 @@ fn measure(
 /// Fits `linear` (PCA) and `dct` (unconditional data only), the learned variant of
 /// `cfg` (and, for `ae`, its denoising twin), all at `cfg.payload_bytes`, and keeps the
 /// one with the best validation SNR.
-pub fn auto(
+pub fn auto<W: WindowSource + ?Sized>(
     cfg: &TrainConfig,
-    train_windows: &[Window],
+    train_windows: &W,
     val: &[Window],
     channels: usize,
     labels: usize,
@@ -252,12 +268,14 @@ pub fn auto(
             "auto needs validation windows to compare candidates".into(),
         ));
     }
+    // The f32 blobs `measure` exports take no calibration; a few windows keep it whole.
+    let calibration = sample(train_windows, KEEP_WINDOWS);
     let mut candidates = Vec::new();
     if labels == 0 {
         for kind in [CodecKind::Linear, CodecKind::Dct] {
             let model = fit(kind, cfg, train_windows, val, channels, 0, progress)?;
             let (validation, window_errors) =
-                measure(&model, train_windows, val, channels, cfg.refine)?;
+                measure(&model, &calibration, val, channels, cfg.refine)?;
             candidates.push(Candidate {
                 name: kind.name().into(),
                 kind,
@@ -281,8 +299,7 @@ pub fn auto(
     for variant in learned {
         let kind = CodecKind::Learned(variant);
         let model = fit(kind, cfg, train_windows, val, channels, labels, progress)?;
-        let (validation, window_errors) =
-            measure(&model, train_windows, val, channels, cfg.refine)?;
+        let (validation, window_errors) = measure(&model, &calibration, val, channels, cfg.refine)?;
         candidates.push(Candidate {
             name: kind.name().into(),
             kind,

@@ -21,7 +21,8 @@
 
 use std::ops::Range;
 
-use crate::data::{Table, Window};
+use crate::data::Table;
+use crate::windows::WindowSet;
 use crate::Error;
 
 /// Which part a segment belongs to.
@@ -201,50 +202,48 @@ pub enum Cut {
 }
 
 impl Cut {
-    fn windows(self, table: &Table, rows: &Range<usize>, part: Part) -> Result<Vec<Window>, Error> {
+    /// Adds the windows of `part` in rows `rows` of `table` to `set`.
+    fn push<'a>(self, set: &mut WindowSet<'a>, table: &'a Table, rows: &Range<usize>, part: Part) {
         match self {
-            Cut::Rows => Ok(table.row_windows(rows.start, rows.end)),
+            Cut::Rows => set.push(table, rows.start, rows.end, 1, 1),
             Cut::Series { window, hop } => {
-                if rows.len() < window {
-                    return Ok(Vec::new());
-                }
                 let hop = match part {
                     Part::Train => hop,
                     Part::Validation => window / 8,
                     Part::Test => window,
                 };
-                table.windows(rows.start, rows.end, window, hop.max(1))
+                set.push(table, rows.start, rows.end, window, hop.max(1));
             }
         }
     }
 }
 
-/// The windows of each part, and where they came from.
+/// The windows of each part (views into the tables), and where they came from.
 #[derive(Debug, Clone)]
-pub struct Split {
+pub struct Split<'a> {
     /// Training windows.
-    pub train: Vec<Window>,
+    pub train: WindowSet<'a>,
     /// Validation windows.
-    pub validation: Vec<Window>,
+    pub validation: WindowSet<'a>,
     /// Test windows.
-    pub test: Vec<Window>,
+    pub test: WindowSet<'a>,
     /// The segments the windows were cut from: those of the dealt recordings, then one
     /// for each file given whole, numbered after the dealt recordings, validation files
     /// first.
     pub segments: Vec<Segment>,
 }
 
-impl Split {
+impl<'a> Split<'a> {
     /// Deals `data` by `plan` and adds the whole of `validation_files` and `test_files`
     /// to their parts. A part that has files of its own gets no share of `data` (its
     /// fraction of the plan is set to 0).
     pub fn new(
-        data: &[Table],
-        validation_files: &[Table],
-        test_files: &[Table],
+        data: &'a [Table],
+        validation_files: &'a [Table],
+        test_files: &'a [Table],
         plan: SplitPlan,
         cut: Cut,
-    ) -> Result<Split, Error> {
+    ) -> Result<Split<'a>, Error> {
         let plan = SplitPlan {
             validation: if validation_files.is_empty() {
                 plan.validation
@@ -258,17 +257,16 @@ impl Split {
             },
             ..plan
         };
-        let lengths: Vec<usize> = data.iter().map(|t| t.rows.len()).collect();
+        let lengths: Vec<usize> = data.iter().map(Table::len).collect();
         let mut segments = plan.segments(&lengths)?;
         let mut split = Split {
-            train: Vec::new(),
-            validation: Vec::new(),
-            test: Vec::new(),
+            train: WindowSet::new(),
+            validation: WindowSet::new(),
+            test: WindowSet::new(),
             segments: Vec::new(),
         };
         for s in &segments {
-            let w = cut.windows(&data[s.recording], &s.rows, s.part)?;
-            split.part_mut(s.part).extend(w);
+            cut.push(split.part_mut(s.part), &data[s.recording], &s.rows, s.part);
         }
         let whole = [
             (validation_files, Part::Validation, data.len()),
@@ -276,12 +274,13 @@ impl Split {
         ];
         for (files, part, first) in whole {
             for (i, t) in files.iter().enumerate() {
-                let rows = 0..t.rows.len();
-                let w = cut.windows(t, &rows, part)?;
-                if w.is_empty() {
+                let rows = 0..t.len();
+                let set = split.part_mut(part);
+                let before = set.len();
+                cut.push(set, t, &rows, part);
+                if set.len() == before {
                     return Err(too_short(t, cut));
                 }
-                split.part_mut(part).extend(w);
                 segments.push(Segment {
                     recording: first + i,
                     rows,
@@ -293,7 +292,7 @@ impl Split {
         Ok(split)
     }
 
-    fn part_mut(&mut self, part: Part) -> &mut Vec<Window> {
+    fn part_mut(&mut self, part: Part) -> &mut WindowSet<'a> {
         match part {
             Part::Train => &mut self.train,
             Part::Validation => &mut self.validation,
@@ -302,7 +301,7 @@ impl Split {
     }
 
     /// The windows of `part`.
-    pub fn part(&self, part: Part) -> &[Window] {
+    pub fn part(&self, part: Part) -> &WindowSet<'a> {
         match part {
             Part::Train => &self.train,
             Part::Validation => &self.validation,
@@ -331,7 +330,7 @@ fn too_short(t: &Table, cut: Cut) -> Error {
         column: None,
         message: format!(
             "{} rows: too short for one window of {need} samples",
-            t.rows.len()
+            t.len()
         ),
     }
 }
@@ -339,6 +338,7 @@ fn too_short(t: &Table, cut: Cut) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Window;
 
     fn plan(guard: usize) -> SplitPlan {
         SplitPlan {
@@ -440,18 +440,23 @@ mod tests {
     /// A series of 5 regimes, each a contiguous fifth of the rows: channel 0 holds the
     /// regime, channel 1 the row index.
     fn regimes(rows: usize) -> Table {
-        Table {
-            path: "regimes.csv".into(),
-            columns: vec!["regime".into(), "row".into()],
-            rows: (0..rows)
-                .map(|r| vec![(r * 5 / rows) as f32, r as f32])
+        Table::new(
+            "regimes.csv".into(),
+            vec!["regime".into(), "row".into()],
+            (0..rows)
+                .flat_map(|r| [(r * 5 / rows) as f32, r as f32])
                 .collect(),
-            labels: None,
-        }
+            None,
+        )
+        .unwrap()
     }
 
     fn regimes_in(windows: &[Window]) -> std::collections::BTreeSet<u32> {
         windows.iter().map(|(w, _)| w[0] as u32).collect()
+    }
+
+    fn regimes_of(set: &WindowSet) -> std::collections::BTreeSet<u32> {
+        regimes_in(&set.to_vec())
     }
 
     #[test]
@@ -474,22 +479,22 @@ mod tests {
             cut,
         )
         .unwrap();
-        assert_eq!(regimes_in(&s.train), (0..5).collect());
+        assert_eq!(regimes_of(&s.train), (0..5).collect());
         // Held-out windows from at least three regimes each, and from every fifth of
         // the recording together.
         assert!(
-            regimes_in(&s.validation).len() >= 3,
+            regimes_of(&s.validation).len() >= 3,
             "{:?}",
-            regimes_in(&s.validation)
+            regimes_of(&s.validation)
         );
-        assert!(regimes_in(&s.test).len() >= 3, "{:?}", regimes_in(&s.test));
-        let held_out: Vec<Window> = s.validation.iter().chain(&s.test).cloned().collect();
+        assert!(regimes_of(&s.test).len() >= 3, "{:?}", regimes_of(&s.test));
+        let held_out = s.validation.chain(&s.test).to_vec();
         assert_eq!(regimes_in(&held_out), (0..5).collect());
         // No window holds rows of two parts, and none comes within a guard of a
         // held-out window.
-        let rows = |w: &Window| (w.0[1] as usize, w.0[w.0.len() - 1] as usize);
+        let rows = |w: &[f32]| (w[1] as usize, w[w.len() - 1] as usize);
         for part in [Part::Validation, Part::Test] {
-            for h in s.part(part) {
+            for (h, _) in s.part(part).iter() {
                 let (a, b) = rows(h);
                 let inside = s
                     .segments
@@ -497,7 +502,7 @@ mod tests {
                     .filter(|x| x.part == part)
                     .any(|x| x.rows.contains(&a) && x.rows.contains(&b));
                 assert!(inside, "{part:?} window {a}..={b}");
-                for w in &s.train {
+                for (w, _) in s.train.iter() {
                     let (c, d) = rows(w);
                     assert!(
                         d + 16 < a || b + 16 < c,
@@ -535,7 +540,14 @@ mod tests {
             "validation windows every 2 samples"
         );
         assert_eq!(s.test.len(), 200 / 16);
-        let only_test = Split::new(std::slice::from_ref(&data), &[], &[test], plan, cut).unwrap();
+        let only_test = Split::new(
+            std::slice::from_ref(&data),
+            &[],
+            std::slice::from_ref(&test),
+            plan,
+            cut,
+        )
+        .unwrap();
         assert!(only_test.rows(Part::Validation) > 0);
         assert_eq!(only_test.rows(Part::Test), 200);
         let whole: Vec<(usize, Part)> = s
@@ -545,7 +557,15 @@ mod tests {
             .map(|x| (x.recording, x.part))
             .collect();
         assert_eq!(whole, [(1, Part::Validation), (2, Part::Test)]);
-        let e = Split::new(&[data], &[regimes(10)], &[], plan, cut).unwrap_err();
+        let short = regimes(10);
+        let e = Split::new(
+            std::slice::from_ref(&data),
+            std::slice::from_ref(&short),
+            &[],
+            plan,
+            cut,
+        )
+        .unwrap_err();
         assert!(
             e.to_string().contains("regimes.csv") && e.to_string().contains("too short"),
             "{e}"

@@ -77,16 +77,6 @@ pub struct TrainedFile {
     pub held_out: Vec<Window>,
 }
 
-/// At most `n` windows, evenly spread over `windows`.
-pub fn spread(windows: &[Window], n: usize) -> Vec<Window> {
-    if windows.len() <= n {
-        return windows.to_vec();
-    }
-    (0..n)
-        .map(|i| windows[i * windows.len() / n].clone())
-        .collect()
-}
-
 impl TrainedFile {
     /// The file's bytes: magic, version, postcard body.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {

@@ -7,15 +7,18 @@
 //! quantizer is calibrated and bits allocated again on the final network.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use aecodec_core::{Activation, PayloadHeader};
 
 use crate::data::Window;
-use crate::linear::{allocate_measured, channel_normalization, range_table};
+use crate::linear::{allocate_measured, channel_normalization, range_tables};
 use crate::model::{FloatLayer, FloatModel, FloatQuantizer};
 use crate::models::{ConvShape, Net, Qat, Variant};
 use crate::nn::Adam;
 use crate::parallel::DataParallel;
+use crate::windows::{sample, WindowSource, FIT_SAMPLE};
 use crate::{normal, Error, Rng};
 
 /// Default shards (threads) per minibatch: 2, measured fastest on the 2-core machine of
@@ -186,16 +189,31 @@ impl Batches {
             rows: windows.len(),
         }
     }
+}
 
-    fn gather(&self, idx: &[usize], n: usize, l: usize) -> (Vec<f32>, Vec<f32>) {
-        let mut x = Vec::with_capacity(idx.len() * n);
-        let mut y = Vec::with_capacity(idx.len() * l);
-        for &i in idx {
-            x.extend_from_slice(&self.x[i * n..(i + 1) * n]);
-            y.extend_from_slice(&self.y[i * l..(i + 1) * l]);
+/// The normalized inputs and one-hot labels of windows `idx` of `source`, as
+/// [`Batches::new`] makes them.
+fn gather<W: WindowSource + ?Sized>(
+    source: &W,
+    idx: &[u32],
+    mean: &[f32],
+    std: &[f32],
+    labels: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut x = Vec::with_capacity(idx.len() * mean.len());
+    let mut y = vec![0.0f32; idx.len() * labels];
+    for (r, &i) in idx.iter().enumerate() {
+        let (w, l) = source.window(i as usize);
+        x.extend(
+            w.iter()
+                .zip(mean.iter().zip(std))
+                .map(|(&v, (&m, &s))| (v - m) / s),
+        );
+        if labels > 0 {
+            y[r * labels + usize::from(l).min(labels - 1)] = 1.0;
         }
-        (x, y)
     }
+    (x, y)
 }
 
 /// Codes (μ for the VAE) of every row, `rows × latent`.
@@ -308,7 +326,7 @@ fn calibrate(
             std: stats.iter().map(|s| s.1 as f32).collect(),
         }
     } else {
-        let raw: Vec<Vec<(f64, f32, f32)>> = (0..k).map(|d| range_table(&column(d), 12)).collect();
+        let raw = range_tables(k, column, 12);
         let weighted: Vec<Vec<(f64, f32, f32)>> = raw
             .iter()
             .zip(sens)
@@ -418,19 +436,39 @@ pub fn code_bits(
         .ok_or_else(|| Error::InvalidArgument(format!("a {payload_bytes}-byte payload leaves no bits for codes after {used} header and label bits")))
 }
 
+/// Time this process has spent in training steps (gathering a minibatch, the forward
+/// and backward pass, the optimizer update), summed over every [`train`] call and thread
+/// that called it: what a benchmark subtracts from the wall time to see the cost of
+/// everything else.
+pub fn step_time() -> Duration {
+    Duration::from_nanos(STEP_NANOS.load(Ordering::Relaxed))
+}
+
+static STEP_NANOS: AtomicU64 = AtomicU64::new(0);
+
 /// Trains `cfg.variant` on `train` (raw windows, `channels` interleaved, `labels`
 /// classes or 0), reporting progress through `progress`.
-pub fn train(
+///
+/// Minibatches are gathered from `train` by index, so it may be a view of any size
+/// (a [`crate::windows::WindowSet`]); the normalization and the quantizer's
+/// calibration use at most [`FIT_SAMPLE`] of its windows, evenly spread.
+pub fn train<W: WindowSource + ?Sized>(
     cfg: &TrainConfig,
-    train: &[Window],
+    train: &W,
     val: &[Window],
     channels: usize,
     labels: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Trained, Error> {
-    if train.is_empty() {
+    if train.count() == 0 {
         return Err(Error::InvalidArgument("no training windows".into()));
     }
+    let Ok(rows) = u32::try_from(train.count()) else {
+        return Err(Error::InvalidArgument(format!(
+            "{} training windows: more than 2^32; use a longer --hop",
+            train.count()
+        )));
+    };
     if !(0.0..1.0).contains(&cfg.weight_average) {
         return Err(Error::InvalidArgument(format!(
             "weight average decay {} must be in [0, 1) (0 = off)",
@@ -444,14 +482,16 @@ pub fn train(
                 "a convolutional front end takes unconditional models (no label column)".into(),
             ));
         }
-        c.check(train[0].0.len(), channels)?;
+        c.check(train.window(0).0.len(), channels)?;
     }
     // About 4 bits per dimension: measured on the bundled recording (dae, validation SNR
     // at 6 / 8 / 12 B, 3 seeds), a quarter of the bits beat a third by +0.4 / +0.2 /
     // +0.4 dB, and a fifth or a sixth did no better; half (2 bits each) lost 1.3-2.5 dB.
     let latent = cfg.latent.unwrap_or((bits / 4).clamp(2, 64));
-    let norm = channel_normalization(train, channels)?;
-    let data = Batches::new(train, &norm.0, &norm.1, labels);
+    let fit_sample = sample(train, FIT_SAMPLE);
+    let norm = channel_normalization(&fit_sample, channels)?;
+    let data = Batches::new(&fit_sample, &norm.0, &norm.1, labels);
+    drop(fit_sample);
     let vdata = Batches::new(val, &norm.0, &norm.1, labels);
     let n = norm.0.len();
     let mut rng = Rng::new(cfg.seed);
@@ -470,9 +510,11 @@ pub fn train(
     let mut opt = Adam::new(cfg.lr);
     let mut shards = DataParallel::new(cfg.threads);
     let qat_start = ((1.0 - cfg.qat_fraction) * cfg.steps as f64) as usize;
-    let batch = cfg.batch.min(data.rows).max(1);
-    let mut order: Vec<usize> = (0..data.rows).collect();
+    let batch = cfg.batch.min(rows as usize).max(1);
+    let mut order: Vec<u32> = (0..rows).collect();
     let mut cursor = order.len();
+    // Whether the run draws at least one epoch; if not, see the forward shuffle below.
+    let whole_epochs = cfg.steps.saturating_mul(batch) >= order.len();
     let report_every = (cfg.steps / 50).max(1);
     let (mut acc, mut acc_n) = (0.0f64, 0usize);
     let mut history = Vec::new();
@@ -485,16 +527,29 @@ pub fn train(
             net.qat = Some(qat_from(&calibrate(&net.variant, &z, latent, &sens, bits)));
         }
         if cursor + batch > order.len() {
-            // Fisher–Yates reshuffle each epoch
-            for i in (1..order.len()).rev() {
-                let j = (rng.uniform() * (i + 1) as f64) as usize;
-                order.swap(i, j.min(i));
+            if whole_epochs {
+                // Fisher–Yates reshuffle each epoch
+                for i in (1..order.len()).rev() {
+                    let j = (rng.uniform() * (i + 1) as f64) as usize;
+                    order.swap(i, j.min(i));
+                }
             }
             cursor = 0;
         }
+        if !whole_epochs {
+            // Fewer draws than windows: shuffle only the positions this minibatch takes
+            // (forward Fisher–Yates), a uniform draw without replacement at a cost per
+            // step instead of one pass over every window.
+            let n = order.len();
+            for i in cursor..cursor + batch {
+                let j = i + (rng.uniform() * (n - i) as f64) as usize;
+                order.swap(i, j.min(n - 1));
+            }
+        }
+        let step_started = Instant::now();
         let idx = &order[cursor..cursor + batch];
         cursor += batch;
-        let (x, y) = data.gather(idx, n, labels);
+        let (x, y) = gather(train, idx, &norm.0, &norm.1, labels);
         net.zero_grad();
         let loss = shards.batch_loss(&mut net, &x, &y, batch, step, &mut rng, true);
         if !loss.total.is_finite() {
@@ -511,6 +566,10 @@ pub fn train(
                 Some(avg) => avg.update(&net),
             }
         }
+        STEP_NANOS.fetch_add(
+            u64::try_from(step_started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         acc += loss.total;
         acc_n += 1;
         if (step + 1) % report_every == 0 || step + 1 == cfg.steps {

@@ -20,8 +20,8 @@ const WINDOW: usize = 64;
 /// plus noise at 1% of the first sine's amplitude: smooth, as sensor data between events.
 fn smooth_table() -> Table {
     let mut rng = Rng::new(11);
-    let rows = (0..6000)
-        .map(|t| {
+    let values = (0..6000)
+        .flat_map(|t| {
             let t = t as f64;
             (0..CHANNELS)
                 .map(|c| {
@@ -33,15 +33,16 @@ fn smooth_table() -> Table {
                         + 0.01 * a * rng.gaussian();
                     v as f32
                 })
-                .collect()
+                .collect::<Vec<f32>>()
         })
         .collect();
-    Table {
-        path: PathBuf::from("synthetic"),
-        columns: vec!["a".into(), "b".into(), "c".into()],
-        rows,
-        labels: None,
-    }
+    Table::new(
+        PathBuf::from("synthetic"),
+        vec!["a".into(), "b".into(), "c".into()],
+        values,
+        None,
+    )
+    .unwrap()
 }
 
 fn smooth_split() -> (Vec<Window>, Vec<Window>) {
@@ -279,7 +280,7 @@ fn rate_distortion_on_the_bundled_recording() {
         label_column: None,
     };
     let table = read_csv(&path, &opts).unwrap();
-    let rows = table.rows.len();
+    let rows = table.len();
     let train = table.windows(0, rows * 70 / 100, WINDOW, 2).unwrap();
     let test = table
         .windows(rows * 85 / 100, rows, WINDOW, WINDOW)

@@ -144,6 +144,21 @@ fn rejects_non_numeric_cell_naming_line_and_column() {
 }
 
 #[test]
+fn rejects_a_cell_that_is_not_utf8_naming_line_and_column() {
+    let bytes = b"x,y\n1,2\n3,\xff4\n";
+    let err =
+        aecodec_trainer::data::read_csv_from(&bytes[..], Path::new("bin.csv"), &all_columns())
+            .expect_err("bad bytes must be refused");
+    match &err {
+        Error::Data { line, column, .. } => {
+            assert_eq!((*line, column.as_deref()), (3, Some("y")), "{err}");
+        }
+        other => panic!("expected Error::Data, got {other:?}"),
+    }
+    assert!(err.to_string().contains("not UTF-8"), "{err}");
+}
+
+#[test]
 fn rejects_nan_cell() {
     let shown = expect_data_error(
         "nan",
@@ -308,13 +323,13 @@ fn bundled_daphnet_recording_loads_three_ankle_channels() {
         t.columns,
         ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_lateral"]
     );
-    assert_eq!(t.rows.len(), 7040);
-    assert!(t.rows.iter().all(|r| r.len() == 3));
+    assert_eq!(t.len(), 7040);
+    assert!(t.rows().all(|r| r.len() == 3));
     // First data row of the file: 101,1000,297 mg.
-    assert_eq!(t.rows[0], [101.0, 1000.0, 297.0]);
+    assert_eq!(t.row(0), [101.0, 1000.0, 297.0]);
     assert!(t.labels.as_ref().unwrap().iter().all(|&l| l == 0));
     // 70/15/15 in time, windows cut inside each block.
-    let (train, val, test) = split_rows(t.rows.len(), 0.7, 0.15);
+    let (train, val, test) = split_rows(t.len(), 0.7, 0.15);
     assert_eq!((train.end, val.end), (4928, 5984));
     let windows = t.windows(val.start, val.end, 64, 64).unwrap();
     assert_eq!(windows.len(), (val.end - val.start) / 64);
@@ -328,8 +343,8 @@ fn bundled_digits_load_in_row_mode_with_labels() {
     let t = read_csv(&path, &labelled("label")).unwrap();
     let pixels: Vec<String> = (0..64).map(|i| format!("p{i}")).collect();
     assert_eq!(t.columns, pixels);
-    assert_eq!(t.rows.len(), 1797);
-    let rows = t.row_windows(0, t.rows.len());
+    assert_eq!(t.len(), 1797);
+    let rows = t.row_windows(0, t.len());
     assert_eq!(rows.len(), 1797);
     let mut per_class = [0usize; 10];
     for (values, label) in &rows {

@@ -119,3 +119,45 @@ fn weight_average_decay_outside_0_to_1_is_refused() {
         }
     }
 }
+
+/// Minibatches gathered from a view of the recording give the model that copies of the
+/// same windows give, and a set of more windows than the calibration sample trains too
+/// (its normalization and quantizer then come from an evenly spread sample).
+#[test]
+fn a_window_set_trains_the_model_its_copies_train() {
+    use aecodec_trainer::data::Table;
+    use aecodec_trainer::windows::{WindowSet, FIT_SAMPLE};
+    let rows = FIT_SAMPLE + 200;
+    let values: Vec<f32> = (0..rows)
+        .flat_map(|t| {
+            let t = t as f32;
+            [(t * 0.21).sin() * 50.0, (t * 0.05).cos() * 20.0 + 3.0]
+        })
+        .collect();
+    let table = Table::new("t.csv".into(), vec!["a".into(), "b".into()], values, None).unwrap();
+    let cfg = TrainConfig {
+        steps: 60,
+        hidden: vec![16],
+        payload_bytes: 4,
+        ..TrainConfig::default()
+    };
+    let mut small = WindowSet::new();
+    small.push(&table, 0, 3000, 16, 3);
+    let copies = small.to_vec();
+    let a = train(&cfg, &small, &copies[..50], 2, 0, &mut |_| {}).unwrap();
+    let b = train(&cfg, &copies, &copies[..50], 2, 0, &mut |_| {}).unwrap();
+    assert_eq!(a.model, b.model);
+
+    let mut all = WindowSet::new();
+    all.push(&table, 0, rows, 16, 1);
+    assert!(all.len() > FIT_SAMPLE);
+    let big = train(&cfg, &all, &copies[..50], 2, 0, &mut |_| {}).unwrap();
+    let test: Vec<_> = all.to_vec().into_iter().step_by(997).collect();
+    let (mean, std) = (&big.model.norm_mean, &big.model.norm_std);
+    let data = Batches::new(&test, mean, std, 0);
+    let mut net = big.net;
+    assert!(
+        recon_mse(&mut net, &data) < 1.0,
+        "fits better than the mean"
+    );
+}

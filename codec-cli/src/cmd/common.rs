@@ -80,7 +80,7 @@ pub fn windows_for(
 ) -> anyhow::Result<Vec<Window>> {
     let channels = table.columns.len();
     if channels == input_dim {
-        return Ok(table.row_windows(0, table.rows.len()));
+        return Ok(table.row_windows(0, table.len()));
     }
     if channels == 0 || !input_dim.is_multiple_of(channels) {
         bail!(
@@ -90,7 +90,7 @@ pub fn windows_for(
         );
     }
     let window = input_dim / channels;
-    Ok(table.windows(0, table.rows.len(), window, hop.unwrap_or(window))?)
+    Ok(table.windows(0, table.len(), window, hop.unwrap_or(window))?)
 }
 
 /// Where output goes: a file that replaces its target when complete, a file written as

@@ -22,8 +22,8 @@ use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
 use aecodec_trainer::select::{auto, validate};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
 use aecodec_trainer::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::store::spread;
 use aecodec_trainer::train::{default_conv, TrainConfig, DEFAULT_REFINE};
+use aecodec_trainer::windows::sample;
 use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
 use anyhow::{bail, Context};
 
@@ -599,16 +599,22 @@ fn digits_report(args: &Args, cfg: &TrainConfig) -> anyhow::Result<ConditionalRe
         label_column: Some("label".into()),
     };
     let t = read_csv(&path, &opts)?;
-    let split = Split::new(&[t], &[], &[], SplitPlan::rows(), Cut::Rows)?;
+    let split = Split::new(
+        std::slice::from_ref(&t),
+        &[],
+        &[],
+        SplitPlan::rows(),
+        Cut::Rows,
+    )?;
     let cfg = TrainConfig {
         latent: Some(8),
         ..cfg.clone()
     };
     Ok(conditional(
         &cfg,
-        &split.train,
-        &split.validation,
-        &split.test,
+        &split.train.to_vec(),
+        &split.validation.to_vec(),
+        &split.test.to_vec(),
         10,
         50,
     )?)
@@ -697,7 +703,7 @@ fn lorawan_codec(out: &Path, blob: &[u8], test: &[Window]) -> anyhow::Result<Siz
         channels: COLUMNS.iter().map(|c| c.to_string()).collect(),
         sample_rate_hz: Some(SAMPLE_RATE_HZ),
     }])?;
-    let (yaml, _) = codec.definition("codec.js", &[&spread(test, 3)])?;
+    let (yaml, _) = codec.definition("codec.js", &[&sample(test, 3)])?;
     write_atomic(&out.join("codec.js"), codec.js().as_bytes())?;
     write_atomic(&out.join("codec.yaml"), yaml.as_bytes())?;
     Ok(codec.size())
@@ -712,7 +718,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         label_column: None,
     };
     let table = read_csv(&path, &opts)?;
-    let rows = table.rows.len();
+    let rows = table.len();
     // Training windows start at every sample (shift augmentation inside the training
     // blocks: measured +0.2 dB validation SNR at 6-12 B over every 2 samples), validation
     // windows every 8 (a steadier estimate for choosing a codec); test windows do not
@@ -728,7 +734,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         SplitPlan::series(WINDOW),
         cut,
     )?;
-    let (train, val, test) = (split.train, split.validation, split.test);
+    let (train, val, test) = (
+        split.train.to_vec(),
+        split.validation.to_vec(),
+        split.test.to_vec(),
+    );
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     eprintln!(

@@ -55,7 +55,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             hop: 1,
         },
     )?;
-    let (train, val, test) = (split.train, split.validation, split.test);
+    let (train, val, test) = (
+        split.train.to_vec(),
+        split.validation.to_vec(),
+        split.test.to_vec(),
+    );
     if val.is_empty() || test.is_empty() {
         bail!(
             "{}: too little data for validation and test splits of {}-sample windows",
@@ -68,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!(
         "aecodec eval: {} ({} rows x {channels} channels), {} train / {} validation / {} test windows",
         args.data.display(),
-        table.rows.len(),
+        table.len(),
         train.len(),
         val.len(),
         test.len()

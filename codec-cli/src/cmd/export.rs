@@ -9,8 +9,8 @@ use aecodec_trainer::data::Window;
 use aecodec_trainer::export::{default_tolerance, export_checked};
 use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::lorawan::{Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
-use aecodec_trainer::store::spread;
 use aecodec_trainer::store::TrainedFile;
+use aecodec_trainer::windows::sample;
 use anyhow::{bail, Context};
 
 use super::common::PortFile;
@@ -386,7 +386,7 @@ fn lorawan_part(
         fport,
         blob,
         channels: file.layout.columns.clone(),
-        windows: spread(&file.held_out, examples),
+        windows: sample(&file.held_out, examples),
     })
 }
 

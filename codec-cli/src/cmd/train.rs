@@ -3,14 +3,15 @@
 use std::path::PathBuf;
 
 use aecodec_core::{PayloadHeader, Precision};
-use aecodec_trainer::data::{Table, Window};
+use aecodec_trainer::data::Table;
 use aecodec_trainer::lorawan::console_decoder_hidden;
 use aecodec_trainer::metrics::distortion;
 use aecodec_trainer::models::{ConvShape, Corruption, Variant};
 use aecodec_trainer::select::{auto, fit, validate, CodecKind};
 use aecodec_trainer::split::{Cut, Part, Split, SplitPlan};
-use aecodec_trainer::store::{spread, Layout, TrainedFile, KEEP_WINDOWS};
+use aecodec_trainer::store::{Layout, TrainedFile, KEEP_WINDOWS};
 use aecodec_trainer::train::{default_conv, Progress, TrainConfig};
+use aecodec_trainer::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
 use aecodec_trainer::{export_blob, round_trip};
 use anyhow::{bail, Context};
 
@@ -189,24 +190,44 @@ fn conv_arg(
     }
 }
 
-/// The recordings of `args` dealt into training, validation and test windows.
-fn split(args: &Args) -> anyhow::Result<(Vec<Table>, Split)> {
-    let data = args.columns.read_all(&args.data)?;
-    let validation = args.columns.read_all(&args.validation)?;
-    let test = args.columns.read_all(&args.test)?;
-    if let Some(first) = data.first() {
-        for t in validation.iter().chain(&test) {
-            if t.columns != first.columns {
-                bail!(
-                    "{}: channel columns {:?} differ from {:?} of {}",
-                    t.path.display(),
-                    t.columns,
-                    first.columns,
-                    first.path.display()
-                );
+/// The recordings of `args`: `--data`, `--validation` and `--test` files.
+struct Recordings {
+    data: Vec<Table>,
+    validation: Vec<Table>,
+    test: Vec<Table>,
+}
+
+impl Recordings {
+    fn read(args: &Args) -> anyhow::Result<Recordings> {
+        let r = Recordings {
+            data: args.columns.read_all(&args.data)?,
+            validation: args.columns.read_all(&args.validation)?,
+            test: args.columns.read_all(&args.test)?,
+        };
+        if let Some(first) = r.data.first() {
+            for t in r.validation.iter().chain(&r.test) {
+                if t.columns != first.columns {
+                    bail!(
+                        "{}: channel columns {:?} differ from {:?} of {}",
+                        t.path.display(),
+                        t.columns,
+                        first.columns,
+                        first.path.display()
+                    );
+                }
             }
         }
+        Ok(r)
     }
+
+    fn all(&self) -> impl Iterator<Item = &Table> {
+        self.data.iter().chain(&self.validation).chain(&self.test)
+    }
+}
+
+/// The recordings dealt into training, validation and test windows.
+fn split<'a>(args: &Args, rec: &'a Recordings) -> anyhow::Result<Split<'a>> {
+    let data = &rec.data;
     let (plan, cut) = if args.rows {
         (SplitPlan::rows(), Cut::Rows)
     } else {
@@ -218,7 +239,7 @@ fn split(args: &Args) -> anyhow::Result<(Vec<Table>, Split)> {
             },
         )
     };
-    let split = Split::new(&data, &validation, &test, plan, cut)?;
+    let split = Split::new(data, &rec.validation, &rec.test, plan, cut)?;
     let names = || {
         data.iter()
             .map(|t| t.path.display().to_string())
@@ -236,18 +257,18 @@ fn split(args: &Args) -> anyhow::Result<(Vec<Table>, Split)> {
             );
         }
     }
-    let mut all = data;
-    all.extend(validation);
-    all.extend(test);
-    Ok((all, split))
+    Ok(split)
 }
 
 /// Runs `train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (tables, split) = split(&args)?;
-    let table = &tables[0];
-    let labels = tables
-        .iter()
+    let started = std::time::Instant::now();
+    let rec = Recordings::read(&args)?;
+    let split = split(&args, &rec)?;
+    let table = &rec.data[0];
+    let recordings = rec.all().count();
+    let labels = rec
+        .all()
         .filter_map(|t| t.labels.as_ref())
         .flatten()
         .max()
@@ -257,7 +278,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("{data_name}: cvae needs labels: give the label column with --label-column NAME");
     }
     let channels = table.columns.len();
-    let (train_w, val, test) = (&split.train, &split.validation, &split.test);
+    let train_w = &split.train;
+    // The held-out parts are measured through the core on at most HELD_OUT_SAMPLE
+    // windows each.
+    let (val, test) = (
+        &sample(&split.validation, HELD_OUT_SAMPLE),
+        &sample(&split.test, HELD_OUT_SAMPLE),
+    );
     let in_channels = if args.rows { 1 } else { channels };
     let header = PayloadHeader {
         fingerprint_bits: args.fingerprint_bits,
@@ -385,20 +412,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let name = if n_labels > 0 { "cvae" } else { kind.name() }.to_string();
-    let val_d = validate(&model, train_w, val, in_channels, args.refine)?;
+    let val_d = validate(
+        &model,
+        &sample(train_w, KEEP_WINDOWS),
+        val,
+        in_channels,
+        args.refine,
+    )?;
     // The choice is made; the validation part has done its job and joins the fit.
     let (model, fit_windows) = if args.no_refit {
         (model, train_w.clone())
     } else {
-        let all: Vec<Window> = train_w.iter().chain(val).cloned().collect();
+        let all: WindowSet = train_w.chain(&split.validation);
         bar.set_prefix(format!("refit {name}"));
         let refit = fit(kind, &cfg, &all, val, in_channels, n_labels, &mut progress)?;
         (refit, all)
     };
     bar.finish_and_clear();
-    let blob = export_blob(&model, Precision::F32, &fit_windows)?;
+    let calibration = sample(&fit_windows, KEEP_WINDOWS);
+    let blob = export_blob(&model, Precision::F32, &calibration)?;
     let test_d = distortion(test, &round_trip(&blob, test, args.refine)?, in_channels);
-    let calibration = spread(&fit_windows, KEEP_WINDOWS);
     // The full-integer blob `aecodec export` makes from this file.
     let int8_blob = export_blob(&model, Precision::Int8Full, &calibration)?;
     let test_int8 = distortion(
@@ -428,7 +461,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 test_d
             } else {
                 let m = fit(other, &cfg, &fit_windows, val, in_channels, 0, &mut |_| {})?;
-                let b = export_blob(&m, Precision::F32, &fit_windows)?;
+                let b = export_blob(&m, Precision::F32, &calibration)?;
                 distortion(test, &round_trip(&b, test, args.refine)?, in_channels)
             };
             baselines.push((other.name(), d));
@@ -440,7 +473,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         format!(
             "{} training + {} validation windows (fit again after the choice)",
             train_w.len(),
-            val.len()
+            split.validation.len()
         )
     };
     let file = TrainedFile {
@@ -458,7 +491,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         fit_windows: fit_windows.len(),
         refit: !args.no_refit,
         calibration,
-        held_out: spread(if args.no_refit { val } else { test }, KEEP_WINDOWS),
+        held_out: sample(if args.no_refit { val } else { test }, KEEP_WINDOWS),
     };
     file.save(&args.output)?;
     let bits = file.model.quantizer.bits();
@@ -476,9 +509,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                      "plain_snr_db": test_plain.snr_db,
                      "device_snr_db": test_device.snr_db,
                      "baselines": baselines.iter().map(|(n, d)| serde_json::json!({"codec": n, "snr_db": d.snr_db, "rmse": d.rmse})).collect::<Vec<_>>()},
-            "windows": {"train": train_w.len(), "validation": val.len(), "test": test.len()},
-            "recordings": tables.len(),
+            "windows": {"train": train_w.len(), "validation": split.validation.len(), "test": split.test.len(),
+                        "validation_measured": val.len(), "test_measured": test.len()},
+            "recordings": recordings,
             "fit": {"windows": fit_windows.len(), "refit": !args.no_refit},
+            "seconds": {"total": started.elapsed().as_secs_f64(),
+                        "training_steps": aecodec_trainer::train::step_time().as_secs_f64()},
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
@@ -512,11 +548,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         );
         println!(
-            "  {} recording(s), {} / {} / {} train / validation / test windows; the shipped model is fit on {fit_on}",
-            tables.len(),
+            "  {recordings} recording(s), {} / {} / {} train / validation / test windows{}; the shipped model is fit on {fit_on}",
             train_w.len(),
-            val.len(),
-            test.len()
+            split.validation.len(),
+            split.test.len(),
+            if val.len() < split.validation.len() || test.len() < split.test.len() {
+                format!(
+                    " (validation and test measured on {} / {} of them, evenly spread)",
+                    val.len(),
+                    test.len()
+                )
+            } else {
+                String::new()
+            }
         );
         println!(
             "  next: aecodec export {} --precision all -o DIR",

@@ -1,9 +1,11 @@
 //! CSV reader: any bytes as a file, read with every column, and with the first two
 //! header names as channel and label columns. A table that loads is cut into windows
-//! (series mode, with the window and hop from the input's first bytes) and rows.
+//! (series mode, with the window and hop from the input's first bytes) and rows, and
+//! the same windows read as views ([`WindowSet`]) must be the copies.
 #![no_main]
 
 use aecodec_trainer::data::{read_csv_from, CsvOptions};
+use aecodec_trainer::windows::WindowSet;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,22 +13,26 @@ fuzz_target!(|data: &[u8]| {
     let Ok(all) = read_csv_from(data, path, &CsvOptions::default()) else {
         return;
     };
-    assert!(!all.rows.is_empty() && all.rows.iter().all(|r| r.len() == all.columns.len()));
-    assert!(all.rows.iter().flatten().all(|v| v.is_finite()));
+    assert!(!all.is_empty() && all.rows().all(|r| r.len() == all.columns.len()));
+    assert_eq!(all.rows().count(), all.len());
+    assert!(all.rows().flatten().all(|v| v.is_finite()));
     let window = usize::from(data.first().copied().unwrap_or(1) % 9);
     let hop = usize::from(data.get(1).copied().unwrap_or(1) % 5);
-    if let Ok(w) = all.windows(0, all.rows.len(), window, hop) {
+    if let Ok(w) = all.windows(0, all.len(), window, hop) {
         assert!(w.iter().all(|(v, _)| v.len() == window * all.columns.len()));
+        let mut set = WindowSet::new();
+        set.push(&all, 0, all.len(), window, hop);
+        assert_eq!(set.to_vec(), w);
     }
-    let rows = all.row_windows(0, all.rows.len());
-    assert_eq!(rows.len(), all.rows.len());
+    let rows = all.row_windows(0, all.len());
+    assert_eq!(rows.len(), all.len());
     if all.columns.len() >= 2 {
         let opts = CsvOptions {
             columns: Some(vec![all.columns[0].clone()]),
             label_column: Some(all.columns[1].clone()),
         };
         if let Ok(t) = read_csv_from(data, path, &opts) {
-            assert_eq!(t.labels.as_ref().map(Vec::len), Some(t.rows.len()));
+            assert_eq!(t.labels.as_ref().map(Vec::len), Some(t.len()));
         }
     }
 });
