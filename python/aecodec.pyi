@@ -75,9 +75,12 @@ class Model:
         self,
         payloads: Union[Sequence[bytes], Iterable[bytes], npt.NDArray[np.uint8]],
         channels: int = 1,
+        out: Optional[npt.NDArray[np.float32]] = None,
     ) -> npt.NDArray[np.float32]:
         """Many payloads (a list of bytes, or a 2-D uint8 array of one per row) in one
-        call with the GIL released: shape (n, samples, channels)."""
+        call with the GIL released: shape (n, samples, channels). With `out` (a
+        C-contiguous float32 array of that shape) the windows are written into it and
+        it is returned."""
     def encode(
         self,
         window: npt.ArrayLike,

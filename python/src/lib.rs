@@ -7,7 +7,10 @@ use aecodec_core::{
     Model as CoreModel, Precision, SequenceEvent, SequenceTracker as CoreTracker,
     MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
-use numpy::{AllowTypeChange, PyArray1, PyArrayLikeDyn, PyArrayMethods, PyReadonlyArray2};
+use numpy::{
+    AllowTypeChange, PyArray1, PyArray3, PyArrayLikeDyn, PyArrayMethods, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -360,17 +363,20 @@ impl Model {
 
     /// Decodes many payloads in one call, with the GIL released: a list of bytes, or a
     /// 2-D uint8 array of one payload per row. Returns float32 of shape (n, samples,
-    /// channels), the same bits as `decode` on each. The first payload that may not be
-    /// decoded raises, naming its index.
-    #[pyo3(signature = (payloads, channels = 1))]
+    /// channels), the same bits as `decode` on each. With `out` (a C-contiguous float32
+    /// array of that shape), the windows are written into it and it is returned, so a
+    /// loop over batches allocates nothing per batch. The first payload that may not be
+    /// decoded raises, naming its index (`out` is then left partly written).
+    #[pyo3(signature = (payloads, channels = 1, out = None))]
     fn decode_many<'py>(
         &mut self,
         py: Python<'py>,
         payloads: &Bound<'py, PyAny>,
         channels: usize,
+        out: Option<Bound<'py, PyArray3<f32>>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.engine.model();
-        let s = samples(m.input_dim(), channels)?;
+        let n = self.engine.model().input_dim();
+        let s = samples(n, channels)?;
         // One flat copy of the payloads (a few bytes each), so the GIL can go.
         let mut flat: Vec<u8> = Vec::new();
         let mut lens: Vec<usize> = Vec::new();
@@ -390,9 +396,33 @@ impl Model {
             }
         }
         let engine = &mut self.engine;
-        let result = py.detach(|| decode_batch(engine, &flat, &lens));
-        let out = result.map_err(|(i, e)| to_py_at(e, Some(i)))?;
-        Self::window_array(py, out, &[lens.len(), s, channels])
+        let Some(out) = out else {
+            let mut values = vec![0.0f32; lens.len() * n];
+            py.detach(|| decode_batch(engine, &flat, &lens, &mut values))
+                .map_err(|(i, e)| to_py_at(e, Some(i)))?;
+            return Self::window_array(py, values, &[lens.len(), s, channels]);
+        };
+        let want = [lens.len(), s, channels];
+        if out.shape() != want {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "out has shape {:?}; these payloads need ({}, {}, {})",
+                out.shape(),
+                want[0],
+                want[1],
+                want[2]
+            )));
+        }
+        {
+            let mut rw = out.try_readwrite().map_err(|e| {
+                pyo3::exceptions::PyValueError::new_err(format!("out is not writable: {e}"))
+            })?;
+            let values = rw
+                .as_slice_mut()
+                .map_err(|_| pyo3::exceptions::PyValueError::new_err("out must be C-contiguous"))?;
+            py.detach(|| decode_batch(engine, &flat, &lens, values))
+                .map_err(|(i, e)| to_py_at(e, Some(i)))?;
+        }
+        Ok(out.into_any())
     }
 
     /// Encodes one window (any array-like of `input_dim` numbers, sample-major) into a
@@ -438,11 +468,13 @@ impl Model {
 
 /// Checks and unpacks each payload, then runs the decoder on all of them through
 /// `Batch`. On a payload that may not be decoded: its index and the error.
+/// Decodes the payloads of `flat` (lengths `lens`) into `out` (`lens.len()` windows).
 fn decode_batch(
     engine: &mut Engine,
     flat: &[u8],
     lens: &[usize],
-) -> Result<Vec<f32>, (usize, CoreError)> {
+    out: &mut [f32],
+) -> Result<(), (usize, CoreError)> {
     let m = engine.model();
     m.check_decoder().map_err(|e| (0, e))?;
     let (k, n) = (m.latent_dim(), m.input_dim());
@@ -458,11 +490,11 @@ fn decode_batch(
             labels.push(info.label.unwrap_or(0));
         }
     }
-    let mut out = vec![0.0f32; lens.len() * n];
+    debug_assert_eq!(out.len(), lens.len() * n);
     if let Some(b) = engine.batch.as_mut() {
-        b.reconstruct(&zs, &labels, &mut out).map_err(|e| (0, e))?;
+        b.reconstruct(&zs, &labels, out).map_err(|e| (0, e))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Largest frame a `FrameDecoder` takes: one of the largest payload a model may have.

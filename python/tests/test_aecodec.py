@@ -109,6 +109,24 @@ def test_decode_many_of_100k_payloads_equals_a_loop_of_decode(fixtures):
     assert many.tobytes() == loop.tobytes()
 
 
+def test_decode_many_writes_into_out_and_checks_its_shape(fixtures):
+    f = fixtures["int8-full"]
+    m = aecodec.Model.load(f["blob"])
+    payloads = f["payloads"]
+    want = m.decode_many(payloads, channels=3)
+    out = np.full(want.shape, np.nan, dtype=np.float32)
+    got = m.decode_many(payloads, channels=3, out=out)
+    assert got is out
+    assert out.tobytes() == want.tobytes()
+    with pytest.raises(ValueError, match="shape"):
+        m.decode_many(payloads, channels=3, out=np.zeros((1, 64, 3), np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        wide = np.zeros((want.shape[0], 64, 6), np.float32)
+        m.decode_many(payloads, channels=3, out=wide[:, :, ::2])
+    with pytest.raises(TypeError):
+        m.decode_many(payloads, channels=3, out=np.zeros(want.shape, np.float64))
+
+
 def test_sequence_tracker_tells_late_from_lost():
     t = aecodec.SequenceTracker(4)
     assert t.reorder_window == 4

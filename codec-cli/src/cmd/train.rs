@@ -67,7 +67,8 @@ pub struct Args {
     pub window: usize,
     /// Samples between training windows (series mode; 1 = every shift, the most
     /// augmentation). Validation windows start every window/8 samples, test windows
-    /// every window; no window holds samples of two parts.
+    /// every window; no window holds samples of two parts. Of a part with more than
+    /// 2,048 validation or test windows, 2,048 evenly spread ones are measured.
     #[arg(long, default_value_t = 1)]
     pub hop: usize,
     /// Codec to fit.
