@@ -1,7 +1,7 @@
 """Decode aecodec payloads and serial frames with the Rust core (type stubs)."""
 
 from os import PathLike
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -73,12 +73,14 @@ class Model:
         """One payload to its window, sequence and label."""
     def decode_many(
         self,
-        payloads: Union[Sequence[bytes], Iterable[bytes], npt.NDArray[np.uint8]],
+        payloads: Union[Sequence[bytes], Iterable[bytes], npt.NDArray[np.uint8], Any],
         channels: int = 1,
         out: Optional[npt.NDArray[np.float32]] = None,
     ) -> npt.NDArray[np.float32]:
-        """Many payloads (a list of bytes, or a 2-D uint8 array of one per row) in one
-        call with the GIL released: shape (n, samples, channels). With `out` (a
+        """Many payloads (a list of bytes, a 2-D uint8 array of one per row, or an Arrow
+        binary / large_binary / fixed_size_binary column, chunked or not, read from its
+        buffers; nulls refused) in one call with the GIL released: shape (n, samples,
+        channels). With `out` (a
         C-contiguous float32 array of that shape) the windows are written into it and
         it is returned."""
     def encode(

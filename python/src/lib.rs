@@ -361,8 +361,10 @@ impl Model {
         })
     }
 
-    /// Decodes many payloads in one call, with the GIL released: a list of bytes, or a
-    /// 2-D uint8 array of one payload per row. Returns float32 of shape (n, samples,
+    /// Decodes many payloads in one call, with the GIL released: a list of bytes, a 2-D
+    /// uint8 array of one payload per row, or an Arrow binary column (pyarrow Array or
+    /// ChunkedArray, e.g. from Polars or pandas' Arrow dtype; read from its buffers,
+    /// nulls refused). Returns float32 of shape (n, samples,
     /// channels), the same bits as `decode` on each. With `out` (a C-contiguous float32
     /// array of that shape), the windows are written into it and it is returned, so a
     /// loop over batches allocates nothing per batch. The first payload that may not be
@@ -387,6 +389,8 @@ impl Model {
                 flat.extend(row.iter());
                 lens.push(row.len());
             }
+        } else if is_arrow(payloads)? {
+            read_arrow(payloads, &mut flat, &mut lens)?;
         } else {
             for item in payloads.try_iter()? {
                 let item = item?;
@@ -468,6 +472,113 @@ impl Model {
 
 /// Checks and unpacks each payload, then runs the decoder on all of them through
 /// `Batch`. On a payload that may not be decoded: its index and the error.
+/// Whether `obj` is an Arrow array or chunked array (pyarrow's, or any object with
+/// its `type` and `buffers()` / `chunks`), told without importing pyarrow.
+fn is_arrow(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(obj.hasattr("type")? && (obj.hasattr("buffers")? || obj.hasattr("chunks")?))
+}
+
+/// Appends the payloads of an Arrow `binary`, `large_binary` or `fixed_size_binary`
+/// column (an array, or a chunked array chunk by chunk) to `flat` / `lens`, from its
+/// buffers: offsets and data, no Python object per payload. A null is refused, naming
+/// its index.
+fn read_arrow(obj: &Bound<'_, PyAny>, flat: &mut Vec<u8>, lens: &mut Vec<usize>) -> PyResult<()> {
+    if obj.hasattr("chunks")? && !obj.hasattr("buffers")? {
+        for chunk in obj.getattr("chunks")?.try_iter()? {
+            read_arrow(&chunk?, flat, lens)?;
+        }
+        return Ok(());
+    }
+    let ty: String = obj.getattr("type")?.str()?.extract()?;
+    let n: usize = obj.len()?;
+    let offset: usize = obj.getattr("offset")?.extract()?;
+    let nulls: usize = obj.getattr("null_count")?.extract()?;
+    let bytes_of = |b: Bound<'_, PyAny>| -> PyResult<Vec<u8>> {
+        if b.is_none() {
+            return Ok(Vec::new());
+        }
+        b.call_method0("to_pybytes")?.extract()
+    };
+    let buffers: Vec<Bound<'_, PyAny>> = obj.call_method0("buffers")?.extract()?;
+    let bad = |what: String| InputError::new_err(format!("Arrow column of type {ty}: {what}"));
+    let first = lens.len();
+    if nulls > 0 {
+        let validity = bytes_of(
+            buffers
+                .first()
+                .cloned()
+                .ok_or_else(|| bad("no buffers".into()))?,
+        )?;
+        let first_null = (0..n)
+            .find(|&i| {
+                let bit = offset + i;
+                validity
+                    .get(bit / 8)
+                    .is_some_and(|b| b & (1 << (bit % 8)) == 0)
+            })
+            .unwrap_or(0);
+        return Err(bad(format!(
+            "payload {} is null ({nulls} nulls in this chunk); drop them before decoding",
+            first + first_null
+        )));
+    }
+    if let Some(size) = ty
+        .strip_prefix("fixed_size_binary[")
+        .and_then(|t| t.strip_suffix(']'))
+    {
+        let size: usize = size.parse().map_err(|_| bad("unreadable width".into()))?;
+        let data = bytes_of(
+            buffers
+                .get(1)
+                .cloned()
+                .ok_or_else(|| bad("no data buffer".into()))?,
+        )?;
+        let body = data
+            .get(offset * size..(offset + n) * size)
+            .ok_or_else(|| bad("data buffer shorter than the column".into()))?;
+        flat.extend_from_slice(body);
+        lens.extend(std::iter::repeat_n(size, n));
+        return Ok(());
+    }
+    let wide = match ty.as_str() {
+        "binary" => false,
+        "large_binary" => true,
+        _ => {
+            return Err(bad(
+                "expected binary, large_binary or fixed_size_binary payloads".into(),
+            ))
+        }
+    };
+    let get = |i: usize| {
+        buffers
+            .get(i)
+            .cloned()
+            .ok_or_else(|| bad(format!("no buffer {i}")))
+    };
+    let (offsets, data) = (bytes_of(get(1)?)?, bytes_of(get(2)?)?);
+    let width = if wide { 8 } else { 4 };
+    let at = |i: usize| -> PyResult<usize> {
+        let b = offsets
+            .get(i * width..(i + 1) * width)
+            .ok_or_else(|| bad("offsets buffer shorter than the column".into()))?;
+        let v = if wide {
+            i64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+        } else {
+            i64::from(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
+        };
+        usize::try_from(v).map_err(|_| bad(format!("negative offset at {i}")))
+    };
+    for i in 0..n {
+        let (a, b) = (at(offset + i)?, at(offset + i + 1)?);
+        let p = data
+            .get(a..b)
+            .ok_or_else(|| bad(format!("payload {} outside the data buffer", first + i)))?;
+        flat.extend_from_slice(p);
+        lens.push(p.len());
+    }
+    Ok(())
+}
+
 /// Decodes the payloads of `flat` (lengths `lens`) into `out` (`lens.len()` windows).
 fn decode_batch(
     engine: &mut Engine,
