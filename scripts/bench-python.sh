@@ -10,7 +10,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-blob="${1:-out/demo/model-int8full.aem}"
+blob="${1:-out/demo/model-int8-full.aem}"
 frames="${2:-out/demo/frames.bin}"
 if [[ ! -f "$blob" || ! -f "$frames" ]]; then
     cargo run --release -p aecodec-cli -- demo

@@ -6,7 +6,7 @@
 #
 #   scripts/build-board.sh [MODEL_BLOB]
 #     MODEL_BLOB  a blob from `aecodec export` for 3 channels (x, y, z); default: the
-#                 fixture firmware/boards/nrf52840-dk/fixture/ankle-int8full.aem
+#                 fixture firmware/boards/nrf52840-dk/fixture/ankle-int8-full.aem
 #
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"), as scripts/build-qemu.sh.
@@ -28,7 +28,7 @@ features=()
 target=thumbv7em-none-eabihf
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 board="$root/firmware/boards/nrf52840-dk"
-blob="${1:-$board/fixture/ankle-int8full.aem}"
+blob="${1:-$board/fixture/ankle-int8-full.aem}"
 [[ -f "$blob" ]] || { echo "build-board: no model blob at $blob" >&2; exit 2; }
 export AECODEC_MODEL="$(realpath "$blob")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-board}"

@@ -41,7 +41,7 @@ if [[ ! -f $blob || ! -f $samples ]]; then
     echo "size-report: fixtures missing; running the qemu test to write them" >&2
     cargo test -p aecodec-tests --release qemu >&2
 fi
-board_blob="$root/firmware/boards/nrf52840-dk/fixture/ankle-int8full.aem"
+board_blob="$root/firmware/boards/nrf52840-dk/fixture/ankle-int8-full.aem"
 
 harness_re='core::fmt|cortex_m_semihosting|aecodec_qemu::fail|sensor::sim::'
 

@@ -35,12 +35,12 @@ enum Command {
     Export(cmd::export::Args),
     /// Encode CSV windows into payloads or serial frames.
     #[command(
-        after_help = "Example:\n  aecodec encode --model out/ankle-int8full.aem --data data/daphnet_s06r02e0.csv \\\n    --columns ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral -o frames.bin"
+        after_help = "Example:\n  aecodec encode --model out/ankle-int8-full.aem --data data/daphnet_s06r02e0.csv \\\n    --columns ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral -o frames.bin"
     )]
     Encode(cmd::encode::Args),
     /// Decode payloads or a frame stream (file or stdin) into CSV samples, reporting bad frames.
     #[command(
-        after_help = "Example:\n  aecodec decode --model out/ankle-int8full.aem -i frames.bin --columns x,y,z -o decoded.csv\n  cat /dev/ttyUSB0 | aecodec decode --model m.aem --columns x,y,z"
+        after_help = "Example:\n  aecodec decode --model out/ankle-int8-full.aem -i frames.bin --columns x,y,z -o decoded.csv\n  cat /dev/ttyUSB0 | aecodec decode --model m.aem --columns x,y,z"
     )]
     Decode(cmd::decode::Args),
     /// Rate–distortion report of every codec against the classical baselines (markdown, JSON, PNG).
@@ -69,7 +69,7 @@ enum Command {
     )]
     Anomaly(cmd::uses::AnomalyArgs),
     /// Show a model blob: version, fingerprint, layers, precision, payload layout, sizes.
-    #[command(after_help = "Example:\n  aecodec inspect out/demo/model-int8full.aem")]
+    #[command(after_help = "Example:\n  aecodec inspect out/demo/model-int8-full.aem")]
     Inspect(cmd::inspect::Args),
 }
 

@@ -53,8 +53,8 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
         "report.md",
         "report.json",
         "model-f32.aem",
-        "model-int8.aem",
-        "model-int8full.aem",
+        "model-int8-weights.aem",
+        "model-int8-full.aem",
         "frames.bin",
         "decoded.csv",
     ] {
@@ -68,7 +68,7 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
 
     let inspect = aecodec()
         .args(["inspect", "--json"])
-        .arg(out.join("model-int8full.aem"))
+        .arg(out.join("model-int8-full.aem"))
         .output()
         .unwrap();
     assert!(inspect.status.success());
@@ -467,14 +467,18 @@ fn linear_model(dir: &std::path::Path) -> (PathBuf, PathBuf) {
         "-o",
         dir.to_str().unwrap(),
     ]);
-    (aect, dir.join("ankle-int8full.aem"))
+    (aect, dir.join("ankle-int8-full.aem"))
 }
 
 #[test]
 fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
     let dir = temp_dir("roundtrip");
     let (_, blob) = linear_model(&dir);
-    for f in ["ankle-f32.aem", "ankle-int8.aem", "ankle-int8full.aem"] {
+    for f in [
+        "ankle-f32.aem",
+        "ankle-int8-weights.aem",
+        "ankle-int8-full.aem",
+    ] {
         assert!(dir.join(f).exists(), "{f}");
     }
     let frames = dir.join("frames.bin");
@@ -772,7 +776,7 @@ fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_fr
         let b = std::fs::read(p).unwrap();
         aecodec_core::model_tag(u32::from_le_bytes(b[10..14].try_into().unwrap()), 4)
     };
-    let other = ["ankle-f32.aem", "ankle-int8.aem"]
+    let other = ["ankle-f32.aem", "ankle-int8-weights.aem"]
         .iter()
         .map(|f| dir.join(f))
         .find(|p| tag(p) != tag(&blob))

@@ -241,7 +241,7 @@ impl fmt::Display for Error {
             ),
             PrecisionNotBuilt { precision, feature } => write!(
                 f,
-                "model precision {precision:?} is not built into this aecodec-core; rebuild it \
+                "model precision {precision} is not built into this aecodec-core; rebuild it \
                  with its cargo feature `{feature}`"
             ),
             BlobMalformed(e) => write!(f, "model blob body is malformed: {e}"),

@@ -58,7 +58,7 @@ fn not_built_error_names_the_feature_to_enable() {
         feature: Precision::Int8Weights.feature(),
     };
     let msg = e.to_string();
-    assert!(msg.contains("Int8Weights"), "{msg}");
+    assert!(msg.contains("precision int8-weights is not built"), "{msg}");
     assert!(msg.contains("cargo feature `int8-weights`"), "{msg}");
 }
 

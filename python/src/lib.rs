@@ -4,8 +4,8 @@
 
 use aecodec_core::{
     max_frame_len, model_tag, Batch, Codec, Error as CoreError, FrameDecoder as CoreFrames, Meta,
-    Model as CoreModel, Precision, SequenceEvent, SequenceTracker as CoreTracker,
-    MAX_PAYLOAD_BYTES, MAX_WIDTH,
+    Model as CoreModel, SequenceEvent, SequenceTracker as CoreTracker, MAX_PAYLOAD_BYTES,
+    MAX_WIDTH,
 };
 use numpy::{
     AllowTypeChange, PyArray1, PyArray3, PyArrayLikeDyn, PyArrayMethods, PyReadonlyArray2,
@@ -154,10 +154,6 @@ impl Drop for Engine {
     }
 }
 
-fn precision_name(p: Precision) -> &'static str {
-    p.feature()
-}
-
 /// Checks that `channels` divides the model's inputs; returns samples per window.
 fn samples(input_dim: usize, channels: usize) -> PyResult<usize> {
     if channels == 0 || !input_dim.is_multiple_of(channels) {
@@ -260,7 +256,7 @@ impl Model {
     /// `"f32"`, `"int8-weights"` or `"int8-full"`.
     #[getter]
     fn precision(&self) -> &'static str {
-        precision_name(self.engine.model().precision())
+        self.engine.model().precision().slug()
     }
 
     /// Values per window (all channels, sample-major).
@@ -310,7 +306,7 @@ impl Model {
         let l = m.payload_layout();
         format!(
             "<aecodec.Model {} {} -> {}{}, {}-byte payloads ({} tag + {} sequence + {} label + {} code bits), fingerprint {:08x}{}>",
-            precision_name(m.precision()),
+            m.precision().slug(),
             m.input_dim(),
             m.latent_dim(),
             if m.label_count() > 0 {

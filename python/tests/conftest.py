@@ -15,7 +15,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "daphnet_s06r02e0.csv"
 COLUMNS = ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_lateral"]
-PRECISIONS = {"f32": "f32", "int8-weights": "int8", "int8-full": "int8full"}
+# Each precision and the file suffix `aecodec export --precision all` gives it: its slug.
+PRECISIONS = {p: p for p in ("f32", "int8-weights", "int8-full")}
 
 
 def aecodec_bin():

@@ -45,7 +45,7 @@ pub enum Error {
     #[error("exported blob rejected by the core: {0}")]
     Core(#[from] aecodec_core::Error),
     /// The exported model's error against the float model is over the tolerance.
-    #[error("{precision:?} export refused: its output differs from f32 by {:.1} % of the signal RMS, over the tolerance of {:.1} %", measured * 100.0, tolerance * 100.0)]
+    #[error("{precision} export refused: its output differs from f32 by {:.1} % of the signal RMS, over the tolerance of {:.1} %", measured * 100.0, tolerance * 100.0)]
     ToleranceExceeded {
         /// Precision exported.
         precision: aecodec_core::Precision,

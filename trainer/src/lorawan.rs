@@ -150,7 +150,7 @@ impl<'a> Codec<'a> {
             let m = Model::from_bytes(pm.blob)?;
             if m.precision() != Precision::Int8Full {
                 return Err(bad(format!(
-                    "{what} is {:?}: a LoRaWAN codec carries the full-int8 decoder; export the model with --precision int8-full",
+                    "{what} is {}: a LoRaWAN codec carries the full-int8 decoder; export the model with --precision int8-full",
                     m.precision()
                 )));
             }

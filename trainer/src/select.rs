@@ -14,7 +14,7 @@ use crate::data::Window;
 use crate::linear::{fit_dct_budget, fit_linear_budget};
 use crate::metrics::{distortion, window_errors, Distortion};
 use crate::model::FloatModel;
-use crate::models::{Corruption, Variant};
+use crate::models::{Variant, DAE_NOISE};
 use crate::rng::Rng;
 use crate::store::KEEP_WINDOWS;
 use crate::train::{train, Progress, TrainConfig};
@@ -286,15 +286,10 @@ pub fn auto<W: WindowSource + ?Sized>(
         }
     }
 
-    // A plain autoencoder is also tried with input noise: on the bundled recording the
-    // denoising objective generalizes better even on clean windows (12 B: 5.0 vs 4.3 dB).
+    // A plain autoencoder is also tried with input noise (see DAE_NOISE).
     let mut learned = vec![cfg.variant];
     if cfg.variant == Variant::Ae {
-        learned.push(Variant::Dae(Corruption {
-            gaussian_sigma: 0.5,
-            mask_fraction: 0.0,
-            ..Corruption::default()
-        }));
+        learned.push(Variant::dae(DAE_NOISE));
     }
     for variant in learned {
         let kind = CodecKind::Learned(variant);

@@ -257,7 +257,7 @@ pub fn variants(
     channels: usize,
     progress: &mut dyn FnMut(&str),
 ) -> Result<VariantsReport, Error> {
-    use crate::models::{Corruption, Variant};
+    use crate::models::{Variant, DAE_NOISE, SPARSE_RHO};
     use crate::train::{train, TrainConfig};
     use aecodec_core::Precision;
     let run = |variant: Variant, latent: Option<usize>| -> Result<Trained, Error> {
@@ -278,24 +278,12 @@ pub fn variants(
     progress("ae");
     let ae = run(Variant::Ae, None)?;
     progress("dae");
-    let noise = Corruption {
-        gaussian_sigma: 0.5,
-        mask_fraction: 0.0,
-        ..Corruption::default()
-    };
-    let dae = run(Variant::Dae(noise), None)?;
+    let dae = run(Variant::dae(DAE_NOISE), None)?;
     progress("sparse");
-    let rho = 0.05;
-    let sparse = run(Variant::Sparse { rho, weight: 0.1 }, Some(32))?;
+    let rho = SPARSE_RHO;
+    let sparse = run(Variant::sparse(), Some(32))?;
     progress("vae");
-    let mut vae = run(
-        Variant::Vae {
-            beta: 1.0,
-            warmup: cfg.steps / 5,
-            recon_var: 0.1,
-        },
-        None,
-    )?;
+    let mut vae = run(Variant::vae(cfg.steps), None)?;
     let (ab, db, sb, vb) = (blob(&ae)?, blob(&dae)?, blob(&sparse)?, blob(&vae)?);
     let denoise = [0.5, 1.0]
         .iter()
@@ -353,11 +341,7 @@ pub fn conditional(
 ) -> Result<ConditionalReport, Error> {
     use crate::train::{train, TrainConfig};
     use aecodec_core::Precision;
-    let variant = crate::models::Variant::Vae {
-        beta: 1.0,
-        warmup: cfg.steps / 5,
-        recon_var: 0.1,
-    };
+    let variant = crate::models::Variant::vae(cfg.steps);
     let t = train(
         &TrainConfig {
             variant,

@@ -72,12 +72,8 @@ fn default_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/daphnet_s06r02e0.csv")
 }
 
-fn precision_file(p: Precision) -> &'static str {
-    match p {
-        Precision::F32 => "model-f32.aem",
-        Precision::Int8Weights => "model-int8.aem",
-        Precision::Int8Full => "model-int8full.aem",
-    }
+fn precision_file(p: Precision) -> String {
+    format!("model-{}.aem", p.slug())
 }
 
 /// One budget of the rate–distortion sweep.
@@ -775,7 +771,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let report = measure_precision(&model, &blob, &f32_blob, &test)?;
         let (wire, decoded) = stream(&blob, &test, args.refine)?;
         if let Some(first) = decoded.get(PLOT_WINDOW) {
-            plotted.push((format!("{precision:?} at {MAIN_BUDGET} B"), first.clone()));
+            plotted.push((format!("{precision} at {MAIN_BUDGET} B"), first.clone()));
         }
         if precision == Precision::Int8Full {
             lorawan = Some(lorawan_codec(&args.out, &blob, &test)?);
@@ -842,7 +838,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "reconstruction_snr_db": digits.reconstruction.snr_db,
         },
         "precisions": precisions.iter().map(|p| serde_json::json!({
-            "precision": format!("{:?}", p.precision), "blob_bytes": p.report.blob_bytes,
+            "precision": p.precision.slug(), "blob_bytes": p.report.blob_bytes,
             "rmse": p.streamed.rmse, "snr_db": p.streamed.snr_db, "rmse_vs_f32": p.report.rmse_vs_f32,
             "latent_rmse": p.report.latent_rmse, "payload_agreement": p.report.payload_agreement,
             "frame_bytes": p.frame_bytes,

@@ -20,7 +20,8 @@ use super::common::PortFile;
 pub enum PrecisionArg {
     /// f32 weights and activations.
     F32,
-    /// int8 weights with per-output scales, f32 activations.
+    /// int8 weights with per-output scales, f32 activations (`int8` is accepted too).
+    #[value(name = "int8-weights", alias = "int8")]
     Int8,
     /// Integer-only int8 (for MCUs without an FPU).
     Int8Full,
@@ -91,14 +92,6 @@ pub struct Args {
     /// of each model (plus the refused payloads).
     #[arg(long, default_value_t = 3)]
     pub examples: usize,
-}
-
-fn suffix(p: Precision) -> &'static str {
-    match p {
-        Precision::F32 => "f32",
-        Precision::Int8Weights => "int8",
-        Precision::Int8Full => "int8full",
-    }
 }
 
 fn extension(f: Format) -> &'static str {
@@ -258,7 +251,7 @@ fn source(lang: Lang, blob: &[u8], m: &Model<'_>, name: &str) -> String {
     comment(
         &mut s,
         format!(
-            "precision {:?}, fingerprint {:08x}, format version {}",
+            "precision {}, fingerprint {:08x}, format version {}",
             m.precision(),
             m.fingerprint(),
             m.version()
@@ -502,7 +495,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ) {
             Ok(x) => x,
             Err(e) => {
-                eprintln!("{}: {e}; nothing written for {p:?}", args.model.display());
+                eprintln!("{}: {e}; nothing written for {p}", args.model.display());
                 refused.push(p);
                 continue;
             }
@@ -529,7 +522,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let device = if args.encoder_only { "-encoder" } else { "" };
             args.output.join(format!(
                 "{stem}-{}{device}.{}",
-                suffix(p),
+                p.slug(),
                 extension(args.format)
             ))
         } else {
@@ -538,7 +531,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let ident = format!(
             "{}_{}",
             stem.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-            suffix(p)
+            p.slug().replace('-', "_")
         );
         let bytes = match args.format {
             Format::Blob => blob.clone(),
@@ -554,7 +547,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|(p, path, written, r)| {
                 serde_json::json!({
-                    "precision": format!("{p:?}"), "output": path.display().to_string(), "blob_bytes": written,
+                    "precision": p.slug(), "output": path.display().to_string(), "blob_bytes": written,
                     "encoder_only": args.encoder_only, "full_blob_bytes": r.blob_bytes,
                     "rmse_vs_f32": r.rmse_vs_f32, "rmse_vs_input": r.rmse_vs_input, "latent_rmse": r.latent_rmse,
                     "payload_agreement": r.payload_agreement,
@@ -564,7 +557,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"exported": j, "refused": refused.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>()})
+                &serde_json::json!({"exported": j, "refused": refused.iter().map(|p| p.slug()).collect::<Vec<_>>()})
             )?
         );
     } else {
@@ -575,7 +568,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (p, path, written, r) in &reports {
             println!(
                 "{:<12} {:>10} {:>14.3} {:>14.3} {:>11.1}%  {}",
-                format!("{p:?}"),
+                p.slug(),
                 written,
                 r.rmse_vs_f32,
                 r.rmse_vs_input,

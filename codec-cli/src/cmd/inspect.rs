@@ -25,10 +25,11 @@ fn activation_name(a: Activation) -> String {
     }
 }
 
+/// The precision's slug and what it means.
 fn precision_name(p: Precision) -> &'static str {
     match p {
         Precision::F32 => "f32",
-        Precision::Int8Weights => "int8 (weights, f32 activations)",
+        Precision::Int8Weights => "int8-weights (f32 activations)",
         Precision::Int8Full => "int8-full (integer-only)",
     }
 }
@@ -61,7 +62,7 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
         "format_version": model.version(),
         "fingerprint": format!("{:08x}", model.fingerprint()),
         "encoder_of": spec.encoder_of.map(|f| format!("{f:08x}")),
-        "precision": precision_name(model.precision()),
+        "precision": model.precision().slug(),
         "blob_bytes": model.blob_len(),
         "input_dim": model.input_dim(),
         "latent_dim": model.latent_dim(),

@@ -6,7 +6,7 @@ use aecodec_core::{PayloadHeader, Precision};
 use aecodec_trainer::data::Table;
 use aecodec_trainer::lorawan::console_decoder_hidden;
 use aecodec_trainer::metrics::distortion;
-use aecodec_trainer::models::{ConvShape, Corruption, Variant};
+use aecodec_trainer::models::{ConvShape, Variant};
 use aecodec_trainer::select::{auto, fit, validate, CodecKind};
 use aecodec_trainer::split::{Cut, Part, Split, SplitPlan};
 use aecodec_trainer::store::{Layout, TrainedFile, KEEP_WINDOWS};
@@ -132,7 +132,7 @@ pub struct Args {
     #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_THREADS)]
     pub threads: std::num::NonZeroUsize,
     /// DAE input noise σ (normalized units).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = aecodec_trainer::models::DAE_NOISE)]
     pub noise: f32,
     /// Output trained-model file (.aect), written atomically.
     #[arg(short, long)]
@@ -294,25 +294,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let labelled =
         labels > 0 && args.variant != VariantArg::Linear && args.variant != VariantArg::Dct;
     let variant = match args.variant {
-        VariantArg::Dae => Variant::Dae(Corruption {
-            gaussian_sigma: args.noise,
-            mask_fraction: 0.0,
-            ..Corruption::default()
-        }),
-        VariantArg::Sparse => Variant::Sparse {
-            rho: 0.05,
-            weight: 0.1,
-        },
-        VariantArg::Vae | VariantArg::Cvae => Variant::Vae {
-            beta: 1.0,
-            warmup: args.steps / 5,
-            recon_var: 0.1,
-        },
-        VariantArg::Auto if labelled => Variant::Vae {
-            beta: 1.0,
-            warmup: args.steps / 5,
-            recon_var: 0.1,
-        },
+        VariantArg::Dae => Variant::dae(args.noise),
+        VariantArg::Sparse => Variant::sparse(),
+        VariantArg::Vae | VariantArg::Cvae => Variant::vae(args.steps),
+        VariantArg::Auto if labelled => Variant::vae(args.steps),
         _ => Variant::Ae,
     };
     let inputs = if args.rows {

@@ -34,13 +34,22 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// The `aecodec-core` cargo feature that builds this precision in.
-    pub const fn feature(self) -> &'static str {
+    /// The precision's one name: `f32`, `int8-weights` or `int8-full`, as the command
+    /// line, file names, JSON reports and messages spell it (and [`Display`] prints).
+    ///
+    /// [`Display`]: core::fmt::Display
+    pub const fn slug(self) -> &'static str {
         match self {
             Precision::F32 => "f32",
             Precision::Int8Weights => "int8-weights",
             Precision::Int8Full => "int8-full",
         }
+    }
+
+    /// The `aecodec-core` cargo feature that builds this precision in: its
+    /// [`slug`](Precision::slug).
+    pub const fn feature(self) -> &'static str {
+        self.slug()
     }
 
     /// Whether this build of the core runs this precision (its cargo feature is on).
@@ -51,6 +60,12 @@ impl Precision {
             Precision::Int8Weights => cfg!(feature = "int8-weights"),
             Precision::Int8Full => cfg!(feature = "int8-full"),
         }
+    }
+}
+
+impl core::fmt::Display for Precision {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.slug())
     }
 }
 

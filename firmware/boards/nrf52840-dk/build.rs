@@ -34,7 +34,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=AECODEC_MODEL");
     let model_path = match env::var_os("AECODEC_MODEL") {
         Some(p) => PathBuf::from(p),
-        None => manifest.join("fixture/ankle-int8full.aem"),
+        None => manifest.join("fixture/ankle-int8-full.aem"),
     };
     println!("cargo::rerun-if-changed={}", model_path.display());
     let blob = fs::read(&model_path).unwrap_or_else(|e| {

@@ -51,7 +51,43 @@ pub enum Variant {
     },
 }
 
+/// Input noise σ of the denoising autoencoder that `auto` tries and `train --variant
+/// dae` fits (normalized units): on the bundled recording the denoising objective with
+/// it generalizes better than the plain one even on clean windows (12 B: 5.0 vs 4.3 dB).
+pub const DAE_NOISE: f32 = 0.5;
+
+/// Target mean activation ρ of the sparse autoencoder's preset ([`Variant::sparse`]).
+pub const SPARSE_RHO: f64 = 0.05;
+
 impl Variant {
+    /// The denoising autoencoder with Gaussian input noise `sigma` (normalized units)
+    /// and no masking.
+    pub fn dae(sigma: f32) -> Variant {
+        Variant::Dae(Corruption {
+            gaussian_sigma: sigma,
+            mask_fraction: 0.0,
+            ..Corruption::default()
+        })
+    }
+
+    /// The sparse autoencoder's preset: target activation [`SPARSE_RHO`], KL weight 0.1.
+    pub fn sparse() -> Variant {
+        Variant::Sparse {
+            rho: SPARSE_RHO,
+            weight: 0.1,
+        }
+    }
+
+    /// The VAE's preset for a run of `steps`: β 1, the KL term ramped in over the
+    /// first fifth of the steps, decoder variance 0.1.
+    pub fn vae(steps: usize) -> Variant {
+        Variant::Vae {
+            beta: 1.0,
+            warmup: steps / 5,
+            recon_var: 0.1,
+        }
+    }
+
     /// True for the VAE family (two encoder heads).
     pub fn is_vae(&self) -> bool {
         matches!(self, Variant::Vae { .. })
