@@ -67,14 +67,30 @@ class Model:
     def sequence_bits(self) -> int: ...
     @property
     def is_encoder_only(self) -> bool: ...
-    def decode(self, payload: bytes, channels: int = 1) -> npt.NDArray[np.float32]:
-        """One payload to a float32 window of shape (samples, channels)."""
-    def decode_full(self, payload: bytes, channels: int = 1) -> Decoded:
+    @property
+    def channels(self) -> int:
+        """Channels interleaved in a window."""
+    @property
+    def samples(self) -> int:
+        """Samples of each channel in a window."""
+    @property
+    def channel_names(self) -> list[str]:
+        """The names the model records, else ['value'] or ['ch0', 'ch1', ...]."""
+    @property
+    def sample_rate_hz(self) -> Optional[float]:
+        """Samples per second of every channel, or None if the model does not record it."""
+    def sample_offsets(self) -> npt.NDArray[np.float64]:
+        """Each sample's time in seconds relative to the window's last sample (0.0 for
+        the last, negative before), shape (samples,). ValueError without a sample rate."""
+    def decode(self, payload: bytes, channels: Optional[int] = None) -> npt.NDArray[np.float32]:
+        """One payload to a float32 window of shape (samples, channels); channels
+        defaults to the model's."""
+    def decode_full(self, payload: bytes, channels: Optional[int] = None) -> Decoded:
         """One payload to its window, sequence and label."""
     def decode_many(
         self,
         payloads: Union[Sequence[bytes], Iterable[bytes], npt.NDArray[np.uint8], Any],
-        channels: int = 1,
+        channels: Optional[int] = None,
         out: Optional[npt.NDArray[np.float32]] = None,
     ) -> npt.NDArray[np.float32]:
         """Many payloads (a list of bytes, a 2-D uint8 array of one per row, or an Arrow

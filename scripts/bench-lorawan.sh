@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 "$bin" train --data data/daphnet_s06r02e0.csv \
     --columns ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral \
     --preset lorawan-console --quiet -o "$work/console.aect" | tail -n 4
-"$bin" export "$work/console.aect" --format lorawan-js --sample-rate 64 -o "$work/console.js"
+"$bin" export "$work/console.aect" --format lorawan-js -o "$work/console.js"
 echo "node $(node --version), $(date -u +%Y-%m-%d), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 for codec in out/demo/codec.js "$work/console.js"; do
     echo

@@ -73,9 +73,23 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
         .unwrap();
     assert!(inspect.status.success());
     let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(d["format_version"], 4);
+    assert_eq!(d["format_version"], 5);
     assert_eq!(d["payload"]["bytes"], 12);
     assert_eq!(d["input_dim"], 192);
+    // The demo's model records its recording's channels and 64 Hz.
+    assert_eq!(
+        (
+            &d["signal"]["channels"],
+            &d["signal"]["samples"],
+            &d["signal"]["sample_rate_hz"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(64),
+            &serde_json::json!(64.0)
+        )
+    );
+    assert_eq!(d["signal"]["names"][1], "ankle_vert");
     // The 12-byte codec's LoRaWAN payload codec, in Node and QuickJS.
     if let Some(log) = node_check(&out.join("codec.js"), &out.join("codec.yaml"), &[]) {
         assert!(log.contains("quickjs: 5 of 5 examples equal"), "{log}");
@@ -347,8 +361,6 @@ fn lorawan_codec_routes_models_by_fport_and_refuses_what_it_cannot_tell_apart() 
         "1",
         "--with",
         &with,
-        "--sample-rate",
-        "64",
         "--examples",
         "10",
         "-o",
@@ -501,23 +513,25 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
     assert_eq!(counts["decoded"], 110);
     assert_eq!(counts["rejected"], 0);
-    // The decoded CSV matches what the library makes of the same windows.
+    // The decoded CSV matches what the library makes of the same windows; the model's
+    // 64 Hz (from the timestamp column) times each sample from the window's last.
     let text = std::fs::read_to_string(&csv).unwrap();
-    let decoded: Vec<f32> = text
-        .lines()
-        .skip(1)
-        .flat_map(|l| {
-            l.split(',')
-                .skip(3)
-                .map(|v| v.parse::<f32>().unwrap())
-                .collect::<Vec<_>>()
-        })
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("window,sequence,sample,time_s,x,y,z"));
+    let rows: Vec<Vec<f32>> = lines
+        .map(|l| l.split(',').map(|v| v.parse::<f32>().unwrap()).collect())
         .collect();
+    assert_eq!(
+        (rows[0][3], rows[62][3], rows[63][3]),
+        (-63.0 / 64.0, -1.0 / 64.0, 0.0)
+    );
+    let decoded: Vec<f32> = rows.iter().flat_map(|r| r[4..].to_vec()).collect();
     let table = aecodec_trainer::data::read_csv(
         &d,
         &aecodec_trainer::data::CsvOptions {
             columns: Some(COLS.split(',').map(String::from).collect()),
             label_column: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -635,6 +649,180 @@ fn train_json(out: &Path, data: &[&Path], extra: &[&str]) -> serde_json::Value {
     let mut a = train_linear_args(out, data, extra);
     a.push("--json".into());
     serde_json::from_slice(&run_ok(&a).stdout).unwrap()
+}
+
+#[test]
+fn train_records_the_sample_rate_and_refuses_one_the_time_column_contradicts() {
+    let dir = temp_dir("rate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (d, out) = (data(), dir.join("m.aect"));
+    // From the `timestamp` column (millisecond stamps of 64 Hz), with the column names.
+    let j = train_json(&out, &[&d], &[]);
+    assert_eq!(j["signal"]["sample_rate_hz"], 64.0, "{j}");
+    assert_eq!(
+        j["signal"]["names"],
+        serde_json::json!(COLS.split(',').collect::<Vec<_>>())
+    );
+    assert_eq!(
+        train_json(&out, &[&d], &["--sample-rate", "64.2"])["signal"]["sample_rate_hz"],
+        64.2
+    );
+    // A rate the time column contradicts, or no rate at all, is refused, saying why.
+    for (extra, says) in [
+        (&["--sample-rate", "100"][..], "steps at 64.0"),
+        (&["--sample-rate", "0"][..], "not a positive number"),
+        (&["--time-column", "ankle_vert"][..], "ankle_vert"),
+    ] {
+        let (code, err) = stderr_of(&train_linear_args(&out, &[&d], extra));
+        assert_eq!(code, Some(1), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
+    // Without the time column, --sample-rate is what the model records; without either,
+    // none.
+    let j = train_json(
+        &out,
+        &[&d],
+        &["--time-column", "none", "--sample-rate", "100"],
+    );
+    assert_eq!(j["signal"]["sample_rate_hz"], 100.0, "{j}");
+    let j = train_json(&out, &[&d], &["--time-column", "none"]);
+    assert!(j["signal"]["sample_rate_hz"].is_null(), "{j}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rows of three channels, channel-major (the bundled ankle channels, 64 samples a row),
+/// train with the convolutional front end of series mode; `encode` interleaves each row
+/// as training did, and `decode` gives the samples the library does.
+#[test]
+fn rows_of_several_channels_train_with_the_convolutional_front_end() {
+    let dir = temp_dir("row-channels");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = data();
+    let table = aecodec_trainer::data::read_csv(
+        &d,
+        &aecodec_trainer::data::CsvOptions {
+            columns: Some(COLS.split(',').map(String::from).collect()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let windows = table.windows(0, table.len(), 64, 64).unwrap();
+    let header: Vec<String> = (0..3)
+        .flat_map(|c| (0..64).map(move |t| format!("c{c}_t{t}")))
+        .collect();
+    let mut csv = vec![header.join(",")];
+    for (w, _) in &windows {
+        let row: Vec<String> = (0..3)
+            .flat_map(|c| (0..64).map(move |t| w[t * 3 + c].to_string()))
+            .collect();
+        csv.push(row.join(","));
+    }
+    let rows = dir.join("rows.csv");
+    std::fs::write(&rows, csv.join("\n") + "\n").unwrap();
+    let aect = dir.join("rows.aect");
+    let train = |extra: &[&str]| {
+        let mut a: Vec<OsString> = ["train", "--rows", "--variant", "ae", "--steps", "30"]
+            .map(OsString::from)
+            .to_vec();
+        a.extend([
+            "--data".into(),
+            rows.clone().into(),
+            "-o".into(),
+            aect.clone().into(),
+        ]);
+        a.extend(
+            extra
+                .iter()
+                .chain(&["--quiet", "--json"])
+                .map(OsString::from),
+        );
+        a
+    };
+    let j: serde_json::Value =
+        serde_json::from_slice(&run_ok(&train(&["--channels", "3"])).stdout).unwrap();
+    assert_eq!(j["signal"]["channels"], 3, "{j}");
+    assert_eq!(j["signal"]["rows"], true, "{j}");
+    // The normalization is per channel of the interleaved windows: ankle_vert (~1 g)
+    // apart from the other two.
+    let file = aecodec_trainer::store::TrainedFile::load(&aect).unwrap();
+    let m = &file.model.norm_mean;
+    assert!(
+        m[1] > 800.0 && m[0] < 500.0 && m[2] < 500.0,
+        "{:?}",
+        &m[..3]
+    );
+    assert!(m.chunks(3).all(|c| c == &m[..3]), "one mean per channel");
+    let blob = dir.join("rows-f32.aem");
+    run_ok(&[
+        OsStr::new("export"),
+        aect.as_os_str(),
+        OsStr::new("--precision"),
+        OsStr::new("f32"),
+        OsStr::new("-o"),
+        blob.as_os_str(),
+    ]);
+    let inspect = run_ok(&[
+        OsStr::new("inspect"),
+        OsStr::new("--json"),
+        blob.as_os_str(),
+    ]);
+    let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(d["signal"]["source"], "rows", "{d}");
+    let conv = &d["encoder"][0]["conv"];
+    assert_eq!(
+        (&conv["channels"], &conv["samples"]),
+        (&3.into(), &64.into()),
+        "{d}"
+    );
+    // encode the rows, decode the payloads: the library's round trip of the windows.
+    let hex = dir.join("rows.hex");
+    run_ok(&[
+        OsStr::new("encode"),
+        OsStr::new("--model"),
+        blob.as_os_str(),
+        OsStr::new("--data"),
+        rows.as_os_str(),
+        OsStr::new("--format"),
+        OsStr::new("hex"),
+        OsStr::new("-o"),
+        hex.as_os_str(),
+    ]);
+    let out = dir.join("rows-decoded.csv");
+    run_ok(&[
+        OsStr::new("decode"),
+        OsStr::new("--model"),
+        blob.as_os_str(),
+        OsStr::new("--format"),
+        OsStr::new("hex"),
+        OsStr::new("-i"),
+        hex.as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("window,sequence,sample,ch0,ch1,ch2"));
+    let decoded: Vec<f32> = lines
+        .flat_map(|l| {
+            l.split(',')
+                .skip(3)
+                .map(|v| v.parse::<f32>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let bytes = std::fs::read(&blob).unwrap();
+    let refine = aecodec_trainer::train::DEFAULT_REFINE;
+    let lib: Vec<f32> = aecodec_trainer::round_trip(&bytes, &windows, refine)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(decoded, lib);
+    // Channels that do not divide the row are refused before training.
+    let (code, err) = stderr_of(&train(&["--channels", "5"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("do not hold 5 channels"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -770,29 +958,37 @@ fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_fr
     assert_eq!(counts["bad_crc"], 1);
     assert_eq!(counts["truncated"], 1);
     assert_eq!(counts["decoded"], 106, "{counts}");
-    // Payloads of another model are refused, not decoded: one whose 4-bit model tag
-    // differs (two models share one with probability 1/16).
-    let tag = |p: &std::path::Path| {
-        let b = std::fs::read(p).unwrap();
-        aecodec_core::model_tag(u32::from_le_bytes(b[10..14].try_into().unwrap()), 4)
-    };
-    let other = ["ankle-f32.aem", "ankle-int8-weights.aem"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| tag(p) != tag(&blob))
-        .expect("a model with another tag");
+    // Payloads of another model are refused, not decoded: frames whose payloads carry
+    // another 4-bit model tag (the payload's first bits).
+    let mut foreign = Vec::new();
+    for line in hex_lines(&blob, &dir.join("p.hex")) {
+        let mut p: Vec<u8> = (0..line.len() / 2)
+            .map(|i| u8::from_str_radix(&line[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        p[0] ^= 0x80;
+        let mut frame = [0u8; aecodec_core::max_frame_len(aecodec_core::MAX_PAYLOAD_BYTES)];
+        let n = aecodec_core::encode_frame(&p, &mut frame).unwrap();
+        foreign.extend_from_slice(&frame[..n]);
+    }
+    let foreign_frames = dir.join("foreign.bin");
+    std::fs::write(&foreign_frames, foreign).unwrap();
     let (code, err) = stderr_of(&[
         "decode",
         "--model",
-        other.to_str().unwrap(),
+        blob.to_str().unwrap(),
         "-i",
-        frames.to_str().unwrap(),
+        foreign_frames.to_str().unwrap(),
         "--json",
         "-o",
         "-",
     ]);
     assert_eq!(code, Some(3));
     assert!(err.contains("made by another model"), "{err}");
+    let counts: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (counts["decoded"].as_u64(), counts["foreign_model"].as_u64()),
+        (Some(0), Some(110))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -929,7 +1125,7 @@ fn decode_routes_payloads_by_port_and_refuses_models_it_cannot_tell_apart() {
     );
     // Several models: the first column names the model by fingerprint.
     assert!(
-        csv.starts_with("model,window,sequence,sample,value\n"),
+        csv.starts_with(&format!("model,window,sequence,sample,time_s,{COLS}\n")),
         "{csv:.80}"
     );
     let fp = |p: &Path| {

@@ -41,7 +41,7 @@ pub use error::{Error, Half};
 pub use heapless;
 pub use model::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
-    Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
 #[cfg(target_arch = "x86_64")]
 pub use ops::x86::{set_kernel_limit, KernelLimit};

@@ -221,6 +221,7 @@ impl Bytes {
             },
             header: PayloadHeader::default(),
             encoder_of: None,
+            signal: aecodec_core::Signal::series(CH as u16),
         }
     }
 }

@@ -64,37 +64,112 @@ fn rejects_blob_with_wrong_magic() {
 
 #[test]
 fn rejects_blob_with_newer_version() {
+    let newer = FORMAT_VERSION + 1;
     let mut b = blob(&Tiny::new().spec());
-    b[4] = 5;
+    b[4..6].copy_from_slice(&newer.to_le_bytes());
     let e = load(&b);
     assert_eq!(
         e,
         Error::UnsupportedVersion {
-            found: 5,
-            supported: 4
+            found: newer,
+            supported: FORMAT_VERSION
         }
     );
-    assert!(e.to_string().contains("version 5 is newer"));
+    assert!(e.to_string().contains(&format!("version {newer} is newer")));
 }
 
 /// Version 1 stored full-int8 weights signed and row-major and had no `pad` field;
-/// version 2 had no `conv` field; version 3 payloads carry the fingerprint's low bits.
+/// version 2 had no `conv` field; version 3 payloads carry the fingerprint's low bits;
+/// version 4 has no `signal` field.
 #[test]
 fn rejects_blob_of_an_older_version() {
-    for old in [1u8, 2, 3] {
+    assert_eq!(FORMAT_VERSION, 5);
+    for old in [1u16, 2, 3, 4] {
         let mut b = blob(&Tiny::new().spec());
-        b[4] = old;
+        b[4..6].copy_from_slice(&old.to_le_bytes());
         let e = load(&b);
         assert_eq!(
             e,
             Error::UnsupportedVersion {
-                found: u16::from(old),
-                supported: 4
+                found: old,
+                supported: FORMAT_VERSION
             }
         );
         assert!(e.to_string().contains(&format!("version {old} is older")));
         assert!(e.to_string().contains("aecodec export"));
     }
+}
+
+/// The signal section: channels that divide the window, a positive rate, one
+/// non-empty name per channel with no control character, each ended by a newline.
+#[test]
+fn rejects_a_signal_that_does_not_fit_the_window() {
+    use aecodec_core::{Signal, Source};
+    let tiny = Tiny::new();
+    let bad = |signal: Signal<'static>| {
+        let mut spec = tiny.spec();
+        spec.signal = signal;
+        load(&blob(&spec))
+    };
+    let field = |field, index| Error::BadParameter { field, index };
+    let three = Signal {
+        channels: 3,
+        sample_rate_hz: Some(64.0),
+        names: "x\ny\nz\n",
+        source: Source::Rows,
+    };
+    // The tiny model's window is 3 values: one or three channels fit, two do not.
+    for channels in [0, 2, 4] {
+        let e = bad(Signal {
+            channels,
+            names: "",
+            ..three
+        });
+        assert_eq!(e, field("signal.channels", 0), "{channels} channels");
+    }
+    for rate in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+        let e = bad(Signal {
+            sample_rate_hz: Some(rate),
+            ..three
+        });
+        assert_eq!(e, field("signal.sample_rate_hz", 0), "{rate} Hz");
+    }
+    for (names, index) in [
+        ("x\ny\n", 2),       // a name short
+        ("x\ny\nz\nw\n", 3), // a name over
+        ("x\n\nz\n", 1),     // an empty name
+        ("x\ny\tb\nz\n", 1), // a control character
+        ("x\ny\nz", 2),      // the last name not ended
+    ] {
+        assert_eq!(
+            bad(Signal { names, ..three }),
+            field("signal.names", index),
+            "{names:?}"
+        );
+    }
+    let e = bad(Signal {
+        names: "x\n\nz\n",
+        ..three
+    });
+    assert!(e.to_string().contains("`signal.names` element 1"), "{e}");
+
+    // What loads is what was written.
+    let mut spec = tiny.spec();
+    spec.signal = three;
+    let b = blob(&spec);
+    let m = Model::from_bytes(&b).unwrap();
+    assert_eq!((m.channels(), m.samples()), (3, 1));
+    assert_eq!(m.sample_rate_hz(), Some(64.0));
+    assert_eq!(m.channel_names().collect::<Vec<_>>(), ["x", "y", "z"]);
+    assert_eq!(m.source(), Source::Rows);
+    spec.signal = Signal::series(1);
+    let b = blob(&spec);
+    let m = Model::from_bytes(&b).unwrap();
+    assert_eq!(
+        (m.channels(), m.samples(), m.sample_rate_hz()),
+        (1, 3, None)
+    );
+    assert_eq!(m.channel_names().count(), 0);
 }
 
 /// A layer's `pad` holds only zero bytes (at most 3): anything else is not a blob the

@@ -474,6 +474,7 @@ mod pipeline {
                 "ankle_horiz_lateral".into(),
             ]),
             label_column: None,
+            ..Default::default()
         };
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/daphnet_s06r02e0.csv");
@@ -517,6 +518,7 @@ mod pipeline {
                 fingerprint_bits: 4,
                 sequence_bits: 4,
             },
+            signal: aecodec_trainer::SignalInfo::series(CH),
         };
         let calibration: Vec<Window> = rec
             .chunks_exact(N)

@@ -154,14 +154,17 @@ impl Drop for Engine {
     }
 }
 
-/// Checks that `channels` divides the model's inputs; returns samples per window.
-fn samples(input_dim: usize, channels: usize) -> PyResult<usize> {
+/// The window shape `(samples, channels)` of `channels`, the model's own by default;
+/// refused if `channels` does not divide the model's inputs.
+fn shape(model: &aecodec_core::Model<'_>, channels: Option<usize>) -> PyResult<(usize, usize)> {
+    let input_dim = model.input_dim();
+    let channels = channels.unwrap_or_else(|| model.channels());
     if channels == 0 || !input_dim.is_multiple_of(channels) {
         return Err(InputError::new_err(format!(
             "channels={channels} does not divide the model's {input_dim} values per window"
         )));
     }
-    Ok(input_dim / channels)
+    Ok((input_dim / channels, channels))
 }
 
 /// One decoded payload: the window and what the payload said besides its codes.
@@ -192,7 +195,7 @@ impl Decoded {
 /// A model blob (`.aem`), validated once at load, with the core's encoder and decoder.
 ///
 /// >>> m = aecodec.Model.load("ankle-f32.aem")
-/// >>> window = m.decode(payload, channels=3)        # numpy float32, (64, 3)
+/// >>> window = m.decode(payload)        # numpy float32, (samples, channels): (64, 3)
 #[pyclass(module = "aecodec")]
 struct Model {
     engine: Engine,
@@ -295,6 +298,53 @@ impl Model {
         self.engine.model().payload_layout().sequence_bits
     }
 
+    /// Channels interleaved in a window (the second axis of a decoded window).
+    #[getter]
+    fn channels(&self) -> usize {
+        self.engine.model().channels()
+    }
+
+    /// Samples of each channel in a window (the first axis of a decoded window).
+    #[getter]
+    fn samples(&self) -> usize {
+        self.engine.model().samples()
+    }
+
+    /// The channels' names: those the model records, else `["value"]` for one channel
+    /// and `["ch0", "ch1", …]` for several.
+    #[getter]
+    fn channel_names(&self) -> Vec<String> {
+        let m = self.engine.model();
+        let named: Vec<String> = m.channel_names().map(str::to_owned).collect();
+        match m.channels() {
+            _ if !named.is_empty() => named,
+            1 => vec!["value".to_owned()],
+            c => (0..c).map(|i| format!("ch{i}")).collect(),
+        }
+    }
+
+    /// Samples per second of every channel, or None if the model does not record it.
+    #[getter]
+    fn sample_rate_hz(&self) -> Option<f32> {
+        self.engine.model().sample_rate_hz()
+    }
+
+    /// Each sample's time in seconds relative to the window's last sample (0.0 for the
+    /// last, negative before it), float64 of shape (samples,): add it to the time a
+    /// window was received (or sent) to time its samples. Raises ValueError if the
+    /// model records no sample rate.
+    fn sample_offsets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let m = self.engine.model();
+        let hz = m.sample_rate_hz().ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(
+                "this model records no sample rate (train it with --sample-rate HZ or a time column)",
+            )
+        })?;
+        let n = m.samples();
+        let offsets = (0..n).map(|t| -((n - 1 - t) as f64) / f64::from(hz) + 0.0);
+        Ok(PyArray1::from_iter(py, offsets))
+    }
+
     /// Whether this is an encoder-only device blob (it encodes; it cannot decode).
     #[getter]
     fn is_encoder_only(&self) -> bool {
@@ -305,9 +355,12 @@ impl Model {
         let m = self.engine.model();
         let l = m.payload_layout();
         format!(
-            "<aecodec.Model {} {} -> {}{}, {}-byte payloads ({} tag + {} sequence + {} label + {} code bits), fingerprint {:08x}{}>",
+            "<aecodec.Model {} {} × {}{} -> {}{}, {}-byte payloads ({} tag + {} sequence + {} label + {} code bits), fingerprint {:08x}{}>",
             m.precision().slug(),
-            m.input_dim(),
+            m.samples(),
+            m.channels(),
+            m.sample_rate_hz()
+                .map_or(String::new(), |hz| format!(" at {hz} Hz")),
             m.latent_dim(),
             if m.label_count() > 0 {
                 format!(", {} labels", m.label_count())
@@ -328,30 +381,30 @@ impl Model {
     ///
     /// Raises ForeignModelError, PayloadLengthError or CorruptPayloadError for a
     /// payload this model must not decode.
-    #[pyo3(signature = (payload, channels = 1))]
+    #[pyo3(signature = (payload, channels = None))]
     fn decode<'py>(
         &mut self,
         py: Python<'py>,
         payload: &[u8],
-        channels: usize,
+        channels: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let s = samples(self.engine.model().input_dim(), channels)?;
+        let (s, c) = shape(self.engine.model(), channels)?;
         let (out, _) = self.decode_into(payload)?;
-        Self::window_array(py, out, &[s, channels])
+        Self::window_array(py, out, &[s, c])
     }
 
     /// Decodes one payload: the window (as `decode`) with its sequence and label.
-    #[pyo3(signature = (payload, channels = 1))]
+    #[pyo3(signature = (payload, channels = None))]
     fn decode_full(
         &mut self,
         py: Python<'_>,
         payload: &[u8],
-        channels: usize,
+        channels: Option<usize>,
     ) -> PyResult<Decoded> {
-        let s = samples(self.engine.model().input_dim(), channels)?;
+        let (s, c) = shape(self.engine.model(), channels)?;
         let (out, info) = self.decode_into(payload)?;
         Ok(Decoded {
-            values: Self::window_array(py, out, &[s, channels])?.unbind(),
+            values: Self::window_array(py, out, &[s, c])?.unbind(),
             sequence: info.sequence,
             label: info.label,
         })
@@ -365,16 +418,16 @@ impl Model {
     /// array of that shape), the windows are written into it and it is returned, so a
     /// loop over batches allocates nothing per batch. The first payload that may not be
     /// decoded raises, naming its index (`out` is then left partly written).
-    #[pyo3(signature = (payloads, channels = 1, out = None))]
+    #[pyo3(signature = (payloads, channels = None, out = None))]
     fn decode_many<'py>(
         &mut self,
         py: Python<'py>,
         payloads: &Bound<'py, PyAny>,
-        channels: usize,
+        channels: Option<usize>,
         out: Option<Bound<'py, PyArray3<f32>>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = self.engine.model().input_dim();
-        let s = samples(n, channels)?;
+        let (s, channels) = shape(self.engine.model(), channels)?;
         // One flat copy of the payloads (a few bytes each), so the GIL can go.
         let mut flat: Vec<u8> = Vec::new();
         let mut lens: Vec<usize> = Vec::new();

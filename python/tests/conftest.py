@@ -41,9 +41,12 @@ def read_decoded_csv(path, channels):
     rows = {}
     with open(path) as f:
         r = csv.reader(f)
-        next(r)
+        header = next(r)
+        first = header.index("sample") + 1 + int("time_s" in header)
         for row in r:
-            rows.setdefault(int(row[0]), []).append([np.float32(v) for v in row[3 : 3 + channels]])
+            rows.setdefault(int(row[0]), []).append(
+                [np.float32(v) for v in row[first : first + channels]]
+            )
     return np.array([rows[k] for k in sorted(rows)], dtype=np.float32)
 
 

@@ -466,7 +466,7 @@ fn main() {
         fingerprint_bits: 4,
         sequence_bits: 4,
     };
-    let mut float_model = to_float_model(&net, norm.clone(), q, header);
+    let mut float_model = to_float_model(&net, 3, norm.clone(), q, header);
     calibrate_uniform(&mut float_model, &train);
     let blob = export_blob(&float_model, Precision::F32, &train).expect("export");
     let model = Model::from_bytes(&blob).expect("load");

@@ -22,6 +22,7 @@ pub fn daphnet_ankle() -> Table {
             "ankle_horiz_lateral".into(),
         ]),
         label_column: None,
+        ..Default::default()
     };
     read_csv(&repo_root().join("data/daphnet_s06r02e0.csv"), &opts)
         .expect("bundled recording must load")
@@ -64,6 +65,7 @@ pub fn mlp_model(
             fingerprint_bits: 4,
             sequence_bits: 4,
         },
+        signal: aecodec_trainer::SignalInfo::series(1),
     }
 }
 

@@ -536,7 +536,7 @@ fn every_x86_kernel_level_gives_the_same_bits() {
         Activation::Relu,
         &mut aecodec_trainer::Rng::new(1),
     );
-    let mut relu = to_float_model(&net, norm, q(16), tanh.header);
+    let mut relu = to_float_model(&net, 3, norm, q(16), tanh.header);
     aecodec_trainer::linear::calibrate_uniform(&mut relu, &train);
     let models = [
         ("tanh", &tanh, &labelled),

@@ -123,6 +123,7 @@ fn cvae_generates_digits_a_classifier_recognizes_by_label() {
     let opts = CsvOptions {
         columns: None,
         label_column: Some("label".into()),
+        ..Default::default()
     };
     let t = read_csv(&aecodec_tests::repo_root().join("data/digits.csv"), &opts).unwrap();
     let (tr, va, te) = split_rows(t.len(), 0.7, 0.15);

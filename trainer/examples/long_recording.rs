@@ -28,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = CsvOptions {
         columns: Some(COLUMNS.iter().map(|c| c.to_string()).collect()),
         label_column: None,
+        ..Default::default()
     };
     let table = read_csv(&source, &opts)?;
     let tmp = out.with_extension("csv.partial");

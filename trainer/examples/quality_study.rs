@@ -239,6 +239,7 @@ fn main() {
         &CsvOptions {
             columns: Some(COLUMNS.iter().map(|c| c.to_string()).collect()),
             label_column: None,
+            ..Default::default()
         },
     )
     .expect("data");

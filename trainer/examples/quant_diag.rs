@@ -27,6 +27,7 @@ fn main() -> Result<()> {
             let opts = CsvOptions {
                 columns: Some(file.layout.columns.clone()),
                 label_column: None,
+                ..Default::default()
             };
             let table = read_csv(test.as_ref(), &opts)?;
             if file.layout.rows {

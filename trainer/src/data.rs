@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::time::{parse_time, Intervals, Sampling, TIME_COLUMN_NAMES};
 use crate::Error;
 
 /// One window of samples (raw sensor units, channels interleaved) and its label.
@@ -12,10 +13,35 @@ pub type Window = (Vec<f32>, u16);
 /// Which columns to read.
 #[derive(Debug, Clone, Default)]
 pub struct CsvOptions {
-    /// Channel columns by header name; `None` takes every column but the label column.
+    /// Channel columns by header name; `None` takes every column but the label and time
+    /// columns.
     pub columns: Option<Vec<String>>,
     /// Label column (integer class ids), if any.
     pub label_column: Option<String>,
+    /// The time column, whose intervals give the sample rate ([`crate::time`]).
+    pub time_column: TimeColumn,
+}
+
+/// Which column holds each row's time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TimeColumn {
+    /// A column named `time` or `timestamp` (any case), if there is one: never a channel
+    /// by default, and read as times if its first cell is one.
+    #[default]
+    Auto,
+    /// This column: every cell must be a time, later than the row before.
+    Named(String),
+    /// None: every column may be a channel.
+    Absent,
+}
+
+/// What a recording's time column said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Times {
+    /// The column's header name.
+    pub column: String,
+    /// The sampling its intervals show (`None` for a single row).
+    pub sampling: Option<Sampling>,
 }
 
 /// A numeric table read from CSV: one row per sample (series mode) or per vector (row
@@ -32,6 +58,8 @@ pub struct Table {
     values: Vec<f32>,
     /// Label of each row, if a label column was read.
     pub labels: Option<Vec<u16>>,
+    /// What the time column said, if one was read.
+    pub times: Option<Times>,
 }
 
 fn data_err(path: &Path, line: usize, column: Option<&str>, message: String) -> Error {
@@ -131,12 +159,31 @@ pub fn read_csv_from<R: std::io::Read>(
         })
     };
     let label_idx = opts.label_column.as_deref().map(find).transpose()?;
+    let mut time_idx = match &opts.time_column {
+        TimeColumn::Named(name) => Some(find(name)?),
+        TimeColumn::Absent => None,
+        TimeColumn::Auto => header.iter().position(|h| {
+            TIME_COLUMN_NAMES.iter().any(|n| h.eq_ignore_ascii_case(n))
+                && opts.columns.as_ref().is_none_or(|c| !c.contains(h))
+        }),
+    };
+    let strict_time = matches!(opts.time_column, TimeColumn::Named(_));
     let channel_idx: Vec<usize> = match &opts.columns {
         Some(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
         None => (0..header.len())
-            .filter(|&i| Some(i) != label_idx)
+            .filter(|&i| Some(i) != label_idx && Some(i) != time_idx)
             .collect(),
     };
+    if let Some(t) = time_idx.filter(|t| channel_idx.contains(t) || Some(*t) == label_idx) {
+        return Err(data_err(
+            path,
+            1,
+            Some(&header[t]),
+            "the time column cannot also be a channel or the label".into(),
+        ));
+    }
+    let time_name = time_idx.map(|i| header[i].clone());
+    let mut intervals = Intervals::default();
     if channel_idx.is_empty() {
         return Err(data_err(path, 1, None, "no channel columns to read".into()));
     }
@@ -198,6 +245,38 @@ pub fn read_csv_from<R: std::io::Read>(
             }
             values.push(v);
         }
+        if let Some(i) = time_idx {
+            let text = cell(i)?;
+            match parse_time(text) {
+                Some(t) => intervals.push(t).map_err(|prev| {
+                    data_err(
+                        path,
+                        line,
+                        Some(&header[i]),
+                        format!(
+                            "time `{}` is not later than the row before's ({prev} s); rows must be in time order (column {})",
+                            shown(text),
+                            i + 1
+                        ),
+                    )
+                })?,
+                // A column found by its name whose first cell is no time is not a time
+                // column.
+                None if !strict_time && rows == 0 => time_idx = None,
+                None => {
+                    return Err(data_err(
+                        path,
+                        line,
+                        Some(&header[i]),
+                        format!(
+                            "`{}` is not a time: seconds, or an ISO 8601 date and time such as 2026-12-02 17:30:00.015 (column {}); name another time column, or none",
+                            shown(text),
+                            i + 1
+                        ),
+                    ))
+                }
+            }
+        }
         if let (Some(i), Some(labels)) = (label_idx, labels.as_mut()) {
             let text = cell(i)?;
             let l: u16 = text.parse().map_err(|_| {
@@ -231,6 +310,10 @@ pub fn read_csv_from<R: std::io::Read>(
         columns: channel_idx.iter().map(|&i| header[i].clone()).collect(),
         values,
         labels,
+        times: time_idx.zip(time_name).map(|(_, column)| Times {
+            column,
+            sampling: intervals.sampling(),
+        }),
     })
 }
 
@@ -268,6 +351,7 @@ impl Table {
             columns,
             values,
             labels,
+            times: None,
         })
     }
 
@@ -345,6 +429,28 @@ impl Table {
             .collect())
     }
 
+    /// Row mode with several channels: rewrites every row from channel-major (all
+    /// samples of the first channel, then of the next) to the sample-major order
+    /// windows have ([`interleave`]). The column names stay those of the file.
+    pub fn interleave_rows(&mut self, channels: usize) -> Result<(), Error> {
+        let width = self.width();
+        if channels == 0 || !width.is_multiple_of(channels) {
+            return Err(data_err(
+                &self.path,
+                1,
+                None,
+                format!("rows of {width} values do not hold {channels} channels of equal length"),
+            ));
+        }
+        if channels > 1 {
+            for row in self.values.chunks_exact_mut(width) {
+                let sample_major = interleave(row, channels);
+                row.copy_from_slice(&sample_major);
+            }
+        }
+        Ok(())
+    }
+
     /// Row mode: rows `[start, end)` as windows of one row each (the row's values in
     /// column order) with the row's label, or 0 when no label column was read.
     ///
@@ -357,6 +463,19 @@ impl Table {
             .map(|r| (self.row(r).to_vec(), self.label(r)))
             .collect()
     }
+}
+
+/// A channel-major row (`channels` runs of equal length, one per channel) in the
+/// sample-major order of a window: `out[t · channels + c] = row[c · samples + t]`.
+/// A row whose length `channels` does not divide is returned as it is.
+pub fn interleave(row: &[f32], channels: usize) -> Vec<f32> {
+    if channels <= 1 || !row.len().is_multiple_of(channels) {
+        return row.to_vec();
+    }
+    let samples = row.len() / channels;
+    (0..row.len())
+        .map(|i| row[(i % channels) * samples + i / channels])
+        .collect()
 }
 
 /// Splits `n` rows into contiguous train, validation and test ranges, in that order:
@@ -479,6 +598,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn channel_major_rows_are_interleaved_sample_major() {
+        // Two channels of three samples: a0 a1 a2 b0 b1 b2 -> a0 b0 a1 b1 a2 b2.
+        assert_eq!(
+            interleave(&[0.0, 1.0, 2.0, 10.0, 11.0, 12.0], 2),
+            [0.0, 10.0, 1.0, 11.0, 2.0, 12.0]
+        );
+        assert_eq!(interleave(&[1.0, 2.0, 3.0], 1), [1.0, 2.0, 3.0]);
+        let mut t = Table::new(
+            "t.csv".into(),
+            (0..6).map(|i| format!("v{i}")).collect(),
+            (0..12).map(|i| i as f32).collect(),
+            None,
+        )
+        .unwrap();
+        t.interleave_rows(3).unwrap();
+        assert_eq!(t.row(1), [6.0, 8.0, 10.0, 7.0, 9.0, 11.0]);
+        assert!(t.interleave_rows(4).is_err());
     }
 
     #[test]

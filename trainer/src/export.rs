@@ -4,7 +4,7 @@
 use aecodec_core::model::int8_weight_offset;
 use aecodec_core::{
     write_blob, Codec, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
-    Precision, MAX_WIDTH,
+    Precision, Signal, Source, MAX_WIDTH,
 };
 
 use crate::data::Window;
@@ -274,6 +274,7 @@ pub fn device_blob(encoder: &[u8], receiver: &[u8]) -> Result<Vec<u8>, Error> {
         ),
         ("latent quantizer", a.quantizer != b.quantizer),
         ("payload header", a.header != b.header),
+        ("signal", a.signal != b.signal),
     ];
     if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
         return Err(Error::InvalidArgument(format!(
@@ -367,6 +368,7 @@ pub fn export_blob(
             tables: &tables,
         },
     };
+    let names = model.signal.joined_names();
     let spec = ModelSpec {
         precision,
         input_dim: u16::try_from(model.input_dim)
@@ -379,6 +381,17 @@ pub fn export_blob(
         quantizer,
         header: model.header,
         encoder_of: None,
+        signal: Signal {
+            channels: u16::try_from(model.signal.channels)
+                .map_err(|_| Error::InvalidModel("signal.channels over 65535".into()))?,
+            sample_rate_hz: model.signal.sample_rate_hz,
+            names: &names,
+            source: if model.signal.rows {
+                Source::Rows
+            } else {
+                Source::Series
+            },
+        },
     };
     let needed = match write_blob(&spec, &mut []) {
         Err(aecodec_core::Error::BufferTooSmall { needed, .. }) => needed,
@@ -390,6 +403,17 @@ pub fn export_blob(
     blob.truncate(n);
     Model::from_bytes(&blob)?;
     Ok(blob)
+}
+
+/// The names of a model's channels, as receivers label decoded samples: those the model
+/// records, else `value` for a single channel and `ch0`, `ch1`, … for several.
+pub fn channel_names(model: &Model<'_>) -> Vec<String> {
+    let named: Vec<String> = model.channel_names().map(str::to_owned).collect();
+    match model.channels() {
+        _ if !named.is_empty() => named,
+        1 => vec!["value".to_owned()],
+        c => (0..c).map(|i| format!("ch{i}")).collect(),
+    }
 }
 
 /// Error of one precision, measured through the core on a set of windows.

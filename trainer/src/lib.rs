@@ -36,6 +36,7 @@ pub mod select;
 pub mod showcase;
 pub mod split;
 pub mod store;
+pub mod time;
 pub mod train;
 pub mod windows;
 
@@ -44,5 +45,5 @@ pub use export::{
     device_blob, encoder_only_blob, export_blob, export_checked, measure_precision, round_trip,
     send_receive, PrecisionReport,
 };
-pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer};
+pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
 pub use rng::Rng;

@@ -7,7 +7,7 @@
 use aecodec_core::{Activation, PayloadHeader};
 
 use crate::data::Window;
-use crate::model::{FloatLayer, FloatModel, FloatQuantizer};
+use crate::model::{FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
 use crate::Error;
 
 /// Normalization of interleaved windows, expanded to one entry per input: each
@@ -238,6 +238,8 @@ pub struct Pca {
     pub variances: Vec<f64>,
     /// Unit eigenvectors, in the order of `variances`.
     pub components: Vec<Vec<f64>>,
+    /// Channels interleaved in each window.
+    pub channels: usize,
 }
 
 impl Pca {
@@ -283,6 +285,7 @@ impl Pca {
             mean,
             variances,
             components,
+            channels,
         })
     }
 
@@ -337,6 +340,7 @@ impl Pca {
                 hi: vec![1.0; k],
             },
             header,
+            signal: SignalInfo::series(self.channels),
         };
         calibrate_uniform(&mut model, windows);
         Ok(model)

@@ -53,6 +53,20 @@ pub struct PortModel<'a> {
     pub sample_rate_hz: Option<f64>,
 }
 
+impl<'a> PortModel<'a> {
+    /// The model of `blob` on `fport`, with the channel names and sample rate its signal
+    /// records ([`crate::export::channel_names`]).
+    pub fn of_blob(fport: Option<u8>, blob: &'a [u8]) -> Result<PortModel<'a>, Error> {
+        let m = Model::from_bytes(blob)?;
+        Ok(PortModel {
+            fport,
+            blob,
+            channels: crate::export::channel_names(&m),
+            sample_rate_hz: m.sample_rate_hz().map(f64::from),
+        })
+    }
+}
+
 /// What `decodeUplink` returns for one uplink.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Uplink {

@@ -212,7 +212,73 @@ impl FloatQuantizer {
     }
 }
 
-/// An autoencoder in float form: normalization, both halves, quantizer, payload header.
+/// What a model's windows are windows of, as the blob's `signal` section records it:
+/// channels, their names and sample rate, and whether a recording holds one window per
+/// row (`spec/model-format.md`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SignalInfo {
+    /// Channels interleaved in a window.
+    pub channels: usize,
+    /// Samples per second of every channel, if known.
+    pub sample_rate_hz: Option<f32>,
+    /// One name per channel, or none.
+    pub names: Vec<String>,
+    /// One window per row of a recording (channel-major), instead of a series.
+    pub rows: bool,
+}
+
+impl SignalInfo {
+    /// `channels` unnamed channels of a series of unknown sample rate.
+    pub fn series(channels: usize) -> SignalInfo {
+        SignalInfo {
+            channels,
+            sample_rate_hz: None,
+            names: Vec::new(),
+            rows: false,
+        }
+    }
+
+    /// The rules of the blob's signal section, for windows of `input_dim` values; the
+    /// message names the field.
+    pub fn check(&self, input_dim: usize) -> Result<(), String> {
+        let c = self.channels;
+        if c == 0 || c > usize::from(u16::MAX) || !input_dim.is_multiple_of(c) {
+            return Err(format!(
+                "signal.channels: {c} channels do not divide a window of {input_dim} values"
+            ));
+        }
+        if let Some(r) = self.sample_rate_hz.filter(|r| !(r.is_finite() && *r > 0.0)) {
+            return Err(format!(
+                "signal.sample_rate_hz: {r} Hz is not a positive number"
+            ));
+        }
+        if !self.names.is_empty() && self.names.len() != c {
+            return Err(format!(
+                "signal.names: {} names for {c} channels",
+                self.names.len()
+            ));
+        }
+        if let Some((i, n)) = self
+            .names
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.is_empty() || n.chars().any(char::is_control))
+        {
+            return Err(format!(
+                "signal.names[{i}]: {n:?} is empty or holds a control character"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The names as the blob stores them: each one followed by a newline.
+    pub fn joined_names(&self) -> String {
+        self.names.iter().map(|n| format!("{n}\n")).collect()
+    }
+}
+
+/// An autoencoder in float form: normalization, both halves, quantizer, payload header,
+/// and what its windows are windows of.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FloatModel {
     /// Samples per window.
@@ -231,6 +297,8 @@ pub struct FloatModel {
     pub quantizer: FloatQuantizer,
     /// Payload header.
     pub header: PayloadHeader,
+    /// Channels, names, sample rate and layout of the windows.
+    pub signal: SignalInfo,
 }
 
 impl FloatModel {
@@ -338,6 +406,9 @@ impl FloatModel {
                 finite(&format!("{name} layer {i} bias"), &l.bias)?;
             }
         }
+        self.signal
+            .check(self.input_dim)
+            .map_err(Error::InvalidModel)?;
         if self.norm_mean.len() != self.input_dim || self.norm_std.len() != self.input_dim {
             return bad(format!(
                 "normalization has {} / {} entries for {} inputs",

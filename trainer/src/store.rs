@@ -17,8 +17,9 @@ use crate::Error;
 /// First bytes of a trained-model file.
 pub const MAGIC: [u8; 4] = *b"AECT";
 /// Version this build writes and reads (2: layers may be convolutions; 3: what the model
-/// was fit on, and held-out windows in place of validation windows).
-pub const VERSION: u16 = 3;
+/// was fit on, and held-out windows in place of validation windows; 4: the model's
+/// signal, its channels, names and sample rate, and the channels of a row).
+pub const VERSION: u16 = 4;
 /// Most calibration (and validation) windows kept in the file.
 pub const KEEP_WINDOWS: usize = 512;
 
@@ -31,6 +32,9 @@ pub struct Layout {
     pub label_column: Option<String>,
     /// `true`: each row is one window (row mode); `false`: series of samples.
     pub rows: bool,
+    /// Row mode: channels of a row, channel-major (1: the row is one series). Unused in
+    /// series mode, where each column is a channel.
+    pub row_channels: usize,
     /// Samples per window (series mode).
     pub window: usize,
     /// Samples between window starts used in training (series mode).
@@ -38,11 +42,11 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Channels of the model's input: 1 in row mode (a row is one series), else one per
+    /// Channels of the model's input: [`Layout::row_channels`] in row mode, else one per
     /// column.
     pub fn channels(&self) -> usize {
         if self.rows {
-            1
+            self.row_channels
         } else {
             self.columns.len()
         }
@@ -123,7 +127,7 @@ impl TrainedFile {
             return Err(bad(format!(
                 "trained-model format version {version}; this build reads version {VERSION}{}",
                 if version < VERSION {
-                    " (version 3 records what the model was fit on): train the model again"
+                    " (version 4 records the model's channels and sample rate): train the model again"
                 } else {
                     ": upgrade aecodec"
                 }
@@ -156,6 +160,15 @@ impl TrainedFile {
             }
             l.window.checked_mul(l.columns.len())
         };
+        if m.signal.channels != l.channels() || m.signal.rows != l.rows {
+            return bad(format!(
+                "layout: {} channels{}, the model's signal {} channels{}",
+                l.channels(),
+                if l.rows { " per row" } else { "" },
+                m.signal.channels,
+                if m.signal.rows { " per row" } else { "" },
+            ));
+        }
         if per_window != Some(m.input_dim) {
             return bad(format!(
                 "layout: {} columns{} do not make the model's {} inputs",

@@ -14,7 +14,7 @@ use aecodec_core::{Activation, PayloadHeader};
 
 use crate::data::Window;
 use crate::linear::{allocate_measured, channel_normalization, range_tables};
-use crate::model::{FloatLayer, FloatModel, FloatQuantizer};
+use crate::model::{FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
 use crate::models::{ConvShape, Net, Qat, Variant};
 use crate::nn::Adam;
 use crate::parallel::DataParallel;
@@ -390,9 +390,11 @@ fn qat_from(q: &FloatQuantizer) -> Qat {
     }
 }
 
-/// The export view of a trained network: μ head only for the VAE.
+/// The export view of a trained network of windows of `channels` interleaved channels:
+/// μ head only for the VAE.
 pub fn to_float_model(
     net: &Net,
+    channels: usize,
     norm: (Vec<f32>, Vec<f32>),
     quantizer: FloatQuantizer,
     header: PayloadHeader,
@@ -414,6 +416,7 @@ pub fn to_float_model(
         decoder: net.dec.to_float(),
         quantizer,
         header,
+        signal: SignalInfo::series(channels),
     }
 }
 
@@ -592,7 +595,7 @@ pub fn train<W: WindowSource + ?Sized>(
     let z = codes(&mut net, &data);
     let sens = sensitivity(&mut net, &data, &z);
     let quantizer = calibrate(&net.variant, &z, latent, &sens, bits);
-    let model = to_float_model(&net, norm, quantizer, cfg.header);
+    let model = to_float_model(&net, channels, norm, quantizer, cfg.header);
     Ok(Trained {
         model,
         net,

@@ -278,6 +278,7 @@ fn rate_distortion_on_the_bundled_recording() {
                 .to_vec(),
         ),
         label_column: None,
+        ..Default::default()
     };
     let table = read_csv(&path, &opts).unwrap();
     let rows = table.len();

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aecodec_trainer::data::{read_csv, split_rows, CsvOptions, Table};
+use aecodec_trainer::data::{read_csv, split_rows, CsvOptions, Table, TimeColumn};
 use aecodec_trainer::Error;
 
 /// A CSV file written into its own temp directory (named by process id and test, so
@@ -39,6 +39,7 @@ fn columns(names: &[&str]) -> CsvOptions {
     CsvOptions {
         columns: Some(names.iter().map(|&n| n.to_owned()).collect()),
         label_column: None,
+        ..Default::default()
     }
 }
 
@@ -46,6 +47,7 @@ fn labelled(label: &str) -> CsvOptions {
     CsvOptions {
         columns: None,
         label_column: Some(label.to_owned()),
+        ..Default::default()
     }
 }
 
@@ -317,6 +319,7 @@ fn bundled_daphnet_recording_loads_three_ankle_channels() {
             "ankle_horiz_lateral".into(),
         ]),
         label_column: Some("is_anomaly".into()),
+        ..Default::default()
     };
     let t = read_csv(&path, &opts).unwrap();
     assert_eq!(
@@ -335,6 +338,72 @@ fn bundled_daphnet_recording_loads_three_ankle_channels() {
     assert_eq!(windows.len(), (val.end - val.start) / 64);
     assert!(windows.iter().all(|(w, _)| w.len() == 64 * 3));
     assert!(!t.windows(test.start, test.end, 64, 64).unwrap().is_empty());
+    // Its `timestamp` column (ISO dates and times to the millisecond) says 64 Hz.
+    let times = t.times.as_ref().unwrap();
+    let s = times.sampling.unwrap();
+    assert_eq!(
+        (times.column.as_str(), s.intervals, s.gaps),
+        ("timestamp", 7039, 0)
+    );
+    assert!((s.rate_hz - 64.0).abs() < 0.001, "{}", s.rate_hz);
+}
+
+/// A `time` column is found by its name, is never a channel by default, and gives the
+/// rate; a named time column must hold times in order, and errors name line and column.
+#[test]
+fn a_time_column_gives_the_sample_rate_and_is_not_a_channel() {
+    let f = Fixture::new(
+        "time-auto",
+        "Time,x\n0.00,1\n0.01,2\n0.02,3\n0.50,4\n0.51,5\n",
+    );
+    let t = read_csv(&f.path, &all_columns()).unwrap();
+    assert_eq!(t.columns, ["x"]);
+    let s = t.times.unwrap().sampling.unwrap();
+    assert_eq!((s.intervals, s.gaps), (3, 1));
+    assert!((s.rate_hz - 100.0).abs() < 1e-6, "{}", s.rate_hz);
+    // Not a time in its first cell: not a time column (and still not a channel).
+    let f = Fixture::new("time-text", "time,x\nmorning,1\nnoon,2\n");
+    let t = read_csv(&f.path, &all_columns()).unwrap();
+    assert_eq!(
+        (t.columns.as_slice(), t.times.is_none()),
+        (&["x".to_string()][..], true)
+    );
+    // `Absent`: every column may be a channel.
+    let absent = CsvOptions {
+        time_column: TimeColumn::Absent,
+        ..Default::default()
+    };
+    let f = Fixture::new("time-absent", "time,x\n0,1\n1,2\n");
+    assert_eq!(read_csv(&f.path, &absent).unwrap().columns, ["time", "x"]);
+    let named = |name: &str| CsvOptions {
+        time_column: TimeColumn::Named(name.into()),
+        ..Default::default()
+    };
+    let e = expect_data_error(
+        "time-back",
+        "t,x\n0.0,1\n0.1,2\n0.1,3\n",
+        &named("t"),
+        4,
+        Some("t"),
+    );
+    assert!(e.contains("not later than the row before"), "{e}");
+    let e = expect_data_error(
+        "time-bad",
+        "t,x\n0.0,1\nsoon,2\n",
+        &named("t"),
+        3,
+        Some("t"),
+    );
+    assert!(e.contains("is not a time"), "{e}");
+    let e = expect_data_error("time-none", "x\n1\n", &named("t"), 1, Some("t"));
+    assert!(e.contains("no column named `t`"), "{e}");
+    // A time column that is also asked for as a channel is refused.
+    let both = CsvOptions {
+        columns: Some(vec!["t".into()]),
+        time_column: TimeColumn::Named("t".into()),
+        ..Default::default()
+    };
+    expect_data_error("time-both", "t,x\n0,1\n", &both, 1, Some("t"));
 }
 
 #[test]

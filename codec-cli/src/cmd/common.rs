@@ -3,19 +3,26 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aecodec_trainer::data::{read_csv, CsvOptions, Table, Window};
+use aecodec_core::{Model, Source};
+use aecodec_trainer::data::{interleave, read_csv, CsvOptions, Table, TimeColumn, Window};
 use aecodec_trainer::fsio::AtomicFile;
 use anyhow::{bail, Context};
 
 /// Which columns of a CSV file are channels, and which is the label.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Columns {
-    /// Channel columns, comma-separated (default: every column but the label column).
+    /// Channel columns, comma-separated (default: those the model names, when a model is
+    /// given and names its channels; else every column but the label and time columns).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
     /// Label column (integer class ids), for conditional models.
     #[arg(long)]
     pub label_column: Option<String>,
+    /// Time column: seconds, or ISO 8601 dates and times (2026-12-02 17:30:00.015); its
+    /// intervals give the sample rate. `none`: no time column. Default: a column named
+    /// time or timestamp, if its first cell is a time (never a channel by default).
+    #[arg(long, value_name = "NAME")]
+    pub time_column: Option<String>,
 }
 
 impl Columns {
@@ -24,8 +31,27 @@ impl Columns {
         let opts = CsvOptions {
             columns: self.columns.clone(),
             label_column: self.label_column.clone(),
+            time_column: match self.time_column.as_deref() {
+                None => TimeColumn::Auto,
+                Some("none") => TimeColumn::Absent,
+                Some(name) => TimeColumn::Named(name.to_owned()),
+            },
         };
         Ok(read_csv(path, &opts)?)
+    }
+
+    /// Reads `path` for `model`: without `--columns`, the channels the model names (when
+    /// its windows are cut from a series).
+    pub fn read_for(&self, path: &Path, model: &Model<'_>) -> anyhow::Result<Table> {
+        let named: Vec<String> = model.channel_names().map(str::to_owned).collect();
+        if self.columns.is_some() || named.is_empty() || model.source() != Source::Series {
+            return self.read(path);
+        }
+        Columns {
+            columns: Some(named),
+            ..self.clone()
+        }
+        .read(path)
     }
 
     /// Reads every recording of `paths` (a folder stands for its `.csv` files, in name
@@ -70,27 +96,55 @@ impl Columns {
     }
 }
 
-/// Cuts `table` into the windows a model of `input_dim` inputs takes: one row per window
-/// when the table has `input_dim` columns (row mode), otherwise windows of
-/// `input_dim / channels` samples every `hop` samples (series mode).
+/// Cuts `table` into the windows `model` takes, as its training data was cut
+/// ([`Model::source`]): one row per window (row mode; a row of several channels is
+/// channel-major, and interleaved here), or windows of the model's samples every `hop`
+/// samples (series mode, one column per channel).
 pub fn windows_for(
     table: &Table,
-    input_dim: usize,
+    model: &Model<'_>,
     hop: Option<usize>,
 ) -> anyhow::Result<Vec<Window>> {
-    let channels = table.columns.len();
-    if channels == input_dim {
-        return Ok(table.row_windows(0, table.len()));
-    }
-    if channels == 0 || !input_dim.is_multiple_of(channels) {
-        bail!(
-            "{}: the model takes {input_dim} values per window, which is not a whole number of samples of the {channels} columns {:?}",
+    let (width, input_dim) = (table.width(), model.input_dim());
+    let columns = || format!("{} column(s) {}", width, table.columns.join(", "));
+    match model.source() {
+        Source::Rows if width == input_dim => {
+            let mut windows = table.row_windows(0, table.len());
+            if model.channels() > 1 {
+                for (w, _) in &mut windows {
+                    *w = interleave(w, model.channels());
+                }
+            }
+            Ok(windows)
+        }
+        Source::Rows => bail!(
+            "{}: the model takes one window of {input_dim} values per row, and the CSV has {}",
             table.path.display(),
-            table.columns
-        );
+            columns()
+        ),
+        Source::Series if width == model.channels() => {
+            let window = model.samples();
+            Ok(table.windows(0, table.len(), window, hop.unwrap_or(window))?)
+        }
+        Source::Series => bail!(
+            "{}: the model takes windows of {} channel(s){}, and the CSV has {} (give --columns)",
+            table.path.display(),
+            model.channels(),
+            match model.channel_names().collect::<Vec<_>>() {
+                n if n.is_empty() => String::new(),
+                n => format!(" ({})", n.join(", ")),
+            },
+            columns()
+        ),
     }
-    let window = input_dim / channels;
-    Ok(table.windows(0, table.len(), window, hop.unwrap_or(window))?)
+}
+
+/// An f32 as JSON with its shortest decimal (64.2, not 64.19999694824219, the same
+/// f32 when read back).
+pub fn json_f32(v: f32) -> serde_json::Value {
+    v.to_string()
+        .parse::<f64>()
+        .map_or(serde_json::Value::Null, serde_json::Value::from)
 }
 
 /// Where output goes: a file that replaces its target when complete, a file written as

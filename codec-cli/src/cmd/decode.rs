@@ -36,8 +36,10 @@ pub struct Args {
     /// Input format.
     #[arg(long, value_enum, default_value_t = Format::Frames)]
     pub format: Format,
-    /// Channel names for the CSV header (default: one column `value`, every input of the
-    /// window in order).
+    /// Channel names for the CSV header (default: the model's: the names it records, else
+    /// `value` for one channel, `ch0`, `ch1`, … for several). With the model's channel
+    /// count and a sample rate in the model, a `time_s` column gives each sample's time
+    /// in seconds relative to the window's last sample (0 at the last, negative before).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
     /// Output CSV (default: stdout). Written as payloads arrive and flushed after each
@@ -152,6 +154,8 @@ struct Receiver<'m> {
     keep_duplicates: bool,
     out: Vec<f32>,
     channels: usize,
+    /// Whether rows carry a `time_s` cell.
+    timed: bool,
     sink: Sink,
     counts: Counts,
     /// Index of the payload in the stream (accepted or not), for messages.
@@ -249,10 +253,20 @@ impl Receiver<'_> {
             String::new()
         };
         let seq = info.sequence.map_or(String::new(), |s| s.to_string());
+        let samples = self.out.len() / self.channels;
+        let rate = slot
+            .model
+            .sample_rate_hz()
+            .filter(|_| slot.model.channels() == self.channels);
         let mut text = String::new();
         for (t, sample) in self.out.chunks(self.channels).enumerate() {
             let vals: Vec<String> = sample.iter().map(|v| v.to_string()).collect();
-            text.push_str(&format!("{model}{w},{seq},{t},{}\n", vals.join(",")));
+            let time = match rate {
+                _ if !self.timed => String::new(),
+                Some(hz) => format!("{},", sample_time(t, samples, hz)),
+                None => ",".to_string(),
+            };
+            text.push_str(&format!("{model}{w},{seq},{t},{time}{}\n", vals.join(",")));
         }
         self.sink.write(text.as_bytes())?;
         self.sink.flush()?;
@@ -276,6 +290,13 @@ impl Receiver<'_> {
             }
         }
     }
+}
+
+/// Seconds from the last of `samples` samples at `hz` to sample `t` (0 for the last,
+/// negative before it), rounded to the microsecond.
+fn sample_time(t: usize, samples: usize, hz: f32) -> f64 {
+    let before = samples.saturating_sub(1 + t) as f64;
+    (-before / f64::from(hz) * 1e6).round() / 1e6 + 0.0
 }
 
 /// `HEX`, or `PORT HEX` / `PORT,HEX` when `with_port`.
@@ -402,18 +423,31 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
             }
         }
     }
-    let channels = args.columns.as_ref().map_or(1, |c| c.len().max(1));
+    let names: Vec<String> = args
+        .columns
+        .clone()
+        .unwrap_or_else(|| aecodec_trainer::export::channel_names(&models[0]));
+    let channels = names.len().max(1);
     if input_dim % channels != 0 {
         bail!("--columns gives {channels} channels, which does not divide the model's {input_dim} inputs");
     }
-    let names: Vec<String> = args.columns.clone().unwrap_or_else(|| vec!["value".into()]);
+    let timed = models
+        .iter()
+        .any(|m| m.sample_rate_hz().is_some() && m.channels() == channels);
     let mut sink = if args.atomic {
         Sink::new(args.output.as_deref())?
     } else {
         Sink::stream(args.output.as_deref())?
     };
     let model_col = if models.len() > 1 { "model," } else { "" };
-    sink.write(format!("{model_col}window,sequence,sample,{}\n", names.join(",")).as_bytes())?;
+    let time_col = if timed { "time_s," } else { "" };
+    sink.write(
+        format!(
+            "{model_col}window,sequence,sample,{time_col}{}\n",
+            names.join(",")
+        )
+        .as_bytes(),
+    )?;
     sink.flush()?;
     let slots = model_args
         .iter()
@@ -433,6 +467,7 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         keep_duplicates: args.keep_duplicates,
         out: vec![0.0; input_dim],
         channels,
+        timed,
         sink,
         counts: Counts::default(),
         index: 0,

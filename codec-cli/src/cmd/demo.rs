@@ -145,7 +145,7 @@ pub(crate) fn write_reports(
         serde_json::to_string_pretty(json)?.as_bytes(),
     )?;
     if print_json {
-        println!("{}", serde_json::to_string_pretty(json)?);
+        outln!("{}", serde_json::to_string_pretty(json)?);
     } else {
         print!("{md}");
     }
@@ -593,6 +593,7 @@ fn digits_report(args: &Args, cfg: &TrainConfig) -> anyhow::Result<ConditionalRe
     let opts = CsvOptions {
         columns: None,
         label_column: Some("label".into()),
+        ..Default::default()
     };
     let t = read_csv(&path, &opts)?;
     let split = Split::new(
@@ -693,12 +694,7 @@ fn conditional_markdown(c: &ConditionalReport) -> String {
 /// The 12-byte codec's LoRaWAN payload codec (`codec.js`) and its definition with three
 /// test windows and the refused payloads as examples (`codec.yaml`).
 fn lorawan_codec(out: &Path, blob: &[u8], test: &[Window]) -> anyhow::Result<SizeReport> {
-    let codec = LorawanCodec::new(vec![PortModel {
-        fport: None,
-        blob,
-        channels: COLUMNS.iter().map(|c| c.to_string()).collect(),
-        sample_rate_hz: Some(SAMPLE_RATE_HZ),
-    }])?;
+    let codec = LorawanCodec::new(vec![PortModel::of_blob(None, blob)?])?;
     let (yaml, _) = codec.definition("codec.js", &[&sample(test, 3)])?;
     write_atomic(&out.join("codec.js"), codec.js().as_bytes())?;
     write_atomic(&out.join("codec.yaml"), yaml.as_bytes())?;
@@ -712,6 +708,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = CsvOptions {
         columns: Some(COLUMNS.iter().map(|c| c.to_string()).collect()),
         label_column: None,
+        ..Default::default()
     };
     let table = read_csv(&path, &opts)?;
     let rows = table.len();
@@ -760,6 +757,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .find(|r| r.bytes == MAIN_BUDGET)
         .map(|r| r.model.clone());
     let model = main.context("the main budget is not among the budgets")?;
+    // The shipped model records what its windows are (the CLI's `train` does the same
+    // from the columns and the time column).
+    let model = aecodec_trainer::FloatModel {
+        signal: aecodec_trainer::SignalInfo {
+            channels: COLUMNS.len(),
+            sample_rate_hz: Some(SAMPLE_RATE_HZ as f32),
+            names: COLUMNS.iter().map(|c| c.to_string()).collect(),
+            rows: false,
+        },
+        ..model
+    };
 
     let f32_blob = export_blob(&model, Precision::F32, &train)?;
     let mut precisions = Vec::new();

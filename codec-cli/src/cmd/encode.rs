@@ -53,8 +53,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let blob = read_blob(&args.model)?;
     let model = Model::from_bytes(&blob)?;
-    let table = args.columns.read(&args.data)?;
-    let windows = windows_for(&table, model.input_dim(), args.hop)?;
+    let table = args.columns.read_for(&args.data, &model)?;
+    let windows = windows_for(&table, &model, args.hop)?;
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
     let refine = args.refine.unwrap_or(if model.is_encoder_only() {
         0

@@ -84,10 +84,6 @@ pub struct Args {
     /// (repeatable): one device switches models by FPort.
     #[arg(long = "with", value_name = "PORT=FILE")]
     pub with: Vec<String>,
-    /// With --format lorawan-js: the sensor's sample rate; the codec then gives each
-    /// window's first sample time and the sample period from the uplink's recvTime.
-    #[arg(long, value_name = "HZ")]
-    pub sample_rate: Option<f64>,
     /// With --format lorawan-js: examples in the codec definition, from held-out windows
     /// of each model (plus the refused payloads).
     #[arg(long, default_value_t = 3)]
@@ -353,7 +349,6 @@ fn source(lang: Lang, blob: &[u8], m: &Model<'_>, name: &str) -> String {
 struct LorawanPart {
     fport: Option<u8>,
     blob: Vec<u8>,
-    channels: Vec<String>,
     windows: Vec<Window>,
 }
 
@@ -378,7 +373,6 @@ fn lorawan_part(
     Ok(LorawanPart {
         fport,
         blob,
-        channels: file.layout.columns.clone(),
         windows: sample(&file.held_out, examples),
     })
 }
@@ -414,13 +408,8 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
     }
     let models = parts
         .iter()
-        .map(|p| PortModel {
-            fport: p.fport,
-            blob: &p.blob,
-            channels: p.channels.clone(),
-            sample_rate_hz: args.sample_rate,
-        })
-        .collect();
+        .map(|p| PortModel::of_blob(p.fport, &p.blob))
+        .collect::<Result<_, _>>()?;
     let codec = LorawanCodec::new(models)?;
     let js_name = args
         .output
@@ -432,7 +421,7 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
     let (yaml, examples) = codec.definition(&js_name, &windows)?;
     write_atomic(&yaml_path, yaml.as_bytes())?;
     let size = codec.size();
-    println!(
+    outln!(
         "{}: {} characters ({} of them model data), {} MACs per uplink; {}: {} examples",
         args.output.display(),
         size.chars,
@@ -442,7 +431,7 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
         examples
     );
     if size.fits_console() {
-        println!(
+        outln!(
             "fits The Things Stack's console ({} characters at most)",
             CONSOLE_LIMIT
         );
@@ -462,8 +451,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.format == Format::LorawanJs {
         return run_lorawan(&args);
     }
-    if args.fport.is_some() || !args.with.is_empty() || args.sample_rate.is_some() {
-        bail!("--fport, --with and --sample-rate are options of --format lorawan-js");
+    if args.fport.is_some() || !args.with.is_empty() {
+        bail!("--fport and --with are options of --format lorawan-js");
     }
     let file = TrainedFile::load(&args.model)?;
     let precisions: Vec<Precision> = match args.precision {
@@ -554,19 +543,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({"exported": j, "refused": refused.iter().map(|p| p.slug()).collect::<Vec<_>>()})
             )?
         );
     } else {
-        println!(
+        outln!(
             "{:<12} {:>10} {:>14} {:>14} {:>12}  file",
-            "precision", "blob B", "RMSE vs f32", "RMSE vs input", "same bits"
+            "precision",
+            "blob B",
+            "RMSE vs f32",
+            "RMSE vs input",
+            "same bits"
         );
         for (p, path, written, r) in &reports {
-            println!(
+            outln!(
                 "{:<12} {:>10} {:>14.3} {:>14.3} {:>11.1}%  {}",
                 p.slug(),
                 written,
@@ -576,7 +569,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 path.display()
             );
         }
-        println!(
+        outln!(
             "(measured through the core on {} held-out windows kept in the model file: windows it was not fit on)",
             file.held_out.len()
         );

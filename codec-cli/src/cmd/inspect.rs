@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use aecodec_core::{Activation, LatentQuantizer, Model, Precision};
+use aecodec_core::{Activation, LatentQuantizer, Model, Precision, Source};
 use anyhow::Context;
 
 /// Arguments of `inspect`.
@@ -67,6 +67,16 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
         "input_dim": model.input_dim(),
         "latent_dim": model.latent_dim(),
         "labels": model.label_count(),
+        "signal": {
+            "channels": model.channels(),
+            "samples": model.samples(),
+            "names": model.channel_names().collect::<Vec<_>>(),
+            "sample_rate_hz": model.sample_rate_hz().map(super::common::json_f32),
+            "source": match model.source() {
+                Source::Series => "series",
+                Source::Rows => "rows",
+            },
+        },
         "encoder": layers(&spec.encoder),
         "decoder": layers(&spec.decoder),
         "encoder_macs": model.encoder_macs(),
@@ -92,26 +102,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", args.blob.display()))?;
     let d = describe(&model);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&d)?);
+        outln!("{}", serde_json::to_string_pretty(&d)?);
         return Ok(());
     }
     let layout = model.payload_layout();
-    println!("{}", args.blob.display());
-    println!("  format version   {}", model.version());
-    println!("  fingerprint      {:08x}", model.fingerprint());
+    outln!("{}", args.blob.display());
+    outln!("  format version   {}", model.version());
+    outln!("  fingerprint      {:08x}", model.fingerprint());
     if let Some(f) = model.spec().encoder_of {
-        println!("  encoder only     cut from model {f:08x}: its payloads carry that model's fingerprint; decode them with its full blob");
+        outln!("  encoder only     cut from model {f:08x}: its payloads carry that model's fingerprint; decode them with its full blob");
     }
-    println!("  precision        {}", precision_name(model.precision()));
-    println!("  blob (flash)     {} bytes", model.blob_len());
-    println!(
+    outln!("  precision        {}", precision_name(model.precision()));
+    outln!("  blob (flash)     {} bytes", model.blob_len());
+    outln!(
         "  scratch          {} elements per buffer",
         model.scratch_needed()
     );
-    println!(
-        "  input            {} samples, {} labels",
+    outln!(
+        "  input            {} values per window, {} labels",
         model.input_dim(),
         model.label_count()
+    );
+    let names: Vec<&str> = model.channel_names().collect();
+    outln!(
+        "  signal           {} channel(s){} × {} samples{}, {}",
+        model.channels(),
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        },
+        model.samples(),
+        model
+            .sample_rate_hz()
+            .map_or(", sample rate unknown".to_string(), |hz| format!(
+                " at {hz} Hz"
+            )),
+        match model.source() {
+            Source::Series => "cut from a series",
+            Source::Rows => "one window per row (channel-major)",
+        }
     );
     for (name, half) in [
         ("encoder", &model.spec().encoder),
@@ -145,23 +175,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
             .collect();
         if desc.is_empty() {
-            println!("  {name:<16} none (encoder-only device blob)");
+            outln!("  {name:<16} none (encoder-only device blob)");
         } else {
-            println!("  {name:<16} {}", desc.join(", "));
+            outln!("  {name:<16} {}", desc.join(", "));
         }
     }
-    println!(
+    outln!(
         "  MACs             encode {}, decode {}",
         model.encoder_macs(),
         model.decoder_macs()
     );
-    println!(
+    outln!(
         "  latent           {} dims, {}",
         model.latent_dim(),
         d["quantizer"].as_str().unwrap_or("")
     );
-    println!("  bits per dim     {:?}", model.spec().quantizer.bits());
-    println!(
+    outln!("  bits per dim     {:?}", model.spec().quantizer.bits());
+    outln!(
         "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} code bits (+ padding)",
         layout.bytes, layout.fingerprint_bits, layout.sequence_bits, layout.label_bits, layout.code_bits
     );

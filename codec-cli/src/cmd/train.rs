@@ -12,10 +12,10 @@ use aecodec_trainer::split::{Cut, Part, Split, SplitPlan};
 use aecodec_trainer::store::{Layout, TrainedFile, KEEP_WINDOWS};
 use aecodec_trainer::train::{default_conv, Progress, TrainConfig};
 use aecodec_trainer::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
-use aecodec_trainer::{export_blob, round_trip};
+use aecodec_trainer::{export_blob, round_trip, FloatModel, SignalInfo};
 use anyhow::{bail, Context};
 
-use super::common::Columns;
+use super::common::{json_f32, Columns};
 
 /// Which codec to fit.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,9 +62,20 @@ pub struct Args {
     /// Row mode: each row is one window (e.g. images); default is series mode.
     #[arg(long)]
     pub rows: bool,
+    /// Row mode: each row holds this many channels, channel-major (every sample of the
+    /// first channel, then of the next). The model then takes windows of the row's
+    /// samples × channels, with the convolutional front end of series mode (--conv).
+    #[arg(long, requires = "rows", value_name = "C")]
+    pub channels: Option<usize>,
     /// Samples per window (series mode).
     #[arg(long, default_value_t = 64)]
     pub window: usize,
+    /// Samples per second of every channel, recorded in the model so that receivers put
+    /// times on decoded samples. Default: from the time column's intervals (series mode),
+    /// to four significant digits, else none; given with a time column, the two must
+    /// agree within 1 %.
+    #[arg(long, value_name = "HZ")]
+    pub sample_rate: Option<f32>,
     /// Samples between training windows (series mode; 1 = every shift, the most
     /// augmentation). Validation windows start every window/8 samples, test windows
     /// every window; no window holds samples of two parts. Of a part with more than
@@ -100,8 +111,8 @@ pub struct Args {
     /// Convolutional front end of the learned variants, KERNEL,STRIDE,FILTERS: the
     /// encoder's first layer a 1-D convolution over the window (FILTERS outputs per
     /// KERNEL samples, every STRIDE samples), the decoder's last its transpose. `auto`:
-    /// 8,4,64 in series mode where it tiles the window, none in row mode or with labels;
-    /// `none`: dense layers only.
+    /// 8,4,64 where it tiles the window in series mode or with --channels, none in plain
+    /// row mode or with labels; `none`: dense layers only.
     #[arg(long, default_value = "auto")]
     pub conv: String,
     /// `lorawan-console`: a decoder small enough that `export --format lorawan-js` fits
@@ -177,7 +188,7 @@ fn conv_arg(
                 );
             };
             if !series {
-                bail!("--conv {spec}: a convolution runs along series windows of unconditional models (not --rows, not with labels)");
+                bail!("--conv {spec}: a convolution runs along the samples of unconditional models' windows (series mode, or --rows with --channels; not with labels)");
             }
             let c = ConvShape {
                 kernel,
@@ -200,11 +211,21 @@ struct Recordings {
 
 impl Recordings {
     fn read(args: &Args) -> anyhow::Result<Recordings> {
-        let r = Recordings {
+        let mut r = Recordings {
             data: args.columns.read_all(&args.data)?,
             validation: args.columns.read_all(&args.validation)?,
             test: args.columns.read_all(&args.test)?,
         };
+        if let Some(c) = args.channels {
+            for t in r
+                .data
+                .iter_mut()
+                .chain(&mut r.validation)
+                .chain(&mut r.test)
+            {
+                t.interleave_rows(c)?;
+            }
+        }
         if let Some(first) = r.data.first() {
             for t in r.validation.iter().chain(&r.test) {
                 if t.columns != first.columns {
@@ -224,6 +245,74 @@ impl Recordings {
     fn all(&self) -> impl Iterator<Item = &Table> {
         self.data.iter().chain(&self.validation).chain(&self.test)
     }
+}
+
+/// What the model's windows of `inputs` values in `channels` channels are windows of, and
+/// where the sample rate came from: the channel columns' names (series mode), and
+/// `--sample-rate` or the time columns' intervals, which must agree (within 1 %) with
+/// each other and with `--sample-rate`.
+fn signal(
+    args: &Args,
+    rec: &Recordings,
+    channels: usize,
+    inputs: usize,
+) -> anyhow::Result<(SignalInfo, String)> {
+    let mut measured: Option<(f64, &Table)> = None;
+    for t in rec.all().filter(|_| !args.rows) {
+        let Some(s) = t.times.as_ref().and_then(|t| t.sampling) else {
+            continue;
+        };
+        match measured {
+            Some((rate, first)) if (s.rate_hz / rate - 1.0).abs() > 0.01 => bail!(
+                "{}: its time column steps at {:.4} Hz, {} at {rate:.4} Hz; give recordings of one sample rate",
+                t.path.display(),
+                s.rate_hz,
+                first.path.display()
+            ),
+            Some(_) => {}
+            None => measured = Some((s.rate_hz, t)),
+        }
+    }
+    let column = |t: &Table| t.times.as_ref().map_or(String::new(), |t| t.column.clone());
+    let (rate, from) = match (args.sample_rate, measured) {
+        (Some(hz), _) if !(hz.is_finite() && hz > 0.0) => {
+            bail!("--sample-rate {hz}: not a positive number of samples per second")
+        }
+        (Some(hz), Some((m, t))) if (f64::from(hz) / m - 1.0).abs() > 0.01 => bail!(
+            "--sample-rate {hz} Hz, but column `{}` of {} steps at {m:.4} Hz; give the rate the recording has, or --time-column none",
+            column(t),
+            t.path.display()
+        ),
+        (Some(hz), _) => (Some(hz), " (--sample-rate)".to_string()),
+        (None, Some((m, t))) => (
+            Some(four_digits(m) as f32),
+            format!(" (from column `{}` of {})", column(t), t.path.display()),
+        ),
+        (None, None) => (None, String::new()),
+    };
+    let info = SignalInfo {
+        channels,
+        sample_rate_hz: rate,
+        names: if args.rows {
+            Vec::new()
+        } else {
+            rec.data[0].columns.clone()
+        },
+        rows: args.rows,
+    };
+    info.check(inputs)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", rec.data[0].path.display()))?;
+    Ok((info, from))
+}
+
+/// `x` rounded to four significant digits: a rate measured from timestamps, to the
+/// precision a device's clock holds (0.1 %; 64.0002 Hz from millisecond stamps is 64).
+fn four_digits(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return x;
+    }
+    let scale = 10f64.powi(3 - x.log10().floor() as i32);
+    (x * scale).round() / scale
 }
 
 /// The recordings dealt into training, validation and test windows.
@@ -286,7 +375,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &sample(&split.validation, HELD_OUT_SAMPLE),
         &sample(&split.test, HELD_OUT_SAMPLE),
     );
-    let in_channels = if args.rows { 1 } else { channels };
+    let in_channels = if args.rows {
+        args.channels.unwrap_or(1)
+    } else {
+        channels
+    };
     let header = PayloadHeader {
         fingerprint_bits: args.fingerprint_bits,
         sequence_bits: args.sequence_bits,
@@ -305,6 +398,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         args.window * channels
     };
+    let (signal, rate_from) = signal(&args, &rec, in_channels, inputs)?;
     let (conv_arg_text, decoder_hidden) = match args.preset {
         None => (args.conv.as_str(), args.decoder_hidden.clone()),
         Some(Preset::LorawanConsole) => {
@@ -319,10 +413,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ("none", vec![h])
         }
     };
+    // Series windows, and rows of given channels, take the convolutional front end.
     let conv = conv_arg(
         conv_arg_text,
-        !args.rows && !labelled,
-        args.window,
+        (!args.rows || args.channels.is_some()) && !labelled,
+        inputs / in_channels,
         in_channels,
     )?;
     let cfg = TrainConfig {
@@ -415,6 +510,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (refit, all)
     };
     bar.finish_and_clear();
+    let model = FloatModel { signal, ..model };
     let calibration = sample(&fit_windows, KEEP_WINDOWS);
     let blob = export_blob(&model, Precision::F32, &calibration)?;
     let test_d = distortion(test, &round_trip(&blob, test, args.refine)?, in_channels);
@@ -470,6 +566,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             columns: table.columns.clone(),
             label_column: args.columns.label_column.clone(),
             rows: args.rows,
+            row_channels: in_channels,
             window: args.window,
             hop: args.hop,
         },
@@ -498,14 +595,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "windows": {"train": train_w.len(), "validation": split.validation.len(), "test": split.test.len(),
                         "validation_measured": val.len(), "test_measured": test.len()},
             "recordings": recordings,
+            "signal": {"channels": file.model.signal.channels, "names": file.model.signal.names,
+                       "sample_rate_hz": file.model.signal.sample_rate_hz.map(json_f32), "rows": file.model.signal.rows},
             "fit": {"windows": fit_windows.len(), "refit": !args.no_refit},
             "seconds": {"total": started.elapsed().as_secs_f64(),
                         "training_steps": aecodec_trainer::train::step_time().as_secs_f64()},
         });
-        println!("{}", serde_json::to_string_pretty(&j)?);
+        outln!("{}", serde_json::to_string_pretty(&j)?);
     } else {
-        println!("{}: {reason}", args.output.display());
-        println!(
+        outln!("{}: {reason}", args.output.display());
+        outln!(
             "  {name}, {payload}-byte payloads, {} latent dims, bits {:?}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
             bits.len(),
             bits,
@@ -519,7 +618,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|(n, d)| format!("{n} {:.2} dB", d.snr_db))
             .collect();
-        println!(
+        outln!(
             "  test in full-int8: {:.2} dB SNR; plain encoder {:.2} dB in f32, {:.2} dB from a full-int8 encoder-only device decoded in f32{}",
             test_int8.snr_db,
             test_plain.snr_db,
@@ -533,7 +632,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )
             }
         );
-        println!(
+        outln!(
             "  {recordings} recording(s), {} / {} / {} train / validation / test windows{}; the shipped model is fit on {fit_on}",
             train_w.len(),
             split.validation.len(),
@@ -548,10 +647,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 String::new()
             }
         );
-        println!(
+        let sg = &file.model.signal;
+        outln!(
+            "  windows of {} channel(s){}{}",
+            sg.channels,
+            if sg.names.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", sg.names.join(", "))
+            },
+            match sg.sample_rate_hz {
+                Some(hz) => format!(" at {hz} Hz{rate_from}"),
+                None => ", sample rate unknown (--sample-rate HZ, or a time column, records it)"
+                    .to_string(),
+            }
+        );
+        outln!(
             "  next: aecodec export {} --precision all -o DIR",
             args.output.display()
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn measured_rates_keep_four_digits() {
+        assert_eq!(super::four_digits(64.000_22), 64.0);
+        assert_eq!(super::four_digits(44_123.4), 44_120.0);
+        assert_eq!(super::four_digits(0.333_33), 0.3333);
+        assert_eq!(super::four_digits(99.996), 100.0);
+    }
 }

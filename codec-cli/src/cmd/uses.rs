@@ -94,8 +94,8 @@ pub struct DataArgs {
 pub fn features(args: DataArgs) -> anyhow::Result<()> {
     let blob = read_blob(&args.model)?;
     let model = Model::from_bytes(&blob)?;
-    let table = args.columns.read(&args.data)?;
-    let windows = windows_for(&table, model.input_dim(), None)?;
+    let table = args.columns.read_for(&args.data, &model)?;
+    let windows = windows_for(&table, &model, None)?;
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
     let k = model.latent_dim();
     let mut csv = format!(
@@ -127,8 +127,8 @@ pub fn features(args: DataArgs) -> anyhow::Result<()> {
 pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
     let blob = read_decoder_blob(&args.model)?;
     let model = Model::from_bytes(&blob)?;
-    let table = args.columns.read(&args.data)?;
-    let windows = windows_for(&table, model.input_dim(), None)?;
+    let table = args.columns.read_for(&args.data, &model)?;
+    let windows = windows_for(&table, &model, None)?;
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
     let channels = table.columns.len();
     let mut csv = format!("window,sample,{}\n", table.columns.join(","));
@@ -205,9 +205,10 @@ pub fn anomaly(args: AnomalyArgs) -> anyhow::Result<()> {
     let columns = Columns {
         columns: Some(file.layout.columns.clone()),
         label_column: file.layout.label_column.clone(),
+        time_column: None,
     };
     let table = columns.read(&args.data)?;
-    let windows = windows_for(&table, model.input_dim(), None)?;
+    let windows = windows_for(&table, &model, None)?;
     let mut csv = String::from("window,first_line,rmse,anomalous\n");
     let mut flagged = 0;
     let window_len = model.input_dim() / table.columns.len().max(1);

@@ -30,9 +30,20 @@ fuzz_target!(|data: &[u8]| {
         let opts = CsvOptions {
             columns: Some(vec![all.columns[0].clone()]),
             label_column: Some(all.columns[1].clone()),
+            ..Default::default()
         };
         if let Ok(t) = read_csv_from(data, path, &opts) {
             assert_eq!(t.labels.as_ref().map(Vec::len), Some(t.len()));
+        }
+        // The second column as the time column: any cells, no panic; a rate is positive.
+        let opts = CsvOptions {
+            columns: Some(vec![all.columns[0].clone()]),
+            time_column: aecodec_trainer::data::TimeColumn::Named(all.columns[1].clone()),
+            ..Default::default()
+        };
+        if let Ok(t) = read_csv_from(data, path, &opts) {
+            let rate = t.times.and_then(|t| t.sampling).map(|s| s.rate_hz);
+            assert!(rate.is_none_or(|r| r > 0.0), "{rate:?}");
         }
     }
 });

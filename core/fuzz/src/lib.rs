@@ -235,6 +235,7 @@ pub fn seed_trained_files() -> Vec<Vec<u8>> {
                     columns: vec!["a".into(), "b".into()],
                     label_column: None,
                     rows: false,
+                    row_channels: 1,
                     window: 8,
                     hop: 8,
                 },
@@ -404,6 +405,7 @@ pub fn tiny_blob() -> Vec<u8> {
             sequence_bits: 4,
         },
         encoder_of: None,
+        signal: aecodec_core::Signal::series(1),
     };
     write(&spec)
 }
@@ -445,6 +447,7 @@ pub fn int8_weights_blob() -> Vec<u8> {
             sequence_bits: 16,
         },
         encoder_of: None,
+        signal: aecodec_core::Signal::series(1),
     };
     write(&spec)
 }
@@ -496,6 +499,7 @@ pub fn conditional_int8_blob() -> Vec<u8> {
             sequence_bits: 6,
         },
         encoder_of: None,
+        signal: aecodec_core::Signal::series(1),
     };
     write(&spec)
 }
@@ -549,6 +553,7 @@ pub fn conv_int8_blob() -> Vec<u8> {
             sequence_bits: 4,
         },
         encoder_of: None,
+        signal: aecodec_core::Signal::series(2),
     };
     write(&spec)
 }

@@ -17,7 +17,7 @@ use crate::{Error, MAX_LAYERS};
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
 /// Format version this core writes, and the only one it reads.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
 
@@ -275,6 +275,60 @@ pub struct PayloadHeader {
     pub sequence_bits: u8,
 }
 
+/// How a model's training windows were cut from their recording, so that a tool reading
+/// the same kind of file for this model cuts it the same way.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A time series, one sample of every channel per row: a window is consecutive rows.
+    Series,
+    /// One window per row, channel-major: every sample of the first channel, then of the
+    /// next (the model's input is sample-major; a reader transposes the row).
+    Rows,
+}
+
+/// What the model's windows are windows of: their channels, the channels' names and
+/// sampling rate, and how a recording holds them. Receivers use it to shape, name and
+/// time decoded samples; the inference does not read it.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub struct Signal<'a> {
+    /// Channels interleaved in a window (at least 1; divides `input_dim`).
+    pub channels: u16,
+    /// Samples per second of every channel, when the trainer knew it (finite, > 0).
+    pub sample_rate_hz: Option<f32>,
+    /// The channels' names, in order, each one ended by `\n`; empty when unnamed. A name
+    /// is not empty and holds no control character.
+    pub names: &'a str,
+    /// How the training windows were cut from their recording.
+    pub source: Source,
+}
+
+impl Signal<'static> {
+    /// `channels` unnamed channels of a series of unknown sample rate.
+    pub const fn series(channels: u16) -> Self {
+        Signal {
+            channels,
+            sample_rate_hz: None,
+            names: "",
+            source: Source::Series,
+        }
+    }
+}
+
+impl<'a> Signal<'a> {
+    /// Samples of each channel in a window of `input_dim` values.
+    pub const fn samples(&self, input_dim: usize) -> usize {
+        match self.channels {
+            0 => 0,
+            c => input_dim / c as usize,
+        }
+    }
+
+    /// The channels' names in order (none when the model names none).
+    pub fn names(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.names.split_terminator('\n')
+    }
+}
+
 /// The body of a model blob.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ModelSpec<'a> {
@@ -303,6 +357,9 @@ pub struct ModelSpec<'a> {
     /// fingerprint is `f`: its decoder half has no layers, and its payloads carry `f`'s
     /// bits so that the full model decodes them. `None` for a full model.
     pub encoder_of: Option<u32>,
+    /// Channels, names, sample rate and source of the windows.
+    #[serde(borrow)]
+    pub signal: Signal<'a>,
 }
 
 /// FNV-1a, 32 bits: the model fingerprint, over the blob body.

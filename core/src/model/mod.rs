@@ -4,7 +4,7 @@ mod blob;
 
 pub use blob::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
-    ModelSpec, PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
 
 use core::ops::Range;
@@ -127,6 +127,26 @@ impl<'a> Model<'a> {
     /// Latent dimensions.
     pub fn latent_dim(&self) -> usize {
         self.spec.quantizer.bits().len()
+    }
+    /// Channels interleaved in a window.
+    pub fn channels(&self) -> usize {
+        usize::from(self.spec.signal.channels)
+    }
+    /// Samples of each channel in a window: `input_dim / channels`.
+    pub fn samples(&self) -> usize {
+        self.spec.signal.samples(self.input_dim())
+    }
+    /// Samples per second of every channel, if the model records it.
+    pub fn sample_rate_hz(&self) -> Option<f32> {
+        self.spec.signal.sample_rate_hz
+    }
+    /// The channels' names, in order; none if the model names none, else one per channel.
+    pub fn channel_names(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.spec.signal.names()
+    }
+    /// How the training windows were cut from their recording.
+    pub fn source(&self) -> Source {
+        self.spec.signal.source
     }
     /// Labels of a conditional model, 0 otherwise.
     pub fn label_count(&self) -> u16 {
@@ -317,7 +337,63 @@ fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
             index: 0,
         });
     }
+    // After the halves, so that a misshapen convolution is named as such.
+    validate_signal(&spec.signal, input_dim, &spec.encoder, &spec.decoder)?;
     Ok(widest)
+}
+
+/// The signal's channels divide the window and are those of the convolutions on the
+/// window side (the encoder's first layer, the decoder's last); its rate is a positive
+/// number; its names are one per channel, each non-empty and free of control characters.
+#[inline]
+fn validate_signal(
+    s: &Signal<'_>,
+    input_dim: usize,
+    encoder: &HalfSpec<'_>,
+    decoder: &HalfSpec<'_>,
+) -> Result<(), Error> {
+    let bad = |field, index| Err(Error::BadParameter { field, index });
+    let channels = usize::from(s.channels);
+    if channels == 0 || !input_dim.is_multiple_of(channels) {
+        return bad("signal.channels", 0);
+    }
+    let reads = encoder
+        .layers
+        .first()
+        .and_then(|l| l.conv)
+        .filter(|c| !c.transposed);
+    let writes = decoder
+        .layers
+        .last()
+        .and_then(|l| l.conv)
+        .filter(|c| c.transposed);
+    for conv in [reads, writes].into_iter().flatten() {
+        if usize::from(conv.channels) != channels {
+            return bad("signal.channels", 0);
+        }
+    }
+    if s.sample_rate_hz
+        .is_some_and(|r| !(r.is_finite() && r > 0.0))
+    {
+        return bad("signal.sample_rate_hz", 0);
+    }
+    if s.names.is_empty() {
+        return Ok(());
+    }
+    if !s.names.ends_with('\n') {
+        return bad("signal.names", s.names().count().saturating_sub(1));
+    }
+    let mut count = 0;
+    for (i, name) in s.names().enumerate() {
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return bad("signal.names", i);
+        }
+        count += 1;
+    }
+    if count != channels {
+        return bad("signal.names", count.min(channels));
+    }
+    Ok(())
 }
 
 #[inline]

@@ -87,6 +87,12 @@ impl Tiny {
                 sequence_bits: 4,
             },
             encoder_of: None,
+            signal: aecodec_core::Signal {
+                channels: 1,
+                sample_rate_hz: Some(50.0),
+                names: "ecg\n",
+                source: aecodec_core::Source::Series,
+            },
         }
     }
 }
