@@ -32,7 +32,11 @@ while IFS=$'\t' read -r name mode window note; do
     else
         args+=(--data "$dir/data.csv")
     fi
-    if [[ "$mode" == rows ]]; then args+=(--rows); else args+=(--window "$window"); fi
+    case "$mode" in
+        rows) args+=(--rows) ;;
+        rows/*) args+=(--rows --channels "${mode#rows/}") ;;   # C channels per row
+        *) args+=(--window "$window") ;;
+    esac
     for b in $BUDGETS; do
         start=$SECONDS
         json="$("$BIN" train "${args[@]}" --payload-bytes "$b" --steps "$STEPS" --quiet --json \

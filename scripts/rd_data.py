@@ -77,7 +77,7 @@ def main():
     cache = os.path.join(out, "wheels")
     aeon = fetch(AEON, cache)
     base = "aeon/datasets/data/"
-    table = []  # name, mode (series / rows), window (samples; values per row), what it is
+    table = []  # name, mode (series / rows / rows/C), window (samples; values per row), what it is
 
     daphnet = aeon.read(base + "Daphnet_S06R02E0/S06R02E0.csv").decode()
     reader = list(csv.reader(io.StringIO(daphnet)))
@@ -94,15 +94,17 @@ def main():
         write(f"{out}/kdd135/{part.lower()}.csv", ["value"], [[x[1]] for x in r[1:]])
     table.append(("kdd135", "series", "64", "physiological signal (InternalBleeding16), 1 channel"))
 
-    for name, ds, note in [
-        ("gunpoint", "GunPoint/GunPoint", "hand position from video, 150 samples per row"),
-        ("acsf1", "ACSF1/ACSF1", "appliance power draw, 1460 samples per row"),
-        ("japanesevowels", "JapaneseVowels/JapaneseVowels_eq", "12 LPC channels x 25 frames per row, channel-major"),
+    # mode "rows" is one channel per row; "rows/C" is C channels per row, channel-major.
+    for name, ds, mode, note in [
+        ("gunpoint", "GunPoint/GunPoint", "rows", "hand position from video, 150 samples per row"),
+        ("acsf1", "ACSF1/ACSF1", "rows", "appliance power draw, 1460 samples per row"),
+        ("japanesevowels", "JapaneseVowels/JapaneseVowels_eq", "rows/12",
+         "12 LPC channels x 25 frames per row, channel-major"),
     ]:
         for part in ("TRAIN", "TEST"):
             rows = ts_rows(aeon.read(f"{base}{ds}_{part}.ts").decode())
             write(f"{out}/{name}/{part.lower()}.csv", [f"v{i}" for i in range(len(rows[0]))], rows)
-        table.append((name, "rows", str(len(rows[0])), note))
+        table.append((name, mode, str(len(rows[0])), note))
 
     scipy = fetch(SCIPY, cache)
     raw = scipy.read("scipy/misc/ecg.dat")

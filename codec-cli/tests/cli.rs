@@ -435,6 +435,32 @@ fn data() -> PathBuf {
     ))
 }
 
+/// The bundled recording's ankle channels in windows of 64 samples, as `encode` cuts
+/// them (no overlap).
+fn ankle_windows() -> Vec<aecodec_trainer::data::Window> {
+    let table = aecodec_trainer::data::read_csv(
+        &data(),
+        &aecodec_trainer::data::CsvOptions {
+            columns: Some(COLS.split(',').map(String::from).collect()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    table.windows(0, table.len(), 64, 64).unwrap()
+}
+
+/// What the library decodes `windows` to through `blob`, refining as the CLI's encoder
+/// does with a full blob (DEFAULT_REFINE passes), every window's values in turn.
+fn library_round_trip(blob: &Path, windows: &[aecodec_trainer::data::Window]) -> Vec<f32> {
+    let bytes = std::fs::read(blob).unwrap();
+    let refine = aecodec_trainer::train::DEFAULT_REFINE;
+    aecodec_trainer::round_trip(&bytes, windows, refine)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 fn run_ok<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S]) -> std::process::Output {
     let out = aecodec().args(args).output().unwrap();
     assert!(
@@ -494,7 +520,6 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         assert!(dir.join(f).exists(), "{f}");
     }
     let frames = dir.join("frames.bin");
-    let d = data();
     run_ok(&encode_args(&blob, &frames, &[]));
     let csv = dir.join("decoded.csv");
     let out = run_ok(&[
@@ -526,26 +551,8 @@ fn train_export_encode_decode_round_trip_on_the_bundled_recording() {
         (-63.0 / 64.0, -1.0 / 64.0, 0.0)
     );
     let decoded: Vec<f32> = rows.iter().flat_map(|r| r[4..].to_vec()).collect();
-    let table = aecodec_trainer::data::read_csv(
-        &d,
-        &aecodec_trainer::data::CsvOptions {
-            columns: Some(COLS.split(',').map(String::from).collect()),
-            label_column: None,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let windows = table.windows(0, table.len(), 64, 64).unwrap();
-    let bytes = std::fs::read(&blob).unwrap();
-    // (the CLI's encoder refines codes for DEFAULT_REFINE passes with a full blob)
-    let refine = aecodec_trainer::train::DEFAULT_REFINE;
-    let lib: Vec<f32> = aecodec_trainer::round_trip(&bytes, &windows, refine)
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
     // Bit for bit: the CSV holds every value in full.
-    assert_eq!(decoded, lib);
+    assert_eq!(decoded, library_round_trip(&blob, &ankle_windows()));
     // Hex payloads decode the same.
     let hex = dir.join("payloads.hex");
     run_ok(&encode_args(&blob, &hex, &["--format", "hex"]));
@@ -697,16 +704,7 @@ fn train_records_the_sample_rate_and_refuses_one_the_time_column_contradicts() {
 fn rows_of_several_channels_train_with_the_convolutional_front_end() {
     let dir = temp_dir("row-channels");
     std::fs::create_dir_all(&dir).unwrap();
-    let d = data();
-    let table = aecodec_trainer::data::read_csv(
-        &d,
-        &aecodec_trainer::data::CsvOptions {
-            columns: Some(COLS.split(',').map(String::from).collect()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let windows = table.windows(0, table.len(), 64, 64).unwrap();
+    let windows = ankle_windows();
     let header: Vec<String> = (0..3)
         .flat_map(|c| (0..64).map(move |t| format!("c{c}_t{t}")))
         .collect();
@@ -810,14 +808,7 @@ fn rows_of_several_channels_train_with_the_convolutional_front_end() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    let bytes = std::fs::read(&blob).unwrap();
-    let refine = aecodec_trainer::train::DEFAULT_REFINE;
-    let lib: Vec<f32> = aecodec_trainer::round_trip(&bytes, &windows, refine)
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
-    assert_eq!(decoded, lib);
+    assert_eq!(decoded, library_round_trip(&blob, &windows));
     // Channels that do not divide the row are refused before training.
     let (code, err) = stderr_of(&train(&["--channels", "5"]));
     assert_eq!(code, Some(1));

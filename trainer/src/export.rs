@@ -521,10 +521,6 @@ pub fn send_receive(
     let (dm, rm) = (Model::from_bytes(device)?, Model::from_bytes(receiver)?);
     // Windows are independent: they are shared out in contiguous chunks over the
     // machine's threads, each with its own codecs (the same bytes as one at a time).
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, windows.len().div_ceil(64).max(1));
-    let per = windows.len().div_ceil(threads).max(1);
     let run = |first: usize, chunk: &[Window]| -> Result<Vec<Vec<f32>>, Error> {
         let mut enc = Box::new(Codec::<MAX_WIDTH>::new(&dm)?);
         let mut dec = Box::new(Codec::<MAX_WIDTH>::new(&rm)?);
@@ -543,27 +539,8 @@ pub fn send_receive(
             })
             .collect()
     };
-    if threads == 1 {
-        return run(0, windows);
-    }
-    let parts: Vec<Result<Vec<Vec<f32>>, Error>> = std::thread::scope(|scope| {
-        let run = &run;
-        let handles: Vec<_> = windows
-            .chunks(per)
-            .enumerate()
-            .map(|(k, chunk)| scope.spawn(move || run(k * per, chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::InvalidArgument("a codec thread panicked".into()))
-                })
-            })
-            .collect()
-    });
     let mut out = Vec::with_capacity(windows.len());
-    for part in parts {
+    for part in crate::parallel::map_chunks(windows, 64, run)? {
         out.extend(part?);
     }
     Ok(out)

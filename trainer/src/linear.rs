@@ -438,27 +438,23 @@ pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
 
 /// [`range_table`] of each of `dims` dimensions, `column(d)` giving dimension `d`'s
 /// values: the dimensions are independent, so they are shared out over the machine's
-/// threads (the result is the same as one at a time).
+/// threads ([`crate::parallel::map_chunks`]; the result is the same as one at a time).
 pub fn range_tables<F>(dims: usize, column: F, max_bits: u8) -> Vec<Vec<(f64, f32, f32)>>
 where
     F: Fn(usize) -> Vec<f64> + Sync,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, dims.max(1));
-    let mut tables: Vec<Vec<(f64, f32, f32)>> = vec![Vec::new(); dims];
-    let per = dims.div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        for (i, chunk) in tables.chunks_mut(per).enumerate() {
-            let column = &column;
-            scope.spawn(move || {
-                for (j, t) in chunk.iter_mut().enumerate() {
-                    *t = range_table(&column(i * per + j), max_bits);
-                }
-            });
-        }
-    });
-    tables
+    let indices: Vec<usize> = (0..dims).collect();
+    let per_chunk = |_: usize, chunk: &[usize]| -> Vec<Vec<(f64, f32, f32)>> {
+        chunk
+            .iter()
+            .map(|&d| range_table(&column(d), max_bits))
+            .collect()
+    };
+    match crate::parallel::map_chunks(&indices, 1, per_chunk) {
+        Ok(chunks) => chunks.into_iter().flatten().collect(),
+        // A worker cannot panic on these inputs; if one did, do the work here.
+        Err(_) => per_chunk(0, &indices),
+    }
 }
 
 /// Greedy bit allocation on measured errors: each step spends one or two bits where

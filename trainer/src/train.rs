@@ -128,10 +128,15 @@ pub const DEFAULT_CONV: ConvShape = ConvShape {
     filters: 64,
 };
 
-/// [`DEFAULT_CONV`] if it fits windows of `input` values of `channels` channels (its
-/// positions tile the window), else `None`: the `auto` choice of the CLI and the demo.
+/// The `auto` front end of the CLI and the demo for windows of `input` values of
+/// `channels` channels: [`DEFAULT_CONV`] where its positions tile the window, else its
+/// kernel lengthened by the 1 to 3 samples that make them tile (9 samples every 4 for
+/// 25-sample windows); `None` for windows shorter than the kernel.
 pub fn default_conv(input: usize, channels: usize) -> Option<ConvShape> {
-    Some(DEFAULT_CONV).filter(|c| c.check(input, channels).is_ok())
+    let samples = input / channels.max(1);
+    let c = DEFAULT_CONV;
+    let kernel = c.kernel + samples.checked_sub(c.kernel)? % c.stride;
+    Some(ConvShape { kernel, ..c }).filter(|c| c.check(input, channels).is_ok())
 }
 
 /// Progress of a run, for a progress bar.
@@ -663,6 +668,22 @@ pub fn variant_name(v: &Variant) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_front_end_tiles_any_window_of_eight_samples_or_more() {
+        let k = |input, channels| default_conv(input, channels).map(|c| c.kernel);
+        assert_eq!(k(192, 3), Some(8)); // 64 samples: 8 every 4
+        assert_eq!(k(300, 12), Some(9)); // 25 samples: 9 every 4, 5 positions
+        assert_eq!(
+            (k(10, 1), k(11, 1), k(12, 1)),
+            (Some(10), Some(11), Some(8))
+        );
+        assert_eq!(k(7, 1), None);
+        for s in 8..200 {
+            let c = default_conv(s * 2, 2).unwrap();
+            assert!(c.check(s * 2, 2).is_ok(), "{s} samples");
+        }
+    }
 
     #[test]
     fn weight_average_is_the_exponential_moving_average() {
