@@ -115,14 +115,14 @@ fn rejects_a_signal_that_does_not_fit_the_window() {
     let three = Signal {
         channels: 3,
         sample_rate_hz: Some(64.0),
-        names: "x\ny\nz\n",
+        names: b"x\ny\nz\n",
         source: Source::Rows,
     };
     // The tiny model's window is 3 values: one or three channels fit, two do not.
     for channels in [0, 2, 4] {
         let e = bad(Signal {
             channels,
-            names: "",
+            names: &[],
             ..three
         });
         assert_eq!(e, field("signal.channels", 0), "{channels} channels");
@@ -135,20 +135,45 @@ fn rejects_a_signal_that_does_not_fit_the_window() {
         assert_eq!(e, field("signal.sample_rate_hz", 0), "{rate} Hz");
     }
     for (names, index) in [
-        ("x\ny\n", 2),       // a name short
-        ("x\ny\nz\nw\n", 3), // a name over
-        ("x\n\nz\n", 1),     // an empty name
-        ("x\ny\tb\nz\n", 1), // a control character
-        ("x\ny\nz", 2),      // the last name not ended
+        ("x\ny\n", 2),          // a name short
+        ("x\ny\nz\nw\n", 3),    // a name over
+        ("x\n\nz\n", 1),        // an empty name
+        ("x\ny\tb\nz\n", 1),    // a control character
+        ("x\ny\nz\u{85}\n", 2), // a C1 control character (U+0085, bytes c2 85)
+        ("x\ny\nz", 2),         // the last name not ended
     ] {
-        assert_eq!(
-            bad(Signal { names, ..three }),
-            field("signal.names", index),
-            "{names:?}"
-        );
+        let e = bad(Signal {
+            names: names.as_bytes(),
+            ..three
+        });
+        assert_eq!(e, field("signal.names", index), "{names:?}");
     }
+    // Bytes that are not UTF-8: a lone continuation, an overlong `/`, a surrogate, a
+    // code point over U+10FFFF, a sequence cut short.
+    for bad_utf8 in [
+        &b"x\ny\n\x80\n"[..],
+        b"x\ny\n\xc0\xaf\n",
+        b"x\ny\n\xed\xa0\x80\n",
+        b"x\ny\n\xf4\x90\x80\x80\n",
+        b"x\ny\n\xe2\x82\n",
+    ] {
+        let e = bad(Signal {
+            names: bad_utf8,
+            ..three
+        });
+        assert_eq!(e, field("signal.names", 2), "{bad_utf8:?}");
+    }
+    // Other non-ASCII text is a name like any other.
+    let mut spec = tiny.spec();
+    spec.signal = Signal {
+        names: "x\nÿ\n速度\n".as_bytes(),
+        ..three
+    };
+    let b = blob(&spec);
+    let names: Vec<&str> = Model::from_bytes(&b).unwrap().channel_names().collect();
+    assert_eq!(names, ["x", "ÿ", "速度"]);
     let e = bad(Signal {
-        names: "x\n\nz\n",
+        names: b"x\n\nz\n",
         ..three
     });
     assert!(e.to_string().contains("`signal.names` element 1"), "{e}");

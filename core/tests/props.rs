@@ -924,3 +924,34 @@ fn full_int8_decoder_saturates_huge_latents() {
     c.decode(&[0x80], &mut out).unwrap();
     assert_eq!(out, [127.0 / 128.0]);
 }
+
+proptest! {
+    #![proptest_config(config(4000))]
+
+    /// The core's one-pass check of channel names accepts exactly the UTF-8 text of
+    /// non-empty names without control characters, each ended by a newline (the rules
+    /// std states with `str::from_utf8` and `char::is_control`).
+    #[test]
+    fn channel_names_are_checked_as_std_reads_them(
+        names in vec(prop_oneof![
+            Just(b'\n'), Just(b'a'), Just(b'\t'), Just(0x7f),
+            0x80u8..=0xff, Just(0xc2), Just(0xe2), Just(0xed), Just(0xf0), Just(0xf4),
+        ], 0..12)
+    ) {
+        let tiny = Tiny::new();
+        let mut spec = tiny.spec();
+        spec.signal = aecodec_core::Signal {
+            channels: 1,
+            names: &names,
+            ..aecodec_core::Signal::series(1)
+        };
+        let loads = Model::from_bytes(&blob(&spec)).is_ok();
+        let expected = names.is_empty()
+            || std::str::from_utf8(&names).is_ok_and(|t| {
+                t.ends_with('\n')
+                    && t.split_terminator('\n').count() == 1
+                    && t.split_terminator('\n').all(|n| !n.is_empty() && !n.chars().any(char::is_control))
+            });
+        prop_assert_eq!(loads, expected, "{:x?}", names);
+    }
+}

@@ -385,7 +385,7 @@ pub fn export_blob(
             channels: u16::try_from(model.signal.channels)
                 .map_err(|_| Error::InvalidModel("signal.channels over 65535".into()))?,
             sample_rate_hz: model.signal.sample_rate_hz,
-            names: &names,
+            names: names.as_bytes(),
             source: if model.signal.rows {
                 Source::Rows
             } else {

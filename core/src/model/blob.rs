@@ -295,9 +295,11 @@ pub struct Signal<'a> {
     pub channels: u16,
     /// Samples per second of every channel, when the trainer knew it (finite, > 0).
     pub sample_rate_hz: Option<f32>,
-    /// The channels' names, in order, each one ended by `\n`; empty when unnamed. A name
-    /// is not empty and holds no control character.
-    pub names: &'a str,
+    /// The channels' names in UTF-8, in order, each one ended by `\n`; empty when
+    /// unnamed. A name is not empty and holds no control character. (Bytes, checked by
+    /// [`crate::Model::from_bytes`] in one pass that costs a device less flash than
+    /// `core::str::from_utf8`.)
+    pub names: &'a [u8],
     /// How the training windows were cut from their recording.
     pub source: Source,
 }
@@ -308,7 +310,7 @@ impl Signal<'static> {
         Signal {
             channels,
             sample_rate_hz: None,
-            names: "",
+            names: &[],
             source: Source::Series,
         }
     }
@@ -323,9 +325,15 @@ impl<'a> Signal<'a> {
         }
     }
 
-    /// The channels' names in order (none when the model names none).
+    /// The channels' names in order (none when the model names none; of a spec that has
+    /// not been validated, the names that are UTF-8).
     pub fn names(&self) -> impl Iterator<Item = &'a str> + 'a {
-        self.names.split_terminator('\n')
+        let empty = self.names.is_empty();
+        let names = self.names.strip_suffix(b"\n").unwrap_or(self.names);
+        names
+            .split(|&b| b == b'\n')
+            .filter(move |_| !empty)
+            .filter_map(|n| core::str::from_utf8(n).ok())
     }
 }
 

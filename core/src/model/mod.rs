@@ -377,21 +377,53 @@ fn validate_signal(
     {
         return bad("signal.sample_rate_hz", 0);
     }
-    if s.names.is_empty() {
-        return Ok(());
-    }
-    if !s.names.ends_with('\n') {
-        return bad("signal.names", s.names().count().saturating_sub(1));
-    }
-    let mut count = 0;
-    for (i, name) in s.names().enumerate() {
-        if name.is_empty() || name.chars().any(char::is_control) {
-            return bad("signal.names", i);
+    // One pass over the bytes: UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
+    // U+10FFFF), a name ending at each `\n`, and no control character (a byte below 0x20,
+    // 0x7F, or U+0080..=U+009F: 0xC2 then 0x80..=0x9F).
+    let bytes = s.names;
+    let (mut name, mut len, mut i) = (0usize, 0usize, 0usize);
+    while let Some(&b) = bytes.get(i) {
+        let (tail, second) = match b {
+            b'\n' => {
+                if len == 0 {
+                    return bad("signal.names", name);
+                }
+                name += 1;
+                len = 0;
+                i += 1;
+                continue;
+            }
+            0x00..=0x1f | 0x7f => return bad("signal.names", name),
+            0x20..=0x7e => (0, 0x80..=0xbf),
+            0xc2 => (1, 0xa0..=0xbf),
+            0xc3..=0xdf => (1, 0x80..=0xbf),
+            0xe0 => (2, 0xa0..=0xbf),
+            0xe1..=0xec | 0xee..=0xef => (2, 0x80..=0xbf),
+            0xed => (2, 0x80..=0x9f),
+            0xf0 => (3, 0x90..=0xbf),
+            0xf1..=0xf3 => (3, 0x80..=0xbf),
+            0xf4 => (3, 0x80..=0x8f),
+            _ => return bad("signal.names", name),
+        };
+        for k in 1..=tail {
+            let ok = match bytes.get(i + k) {
+                Some(c) if k == 1 => second.contains(c),
+                Some(c) => (0x80..=0xbf).contains(c),
+                None => false,
+            };
+            if !ok {
+                return bad("signal.names", name);
+            }
         }
-        count += 1;
+        len += 1;
+        i += 1 + tail;
     }
-    if count != channels {
-        return bad("signal.names", count.min(channels));
+    if len > 0 {
+        // the last name is not ended
+        return bad("signal.names", name);
+    }
+    if name != 0 && name != channels {
+        return bad("signal.names", name.min(channels));
     }
     Ok(())
 }

@@ -90,7 +90,7 @@ impl Tiny {
             signal: aecodec_core::Signal {
                 channels: 1,
                 sample_rate_hz: Some(50.0),
-                names: "ecg\n",
+                names: b"ecg\n",
                 source: aecodec_core::Source::Series,
             },
         }
