@@ -50,7 +50,7 @@ fn share_of_top(errors: &[f64], k: usize) -> f64 {
 
 fn report(file: &TrainedFile, windows: &[Window]) -> Result<()> {
     let m = &file.model;
-    let channels = file.layout.channels();
+    let channels = file.model.signal.channels;
     let blob = export_blob(m, Precision::F32, &file.calibration)?;
     let int8 = export_blob(m, Precision::Int8Full, &file.calibration)?;
     let device = device_blob(&int8, &blob)?;

@@ -18,7 +18,7 @@ use crate::Error;
 pub const MAGIC: [u8; 4] = *b"AECT";
 /// Version this build writes and reads (2: layers may be convolutions; 3: what the model
 /// was fit on, and held-out windows in place of validation windows; 4: the model's
-/// signal, its channels, names and sample rate, and the channels of a row).
+/// signal, its channels, names and sample rate).
 pub const VERSION: u16 = 4;
 /// Most calibration (and validation) windows kept in the file.
 pub const KEEP_WINDOWS: usize = 512;
@@ -32,25 +32,10 @@ pub struct Layout {
     pub label_column: Option<String>,
     /// `true`: each row is one window (row mode); `false`: series of samples.
     pub rows: bool,
-    /// Row mode: channels of a row, channel-major (1: the row is one series). Unused in
-    /// series mode, where each column is a channel.
-    pub row_channels: usize,
     /// Samples per window (series mode).
     pub window: usize,
     /// Samples between window starts used in training (series mode).
     pub hop: usize,
-}
-
-impl Layout {
-    /// Channels of the model's input: [`Layout::row_channels`] in row mode, else one per
-    /// column.
-    pub fn channels(&self) -> usize {
-        if self.rows {
-            self.row_channels
-        } else {
-            self.columns.len()
-        }
-    }
 }
 
 /// A trained model with what the CLI needs to export and use it.
@@ -160,10 +145,12 @@ impl TrainedFile {
             }
             l.window.checked_mul(l.columns.len())
         };
-        if m.signal.channels != l.channels() || m.signal.rows != l.rows {
+        // The model's signal says how many channels a row holds; in series mode each
+        // column is one.
+        if m.signal.rows != l.rows || (!l.rows && m.signal.channels != l.columns.len()) {
             return bad(format!(
-                "layout: {} channels{}, the model's signal {} channels{}",
-                l.channels(),
+                "layout: {} columns{}, the model's signal {} channels{}",
+                l.columns.len(),
                 if l.rows { " per row" } else { "" },
                 m.signal.channels,
                 if m.signal.rows { " per row" } else { "" },

@@ -359,7 +359,7 @@ fn lorawan_part(
     examples: usize,
 ) -> anyhow::Result<LorawanPart> {
     let file = TrainedFile::load(path)?;
-    let channels = file.layout.channels();
+    let channels = file.model.signal.channels;
     let tolerance = tolerance.unwrap_or_else(|| default_tolerance(Precision::Int8Full));
     let (blob, _) = export_checked(
         &file.model,
@@ -461,7 +461,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         PrecisionArg::Int8Full => vec![Precision::Int8Full],
         PrecisionArg::All => vec![Precision::F32, Precision::Int8Weights, Precision::Int8Full],
     };
-    let channels = file.layout.channels();
+    let channels = file.model.signal.channels;
     if args.precision == PrecisionArg::All {
         std::fs::create_dir_all(&args.output)
             .with_context(|| format!("cannot create directory {}", args.output.display()))?;

@@ -566,7 +566,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             columns: table.columns.clone(),
             label_column: args.columns.label_column.clone(),
             rows: args.rows,
-            row_channels: in_channels,
             window: args.window,
             hop: args.hop,
         },

@@ -158,7 +158,7 @@ pub fn with_aect_header(body: &[u8]) -> Vec<u8> {
 /// `stimulus`. Panics (a finding) if an export that succeeded makes a blob that does not
 /// load.
 pub fn export_and_exercise(file: &aecodec_trainer::store::TrainedFile, stimulus: &[u8]) {
-    let channels = file.layout.channels();
+    let channels = file.model.signal.channels;
     for p in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
         let Ok((blob, _)) = aecodec_trainer::export::export_checked(
             &file.model,
@@ -235,7 +235,6 @@ pub fn seed_trained_files() -> Vec<Vec<u8>> {
                     columns: vec!["a".into(), "b".into()],
                     label_column: None,
                     rows: false,
-                    row_channels: 1,
                     window: 8,
                     hop: 8,
                 },
