@@ -1,6 +1,7 @@
 //! Encoder and decoder over a validated model, with scratch buffers sized by a const generic.
 
 use crate::bytes::f32s;
+use crate::ops::dense::IntIn;
 use crate::ops::{activation, dense};
 use crate::wire::payload::{self, PayloadInfo};
 use crate::{
@@ -33,7 +34,7 @@ impl Payload {
 /// Encoder and decoder for one model, with scratch buffers of `N` elements.
 ///
 /// `N` must be at least [`Model::scratch_needed`]; [`Codec::new`] refuses a smaller one.
-/// The codec takes `8 N + 2 MAX_LATENT + 2N` bytes (about 2.2 KB for `N = 192`), and `2N`
+/// The codec takes `12 N + 2 MAX_LATENT` bytes (about 2.6 KB for `N = 192`), and `2N`
 /// more on cores with the DSP extension (the full-int8 kernel's widened input).
 pub struct Codec<'m, const N: usize> {
     model: &'m Model<'m>,
@@ -41,6 +42,9 @@ pub struct Codec<'m, const N: usize> {
     b: [f32; N],
     qa: [i8; N],
     qb: [i8; N],
+    /// Full-int8: the encoder's quantized window and label (up to 16 bits each); on
+    /// Cortex-M also each later layer's int8 input, widened ([`WIDEN_INT8`]).
+    window_q: [i16; N],
     codes: [u16; MAX_LATENT],
     /// The DSP kernel's widened input (zero-sized where that kernel is not built).
     wide: dense::Wide<N>,
@@ -151,7 +155,15 @@ pub(crate) fn quantize(r: f32, zero: i8) -> i8 {
     (round_clamped(r) + i32::from(zero)).clamp(-128, 127) as i8
 }
 
-/// `libm::roundf(r).clamp(-256.0, 256.0) as i32`, bit for bit, in integer arithmetic.
+/// `round(r)`, saturated to ±(2^(bits-1) − 1) (`r` rounded half away from zero; NaN
+/// is 0): the full-int8 encoder's input, symmetric, on `bits` (2..=16, validated) bits.
+#[inline]
+pub(crate) fn quantize_wide(r: f32, bits: u8) -> i16 {
+    let limit = (1i32 << (bits.clamp(2, 16) - 1)) - 1;
+    round_clamped(r).clamp(-limit, limit) as i16
+}
+
+/// `libm::roundf(r).clamp(-65536.0, 65536.0) as i32`, bit for bit, in integer arithmetic.
 ///
 /// An FPU-less core would otherwise spend a soft-float add, four soft-float compares
 /// and a conversion on every input sample. Clamped before the cast: a huge input must
@@ -163,13 +175,13 @@ fn round_clamped(r: f32) -> i32 {
     let magnitude = match exp {
         0xff if bits & 0x7f_ffff != 0 => return 0, // NaN
         0..=125 => 0,                              // |r| < 0.5 (and subnormals, ±0)
-        126..=134 => {
-            // |r| = mantissa · 2^(exp - 150), with 15 < 150 - exp <= 24: add half, shift.
+        126..=142 => {
+            // |r| = mantissa · 2^(exp - 150), with 7 < 150 - exp <= 24: add half, shift.
             let mantissa = (bits & 0x7f_ffff) | 0x80_0000;
             let shift = 150 - exp;
-            (((mantissa + (1 << (shift - 1))) >> shift) as i32).min(256)
+            (((mantissa + (1 << (shift - 1))) >> shift) as i32).min(65536)
         }
-        _ => 256, // |r| >= 256 (clamped), or infinite
+        _ => 65536, // |r| >= 65536 (clamped), or infinite
     };
     if bits >> 31 == 0 {
         magnitude
@@ -178,29 +190,38 @@ fn round_clamped(r: f32) -> i32 {
     }
 }
 
-/// Runs a full-integer half whose int8 input is already in `qa[..n_in]`: int8 layers on
-/// `qa`/`qb`, output dequantized into `a`. With `float_out`, a last layer without an
-/// activation writes its sums to `a` in f32 instead ([`dense::dense_int8_f32`]): the
-/// encoder's latent, which the quantizer takes on as many bits as it allocated.
+/// Whether every full-integer layer reads a 16-bit input: int8 activations are widened
+/// into the 16-bit input buffer first, so that one copy of each kernel is in a device's
+/// flash (the Cortex-M kernels take 16-bit inputs at the same cost per MAC, and the copy
+/// costs one store per input against `out_dim` MACs). Hosts keep the int8 path for
+/// their AVX kernels.
+const WIDEN_INT8: bool = cfg!(any(aecodec_thumb1, aecodec_dsp));
+
+/// Runs a full-integer half: int8 layers on `qa`/`qb`; the first reads `wq` (the
+/// encoder's 16-bit input, `first_in_wq`) or `qa`; the output dequantized into `a`.
+/// With `float_out`, a last layer without an activation writes its sums to `a` in f32
+/// instead ([`dense::dense_int8_f32`]): the encoder's latent, which the quantizer takes
+/// on as many bits as it allocated.
 fn run_int<const N: usize>(
     half: &HalfSpec<'_>,
-    n_in: usize,
+    first_in_wq: bool,
     float_out: bool,
     bufs: (
         &mut [f32; N],
         &mut [i8; N],
         &mut [i8; N],
+        &mut [i16; N],
         &mut dense::Wide<N>,
     ),
 ) {
-    let (a, qa, qb, wide) = bufs;
+    let (a, qa, qb, wq, wide) = bufs;
     let IntBoundary {
         out_scale,
         out_zero,
         ..
     } = half.boundary;
     let mut in_a = true;
-    let mut width = n_in;
+    let mut width = 0;
     let last = half.layers.len().saturating_sub(1);
     for (i, l) in half.layers.iter().enumerate() {
         let (n_in, n_out) = (l.vec_in(), l.vec_out());
@@ -209,37 +230,31 @@ fn run_int<const N: usize>(
         } else {
             (&qb[..], &mut qa[..])
         };
+        // Validated lengths: a slice out of range computes nothing.
         let x = src.get(..n_in).unwrap_or(&[]);
-        // A transposed convolution is its half's last layer (validated): each position's
-        // int8 output goes to the front of `dst` for the time being and is dequantized
-        // and added into `a`, the half's output.
-        let transposed = l.conv.is_some_and(|c| c.transposed);
+        let reads_wq = (i == 0 && first_in_wq) || WIDEN_INT8;
+        if reads_wq && !(i == 0 && first_in_wq) {
+            for (w, &q) in wq.iter_mut().zip(x) {
+                *w = i16::from(q);
+            }
+        }
+        let x16 = wq.get(..n_in).unwrap_or(&[]);
         let plain = l.conv.is_none() && l.lut.is_empty() && l.activation != crate::Activation::Relu;
         if float_out && i == last && plain {
             let y = a.get_mut(..n_out).unwrap_or(&mut []);
-            dense::dense_int8_f32(l, x, y, out_scale, wide.slice());
+            if reads_wq {
+                dense::dense_int8_f32(l, x16, y, out_scale, wide.slice());
+            } else {
+                dense::dense_int8_f32(l, x, y, out_scale, wide.slice());
+            }
             return;
         }
-        if transposed {
-            a.get_mut(..n_out).unwrap_or(&mut []).fill(0.0);
-        }
-        for p in 0..l.positions() {
-            let (xs, ys) = l.position(p);
-            let xp = x.get(xs).unwrap_or(&[]);
-            let to = if transposed {
-                0..usize::from(l.out_dim)
-            } else {
-                ys.clone()
-            };
-            let yp = dst.get_mut(to).unwrap_or(&mut []);
-            dense::dense_int8(l, xp, yp, wide.slice());
-            if transposed {
-                let ap = a.get_mut(ys).unwrap_or(&mut []);
-                for (v, &q) in ap.iter_mut().zip(yp.iter()) {
-                    *v += f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
-                }
-            }
-        }
+        let out = (out_zero, out_scale);
+        let transposed = if reads_wq {
+            int_layer(l, x16, dst, a, wide.slice(), out)
+        } else {
+            int_layer(l, x, dst, a, wide.slice(), out)
+        };
         if transposed {
             return;
         }
@@ -248,6 +263,43 @@ fn run_int<const N: usize>(
     }
     let out = if in_a { &qa[..] } else { &qb[..] };
     dequantize(out, out_zero, out_scale, &mut a[..], width);
+}
+
+/// One full-integer layer from `x` into `dst`, at every position of a convolution; a
+/// transposed convolution (its half's last layer, validated) puts each position's int8
+/// output at the front of `dst` for the time being, dequantizes it with `out` (zero,
+/// scale) and adds it into `a`, the half's output. True for a transposed layer.
+fn int_layer<X: IntIn>(
+    l: &DenseSpec<'_>,
+    x: &[X],
+    dst: &mut [i8],
+    a: &mut [f32],
+    wide: &mut [i16],
+    out: (i8, f32),
+) -> bool {
+    let (out_zero, out_scale) = out;
+    let transposed = l.conv.is_some_and(|c| c.transposed);
+    if transposed {
+        a.get_mut(..l.vec_out()).unwrap_or(&mut []).fill(0.0);
+    }
+    for p in 0..l.positions() {
+        let (xs, ys) = l.position(p);
+        let xp = x.get(xs).unwrap_or(&[]);
+        let to = if transposed {
+            0..usize::from(l.out_dim)
+        } else {
+            ys.clone()
+        };
+        let yp = dst.get_mut(to).unwrap_or(&mut []);
+        dense::dense_int8(l, xp, yp, wide);
+        if transposed {
+            let ap = a.get_mut(ys).unwrap_or(&mut []);
+            for (v, &q) in ap.iter_mut().zip(yp.iter()) {
+                *v += f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
+            }
+        }
+    }
+    transposed
 }
 
 /// `(q − zero) · scale` for the first `width` values of a half's int8 output (16 lanes
@@ -299,6 +351,7 @@ impl<'m, const N: usize> Codec<'m, N> {
             b: [0.0; N],
             qa: [0; N],
             qb: [0; N],
+            window_q: [0; N],
             codes: [0; MAX_LATENT],
             wide: dense::Wide::new(),
             reciprocals: false,
@@ -334,8 +387,14 @@ impl<'m, const N: usize> Codec<'m, N> {
         match self.model.precision() {
             Precision::Int8Full if Precision::Int8Full.is_built() => {
                 self.quantize_input(half, n_in);
-                let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
-                run_int(half, n_in, false, bufs)
+                let bufs = (
+                    &mut self.a,
+                    &mut self.qa,
+                    &mut self.qb,
+                    &mut self.window_q,
+                    &mut self.wide,
+                );
+                run_int(half, false, false, bufs)
             }
             p @ (Precision::F32 | Precision::Int8Weights) if p.is_built() => {
                 run_float(half, p, &mut self.a, &mut self.b)
@@ -401,22 +460,25 @@ impl<'m, const N: usize> Codec<'m, N> {
                 }
                 self.reciprocals = true;
             }
-            let zero = spec.encoder.boundary.in_zero;
+            let b = spec.encoder.boundary;
             let terms = f32s(spec.norm_mean).zip(self.b.iter()).zip(window);
-            for (q, ((m, &r), &x)) in self.qa.iter_mut().zip(terms) {
-                *q = quantize((x - m) * r, zero);
+            for (q, ((m, &r), &x)) in self.window_q.iter_mut().zip(terms) {
+                *q = quantize_wide((x - m) * r, b.in_bits);
             }
-            let (one, off) = (
-                quantize(1.0 / spec.encoder.boundary.in_scale, zero),
-                quantize(0.0, zero),
-            );
-            if let Some(slots) = self.qa.get_mut(n..n + labels) {
+            let one = quantize_wide(1.0 / b.in_scale, b.in_bits);
+            if let Some(slots) = self.window_q.get_mut(n..n + labels) {
                 for (i, q) in slots.iter_mut().enumerate() {
-                    *q = if i == usize::from(label) { one } else { off };
+                    *q = if i == usize::from(label) { one } else { 0 };
                 }
             }
-            let bufs = (&mut self.a, &mut self.qa, &mut self.qb, &mut self.wide);
-            run_int(&spec.encoder, n + labels, true, bufs);
+            let bufs = (
+                &mut self.a,
+                &mut self.qa,
+                &mut self.qb,
+                &mut self.window_q,
+                &mut self.wide,
+            );
+            run_int(&spec.encoder, true, true, bufs);
             return Ok(());
         }
         if !precision.is_built() {
@@ -754,10 +816,10 @@ impl<'m, const N: usize> Batch<'m, N> {
 
 #[cfg(test)]
 mod tests {
-    use super::round_clamped;
+    use super::{quantize_wide, round_clamped};
 
     fn reference(r: f32) -> i32 {
-        libm::roundf(r).clamp(-256.0, 256.0) as i32
+        libm::roundf(r).clamp(-65536.0, 65536.0) as i32
     }
 
     #[test]
@@ -777,6 +839,12 @@ mod tests {
             -256.49,
             511.99,
             512.0,
+            32767.5,
+            -32767.4,
+            65535.5,
+            65536.0,
+            -65536.5,
+            131071.9,
             1e9,
             -1e30,
             f32::INFINITY,
@@ -795,5 +863,16 @@ mod tests {
             let r = f32::from_bits(bits);
             assert_eq!(round_clamped(r), reference(r), "{bits:#010x}");
         }
+    }
+
+    #[test]
+    fn wide_input_saturates_symmetrically() {
+        assert_eq!(quantize_wide(1e9, 16), 32767);
+        assert_eq!(quantize_wide(-1e9, 16), -32767);
+        assert_eq!(quantize_wide(-32767.6, 16), -32767);
+        assert_eq!(quantize_wide(100.5, 8), 101);
+        assert_eq!(quantize_wide(-130.0, 8), -127);
+        assert_eq!(quantize_wide(f32::NAN, 12), 0);
+        assert_eq!(quantize_wide(3.0, 2), 1);
     }
 }

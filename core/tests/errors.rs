@@ -80,11 +80,11 @@ fn rejects_blob_with_newer_version() {
 
 /// Version 1 stored full-int8 weights signed and row-major and had no `pad` field;
 /// version 2 had no `conv` field; version 3 payloads carry the fingerprint's low bits;
-/// version 4 has no `signal` field.
+/// version 4 has no `signal` field; version 5 has no `in_bits` in `IntBoundary`.
 #[test]
 fn rejects_blob_of_an_older_version() {
-    assert_eq!(FORMAT_VERSION, 5);
-    for old in [1u16, 2, 3, 4] {
+    assert_eq!(FORMAT_VERSION, 6);
+    for old in [1u16, 2, 3, 4, 5] {
         let mut b = blob(&Tiny::new().spec());
         b[4..6].copy_from_slice(&old.to_le_bytes());
         let e = load(&b);

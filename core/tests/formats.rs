@@ -10,9 +10,9 @@ use common::{blob, hex, Tiny};
 fn blob_bytes_are_pinned() {
     let t = Tiny::new();
     let b = blob(&t.spec());
-    assert_eq!(FORMAT_VERSION, 5);
-    // header: "AECM", version 5, body length, FNV-1a 32 of the body
-    assert_eq!(&b[..6], b"AECM\x05\x00");
+    assert_eq!(FORMAT_VERSION, 6);
+    // header: "AECM", version 6, body length, FNV-1a 32 of the body
+    assert_eq!(&b[..6], b"AECM\x06\x00");
     assert_eq!(
         u32::from_le_bytes(b[6..10].try_into().unwrap()) as usize,
         b.len() - HEADER_LEN
@@ -28,13 +28,12 @@ fn blob_bytes_are_pinned() {
 /// Produced by `write_blob` of the tiny model in tests/common; decoded field by field in
 /// spec/model-format.md ("Worked example").
 const GOLDEN_BLOB: &str = concat!(
-    "4145434d0500bd000000e23e65bf",
-    "0003000c0000c84200000000000048c20c000020410000803f0000a040",
-    "0000803f000000803f00010302000000180000003f0000003f00000000000000000000003f000000bf",
-    "08000000000000803e000000000000803f000000803f000102030000020000180000803f0000000000",
-    "00803f0000803f00000000000080bf0c000000000000000000000000000000000002040308000000",
-    "000000803e08000000c0000000c0080000004000000040040400",
-    "010100004842046563670a00",
+    "4145434d0600c1000000022ba997",
+    "0003000c0000c84200000000000048c20c000020410000803f0000a0400000803f00080000803f00",
+    "010302000003000000180000003f0000003f00000000000000000000003f000000bf080000000000",
+    "00803e000000000000803f00080000803f0001020300000100180000803f000000000000803f0000",
+    "803f00000000000080bf0c000000000000000000000000000000000002040308000000000000803e",
+    "08000000c0000000c0080000004000000040040400010100004842046563670a00",
 );
 
 #[test]
@@ -67,13 +66,13 @@ fn payload_and_frame_bytes_are_pinned() {
             },
         )
         .unwrap();
-    // 4 model tag bits (1000) | 4 sequence bits (0101) | code 0: 4 bits of
+    // 4 model tag bits (0011) | 4 sequence bits (0101) | code 0: 4 bits of
     // (0.75+2)/4*16 = 11 (1011) | code 1: 3 bits of (1.25+2)/4*8 = 6 (110) | 1 zero
-    // padding bit. The tag: fmix32(0xbf653ee2) = 0x8fa3f25b, top 4 bits 1000.
-    assert_eq!(m.fingerprint(), 0xbf65_3ee2);
-    assert_eq!(aecodec_core::model_tag(m.fingerprint(), 4), 0b1000);
-    assert_eq!(aecodec_core::model_tag(m.fingerprint(), 16), 0x8fa3);
-    assert_eq!(p.as_bytes(), &[0b1000_0101, 0b1011_1100]);
+    // padding bit. The tag: the top 4 bits of fmix32(0x97a92b02), 0x3d82….
+    assert_eq!(m.fingerprint(), 0x97a9_2b02);
+    assert_eq!(aecodec_core::model_tag(m.fingerprint(), 4), 0b0011);
+    assert_eq!(aecodec_core::model_tag(m.fingerprint(), 16), 0x3d82);
+    assert_eq!(p.as_bytes(), &[0b0011_0101, 0b1011_1100]);
     let mut frame = [0u8; 16];
     let n = encode_frame(p.as_bytes(), &mut frame).unwrap();
     assert_eq!(hex(&frame[..n]), GOLDEN_FRAME);
@@ -85,8 +84,8 @@ fn payload_and_frame_bytes_are_pinned() {
     assert_eq!(out, [100.0 + 10.0 * 0.875, 2.125, -50.0 + 5.0 * -1.25]);
 }
 
-/// COBS code 05, payload 85 bc, CRC-16 9f 35, delimiter 00 (spec/packet-format.md).
-const GOLDEN_FRAME: &str = "0585bc9f3500";
+/// COBS code 05, payload 35 bc, CRC-16 81 38, delimiter 00 (spec/packet-format.md).
+const GOLDEN_FRAME: &str = "0535bc813800";
 
 /// The blocked full-int8 weight layout of format version 2, pinned for a 6 × 5 layer:
 /// rows 0–3 in one group (inputs 0–3 interleaved, then inputs 4–5 row by row), row 4
@@ -111,8 +110,9 @@ fn int8_blocked_layout_is_pinned() {
 }
 
 /// A full-int8 model whose encoder is one `n_in → n_out` identity layer with the given
-/// weights (given row-major), unit scales and no zero points, so the latent is
-/// `b + W x` for integer windows (the encoder's last layer is not requantized), and whose
+/// weights (given row-major), unit scales, no zero points and 16-bit input, so the latent
+/// is `b + W x` for integer windows within ±32767 (the encoder's last layer is not
+/// requantized), and whose
 /// decoder is one `n_out → n_in` identity layer with the weights [`decoder_weight`] and no
 /// bias, so the window decoded from an integer latent `z` is `clamp(V z, -128, 127)`;
 /// stored offset-binary and blocked.
@@ -159,8 +159,13 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
     let unit = IntBoundary {
         in_scale: 1.0,
         in_zero: 0,
+        in_bits: 8,
         out_scale: 1.0,
         out_zero: 0,
+    };
+    let wide = IntBoundary {
+        in_bits: 16,
+        ..unit
     };
     let (mut enc, mut dec) = (heapless::Vec::new(), heapless::Vec::new());
     enc.push(layer(
@@ -188,7 +193,7 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
         norm_mean: &mean,
         norm_std: &std,
         encoder: HalfSpec {
-            boundary: unit,
+            boundary: wide,
             layers: enc,
         },
         decoder: HalfSpec {
@@ -223,8 +228,7 @@ fn decoder_weight(r: usize, c: usize) -> i8 {
 fn int8_blocked_layers_compute_exact_sums() {
     for (n_in, n_out) in [(4, 4), (6, 5), (8, 12), (13, 7), (3, 2), (64, 9), (1, 4)] {
         let w: Vec<i8> = (0..n_in * n_out)
-            .map(|i| ((i * 37 + 11) % 255) as i32 - 127)
-            .map(|v| (v / 8) as i8)
+            .map(|i| (((i * 37 + 11) % 256) as i32 - 128) as i8)
             .collect();
         let bias: Vec<i32> = (0..n_out).map(|r| r as i32 * 3 - 5).collect();
         let blob = int8_model(n_in, n_out, &w, &bias);
@@ -234,13 +238,16 @@ fn int8_blocked_layers_compute_exact_sums() {
             let m = Model::from_bytes(&moved[shift..]).unwrap();
             let mut c = Codec::<128>::new(&m).unwrap();
             for seed in 0..20usize {
+                // The encoder's input is 16-bit: samples over the whole range, saturated
+                // at ±32767 past it.
                 let x: Vec<f32> = (0..n_in)
-                    .map(|i| ((i * 7 + seed * 13) % 41) as f32 - 20.0)
+                    .map(|i| (((i * 7 + seed * 13) % 41) as f32 - 20.0) * 1700.0)
                     .collect();
+                let q = |v: f32| v.clamp(-32767.0, 32767.0) as i32;
                 let expected: Vec<f32> = (0..n_out)
                     .map(|r| {
                         let acc: i32 = (0..n_in)
-                            .map(|c| i32::from(w[r * n_in + c]) * x[c] as i32)
+                            .map(|c| i32::from(w[r * n_in + c]) * q(x[c]))
                             .sum::<i32>()
                             + bias[r];
                         acc as f32

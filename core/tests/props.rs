@@ -401,11 +401,25 @@ fn gen_layer(r: &mut Rng, precision: Precision, n_in: usize, n_out: usize) -> Ow
     l
 }
 
-fn gen_half(r: &mut Rng, precision: Precision, n_in: usize, n_out: usize) -> OwnedHalf {
+fn gen_half(
+    r: &mut Rng,
+    precision: Precision,
+    encoder: bool,
+    n_in: usize,
+    n_out: usize,
+) -> OwnedHalf {
     let boundary = if precision == Precision::Int8Full {
+        // The encoder's input is symmetric on 2..=16 bits (these layers are narrow
+        // enough for any), the decoder's int8.
+        let (in_zero, in_bits) = if encoder {
+            (0, r.between(2, 16) as u8)
+        } else {
+            (r.byte() as i8, 8)
+        };
         IntBoundary {
             in_scale: r.positive(),
-            in_zero: r.byte() as i8,
+            in_zero,
+            in_bits,
             out_scale: r.positive(),
             out_zero: r.byte() as i8,
         }
@@ -483,8 +497,8 @@ impl OwnedModel {
         let norm_std = (0..input_dim)
             .flat_map(|_| r.positive().to_le_bytes())
             .collect();
-        let encoder = gen_half(r, precision, input_dim + label_count, latent);
-        let decoder = gen_half(r, precision, latent + label_count, input_dim);
+        let encoder = gen_half(r, precision, true, input_dim + label_count, latent);
+        let decoder = gen_half(r, precision, false, latent + label_count, input_dim);
         let quantizer = gen_quantizer(r, latent);
         let header = PayloadHeader {
             fingerprint_bits: r.between(0, 16) as u8,
@@ -840,7 +854,13 @@ proptest! {
 
 /// One full-integer identity layer that passes int8 values through unchanged:
 /// weight 1, bias 0, multiplier 2^30 with shift 30.
-fn passthrough_half<'a>(w: &'a [u8], bias: &'a [u8], m: &'a [u8], in_scale: f32) -> HalfSpec<'a> {
+fn passthrough_half<'a>(
+    w: &'a [u8],
+    bias: &'a [u8],
+    m: &'a [u8],
+    in_scale: f32,
+    encoder: bool,
+) -> HalfSpec<'a> {
     let mut layers = heapless::Vec::new();
     let layer = DenseSpec {
         in_dim: 1,
@@ -859,7 +879,8 @@ fn passthrough_half<'a>(w: &'a [u8], bias: &'a [u8], m: &'a [u8], in_scale: f32)
     HalfSpec {
         boundary: IntBoundary {
             in_scale,
-            in_zero: 1,
+            in_zero: if encoder { 0 } else { 1 },
+            in_bits: 8,
             out_scale: 1.0 / 128.0,
             out_zero: 0,
         },
@@ -868,8 +889,9 @@ fn passthrough_half<'a>(w: &'a [u8], bias: &'a [u8], m: &'a [u8], in_scale: f32)
 }
 
 /// Full-integer model, 1 input -> 1 latent -> 1 output, pass-through layers, a 1-bit
-/// latent over [-1, 1] and no payload header. Both halves' input boundaries have zero
-/// point 1; the encoder's scale is `enc_in_scale`, the decoder's `dec_in_scale`.
+/// latent over [-1, 1] and no payload header. The encoder's input is symmetric on 8
+/// bits, the decoder's has zero point 1; the encoder's scale is `enc_in_scale`, the
+/// decoder's `dec_in_scale`.
 fn int8_passthrough(enc_in_scale: f32, dec_in_scale: f32) -> Vec<u8> {
     // Weight +1, stored offset-binary (+128) as format version 2 requires.
     let (w, bias, m) = ([0x81u8], 0i32.to_le_bytes(), (1i32 << 30).to_le_bytes());
@@ -880,8 +902,8 @@ fn int8_passthrough(enc_in_scale: f32, dec_in_scale: f32) -> Vec<u8> {
         label_count: 0,
         norm_mean: &mean,
         norm_std: &std,
-        encoder: passthrough_half(&w, &bias, &m, enc_in_scale),
-        decoder: passthrough_half(&w, &bias, &m, dec_in_scale),
+        encoder: passthrough_half(&w, &bias, &m, enc_in_scale, true),
+        decoder: passthrough_half(&w, &bias, &m, dec_in_scale, false),
         quantizer: LatentQuantizer::Uniform {
             bits: &[1],
             mean: &mean,

@@ -143,19 +143,40 @@ fn range(vectors: &[Vec<f64>]) -> (f64, f64) {
         .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)))
 }
 
+/// How a full-integer half takes its input.
+enum Entry {
+    /// The encoder: symmetric, on as many bits (up to 16) as its first layer's int32
+    /// sums allow (`in_dim · 2^bits <= 2^24`, the core's rule).
+    Wide,
+    /// The decoder: int8 over the calibration range widened by this one (it must accept
+    /// every code of the latent quantizer).
+    Int8((f64, f64)),
+}
+
+/// The most bits the core takes for the input of a first layer of `in_dim` inputs.
+fn input_bits(in_dim: usize) -> u8 {
+    (2..=aecodec_core::model::MAX_INPUT_BITS)
+        .rev()
+        .find(|&b| (in_dim as u64) << b <= 1 << 24)
+        .unwrap_or(2)
+}
+
 /// Calibrates and quantizes one full-integer half from `inputs` (its f64 input vectors).
-/// `extra_input_range` widens the entry range (the decoder must accept every code).
 fn int_half(
     layers: &[FloatLayer],
     inputs: &[Vec<f64>],
-    extra_input_range: Option<(f64, f64)>,
+    entry: Entry,
 ) -> Result<(IntBoundary, Vec<LayerBytes>), Error> {
-    let (mut lo, mut hi) = range(inputs);
-    if let Some((a, b)) = extra_input_range {
-        lo = lo.min(a);
-        hi = hi.max(b);
-    }
-    let entry = QParams::from_range(lo, hi);
+    let (lo, hi) = range(inputs);
+    let (entry, in_bits) = match entry {
+        Entry::Wide => {
+            let bits = input_bits(layers.first().map_or(1, |l| l.in_dim));
+            let top = f64::from((1u32 << (bits - 1)) - 1);
+            let scale = (lo.abs().max(hi.abs()) / top).max(1e-12);
+            (QParams { scale, zero: 0 }, bits)
+        }
+        Entry::Int8((a, b)) => (QParams::from_range(lo.min(a), hi.max(b)), 8),
+    };
     let mut x_q = entry;
     let mut acts: Vec<Vec<f64>> = inputs.to_vec();
     let mut out = Vec::new();
@@ -220,6 +241,7 @@ fn int_half(
     let boundary = IntBoundary {
         in_scale: entry.scale as f32,
         in_zero: entry.zero,
+        in_bits,
         out_scale: x_q.scale as f32,
         out_zero: x_q.zero,
     };
@@ -310,7 +332,7 @@ pub fn export_blob(
                 .iter()
                 .map(|(w, l)| model.encoder_input(w, *l))
                 .collect();
-            let (eb, enc) = int_half(&model.encoder, &enc_in, None)?;
+            let (eb, enc) = int_half(&model.encoder, &enc_in, Entry::Wide)?;
             let dec_in: Vec<Vec<f64>> = calibration
                 .iter()
                 .map(|(w, l)| model.decoder_input(&model.encode_latent(w, *l), *l))
@@ -319,7 +341,7 @@ pub fn export_blob(
             let (db, dec) = int_half(
                 &model.decoder,
                 &dec_in,
-                Some((f64::from(qlo), f64::from(qhi))),
+                Entry::Int8((f64::from(qlo), f64::from(qhi))),
             )?;
             (eb, enc, db, dec)
         }

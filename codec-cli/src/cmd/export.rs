@@ -278,8 +278,8 @@ fn source(lang: Lang, blob: &[u8], m: &Model<'_>, name: &str) -> String {
         comment(
             &mut s,
             format!(
-                "{half} int8 boundary: in_scale {:e}, in_zero {}, out_scale {:e}, out_zero {}",
-                b.in_scale, b.in_zero, b.out_scale, b.out_zero
+                "{half} integer boundary: in_scale {:e}, in_zero {}, in_bits {}, out_scale {:e}, out_zero {}",
+                b.in_scale, b.in_zero, b.in_bits, b.out_scale, b.out_zero
             ),
         );
         for (i, layer) in h.layers.iter().enumerate() {

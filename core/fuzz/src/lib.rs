@@ -467,6 +467,7 @@ pub fn conditional_int8_blob() -> Vec<u8> {
     let boundary = IntBoundary {
         in_scale: 0.05,
         in_zero: 0,
+        in_bits: 8,
         out_scale: 1.0 / 64.0,
         out_zero: 0,
     };
@@ -486,7 +487,15 @@ pub fn conditional_int8_blob() -> Vec<u8> {
         label_count: 3,
         norm_mean: &norm_mean,
         norm_std: &norm_std,
-        encoder: half(boundary, &enc),
+        // The encoder's input on 12 bits (its first layer reads the 16-bit input).
+        encoder: half(
+            IntBoundary {
+                in_bits: 12,
+                in_scale: 0.05 / 16.0,
+                ..boundary
+            },
+            &enc,
+        ),
         decoder: half(boundary, &dec),
         quantizer: LatentQuantizer::Table {
             bits: &[3, 2],
@@ -524,6 +533,7 @@ pub fn conv_int8_blob() -> Vec<u8> {
     let boundary = IntBoundary {
         in_scale: 0.05,
         in_zero: 0,
+        in_bits: 8,
         out_scale: 1.0 / 32.0,
         out_zero: 0,
     };
@@ -539,7 +549,15 @@ pub fn conv_int8_blob() -> Vec<u8> {
         label_count: 0,
         norm_mean: &norm_mean,
         norm_std: &norm_std,
-        encoder: half(boundary, &enc),
+        // The encoder's input on 12 bits (its first layer reads the 16-bit input).
+        encoder: half(
+            IntBoundary {
+                in_bits: 12,
+                in_scale: 0.05 / 16.0,
+                ..boundary
+            },
+            &enc,
+        ),
         decoder: half(boundary, &dec),
         quantizer: LatentQuantizer::Uniform {
             bits: &[5, 4],

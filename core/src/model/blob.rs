@@ -17,7 +17,7 @@ use crate::{Error, MAX_LAYERS};
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
 /// Format version this core writes, and the only one it reads.
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
 
@@ -87,13 +87,19 @@ pub enum Activation {
 /// Quantization boundary of a full-integer half: how f32 values enter and leave it.
 ///
 /// `q = clamp(round(x / in_scale) + in_zero)` on entry, `x = (q - out_zero) * out_scale`
-/// on exit. Ignored by the f32 and int8-weights precisions (write 1.0 and 0).
+/// on exit. The decoder's input is int8 (`in_bits` 8, clamped to -128..=127); the
+/// encoder's is a signed integer of `in_bits` bits held in 16, symmetric (`in_zero` 0,
+/// clamped to ±(2^(in_bits-1) - 1)), so that a window's samples keep more than 256
+/// levels before the first layer (see `spec/model-format.md` for the limit that keeps
+/// its sums in int32). Ignored by the f32 and int8-weights precisions (write 1.0, 0, 8).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
 pub struct IntBoundary {
-    /// Scale of the half's int8 input.
+    /// Scale of the half's integer input.
     pub in_scale: f32,
-    /// Zero point of the half's int8 input.
+    /// Zero point of the half's integer input (0 for an encoder).
     pub in_zero: i8,
+    /// Bits of the half's integer input: 8 for a decoder, 2..=16 for an encoder.
+    pub in_bits: u8,
     /// Scale of the half's int8 output.
     pub out_scale: f32,
     /// Zero point of the half's int8 output.
@@ -105,6 +111,7 @@ impl IntBoundary {
     pub const UNUSED: IntBoundary = IntBoundary {
         in_scale: 1.0,
         in_zero: 0,
+        in_bits: 8,
         out_scale: 1.0,
         out_zero: 0,
     };

@@ -20,6 +20,8 @@ pub const MAX_TABLE_BITS: u8 = 10;
 /// Largest |bias| of a full-integer layer; with `MAX_WIDTH` inputs of at most 2^14 per
 /// product, the int32 accumulator cannot overflow.
 pub const MAX_INT_BIAS: i32 = 1 << 30;
+/// Most bits of a full-integer encoder's input (held in 16; see [`IntBoundary`]).
+pub const MAX_INPUT_BITS: u8 = 16;
 /// Largest right shift of the full-integer requantization.
 pub const MAX_SHIFT: u8 = 62;
 
@@ -524,6 +526,29 @@ fn validate_half(
         if !ok(b.in_scale) || !ok(b.out_scale) {
             return Err(Error::BadParameter {
                 field: "boundary",
+                index: 0,
+            });
+        }
+        // The decoder's input is int8. The encoder's is symmetric and up to 16 bits; its
+        // first layer's sums then stay in int32: |Σ w·x| <= n · 128 · (2^(bits-1) - 1)
+        // < 2^30 when n · 2^bits <= 2^24, and |bias| <= 2^30 (`MAX_INT_BIAS`); the
+        // offset-binary Σ (w + 128)·x stays under n · 256 · 2^(bits-1) <= 2^31.
+        let first_in = spec.layers.first().map_or(0, |l| u32::from(l.in_dim));
+        let bits_ok = match half {
+            Half::Decoder => b.in_bits == 8,
+            Half::Encoder => {
+                (2..=MAX_INPUT_BITS).contains(&b.in_bits) && first_in << b.in_bits <= 1 << 24
+            }
+        };
+        if !bits_ok {
+            return Err(Error::BadParameter {
+                field: "boundary.in_bits",
+                index: 0,
+            });
+        }
+        if half == Half::Encoder && b.in_zero != 0 {
+            return Err(Error::BadParameter {
+                field: "boundary.in_zero",
                 index: 0,
             });
         }

@@ -50,12 +50,67 @@ fn dot_i8_f32(row: &[u8], x: &[f32]) -> f32 {
     reduce(acc) + tail
 }
 
+/// The integer input of a full-int8 layer: int8 activations, or the encoder's window
+/// samples on up to 16 bits (`IntBoundary::in_bits`) for its first layer. Validation
+/// bounds both so that every sum below stays in i32 (`model::validate_half`).
+pub(crate) trait IntIn: Copy {
+    fn get(self) -> i32;
+    /// The input as int8, for the kernels that take only int8 (x86-64's); `None` for
+    /// wider inputs, which take the portable loop there.
+    #[cfg(target_arch = "x86_64")]
+    fn as_i8(x: &[Self]) -> Option<&[i8]>;
+    /// Σ u·x over one 4-row block in Thumb-1 assembly.
+    #[cfg(aecodec_thumb1)]
+    fn thumb1_block4(w: &[u8], x: &[Self]) -> [i32; 4];
+}
+
+impl IntIn for i8 {
+    #[inline(always)]
+    fn get(self) -> i32 {
+        i32::from(self)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn as_i8(x: &[i8]) -> Option<&[i8]> {
+        Some(x)
+    }
+    /// Not reached: Cortex-M builds widen int8 inputs (`codec::WIDEN_INT8`).
+    #[cfg(aecodec_thumb1)]
+    #[inline(always)]
+    fn thumb1_block4(w: &[u8], x: &[i8]) -> [i32; 4] {
+        block4(w, x)
+    }
+}
+
+impl IntIn for i16 {
+    #[inline(always)]
+    fn get(self) -> i32 {
+        i32::from(self)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn as_i8(_: &[i16]) -> Option<&[i8]> {
+        None
+    }
+    #[cfg(aecodec_thumb1)]
+    #[inline(always)]
+    fn thumb1_block4(w: &[u8], x: &[i16]) -> [i32; 4] {
+        super::thumb1::block4(w, x)
+    }
+}
+
+/// Σ x.
+#[inline]
+fn sum<X: IntIn>(x: &[X]) -> i32 {
+    x.iter().map(|&q| q.get()).sum()
+}
+
 /// Σ u_j x_j with offset-binary weights `u = w + 128`; exact in i32 (validated at load).
 #[inline]
-pub(crate) fn dot_u8(row: &[u8], x: &[i8]) -> i32 {
+pub(crate) fn dot_u8<X: IntIn>(row: &[u8], x: &[X]) -> i32 {
     row.iter()
         .zip(x)
-        .map(|(&u, &xv)| i32::from(u) * i32::from(xv))
+        .map(|(&u, &xv)| i32::from(u) * xv.get())
         .sum()
 }
 
@@ -174,7 +229,7 @@ pub(crate) use super::dsp::Wide;
 /// row in turn, the blocked layout of `spec/model-format.md`), `x` the matching inputs.
 #[cfg_attr(aecodec_thumb1, allow(dead_code))]
 #[inline]
-pub(crate) fn block4(w: &[u8], x: &[i8]) -> [i32; 4] {
+pub(crate) fn block4<X: IntIn>(w: &[u8], x: &[X]) -> [i32; 4] {
     let mut acc = [0i32; 4];
     for (wc, xc) in w.chunks_exact(16).zip(x.chunks_exact(4)) {
         for (a, wr) in acc.iter_mut().zip(wc.chunks_exact(4)) {
@@ -281,7 +336,7 @@ pub(crate) fn dense_int8_many(
 /// Weights are offset-binary (`u = w + 128`, so `Σ w·x = Σ u·x − 128 Σ x`), rows in
 /// groups of four interleaved four inputs at a time (`spec/model-format.md`).
 /// `wide` is the DSP kernel's scratch (empty where that kernel is not built).
-pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [i16]) {
+pub(crate) fn dense_int8<X: IntIn>(l: &DenseSpec<'_>, x: &[X], y: &mut [i8], wide: &mut [i16]) {
     let n_in = usize::from(l.in_dim);
     let groups = usize::from(l.out_dim) / 4;
     let body = n_in / 4 * 4;
@@ -301,7 +356,6 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
     if n_in == 0 {
         return; // refused by validation: every layer has inputs
     }
-    let sum = |v: &[i8]| v.iter().map(|&q| i32::from(q)).sum::<i32>();
     // The DSP kernel widens the input once per layer and sums it on the way.
     #[cfg(aecodec_dsp)]
     let (wx, body_sum) = match super::dsp::widen(xb, wide) {
@@ -313,20 +367,24 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
         let _ = wide;
         sum(xb)
     };
-    // |Σ x| <= 128 · 5120 (MAX_WIDTH inputs plus MAX_LABELS one-hot labels): the offset
-    // term stays far inside i32.
+    // |Σ x| <= 128 · 5120 for int8 (MAX_WIDTH inputs plus MAX_LABELS one-hot labels),
+    // and n · 2^(bits-1) <= 2^23 for a wider input (validated): the offset term stays
+    // inside i32.
     let offset = 128 * (body_sum + sum(xt));
     let fin = Finish::new(l);
     // x86-64 hosts: the whole layer in one call, finished in registers (AVX-512 VNNI or
-    // AVX2, whichever the CPU has).
+    // AVX2, whichever the CPU has), for int8 inputs.
     #[cfg(target_arch = "x86_64")]
-    let done = {
-        let rq = fin.requant(l);
-        let done = super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]);
-        if done {
-            fin.table(yb);
+    let done = match (X::as_i8(xb), X::as_i8(xt)) {
+        (Some(xb), Some(xt)) => {
+            let rq = fin.requant(l);
+            let done = super::x86::layer(wb, n_in, &[xb], &[xt], [offset], &rq, &mut [&mut *yb]);
+            if done {
+                fin.table(yb);
+            }
+            done
         }
-        done
+        _ => false,
     };
     #[cfg(not(target_arch = "x86_64"))]
     let done = false;
@@ -345,10 +403,10 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
             #[cfg(aecodec_dsp)]
             let mut acc = match wx {
                 Some(wx) => super::dsp::block4(main, wx, xb),
-                None => super::thumb1::block4(main, xb),
+                None => X::thumb1_block4(main, xb),
             };
             #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
-            let mut acc = super::thumb1::block4(main, xb);
+            let mut acc = X::thumb1_block4(main, xb);
             #[cfg(not(aecodec_thumb1))]
             let mut acc = block4(main, xb);
             if !xt.is_empty() {
@@ -380,9 +438,9 @@ pub(crate) fn dense_int8(l: &DenseSpec<'_>, x: &[i8], y: &mut [i8], wide: &mut [
 /// for one layer of a few dozen rows per encode, and a second inlined copy of the
 /// kernels would cost a device's flash more than the calls cost it time.
 #[inline(never)]
-pub(crate) fn dense_int8_f32(
+pub(crate) fn dense_int8_f32<X: IntIn>(
     l: &DenseSpec<'_>,
-    x: &[i8],
+    x: &[X],
     y: &mut [f32],
     out_scale: f32,
     wide: &mut [i16],
@@ -402,7 +460,7 @@ pub(crate) fn dense_int8_f32(
     let (Some(xb), Some(xt), Some(x)) = (x.get(..body), x.get(body..n_in), x.get(..n_in)) else {
         return;
     };
-    let offset = 128 * x.iter().map(|&q| i32::from(q)).sum::<i32>();
+    let offset = 128 * sum(x);
     #[cfg(aecodec_dsp)]
     let wx = super::dsp::widen(xb, wide).map(|(wx, _)| wx);
     #[cfg(not(aecodec_dsp))]
@@ -447,16 +505,16 @@ fn sum_to_f32(acc: i32, m: i32, sh: u8, scale: f32) -> f32 {
 /// Σ u·x over one 4-row block with the target's kernel, out of line (see
 /// [`dense_int8_f32`]); `wx` is the input widened by the DSP kernel, where it is built.
 #[inline(never)]
-fn block_sums(main: &[u8], xb: &[i8], wx: Option<&[i16]>) -> [i32; 4] {
+fn block_sums<X: IntIn>(main: &[u8], xb: &[X], wx: Option<&[i16]>) -> [i32; 4] {
     #[cfg(aecodec_dsp)]
     return match wx {
         Some(wx) => super::dsp::block4(main, wx, xb),
-        None => super::thumb1::block4(main, xb),
+        None => X::thumb1_block4(main, xb),
     };
     #[cfg(all(aecodec_thumb1, not(aecodec_dsp)))]
     {
         let _ = wx;
-        return super::thumb1::block4(main, xb);
+        return X::thumb1_block4(main, xb);
     }
     #[cfg(not(aecodec_thumb1))]
     {

@@ -7,6 +7,8 @@
 //! `[x0, x2, x1, x3]` order.
 #![allow(unsafe_code)]
 
+use super::dense::IntIn;
+
 /// Scratch of the DSP kernel: a layer's input widened to 16-bit pairs in UXTB16
 /// order, `[x0, x2, x1, x3]` per four inputs, word-aligned for LDRD.
 #[repr(C, align(8))]
@@ -23,7 +25,7 @@ impl<const N: usize> Wide<N> {
 
 /// Widens `x` (a multiple of 4 long) into `wide` for [`block4`] and sums it; `None` if
 /// the scratch is too short or not word-aligned, and the Thumb-1 kernel runs instead.
-pub(crate) fn widen<'w>(x: &[i8], wide: &'w mut [i16]) -> Option<(&'w [i16], i32)> {
+pub(crate) fn widen<'w, X: IntIn>(x: &[X], wide: &'w mut [i16]) -> Option<(&'w [i16], i32)> {
     let wide = wide.get_mut(..x.len())?;
     if wide.as_ptr() as usize % 4 != 0 {
         return None;
@@ -31,8 +33,10 @@ pub(crate) fn widen<'w>(x: &[i8], wide: &'w mut [i16]) -> Option<(&'w [i16], i32
     let mut sum = 0i32;
     for (p, c) in wide.chunks_exact_mut(4).zip(x.chunks_exact(4)) {
         if let ([p0, p1, p2, p3], &[c0, c1, c2, c3]) = (p, c) {
-            (*p0, *p1, *p2, *p3) = (c0.into(), c2.into(), c1.into(), c3.into());
-            sum += i32::from(c0) + i32::from(c1) + i32::from(c2) + i32::from(c3);
+            // An input is int8, or at most 16 bits (`IntIn`): the casts keep its value.
+            let [c0, c1, c2, c3] = [c0.get(), c1.get(), c2.get(), c3.get()];
+            (*p0, *p1, *p2, *p3) = (c0 as i16, c2 as i16, c1 as i16, c3 as i16);
+            sum += c0 + c1 + c2 + c3;
         }
     }
     Some((wide, sum))
@@ -44,14 +48,15 @@ pub(crate) fn widen<'w>(x: &[i8], wide: &'w mut [i16]) -> Option<(&'w [i16], i32
 /// [`crate::write_blob`] arranges relative to the blob's start; for a blob placed at an
 /// odd address the Thumb-1 kernel runs instead (`x` is the unwidened input it needs).
 /// Integer sums in any order are exact, so the result is bit-identical to the portable
-/// kernel's. Out of line: [`super::dense::dense_int8`] and `dense_int8_f32` share one
+/// kernel's. The encoder's 16-bit first-layer input takes the same path: SMLAD
+/// multiplies 16-bit halves, which the widened input already is. Out of line: [`super::dense::dense_int8`] and `dense_int8_f32` share one
 /// copy in flash, for a call per block of 4 rows.
 #[inline(never)]
-pub(crate) fn block4(w: &[u8], wx: &[i16], x: &[i8]) -> [i32; 4] {
+pub(crate) fn block4<X: IntIn>(w: &[u8], wx: &[i16], x: &[X]) -> [i32; 4] {
     let chunks = wx.len() / 4;
     let aligned = w.as_ptr() as usize % 4 == 0 && wx.as_ptr() as usize % 4 == 0;
     if !aligned || w.len() != 16 * chunks || wx.len() % 4 != 0 {
-        return super::thumb1::block4(w, x);
+        return X::thumb1_block4(w, x);
     }
     macro_rules! row {
         ($a:literal, $w:literal) => {
