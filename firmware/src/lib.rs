@@ -13,7 +13,9 @@ mod pipeline;
 pub mod sensor;
 mod window;
 
-pub use pipeline::{Counters, Pipeline, PipelineError, Sensor, FRAME_CAPACITY};
+pub use pipeline::{
+    Config, Counters, Event, Pipeline, PipelineError, Sensor, FRAME_CAPACITY, MAX_CHANNELS,
+};
 pub use sensor::lis3dh::Lis3dh;
 pub use sensor::sim::SimLis3dh;
 pub use window::WindowBuffer;

@@ -43,11 +43,31 @@ pub struct Counters {
     pub write_errors: u32,
 }
 
+/// Most channels per sample a pipeline reads (the size of its sample buffer).
+pub const MAX_CHANNELS: usize = 16;
+
+/// How a pipeline runs: `Config::default()`, then assign the fields to change
+/// (`let mut c = Config::default(); c.retries = 2;`). The struct is `#[non_exhaustive]`,
+/// as embassy's driver configs are, so that a new field with a default breaks no caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// Samples between the starts of consecutive windows: 1 to the window's samples.
+    /// `None` (the default) is a whole window: windows do not overlap.
+    pub hop: Option<usize>,
+    /// Extra attempts per failed sensor read (default 0: one attempt per sample).
+    pub retries: u8,
+    /// Encoder refinement passes ([`Pipeline::set_refine`]; default 0, the plain
+    /// encoder). Needs a full blob.
+    #[cfg(feature = "refine")]
+    pub refine: u8,
+}
+
 /// Why a pipeline could not be built.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum PipelineError {
-    /// The core refused the model or the scratch size.
+    /// The core refused the model or the scratch size, or refinement without a decoder.
     Core(CoreError),
     /// The window buffer's size does not match the model's input.
     WindowShape {
@@ -55,9 +75,48 @@ pub enum PipelineError {
         model_inputs: usize,
         /// Values per window of the buffer (`N`).
         window: usize,
-        /// Channels per sample.
-        channels: usize,
     },
+    /// The model's samples have more channels than the pipeline reads.
+    TooManyChannels {
+        /// Channels per sample of the model.
+        channels: usize,
+        /// [`MAX_CHANNELS`].
+        max: usize,
+    },
+    /// [`Config::hop`] is 0 or longer than a window.
+    BadHop {
+        /// The hop asked for, in samples.
+        hop: usize,
+        /// Samples per window.
+        samples: usize,
+    },
+}
+
+/// What one [`Pipeline::poll`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A sample went into the window, which is not full yet.
+    Buffered,
+    /// A sample completed a window, and its frame was written.
+    Sent {
+        /// Payload bytes in the frame.
+        payload_bytes: usize,
+        /// The payload's sequence counter (before truncation to the model's bits).
+        sequence: u16,
+    },
+    /// The sensor failed every attempt (`retries` + 1); the window being filled, if
+    /// any, was dropped.
+    SensorFailed,
+    /// The sensor lost samples before this one; the window being filled was dropped and
+    /// a new one starts with this sample.
+    SamplesLost {
+        /// Samples lost (at least; see [`Sensor::take_lost_samples`]).
+        lost: u32,
+    },
+    /// A window was encoded (its sequence number is used) but the writer failed to take
+    /// its frame.
+    WriteFailed,
 }
 
 /// The on-device loop body: `N` values per window, `S` scratch elements.
@@ -74,32 +133,41 @@ pub struct Pipeline<'m, const N: usize, const S: usize> {
 }
 
 impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
-    /// A pipeline for `model`, with `channels` values per sample, a new window every
-    /// `hop` samples, and up to `retries` extra attempts per failed sensor read.
-    pub fn new(
-        model: &'m Model<'m>,
-        channels: usize,
-        hop: usize,
-        retries: u8,
-    ) -> Result<Self, PipelineError> {
+    /// A pipeline for `model`: samples of the model's channels, windows of its input,
+    /// run as `config` says. Every limit is checked here: the scratch and window sizes,
+    /// the channel count, the hop, and refinement (which needs a decoder).
+    pub fn new(model: &'m Model<'m>, config: Config) -> Result<Self, PipelineError> {
         let codec = Codec::new(model).map_err(PipelineError::Core)?;
-        let shape_err = PipelineError::WindowShape {
-            model_inputs: model.input_dim(),
-            window: N,
-            channels,
-        };
         if model.input_dim() != N {
-            return Err(shape_err);
+            return Err(PipelineError::WindowShape {
+                model_inputs: model.input_dim(),
+                window: N,
+            });
         }
-        let window = WindowBuffer::new(channels, hop).ok_or(shape_err)?;
+        let channels = model.channels();
+        if channels > MAX_CHANNELS {
+            return Err(PipelineError::TooManyChannels {
+                channels,
+                max: MAX_CHANNELS,
+            });
+        }
+        let samples = model.samples();
+        let hop = config.hop.unwrap_or(samples);
+        // The model validated that its channels divide its input: only the hop can be off.
+        let window =
+            WindowBuffer::new(channels, hop).ok_or(PipelineError::BadHop { hop, samples })?;
+        #[cfg(feature = "refine")]
+        if config.refine > 0 {
+            model.check_decoder().map_err(PipelineError::Core)?;
+        }
         Ok(Pipeline {
             codec,
             window,
-            retries,
+            retries: config.retries,
             sequence: 0,
             label: 0,
             #[cfg(feature = "refine")]
-            refine: 0,
+            refine: config.refine,
             counters: Counters::default(),
         })
     }
@@ -137,14 +205,16 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
     }
 
     /// Reads one sample (with retries); when it completes a window, encodes it and
-    /// writes one frame to `out`. Returns the payload bytes sent, if any.
+    /// writes one frame to `out`. Says what happened; the counters keep the totals.
     pub fn poll<Se: Sensor, W: embedded_io::Write>(
         &mut self,
         sensor: &mut Se,
         out: &mut W,
-    ) -> Option<usize> {
-        let mut sample = [0.0f32; 16];
-        let ch = self.window.channels().min(sample.len());
+    ) -> Event {
+        let mut sample = [0.0f32; MAX_CHANNELS];
+        // `new` checked the channels against MAX_CHANNELS.
+        let ch = self.window.channels();
+        debug_assert!(ch <= MAX_CHANNELS);
         let dst = sample.get_mut(..ch).unwrap_or(&mut []);
         let mut ok = false;
         for _ in 0..=self.retries {
@@ -157,11 +227,8 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             }
         }
         if !ok {
-            if !self.window.is_empty() {
-                self.counters.dropped_windows = self.counters.dropped_windows.wrapping_add(1);
-            }
-            self.window.clear();
-            return None;
+            self.drop_window();
+            return Event::SensorFailed;
         }
         self.counters.samples = self.counters.samples.wrapping_add(1);
         let lost = sensor.take_lost_samples();
@@ -169,34 +236,58 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             // A window with a hole in it would be encoded on a stretched time base: drop
             // what was gathered, and start again from this (new, whole) sample.
             self.counters.lost_samples = self.counters.lost_samples.wrapping_add(lost);
-            if !self.window.is_empty() {
-                self.counters.dropped_windows = self.counters.dropped_windows.wrapping_add(1);
-            }
-            self.window.clear();
+            self.drop_window();
         }
-        let window = self.window.push(sample.get(..ch).unwrap_or(&[]))?;
+        let idle = if lost > 0 {
+            Event::SamplesLost { lost }
+        } else {
+            Event::Buffered
+        };
+        let Some(window) = self.window.push(sample.get(..ch).unwrap_or(&[])) else {
+            return idle;
+        };
         let meta = Meta {
             sequence: self.sequence,
             label: self.label,
         };
-        // Cannot fail: the window length matches the model, the label was checked, and
-        // refinement is only on with a decoder.
+        // Cannot fail: the window length matches the model (checked in `new`), the label
+        // was checked, and refinement is only on with a decoder.
         #[cfg(feature = "refine")]
-        let payload = self.codec.encode_refined(window, meta, self.refine).ok()?;
+        let encoded = self.codec.encode_refined(window, meta, self.refine);
         #[cfg(not(feature = "refine"))]
-        let payload = self.codec.encode(window, meta).ok()?;
+        let encoded = self.codec.encode(window, meta);
+        let payload = match encoded {
+            Ok(p) => p,
+            Err(_) => {
+                debug_assert!(false, "encode refused a window the pipeline checked");
+                return idle;
+            }
+        };
         self.sequence = self.sequence.wrapping_add(1);
         let mut frame = [0u8; FRAME_CAPACITY];
-        let n = encode_frame(payload.as_bytes(), &mut frame).ok()?;
+        // Cannot fail: FRAME_CAPACITY holds the frame of the largest payload.
+        let n = encode_frame(payload.as_bytes(), &mut frame).unwrap_or(0);
+        debug_assert!(n > 0);
         match out.write_all(frame.get(..n).unwrap_or(&[])) {
             Ok(()) => {
                 self.counters.packets_sent = self.counters.packets_sent.wrapping_add(1);
-                Some(payload.as_bytes().len())
+                Event::Sent {
+                    payload_bytes: payload.as_bytes().len(),
+                    sequence: meta.sequence,
+                }
             }
             Err(_) => {
                 self.counters.write_errors = self.counters.write_errors.wrapping_add(1);
-                None
+                Event::WriteFailed
             }
         }
+    }
+
+    /// Abandons the window being filled, counting it if it held samples.
+    fn drop_window(&mut self) {
+        if !self.window.is_empty() {
+            self.counters.dropped_windows = self.counters.dropped_windows.wrapping_add(1);
+        }
+        self.window.clear();
     }
 }

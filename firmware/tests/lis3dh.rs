@@ -6,7 +6,9 @@ use aecodec_firmware::sensor::lis3dh::{
     mg_to_raw, raw_to_mg, Acceleration, Address, Config, DataRate, Error, Lis3dh, Range,
 };
 use aecodec_firmware::sensor::sim::{SimError, SimLis3dh};
-use aecodec_firmware::{Counters, Pipeline, Sensor, FRAME_CAPACITY};
+use aecodec_firmware::{
+    Config as PipelineConfig, Counters, Event, Pipeline, Sensor, FRAME_CAPACITY,
+};
 use embedded_hal::i2c::{Error as _, ErrorKind, I2c, NoAcknowledgeSource};
 use embedded_hal_mock::eh1::i2c::{Mock as I2cMock, Transaction as T};
 
@@ -556,11 +558,18 @@ mod pipeline {
             sim.fail_every(7);
             let mut accel = Lis3dh::new(&mut sim, Address::Sa0High);
             accel.init(config(Range::G8, DataRate::Hz100)).unwrap();
-            let mut pipeline = Pipeline::<N, S>::new(&model, CH, WINDOW, 2).unwrap();
+            let mut pipe_config = PipelineConfig::default();
+            pipe_config.retries = 2;
+            let mut pipeline = Pipeline::<N, S>::new(&model, pipe_config).unwrap();
             let mut uart = Uart::default();
             let mut payload_bytes = 0;
             for _ in 0..samples {
-                payload_bytes += pipeline.poll(&mut accel, &mut uart).unwrap_or(0);
+                if let Event::Sent {
+                    payload_bytes: n, ..
+                } = pipeline.poll(&mut accel, &mut uart)
+                {
+                    payload_bytes += n;
+                }
             }
             let c = pipeline.counters();
             let sim = accel.release();
@@ -632,16 +641,21 @@ mod pipeline {
         sim.fail_every(5);
         let mut accel = Lis3dh::new(&mut sim, Address::Sa0Low);
         accel.init(config(Range::G8, DataRate::Hz100)).unwrap();
-        let mut pipeline = Pipeline::<N, S>::new(&model, CH, WINDOW, 0).unwrap();
+        let mut pipeline = Pipeline::<N, S>::new(&model, PipelineConfig::default()).unwrap();
         let mut uart = Uart::default();
         let polls = 200u32;
+        let mut failed = 0;
         for _ in 0..polls {
-            assert_eq!(pipeline.poll(&mut accel, &mut uart), None);
+            match pipeline.poll(&mut accel, &mut uart) {
+                Event::SensorFailed => failed += 1,
+                e => assert_eq!(e, Event::Buffered),
+            }
         }
         let c = pipeline.counters();
         let sim = accel.release();
         // Four good reads between faults never fill a 32-sample window.
         assert_eq!(c.sensor_errors, sim.injected_faults());
+        assert_eq!(failed, sim.injected_faults());
         assert_eq!(c.dropped_windows, sim.injected_faults());
         assert_eq!(c.samples + c.sensor_errors, polls);
         assert_eq!(c.samples as usize, sim.samples_delivered());
@@ -662,18 +676,22 @@ mod pipeline {
         sim.overrun_every(100);
         let mut accel = Lis3dh::new(&mut sim, Address::Sa0Low);
         accel.init(config(Range::G8, DataRate::Hz100)).unwrap();
-        let mut pipeline = Pipeline::<N, S>::new(&model, CH, WINDOW, 0).unwrap();
+        let mut pipeline = Pipeline::<N, S>::new(&model, PipelineConfig::default()).unwrap();
         let mut uart = Uart::default();
         // 1,250 reads and the 12 samples overwritten among them stay within the recording.
         let reads = 1250usize;
+        let mut lost_events = 0;
         for _ in 0..reads {
-            pipeline.poll(&mut accel, &mut uart);
+            if let Event::SamplesLost { lost } = pipeline.poll(&mut accel, &mut uart) {
+                lost_events += lost as usize;
+            }
         }
         let c = pipeline.counters();
         let sim = accel.release();
         let skipped = sim.samples_overwritten();
         assert_eq!(skipped, 12);
         assert_eq!(c.lost_samples as usize, skipped);
+        assert_eq!(lost_events, skipped);
         assert_eq!(c.samples as usize, reads);
 
         // The windows the sensor's reads make: consecutive recorded samples, restarted at

@@ -2,7 +2,7 @@
 //! frames into a byte sink, decoded by the receiver; payloads equal the host codec's.
 
 use aecodec_core::{Codec, FrameDecoder, Meta, Model, Precision, MAX_WIDTH};
-use aecodec_firmware::{Counters, Pipeline, Sensor};
+use aecodec_firmware::{Config, Counters, Event, Pipeline, PipelineError, Sensor};
 use aecodec_tests::{daphnet_ankle, daphnet_windows, VecSink};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::{fit_linear, LinearOptions};
@@ -79,8 +79,9 @@ fn pipeline_frames_match_host_payloads_for_every_precision() {
             export_blob(&ae, precision, &train).unwrap()
         };
         let model = Model::from_bytes(&blob).unwrap();
-        let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 0).unwrap();
-        pipe.set_refine(refine).unwrap();
+        let mut config = Config::default();
+        config.refine = refine;
+        let mut pipe = Pipeline::<'_, 192, 192>::new(&model, config).unwrap();
         let mut sensor = Replay {
             rows,
             next: 0,
@@ -137,7 +138,13 @@ fn pipeline_frames_match_host_payloads_for_every_precision() {
     // Refinement needs the decoder: an encoder-only device blob refuses it.
     let device = aecodec_trainer::encoder_only_blob(&pca_blob(Precision::Int8Full)).unwrap();
     let model = Model::from_bytes(&device).unwrap();
-    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 0).unwrap();
+    let mut refining = Config::default();
+    refining.refine = 1;
+    assert!(matches!(
+        Pipeline::<'_, 192, 192>::new(&model, refining),
+        Err(PipelineError::Core(aecodec_core::Error::EncoderOnly { .. }))
+    ));
+    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, Config::default()).unwrap();
     assert!(matches!(
         pipe.set_refine(1),
         Err(aecodec_core::Error::EncoderOnly { .. })
@@ -150,7 +157,9 @@ fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
     let rows: Vec<Vec<f32>> = daphnet_ankle().rows().map(<[f32]>::to_vec).collect();
     let blob = pca_blob(Precision::F32);
     let model = Model::from_bytes(&blob).unwrap();
-    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, 3, 64, 1).unwrap();
+    let mut config = Config::default();
+    config.retries = 1;
+    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, config).unwrap();
     // Samples 0..63 make the first window. Reads 100 and 101 fail (the retry after 100
     // fails too), so the window in progress (samples 64..98) is dropped; read 150 fails
     // once and its retry succeeds.
@@ -161,9 +170,26 @@ fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
         fail: |k| k == 100 || k == 101 || k == 150,
     };
     let mut sink = VecSink::default();
-    for _ in 0..200 {
-        pipe.poll(&mut sensor, &mut sink);
-    }
+    let events: Vec<Event> = (0..200)
+        .map(|_| pipe.poll(&mut sensor, &mut sink))
+        .collect();
+    // Each poll says what it did: windows sent at the 64th sample and 64 samples after
+    // the failure (poll 99), the failure itself, and buffered samples otherwise.
+    let sent = |sequence| Event::Sent {
+        payload_bytes: usize::from(model.payload_layout().bytes),
+        sequence,
+    };
+    assert_eq!(events[63], sent(0));
+    assert_eq!(events[99], Event::SensorFailed);
+    assert_eq!(events[163], sent(1));
+    let others = events
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| ![63, 99, 163].contains(&i));
+    assert!(
+        others.clone().all(|(_, e)| *e == Event::Buffered),
+        "{events:?}"
+    );
     let c = pipe.counters();
     assert_eq!(c.sensor_errors, 3);
     assert_eq!(c.dropped_windows, 1);
@@ -171,9 +197,12 @@ fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
     // One window before the failure, one from the 100 samples after it.
     assert_eq!(c.packets_sent, 2);
     sink.refuse_next = true;
-    for _ in 0..64 {
-        pipe.poll(&mut sensor, &mut sink);
-    }
+    let events: Vec<Event> = (0..64).map(|_| pipe.poll(&mut sensor, &mut sink)).collect();
+    // The window that poll 163 began fills 64 samples later; its frame is refused.
+    assert_eq!(events[63 - 36], Event::WriteFailed);
+    assert!(events
+        .iter()
+        .all(|e| matches!(e, Event::Buffered | Event::WriteFailed)));
     assert_eq!(pipe.counters().write_errors, 1);
 }
 
@@ -181,10 +210,23 @@ fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
 fn pipeline_refuses_window_of_wrong_shape() {
     let blob = pca_blob(Precision::F32);
     let model = Model::from_bytes(&blob).unwrap();
-    assert!(Pipeline::<'_, 96, 192>::new(&model, 3, 32, 0).is_err());
-    assert!(Pipeline::<'_, 192, 192>::new(&model, 5, 32, 0).is_err());
+    assert_eq!(
+        Pipeline::<'_, 96, 192>::new(&model, Config::default()).err(),
+        Some(PipelineError::WindowShape {
+            model_inputs: 192,
+            window: 96
+        })
+    );
+    for hop in [0, 65] {
+        let mut config = Config::default();
+        config.hop = Some(hop);
+        assert_eq!(
+            Pipeline::<'_, 192, 192>::new(&model, config).err(),
+            Some(PipelineError::BadHop { hop, samples: 64 })
+        );
+    }
     assert!(matches!(
-        Pipeline::<'_, 192, 16>::new(&model, 3, 64, 0),
+        Pipeline::<'_, 192, 16>::new(&model, Config::default()),
         Err(aecodec_firmware::PipelineError::Core(
             aecodec_core::Error::ScratchTooSmall {
                 needed: 192,

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use aecodec_core::{FrameDecoder, Model, Precision};
 use aecodec_firmware::sensor::lis3dh::{Address, Config, DataRate, Range};
-use aecodec_firmware::{Counters, Lis3dh, Pipeline, SimLis3dh};
+use aecodec_firmware::{Config as PipelineConfig, Counters, Lis3dh, Pipeline, SimLis3dh};
 use aecodec_tests::{daphnet_ankle, repo_root, VecSink};
 use aecodec_trainer::encoder_only_blob;
 use aecodec_trainer::export_blob;
@@ -24,8 +24,9 @@ const ROWS: usize = 1024;
 /// injected bus faults) and pipeline as the board's firmware/qemu/src/main.rs, on the host.
 fn host_frames(blob: &[u8], samples: &[i16], refine: u8) -> (Vec<u8>, Counters) {
     let model = Model::from_bytes(blob).unwrap();
-    let mut pipe = Pipeline::<'_, 192, 256>::new(&model, 3, 64, 2).unwrap();
-    pipe.set_refine(refine).unwrap();
+    let mut config = PipelineConfig::default();
+    (config.retries, config.refine) = (2, refine);
+    let mut pipe = Pipeline::<'_, 192, 256>::new(&model, config).unwrap();
     let mut bus = SimLis3dh::new(Address::Sa0High, samples);
     bus.fail_every(50);
     let mut accel = Lis3dh::new(bus, Address::Sa0High);

@@ -6,7 +6,7 @@
 use aecodec_core::{
     Codec, FrameDecoder, Model, Precision, SequenceEvent, SequenceTracker, MAX_WIDTH,
 };
-use aecodec_firmware::{Pipeline, Sensor};
+use aecodec_firmware::{Config, Event, Pipeline, Sensor};
 use aecodec_tests::{daphnet_ankle, VecSink};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::{fit_linear, LinearOptions};
@@ -119,7 +119,7 @@ fn lossy_link_soak_counts_every_fault_and_outputs_only_sent_windows() {
 
     // The device: the firmware pipeline, one frame per window.
     let mut pipe =
-        Pipeline::<'_, { 3 * WINDOW }, { 3 * WINDOW }>::new(&model, 3, WINDOW, 0).unwrap();
+        Pipeline::<'_, { 3 * WINDOW }, { 3 * WINDOW }>::new(&model, Config::default()).unwrap();
     let mut sensor = Loop {
         rows: &rows,
         next: 0,
@@ -129,7 +129,7 @@ fn lossy_link_soak_counts_every_fault_and_outputs_only_sent_windows() {
     let mut frames: Vec<Vec<u8>> = Vec::with_capacity(FRAMES);
     let mut device_rx = FrameDecoder::<32>::new();
     while frames.len() < FRAMES {
-        if pipe.poll(&mut sensor, &mut sink).is_some() {
+        if let Event::Sent { .. } = pipe.poll(&mut sensor, &mut sink) {
             let frame = std::mem::take(&mut sink.bytes);
             // what the device sent, as the payload inside its frame
             let mut payload = None;

@@ -12,7 +12,7 @@ mod uart;
 
 use aecodec_core::Model;
 use aecodec_firmware::sensor::lis3dh::{Address, Config, DataRate, Range};
-use aecodec_firmware::{Lis3dh, Pipeline, SimLis3dh};
+use aecodec_firmware::{Config as PipelineConfig, Lis3dh, Pipeline, PipelineError, SimLis3dh};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 
@@ -107,19 +107,26 @@ fn run() -> ! {
         Ok(m) => m,
         Err(_) => fail("model blob rejected"),
     };
-    let mut pipe =
-        match Pipeline::<'_, INPUTS, SCRATCH>::new(&model, CHANNELS, INPUTS / CHANNELS, 2) {
-            Ok(p) => p,
-            Err(_) => fail("model does not fit the pipeline"),
-        };
+    if model.channels() != CHANNELS {
+        fail("the model's samples are not the sensor's 3 axes");
+    }
+    let mut config = PipelineConfig::default();
+    config.retries = 2;
     #[cfg(feature = "refine")]
-    if pipe.set_refine(REFINE).is_err() {
-        fail("AECODEC_REFINE needs the full blob, not an encoder-only one");
+    {
+        config.refine = REFINE;
     }
     #[cfg(not(feature = "refine"))]
     if REFINE > 0 {
         fail("AECODEC_REFINE needs the firmware's refine feature");
     }
+    let mut pipe = match Pipeline::<'_, INPUTS, SCRATCH>::new(&model, config) {
+        Ok(p) => p,
+        Err(PipelineError::Core(aecodec_core::Error::EncoderOnly { .. })) => {
+            fail("AECODEC_REFINE needs the full blob, not an encoder-only one")
+        }
+        Err(_) => fail("model does not fit the pipeline"),
+    };
     // The recorded excerpt answers over a simulated I2C bus; the driver is the real one.
     let mut bus = SimLis3dh::new(Address::Sa0High, &SAMPLES);
     bus.fail_every(FAULT_EVERY);

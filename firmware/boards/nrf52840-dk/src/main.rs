@@ -28,7 +28,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use aecodec_core::Model;
 use aecodec_firmware::sensor::lis3dh::{Address, Config, DataRate, Range};
-use aecodec_firmware::{Counters, Lis3dh, Pipeline};
+use aecodec_firmware::{Config as PipelineConfig, Counters, Event, Lis3dh, Pipeline};
 use cortex_m_rt::entry;
 use embedded_hal::digital::OutputPin;
 use nrf52840_hal::gpio::{p0, Level, Output, Pin, PushPull};
@@ -58,8 +58,6 @@ const LIS3DH_CONFIG: Config = Config {
 
 /// x, y, z.
 const CHANNELS: usize = 3;
-/// A new window every `INPUTS / CHANNELS` samples: no overlap.
-const HOP: usize = INPUTS / CHANNELS;
 /// Extra attempts after a failed I2C read before the window is dropped.
 const RETRIES: u8 = 2;
 /// TIMER0 ticks (1 MHz) per sample: 100 Hz.
@@ -144,7 +142,12 @@ fn main() -> ! {
         Ok(m) => m,
         Err(_) => halt(&mut leds),
     };
-    let mut pipe = match Pipeline::<'_, INPUTS, SCRATCH>::new(&model, CHANNELS, HOP, RETRIES) {
+    if model.channels() != CHANNELS {
+        halt(&mut leds);
+    }
+    let mut config = PipelineConfig::default();
+    config.retries = RETRIES; // windows do not overlap (the default hop)
+    let mut pipe = match Pipeline::<'_, INPUTS, SCRATCH>::new(&model, config) {
         Ok(p) => p,
         Err(_) => halt(&mut leds),
     };
@@ -189,7 +192,7 @@ fn main() -> ! {
             core::hint::spin_loop();
         }
         let before = pipe.counters();
-        if pipe.poll(&mut sensor, &mut out).is_some() {
+        if let Event::Sent { .. } = pipe.poll(&mut sensor, &mut out) {
             frame_led = !frame_led;
             leds.set(0, frame_led);
             leds.set(1, false);
