@@ -87,6 +87,8 @@ class Model:
         defaults to the model's."""
     def decode_full(self, payload: bytes, channels: Optional[int] = None) -> Decoded:
         """One payload to its window, sequence and label."""
+    def payload_info(self, payload: bytes) -> Tuple[Optional[int], Optional[int]]:
+        """(sequence, label) of a payload, checked as `decode` checks it, without decoding."""
     def decode_many(
         self,
         payloads: Union[Sequence[bytes], Iterable[bytes], npt.NDArray[np.uint8], Any],

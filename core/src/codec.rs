@@ -3,7 +3,7 @@
 use crate::bytes::f32s;
 use crate::ops::dense::IntIn;
 use crate::ops::{activation, dense};
-use crate::wire::payload::{self, PayloadInfo};
+use crate::wire::payload::{self, PayloadInfo, PayloadRepr};
 use crate::{
     DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
 };
@@ -562,16 +562,15 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// The payload of `codes`.
     fn pack(&self, meta: Meta) -> Payload {
         let model = self.model;
+        let layout = model.payload_layout();
+        let repr = PayloadRepr {
+            tag: layout.fingerprint_tag(model.payload_fingerprint()),
+            sequence: meta.sequence,
+            label: meta.label,
+            codes: &self.codes,
+        };
         let mut bytes = [0u8; MAX_PAYLOAD_BYTES];
-        let len = payload::pack(
-            model.payload_layout(),
-            model.payload_fingerprint(),
-            meta.sequence,
-            meta.label,
-            model.spec().quantizer.bits(),
-            &self.codes,
-            &mut bytes,
-        );
+        let len = repr.emit(layout, model.spec().quantizer.bits(), &mut bytes);
         Payload { bytes, len }
     }
 

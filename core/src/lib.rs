@@ -46,7 +46,9 @@ pub use model::{
 #[cfg(target_arch = "x86_64")]
 pub use ops::x86::{set_kernel_limit, KernelLimit};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
-pub use wire::payload::{model_tag, PayloadInfo, PayloadLayout, SequenceEvent, SequenceTracker};
+pub use wire::payload::{
+    model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent, SequenceTracker,
+};
 
 /// Largest payload, in bytes, that a model may declare.
 pub const MAX_PAYLOAD_BYTES: usize = 64;

@@ -84,6 +84,46 @@ fn payload_and_frame_bytes_are_pinned() {
     assert_eq!(out, [100.0 + 10.0 * 0.875, 2.125, -50.0 + 5.0 * -1.25]);
 }
 
+/// The pinned payload read field by field without decoding, and written back.
+#[test]
+fn payload_view_and_repr_read_and_write_the_pinned_payload() {
+    use aecodec_core::{Error, PayloadRepr, PayloadView};
+    let b = blob(&Tiny::new().spec());
+    let m = Model::from_bytes(&b).unwrap();
+    let layout = *m.payload_layout();
+    let bits = [4u8, 3];
+    let bytes = [0b0011_0101u8, 0b1011_1100];
+    let view = PayloadView::new_checked(&bytes[..], layout).unwrap();
+    assert_eq!(
+        (view.tag(), view.sequence(), view.label()),
+        (0b0011, Some(5), 0)
+    );
+    assert_eq!(view.tag(), layout.fingerprint_tag(m.fingerprint()));
+    let info = m.payload_info(&bytes).unwrap();
+    assert_eq!((info.sequence, info.label), (Some(5), None));
+    let mut codes = [0u16; 2];
+    let repr = PayloadRepr::parse(&view, &bits, &mut codes).unwrap();
+    assert_eq!((repr.tag, repr.sequence, repr.label), (0b0011, 5, 0));
+    assert_eq!(repr.codes, &[11, 6]);
+    let mut out = [0xffu8; 4];
+    assert_eq!(repr.emit(&layout, &bits, &mut out), 2);
+    assert_eq!(out, [0b0011_0101, 0b1011_1100, 0xff, 0xff]);
+    assert_eq!(repr.emit(&layout, &bits, &mut [0u8; 1]), 0);
+    assert_eq!(
+        PayloadView::new_checked(&bytes[..1], layout),
+        Err(Error::PayloadLength {
+            expected: 2,
+            found: 1
+        })
+    );
+    let padded = [0b0011_0101u8, 0b1011_1101];
+    let view = PayloadView::new_checked(&padded[..], layout).unwrap();
+    assert_eq!(
+        PayloadRepr::parse(&view, &bits, &mut codes),
+        Err(Error::NonZeroPadding)
+    );
+}
+
 /// COBS code 05, payload 35 bc, CRC-16 81 38, delimiter 00 (spec/packet-format.md).
 const GOLDEN_FRAME: &str = "0535bc813800";
 

@@ -688,6 +688,15 @@ proptest! {
         // 4 model tag bits, 4 sequence bits, codes of 4 and 3 bits, 1 padding bit
         for p in [&payload[..], &short[..]] {
             let well_formed = p.len() == 2 && p[0] >> 4 == fp && p[1] & 1 == 0;
+            // The view reads the header of any payload of the right length, ours or not.
+            match aecodec_core::PayloadView::new_checked(p, *m.payload_layout()) {
+                Ok(view) => {
+                    prop_assert_eq!(view.tag(), u16::from(p[0] >> 4));
+                    prop_assert_eq!(view.sequence(), Some(u16::from(p[0] & 0xF)));
+                    prop_assert_eq!(view.label(), 0);
+                }
+                Err(_) => prop_assert!(p.len() != 2),
+            }
             match c.decode(p, &mut out) {
                 Ok(info) => {
                     prop_assert!(well_formed, "accepted {:02x?}", p);

@@ -410,6 +410,15 @@ impl Model {
         })
     }
 
+    /// What a payload says besides its codes, `(sequence, label)` (each None where the
+    /// model has none), checked as `decode` checks it (length, model tag, label, padding)
+    /// without running the decoder: a receiver can drop a repeat (see
+    /// `SequenceTracker`) or route by label before it decodes. Raises as `decode` does.
+    fn payload_info(&self, payload: &[u8]) -> PyResult<(Option<u16>, Option<u16>)> {
+        let info = self.engine.model().payload_info(payload).map_err(to_py)?;
+        Ok((info.sequence, info.label))
+    }
+
     /// Decodes many payloads in one call, with the GIL released: a list of bytes, a 2-D
     /// uint8 array of one payload per row, or an Arrow binary column (pyarrow Array or
     /// ChunkedArray, e.g. from Polars or pandas' Arrow dtype; read from its buffers,

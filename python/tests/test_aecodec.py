@@ -96,6 +96,10 @@ def test_frame_decoder_keeps_the_good_frames_of_a_corrupted_stream(fixtures):
     seq = aecodec.SequenceTracker(m.sequence_bits)
     events = [seq.observe(m.decode_full(p).sequence, p)[0] for p in got]
     assert events[0] == "first" and "gap" in events
+    # The header alone, without decoding: the same sequence numbers, the same checks.
+    assert [m.payload_info(p) for p in got] == [(m.decode_full(p).sequence, None) for p in got]
+    with pytest.raises(aecodec.PayloadLengthError):
+        m.payload_info(got[0][:-1])
 
 
 def test_every_bad_input_raises_its_exception(fixtures):

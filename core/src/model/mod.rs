@@ -10,7 +10,7 @@ pub use blob::{
 use core::ops::Range;
 
 use crate::bytes::{f32s, i32s};
-use crate::wire::payload::PayloadLayout;
+use crate::wire::payload::{PayloadInfo, PayloadLayout};
 use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
 /// Most bits per latent dimension of the uniform quantizer.
@@ -100,6 +100,22 @@ impl<'a> Model<'a> {
     /// encoder-only device blob the full model's it was cut from.
     pub fn payload_fingerprint(&self) -> u32 {
         self.spec.encoder_of.unwrap_or(self.fingerprint)
+    }
+
+    /// What `payload` says besides its codes, checked as [`crate::Codec::decode`] checks
+    /// it (length, model tag, label, padding) without running the decoder: a receiver
+    /// can drop a repeat or route by label before it decodes. See also
+    /// [`crate::PayloadView`] for the fields of a payload not yet checked.
+    pub fn payload_info(&self, payload: &[u8]) -> Result<PayloadInfo, Error> {
+        let mut codes = [0u16; MAX_LATENT];
+        crate::wire::payload::unpack(
+            &self.layout,
+            self.payload_fingerprint(),
+            self.label_count(),
+            self.spec.quantizer.bits(),
+            payload,
+            &mut codes,
+        )
     }
 
     /// Whether this is an encoder-only device blob (no decoder; [`ModelSpec::encoder_of`]).

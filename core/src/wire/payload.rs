@@ -151,34 +151,145 @@ impl BitReader<'_> {
     }
 }
 
-/// Writes a payload into `out` (zeroed first); returns its length.
-pub(crate) fn pack(
-    layout: &PayloadLayout,
-    fingerprint: u32,
-    sequence: u16,
-    label: u16,
-    bits: &[u8],
-    codes: &[u16],
-    out: &mut [u8; MAX_PAYLOAD_BYTES],
-) -> usize {
-    out.fill(0);
-    let mut w = BitWriter { buf: out, pos: 0 };
-    w.put(
-        u32::from(layout.fingerprint_tag(fingerprint)),
-        layout.fingerprint_bits,
-    );
-    w.put(
-        u32::from(sequence) & mask(layout.sequence_bits),
-        layout.sequence_bits,
-    );
-    w.put(u32::from(label), layout.label_bits);
-    for (&b, &c) in bits.iter().zip(codes) {
-        w.put(u32::from(c), b);
-    }
-    usize::from(layout.bytes)
+/// A payload's bytes checked against a model's layout, whose header fields are read
+/// without decoding its codes (in the manner of smoltcp's `Packet<T>`): a receiver can
+/// look at the model tag, sequence counter and label first, and decode only what it
+/// keeps.
+///
+/// ```
+/// # use aecodec_core::{Model, PayloadView};
+/// # fn f(model: &Model<'_>, bytes: &[u8]) -> Result<(), aecodec_core::Error> {
+/// let view = PayloadView::new_checked(bytes, *model.payload_layout())?;
+/// if view.tag() == model.payload_layout().fingerprint_tag(model.payload_fingerprint()) {
+///     let _sequence = view.sequence();
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadView<T: AsRef<[u8]>> {
+    buffer: T,
+    layout: PayloadLayout,
 }
 
-/// Reads a payload's header and codes, checking everything that can be checked.
+impl<T: AsRef<[u8]>> PayloadView<T> {
+    /// `buffer` as a payload of `layout`: refused unless it is `layout.bytes` long. Every
+    /// read below then stays inside it.
+    pub fn new_checked(buffer: T, layout: PayloadLayout) -> Result<Self, Error> {
+        let found = buffer.as_ref().len();
+        if found != usize::from(layout.bytes) {
+            return Err(Error::PayloadLength {
+                expected: usize::from(layout.bytes),
+                found,
+            });
+        }
+        Ok(PayloadView { buffer, layout })
+    }
+
+    /// The layout it was checked against.
+    pub fn layout(&self) -> PayloadLayout {
+        self.layout
+    }
+
+    /// The bytes.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    fn reader_at(&self, pos: usize) -> BitReader<'_> {
+        BitReader {
+            buf: self.buffer.as_ref(),
+            pos,
+        }
+    }
+
+    /// The model tag ([`model_tag`]; 0 for a layout without one).
+    pub fn tag(&self) -> u16 {
+        self.reader_at(0).get(self.layout.fingerprint_bits) as u16
+    }
+
+    /// The sequence counter, if the layout has one.
+    pub fn sequence(&self) -> Option<u16> {
+        let at = usize::from(self.layout.fingerprint_bits);
+        let bits = self.layout.sequence_bits;
+        (bits > 0).then(|| self.reader_at(at).get(bits) as u16)
+    }
+
+    /// The label field (0 for a layout without one; a conditional model's labels are
+    /// checked by [`PayloadRepr::parse`]'s caller against the model's count).
+    pub fn label(&self) -> u16 {
+        let at = usize::from(self.layout.fingerprint_bits) + usize::from(self.layout.sequence_bits);
+        self.reader_at(at).get(self.layout.label_bits) as u16
+    }
+}
+
+/// A payload's fields (in the manner of smoltcp's `Repr`): what [`PayloadRepr::emit`]
+/// writes and [`PayloadRepr::parse`] reads, with the codes in a caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadRepr<'c> {
+    /// The model tag (its low `fingerprint_bits` are sent).
+    pub tag: u16,
+    /// The sequence counter (its low `sequence_bits` are sent).
+    pub sequence: u16,
+    /// The label (conditional models; `label_bits` are sent).
+    pub label: u16,
+    /// One code per latent dimension, each on its width of `bits`.
+    pub codes: &'c [u16],
+}
+
+impl<'c> PayloadRepr<'c> {
+    /// Reads every field of `view`, the codes into `codes` (one per width of `bits`, the
+    /// model's quantizer widths). Refuses a payload whose padding bits are not zero.
+    pub fn parse<T: AsRef<[u8]>>(
+        view: &PayloadView<T>,
+        bits: &[u8],
+        codes: &'c mut [u16],
+    ) -> Result<PayloadRepr<'c>, Error> {
+        let layout = view.layout;
+        let mut r = view.reader_at(0);
+        let tag = r.get(layout.fingerprint_bits) as u16;
+        let sequence = r.get(layout.sequence_bits) as u16;
+        let label = r.get(layout.label_bits) as u16;
+        for (&b, c) in bits.iter().zip(codes.iter_mut()) {
+            *c = r.get(b) as u16;
+        }
+        let padding = (usize::from(layout.bytes) * 8).saturating_sub(r.pos);
+        if r.get(padding.min(8) as u8) != 0 {
+            return Err(Error::NonZeroPadding);
+        }
+        let n = bits.len().min(codes.len());
+        Ok(PayloadRepr {
+            tag,
+            sequence,
+            label,
+            codes: codes.get(..n).unwrap_or(&[]),
+        })
+    }
+
+    /// Writes the payload into `out` (zeroed first: at least `layout.bytes` long, the
+    /// rest untouched) with each code on its width of `bits`; returns its length, 0 if
+    /// `out` is too short. Fields are cut to their widths.
+    pub fn emit(&self, layout: &PayloadLayout, bits: &[u8], out: &mut [u8]) -> usize {
+        let n = usize::from(layout.bytes);
+        let Some(out) = out.get_mut(..n) else {
+            return 0;
+        };
+        out.fill(0);
+        let mut w = BitWriter { buf: out, pos: 0 };
+        w.put(u32::from(self.tag), layout.fingerprint_bits);
+        w.put(
+            u32::from(self.sequence) & mask(layout.sequence_bits),
+            layout.sequence_bits,
+        );
+        w.put(u32::from(self.label), layout.label_bits);
+        for (&b, &c) in bits.iter().zip(self.codes) {
+            w.put(u32::from(c), b);
+        }
+        n
+    }
+}
+
+/// Reads a payload's header and codes, checking everything that can be checked: its
+/// length, the model tag, the label against `label_count`, the padding.
 pub(crate) fn unpack(
     layout: &PayloadLayout,
     fingerprint: u32,
@@ -187,42 +298,26 @@ pub(crate) fn unpack(
     payload: &[u8],
     codes: &mut [u16],
 ) -> Result<PayloadInfo, Error> {
-    if payload.len() != usize::from(layout.bytes) {
-        return Err(Error::PayloadLength {
-            expected: usize::from(layout.bytes),
-            found: payload.len(),
-        });
-    }
-    let mut r = BitReader {
-        buf: payload,
-        pos: 0,
-    };
-    let tag = r.get(layout.fingerprint_bits) as u16;
+    let view = PayloadView::new_checked(payload, *layout)?;
     let expected = layout.fingerprint_tag(fingerprint);
+    let tag = view.tag();
     if tag != expected {
         return Err(Error::ForeignModel {
             expected,
             found: tag,
         });
     }
-    let sequence = r.get(layout.sequence_bits) as u16;
-    let label = r.get(layout.label_bits) as u16;
+    let label = view.label();
     if label_count > 0 && label >= label_count {
         return Err(Error::BadLabel {
             label,
             count: label_count,
         });
     }
-    for (&b, c) in bits.iter().zip(codes.iter_mut()) {
-        *c = r.get(b) as u16;
-    }
-    let padding = (payload.len() * 8 - r.pos) as u8;
-    if r.get(padding) != 0 {
-        return Err(Error::NonZeroPadding);
-    }
+    let repr = PayloadRepr::parse(&view, bits, codes)?;
     Ok(PayloadInfo {
-        sequence: (layout.sequence_bits > 0).then_some(sequence),
-        label: (label_count > 0).then_some(label),
+        sequence: (layout.sequence_bits > 0).then_some(repr.sequence),
+        label: (label_count > 0).then_some(repr.label),
     })
 }
 
