@@ -4,6 +4,7 @@ use crate::bytes::f32s;
 use crate::ops::dense::IntIn;
 use crate::ops::{activation, dense};
 use crate::wire::payload::{self, PayloadInfo, PayloadRepr};
+use crate::{in_bounds, in_bounds_mut};
 use crate::{
     DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
 };
@@ -27,7 +28,7 @@ pub struct Payload {
 impl Payload {
     /// The payload bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or(&[])
+        in_bounds(self.bytes.get(..self.len))
     }
 }
 
@@ -101,8 +102,8 @@ fn run_float<const N: usize>(
             (&b[..], &mut a[..])
         };
         let (x, y) = (
-            src.get(..n_in).unwrap_or(&[]),
-            dst.get_mut(..n_out).unwrap_or(&mut []),
+            in_bounds(src.get(..n_in)),
+            in_bounds_mut(dst.get_mut(..n_out)),
         );
         match precision {
             Precision::Int8Weights if precision.is_built() => {
@@ -231,17 +232,17 @@ fn run_int<const N: usize>(
             (&qb[..], &mut qa[..])
         };
         // Validated lengths: a slice out of range computes nothing.
-        let x = src.get(..n_in).unwrap_or(&[]);
+        let x = in_bounds(src.get(..n_in));
         let reads_wq = (i == 0 && first_in_wq) || WIDEN_INT8;
         if reads_wq && !(i == 0 && first_in_wq) {
             for (w, &q) in wq.iter_mut().zip(x) {
                 *w = i16::from(q);
             }
         }
-        let x16 = wq.get(..n_in).unwrap_or(&[]);
+        let x16 = in_bounds(wq.get(..n_in));
         let plain = l.conv.is_none() && l.lut.is_empty() && l.activation != crate::Activation::Relu;
         if float_out && i == last && plain {
-            let y = a.get_mut(..n_out).unwrap_or(&mut []);
+            let y = in_bounds_mut(a.get_mut(..n_out));
             if reads_wq {
                 dense::dense_int8_f32(l, x16, y, out_scale, wide.slice());
             } else {
@@ -280,20 +281,20 @@ fn int_layer<X: IntIn>(
     let (out_zero, out_scale) = out;
     let transposed = l.conv.is_some_and(|c| c.transposed);
     if transposed {
-        a.get_mut(..l.vec_out()).unwrap_or(&mut []).fill(0.0);
+        in_bounds_mut(a.get_mut(..l.vec_out())).fill(0.0);
     }
     for p in 0..l.positions() {
         let (xs, ys) = l.position(p);
-        let xp = x.get(xs).unwrap_or(&[]);
+        let xp = in_bounds(x.get(xs));
         let to = if transposed {
             0..usize::from(l.out_dim)
         } else {
             ys.clone()
         };
-        let yp = dst.get_mut(to).unwrap_or(&mut []);
+        let yp = in_bounds_mut(dst.get_mut(to));
         dense::dense_int8(l, xp, yp, wide);
         if transposed {
-            let ap = a.get_mut(ys).unwrap_or(&mut []);
+            let ap = in_bounds_mut(a.get_mut(ys));
             for (v, &q) in ap.iter_mut().zip(yp.iter()) {
                 *v += f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
             }
@@ -305,10 +306,7 @@ fn int_layer<X: IntIn>(
 /// `(q − zero) · scale` for the first `width` values of a half's int8 output (16 lanes
 /// where the CPU has them).
 fn dequantize(q: &[i8], zero: i8, scale: f32, a: &mut [f32], width: usize) {
-    let (q, a) = (
-        q.get(..width).unwrap_or(&[]),
-        a.get_mut(..width).unwrap_or(&mut []),
-    );
+    let (q, a) = (in_bounds(q.get(..width)), in_bounds_mut(a.get_mut(..width)));
     let mut body = || dequantize_body(q, zero, scale, a);
     #[cfg(target_arch = "x86_64")]
     if crate::ops::x86::in_avx512(&mut body) {
@@ -508,7 +506,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         let k = self.model.latent_dim();
         check_len("latent", z.len(), k)?;
         self.run_encoder(window, label)?;
-        z.copy_from_slice(self.a.get(..k).unwrap_or(&[]));
+        z.copy_from_slice(in_bounds(self.a.get(..k)));
         Ok(())
     }
 
@@ -556,7 +554,7 @@ impl<'m, const N: usize> Codec<'m, N> {
     fn quantize_latent(&mut self) {
         let k = self.model.latent_dim();
         let q = &self.model.spec().quantizer;
-        q.quantize(self.a.get(..k).unwrap_or(&[]), &mut self.codes);
+        q.quantize(in_bounds(self.a.get(..k)), &mut self.codes);
     }
 
     /// The payload of `codes`.
@@ -618,7 +616,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         let spec = model.spec();
         let k = model.latent_dim();
         spec.quantizer
-            .dequantize(&self.codes, self.a.get_mut(..k).unwrap_or(&mut []));
+            .dequantize(&self.codes, in_bounds_mut(self.a.get_mut(..k)));
         self.put_label(k, label);
         self.run(&spec.decoder, k + usize::from(model.label_count()));
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
@@ -639,7 +637,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         model.check_decoder()?;
         check_len("output window", out.len(), model.input_dim())?;
         let k = model.latent_dim();
-        let z = self.a.get_mut(..k).unwrap_or(&mut []);
+        let z = in_bounds_mut(self.a.get_mut(..k));
         let info = read_latent(model, &mut self.codes, payload, z)?;
         self.run_decoder(info.label.unwrap_or(0), out);
         Ok(info)
@@ -785,8 +783,8 @@ impl<'m, const N: usize> Batch<'m, N> {
                     (&c.qb[..], &mut c.qa[..])
                 };
                 (
-                    src.get(..n_in).unwrap_or(&[]),
-                    dst.get_mut(..n_out).unwrap_or(&mut []),
+                    in_bounds(src.get(..n_in)),
+                    in_bounds_mut(dst.get_mut(..n_out)),
                 )
             });
             let xs = [io[0].0, io[1].0, io[2].0, io[3].0];

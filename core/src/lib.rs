@@ -20,12 +20,36 @@
 //! ```
 //!
 //! Formats are specified in `spec/model-format.md` and `spec/packet-format.md`.
+//!
+//! **No panics.** [`Model::from_bytes`] checks every length, width, offset and parameter
+//! that inference reads, and [`Codec::new`] that the scratch holds the widest layer, so
+//! that after them every slice access is in bounds and every integer sum fits its type.
+//! Inference still reaches slices through checked accessors: on a range that the
+//! checks keep in bounds it computes nothing (and fails a `debug_assert!` in debug
+//! builds) instead of panicking, so a gap in validation costs a wrong result, never a
+//! reset. Untrusted bytes at run time (payloads, frames) are parsed with checked reads
+//! only and refused with an [`Error`].
 #![no_std]
 #![warn(missing_docs)]
 #![deny(unsafe_code)] // exceptions: the Cortex-M kernels' inline assembly (ops/dsp.rs, ops/thumb1.rs) and the x86-64 SIMD kernels (ops/x86.rs)
 
 #[cfg(any(test, feature = "std"))]
 extern crate std;
+
+/// A slice that validation keeps in bounds (see "No panics" above), from its checked
+/// access; empty if it were out of bounds, which a debug build reports.
+#[inline(always)]
+pub(crate) fn in_bounds<T>(s: Option<&[T]>) -> &[T] {
+    debug_assert!(s.is_some(), "a range that validation keeps in bounds");
+    s.unwrap_or(&[])
+}
+
+/// [`in_bounds`] for a mutable slice.
+#[inline(always)]
+pub(crate) fn in_bounds_mut<T>(s: Option<&mut [T]>) -> &mut [T] {
+    debug_assert!(s.is_some(), "a range that validation keeps in bounds");
+    s.unwrap_or(&mut [])
+}
 
 mod bytes;
 mod codec;

@@ -56,7 +56,7 @@ impl LatentQuantizer<'_> {
                         continue;
                     }
                     let n = (1usize << b) - 1;
-                    let edges = tables.get(offset * 4..).unwrap_or(&[]);
+                    let edges = crate::in_bounds(tables.get(offset * 4..));
                     *c = table_code(v, edges, n);
                     offset += 2 * n + 1;
                 }

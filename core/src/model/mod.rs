@@ -507,7 +507,8 @@ fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
                     continue;
                 }
                 let edges = (1usize << b) - 1;
-                let table = tables.get(offset * 4..(offset + edges) * 4).unwrap_or(&[]);
+                // In bounds: the tables' length was checked just above.
+                let table = crate::in_bounds(tables.get(offset * 4..(offset + edges) * 4));
                 let mut prev = f32::NEG_INFINITY;
                 for e in f32s(table) {
                     if e < prev {
