@@ -4,8 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Model, Source};
-use aecodec_trainer::data::{interleave, read_csv, CsvOptions, Table, TimeColumn, Window};
+use aecodec_trainer::data::{read_csv, CsvOptions, Table, TimeColumn};
 use aecodec_trainer::fsio::AtomicFile;
+use aecodec_trainer::windows::WindowSet;
 use anyhow::{bail, Context};
 
 /// Which columns of a CSV file are channels, and which is the label.
@@ -41,17 +42,22 @@ impl Columns {
     }
 
     /// Reads `path` for `model`: without `--columns`, the channels the model names (when
-    /// its windows are cut from a series).
+    /// its windows are cut from a series); rows of several channels in the model's
+    /// order ([`to_model_order`]).
     pub fn read_for(&self, path: &Path, model: &Model<'_>) -> anyhow::Result<Table> {
         let named: Vec<String> = model.channel_names().map(str::to_owned).collect();
-        if self.columns.is_some() || named.is_empty() || model.source() != Source::Series {
-            return self.read(path);
-        }
-        Columns {
-            columns: Some(named),
-            ..self.clone()
-        }
-        .read(path)
+        let mut table =
+            if self.columns.is_some() || named.is_empty() || model.source() != Source::Series {
+                self.read(path)?
+            } else {
+                Columns {
+                    columns: Some(named),
+                    ..self.clone()
+                }
+                .read(path)?
+            };
+        to_model_order(&mut table, model)?;
+        Ok(table)
     }
 
     /// Reads every recording of `paths` (a folder stands for its `.csv` files, in name
@@ -96,27 +102,29 @@ impl Columns {
     }
 }
 
-/// Cuts `table` into the windows `model` takes, as its training data was cut
-/// ([`Model::source`]): one row per window (row mode; a row of several channels is
-/// channel-major, and interleaved here), or windows of the model's samples every `hop`
-/// samples (series mode, one column per channel).
-pub fn windows_for(
-    table: &Table,
+/// Rewrites each row of `table` from channel-major to the sample-major order of the
+/// model's windows, for a model of rows of several channels (nothing otherwise).
+pub fn to_model_order(table: &mut Table, model: &Model<'_>) -> anyhow::Result<()> {
+    if model.source() == Source::Rows && table.width() == model.input_dim() {
+        table.interleave_rows(model.channels())?;
+    }
+    Ok(())
+}
+
+/// The windows of `table` (read with [`Columns::read_for`], or put in the model's order
+/// with [`to_model_order`]) for `model`, as views into it: nothing is copied. One per
+/// row for a model of rows, else windows of the model's samples every `hop` rows
+/// (default: a whole window).
+pub fn windows_for<'t>(
+    table: &'t Table,
     model: &Model<'_>,
     hop: Option<usize>,
-) -> anyhow::Result<Vec<Window>> {
+) -> anyhow::Result<WindowSet<'t>> {
     let (width, input_dim) = (table.width(), model.input_dim());
     let columns = || format!("{} column(s) {}", width, table.columns.join(", "));
+    let mut set = WindowSet::new();
     match model.source() {
-        Source::Rows if width == input_dim => {
-            let mut windows = table.row_windows(0, table.len());
-            if model.channels() > 1 {
-                for (w, _) in &mut windows {
-                    *w = interleave(w, model.channels());
-                }
-            }
-            Ok(windows)
-        }
+        Source::Rows if width == input_dim => set.push(table, 0, table.len(), 1, 1),
         Source::Rows => bail!(
             "{}: the model takes one window of {input_dim} values per row, and the CSV has {}",
             table.path.display(),
@@ -124,7 +132,18 @@ pub fn windows_for(
         ),
         Source::Series if width == model.channels() => {
             let window = model.samples();
-            Ok(table.windows(0, table.len(), window, hop.unwrap_or(window))?)
+            let hop = hop.unwrap_or(window);
+            if hop == 0 {
+                bail!("--hop must be at least 1");
+            }
+            if table.len() < window {
+                bail!(
+                    "{}: {} rows, shorter than one window of {window} samples",
+                    table.path.display(),
+                    table.len()
+                );
+            }
+            set.push(table, 0, table.len(), window, hop);
         }
         Source::Series => bail!(
             "{}: the model takes windows of {} channel(s){}, and the CSV has {} (give --columns)",
@@ -137,6 +156,7 @@ pub fn windows_for(
             columns()
         ),
     }
+    Ok(set)
 }
 
 /// An f32 as JSON with its shortest decimal (64.2, not 64.19999694824219, the same

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (i, (w, label)) in windows.iter().enumerate() {
         let meta = Meta {
             sequence: i as u16,
-            label: *label,
+            label,
         };
         let p = codec
             .encode_refined(w, meta, refine)

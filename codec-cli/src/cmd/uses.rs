@@ -10,7 +10,7 @@ use aecodec_trainer::showcase::sample_prior;
 use aecodec_trainer::store::TrainedFile;
 use anyhow::bail;
 
-use super::common::{read_blob, read_decoder_blob, windows_for, Columns, Sink};
+use super::common::{read_blob, read_decoder_blob, to_model_order, windows_for, Columns, Sink};
 
 /// Arguments of `generate`.
 #[derive(clap::Args)]
@@ -107,7 +107,7 @@ pub fn features(args: DataArgs) -> anyhow::Result<()> {
     );
     let mut z = vec![0.0f32; k];
     for (i, (w, l)) in windows.iter().enumerate() {
-        codec.latent(w, *l, &mut z)?;
+        codec.latent(w, l, &mut z)?;
         let _ = writeln!(
             csv,
             "{i},{l},{}",
@@ -135,8 +135,8 @@ pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
     let mut z = vec![0.0f32; model.latent_dim()];
     let mut out = vec![0.0f32; model.input_dim()];
     for (i, (w, l)) in windows.iter().enumerate() {
-        codec.latent(w, *l, &mut z)?;
-        codec.reconstruct(&z, *l, &mut out)?;
+        codec.latent(w, l, &mut z)?;
+        codec.reconstruct(&z, l, &mut out)?;
         window_rows(&mut csv, i, &out, channels);
     }
     let mut sink = Sink::new(args.output.as_deref())?;
@@ -207,13 +207,14 @@ pub fn anomaly(args: AnomalyArgs) -> anyhow::Result<()> {
         label_column: file.layout.label_column.clone(),
         time_column: None,
     };
-    let table = columns.read(&args.data)?;
+    let mut table = columns.read(&args.data)?;
+    to_model_order(&mut table, &model)?;
     let windows = windows_for(&table, &model, None)?;
     let mut csv = String::from("window,first_line,rmse,anomalous\n");
     let mut flagged = 0;
     let window_len = model.input_dim() / table.columns.len().max(1);
     for (i, (w, l)) in windows.iter().enumerate() {
-        let e = window_rmse(&mut codec, w, *l, &mut out)?;
+        let e = window_rmse(&mut codec, w, l, &mut out)?;
         let bad = e > threshold;
         flagged += usize::from(bad);
         let _ = writeln!(csv, "{i},{},{e:.4},{}", i * window_len + 2, u8::from(bad));
