@@ -231,7 +231,6 @@ fn run_int<const N: usize>(
         } else {
             (&qb[..], &mut qa[..])
         };
-        // Validated lengths: a slice out of range computes nothing.
         let x = in_bounds(src.get(..n_in));
         let reads_wq = (i == 0 && first_in_wq) || WIDEN_INT8;
         if reads_wq && !(i == 0 && first_in_wq) {
