@@ -62,6 +62,10 @@ pub(crate) trait IntIn: Copy {
     /// Σ u·x over one 4-row block in Thumb-1 assembly.
     #[cfg(aecodec_thumb1)]
     fn thumb1_block4(w: &[u8], x: &[Self]) -> [i32; 4];
+    /// Σ u·x over one 4-row block with the host's vector kernel, where there is one for
+    /// this input (int8 layers run whole in [`super::x86::layer`] instead).
+    #[cfg(target_arch = "x86_64")]
+    fn x86_block4(w: &[u8], x: &[Self]) -> Option<[i32; 4]>;
 }
 
 impl IntIn for i8 {
@@ -73,6 +77,11 @@ impl IntIn for i8 {
     #[inline(always)]
     fn as_i8(x: &[i8]) -> Option<&[i8]> {
         Some(x)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn x86_block4(_: &[u8], _: &[i8]) -> Option<[i32; 4]> {
+        None
     }
     /// Not reached: Cortex-M builds widen int8 inputs (`codec::WIDEN_INT8`).
     #[cfg(aecodec_thumb1)]
@@ -91,6 +100,11 @@ impl IntIn for i16 {
     #[inline(always)]
     fn as_i8(_: &[i16]) -> Option<&[i8]> {
         None
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn x86_block4(w: &[u8], x: &[i16]) -> Option<[i32; 4]> {
+        super::x86::block4_i16(w, x)
     }
     #[cfg(aecodec_thumb1)]
     #[inline(always)]
@@ -230,6 +244,10 @@ pub(crate) use super::dsp::Wide;
 #[cfg_attr(aecodec_thumb1, allow(dead_code))]
 #[inline]
 pub(crate) fn block4<X: IntIn>(w: &[u8], x: &[X]) -> [i32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(acc) = X::x86_block4(w, x) {
+        return acc;
+    }
     let mut acc = [0i32; 4];
     for (wc, xc) in w.chunks_exact(16).zip(x.chunks_exact(4)) {
         for (a, wr) in acc.iter_mut().zip(wc.chunks_exact(4)) {

@@ -235,6 +235,46 @@ pub(crate) fn has_avx2() -> bool {
     }
 }
 
+/// Σ u·x over one 4-row block (`dense::block4`) for 16-bit inputs, the encoder's first
+/// layer, with AVX2: per 4 inputs one VPMOVZXBW of the block's 16 weight bytes (4 of each
+/// row in turn), one broadcast of the 4 inputs to every row's lanes and one VPMADDWD,
+/// whose lane pairs are each row's partial sums. `None` without AVX2 (or not allowed by
+/// [`set_kernel_limit`]) or if the lengths do not fit; exact integer sums, the same bits
+/// as the portable loop.
+pub(crate) fn block4_i16(w: &[u8], x: &[i16]) -> Option<[i32; 4]> {
+    let chunks = x.len() / 4;
+    if !has_avx2() || x.len() != 4 * chunks || w.len() != 16 * chunks {
+        return None;
+    }
+    // SAFETY: the CPU has AVX2 (checked above), and the kernel reads `16 · chunks` bytes
+    // of `w` and `4 · chunks` values of `x`, their lengths (checked above).
+    Some(unsafe { block4_i16_avx2(w, x, chunks) })
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn block4_i16_avx2(w: &[u8], x: &[i16], chunks: usize) -> [i32; 4] {
+    let mut acc = _mm256_setzero_si256();
+    for c in 0..chunks {
+        // SAFETY: c < chunks: bytes 16c..16c + 16 of `w` and values 4c..4c + 4 of `x`
+        // exist (the caller's contract); unaligned loads.
+        let (wv, xq) = unsafe {
+            (
+                _mm_loadu_si128(w.as_ptr().add(16 * c).cast()),
+                x.as_ptr().add(4 * c).cast::<i64>().read_unaligned(),
+            )
+        };
+        // u (0..=255) and x as i16: each product and each pair's sum fit i32.
+        let prods = _mm256_madd_epi16(_mm256_cvtepu8_epi16(wv), _mm256_set1_epi64x(xq));
+        acc = _mm256_add_epi32(acc, prods);
+    }
+    let mut lanes = [0i32; 8];
+    // SAFETY: 32 bytes into a [i32; 8].
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), acc) };
+    // Lanes 2r and 2r + 1 hold row r's sums (wrapping, as the portable loop's would; the
+    // model's validation keeps them in range).
+    core::array::from_fn(|r| lanes[2 * r].wrapping_add(lanes[2 * r + 1]))
+}
+
 /// What follows a layer's accumulation, for [`layer`]: per row a bias (i32 LE, input zero
 /// point folded in), a fixed-point multiplier (i32 LE) and a shift, then the output zero
 /// point and ReLU (clamped at it) or none. A layer with an activation table takes its
