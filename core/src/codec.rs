@@ -384,20 +384,25 @@ impl<'m, const N: usize> Codec<'m, N> {
         match self.model.precision() {
             Precision::Int8Full if Precision::Int8Full.is_built() => {
                 self.quantize_input(half, n_in);
-                let bufs = (
-                    &mut self.a,
-                    &mut self.qa,
-                    &mut self.qb,
-                    &mut self.window_q,
-                    &mut self.wide,
-                );
-                run_int(half, false, false, bufs)
+                self.run_int(half, false, false)
             }
             p @ (Precision::F32 | Precision::Int8Weights) if p.is_built() => {
                 run_float(half, p, &mut self.a, &mut self.b)
             }
             _ => {}
         }
+    }
+
+    /// Runs a full-integer half on this codec's buffers ([`run_int`]).
+    fn run_int(&mut self, half: &HalfSpec<'_>, first_in_wq: bool, float_out: bool) {
+        let bufs = (
+            &mut self.a,
+            &mut self.qa,
+            &mut self.qb,
+            &mut self.window_q,
+            &mut self.wide,
+        );
+        run_int(half, first_in_wq, float_out, bufs);
     }
 
     /// Full-int8: quantizes `a[..n_in]`, the input of `half`, into `qa`.
@@ -468,14 +473,7 @@ impl<'m, const N: usize> Codec<'m, N> {
                     *q = if i == usize::from(label) { one } else { 0 };
                 }
             }
-            let bufs = (
-                &mut self.a,
-                &mut self.qa,
-                &mut self.qb,
-                &mut self.window_q,
-                &mut self.wide,
-            );
-            run_int(&spec.encoder, true, true, bufs);
+            self.run_int(&spec.encoder, true, true);
             return Ok(());
         }
         if !precision.is_built() {

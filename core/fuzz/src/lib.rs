@@ -349,6 +349,16 @@ impl Layer {
     }
 }
 
+/// `boundary` with the encoder's input on 12 bits (its first layer then reads the
+/// 16-bit input) at a 16th of the scale.
+fn wide_input(boundary: IntBoundary) -> IntBoundary {
+    IntBoundary {
+        in_bits: 12,
+        in_scale: boundary.in_scale / 16.0,
+        ..boundary
+    }
+}
+
 fn half(boundary: IntBoundary, layers: &[Layer]) -> HalfSpec<'_> {
     let mut v = heapless::Vec::new();
     for l in layers {
@@ -487,15 +497,7 @@ pub fn conditional_int8_blob() -> Vec<u8> {
         label_count: 3,
         norm_mean: &norm_mean,
         norm_std: &norm_std,
-        // The encoder's input on 12 bits (its first layer reads the 16-bit input).
-        encoder: half(
-            IntBoundary {
-                in_bits: 12,
-                in_scale: 0.05 / 16.0,
-                ..boundary
-            },
-            &enc,
-        ),
+        encoder: half(wide_input(boundary), &enc),
         decoder: half(boundary, &dec),
         quantizer: LatentQuantizer::Table {
             bits: &[3, 2],
@@ -549,15 +551,7 @@ pub fn conv_int8_blob() -> Vec<u8> {
         label_count: 0,
         norm_mean: &norm_mean,
         norm_std: &norm_std,
-        // The encoder's input on 12 bits (its first layer reads the 16-bit input).
-        encoder: half(
-            IntBoundary {
-                in_bits: 12,
-                in_scale: 0.05 / 16.0,
-                ..boundary
-            },
-            &enc,
-        ),
+        encoder: half(wide_input(boundary), &enc),
         decoder: half(boundary, &dec),
         quantizer: LatentQuantizer::Uniform {
             bits: &[5, 4],
