@@ -134,11 +134,11 @@ impl Lead {
 
 /// Simplicity rank of a candidate (lower is simpler): classical codecs, then the
 /// denoising autoencoder, then other learned variants.
-fn simplicity(name: &str) -> u8 {
-    match name {
-        "linear" | "dct" => 0,
-        "dae" => 1,
-        _ => 2,
+fn simplicity(kind: CodecKind) -> u8 {
+    match kind {
+        CodecKind::Linear | CodecKind::Dct => 0,
+        CodecKind::Learned(Variant::Dae(_)) => 1,
+        CodecKind::Learned(_) => 2,
     }
 }
 
@@ -318,13 +318,13 @@ fn one_standard_error_rule(candidates: &[Candidate], seed: u64) -> (usize, Optio
     let Some(best) = (0..candidates.len()).max_by(|&a, &b| snr(a).total_cmp(&snr(b))) else {
         return (0, None);
     };
-    let best_rank = simplicity(&candidates[best].name);
+    let best_rank = simplicity(candidates[best].kind);
     let best_errors = &candidates[best].window_errors;
     let mut lead = None;
     for rank in 0..best_rank {
         // The best of this simpler rank.
         let Some(simpler) = (0..candidates.len())
-            .filter(|&i| simplicity(&candidates[i].name) == rank)
+            .filter(|&i| simplicity(candidates[i].kind) == rank)
             .max_by(|&a, &b| snr(a).total_cmp(&snr(b)))
         else {
             continue;
