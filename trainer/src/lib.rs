@@ -31,6 +31,7 @@ pub mod nn;
 pub mod normal;
 pub mod parallel;
 pub mod plot;
+pub mod report;
 mod rng;
 pub mod select;
 pub mod showcase;

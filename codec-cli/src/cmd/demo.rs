@@ -14,15 +14,14 @@ use aecodec_core::{
     encode_frame, max_frame_len, Codec, FrameDecoder, Meta, Model, PayloadHeader, Precision,
     MAX_PAYLOAD_BYTES,
 };
-use aecodec_trainer::baselines::DownsampleCodec;
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
 use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::lorawan::{Codec as LorawanCodec, PortModel, SizeReport};
-use aecodec_trainer::metrics::{compression_ratio, distortion, Distortion};
-use aecodec_trainer::select::{auto, validate};
+use aecodec_trainer::metrics::{distortion, Distortion};
+use aecodec_trainer::report::{rd_json, rd_markdown, rd_plot, sweep, RdRow};
 use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, VariantsReport};
 use aecodec_trainer::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::train::{default_conv, TrainConfig, DEFAULT_REFINE};
+use aecodec_trainer::train::{TrainConfig, DEFAULT_REFINE};
 use aecodec_trainer::windows::sample;
 use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
 use anyhow::{bail, Context};
@@ -57,9 +56,8 @@ const BUDGETS: [usize; 6] = [6, 8, 12, 16, 24, 32];
 const MAIN_BUDGET: usize = 12;
 /// The test window drawn in the signal plots.
 const PLOT_WINDOW: usize = 3;
-/// Codec names that are learned (the rest are classical).
-const LEARNED: [&str; 2] = ["ae", "dae"];
-const HEADER: PayloadHeader = PayloadHeader {
+/// The payload header of every codec in the reports (`demo` and `eval`).
+pub(crate) const HEADER: PayloadHeader = PayloadHeader {
     fingerprint_bits: 4,
     sequence_bits: 4,
 };
@@ -76,60 +74,12 @@ fn precision_file(p: Precision) -> String {
     format!("model-{}.aem", p.slug())
 }
 
-/// One budget of the rate–distortion sweep.
-pub(crate) struct RdRow {
-    bytes: usize,
-    /// The model `auto` chose.
-    model: aecodec_trainer::FloatModel,
-    codecs: Vec<CodecRow>,
-    chosen: String,
-    reason: String,
-    /// Encoder refinement passes of `CodecRow::test`.
-    refine: u8,
-}
-
-/// One codec at one budget, on the test windows.
-pub(crate) struct CodecRow {
-    name: String,
-    latent: usize,
-    /// Through the core, the encoder refining codes ([`RdRow::refine`] passes).
-    test: Distortion,
-    /// Through the core with the plain encoder (what an encoder-only device blob sends).
-    plain: Distortion,
-}
-
-impl CodecRow {
-    /// Test SNR with the refining or (`plain`) the plain encoder.
-    fn snr_db(&self, plain: bool) -> f64 {
-        if plain {
-            self.plain.snr_db
-        } else {
-            self.test.snr_db
-        }
-    }
-}
-
 /// One precision of the chosen codec, streamed.
 struct PrecisionRow {
     precision: Precision,
     report: PrecisionReport,
     streamed: Distortion,
     frame_bytes: usize,
-}
-
-impl RdRow {
-    /// The model `auto` chose at this budget.
-    pub(crate) fn model(&self) -> &aecodec_trainer::FloatModel {
-        &self.model
-    }
-    /// Its name.
-    pub(crate) fn chosen(&self) -> &str {
-        &self.chosen
-    }
-    /// The budget.
-    pub(crate) fn bytes(&self) -> usize {
-        self.bytes
-    }
 }
 
 /// Writes report.md and report.json into `out`, and prints the report (JSON or markdown).
@@ -150,68 +100,6 @@ pub(crate) fn write_reports(
         print!("{md}");
     }
     Ok(())
-}
-
-/// Fits `auto` (linear, dct, ae, dae) and the downsample baseline at every budget and
-/// measures each candidate on the test windows through the core.
-pub(crate) fn sweep(
-    train: &[Window],
-    val: &[Window],
-    test: &[Window],
-    channels: usize,
-    budgets: &[usize],
-    steps: usize,
-    refine: u8,
-) -> anyhow::Result<Vec<RdRow>> {
-    let mut rd = Vec::new();
-    // The convolutional front end where it tiles the window (as `train --conv auto`).
-    let input = train.first().map_or(0, |w| w.0.len());
-    let conv = default_conv(input, channels);
-    for &bytes in budgets {
-        let cfg = TrainConfig {
-            payload_bytes: bytes,
-            header: HEADER,
-            steps,
-            conv,
-            refine,
-            ..TrainConfig::default()
-        };
-        let sel = auto(&cfg, train, val, channels, 0, &mut |_| {})?;
-        let mut codecs = Vec::new();
-        for c in &sel.candidates {
-            codecs.push(CodecRow {
-                name: c.name.clone(),
-                latent: c.model.quantizer.bits().len(),
-                test: validate(&c.model, train, test, channels, refine)?,
-                plain: validate(&c.model, train, test, channels, 0)?,
-            });
-        }
-        // Downsample + 8 bit: the simplest classical codec, same bytes, same header bits.
-        let header_bits = usize::from(HEADER.fingerprint_bits + HEADER.sequence_bits);
-        match DownsampleCodec::fit(train, channels, bytes, header_bits) {
-            Ok(ds) => {
-                // its own encoder (not a core blob): nothing to refine
-                let d = distortion(test, &ds.round_trip(test)?, channels);
-                codecs.push(CodecRow {
-                    name: "downsample".into(),
-                    latent: ds.positions().len() * channels,
-                    test: d,
-                    plain: d,
-                });
-            }
-            Err(e) => eprintln!("  {bytes:>2} bytes: no downsample baseline: {e}"),
-        }
-        eprintln!("  {bytes:>2} bytes: {}", sel.reason());
-        rd.push(RdRow {
-            bytes,
-            model: sel.best().model.clone(),
-            codecs,
-            chosen: sel.best().name.clone(),
-            reason: sel.reason(),
-            refine,
-        });
-    }
-    Ok(rd)
 }
 
 /// Streams `test` through `blob` as frames; returns the frame bytes and the windows a
@@ -311,152 +199,6 @@ fn markdown(
         );
     }
     md
-}
-
-/// The rate–distortion tables, the auto choices and the learned-vs-classical margins.
-pub(crate) fn rd_markdown(rd: &[RdRow], inputs: usize) -> String {
-    let mut md = String::new();
-    let refine = rd.first().map_or(0, |r| r.refine);
-    let _ = writeln!(
-        md,
-        "## Rate–distortion on the test split (f32, through the core)\n\n\
-         Every core codec's encoder refines each window's codes for up to {refine} passes \
-         (`Codec::encode_refined`: analysis by synthesis, each code tried one step down and up \
-         through the decoder, kept when the window's error drops; `auto` chose on validation \
-         with it too). \"plain\" is the encoder network alone, what a device sends from an \
-         encoder-only blob. The payloads are the same format either way.\n"
-    );
-    let _ = writeln!(md, "| payload bytes | compression vs 16-bit | codec | latent dims | RMSE (mg) | SNR (dB) | PRD (%) | SNR plain (dB) | auto |");
-    let _ = writeln!(md, "|---:|---:|---|---:|---:|---:|---:|---:|---|");
-    for r in rd {
-        for c in &r.codecs {
-            let mark = if c.name == r.chosen { "chosen" } else { "" };
-            let _ = writeln!(
-                md,
-                "| {} | {:.0}:1 | {} | {} | {:.1} | {:.2} | {:.1} | {:.2} | {mark} |",
-                r.bytes,
-                compression_ratio(inputs, r.bytes),
-                c.name,
-                c.latent,
-                c.test.rmse,
-                c.test.snr_db,
-                c.test.prd_percent,
-                c.plain.snr_db,
-            );
-        }
-    }
-    let _ = writeln!(md);
-    for r in rd {
-        let _ = writeln!(md, "- {} bytes: {}", r.bytes, r.reason);
-    }
-    let _ = writeln!(md, "\n### Learned against classical, test split\n");
-    let _ = writeln!(md, "| payload bytes | best learned | best classical | margin (dB) | auto's choice vs best classical (dB) | margin, plain encoders (dB) |");
-    let _ = writeln!(md, "|---:|---|---|---:|---:|---:|");
-    let mut short = Vec::new();
-    for r in rd {
-        let best = |learned: bool, plain: bool| {
-            r.codecs
-                .iter()
-                .filter(|c| LEARNED.contains(&c.name.as_str()) == learned)
-                .max_by(|a, b| a.snr_db(plain).total_cmp(&b.snr_db(plain)))
-        };
-        if let (Some(l), Some(c)) = (best(true, false), best(false, false)) {
-            let margin = l.test.snr_db - c.test.snr_db;
-            let plain_margin = match (best(true, true), best(false, true)) {
-                (Some(l), Some(c)) => l.plain.snr_db - c.plain.snr_db,
-                _ => f64::NAN,
-            };
-            let chosen = r
-                .codecs
-                .iter()
-                .find(|x| x.name == r.chosen)
-                .map_or(f64::NAN, |x| x.test.snr_db);
-            let _ = writeln!(
-                md,
-                "| {} | {} {:.2} dB | {} {:.2} dB | {margin:+.2} | {:+.2} | {plain_margin:+.2} |",
-                r.bytes,
-                l.name,
-                l.test.snr_db,
-                c.name,
-                c.test.snr_db,
-                chosen - c.test.snr_db
-            );
-            if r.bytes <= 12 && margin < 3.0 {
-                short.push(format!("{} B: {margin:+.2} dB", r.bytes));
-            }
-        }
-    }
-    if short.is_empty() {
-        let _ = writeln!(md, "\nAt 12 bytes or less the learned codec beats the best classical codec by 3 dB or more (with the refining encoder; the last column is without refinement).");
-    } else {
-        let _ = writeln!(
-            md,
-            "\nAt 12 bytes or less the learned codec is less than 3 dB above the best classical codec at: {}.",
-            short.join(", ")
-        );
-    }
-    md
-}
-
-/// The sweep as JSON.
-pub(crate) fn rd_json(rd: &[RdRow], inputs: usize) -> serde_json::Value {
-    serde_json::json!(rd
-        .iter()
-        .map(|r| serde_json::json!({
-            "bytes": r.bytes,
-            "compression": compression_ratio(inputs, r.bytes),
-            "chosen": r.chosen,
-            "reason": r.reason,
-            "refine_passes": r.refine,
-            "codecs": r.codecs.iter().map(|c| serde_json::json!({
-                "codec": c.name, "latent": c.latent, "rmse": c.test.rmse, "snr_db": c.test.snr_db,
-                "prd_percent": c.test.prd_percent, "plain_snr_db": c.plain.snr_db,
-            })).collect::<Vec<_>>(),
-        }))
-        .collect::<Vec<_>>())
-}
-
-/// The rate–distortion plot of a sweep.
-pub(crate) fn rd_plot(path: &Path, rd: &[RdRow]) -> anyhow::Result<()> {
-    // Every codec with the refining encoder, and the learned ones also with the plain
-    // encoder (the classical codecs are the same either way).
-    let mut names: Vec<(String, bool)> = Vec::new();
-    for r in rd {
-        for c in &r.codecs {
-            for plain in [false, true] {
-                let key = (c.name.clone(), plain);
-                let wanted = !plain || (r.refine > 0 && LEARNED.contains(&c.name.as_str()));
-                if wanted && !names.contains(&key) {
-                    names.push(key);
-                }
-            }
-        }
-    }
-    let series: Vec<(String, Vec<(f64, f64)>)> = names
-        .iter()
-        .map(|(n, plain)| {
-            let pts = rd
-                .iter()
-                .filter_map(|r| {
-                    r.codecs
-                        .iter()
-                        .find(|c| &c.name == n)
-                        .map(|c| (r.bytes as f64, c.snr_db(*plain)))
-                })
-                .collect();
-            let label = if *plain {
-                format!("{n}, plain encoder")
-            } else {
-                n.clone()
-            };
-            (label, pts)
-        })
-        .collect();
-    Ok(plot::rate_distortion(
-        path,
-        "Rate-distortion on the test split",
-        &series,
-    )?)
 }
 
 /// Writes the report's PNGs; returns (file name, what it shows).
@@ -751,6 +493,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &BUDGETS,
         args.steps,
         args.refine,
+        HEADER,
+        &mut |line| eprintln!("  {line}"),
     )?;
     let main = rd
         .iter()

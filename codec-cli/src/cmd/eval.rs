@@ -9,7 +9,8 @@ use aecodec_trainer::{export_blob, plot, round_trip};
 use anyhow::{bail, Context};
 
 use super::common::Columns;
-use super::demo::{rd_json, rd_markdown, rd_plot, sweep, write_reports};
+use super::demo::{write_reports, HEADER};
+use aecodec_trainer::report::{rd_json, rd_markdown, rd_plot, sweep};
 
 /// Arguments of `eval`.
 #[derive(clap::Args)]
@@ -85,6 +86,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &args.budgets,
         args.steps,
         args.refine,
+        HEADER,
+        &mut |line| eprintln!("  {line}"),
     )?;
     let inputs = args.window * channels;
     let mut md = format!(
@@ -103,9 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let window = &test[test.len() / 2];
     let mut decoded = Vec::new();
     for r in &rd {
-        let blob = export_blob(r.model(), Precision::F32, &train)?;
+        let blob = export_blob(&r.model, Precision::F32, &train)?;
         if let Some(w) = round_trip(&blob, std::slice::from_ref(window), args.refine)?.pop() {
-            decoded.push((format!("{} at {} B", r.chosen(), r.bytes()), w));
+            decoded.push((format!("{} at {} B", r.chosen, r.bytes), w));
         }
     }
     plot::signals(

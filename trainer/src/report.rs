@@ -1,0 +1,278 @@
+//! The rate–distortion report of `aecodec demo` and `aecodec eval`: `auto` and the
+//! classical baselines fit at every payload budget, measured on test windows through the
+//! core ([`sweep`]), and written as markdown tables ([`rd_markdown`]), JSON ([`rd_json`])
+//! and a plot ([`rd_plot`]).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use aecodec_core::PayloadHeader;
+
+use crate::baselines::DownsampleCodec;
+use crate::data::Window;
+use crate::metrics::{compression_ratio, distortion, Distortion};
+use crate::select::{auto, validate, CodecKind};
+use crate::train::{default_conv, TrainConfig};
+use crate::{plot, Error, FloatModel};
+
+/// One budget of the rate–distortion sweep.
+#[derive(Debug, Clone)]
+pub struct RdRow {
+    /// Payload bytes.
+    pub bytes: usize,
+    /// The model `auto` chose.
+    pub model: FloatModel,
+    /// Every codec measured at this budget: `auto`'s candidates, then the downsample
+    /// baseline.
+    pub codecs: Vec<CodecRow>,
+    /// The name of `auto`'s choice.
+    pub chosen: String,
+    /// Why `auto` chose it.
+    pub reason: String,
+    /// Encoder refinement passes of [`CodecRow::test`].
+    pub refine: u8,
+}
+
+/// One codec at one budget, on the test windows.
+#[derive(Debug, Clone)]
+pub struct CodecRow {
+    /// `linear`, `dct`, a variant's name, or `downsample`.
+    pub name: String,
+    /// What `auto` fit (`None` for the downsample baseline, which is no core codec).
+    pub kind: Option<CodecKind>,
+    /// Latent dimensions (kept samples × channels for the downsample baseline).
+    pub latent: usize,
+    /// Through the core, the encoder refining codes ([`RdRow::refine`] passes).
+    pub test: Distortion,
+    /// Through the core with the plain encoder (what an encoder-only device blob sends).
+    pub plain: Distortion,
+}
+
+impl CodecRow {
+    /// Test SNR with the refining or (`plain`) the plain encoder.
+    pub fn snr_db(&self, plain: bool) -> f64 {
+        if plain {
+            self.plain.snr_db
+        } else {
+            self.test.snr_db
+        }
+    }
+
+    /// Whether it is a learned codec (an autoencoder variant).
+    pub fn is_learned(&self) -> bool {
+        matches!(self.kind, Some(CodecKind::Learned(_)))
+    }
+}
+
+/// Fits `auto` (linear, dct, ae, dae; `steps` training steps, the convolutional front end
+/// where it tiles the window) and the downsample baseline at every budget, each payload
+/// carrying `header`, and measures each candidate on the test windows through the core,
+/// refining codes for `refine` passes and with the plain encoder. `progress` hears a
+/// line per budget (`auto`'s reason, or why a baseline is missing).
+#[allow(clippy::too_many_arguments)]
+pub fn sweep(
+    train: &[Window],
+    val: &[Window],
+    test: &[Window],
+    channels: usize,
+    budgets: &[usize],
+    steps: usize,
+    refine: u8,
+    header: PayloadHeader,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<RdRow>, Error> {
+    let mut rd = Vec::new();
+    // The convolutional front end where it tiles the window (as `train --conv auto`).
+    let input = train.first().map_or(0, |w| w.0.len());
+    let conv = default_conv(input, channels);
+    for &bytes in budgets {
+        let cfg = TrainConfig {
+            payload_bytes: bytes,
+            header,
+            steps,
+            conv,
+            refine,
+            ..TrainConfig::default()
+        };
+        let sel = auto(&cfg, train, val, channels, 0, &mut |_| {})?;
+        let mut codecs = Vec::new();
+        for c in &sel.candidates {
+            codecs.push(CodecRow {
+                name: c.name.clone(),
+                kind: Some(c.kind),
+                latent: c.model.quantizer.bits().len(),
+                test: validate(&c.model, train, test, channels, refine)?,
+                plain: validate(&c.model, train, test, channels, 0)?,
+            });
+        }
+        // Downsample + 8 bit: the simplest classical codec, same bytes, same header bits.
+        let header_bits = usize::from(header.fingerprint_bits + header.sequence_bits);
+        match DownsampleCodec::fit(train, channels, bytes, header_bits) {
+            Ok(ds) => {
+                // its own encoder (not a core blob): nothing to refine
+                let d = distortion(test, &ds.round_trip(test)?, channels);
+                codecs.push(CodecRow {
+                    name: "downsample".into(),
+                    kind: None,
+                    latent: ds.positions().len() * channels,
+                    test: d,
+                    plain: d,
+                });
+            }
+            Err(e) => progress(&format!("{bytes:>2} bytes: no downsample baseline: {e}")),
+        }
+        progress(&format!("{bytes:>2} bytes: {}", sel.reason()));
+        rd.push(RdRow {
+            bytes,
+            model: sel.best().model.clone(),
+            codecs,
+            chosen: sel.best().name.clone(),
+            reason: sel.reason(),
+            refine,
+        });
+    }
+    Ok(rd)
+}
+
+/// The rate–distortion tables of a sweep over windows of `inputs` values, the reasons
+/// for `auto`'s choices, and the learned-against-classical margins.
+pub fn rd_markdown(rd: &[RdRow], inputs: usize) -> String {
+    let mut md = String::new();
+    let refine = rd.first().map_or(0, |r| r.refine);
+    let _ = writeln!(
+        md,
+        "## Rate–distortion on the test split (f32, through the core)\n\n\
+         Every core codec's encoder refines each window's codes for up to {refine} passes \
+         (`Codec::encode_refined`: analysis by synthesis, each code tried one step down and up \
+         through the decoder, kept when the window's error drops; `auto` chose on validation \
+         with it too). \"plain\" is the encoder network alone, what a device sends from an \
+         encoder-only blob. The payloads are the same format either way.\n"
+    );
+    let _ = writeln!(md, "| payload bytes | compression vs 16-bit | codec | latent dims | RMSE (mg) | SNR (dB) | PRD (%) | SNR plain (dB) | auto |");
+    let _ = writeln!(md, "|---:|---:|---|---:|---:|---:|---:|---:|---|");
+    for r in rd {
+        for c in &r.codecs {
+            let mark = if c.name == r.chosen { "chosen" } else { "" };
+            let _ = writeln!(
+                md,
+                "| {} | {:.0}:1 | {} | {} | {:.1} | {:.2} | {:.1} | {:.2} | {mark} |",
+                r.bytes,
+                compression_ratio(inputs, r.bytes),
+                c.name,
+                c.latent,
+                c.test.rmse,
+                c.test.snr_db,
+                c.test.prd_percent,
+                c.plain.snr_db,
+            );
+        }
+    }
+    let _ = writeln!(md);
+    for r in rd {
+        let _ = writeln!(md, "- {} bytes: {}", r.bytes, r.reason);
+    }
+    let _ = writeln!(md, "\n### Learned against classical, test split\n");
+    let _ = writeln!(md, "| payload bytes | best learned | best classical | margin (dB) | auto's choice vs best classical (dB) | margin, plain encoders (dB) |");
+    let _ = writeln!(md, "|---:|---|---|---:|---:|---:|");
+    let mut short = Vec::new();
+    for r in rd {
+        let best = |learned: bool, plain: bool| {
+            r.codecs
+                .iter()
+                .filter(|c| c.is_learned() == learned)
+                .max_by(|a, b| a.snr_db(plain).total_cmp(&b.snr_db(plain)))
+        };
+        if let (Some(l), Some(c)) = (best(true, false), best(false, false)) {
+            let margin = l.test.snr_db - c.test.snr_db;
+            let plain_margin = match (best(true, true), best(false, true)) {
+                (Some(l), Some(c)) => l.plain.snr_db - c.plain.snr_db,
+                _ => f64::NAN,
+            };
+            let chosen = r
+                .codecs
+                .iter()
+                .find(|x| x.name == r.chosen)
+                .map_or(f64::NAN, |x| x.test.snr_db);
+            let _ = writeln!(
+                md,
+                "| {} | {} {:.2} dB | {} {:.2} dB | {margin:+.2} | {:+.2} | {plain_margin:+.2} |",
+                r.bytes,
+                l.name,
+                l.test.snr_db,
+                c.name,
+                c.test.snr_db,
+                chosen - c.test.snr_db
+            );
+            if r.bytes <= 12 && margin < 3.0 {
+                short.push(format!("{} B: {margin:+.2} dB", r.bytes));
+            }
+        }
+    }
+    if short.is_empty() {
+        let _ = writeln!(md, "\nAt 12 bytes or less the learned codec beats the best classical codec by 3 dB or more (with the refining encoder; the last column is without refinement).");
+    } else {
+        let _ = writeln!(
+            md,
+            "\nAt 12 bytes or less the learned codec is less than 3 dB above the best classical codec at: {}.",
+            short.join(", ")
+        );
+    }
+    md
+}
+
+/// The sweep as JSON.
+pub fn rd_json(rd: &[RdRow], inputs: usize) -> serde_json::Value {
+    serde_json::json!(rd
+        .iter()
+        .map(|r| serde_json::json!({
+            "bytes": r.bytes,
+            "compression": compression_ratio(inputs, r.bytes),
+            "chosen": r.chosen,
+            "reason": r.reason,
+            "refine_passes": r.refine,
+            "codecs": r.codecs.iter().map(|c| serde_json::json!({
+                "codec": c.name, "latent": c.latent, "rmse": c.test.rmse, "snr_db": c.test.snr_db,
+                "prd_percent": c.test.prd_percent, "plain_snr_db": c.plain.snr_db,
+            })).collect::<Vec<_>>(),
+        }))
+        .collect::<Vec<_>>())
+}
+
+/// The rate–distortion plot of a sweep.
+pub fn rd_plot(path: &Path, rd: &[RdRow]) -> Result<(), Error> {
+    // Every codec with the refining encoder, and the learned ones also with the plain
+    // encoder (the classical codecs are the same either way).
+    let mut names: Vec<(String, bool)> = Vec::new();
+    for r in rd {
+        for c in &r.codecs {
+            for plain in [false, true] {
+                let key = (c.name.clone(), plain);
+                let wanted = !plain || (r.refine > 0 && c.is_learned());
+                if wanted && !names.contains(&key) {
+                    names.push(key);
+                }
+            }
+        }
+    }
+    let series: Vec<(String, Vec<(f64, f64)>)> = names
+        .iter()
+        .map(|(n, plain)| {
+            let pts = rd
+                .iter()
+                .filter_map(|r| {
+                    r.codecs
+                        .iter()
+                        .find(|c| &c.name == n)
+                        .map(|c| (r.bytes as f64, c.snr_db(*plain)))
+                })
+                .collect();
+            let label = if *plain {
+                format!("{n}, plain encoder")
+            } else {
+                n.clone()
+            };
+            (label, pts)
+        })
+        .collect();
+    plot::rate_distortion(path, "Rate-distortion on the test split", &series)
+}
