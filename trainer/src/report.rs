@@ -9,10 +9,10 @@ use std::path::Path;
 use aecodec_core::PayloadHeader;
 
 use crate::baselines::DownsampleCodec;
-use crate::data::Window;
 use crate::metrics::{compression_ratio, distortion, Distortion};
 use crate::select::{auto, validate, CodecKind};
 use crate::train::{default_conv, TrainConfig};
+use crate::windows::{sample, WindowSource, FIT_SAMPLE, HELD_OUT_SAMPLE};
 use crate::{plot, Error, FloatModel};
 
 /// One budget of the rate–distortion sweep.
@@ -69,11 +69,16 @@ impl CodecRow {
 /// carrying `header`, and measures each candidate on the test windows through the core,
 /// refining codes for `refine` passes and with the plain encoder. `progress` hears a
 /// line per budget (`auto`'s reason, or why a baseline is missing).
+///
+/// The windows may be views of any size: the learned codecs draw their minibatches from
+/// all training windows, the classical ones are fit on at most [`FIT_SAMPLE`] of them,
+/// and validation and test are measured on at most [`HELD_OUT_SAMPLE`] each, evenly
+/// spread (as `aecodec train` does).
 #[allow(clippy::too_many_arguments)]
-pub fn sweep(
-    train: &[Window],
-    val: &[Window],
-    test: &[Window],
+pub fn sweep<W: WindowSource + ?Sized>(
+    train: &W,
+    val: &W,
+    test: &W,
     channels: usize,
     budgets: &[usize],
     steps: usize,
@@ -81,9 +86,12 @@ pub fn sweep(
     header: PayloadHeader,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<RdRow>, Error> {
+    let fit = sample(train, FIT_SAMPLE);
+    let (val, test) = (sample(val, HELD_OUT_SAMPLE), sample(test, HELD_OUT_SAMPLE));
+    let test = &test[..];
     let mut rd = Vec::new();
     // The convolutional front end where it tiles the window (as `train --conv auto`).
-    let input = train.first().map_or(0, |w| w.0.len());
+    let input = fit.first().map_or(0, |w| w.0.len());
     let conv = default_conv(input, channels);
     for &bytes in budgets {
         let cfg = TrainConfig {
@@ -94,20 +102,20 @@ pub fn sweep(
             refine,
             ..TrainConfig::default()
         };
-        let sel = auto(&cfg, train, val, channels, 0, &mut |_| {})?;
+        let sel = auto(&cfg, train, &val, channels, 0, &mut |_| {})?;
         let mut codecs = Vec::new();
         for c in &sel.candidates {
             codecs.push(CodecRow {
                 name: c.name.clone(),
                 kind: Some(c.kind),
                 latent: c.model.quantizer.bits().len(),
-                test: validate(&c.model, train, test, channels, refine)?,
-                plain: validate(&c.model, train, test, channels, 0)?,
+                test: validate(&c.model, &fit, test, channels, refine)?,
+                plain: validate(&c.model, &fit, test, channels, 0)?,
             });
         }
         // Downsample + 8 bit: the simplest classical codec, same bytes, same header bits.
         let header_bits = usize::from(header.fingerprint_bits + header.sequence_bits);
-        match DownsampleCodec::fit(train, channels, bytes, header_bits) {
+        match DownsampleCodec::fit(&fit, channels, bytes, header_bits) {
             Ok(ds) => {
                 // its own encoder (not a core blob): nothing to refine
                 let d = distortion(test, &ds.round_trip(test)?, channels);

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use aecodec_core::Precision;
 use aecodec_trainer::split::{Cut, Split, SplitPlan};
+use aecodec_trainer::windows::HELD_OUT_SAMPLE;
 use aecodec_trainer::{export_blob, plot, round_trip};
 use anyhow::{bail, Context};
 
 use super::common::Columns;
 use super::demo::{write_reports, HEADER};
+use aecodec_trainer::data::Window;
 use aecodec_trainer::report::{rd_json, rd_markdown, rd_plot, sweep};
 
 /// Arguments of `eval`.
@@ -56,11 +58,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             hop: 1,
         },
     )?;
-    let (train, val, test) = (
-        split.train.to_vec(),
-        split.validation.to_vec(),
-        split.test.to_vec(),
-    );
+    // Views into the recording: the sweep fits and measures on bounded samples of them.
+    let (train, val, test) = (&split.train, &split.validation, &split.test);
     if val.is_empty() || test.is_empty() {
         bail!(
             "{}: too little data for validation and test splits of {}-sample windows",
@@ -79,9 +78,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         test.len()
     );
     let rd = sweep(
-        &train,
-        &val,
-        &test,
+        train,
+        val,
+        test,
         channels,
         &args.budgets,
         args.steps,
@@ -92,22 +91,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let inputs = args.window * channels;
     let mut md = format!(
         "# aecodec rate–distortion report\n\nData: `{}`, columns {}, windows of {} samples; 15 % validation and 15 % test in blocks spread over the recording; \
-         {} test windows. Learned codecs trained {} steps.\n\n",
+         {} test windows ({} measured, evenly spread). Learned codecs trained {} steps.\n\n",
         args.data.display(),
         table.columns.join(", "),
         args.window,
         test.len(),
+        test.len().min(HELD_OUT_SAMPLE),
         args.steps
     );
     md.push_str(&rd_markdown(&rd, inputs));
     md.push_str("\n![rate-distortion](rate-distortion.png)\n\n![signals](signals.png)\n");
     rd_plot(&args.out.join("rate-distortion.png"), &rd)?;
     // One test window, original against what auto's codec at each budget decodes.
-    let window = &test[test.len() / 2];
+    let (w, label) = test.get(test.len() / 2);
+    let window: Window = (w.to_vec(), label);
     let mut decoded = Vec::new();
     for r in &rd {
-        let blob = export_blob(&r.model, Precision::F32, &train)?;
-        if let Some(w) = round_trip(&blob, std::slice::from_ref(window), args.refine)?.pop() {
+        let blob = export_blob(&r.model, Precision::F32, &[])?;
+        if let Some(w) = round_trip(&blob, std::slice::from_ref(&window), args.refine)?.pop() {
             decoded.push((format!("{} at {} B", r.chosen, r.bytes), w));
         }
     }
