@@ -175,16 +175,17 @@ impl Receiver<'_> {
             }
         };
         // The model: by port, or the one whose length and tag the payload has (at most
-        // one: sets where two could match were refused at start).
-        let mut decoded = None;
+        // one: sets where two could match were refused at start). Its header is read and
+        // checked without decoding: a repeat is dropped before the decoder runs.
+        let mut matched = None;
         let mut first_err: Option<CoreError> = None;
-        for (k, slot) in self.slots.iter_mut().enumerate() {
+        for (k, slot) in self.slots.iter().enumerate() {
             if self.by_port && slot.port != port {
                 continue;
             }
-            match slot.codec.decode(p, &mut self.out) {
+            match slot.codec.model().payload_info(p) {
                 Ok(info) => {
-                    decoded = Some((k, info));
+                    matched = Some((k, info));
                     break;
                 }
                 Err(e) => {
@@ -206,7 +207,7 @@ impl Receiver<'_> {
                 }
             }
         }
-        let Some((k, info)) = decoded else {
+        let Some((k, info)) = matched else {
             match first_err {
                 Some(e) => {
                     eprintln!("frame {i}: payload rejected: {e}");
@@ -245,6 +246,12 @@ impl Receiver<'_> {
                 }
                 SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => {}
             }
+        }
+        // The checks `payload_info` made are all that decoding checks.
+        if let Err(e) = slot.codec.decode(p, &mut self.out) {
+            eprintln!("frame {i}: payload rejected: {e}");
+            self.counts.count(&e);
+            return Ok(());
         }
         let w = self.counts.decoded;
         let model = if several {
