@@ -54,9 +54,10 @@ fn dot_i8_f32(row: &[u8], x: &[f32]) -> f32 {
 /// samples on up to 16 bits (`IntBoundary::in_bits`) for its first layer. Validation
 /// bounds both so that every sum below stays in i32 (`model::validate_half`).
 pub(crate) trait IntIn: Copy {
+    /// The value.
     fn get(self) -> i32;
-    /// The input as int8, for the kernels that take only int8 (x86-64's); `None` for
-    /// wider inputs, which take the portable loop there.
+    /// The input as int8, for the kernels that take only int8 (x86-64's whole-layer
+    /// ones); `None` for wider inputs, which take [`IntIn::x86_block4`] there.
     #[cfg(target_arch = "x86_64")]
     fn as_i8(x: &[Self]) -> Option<&[i8]>;
     /// Σ u·x over one 4-row block in Thumb-1 assembly.
