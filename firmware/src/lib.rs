@@ -5,6 +5,30 @@
 //! writes the framed payload to an [`embedded_io::Write`] sink (a UART or a modem).
 //! Sensor failures, dropped windows, sent packets and write failures are counted; a
 //! failing sensor is retried a bounded number of times and never stalls the loop.
+//!
+//! ```
+//! # fn run<S: aecodec_firmware::Sensor, W: embedded_io::Write>(
+//! #     model: &aecodec_core::Model<'_>, sensor: &mut S, uart: &mut W,
+//! # ) -> Result<(), aecodec_firmware::PipelineError> {
+//! use aecodec_firmware::{Config, Event, Pipeline};
+//! let mut config = Config::default(); // windows do not overlap, no retries, no refinement
+//! config.retries = 2;
+//! // 192 values per window (64 samples × 3 axes), scratch for layers up to 256 wide:
+//! // both checked against the model here, as are its channels and the hop.
+//! let mut pipe = Pipeline::<'_, 192, 256>::new(model, config)?;
+//! loop {
+//!     // Once per sample, e.g. from a timer at the model's sample rate.
+//!     match pipe.poll(sensor, uart) {
+//!         Event::Sent { sequence, .. } => { /* a frame left with this counter */ }
+//!         Event::SensorFailed | Event::SamplesLost { .. } | Event::WriteFailed => {
+//!             // counted in pipe.counters(); the pipeline goes on by itself
+//!         }
+//!         _ => {}
+//!     }
+//! #   break;
+//! }
+//! # Ok(()) }
+//! ```
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
