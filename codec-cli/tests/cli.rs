@@ -74,6 +74,8 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
     assert!(inspect.status.success());
     let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(d["format_version"], 6);
+    // The full-int8 encoder takes the window's samples on 16 bits.
+    assert_eq!(d["encoder_input_bits"], 16);
     assert_eq!(d["payload"]["bytes"], 12);
     assert_eq!(d["input_dim"], 192);
     // The demo's model records its recording's channels and 64 Hz.

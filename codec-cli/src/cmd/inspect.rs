@@ -79,6 +79,8 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
         },
         "encoder": layers(&spec.encoder),
         "decoder": layers(&spec.decoder),
+        "encoder_input_bits": (model.precision() == Precision::Int8Full)
+            .then_some(spec.encoder.boundary.in_bits),
         "encoder_macs": model.encoder_macs(),
         "decoder_macs": model.decoder_macs(),
         "scratch_elements": model.scratch_needed(),
@@ -179,6 +181,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             outln!("  {name:<16} {}", desc.join(", "));
         }
+    }
+    if model.precision() == Precision::Int8Full {
+        outln!(
+            "  integer input    encoder {} bits (the window's samples), decoder 8 bits",
+            model.spec().encoder.boundary.in_bits
+        );
     }
     outln!(
         "  MACs             encode {}, decode {}",
