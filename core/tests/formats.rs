@@ -333,3 +333,22 @@ fn weights_are_word_aligned_in_the_blob() {
         }
     }
 }
+
+/// The encoder's input bits the format allows for a first layer's width (spec: 16 for
+/// up to 256 inputs, 15 for 300, 13 for 1,460).
+#[test]
+fn encoder_input_bits_keep_the_first_layers_sums_in_int32() {
+    use aecodec_core::model::max_input_bits;
+    let cases = [
+        (1, 16),
+        (256, 16),
+        (257, 15),
+        (300, 15),
+        (1460, 13),
+        (65535, 8),
+    ];
+    for (n, bits) in cases {
+        assert_eq!(max_input_bits(n), bits, "{n} inputs");
+        assert!(u32::from(n) << bits <= 1 << 24);
+    }
+}

@@ -153,14 +153,6 @@ enum Entry {
     Int8((f64, f64)),
 }
 
-/// The most bits the core takes for the input of a first layer of `in_dim` inputs.
-fn input_bits(in_dim: usize) -> u8 {
-    (2..=aecodec_core::model::MAX_INPUT_BITS)
-        .rev()
-        .find(|&b| (in_dim as u64) << b <= 1 << 24)
-        .unwrap_or(2)
-}
-
 /// Calibrates and quantizes one full-integer half from `inputs` (its f64 input vectors).
 fn int_half(
     layers: &[FloatLayer],
@@ -170,7 +162,8 @@ fn int_half(
     let (lo, hi) = range(inputs);
     let (entry, in_bits) = match entry {
         Entry::Wide => {
-            let bits = input_bits(layers.first().map_or(1, |l| l.in_dim));
+            let first = layers.first().map_or(Ok((1, 1)), dims)?;
+            let bits = aecodec_core::model::max_input_bits(first.0);
             let top = f64::from((1u32 << (bits - 1)) - 1);
             let scale = (lo.abs().max(hi.abs()) / top).max(1e-12);
             (QParams { scale, zero: 0 }, bits)

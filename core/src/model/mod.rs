@@ -22,6 +22,22 @@ pub const MAX_TABLE_BITS: u8 = 10;
 pub const MAX_INT_BIAS: i32 = 1 << 30;
 /// Most bits of a full-integer encoder's input (held in 16; see [`IntBoundary`]).
 pub const MAX_INPUT_BITS: u8 = 16;
+
+/// Whether a full-integer encoder's input may have `bits` bits when its first layer has
+/// `in_dim` inputs (one position's, for a convolution): 2..=[`MAX_INPUT_BITS`] bits with
+/// `in_dim · 2^bits <= 2^24`, which keeps that layer's int32 sums exact (see
+/// `validate_half`).
+pub fn input_bits_fit(in_dim: u16, bits: u8) -> bool {
+    (2..=MAX_INPUT_BITS).contains(&bits) && u32::from(in_dim) << bits <= 1 << 24
+}
+
+/// The most bits [`input_bits_fit`] allows for a first layer of `in_dim` inputs.
+pub fn max_input_bits(in_dim: u16) -> u8 {
+    (2..=MAX_INPUT_BITS)
+        .rev()
+        .find(|&b| input_bits_fit(in_dim, b))
+        .unwrap_or(2) // 65,535 inputs still fit 2 bits
+}
 /// Largest right shift of the full-integer requantization.
 pub const MAX_SHIFT: u8 = 62;
 
@@ -550,12 +566,10 @@ fn validate_half(
         // first layer's sums then stay in int32: |Σ w·x| <= n · 128 · (2^(bits-1) - 1)
         // < 2^30 when n · 2^bits <= 2^24, and |bias| <= 2^30 (`MAX_INT_BIAS`); the
         // offset-binary Σ (w + 128)·x stays under n · 256 · 2^(bits-1) <= 2^31.
-        let first_in = spec.layers.first().map_or(0, |l| u32::from(l.in_dim));
+        let first_in = spec.layers.first().map_or(0, |l| l.in_dim);
         let bits_ok = match half {
             Half::Decoder => b.in_bits == 8,
-            Half::Encoder => {
-                (2..=MAX_INPUT_BITS).contains(&b.in_bits) && first_in << b.in_bits <= 1 << 24
-            }
+            Half::Encoder => input_bits_fit(first_in, b.in_bits),
         };
         if !bits_ok {
             return Err(Error::BadParameter {
