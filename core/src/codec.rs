@@ -232,12 +232,13 @@ fn run_int<const N: usize>(
             (&qb[..], &mut qa[..])
         };
         let x = in_bounds(src.get(..n_in));
-        let reads_wq = (i == 0 && first_in_wq) || WIDEN_INT8;
-        if reads_wq && !(i == 0 && first_in_wq) {
+        let input_in_wq = i == 0 && first_in_wq;
+        if WIDEN_INT8 && !input_in_wq {
             for (w, &q) in wq.iter_mut().zip(x) {
                 *w = i16::from(q);
             }
         }
+        let reads_wq = input_in_wq || WIDEN_INT8;
         let x16 = in_bounds(wq.get(..n_in));
         let plain = l.conv.is_none() && l.lut.is_empty() && l.activation != crate::Activation::Relu;
         if float_out && i == last && plain {

@@ -156,20 +156,21 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
         // The model validated that its channels divide its input: only the hop can be off.
         let window =
             WindowBuffer::new(channels, hop).ok_or(PipelineError::BadHop { hop, samples })?;
-        #[cfg(feature = "refine")]
-        if config.refine > 0 {
-            model.check_decoder().map_err(PipelineError::Core)?;
-        }
-        Ok(Pipeline {
+        #[cfg_attr(not(feature = "refine"), allow(unused_mut))]
+        let mut pipe = Pipeline {
             codec,
             window,
             retries: config.retries,
             sequence: 0,
             label: 0,
             #[cfg(feature = "refine")]
-            refine: config.refine,
+            refine: 0,
             counters: Counters::default(),
-        })
+        };
+        #[cfg(feature = "refine")]
+        pipe.set_refine(config.refine)
+            .map_err(PipelineError::Core)?;
+        Ok(pipe)
     }
 
     /// Sets the label sent with the next windows (conditional models).
