@@ -1,12 +1,13 @@
 //! Encoder and decoder over a validated model, with scratch buffers sized by a const generic.
 
 use crate::bytes::f32s;
-use crate::ops::dense::IntIn;
+use crate::kernels::{self, IntIn, WIDEN_INT8};
 use crate::ops::{activation, dense};
 use crate::wire::payload::{self, PayloadInfo, PayloadRepr};
 use crate::{in_bounds, in_bounds_mut};
 use crate::{
-    DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
+    DenseSpec, Error, HalfSpec, IntBoundary, Model, ModelSpec, Precision, MAX_LATENT,
+    MAX_PAYLOAD_BYTES,
 };
 
 /// What the encoder puts in a payload besides the codes.
@@ -39,19 +40,122 @@ impl Payload {
 /// more on cores with the DSP extension (the full-int8 kernel's widened input).
 pub struct Codec<'m, const N: usize> {
     model: &'m Model<'m>,
-    a: [f32; N],
-    b: [f32; N],
-    qa: [i8; N],
-    qb: [i8; N],
-    /// Full-int8: the encoder's quantized window and label (up to 16 bits each); on
-    /// Cortex-M also each later layer's int8 input, widened ([`WIDEN_INT8`]).
-    window_q: [i16; N],
+    /// The float values into and out of a half: the normalized window and one-hot label
+    /// going into the encoder, the latent, the decoder's normalized output.
+    values: [f32; N],
+    /// What the model's precision computes with besides.
+    work: Work<N>,
+    /// The latent's quantizer codes.
     codes: [u16; MAX_LATENT],
+}
+
+/// The buffers of one precision's layers.
+enum Work<const N: usize> {
+    /// F32 and int8-weights: every other layer's output (layers alternate between
+    /// [`Codec::values`] and this).
+    Float { next: [f32; N] },
+    /// Full-int8.
+    Int(IntWork<N>),
+}
+
+/// The buffers of the full-integer path.
+struct IntWork<const N: usize> {
+    /// Int8 activations: each layer reads one and writes the other.
+    acts: [[i8; N]; 2],
+    /// A layer's 16-bit input: the encoder's quantized window and label (up to 16 bits
+    /// each); on Cortex-M also every later layer's int8 input, widened
+    /// ([`WIDEN_INT8`]).
+    input16: [i16; N],
+    /// 1 / (std · in_scale) per encoder input, for normalization and quantization in
+    /// one multiply; filled on the first encode (`inv_ready`), not in [`Codec::new`], so
+    /// that the codec is built in place (a 16 KiB M0 has no room for a copy).
+    inv_std: [f32; N],
+    inv_ready: bool,
     /// The DSP kernel's widened input (zero-sized where that kernel is not built).
-    wide: dense::Wide<N>,
-    /// Full-int8: `b` holds 1 / (std · in_scale) per input (filled on the first encode,
-    /// not in `new`, so the codec is built in place: a 16 KiB M0 has no room for a copy).
-    reciprocals: bool,
+    wide: kernels::Wide<N>,
+}
+
+impl<const N: usize> IntWork<N> {
+    fn new() -> Self {
+        IntWork {
+            acts: [[0; N]; 2],
+            input16: [0; N],
+            inv_std: [0.0; N],
+            inv_ready: false,
+            wide: kernels::Wide::new(),
+        }
+    }
+
+    /// Whether a layer reads `input16`: with `in16` (the encoder's first layer), and on
+    /// Cortex-M always, after its int8 input `acts[from][..n]` is widened into it.
+    #[inline(always)]
+    fn widen_input(&mut self, from: usize, n: usize, in16: bool) -> bool {
+        if !in16 && WIDEN_INT8 {
+            let x = in_bounds(self.acts[from % 2].get(..n));
+            for (w, &q) in self.input16.iter_mut().zip(x) {
+                *w = i16::from(q);
+            }
+        }
+        in16 || WIDEN_INT8
+    }
+}
+
+/// Full-int8: quantizes `values[..n_in]`, the input of `half`, into `acts[0]`.
+fn quantize_input<const N: usize>(
+    half: &HalfSpec<'_>,
+    n_in: usize,
+    values: &[f32; N],
+    work: &mut IntWork<N>,
+) {
+    let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
+    let x = in_bounds(values.get(..n_in));
+    let q = in_bounds_mut(work.acts[0].get_mut(..n_in));
+    if !kernels::quantize(x, inv, zero, q) {
+        for (q, &x) in q.iter_mut().zip(x) {
+            *q = quantize(x * inv, zero);
+        }
+    }
+}
+
+/// Full-int8: the encoder's input (`window`, then `labels` one-hot slots) normalized and
+/// quantized in one step into `input16`, `(x − mean) · inv_std`: a subtract and a
+/// multiply per sample instead of two divisions, which an FPU-less core does in
+/// software.
+fn quantize_window<const N: usize>(
+    spec: &ModelSpec<'_>,
+    window: &[f32],
+    label: u16,
+    labels: usize,
+    work: &mut IntWork<N>,
+) {
+    let b = spec.encoder.boundary;
+    if !work.inv_ready {
+        for (r, s) in work.inv_std.iter_mut().zip(f32s(spec.norm_std)) {
+            *r = 1.0 / (s * b.in_scale);
+        }
+        work.inv_ready = true;
+    }
+    let terms = f32s(spec.norm_mean).zip(work.inv_std.iter()).zip(window);
+    for (q, ((m, &r), &x)) in work.input16.iter_mut().zip(terms) {
+        *q = quantize_wide((x - m) * r, b.in_bits);
+    }
+    let one = quantize_wide(1.0 / b.in_scale, b.in_bits);
+    let n = window.len();
+    if let Some(slots) = work.input16.get_mut(n..n + labels) {
+        for (i, q) in slots.iter_mut().enumerate() {
+            *q = if i == usize::from(label) { one } else { 0 };
+        }
+    }
+}
+
+/// `acts[from]`, the int8 input of a layer, and the other buffer, its output.
+fn acts_io<const N: usize>(acts: &mut [[i8; N]; 2], from: usize) -> (&[i8], &mut [i8]) {
+    let [p, q] = acts;
+    if from == 0 {
+        (&p[..], &mut q[..])
+    } else {
+        (&q[..], &mut p[..])
+    }
 }
 
 fn check_len(what: &'static str, found: usize, expected: usize) -> Result<(), Error> {
@@ -86,20 +190,21 @@ fn read_latent(
     Ok(info)
 }
 
-/// Runs a float half on `a`/`b`; the output ends in `a`.
+/// Runs a float half from `values`, alternating with `next`; the output ends in
+/// `values`.
 fn run_float<const N: usize>(
     half: &HalfSpec<'_>,
     precision: Precision,
-    a: &mut [f32; N],
-    b: &mut [f32; N],
+    values: &mut [f32; N],
+    next: &mut [f32; N],
 ) {
-    let mut in_a = true;
+    let mut in_values = true;
     for l in &half.layers {
         let (n_in, n_out) = (l.vec_in(), l.vec_out());
-        let (src, dst) = if in_a {
-            (&a[..], &mut b[..])
+        let (src, dst) = if in_values {
+            (&values[..], &mut next[..])
         } else {
-            (&b[..], &mut a[..])
+            (&next[..], &mut values[..])
         };
         let (x, y) = (
             in_bounds(src.get(..n_in)),
@@ -115,10 +220,10 @@ fn run_float<const N: usize>(
             _ => {} // not built: refused at load
         }
         activation::apply(l.activation, y);
-        in_a = !in_a;
+        in_values = !in_values;
     }
-    if !in_a {
-        a.copy_from_slice(b);
+    if !in_values {
+        values.copy_from_slice(next);
     }
 }
 
@@ -191,79 +296,103 @@ fn round_clamped(r: f32) -> i32 {
     }
 }
 
-/// Whether every full-integer layer reads a 16-bit input: int8 activations are widened
-/// into the 16-bit input buffer first, so that one copy of each kernel is in a device's
-/// flash (the Cortex-M kernels take 16-bit inputs at the same cost per MAC, and the copy
-/// costs one store per input against `out_dim` MACs). Hosts keep the int8 path for
-/// their AVX kernels.
-const WIDEN_INT8: bool = cfg!(any(aecodec_thumb1, aecodec_dsp));
+/// One lane of the full-integer path: its float values (a half's output) and buffers.
+struct IntLane<'c, const N: usize> {
+    values: &'c mut [f32; N],
+    work: &'c mut IntWork<N>,
+}
 
-/// Runs a full-integer half: int8 layers on `qa`/`qb`; the first reads `wq` (the
-/// encoder's 16-bit input, `first_in_wq`) or `qa`; the output dequantized into `a`.
-/// With `float_out`, a last layer without an activation writes its sums to `a` in f32
-/// instead ([`dense::dense_int8_f32`]): the encoder's latent, which the quantizer takes
-/// on as many bits as it allocated.
-fn run_int<const N: usize>(
+impl<const N: usize> IntLane<'_, N> {
+    /// Layer `l` from `acts[from]` (or, with `in16`, from `input16`), at every position
+    /// of a convolution ([`int_layer`]); true for a transposed convolution, whose output
+    /// is already in `values`.
+    fn layer(&mut self, l: &DenseSpec<'_>, from: usize, in16: bool, out: (i8, f32)) -> bool {
+        let w = &mut *self.work;
+        let n_in = l.vec_in();
+        let reads16 = w.widen_input(from, n_in, in16);
+        let (src, dst) = acts_io(&mut w.acts, from);
+        let (x, x16) = (in_bounds(src.get(..n_in)), in_bounds(w.input16.get(..n_in)));
+        let values = &mut self.values[..];
+        if reads16 {
+            int_layer(l, x16, dst, values, w.wide.slice(), out)
+        } else {
+            int_layer(l, x, dst, values, w.wide.slice(), out)
+        }
+    }
+
+    /// A half's last layer without requantization, into `values`
+    /// ([`dense::dense_int8_f32`]).
+    fn layer_to_f32(&mut self, l: &DenseSpec<'_>, from: usize, in16: bool, out_scale: f32) {
+        let w = &mut *self.work;
+        let n_in = l.vec_in();
+        let reads16 = w.widen_input(from, n_in, in16);
+        let y = in_bounds_mut(self.values.get_mut(..l.vec_out()));
+        if reads16 {
+            let x = in_bounds(w.input16.get(..n_in));
+            dense::dense_int8_f32(l, x, y, out_scale, w.wide.slice());
+        } else {
+            let x = in_bounds(w.acts[from % 2].get(..n_in));
+            dense::dense_int8_f32(l, x, y, out_scale, w.wide.slice());
+        }
+    }
+}
+
+/// Runs a full-integer half on `L` lanes at once, layer by layer: the first layer reads
+/// `input16` (the encoder's 16-bit input, `first_in16`) or `acts[0]`; the output is
+/// dequantized into each lane's `values`. With `float_out`, a last layer without an
+/// activation writes its sums to `values` in f32 instead ([`dense::dense_int8_f32`]):
+/// the encoder's latent, which the quantizer takes on as many bits as it allocated.
+///
+/// A [`Codec`] runs one lane, a [`Batch`] [`BATCH_LANES`]: there a dense layer is one
+/// call of [`dense::dense_int8_many`], which shares each load of weights among the
+/// lanes where the host has a kernel for it; every lane gets the bits it would alone.
+fn run_int<const N: usize, const L: usize>(
     half: &HalfSpec<'_>,
-    first_in_wq: bool,
+    mut lanes: [IntLane<'_, N>; L],
+    first_in16: bool,
     float_out: bool,
-    bufs: (
-        &mut [f32; N],
-        &mut [i8; N],
-        &mut [i8; N],
-        &mut [i16; N],
-        &mut dense::Wide<N>,
-    ),
 ) {
-    let (a, qa, qb, wq, wide) = bufs;
     let IntBoundary {
         out_scale,
         out_zero,
         ..
     } = half.boundary;
-    let mut in_a = true;
+    let mut from = 0;
     let mut width = 0;
     let last = half.layers.len().saturating_sub(1);
     for (i, l) in half.layers.iter().enumerate() {
-        let (n_in, n_out) = (l.vec_in(), l.vec_out());
-        let (src, dst) = if in_a {
-            (&qa[..], &mut qb[..])
-        } else {
-            (&qb[..], &mut qa[..])
-        };
-        let x = in_bounds(src.get(..n_in));
-        let input_in_wq = i == 0 && first_in_wq;
-        if WIDEN_INT8 && !input_in_wq {
-            for (w, &q) in wq.iter_mut().zip(x) {
-                *w = i16::from(q);
-            }
-        }
-        let reads_wq = input_in_wq || WIDEN_INT8;
-        let x16 = in_bounds(wq.get(..n_in));
+        let in16 = i == 0 && first_in16;
         let plain = l.conv.is_none() && l.lut.is_empty() && l.activation != crate::Activation::Relu;
         if float_out && i == last && plain {
-            let y = in_bounds_mut(a.get_mut(..n_out));
-            if reads_wq {
-                dense::dense_int8_f32(l, x16, y, out_scale, wide.slice());
-            } else {
-                dense::dense_int8_f32(l, x, y, out_scale, wide.slice());
+            for lane in &mut lanes {
+                lane.layer_to_f32(l, from, in16, out_scale);
             }
             return;
         }
-        let out = (out_zero, out_scale);
-        let transposed = if reads_wq {
-            int_layer(l, x16, dst, a, wide.slice(), out)
+        if L > 1 && !WIDEN_INT8 && !in16 && l.conv.is_none() {
+            let (n_in, n_out) = (l.vec_in(), l.vec_out());
+            let io = lanes.each_mut().map(|lane| {
+                let (x, y) = acts_io(&mut lane.work.acts, from);
+                (in_bounds(x.get(..n_in)), in_bounds_mut(y.get_mut(..n_out)))
+            });
+            let xs = io.each_ref().map(|io| io.0);
+            dense::dense_int8_many(l, xs, io.map(|io| io.1));
         } else {
-            int_layer(l, x, dst, a, wide.slice(), out)
-        };
-        if transposed {
-            return;
+            let mut transposed = false;
+            for lane in &mut lanes {
+                transposed = lane.layer(l, from, in16, (out_zero, out_scale));
+            }
+            if transposed {
+                return;
+            }
         }
-        in_a = !in_a;
-        width = n_out;
+        from = 1 - from;
+        width = l.vec_out();
     }
-    let out = if in_a { &qa[..] } else { &qb[..] };
-    dequantize(out, out_zero, out_scale, &mut a[..], width);
+    for lane in &mut lanes {
+        let q = &lane.work.acts[from % 2];
+        dequantize(q, out_zero, out_scale, &mut lane.values[..], width);
+    }
 }
 
 /// One full-integer layer from `x` into `dst`, at every position of a convolution; a
@@ -308,11 +437,9 @@ fn int_layer<X: IntIn>(
 fn dequantize(q: &[i8], zero: i8, scale: f32, a: &mut [f32], width: usize) {
     let (q, a) = (in_bounds(q.get(..width)), in_bounds_mut(a.get_mut(..width)));
     let mut body = || dequantize_body(q, zero, scale, a);
-    #[cfg(target_arch = "x86_64")]
-    if crate::ops::x86::in_avx512(&mut body) {
-        return;
+    if !kernels::in_wide_lanes(&mut body) {
+        body();
     }
-    body();
 }
 
 /// The loop of [`dequantize`], its slices as arguments so that the compiler knows they
@@ -343,16 +470,16 @@ impl<'m, const N: usize> Codec<'m, N> {
                 capacity: N,
             });
         }
+        let work = if model.precision() == Precision::Int8Full {
+            Work::Int(IntWork::new())
+        } else {
+            Work::Float { next: [0.0; N] }
+        };
         Ok(Codec {
             model,
-            a: [0.0; N],
-            b: [0.0; N],
-            qa: [0; N],
-            qb: [0; N],
-            window_q: [0; N],
+            values: [0.0; N],
+            work,
             codes: [0; MAX_LATENT],
-            wide: dense::Wide::new(),
-            reciprocals: false,
         })
     }
 
@@ -369,82 +496,63 @@ impl<'m, const N: usize> Codec<'m, N> {
         Ok(())
     }
 
-    /// Writes the one-hot label after `offset` in `a`.
+    /// Writes the one-hot label after `offset` in `values`.
     fn put_label(&mut self, offset: usize, label: u16) {
         let count = usize::from(self.model.label_count());
-        if let Some(slots) = self.a.get_mut(offset..offset + count) {
+        if let Some(slots) = self.values.get_mut(offset..offset + count) {
             for (i, v) in slots.iter_mut().enumerate() {
                 *v = if i == usize::from(label) { 1.0 } else { 0.0 };
             }
         }
     }
 
+    /// Runs `half` on its input in `values[..n_in]`; the output ends in `values`.
     fn run(&mut self, half: &'m HalfSpec<'m>, n_in: usize) {
         // The guards compile out the precisions this build leaves out (cargo features);
-        // `Model::from_bytes` refuses their blobs, so the empty arm is never taken.
-        match self.model.precision() {
-            Precision::Int8Full if Precision::Int8Full.is_built() => {
-                self.quantize_input(half, n_in);
-                self.run_int(half, false, false)
+        // `Model::from_bytes` refuses their blobs, so the empty arms are never taken, nor
+        // is a precision other than the one `new` chose the buffers for.
+        let precision = self.model.precision();
+        match (&mut self.work, precision) {
+            (Work::Int(work), Precision::Int8Full) if precision.is_built() => {
+                quantize_input(half, n_in, &self.values, work);
+                let lane = IntLane {
+                    values: &mut self.values,
+                    work,
+                };
+                run_int(half, [lane], false, false)
             }
-            p @ (Precision::F32 | Precision::Int8Weights) if p.is_built() => {
-                run_float(half, p, &mut self.a, &mut self.b)
+            (Work::Float { next }, Precision::F32 | Precision::Int8Weights)
+                if precision.is_built() =>
+            {
+                run_float(half, precision, &mut self.values, next)
             }
             _ => {}
         }
     }
 
-    /// Runs a full-integer half on this codec's buffers ([`run_int`]).
-    fn run_int(&mut self, half: &HalfSpec<'_>, first_in_wq: bool, float_out: bool) {
-        let bufs = (
-            &mut self.a,
-            &mut self.qa,
-            &mut self.qb,
-            &mut self.window_q,
-            &mut self.wide,
-        );
-        run_int(half, first_in_wq, float_out, bufs);
-    }
-
-    /// Full-int8: quantizes `a[..n_in]`, the input of `half`, into `qa`.
-    fn quantize_input(&mut self, half: &HalfSpec<'_>, n_in: usize) {
-        let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
-        #[cfg(target_arch = "x86_64")]
-        if let (Some(a), Some(q)) = (self.a.get(..n_in), self.qa.get_mut(..n_in)) {
-            if crate::ops::x86::quantize(a, inv, zero, q) {
-                return;
-            }
-        }
-        for (q, &x) in self.qa.iter_mut().zip(self.a.iter()).take(n_in) {
-            *q = quantize(x * inv, zero);
-        }
-    }
-
-    /// Sensor units from the decoder's normalized output in `a`.
+    /// Sensor units from the decoder's normalized output in `values`.
     fn denormalize(&self, out: &mut [f32]) {
         let spec = self.model.spec();
-        let mut body = || denormalize_body(out, &self.a, spec.norm_mean, spec.norm_std);
+        let mut body = || denormalize_body(out, &self.values, spec.norm_mean, spec.norm_std);
         // A receiver's window: 16 lanes where the CPU has them.
-        #[cfg(target_arch = "x86_64")]
-        if crate::ops::x86::in_avx512(&mut body) {
-            return;
+        if !kernels::in_wide_lanes(&mut body) {
+            body();
         }
-        body();
     }
 
-    /// Checks a latent vector and its label, then puts them in `a`.
+    /// Checks a latent vector and its label, then puts them in `values`.
     fn load_latent(&mut self, z: &[f32], label: u16) -> Result<(), Error> {
         let k = self.model.latent_dim();
         check_len("latent", z.len(), k)?;
         self.check_label(label)?;
-        if let Some(a) = self.a.get_mut(..k) {
-            a.copy_from_slice(z);
+        if let Some(v) = self.values.get_mut(..k) {
+            v.copy_from_slice(z);
         }
         self.put_label(k, label);
         Ok(())
     }
 
-    /// Runs the encoder; the latent ends in `a[..latent_dim]`.
+    /// Runs the encoder; the latent ends in `values[..latent_dim]`.
     fn run_encoder(&mut self, window: &[f32], label: u16) -> Result<(), Error> {
         let spec = self.model.spec();
         let n = self.model.input_dim();
@@ -452,36 +560,24 @@ impl<'m, const N: usize> Codec<'m, N> {
         self.check_label(label)?;
         let labels = usize::from(self.model.label_count());
         let precision = self.model.precision();
-        if precision == Precision::Int8Full && precision.is_built() {
-            // Normalization and input quantization in one step, (x − mean) · b[i]: a
-            // subtract and a multiply per sample instead of two divisions, which an
-            // FPU-less core does in software. The full-integer path has no other use for b.
-            if !self.reciprocals {
-                let scale = spec.encoder.boundary.in_scale;
-                for (r, s) in self.b.iter_mut().zip(f32s(spec.norm_std)) {
-                    *r = 1.0 / (s * scale);
-                }
-                self.reciprocals = true;
+        if let (Work::Int(work), Precision::Int8Full) = (&mut self.work, precision) {
+            if precision.is_built() {
+                quantize_window(spec, window, label, labels, work);
+                let lane = IntLane {
+                    values: &mut self.values,
+                    work,
+                };
+                run_int(&spec.encoder, [lane], true, true);
             }
-            let b = spec.encoder.boundary;
-            let terms = f32s(spec.norm_mean).zip(self.b.iter()).zip(window);
-            for (q, ((m, &r), &x)) in self.window_q.iter_mut().zip(terms) {
-                *q = quantize_wide((x - m) * r, b.in_bits);
-            }
-            let one = quantize_wide(1.0 / b.in_scale, b.in_bits);
-            if let Some(slots) = self.window_q.get_mut(n..n + labels) {
-                for (i, q) in slots.iter_mut().enumerate() {
-                    *q = if i == usize::from(label) { one } else { 0 };
-                }
-            }
-            self.run_int(&spec.encoder, true, true);
             return Ok(());
         }
-        if !precision.is_built() {
-            return Ok(()); // refused at load; lets a full-int8-only build drop the float path
+        // Not taken (refused at load, or run above); lets a full-int8-only build drop the
+        // float path.
+        if precision == Precision::Int8Full || !precision.is_built() {
+            return Ok(());
         }
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
-        for ((v, &x), (m, s)) in self.a.iter_mut().zip(window).zip(norm) {
+        for ((v, &x), (m, s)) in self.values.iter_mut().zip(window).zip(norm) {
             *v = (x - m) / s;
         }
         self.put_label(n, label);
@@ -489,7 +585,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         Ok(())
     }
 
-    /// Runs the decoder from the latent in `a[..latent_dim]`; writes sensor units to `out`.
+    /// Runs the decoder from the latent in `values[..latent_dim]`; writes sensor units to `out`.
     fn run_decoder(&mut self, label: u16, out: &mut [f32]) {
         let spec = self.model.spec();
         let k = self.model.latent_dim();
@@ -504,7 +600,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         let k = self.model.latent_dim();
         check_len("latent", z.len(), k)?;
         self.run_encoder(window, label)?;
-        z.copy_from_slice(in_bounds(self.a.get(..k)));
+        z.copy_from_slice(in_bounds(self.values.get(..k)));
         Ok(())
     }
 
@@ -548,11 +644,11 @@ impl<'m, const N: usize> Codec<'m, N> {
         Ok(self.pack(meta))
     }
 
-    /// Quantizes the latent in `a` into `codes`.
+    /// Quantizes the latent in `values` into `codes`.
     fn quantize_latent(&mut self) {
         let k = self.model.latent_dim();
         let q = &self.model.spec().quantizer;
-        q.quantize(in_bounds(self.a.get(..k)), &mut self.codes);
+        q.quantize(in_bounds(self.values.get(..k)), &mut self.codes);
     }
 
     /// The payload of `codes`.
@@ -614,12 +710,12 @@ impl<'m, const N: usize> Codec<'m, N> {
         let spec = model.spec();
         let k = model.latent_dim();
         spec.quantizer
-            .dequantize(&self.codes, in_bounds_mut(self.a.get_mut(..k)));
+            .dequantize(&self.codes, in_bounds_mut(self.values.get_mut(..k)));
         self.put_label(k, label);
         self.run(&spec.decoder, k + usize::from(model.label_count()));
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
         let mut sum = 0.0f32;
-        for ((&v, &x), (m, s)) in self.a.iter().zip(window).zip(norm) {
+        for ((&v, &x), (m, s)) in self.values.iter().zip(window).zip(norm) {
             let e = v * s + m - x;
             sum += e * e;
         }
@@ -635,7 +731,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         model.check_decoder()?;
         check_len("output window", out.len(), model.input_dim())?;
         let k = model.latent_dim();
-        let z = in_bounds_mut(self.a.get_mut(..k));
+        let z = in_bounds_mut(self.values.get_mut(..k));
         let info = read_latent(model, &mut self.codes, payload, z)?;
         self.run_decoder(info.label.unwrap_or(0), out);
         Ok(info)
@@ -665,10 +761,10 @@ pub const BATCH_LANES: usize = 4;
 
 /// A decoder for many latent vectors, [`BATCH_LANES`] at a time, for receivers that
 /// decode streams: the same bits as [`Codec::reconstruct`] on each vector, faster where
-/// a kernel can share each load of weights among the lanes: full-int8 models without
-/// convolutional decoder layers on x86-64 with AVX-512 VNNI or AVX2 (1.8× one vector at
-/// a time with VNNI on the benchmark's 16 → 64 → 128 → 192 decoder, 1.05× with AVX2,
-/// README). Elsewhere the lanes run one after another.
+/// a kernel can share each load of weights among the lanes: the dense layers of
+/// full-int8 models on x86-64 with AVX-512 VNNI or AVX2 (1.8× one vector at a time with
+/// VNNI on the benchmark's 16 → 64 → 128 → 192 decoder, 1.05× with AVX2,
+/// docs/benchmarks.md). Elsewhere the lanes run one after another.
 ///
 /// Takes [`BATCH_LANES`] codecs' worth of scratch. A receiver checks and unpacks each
 /// payload with [`Codec::decode_latent`] (a corrupt or foreign payload is refused there)
@@ -734,7 +830,8 @@ impl<'m, const N: usize> Batch<'m, N> {
         let mut zs = zs.chunks_exact(k.max(1));
         let mut outs = out.chunks_exact_mut(n.max(1));
         let mut i = 0;
-        while count - i >= BATCH_LANES && self.lanes_share_weights() {
+        let together = model.precision() == Precision::Int8Full && Precision::Int8Full.is_built();
+        while count - i >= BATCH_LANES && together {
             for lane in &mut self.lanes {
                 let z = zs.next().unwrap_or(&[]);
                 lane.load_latent(z, label(i))?;
@@ -749,64 +846,31 @@ impl<'m, const N: usize> Batch<'m, N> {
         Ok(())
     }
 
-    /// Whether [`Batch::run_int_decoders`] applies: a full-int8 model without
-    /// convolutions in its decoder on x86-64.
-    fn lanes_share_weights(&self) -> bool {
-        let model = self.lanes[0].model;
-        cfg!(target_arch = "x86_64")
-            && model.precision() == Precision::Int8Full
-            && Precision::Int8Full.is_built()
-            && model.spec().decoder.layers.iter().all(|l| l.conv.is_none())
-    }
-
-    /// Runs the full-int8 decoder on every lane's latent (in its `a`) and writes the
-    /// next [`BATCH_LANES`] windows of `outs`.
-    #[cfg(target_arch = "x86_64")]
+    /// Runs the full-int8 decoder on every lane's latent (in its `values`) at once
+    /// ([`run_int`]) and writes the next [`BATCH_LANES`] windows of `outs`.
     fn run_int_decoders<'o>(&mut self, outs: &mut impl Iterator<Item = &'o mut [f32]>) {
         let model = self.lanes[0].model;
         let half = &model.spec().decoder;
         let n_in = model.latent_dim() + usize::from(model.label_count());
-        for lane in &mut self.lanes {
-            lane.quantize_input(half, n_in);
+        let lanes = self.lanes.each_mut().map(|c| match &mut c.work {
+            Work::Int(work) => {
+                quantize_input(half, n_in, &c.values, work);
+                Some(IntLane {
+                    values: &mut c.values,
+                    work,
+                })
+            }
+            Work::Float { .. } => None, // not full-int8: not called
+        });
+        if let [Some(l0), Some(l1), Some(l2), Some(l3)] = lanes {
+            run_int(half, [l0, l1, l2, l3], false, false);
         }
-        let mut in_a = true;
-        let mut width = n_in;
-        for l in &half.layers {
-            let (n_in, n_out) = (usize::from(l.in_dim), usize::from(l.out_dim));
-            let [c0, c1, c2, c3] = &mut self.lanes;
-            let mut io = [c0, c1, c2, c3].map(|c| {
-                let (src, dst) = if in_a {
-                    (&c.qa[..], &mut c.qb[..])
-                } else {
-                    (&c.qb[..], &mut c.qa[..])
-                };
-                (
-                    in_bounds(src.get(..n_in)),
-                    in_bounds_mut(dst.get_mut(..n_out)),
-                )
-            });
-            let xs = [io[0].0, io[1].0, io[2].0, io[3].0];
-            let [(_, y0), (_, y1), (_, y2), (_, y3)] = &mut io;
-            dense::dense_int8_many(l, xs, [y0, y1, y2, y3]);
-            in_a = !in_a;
-            width = n_out;
-        }
-        let IntBoundary {
-            out_scale,
-            out_zero,
-            ..
-        } = half.boundary;
-        for lane in &mut self.lanes {
-            let q = if in_a { &lane.qa[..] } else { &lane.qb[..] };
-            dequantize(q, out_zero, out_scale, &mut lane.a[..], width);
+        for lane in &self.lanes {
             if let Some(out) = outs.next() {
                 lane.denormalize(out);
             }
         }
     }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn run_int_decoders<'o>(&mut self, _: &mut impl Iterator<Item = &'o mut [f32]>) {}
 }
 
 #[cfg(test)]

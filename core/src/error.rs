@@ -24,8 +24,9 @@ impl fmt::Display for Half {
 ///
 /// Blob variants come from [`crate::Model::from_bytes`], `Scratch*` from
 /// [`crate::Codec::new`], payload and frame variants from the receiver side.
-/// After a model loaded and a codec was built, encoding cannot fail except for
-/// a caller passing a slice of the wrong length.
+/// After a model loaded and a codec was built, encoding fails only on a caller's
+/// mistake: a slice of the wrong length, a label out of range, or refinement asked of
+/// an encoder-only model.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
@@ -65,7 +66,7 @@ pub enum Error {
     },
     /// The body is not a valid postcard encoding of the model description.
     BlobMalformed(postcard::Error),
-    /// Bytes follow the body inside the length the header announced.
+    /// Bytes follow the body: inside the length the header announced, or past it.
     BlobTrailingBytes {
         /// Number of unused bytes.
         count: usize,

@@ -31,7 +31,7 @@
 //! only and refused with an [`Error`].
 #![no_std]
 #![warn(missing_docs)]
-#![deny(unsafe_code)] // exceptions: the Cortex-M kernels' inline assembly (ops/dsp.rs, ops/thumb1.rs) and the x86-64 SIMD kernels (ops/x86.rs)
+#![deny(unsafe_code)] // exceptions: the kernels' inline assembly (kernels/cortex_m4.rs, kernels/cortex_m0.rs) and x86-64 intrinsics (kernels/x86.rs)
 
 #[cfg(any(test, feature = "std"))]
 extern crate std;
@@ -54,6 +54,7 @@ pub(crate) fn in_bounds_mut<T>(s: Option<&mut [T]>) -> &mut [T] {
 mod bytes;
 mod codec;
 mod error;
+mod kernels;
 pub mod model;
 mod ops;
 mod quant;
@@ -63,12 +64,12 @@ pub mod wire;
 pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
 pub use error::{Error, Half};
 pub use heapless;
+#[cfg(target_arch = "x86_64")]
+pub use kernels::x86::{set_kernel_limit, KernelLimit};
 pub use model::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
     Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
 };
-#[cfg(target_arch = "x86_64")]
-pub use ops::x86::{set_kernel_limit, KernelLimit};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{
     model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent, SequenceTracker,

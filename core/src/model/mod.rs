@@ -17,8 +17,10 @@ use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 pub const MAX_UNIFORM_BITS: u8 = 16;
 /// Most bits per latent dimension of the table quantizer (its tables grow as 2^b).
 pub const MAX_TABLE_BITS: u8 = 10;
-/// Largest |bias| of a full-integer layer; with `MAX_WIDTH` inputs of at most 2^14 per
-/// product, the int32 accumulator cannot overflow.
+/// Largest |bias| of a full-integer layer. With int8 inputs (at most 2^15 per product
+/// with an offset-binary weight, `MAX_WIDTH` of them) and the encoder's wider input
+/// (`in_dim · 2^bits ≤ 2^24`, [`input_bits_fit`]), the int32 accumulator cannot
+/// overflow.
 pub const MAX_INT_BIAS: i32 = 1 << 30;
 /// Most bits of a full-integer encoder's input (held in 16; see [`IntBoundary`]).
 pub const MAX_INPUT_BITS: u8 = 16;
@@ -112,8 +114,8 @@ impl<'a> Model<'a> {
         self.fingerprint
     }
 
-    /// The fingerprint whose low bits this model's payloads carry: its own, or for an
-    /// encoder-only device blob the full model's it was cut from.
+    /// The fingerprint whose tag ([`crate::model_tag`]) this model's payloads carry: its
+    /// own, or for an encoder-only device blob the full model's it was cut from.
     pub fn payload_fingerprint(&self) -> u32 {
         self.spec.encoder_of.unwrap_or(self.fingerprint)
     }

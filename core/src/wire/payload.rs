@@ -9,7 +9,8 @@ use crate::{Error, ModelSpec, MAX_PAYLOAD_BYTES};
 /// Bit layout of a model's payloads, fixed when the model loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayloadLayout {
-    /// Low bits of the model fingerprint carried in each payload.
+    /// Bits of the model tag carried in each payload ([`model_tag`]: the top bits of a
+    /// hash of the fingerprint).
     pub fingerprint_bits: u8,
     /// Bits of the sequence counter.
     pub sequence_bits: u8,

@@ -20,6 +20,7 @@
 //! without it only features the build enables (`-C target-cpu=…`) are used.
 #![allow(unsafe_code)]
 
+use super::Requant;
 use core::arch::x86_64::*;
 
 /// The widest x86-64 kernels the core may use, at most what the CPU offers: for
@@ -235,7 +236,7 @@ pub(crate) fn has_avx2() -> bool {
     }
 }
 
-/// Σ u·x over one 4-row block (`dense::block4`) for 16-bit inputs, the encoder's first
+/// Σ u·x over one 4-row block (`portable::block4`) for 16-bit inputs, the encoder's first
 /// layer, with AVX2: per 4 inputs one VPMOVZXBW of the block's 16 weight bytes (4 of each
 /// row in turn), one broadcast of the 4 inputs to every row's lanes and one VPMADDWD,
 /// whose lane pairs are each row's partial sums. `None` without AVX2 (or not allowed by
@@ -275,25 +276,13 @@ unsafe fn block4_i16_avx2(w: &[u8], x: &[i16], chunks: usize) -> [i32; 4] {
     core::array::from_fn(|r| lanes[2 * r].wrapping_add(lanes[2 * r + 1]))
 }
 
-/// What follows a layer's accumulation, for [`layer`]: per row a bias (i32 LE, input zero
-/// point folded in), a fixed-point multiplier (i32 LE) and a shift, then the output zero
-/// point and ReLU (clamped at it) or none. A layer with an activation table takes its
-/// table after [`layer`] has written the requantized outputs.
-pub(crate) struct Requant<'a> {
-    pub(crate) bias: &'a [u8],
-    pub(crate) scales: &'a [u8],
-    pub(crate) shifts: &'a [u8],
-    pub(crate) zero: i8,
-    pub(crate) relu: bool,
-}
-
 /// The blocked rows of a full-int8 layer for `K` input vectors, finished in registers:
 /// `ys[k][r] = act(requantize(Σ_i u[r][i]·x_k[i] − offsets[k] + bias[r]))` for every row
 /// of the 4-row blocks of `w` (`4 · n_in` bytes each), where `x_k` is `xs[k]` (the first
 /// inputs, a multiple of 4) followed by `tails[k]` (the last `n_in mod 4`, which each
 /// block keeps after its groups, row by row). Sixteen rows at a time: four blocks'
 /// accumulators reduced to one register of row sums (AVX-512), then bias,
-/// `dense::requantize` (exactly, see [`requantize16`]), saturation, ReLU and one 16-byte
+/// `ops::dense::requantize` (exactly, see [`requantize16`]), saturation, ReLU and one 16-byte
 /// store; no sums leave the registers. The same bits as the portable loop.
 ///
 /// AVX-512 VNNI or AVX2 (eight rows per register there, one 8-byte store each): false,
@@ -338,7 +327,7 @@ pub(crate) fn layer<const K: usize>(
 #[inline]
 fn tail_dot(w: &[u8], s: Shape, r: usize, tail: &[i8]) -> i32 {
     let at = r / 4 * s.stride + 4 * s.body + r % 4 * tail.len();
-    super::dense::dot_u8(w.get(at..at + tail.len()).unwrap_or(&[]), tail)
+    super::portable::dot_u8(w.get(at..at + tail.len()).unwrap_or(&[]), tail)
 }
 
 /// # Safety
@@ -403,10 +392,10 @@ unsafe fn vnni_layer<const K: usize>(
     }
 }
 
-/// Sixteen rows of `dense::requantize`: `zero + ((acc·m + 2^(s−1)) >> s)`, saturated to
+/// Sixteen rows of `ops::dense::requantize`: `zero + ((acc·m + 2^(s−1)) >> s)`, saturated to
 /// i8 by the narrowing move. Where every row of `rows` has a shift above 32 (most
 /// layers), in 32-bit lanes from the high half of each product, as the scalar code's
-/// short path does (the same result, `dense::requantize` says why); else in 64-bit
+/// short path does (the same result, `ops::dense::requantize` says why); else in 64-bit
 /// lanes, eight rows at a time.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
@@ -571,9 +560,6 @@ unsafe fn vnni_blocks<const B: usize, const K: usize>(
     acc
 }
 
-/// Vectors that share one load of the weights in `dense::dense_int8_many`.
-pub(crate) const MANY: usize = crate::BATCH_LANES;
-
 /// [`layer`] with AVX2: sixteen rows at a time as two registers of eight row sums (a
 /// horizontal add of two blocks' lane pairs, then a dword permute into row order), each
 /// requantized in 32-bit lanes where its shifts are all above 32 (else by the 64-bit
@@ -668,7 +654,7 @@ unsafe fn avx2_layer<const K: usize>(
                     let mut q = [0i8; 8];
                     let shifts = sh.to_le_bytes();
                     for ((q, &a), (&m, &sh)) in q.iter_mut().zip(&a).zip(m.iter().zip(&shifts)) {
-                        *q = super::dense::requantize(a, m, sh, rq.zero);
+                        *q = crate::ops::dense::requantize(a, m, sh, rq.zero);
                     }
                     _mm_cvtsi64_si128(i64::from_le_bytes(q.map(|q| q as u8)))
                 };
@@ -692,7 +678,7 @@ unsafe fn avx2_layer<const K: usize>(
     }
 }
 
-/// Eight rows of `dense::requantize` whose shifts (the bytes of `shifts`) are all above
+/// Eight rows of `ops::dense::requantize` whose shifts (the bytes of `shifts`) are all above
 /// 32: from the high half of each product in 32-bit lanes, as [`requantize16`] does,
 /// saturated to i8 by two packs; the rows in the low 8 bytes.
 #[inline]
@@ -783,6 +769,8 @@ unsafe fn avx2_blocks<const B: usize, const K: usize>(
 
 #[cfg(test)]
 mod tests {
+    /// The vectors of a batch ([`crate::Batch`]).
+    const MANY: usize = crate::BATCH_LANES;
     use super::*;
     use std::vec::Vec;
 
@@ -872,7 +860,8 @@ mod tests {
                         .map(|r| {
                             let block = &w[r / 4 * 4 * n_in..(r / 4 + 1) * 4 * n_in];
                             let mut acc =
-                                super::super::dense::block4(&block[..4 * body], &x[..body])[r % 4];
+                                super::super::portable::block4(&block[..4 * body], &x[..body])
+                                    [r % 4];
                             let t = &block[4 * body + r % 4 * tail..][..tail];
                             acc += t
                                 .iter()
@@ -883,7 +872,7 @@ mod tests {
                                 i32::from_le_bytes(rq.bias[4 * r..4 * r + 4].try_into().unwrap());
                             let m =
                                 i32::from_le_bytes(rq.scales[4 * r..4 * r + 4].try_into().unwrap());
-                            let q = super::super::dense::requantize(
+                            let q = crate::ops::dense::requantize(
                                 acc.wrapping_sub(offset).wrapping_add(b),
                                 m,
                                 rq.shifts[r],

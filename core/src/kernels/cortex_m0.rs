@@ -5,7 +5,7 @@
 //! MAC: LDRSB has only a register-offset form, so every weight costs a MOVS of its
 //! offset and the accumulators spill. Here the offset-binary weights of format
 //! version 2 load with LDRB's immediate offsets, each input (16 bits: int8 activations
-//! are widened before a layer, `codec::WIDEN_INT8`) is loaded with LDRH and
+//! are widened before a layer, `kernels::WIDEN_INT8`) is loaded with LDRH and
 //! sign-extended once for four rows, and the four accumulators live in high registers
 //! that ADD reaches: per 16 MACs, 4 × (2 + 4 × 3) instructions plus 4 of loop, 3.75 per
 //! MAC.
@@ -45,12 +45,12 @@ macro_rules! column {
     };
 }
 
-/// `dense::block4` (Σ u·x of four rows over the blocked layout) in Thumb-1 assembly, for
-/// 16-bit inputs: every full-int8 layer reads them on Cortex-M (`codec::WIDEN_INT8`).
+/// `portable::block4` (Σ u·x of four rows over the blocked layout) in Thumb-1 assembly, for
+/// 16-bit inputs: every full-int8 layer reads them on Cortex-M (`kernels::WIDEN_INT8`).
 pub(crate) fn block4(w: &[u8], x: &[i16]) -> [i32; 4] {
     let chunks = x.len() / 4;
     if chunks == 0 || x.len() != 4 * chunks || w.len() != 16 * chunks {
-        return super::dense::block4(w, x);
+        return super::portable::block4(w, x);
     }
     let end = x.as_ptr_range().end;
     let (a0, a1, a2, a3): (i32, i32, i32, i32);

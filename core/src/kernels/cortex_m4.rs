@@ -7,7 +7,7 @@
 //! `[x0, x2, x1, x3]` order.
 #![allow(unsafe_code)]
 
-use super::dense::IntIn;
+use super::IntIn;
 
 /// Scratch of the DSP kernel: a layer's input widened to 16-bit pairs in UXTB16
 /// order, `[x0, x2, x1, x3]` per four inputs, word-aligned for LDRD.
@@ -42,21 +42,22 @@ pub(crate) fn widen<'w, X: IntIn>(x: &[X], wide: &'w mut [i16]) -> Option<(&'w [
     Some((wide, sum))
 }
 
-/// `dense::block4` with UXTB16 + SMLAD. Per 16 MACs: one LDRD of inputs, two LDRD of
+/// `portable::block4` with UXTB16 + SMLAD, over the input widened by [`widen`]. Per 16 MACs: one LDRD of inputs, two LDRD of
 /// weights (two rows each), and per row two UXTB16 and two SMLAD: 19 instructions, the
 /// loop unrolled four times (78 per 64 MACs, 1.22/MAC). LDRD needs word-aligned weights, which
 /// [`crate::write_blob`] arranges relative to the blob's start; for a blob placed at an
-/// odd address the Thumb-1 kernel runs instead (`x` is the unwidened input it needs).
+/// odd address it returns `None`, and the Thumb-1 kernel runs instead.
 /// Integer sums in any order are exact, so the result is bit-identical to the portable
 /// kernel's. The encoder's 16-bit first-layer input takes the same path: SMLAD
-/// multiplies 16-bit halves, which the widened input already is. Out of line: [`super::dense::dense_int8`] and `dense_int8_f32` share one
-/// copy in flash, for a call per block of 4 rows.
+/// multiplies 16-bit halves, which the widened input already is. Out of line: the
+/// layers with and without requantization share one copy in flash, for a call per
+/// block of 4 rows.
 #[inline(never)]
-pub(crate) fn block4<X: IntIn>(w: &[u8], wx: &[i16], x: &[X]) -> [i32; 4] {
+pub(crate) fn block4(w: &[u8], wx: &[i16]) -> Option<[i32; 4]> {
     let chunks = wx.len() / 4;
     let aligned = w.as_ptr() as usize % 4 == 0 && wx.as_ptr() as usize % 4 == 0;
     if !aligned || w.len() != 16 * chunks || wx.len() % 4 != 0 {
-        return X::thumb1_block4(w, x);
+        return None;
     }
     macro_rules! row {
         ($a:literal, $w:literal) => {
@@ -141,5 +142,5 @@ pub(crate) fn block4<X: IntIn>(w: &[u8], wx: &[i16], x: &[X]) -> [i32; 4] {
             options(pure, readonly, nostack),
         );
     }
-    [a0, a1, a2, a3]
+    Some([a0, a1, a2, a3])
 }
