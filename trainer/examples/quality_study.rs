@@ -1,5 +1,5 @@
 //! Quality study on the bundled Daphnet recording: trains one
-//! learned-codec configuration at 6, 8 and 12 bytes with the demo's split and reports,
+//! learned-codec configuration at 6, 8 and 12 bytes on a 70/15/15 time split and reports,
 //! through the core, SNR on train / validation / test, the margin over the best
 //! classical codec (PCA or DCT) on each split, the unquantized network's SNR, and the
 //! empirical entropy of the quantized latents (what a static per-dimension table would

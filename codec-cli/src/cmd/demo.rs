@@ -165,7 +165,7 @@ fn markdown(
          {} test windows (no overlap). The codecs are fit on the training part only. \
          Codecs: `linear` (PCA/KLT) and `dct` (per-channel DCT-II), both with bit allocation on measured error, \
          `ae` and `dae` (learned autoencoder, plain and denoising, {steps} steps), and `downsample` (evenly spaced samples at 8 bits, linear \
-         interpolation; latent dims = samples kept). `auto` keeps the best of linear, dct, ae and dae on validation. \
+         interpolation; latent dims = samples kept). `auto` keeps the simplest of linear, dct, ae and dae within one standard error of the best on validation. \
          Every payload carries {} fingerprint + {} sequence bits; all codecs get the same bytes.\n",
         path.display(),
         COLUMNS.join(", "),

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "6,8,12,16,24,32")]
     pub budgets: Vec<usize>,
     /// Training steps of the learned codecs at each budget (they have the convolutional
-    /// front end of `train --conv auto`, 8,4,64, where it tiles the window).
+    /// front end of `train --conv auto`).
     #[arg(long, default_value_t = 4000)]
     pub steps: usize,
     /// Directory for report.md, report.json, rate-distortion.png and signals.png.

@@ -20,7 +20,8 @@ use super::common::{json_f32, Columns};
 /// Which codec to fit.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VariantArg {
-    /// Fit linear, dct, ae and dae; keep the best on validation (cvae if labelled).
+    /// Fit linear, dct, ae and dae; keep the simplest within one standard error of the
+    /// best on validation (cvae if labelled).
     Auto,
     /// PCA/KLT linear codec with bit allocation.
     Linear,
@@ -111,8 +112,9 @@ pub struct Args {
     /// Convolutional front end of the learned variants, KERNEL,STRIDE,FILTERS: the
     /// encoder's first layer a 1-D convolution over the window (FILTERS outputs per
     /// KERNEL samples, every STRIDE samples), the decoder's last its transpose. `auto`:
-    /// 8,4,64 where it tiles the window in series mode or with --channels, none in plain
-    /// row mode or with labels; `none`: dense layers only.
+    /// 8,4,64, its kernel lengthened by up to 3 samples to tile the window, in series
+    /// mode or with --channels (none in plain row mode, with labels, or for windows under
+    /// 8 samples); `none`: dense layers only.
     #[arg(long, default_value = "auto")]
     pub conv: String,
     /// `lorawan-console`: a decoder small enough that `export --format lorawan-js` fits
