@@ -64,7 +64,7 @@ fn main() {
             black_box(codec.decode(black_box(p), &mut out).ok());
         });
         println!(
-            "| {p:?} | {enc:.0} | {:.0} | {:.0} | {dec:.0} | {:.0} | {:.0} |",
+            "| {p} | {enc:.0} | {:.0} | {:.0} | {dec:.0} | {:.0} | {:.0} |",
             1e9 / enc,
             enc * m.encoder_macs() as f64 / 1e6,
             1e9 / dec,

@@ -95,3 +95,31 @@ impl embedded_io::Write for VecSink {
         Ok(())
     }
 }
+
+/// A host codec with the widest scratch buffers, built on the heap.
+///
+/// `Codec<MAX_WIDTH>` holds about 80 KB of buffers and an unoptimized build keeps every
+/// temporary of `Box::new(Codec::new(..))` in the caller's frame: a test that builds
+/// several in one function overflows a test thread's 2 MB stack. Built here, in a frame
+/// of its own, the temporaries are gone when the codec is returned.
+#[inline(never)]
+pub fn host_codec<'m>(
+    model: &'m aecodec_core::Model<'m>,
+) -> Result<Box<aecodec_core::Codec<'m, { aecodec_core::MAX_WIDTH }>>, aecodec_core::Error> {
+    Ok(Box::new(aecodec_core::Codec::new(model)?))
+}
+
+/// Scratch width of [`host_batch`]: wide enough for every model the tests build.
+pub const BATCH_WIDTH: usize = 1024;
+
+/// A host batch decoder built on the heap in a frame of its own, as [`host_codec`].
+///
+/// Its lanes are four codecs; at `MAX_WIDTH` an unoptimized build's temporaries of
+/// `Batch::new` and `Box::new` (about 1.9 MB) alone fill a test thread's stack, so the
+/// tests' batch takes [`BATCH_WIDTH`] values, which `Batch::new` checks against the model.
+#[inline(never)]
+pub fn host_batch<'m>(
+    model: &'m aecodec_core::Model<'m>,
+) -> Result<Box<aecodec_core::Batch<'m, BATCH_WIDTH>>, aecodec_core::Error> {
+    Ok(Box::new(aecodec_core::Batch::new(model)?))
+}

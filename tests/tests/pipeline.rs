@@ -1,9 +1,9 @@
 //! The firmware pipeline on the host: a replayed real recording through a flaky sensor,
 //! frames into a byte sink, decoded by the receiver; payloads equal the host codec's.
 
-use aecodec_core::{Codec, FrameDecoder, Meta, Model, Precision, MAX_WIDTH};
+use aecodec_core::{FrameDecoder, Meta, Model, Precision};
 use aecodec_firmware::{Config, Counters, Event, Pipeline, PipelineError, Sensor};
-use aecodec_tests::{daphnet_ankle, daphnet_windows, VecSink};
+use aecodec_tests::{daphnet_ankle, daphnet_windows, host_codec, VecSink};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::{fit_linear, LinearOptions};
 
@@ -101,7 +101,7 @@ fn pipeline_frames_match_host_payloads_for_every_precision() {
             }
         );
         // The receiver sees exactly what the host codec makes of the same windows.
-        let mut host = Box::new(Codec::<MAX_WIDTH>::new(&model).unwrap());
+        let mut host = host_codec(&model).unwrap();
         let mut rx = FrameDecoder::<64>::new();
         let mut received = Vec::new();
         for &b in &sink.bytes {

@@ -1,8 +1,8 @@
 //! An f32 model → f32, int8-weight and full-int8 blobs → encode → payload → frame →
 //! byte stream → streaming deframe → decode, on the bundled real recording.
 
-use aecodec_core::{encode_frame, Codec, FrameDecoder, Meta, Model, Precision, MAX_WIDTH};
-use aecodec_tests::{daphnet_windows, mlp_model};
+use aecodec_core::{encode_frame, FrameDecoder, Meta, Model, Precision};
+use aecodec_tests::{daphnet_windows, host_batch, host_codec, mlp_model};
 use aecodec_trainer::data::Window;
 use aecodec_trainer::linear::{channel_normalization, fit_linear, LinearOptions};
 use aecodec_trainer::{export_blob, measure_precision, FloatModel, FloatQuantizer};
@@ -18,7 +18,7 @@ struct Run {
 /// Streams every test window through the whole pipeline; returns the decoded windows.
 fn stream(blob: &[u8], windows: &[Window]) -> Vec<Vec<f32>> {
     let model = Model::from_bytes(blob).unwrap();
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model).unwrap());
+    let mut codec = host_codec(&model).unwrap();
     let mut wire = Vec::new();
     for (i, (w, label)) in windows.iter().enumerate() {
         let p = codec
@@ -39,7 +39,7 @@ fn stream(blob: &[u8], windows: &[Window]) -> Vec<Vec<f32>> {
         wire.extend_from_slice(&frame[..n]);
     }
     let mut rx = FrameDecoder::<96>::new();
-    let mut rx_codec = Box::new(Codec::<MAX_WIDTH>::new(&model).unwrap());
+    let mut rx_codec = host_codec(&model).unwrap();
     let mut out = Vec::new();
     for &b in &wire {
         if let Some(frame) = rx.push(b) {
@@ -205,7 +205,7 @@ fn batched_host_decoder_matches_the_core_decoder() {
     for p in [Precision::F32, Precision::Int8Weights] {
         let blob = export_blob(&model, p, &train).unwrap();
         let m = Model::from_bytes(&blob).unwrap();
-        let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
+        let mut codec = host_codec(&m).unwrap();
         let (mut z, mut core_out) = (Vec::new(), Vec::new());
         for (i, (w, _)) in test.iter().enumerate() {
             let payload = codec
@@ -246,7 +246,7 @@ fn batched_host_decoder_matches_the_core_decoder() {
 /// refuses bad lengths and labels before writing anything.
 #[test]
 fn core_batch_decodes_like_one_vector_at_a_time() {
-    use aecodec_core::{Batch, Error, BATCH_LANES};
+    use aecodec_core::{Error, BATCH_LANES};
     let (train, test) = daphnet_windows();
     let norm = channel_normalization(&train, 3).unwrap();
     for labels in [0u16, 3] {
@@ -266,8 +266,8 @@ fn core_batch_decodes_like_one_vector_at_a_time() {
         for p in PRECISIONS {
             let blob = export_blob(&model, p, &labelled).unwrap();
             let m = Model::from_bytes(&blob).unwrap();
-            let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
-            let mut batch = Box::new(Batch::<MAX_WIDTH>::new(&m).unwrap());
+            let mut codec = host_codec(&m).unwrap();
+            let mut batch = host_batch(&m).unwrap();
             // Latents of real windows, and a few far outside the calibrated range.
             let mut zs = Vec::new();
             for (i, (w, _)) in test.iter().enumerate() {
@@ -325,7 +325,6 @@ fn core_batch_decodes_like_one_vector_at_a_time() {
 /// stream; the full-int8 `Batch` gives the same bits as one vector at a time.
 #[test]
 fn convolutional_model_round_trips_at_every_precision() {
-    use aecodec_core::Batch;
     use aecodec_trainer::train::{train, TrainConfig, DEFAULT_CONV};
     let (train_w, test) = daphnet_windows();
     let signal_std = aecodec_trainer::export::signal_rms(&test, 3);
@@ -363,8 +362,8 @@ fn convolutional_model_round_trips_at_every_precision() {
             Model::from_bytes(&full).unwrap(),
             Model::from_bytes(&device).unwrap(),
         );
-        let mut fc = Box::new(Codec::<MAX_WIDTH>::new(&fm).unwrap());
-        let mut dc = Box::new(Codec::<MAX_WIDTH>::new(&dm).unwrap());
+        let mut fc = host_codec(&fm).unwrap();
+        let mut dc = host_codec(&dm).unwrap();
         let mut out = vec![0.0f32; 192];
         for (i, (w, _)) in test.iter().enumerate() {
             let meta = Meta {
@@ -414,8 +413,8 @@ fn convolutional_model_round_trips_at_every_precision() {
     let tag = |m: &Model<'_>| aecodec_core::model_tag(m.fingerprint(), cfg.header.fingerprint_bits);
     let fm = Model::from_bytes(&f32_blob).unwrap();
     if tag(&im) != tag(&fm) {
-        let mut ic = Box::new(Codec::<MAX_WIDTH>::new(&im).unwrap());
-        let mut dc = Box::new(Codec::<MAX_WIDTH>::new(&dm).unwrap());
+        let mut ic = host_codec(&im).unwrap();
+        let mut dc = host_codec(&dm).unwrap();
         let p = dc.encode(&test[0].0, Meta::default()).unwrap();
         let mut out = vec![0.0f32; 192];
         assert!(ic.decode(p.as_bytes(), &mut out).is_err());
@@ -465,8 +464,8 @@ fn convolutional_model_round_trips_at_every_precision() {
 
     let blob = export_blob(&t.model, Precision::Int8Full, &train_w).unwrap();
     let m = Model::from_bytes(&blob).unwrap();
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
-    let mut batch = Box::new(Batch::<MAX_WIDTH>::new(&m).unwrap());
+    let mut codec = host_codec(&m).unwrap();
+    let mut batch = host_batch(&m).unwrap();
     let k = m.latent_dim();
     let mut zs = Vec::new();
     for (w, _) in &test {
@@ -497,7 +496,7 @@ fn convolutional_model_round_trips_at_every_precision() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn every_x86_kernel_level_gives_the_same_bits() {
-    use aecodec_core::{set_kernel_limit, Activation, Batch, KernelLimit};
+    use aecodec_core::{set_kernel_limit, Activation, KernelLimit};
     use aecodec_trainer::models::{Net, Variant};
     use aecodec_trainer::train::to_float_model;
     /// Puts the limit back however the test ends (other tests share the process; they
@@ -549,7 +548,7 @@ fn every_x86_kernel_level_gives_the_same_bits() {
         let k = m.latent_dim();
         let run = |limit: KernelLimit| {
             set_kernel_limit(limit);
-            let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m).unwrap());
+            let mut codec = host_codec(&m).unwrap();
             let mut bytes = Vec::new();
             let mut zs = Vec::new();
             let mut labels = Vec::new();
@@ -581,7 +580,7 @@ fn every_x86_kernel_level_gives_the_same_bits() {
             } else {
                 &[][..]
             };
-            let mut batch = Box::new(Batch::<MAX_WIDTH>::new(&m).unwrap());
+            let mut batch = host_batch(&m).unwrap();
             let mut outs = vec![0.0f32; test.len() * 192];
             batch.reconstruct(&zs, labels, &mut outs).unwrap();
             windows.extend(outs.iter().map(|v| v.to_bits()));

@@ -3,11 +3,9 @@
 //! set rates. The receiver's counts must match the faults injected, and every window it
 //! outputs must be the one the device sent with that index.
 
-use aecodec_core::{
-    Codec, FrameDecoder, Model, Precision, SequenceEvent, SequenceTracker, MAX_WIDTH,
-};
+use aecodec_core::{FrameDecoder, Model, Precision, SequenceEvent, SequenceTracker};
 use aecodec_firmware::{Config, Event, Pipeline, Sensor};
-use aecodec_tests::{daphnet_ankle, VecSink};
+use aecodec_tests::{daphnet_ankle, host_codec, VecSink};
 use aecodec_trainer::export_blob;
 use aecodec_trainer::linear::{fit_linear, LinearOptions};
 
@@ -192,8 +190,8 @@ fn lossy_link_soak_counts_every_fault_and_outputs_only_sent_windows() {
     // The receiver: frames → payloads → the model's decoder, with the sequence tracker
     // placing each window at its index (repeats are not output).
     let mut rx = FrameDecoder::<32>::new();
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model).unwrap());
-    let mut reference = Box::new(Codec::<MAX_WIDTH>::new(&model).unwrap());
+    let mut codec = host_codec(&model).unwrap();
+    let mut reference = host_codec(&model).unwrap();
     let mut seq = SequenceTracker::new(8);
     let mut newest: u64 = 0;
     let mut r = Reported::default();
