@@ -6,8 +6,7 @@ use crate::ops::{activation, dense};
 use crate::wire::payload::{self, PayloadInfo, PayloadRepr};
 use crate::{in_bounds, in_bounds_mut};
 use crate::{
-    DenseSpec, Error, HalfSpec, IntBoundary, Model, ModelSpec, Precision, MAX_LATENT,
-    MAX_PAYLOAD_BYTES,
+    DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
 };
 
 /// What the encoder puts in a payload besides the codes.
@@ -36,80 +35,38 @@ impl Payload {
 /// Encoder and decoder for one model, with scratch buffers of `N` elements.
 ///
 /// `N` must be at least [`Model::scratch_needed`]; [`Codec::new`] refuses a smaller one.
-/// The codec takes `12 N + 2 MAX_LATENT` bytes (about 2.6 KB for `N = 192`), and `2N`
+/// The codec takes `16 N + 2 MAX_LATENT` bytes (about 3.3 KB for `N = 192`), and `2N`
 /// more on cores with the DSP extension (the full-int8 kernel's widened input).
 pub struct Codec<'m, const N: usize> {
     model: &'m Model<'m>,
     /// The float values into and out of a half: the normalized window and one-hot label
     /// going into the encoder, the latent, the decoder's normalized output.
     values: [f32; N],
-    /// What the model's precision computes with besides.
-    work: Work<N>,
+    /// F32 and int8-weights: every other layer's output (layers alternate between
+    /// `values` and this).
+    next: [f32; N],
+    /// Full-int8: int8 activations; each layer reads one and writes the other.
+    acts: [[i8; N]; 2],
+    /// Full-int8: a layer's 16-bit input: the encoder's quantized window and label (up
+    /// to 16 bits each); on Cortex-M also every later layer's int8 input, widened
+    /// ([`WIDEN_INT8`]).
+    input16: [i16; N],
+    /// Full-int8: 1 / (std · in_scale) per encoder input, for normalization and
+    /// quantization in one multiply; filled on the first encode (`inv_ready`).
+    inv_std: [f32; N],
+    inv_ready: bool,
+    /// Full-int8: the DSP kernel's widened input (zero-sized where that kernel is not
+    /// built).
+    wide: kernels::Wide<N>,
     /// The latent's quantizer codes.
     codes: [u16; MAX_LATENT],
 }
 
-/// The buffers of one precision's layers.
-enum Work<const N: usize> {
-    /// F32 and int8-weights: every other layer's output (layers alternate between
-    /// [`Codec::values`] and this).
-    Float { next: [f32; N] },
-    /// Full-int8.
-    Int(IntWork<N>),
-}
-
-/// The buffers of the full-integer path.
-struct IntWork<const N: usize> {
-    /// Int8 activations: each layer reads one and writes the other.
-    acts: [[i8; N]; 2],
-    /// A layer's 16-bit input: the encoder's quantized window and label (up to 16 bits
-    /// each); on Cortex-M also every later layer's int8 input, widened
-    /// ([`WIDEN_INT8`]).
-    input16: [i16; N],
-    /// 1 / (std · in_scale) per encoder input, for normalization and quantization in
-    /// one multiply; filled on the first encode (`inv_ready`), not in [`Codec::new`], so
-    /// that the codec is built in place (a 16 KiB M0 has no room for a copy).
-    inv_std: [f32; N],
-    inv_ready: bool,
-    /// The DSP kernel's widened input (zero-sized where that kernel is not built).
-    wide: kernels::Wide<N>,
-}
-
-impl<const N: usize> IntWork<N> {
-    fn new() -> Self {
-        IntWork {
-            acts: [[0; N]; 2],
-            input16: [0; N],
-            inv_std: [0.0; N],
-            inv_ready: false,
-            wide: kernels::Wide::new(),
-        }
-    }
-
-    /// Whether a layer reads `input16`: with `in16` (the encoder's first layer), and on
-    /// Cortex-M always, after its int8 input `acts[from][..n]` is widened into it.
-    #[inline(always)]
-    fn widen_input(&mut self, from: usize, n: usize, in16: bool) -> bool {
-        if !in16 && WIDEN_INT8 {
-            let x = in_bounds(self.acts[from % 2].get(..n));
-            for (w, &q) in self.input16.iter_mut().zip(x) {
-                *w = i16::from(q);
-            }
-        }
-        in16 || WIDEN_INT8
-    }
-}
-
 /// Full-int8: quantizes `values[..n_in]`, the input of `half`, into `acts[0]`.
-fn quantize_input<const N: usize>(
-    half: &HalfSpec<'_>,
-    n_in: usize,
-    values: &[f32; N],
-    work: &mut IntWork<N>,
-) {
+fn quantize_input(half: &HalfSpec<'_>, n_in: usize, values: &[f32], acts: &mut [i8]) {
     let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
     let x = in_bounds(values.get(..n_in));
-    let q = in_bounds_mut(work.acts[0].get_mut(..n_in));
+    let q = in_bounds_mut(acts.get_mut(..n_in));
     if !kernels::quantize(x, inv, zero, q) {
         for (q, &x) in q.iter_mut().zip(x) {
             *q = quantize(x * inv, zero);
@@ -117,33 +74,31 @@ fn quantize_input<const N: usize>(
     }
 }
 
-/// Full-int8: the encoder's input (`window`, then `labels` one-hot slots) normalized and
-/// quantized in one step into `input16`, `(x − mean) · inv_std`: a subtract and a
-/// multiply per sample instead of two divisions, which an FPU-less core does in
-/// software.
-fn quantize_window<const N: usize>(
-    spec: &ModelSpec<'_>,
-    window: &[f32],
-    label: u16,
-    labels: usize,
-    work: &mut IntWork<N>,
-) {
-    let b = spec.encoder.boundary;
-    if !work.inv_ready {
-        for (r, s) in work.inv_std.iter_mut().zip(f32s(spec.norm_std)) {
-            *r = 1.0 / (s * b.in_scale);
+impl<const N: usize> Codec<'_, N> {
+    /// Full-int8: the encoder's input (`window`, then the one-hot `label`) normalized and
+    /// quantized in one step into `input16`, `(x − mean) · inv_std`: a subtract and a
+    /// multiply per sample instead of two divisions, which an FPU-less core does in
+    /// software.
+    fn quantize_window(&mut self, window: &[f32], label: u16) {
+        let spec = self.model.spec();
+        let labels = usize::from(self.model.label_count());
+        let b = spec.encoder.boundary;
+        if !self.inv_ready {
+            for (r, s) in self.inv_std.iter_mut().zip(f32s(spec.norm_std)) {
+                *r = 1.0 / (s * b.in_scale);
+            }
+            self.inv_ready = true;
         }
-        work.inv_ready = true;
-    }
-    let terms = f32s(spec.norm_mean).zip(work.inv_std.iter()).zip(window);
-    for (q, ((m, &r), &x)) in work.input16.iter_mut().zip(terms) {
-        *q = quantize_wide((x - m) * r, b.in_bits);
-    }
-    let one = quantize_wide(1.0 / b.in_scale, b.in_bits);
-    let n = window.len();
-    if let Some(slots) = work.input16.get_mut(n..n + labels) {
-        for (i, q) in slots.iter_mut().enumerate() {
-            *q = if i == usize::from(label) { one } else { 0 };
+        let terms = f32s(spec.norm_mean).zip(self.inv_std.iter()).zip(window);
+        for (q, ((m, &r), &x)) in self.input16.iter_mut().zip(terms) {
+            *q = quantize_wide((x - m) * r, b.in_bits);
+        }
+        let one = quantize_wide(1.0 / b.in_scale, b.in_bits);
+        let n = window.len();
+        if let Some(slots) = self.input16.get_mut(n..n + labels) {
+            for (i, q) in slots.iter_mut().enumerate() {
+                *q = if i == usize::from(label) { one } else { 0 };
+            }
         }
     }
 }
@@ -296,43 +251,69 @@ fn round_clamped(r: f32) -> i32 {
     }
 }
 
-/// One lane of the full-integer path: its float values (a half's output) and buffers.
+/// One lane of the full-integer path: a codec's float values (a half's output) and its
+/// integer buffers.
 struct IntLane<'c, const N: usize> {
     values: &'c mut [f32; N],
-    work: &'c mut IntWork<N>,
+    acts: &'c mut [[i8; N]; 2],
+    input16: &'c mut [i16; N],
+    wide: &'c mut kernels::Wide<N>,
 }
 
-impl<const N: usize> IntLane<'_, N> {
+impl<'c, const N: usize> IntLane<'c, N> {
+    fn of<'m>(codec: &'c mut Codec<'m, N>) -> Self {
+        IntLane {
+            values: &mut codec.values,
+            acts: &mut codec.acts,
+            input16: &mut codec.input16,
+            wide: &mut codec.wide,
+        }
+    }
+
+    /// Whether a layer reads `input16`: with `in16` (the encoder's first layer), and on
+    /// Cortex-M always, after its int8 input `acts[from][..n]` is widened into it.
+    #[inline(always)]
+    fn widen_input(&mut self, from: usize, n: usize, in16: bool) -> bool {
+        if !in16 && WIDEN_INT8 {
+            let x = in_bounds(self.acts[from % 2].get(..n));
+            for (w, &q) in self.input16.iter_mut().zip(x) {
+                *w = i16::from(q);
+            }
+        }
+        in16 || WIDEN_INT8
+    }
+
     /// Layer `l` from `acts[from]` (or, with `in16`, from `input16`), at every position
     /// of a convolution ([`int_layer`]); true for a transposed convolution, whose output
     /// is already in `values`.
     fn layer(&mut self, l: &DenseSpec<'_>, from: usize, in16: bool, out: (i8, f32)) -> bool {
-        let w = &mut *self.work;
         let n_in = l.vec_in();
-        let reads16 = w.widen_input(from, n_in, in16);
-        let (src, dst) = acts_io(&mut w.acts, from);
-        let (x, x16) = (in_bounds(src.get(..n_in)), in_bounds(w.input16.get(..n_in)));
+        let reads16 = self.widen_input(from, n_in, in16);
+        let (src, dst) = acts_io(self.acts, from);
+        let (x, x16) = (
+            in_bounds(src.get(..n_in)),
+            in_bounds(self.input16.get(..n_in)),
+        );
         let values = &mut self.values[..];
         if reads16 {
-            int_layer(l, x16, dst, values, w.wide.slice(), out)
+            int_layer(l, x16, dst, values, self.wide.slice(), out)
         } else {
-            int_layer(l, x, dst, values, w.wide.slice(), out)
+            int_layer(l, x, dst, values, self.wide.slice(), out)
         }
     }
 
     /// A half's last layer without requantization, into `values`
     /// ([`dense::dense_int8_f32`]).
     fn layer_to_f32(&mut self, l: &DenseSpec<'_>, from: usize, in16: bool, out_scale: f32) {
-        let w = &mut *self.work;
         let n_in = l.vec_in();
-        let reads16 = w.widen_input(from, n_in, in16);
+        let reads16 = self.widen_input(from, n_in, in16);
         let y = in_bounds_mut(self.values.get_mut(..l.vec_out()));
         if reads16 {
-            let x = in_bounds(w.input16.get(..n_in));
-            dense::dense_int8_f32(l, x, y, out_scale, w.wide.slice());
+            let x = in_bounds(self.input16.get(..n_in));
+            dense::dense_int8_f32(l, x, y, out_scale, self.wide.slice());
         } else {
-            let x = in_bounds(w.acts[from % 2].get(..n_in));
-            dense::dense_int8_f32(l, x, y, out_scale, w.wide.slice());
+            let x = in_bounds(self.acts[from % 2].get(..n_in));
+            dense::dense_int8_f32(l, x, y, out_scale, self.wide.slice());
         }
     }
 }
@@ -372,7 +353,7 @@ fn run_int<const N: usize, const L: usize>(
         if L > 1 && !WIDEN_INT8 && !in16 && l.conv.is_none() {
             let (n_in, n_out) = (l.vec_in(), l.vec_out());
             let io = lanes.each_mut().map(|lane| {
-                let (x, y) = acts_io(&mut lane.work.acts, from);
+                let (x, y) = acts_io(lane.acts, from);
                 (in_bounds(x.get(..n_in)), in_bounds_mut(y.get_mut(..n_out)))
             });
             let xs = io.each_ref().map(|io| io.0);
@@ -390,7 +371,7 @@ fn run_int<const N: usize, const L: usize>(
         width = l.vec_out();
     }
     for lane in &mut lanes {
-        let q = &lane.work.acts[from % 2];
+        let q = &lane.acts[from % 2];
         dequantize(q, out_zero, out_scale, &mut lane.values[..], width);
     }
 }
@@ -470,15 +451,15 @@ impl<'m, const N: usize> Codec<'m, N> {
                 capacity: N,
             });
         }
-        let work = if model.precision() == Precision::Int8Full {
-            Work::Int(IntWork::new())
-        } else {
-            Work::Float { next: [0.0; N] }
-        };
         Ok(Codec {
             model,
             values: [0.0; N],
-            work,
+            next: [0.0; N],
+            acts: [[0; N], [0; N]],
+            input16: [0; N],
+            inv_std: [0.0; N],
+            inv_ready: false,
+            wide: kernels::Wide::new(),
             codes: [0; MAX_LATENT],
         })
     }
@@ -509,22 +490,14 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// Runs `half` on its input in `values[..n_in]`; the output ends in `values`.
     fn run(&mut self, half: &'m HalfSpec<'m>, n_in: usize) {
         // The guards compile out the precisions this build leaves out (cargo features);
-        // `Model::from_bytes` refuses their blobs, so the empty arms are never taken, nor
-        // is a precision other than the one `new` chose the buffers for.
-        let precision = self.model.precision();
-        match (&mut self.work, precision) {
-            (Work::Int(work), Precision::Int8Full) if precision.is_built() => {
-                quantize_input(half, n_in, &self.values, work);
-                let lane = IntLane {
-                    values: &mut self.values,
-                    work,
-                };
-                run_int(half, [lane], false, false)
+        // `Model::from_bytes` refuses their blobs, so the empty arm is never taken.
+        match self.model.precision() {
+            Precision::Int8Full if Precision::Int8Full.is_built() => {
+                quantize_input(half, n_in, &self.values, &mut self.acts[0]);
+                run_int(half, [IntLane::of(self)], false, false)
             }
-            (Work::Float { next }, Precision::F32 | Precision::Int8Weights)
-                if precision.is_built() =>
-            {
-                run_float(half, precision, &mut self.values, next)
+            p @ (Precision::F32 | Precision::Int8Weights) if p.is_built() => {
+                run_float(half, p, &mut self.values, &mut self.next)
             }
             _ => {}
         }
@@ -560,21 +533,13 @@ impl<'m, const N: usize> Codec<'m, N> {
         self.check_label(label)?;
         let labels = usize::from(self.model.label_count());
         let precision = self.model.precision();
-        if let (Work::Int(work), Precision::Int8Full) = (&mut self.work, precision) {
-            if precision.is_built() {
-                quantize_window(spec, window, label, labels, work);
-                let lane = IntLane {
-                    values: &mut self.values,
-                    work,
-                };
-                run_int(&spec.encoder, [lane], true, true);
-            }
+        if precision == Precision::Int8Full && precision.is_built() {
+            self.quantize_window(window, label);
+            run_int(&spec.encoder, [IntLane::of(self)], true, true);
             return Ok(());
         }
-        // Not taken (refused at load, or run above); lets a full-int8-only build drop the
-        // float path.
-        if precision == Precision::Int8Full || !precision.is_built() {
-            return Ok(());
+        if !precision.is_built() {
+            return Ok(()); // refused at load; lets a full-int8-only build drop the float path
         }
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
         for ((v, &x), (m, s)) in self.values.iter_mut().zip(window).zip(norm) {
@@ -852,19 +817,11 @@ impl<'m, const N: usize> Batch<'m, N> {
         let model = self.lanes[0].model;
         let half = &model.spec().decoder;
         let n_in = model.latent_dim() + usize::from(model.label_count());
-        let lanes = self.lanes.each_mut().map(|c| match &mut c.work {
-            Work::Int(work) => {
-                quantize_input(half, n_in, &c.values, work);
-                Some(IntLane {
-                    values: &mut c.values,
-                    work,
-                })
-            }
-            Work::Float { .. } => None, // not full-int8: not called
+        let lanes = self.lanes.each_mut().map(|c| {
+            quantize_input(half, n_in, &c.values, &mut c.acts[0]);
+            IntLane::of(c)
         });
-        if let [Some(l0), Some(l1), Some(l2), Some(l3)] = lanes {
-            run_int(half, [l0, l1, l2, l3], false, false);
-        }
+        run_int(half, lanes, false, false);
         for lane in &self.lanes {
             if let Some(out) = outs.next() {
                 lane.denormalize(out);
