@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use aecodec_core::{PayloadHeader, Precision};
-use aecodec_trainer::data::Table;
+use aecodec_trainer::data::{Table, Window};
 use aecodec_trainer::lorawan::console_decoder_hidden;
-use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::metrics::{distortion, Distortion};
 use aecodec_trainer::models::{ConvShape, Variant};
 use aecodec_trainer::select::{auto, fit, validate, CodecKind};
 use aecodec_trainer::split::{Cut, Part, Split, SplitPlan};
@@ -352,92 +352,235 @@ fn split<'a>(args: &Args, rec: &'a Recordings) -> anyhow::Result<Split<'a>> {
     Ok(split)
 }
 
-/// Runs `train`.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let rec = Recordings::read(&args)?;
-    let split = split(&args, &rec)?;
-    let table = &rec.data[0];
-    let recordings = rec.all().count();
-    let labels = rec
-        .all()
-        .filter_map(|t| t.labels.as_ref())
-        .flatten()
-        .max()
-        .map_or(0, |&l| usize::from(l) + 1);
-    let data_name = table.path.display().to_string();
-    if args.variant == VariantArg::Cvae && labels == 0 {
-        bail!("{data_name}: cvae needs labels: give the label column with --label-column NAME");
-    }
-    let channels = table.columns.len();
-    let train_w = &split.train;
-    // The held-out parts are measured through the core on at most HELD_OUT_SAMPLE
-    // windows each.
-    let (val, test) = (
-        &sample(&split.validation, HELD_OUT_SAMPLE),
-        &sample(&split.test, HELD_OUT_SAMPLE),
-    );
-    let in_channels = if args.rows {
-        args.channels.unwrap_or(1)
-    } else {
-        channels
-    };
-    let header = PayloadHeader {
-        fingerprint_bits: args.fingerprint_bits,
-        sequence_bits: args.sequence_bits,
-    };
-    let labelled =
-        labels > 0 && args.variant != VariantArg::Linear && args.variant != VariantArg::Dct;
-    let variant = match args.variant {
-        VariantArg::Dae => Variant::dae(args.noise),
-        VariantArg::Sparse => Variant::sparse(),
-        VariantArg::Vae | VariantArg::Cvae => Variant::vae(args.steps),
-        VariantArg::Auto if labelled => Variant::vae(args.steps),
-        _ => Variant::Ae,
-    };
-    let inputs = if args.rows {
-        channels
-    } else {
-        args.window * channels
-    };
-    let (signal, rate_from) = signal(&args, &rec, in_channels, inputs)?;
-    let (conv_arg_text, decoder_hidden) = match args.preset {
-        None => (args.conv.as_str(), args.decoder_hidden.clone()),
-        Some(Preset::LorawanConsole) => {
-            // Latent dimensions of at least 3 bits each (the allocation gives most 4).
-            let header_bits = usize::from(args.fingerprint_bits) + usize::from(args.sequence_bits);
-            let code_bits = (8 * args.payload_bytes).saturating_sub(header_bits);
-            let label_inputs = if labelled { labels } else { 0 };
-            let latent = args.latent.unwrap_or(code_bits / 3) + label_inputs;
-            let h = console_decoder_hidden(inputs, latent).with_context(|| {
-                format!("--preset lorawan-console: no decoder for windows of {inputs} values fits 40,960 characters; shorten --window")
-            })?;
-            ("none", vec![h])
+/// What `train` fits, decided from the arguments and the data before any fit.
+struct Plan {
+    cfg: TrainConfig,
+    /// Channels of the model's windows.
+    in_channels: usize,
+    /// Labels of a conditional model; 0 for others.
+    labels: usize,
+    /// What the windows are windows of, and where the sample rate came from.
+    signal: SignalInfo,
+    rate_from: String,
+}
+
+impl Plan {
+    fn new(args: &Args, rec: &Recordings) -> anyhow::Result<Plan> {
+        let table = &rec.data[0];
+        let labels = rec
+            .all()
+            .filter_map(|t| t.labels.as_ref())
+            .flatten()
+            .max()
+            .map_or(0, |&l| usize::from(l) + 1);
+        if args.variant == VariantArg::Cvae && labels == 0 {
+            bail!(
+                "{}: cvae needs labels: give the label column with --label-column NAME",
+                table.path.display()
+            );
         }
+        let channels = table.columns.len();
+        let in_channels = if args.rows {
+            args.channels.unwrap_or(1)
+        } else {
+            channels
+        };
+        let labelled =
+            labels > 0 && args.variant != VariantArg::Linear && args.variant != VariantArg::Dct;
+        let variant = match args.variant {
+            VariantArg::Dae => Variant::dae(args.noise),
+            VariantArg::Sparse => Variant::sparse(),
+            VariantArg::Vae | VariantArg::Cvae => Variant::vae(args.steps),
+            VariantArg::Auto if labelled => Variant::vae(args.steps),
+            _ => Variant::Ae,
+        };
+        let inputs = if args.rows {
+            channels
+        } else {
+            args.window * channels
+        };
+        let labels = if labelled { labels } else { 0 };
+        let (signal, rate_from) = signal(args, rec, in_channels, inputs)?;
+        let (conv_arg_text, decoder_hidden) = match args.preset {
+            None => (args.conv.as_str(), args.decoder_hidden.clone()),
+            Some(Preset::LorawanConsole) => {
+                // Latent dimensions of at least 3 bits each (the allocation gives most 4).
+                let header_bits =
+                    usize::from(args.fingerprint_bits) + usize::from(args.sequence_bits);
+                let code_bits = (8 * args.payload_bytes).saturating_sub(header_bits);
+                let latent = args.latent.unwrap_or(code_bits / 3) + labels;
+                let h = console_decoder_hidden(inputs, latent).with_context(|| {
+                    format!("--preset lorawan-console: no decoder for windows of {inputs} values fits 40,960 characters; shorten --window")
+                })?;
+                ("none", vec![h])
+            }
+        };
+        // Series windows, and rows of given channels, take the convolutional front end.
+        let conv = conv_arg(
+            conv_arg_text,
+            (!args.rows || args.channels.is_some()) && !labelled,
+            inputs / in_channels,
+            in_channels,
+        )?;
+        let cfg = TrainConfig {
+            variant,
+            conv,
+            hidden: args.hidden.clone(),
+            decoder_hidden: Some(decoder_hidden),
+            latent: args.latent,
+            payload_bytes: args.payload_bytes,
+            header: PayloadHeader {
+                fingerprint_bits: args.fingerprint_bits,
+                sequence_bits: args.sequence_bits,
+            },
+            steps: args.steps,
+            lr: args.lr,
+            seed: args.seed,
+            threads: args.threads,
+            weight_average: args.weight_average,
+            refine: args.refine,
+            ..TrainConfig::default()
+        };
+        Ok(Plan {
+            cfg,
+            in_channels,
+            labels,
+            signal,
+            rate_from,
+        })
+    }
+
+    /// The codec's name in the summary and the file.
+    fn name(&self, kind: CodecKind) -> &'static str {
+        if self.labels > 0 {
+            "cvae"
+        } else {
+            kind.name()
+        }
+    }
+}
+
+/// The codec `train` chose, fit on the training part, and why.
+struct Choice {
+    kind: CodecKind,
+    model: FloatModel,
+    reason: String,
+    /// Each candidate `auto` compared, with its validation SNR.
+    compared: Vec<(String, f64)>,
+}
+
+/// Fits the codec `--variant` asks for, or the candidates of `auto` and keeps one.
+fn choose(
+    args: &Args,
+    plan: &Plan,
+    train: &WindowSet<'_>,
+    val: &[Window],
+    bar: &indicatif::ProgressBar,
+    progress: &mut dyn FnMut(Progress),
+) -> anyhow::Result<Choice> {
+    let channels = plan.in_channels;
+    if args.variant == VariantArg::Auto && plan.labels == 0 {
+        bar.set_prefix("auto");
+        let sel = auto(&plan.cfg, train, val, channels, 0, progress)?;
+        let compared = sel
+            .candidates
+            .iter()
+            .map(|c| (c.name.clone(), c.validation.snr_db))
+            .collect();
+        let best = sel.best();
+        return Ok(Choice {
+            kind: best.kind,
+            model: best.model.clone(),
+            reason: sel.reason(),
+            compared,
+        });
+    }
+    let kind = match args.variant {
+        VariantArg::Linear => CodecKind::Linear,
+        VariantArg::Dct => CodecKind::Dct,
+        _ => CodecKind::Learned(plan.cfg.variant),
     };
-    // Series windows, and rows of given channels, take the convolutional front end.
-    let conv = conv_arg(
-        conv_arg_text,
-        (!args.rows || args.channels.is_some()) && !labelled,
-        inputs / in_channels,
-        in_channels,
-    )?;
-    let cfg = TrainConfig {
-        variant,
-        conv,
-        hidden: args.hidden.clone(),
-        decoder_hidden: Some(decoder_hidden),
-        latent: args.latent,
-        payload_bytes: args.payload_bytes,
-        header,
-        steps: args.steps,
-        lr: args.lr,
-        seed: args.seed,
-        threads: args.threads,
-        weight_average: args.weight_average,
-        refine: args.refine,
-        ..TrainConfig::default()
-    };
+    bar.set_prefix(kind.name());
+    let model = fit(kind, &plan.cfg, train, val, channels, plan.labels, progress)?;
+    Ok(Choice {
+        kind,
+        model,
+        reason: format!("{} asked for", plan.name(kind)),
+        compared: Vec::new(),
+    })
+}
+
+/// The shipped model's figures on the test part, and the classical codecs' beside them.
+struct TestFigures {
+    /// The f32 blob, the encoder refining `--refine` passes.
+    f32: Distortion,
+    /// The full-int8 blob, refining likewise.
+    int8_full: Distortion,
+    /// A full-int8 encoder-only device (plain codes) decoded by the f32 blob
+    /// (`aecodec export --encoder-only --receiver f32`).
+    device: Distortion,
+    /// The f32 blob with the plain encoder.
+    plain: Distortion,
+    /// PCA and DCT at the same budget, fit on the same windows (unconditional models).
+    baselines: Vec<(&'static str, Distortion)>,
+}
+
+impl TestFigures {
+    #[allow(clippy::too_many_arguments)]
+    fn measure(
+        args: &Args,
+        plan: &Plan,
+        kind: CodecKind,
+        model: &FloatModel,
+        blob: &[u8],
+        fit_windows: &WindowSet<'_>,
+        calibration: &[Window],
+        val: &[Window],
+        test: &[Window],
+    ) -> anyhow::Result<TestFigures> {
+        let ch = plan.in_channels;
+        let f32 = distortion(test, &round_trip(blob, test, args.refine)?, ch);
+        // The full-integer blob `aecodec export` makes from this file.
+        let int8_blob = export_blob(model, Precision::Int8Full, calibration)?;
+        let int8_full = distortion(test, &round_trip(&int8_blob, test, args.refine)?, ch);
+        let device = aecodec_trainer::device_blob(&int8_blob, blob)?;
+        let device = distortion(
+            test,
+            &aecodec_trainer::send_receive(&device, blob, test, 0)?,
+            ch,
+        );
+        let plain = if args.refine == 0 {
+            f32
+        } else {
+            distortion(test, &round_trip(blob, test, 0)?, ch)
+        };
+        let mut baselines = Vec::new();
+        for other in [CodecKind::Linear, CodecKind::Dct] {
+            if plan.labels > 0 {
+                break;
+            }
+            // A classical codec that was chosen is its own baseline (same fit, same windows).
+            let d = if other == kind {
+                f32
+            } else {
+                let m = fit(other, &plan.cfg, fit_windows, val, ch, 0, &mut |_| {})?;
+                let b = export_blob(&m, Precision::F32, calibration)?;
+                distortion(test, &round_trip(&b, test, args.refine)?, ch)
+            };
+            baselines.push((other.name(), d));
+        }
+        Ok(TestFigures {
+            f32,
+            int8_full,
+            device,
+            plain,
+            baselines,
+        })
+    }
+}
+
+/// A progress bar for the fits (hidden with `--quiet`) and the callback that moves it.
+fn progress_bar(args: &Args) -> indicatif::ProgressBar {
     let bar = if args.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -449,123 +592,96 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut progress = |p: Progress| {
-        if p.step == 1 || p.step <= bar.position() as usize {
-            bar.reset();
-        }
-        bar.set_position(p.step as u64);
-        bar.set_message(match p.val_mse {
-            Some(v) => format!("loss {:.4} val mse {:.4}", p.loss, v),
-            None => format!("loss {:.4}", p.loss),
-        });
-    };
-    let n_labels = if labelled { labels } else { 0 };
-    // Each candidate `auto` compared, with its validation SNR.
-    let mut compared: Vec<(String, f64)> = Vec::new();
-    let (kind, model, reason) = match args.variant {
-        VariantArg::Auto if n_labels == 0 => {
-            bar.set_prefix("auto");
-            let sel = auto(&cfg, train_w, val, in_channels, 0, &mut progress)?;
-            compared = sel
-                .candidates
-                .iter()
-                .map(|c| (c.name.clone(), c.validation.snr_db))
-                .collect();
-            let best = sel.best();
-            (best.kind, best.model.clone(), sel.reason())
-        }
-        _ => {
-            let kind = match args.variant {
-                VariantArg::Linear => CodecKind::Linear,
-                VariantArg::Dct => CodecKind::Dct,
-                _ => CodecKind::Learned(cfg.variant),
-            };
-            bar.set_prefix(kind.name());
-            let model = fit(
-                kind,
-                &cfg,
-                train_w,
-                val,
-                in_channels,
-                n_labels,
-                &mut progress,
-            )?;
-            let asked = if n_labels > 0 { "cvae" } else { kind.name() };
-            (kind, model, format!("{asked} asked for"))
-        }
-    };
-    let name = if n_labels > 0 { "cvae" } else { kind.name() }.to_string();
+    bar
+}
+
+fn show_progress(bar: &indicatif::ProgressBar, p: Progress) {
+    if p.step == 1 || p.step <= bar.position() as usize {
+        bar.reset();
+    }
+    bar.set_position(p.step as u64);
+    bar.set_message(match p.val_mse {
+        Some(v) => format!("loss {:.4} val mse {:.4}", p.loss, v),
+        None => format!("loss {:.4}", p.loss),
+    });
+}
+
+/// Runs `train`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let rec = Recordings::read(&args)?;
+    let split = split(&args, &rec)?;
+    let plan = Plan::new(&args, &rec)?;
+    let train = &split.train;
+    // The held-out parts are measured through the core on at most HELD_OUT_SAMPLE
+    // windows each.
+    let (val, test) = (
+        &sample(&split.validation, HELD_OUT_SAMPLE),
+        &sample(&split.test, HELD_OUT_SAMPLE),
+    );
+    let bar = progress_bar(&args);
+    let mut progress = |p: Progress| show_progress(&bar, p);
+    let Choice {
+        kind,
+        model,
+        reason,
+        compared,
+    } = choose(&args, &plan, train, val, &bar, &mut progress)?;
+    let name = plan.name(kind);
+    let channels = plan.in_channels;
     let val_d = validate(
         &model,
-        &sample(train_w, KEEP_WINDOWS),
+        &sample(train, KEEP_WINDOWS),
         val,
-        in_channels,
+        channels,
         args.refine,
     )?;
     // The choice is made; the validation part has done its job and joins the fit.
     let (model, fit_windows) = if args.no_refit {
-        (model, train_w.clone())
+        (model, train.clone())
     } else {
-        let all: WindowSet = train_w.chain(&split.validation);
+        let all: WindowSet = train.chain(&split.validation);
         bar.set_prefix(format!("refit {name}"));
-        let refit = fit(kind, &cfg, &all, val, in_channels, n_labels, &mut progress)?;
+        let refit = fit(
+            kind,
+            &plan.cfg,
+            &all,
+            val,
+            channels,
+            plan.labels,
+            &mut progress,
+        )?;
         (refit, all)
     };
     bar.finish_and_clear();
-    let model = FloatModel { signal, ..model };
+    let model = FloatModel {
+        signal: plan.signal.clone(),
+        ..model
+    };
     let calibration = sample(&fit_windows, KEEP_WINDOWS);
     let blob = export_blob(&model, Precision::F32, &calibration)?;
-    let test_d = distortion(test, &round_trip(&blob, test, args.refine)?, in_channels);
-    // The full-integer blob `aecodec export` makes from this file.
-    let int8_blob = export_blob(&model, Precision::Int8Full, &calibration)?;
-    let test_int8 = distortion(
-        test,
-        &round_trip(&int8_blob, test, args.refine)?,
-        in_channels,
+    let payload_bytes = usize::from(
+        aecodec_core::Model::from_bytes(&blob)?
+            .payload_layout()
+            .bytes,
     );
-    // A device with the full-int8 encoder only (plain codes), its payloads decoded by the
-    // f32 blob (`aecodec export --encoder-only --receiver f32`).
-    let device = aecodec_trainer::device_blob(&int8_blob, &blob)?;
-    let test_device = distortion(
+    let figures = TestFigures::measure(
+        &args,
+        &plan,
+        kind,
+        &model,
+        &blob,
+        &fit_windows,
+        &calibration,
+        val,
         test,
-        &aecodec_trainer::send_receive(&device, &blob, test, 0)?,
-        in_channels,
-    );
-    let test_plain = if args.refine == 0 {
-        test_d
-    } else {
-        distortion(test, &round_trip(&blob, test, 0)?, in_channels)
-    };
-    // The classical codecs at the same budget, fit on the same windows.
-    let mut baselines = Vec::new();
-    if n_labels == 0 {
-        for other in [CodecKind::Linear, CodecKind::Dct] {
-            // A classical codec that was chosen is its own baseline (same fit, same windows).
-            let d = if other == kind {
-                test_d
-            } else {
-                let m = fit(other, &cfg, &fit_windows, val, in_channels, 0, &mut |_| {})?;
-                let b = export_blob(&m, Precision::F32, &calibration)?;
-                distortion(test, &round_trip(&b, test, args.refine)?, in_channels)
-            };
-            baselines.push((other.name(), d));
-        }
-    }
-    let fit_on = if args.no_refit {
-        format!("{} training windows", train_w.len())
-    } else {
-        format!(
-            "{} training + {} validation windows (fit again after the choice)",
-            train_w.len(),
-            split.validation.len()
-        )
-    };
+    )?;
     let file = TrainedFile {
         model,
-        variant: name.clone(),
-        reason: reason.clone(),
+        variant: name.to_string(),
+        reason,
         layout: Layout {
-            columns: table.columns.clone(),
+            columns: rec.data[0].columns.clone(),
             label_column: args.columns.label_column.clone(),
             rows: args.rows,
             window: args.window,
@@ -578,52 +694,109 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         held_out: sample(if args.no_refit { val } else { test }, KEEP_WINDOWS),
     };
     file.save(&args.output)?;
-    let bits = file.model.quantizer.bits();
-    let payload = aecodec_core::Model::from_bytes(&blob)?
-        .payload_layout()
-        .bytes;
+    let summary = Summary {
+        args: &args,
+        file: &file,
+        compared: &compared,
+        rate_from: &plan.rate_from,
+        payload_bytes,
+        validation: val_d,
+        test: figures,
+        windows: [train.len(), split.validation.len(), split.test.len()],
+        measured: [val.len(), test.len()],
+        recordings: rec.all().count(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
     if args.json {
-        let j = serde_json::json!({
-            "output": args.output.display().to_string(), "variant": name, "reason": reason,
-            "payload_bytes": payload, "latent": bits.len(), "bits": bits, "refine_passes": args.refine,
-            "validation": {"snr_db": val_d.snr_db, "rmse": val_d.rmse, "prd_percent": val_d.prd_percent,
-                           "candidates": compared.iter().map(|(n, v)| serde_json::json!({"codec": n, "snr_db": v})).collect::<Vec<_>>()},
-            "test": {"snr_db": test_d.snr_db, "rmse": test_d.rmse, "prd_percent": test_d.prd_percent,
-                     "int8_full_snr_db": test_int8.snr_db,
-                     "plain_snr_db": test_plain.snr_db,
-                     "device_snr_db": test_device.snr_db,
-                     "baselines": baselines.iter().map(|(n, d)| serde_json::json!({"codec": n, "snr_db": d.snr_db, "rmse": d.rmse})).collect::<Vec<_>>()},
-            "windows": {"train": train_w.len(), "validation": split.validation.len(), "test": split.test.len(),
-                        "validation_measured": val.len(), "test_measured": test.len()},
-            "recordings": recordings,
-            "signal": {"channels": file.model.signal.channels, "names": file.model.signal.names,
-                       "sample_rate_hz": file.model.signal.sample_rate_hz.map(json_f32), "rows": file.model.signal.rows},
-            "fit": {"windows": fit_windows.len(), "refit": !args.no_refit},
-            "seconds": {"total": started.elapsed().as_secs_f64(),
-                        "training_steps": aecodec_trainer::train::step_time().as_secs_f64()},
-        });
-        outln!("{}", serde_json::to_string_pretty(&j)?);
+        outln!("{}", serde_json::to_string_pretty(&summary.json())?);
     } else {
-        outln!("{}: {reason}", args.output.display());
+        summary.print()?;
+    }
+    Ok(())
+}
+
+/// What `train` did, for its summary (text, or JSON with `--json`).
+struct Summary<'a> {
+    args: &'a Args,
+    file: &'a TrainedFile,
+    /// Each candidate `auto` compared, with its validation SNR.
+    compared: &'a [(String, f64)],
+    rate_from: &'a str,
+    payload_bytes: usize,
+    validation: Distortion,
+    test: TestFigures,
+    /// Training, validation and test windows.
+    windows: [usize; 3],
+    /// Validation and test windows measured (an even sample of them).
+    measured: [usize; 2],
+    recordings: usize,
+    seconds: f64,
+}
+
+impl Summary<'_> {
+    fn json(&self) -> serde_json::Value {
+        let (args, file, t) = (self.args, self.file, &self.test);
+        let bits = file.model.quantizer.bits();
+        let [train, validation, test] = self.windows;
+        let [val_measured, test_measured] = self.measured;
+        let sg = &file.model.signal;
+        let candidates: Vec<_> = self
+            .compared
+            .iter()
+            .map(|(n, v)| serde_json::json!({"codec": n, "snr_db": v}))
+            .collect();
+        let baselines: Vec<_> = t
+            .baselines
+            .iter()
+            .map(|(n, d)| serde_json::json!({"codec": n, "snr_db": d.snr_db, "rmse": d.rmse}))
+            .collect();
+        serde_json::json!({
+            "output": args.output.display().to_string(), "variant": file.variant, "reason": file.reason,
+            "payload_bytes": self.payload_bytes, "latent": bits.len(), "bits": bits, "refine_passes": args.refine,
+            "validation": {"snr_db": self.validation.snr_db, "rmse": self.validation.rmse,
+                           "prd_percent": self.validation.prd_percent, "candidates": candidates},
+            "test": {"snr_db": t.f32.snr_db, "rmse": t.f32.rmse, "prd_percent": t.f32.prd_percent,
+                     "int8_full_snr_db": t.int8_full.snr_db,
+                     "plain_snr_db": t.plain.snr_db,
+                     "device_snr_db": t.device.snr_db,
+                     "baselines": baselines},
+            "windows": {"train": train, "validation": validation, "test": test,
+                        "validation_measured": val_measured, "test_measured": test_measured},
+            "recordings": self.recordings,
+            "signal": {"channels": sg.channels, "names": sg.names,
+                       "sample_rate_hz": sg.sample_rate_hz.map(json_f32), "rows": sg.rows},
+            "fit": {"windows": file.fit_windows, "refit": file.refit},
+            "seconds": {"total": self.seconds,
+                        "training_steps": aecodec_trainer::train::step_time().as_secs_f64()},
+        })
+    }
+
+    fn print(&self) -> anyhow::Result<()> {
+        let (args, file, t) = (self.args, self.file, &self.test);
+        let bits = file.model.quantizer.bits();
+        let out = args.output.display();
+        outln!("{out}: {}", file.reason);
         outln!(
-            "  {name}, {payload}-byte payloads, {} latent dims, bits {:?}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
+            "  {}, {}-byte payloads, {} latent dims, bits {bits:?}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
+            file.variant,
+            self.payload_bytes,
             bits.len(),
-            bits,
-            val_d.snr_db,
-            test_d.snr_db,
-            test_d.rmse,
-            test_d.prd_percent,
+            self.validation.snr_db,
+            t.f32.snr_db,
+            t.f32.rmse,
+            t.f32.prd_percent,
             args.refine
         );
-        let classical: Vec<String> = baselines
+        let classical: Vec<String> = t
+            .baselines
             .iter()
             .map(|(n, d)| format!("{n} {:.2} dB", d.snr_db))
             .collect();
         outln!(
             "  test in full-int8: {:.2} dB SNR; plain encoder {:.2} dB in f32, {:.2} dB from a full-int8 encoder-only device decoded in f32{}",
-            test_int8.snr_db,
-            test_plain.snr_db,
-            test_device.snr_db,
+            t.int8_full.snr_db,
+            t.plain.snr_db,
+            t.device.snr_db,
             if classical.is_empty() {
                 String::new()
             } else {
@@ -633,17 +806,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )
             }
         );
+        let [train, validation, test] = self.windows;
+        let [val_measured, test_measured] = self.measured;
+        let fit_on = if file.refit {
+            format!(
+                "{train} training + {validation} validation windows (fit again after the choice)"
+            )
+        } else {
+            format!("{train} training windows")
+        };
         outln!(
-            "  {recordings} recording(s), {} / {} / {} train / validation / test windows{}; the shipped model is fit on {fit_on}",
-            train_w.len(),
-            split.validation.len(),
-            split.test.len(),
-            if val.len() < split.validation.len() || test.len() < split.test.len() {
-                format!(
-                    " (validation and test measured on {} / {} of them, evenly spread)",
-                    val.len(),
-                    test.len()
-                )
+            "  {} recording(s), {train} / {validation} / {test} train / validation / test windows{}; the shipped model is fit on {fit_on}",
+            self.recordings,
+            if val_measured < validation || test_measured < test {
+                format!(" (validation and test measured on {val_measured} / {test_measured} of them, evenly spread)")
             } else {
                 String::new()
             }
@@ -658,26 +834,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 format!(" ({})", sg.names.join(", "))
             },
             match sg.sample_rate_hz {
-                Some(hz) => format!(" at {hz} Hz{rate_from}"),
+                Some(hz) => format!(" at {hz} Hz{}", self.rate_from),
                 None => ", sample rate unknown (--sample-rate HZ, or a time column, records it)"
                     .to_string(),
             }
         );
-        outln!(
-            "  next: aecodec export {} --precision all -o DIR",
-            args.output.display()
-        );
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn measured_rates_keep_four_digits() {
-        assert_eq!(super::four_digits(64.000_22), 64.0);
-        assert_eq!(super::four_digits(44_123.4), 44_120.0);
-        assert_eq!(super::four_digits(0.333_33), 0.3333);
-        assert_eq!(super::four_digits(99.996), 100.0);
+        outln!("  next: aecodec export {out} --precision all -o DIR");
+        Ok(())
     }
 }
