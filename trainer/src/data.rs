@@ -142,54 +142,10 @@ pub fn read_csv_from<R: std::io::Read>(
         .iter()
         .map(|h| h.trim().to_owned())
         .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(data_err(path, 1, None, "empty file: no header row".into()));
-    }
-    let find = |name: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| {
-            data_err(
-                path,
-                1,
-                Some(name),
-                format!(
-                    "no column named `{name}`; the header has: {}",
-                    header.join(", ")
-                ),
-            )
-        })
-    };
-    let label_idx = opts.label_column.as_deref().map(find).transpose()?;
-    let mut time_idx = match &opts.time_column {
-        TimeColumn::Named(name) => Some(find(name)?),
-        TimeColumn::Absent => None,
-        TimeColumn::Auto => header.iter().position(|h| {
-            TIME_COLUMN_NAMES.iter().any(|n| h.eq_ignore_ascii_case(n))
-                && opts.columns.as_ref().is_none_or(|c| !c.contains(h))
-        }),
-    };
-    let strict_time = matches!(opts.time_column, TimeColumn::Named(_));
-    let channel_idx: Vec<usize> = match &opts.columns {
-        Some(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
-        None => (0..header.len())
-            .filter(|&i| Some(i) != label_idx && Some(i) != time_idx)
-            .collect(),
-    };
-    if let Some(t) = time_idx.filter(|t| channel_idx.contains(t) || Some(*t) == label_idx) {
-        return Err(data_err(
-            path,
-            1,
-            Some(&header[t]),
-            "the time column cannot also be a channel or the label".into(),
-        ));
-    }
-    let time_name = time_idx.map(|i| header[i].clone());
+    let mut columns = Columns::find(header, path, opts)?;
     let mut intervals = Intervals::default();
-    if channel_idx.is_empty() {
-        return Err(data_err(path, 1, None, "no channel columns to read".into()));
-    }
-    let width = channel_idx.len();
     let mut values: Vec<f32> = Vec::new();
-    let mut labels = label_idx.map(|_| Vec::new());
+    let mut labels = columns.label.map(|_| Vec::new());
     let mut record = csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
@@ -201,97 +157,28 @@ pub fn read_csv_from<R: std::io::Read>(
                 return Err(data_err(path, line, None, e.to_string()));
             }
         }
-        let line = record.position().map_or(rows + 2, |p| p.line() as usize);
-        if record.len() != header.len() {
-            return Err(data_err(
-                path,
-                line,
-                None,
-                format!(
-                    "ragged row: {} fields, the header has {}",
-                    record.len(),
-                    header.len()
-                ),
-            ));
-        }
-        let cell = |i: usize| {
-            let bytes = record.get(i).unwrap_or(b"");
-            std::str::from_utf8(bytes).map(str::trim).map_err(|_| {
-                data_err(
-                    path,
-                    line,
-                    Some(&header[i]),
-                    format!("cell is not UTF-8 (column {})", i + 1),
-                )
-            })
+        let row = Row {
+            record: &record,
+            header: &columns.header,
+            path,
+            line: record.position().map_or(rows + 2, |p| p.line() as usize),
         };
-        for &i in &channel_idx {
-            let text = cell(i)?;
-            let v: f32 = text.parse().map_err(|_| {
-                data_err(
-                    path,
-                    line,
-                    Some(&header[i]),
-                    format!("non-numeric cell `{}` (column {})", shown(text), i + 1),
-                )
-            })?;
-            if !v.is_finite() {
-                return Err(data_err(
-                    path,
-                    line,
-                    Some(&header[i]),
-                    format!("non-finite value `{}` (column {})", shown(text), i + 1),
-                ));
-            }
-            values.push(v);
+        row.check_width()?;
+        for &i in &columns.channels {
+            values.push(row.value(i)?);
         }
-        if let Some(i) = time_idx {
-            let text = cell(i)?;
-            match parse_time(text) {
-                Some(t) => intervals.push(t).map_err(|prev| {
-                    data_err(
-                        path,
-                        line,
-                        Some(&header[i]),
-                        format!(
-                            "time `{}` is not later than the row before's ({prev} s); rows must be in time order (column {})",
-                            shown(text),
-                            i + 1
-                        ),
-                    )
-                })?,
+        if let Some(i) = columns.time {
+            if !row.time(i, &mut intervals)? {
                 // A column found by its name whose first cell is no time is not a time
                 // column.
-                None if !strict_time && rows == 0 => time_idx = None,
-                None => {
-                    return Err(data_err(
-                        path,
-                        line,
-                        Some(&header[i]),
-                        format!(
-                            "`{}` is not a time: seconds, or an ISO 8601 date and time such as 2026-12-02 17:30:00.015 (column {}); name another time column, or none",
-                            shown(text),
-                            i + 1
-                        ),
-                    ))
+                if columns.strict_time || rows > 0 {
+                    return Err(row.not_a_time(i));
                 }
+                columns.time = None;
             }
         }
-        if let (Some(i), Some(labels)) = (label_idx, labels.as_mut()) {
-            let text = cell(i)?;
-            let l: u16 = text.parse().map_err(|_| {
-                data_err(
-                    path,
-                    line,
-                    Some(&header[i]),
-                    format!(
-                        "label `{}` is not an integer in 0..=65535 (column {})",
-                        shown(text),
-                        i + 1
-                    ),
-                )
-            })?;
-            labels.push(l);
+        if let (Some(i), Some(labels)) = (columns.label, labels.as_mut()) {
+            labels.push(row.label(i)?);
         }
         rows += 1;
     }
@@ -304,17 +191,189 @@ pub fn read_csv_from<R: std::io::Read>(
         ));
     }
     values.shrink_to_fit();
-    debug_assert_eq!(values.len(), rows * width);
+    debug_assert_eq!(values.len(), rows * columns.channels.len());
+    let header = &columns.header;
     Ok(Table {
         path: path.to_path_buf(),
-        columns: channel_idx.iter().map(|&i| header[i].clone()).collect(),
+        columns: columns
+            .channels
+            .iter()
+            .map(|&i| header[i].clone())
+            .collect(),
         values,
         labels,
-        times: time_idx.zip(time_name).map(|(_, column)| Times {
-            column,
+        times: columns.time.map(|i| Times {
+            column: header[i].clone(),
             sampling: intervals.sampling(),
         }),
     })
+}
+
+/// Which of a file's columns hold what, found from its header.
+struct Columns {
+    /// The header's names, trimmed.
+    header: Vec<String>,
+    /// Channel columns, in the order they are read (not empty).
+    channels: Vec<usize>,
+    label: Option<usize>,
+    time: Option<usize>,
+    /// The time column was named: every cell must be a time.
+    strict_time: bool,
+}
+
+impl Columns {
+    fn find(header: Vec<String>, path: &Path, opts: &CsvOptions) -> Result<Self, Error> {
+        if header.iter().all(String::is_empty) {
+            return Err(data_err(path, 1, None, "empty file: no header row".into()));
+        }
+        let find = |name: &str| {
+            header.iter().position(|h| h == name).ok_or_else(|| {
+                data_err(
+                    path,
+                    1,
+                    Some(name),
+                    format!(
+                        "no column named `{name}`; the header has: {}",
+                        header.join(", ")
+                    ),
+                )
+            })
+        };
+        let label = opts.label_column.as_deref().map(find).transpose()?;
+        let time = match &opts.time_column {
+            TimeColumn::Named(name) => Some(find(name)?),
+            TimeColumn::Absent => None,
+            TimeColumn::Auto => header.iter().position(|h| {
+                TIME_COLUMN_NAMES.iter().any(|n| h.eq_ignore_ascii_case(n))
+                    && opts.columns.as_ref().is_none_or(|c| !c.contains(h))
+            }),
+        };
+        let channels: Vec<usize> = match &opts.columns {
+            Some(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
+            None => (0..header.len())
+                .filter(|&i| Some(i) != label && Some(i) != time)
+                .collect(),
+        };
+        if let Some(t) = time.filter(|t| channels.contains(t) || Some(*t) == label) {
+            return Err(data_err(
+                path,
+                1,
+                Some(&header[t]),
+                "the time column cannot also be a channel or the label".into(),
+            ));
+        }
+        if channels.is_empty() {
+            return Err(data_err(path, 1, None, "no channel columns to read".into()));
+        }
+        Ok(Self {
+            header,
+            channels,
+            label,
+            time,
+            strict_time: matches!(opts.time_column, TimeColumn::Named(_)),
+        })
+    }
+}
+
+/// One data row, with what its errors name: file, line and column.
+struct Row<'a> {
+    record: &'a csv::ByteRecord,
+    header: &'a [String],
+    path: &'a Path,
+    line: usize,
+}
+
+impl Row<'_> {
+    fn error(&self, column: usize, message: String) -> Error {
+        data_err(self.path, self.line, Some(&self.header[column]), message)
+    }
+
+    fn check_width(&self) -> Result<(), Error> {
+        if self.record.len() == self.header.len() {
+            return Ok(());
+        }
+        Err(data_err(
+            self.path,
+            self.line,
+            None,
+            format!(
+                "ragged row: {} fields, the header has {}",
+                self.record.len(),
+                self.header.len()
+            ),
+        ))
+    }
+
+    /// The trimmed text of cell `i` (a column of the header: the row's width is checked).
+    fn cell(&self, i: usize) -> Result<&str, Error> {
+        let bytes = self.record.get(i).unwrap_or(b"");
+        std::str::from_utf8(bytes)
+            .map(str::trim)
+            .map_err(|_| self.error(i, format!("cell is not UTF-8 (column {})", i + 1)))
+    }
+
+    /// A channel's value: a finite number.
+    fn value(&self, i: usize) -> Result<f32, Error> {
+        let text = self.cell(i)?;
+        let v: f32 = text.parse().map_err(|_| {
+            self.error(
+                i,
+                format!("non-numeric cell `{}` (column {})", shown(text), i + 1),
+            )
+        })?;
+        if !v.is_finite() {
+            return Err(self.error(
+                i,
+                format!("non-finite value `{}` (column {})", shown(text), i + 1),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Adds the time in cell `i` to `intervals`; `false` if the cell is no time.
+    fn time(&self, i: usize, intervals: &mut Intervals) -> Result<bool, Error> {
+        let text = self.cell(i)?;
+        let Some(t) = parse_time(text) else {
+            return Ok(false);
+        };
+        intervals.push(t).map(|()| true).map_err(|prev| {
+            self.error(
+                i,
+                format!(
+                    "time `{}` is not later than the row before's ({prev} s); rows must be in time order (column {})",
+                    shown(text),
+                    i + 1
+                ),
+            )
+        })
+    }
+
+    fn not_a_time(&self, i: usize) -> Error {
+        let text = self.cell(i).unwrap_or("");
+        self.error(
+            i,
+            format!(
+                "`{}` is not a time: seconds, or an ISO 8601 date and time such as 2026-12-02 17:30:00.015 (column {}); name another time column, or none",
+                shown(text),
+                i + 1
+            ),
+        )
+    }
+
+    /// A label: an integer in 0..=65535.
+    fn label(&self, i: usize) -> Result<u16, Error> {
+        let text = self.cell(i)?;
+        text.parse().map_err(|_| {
+            self.error(
+                i,
+                format!(
+                    "label `{}` is not an integer in 0..=65535 (column {})",
+                    shown(text),
+                    i + 1
+                ),
+            )
+        })
+    }
 }
 
 impl Table {

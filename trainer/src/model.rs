@@ -301,6 +301,82 @@ pub struct FloatModel {
     pub signal: SignalInfo,
 }
 
+fn invalid<T>(message: String) -> Result<T, Error> {
+    Err(Error::InvalidModel(message))
+}
+
+/// `Err` naming the first value of `v` that is not finite.
+fn finite(name: &str, v: &[f32]) -> Result<(), Error> {
+    match v.iter().position(|x| !x.is_finite()) {
+        Some(i) => invalid(format!("{name}[{i}]: {} is not finite", v[i])),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `layers` (the encoder's or the decoder's) chain from `n_in` values to
+/// `n_out`, each within the core's widths, with weights and biases of their sizes and
+/// convolutions that fit their layers.
+fn validate_stack(
+    name: &str,
+    layers: &[FloatLayer],
+    n_in: usize,
+    n_out: usize,
+) -> Result<(), Error> {
+    use aecodec_core::{MAX_LAYERS, MAX_WIDTH};
+    if layers.len() > MAX_LAYERS {
+        return invalid(format!(
+            "{name}: {} layers, at most {MAX_LAYERS}",
+            layers.len()
+        ));
+    }
+    let mut width = n_in;
+    for (i, l) in layers.iter().enumerate() {
+        let wide = [l.in_dim, l.out_dim, l.conv.map_or(0, |c| c.window())];
+        if wide.iter().any(|&w| w > MAX_WIDTH) {
+            return invalid(format!(
+                "{name} layer {i}: {}x{} (window {}), wider than {MAX_WIDTH}",
+                l.out_dim, l.in_dim, wide[2]
+            ));
+        }
+        if let Some(c) = l.conv {
+            let per = if c.transposed { l.out_dim } else { l.in_dim };
+            let (samples, kernel, stride) = (
+                usize::from(c.samples),
+                usize::from(c.kernel),
+                usize::from(c.stride),
+            );
+            // `positions() == 0` covers a zero stride and a kernel longer than the
+            // window, so the remainder below is defined.
+            if per != c.patch()
+                || c.positions() == 0
+                || (samples - kernel) % stride != 0
+                || (c.transposed && (i + 1 != layers.len() || l.activation != Activation::Identity))
+            {
+                return invalid(format!("{name} layer {i}: convolution {c:?} does not fit a {}x{} layer (a transposed one must be last, without activation)", l.out_dim, l.in_dim));
+            }
+        }
+        if l.vec_in() != width
+            || Some(l.weights.len()) != l.in_dim.checked_mul(l.out_dim)
+            || l.bias.len() != l.out_dim
+        {
+            return invalid(format!(
+                "{name} layer {i}: {}x{} with {} weights, {} biases, fed {width}",
+                l.out_dim,
+                l.in_dim,
+                l.weights.len(),
+                l.bias.len()
+            ));
+        }
+        width = l.vec_out();
+    }
+    if layers.is_empty() || width != n_out {
+        return invalid(format!(
+            "{name} ends with {width} outputs, expected {n_out}"
+        ));
+    }
+    Ok(())
+}
+
 impl FloatModel {
     /// Checks dimensions and lengths.
     ///
@@ -308,23 +384,43 @@ impl FloatModel {
     /// and counts against the core's limits, every dimension product with checked
     /// arithmetic. Errors name the field.
     pub fn validate(&self) -> Result<(), Error> {
+        let k = self.validate_payload()?;
+        self.validate_values()?;
+        self.signal
+            .check(self.input_dim)
+            .map_err(Error::InvalidModel)?;
+        if self.norm_mean.len() != self.input_dim || self.norm_std.len() != self.input_dim {
+            return invalid(format!(
+                "normalization has {} / {} entries for {} inputs",
+                self.norm_mean.len(),
+                self.norm_std.len(),
+                self.input_dim
+            ));
+        }
+        let labels = usize::from(self.label_count);
+        validate_stack("encoder", &self.encoder, self.input_dim + labels, k)?;
+        validate_stack("decoder", &self.decoder, k + labels, self.input_dim)
+    }
+
+    /// Checks inputs, labels, the quantizer's widths and the header against the core's
+    /// limits; returns the number of latent dimensions.
+    fn validate_payload(&self) -> Result<usize, Error> {
         use aecodec_core::model::{MAX_TABLE_BITS, MAX_UNIFORM_BITS};
-        use aecodec_core::{MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_PAYLOAD_BYTES, MAX_WIDTH};
-        let bad = |m: String| Err(Error::InvalidModel(m));
+        use aecodec_core::{MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
         let labels = usize::from(self.label_count);
         if self.input_dim == 0 || self.input_dim.saturating_add(labels) > MAX_WIDTH {
-            return bad(format!(
+            return invalid(format!(
                 "input_dim: {} inputs and {labels} labels, 1 to {MAX_WIDTH} in all",
                 self.input_dim
             ));
         }
         if labels > MAX_LABELS {
-            return bad(format!("label_count: {labels}, at most {MAX_LABELS}"));
+            return invalid(format!("label_count: {labels}, at most {MAX_LABELS}"));
         }
         let bits = self.quantizer.bits();
         let k = bits.len();
         if k == 0 || k > MAX_LATENT {
-            return bad(format!("quantizer.bits: {k} dimensions, 1 to {MAX_LATENT}"));
+            return invalid(format!("quantizer.bits: {k} dimensions, 1 to {MAX_LATENT}"));
         }
         let (max_bits, params) = match &self.quantizer {
             FloatQuantizer::Uniform { mean, lo, hi, .. } => (
@@ -337,16 +433,16 @@ impl FloatModel {
             ),
         };
         if let Some((dim, b)) = bits.iter().enumerate().find(|(_, &b)| b > max_bits) {
-            return bad(format!(
+            return invalid(format!(
                 "quantizer.bits[{dim}]: {b} bits, at most {max_bits}"
             ));
         }
         if let Some((name, n)) = params.iter().find(|(_, n)| *n != k) {
-            return bad(format!("quantizer.{name}: {n} entries for {k} dimensions"));
+            return invalid(format!("quantizer.{name}: {n} entries for {k} dimensions"));
         }
         let h = self.header;
         if h.fingerprint_bits > 16 || h.sequence_bits > 16 {
-            return bad(format!(
+            return invalid(format!(
                 "header: {} tag bits and {} sequence bits, at most 16 each",
                 h.fingerprint_bits, h.sequence_bits
             ));
@@ -360,14 +456,16 @@ impl FloatModel {
             + usize::from(h.sequence_bits)
             + label_bits;
         if payload_bits > MAX_PAYLOAD_BYTES * 8 {
-            return bad(format!(
+            return invalid(format!(
                 "quantizer.bits: payloads of {payload_bits} bits, over the {MAX_PAYLOAD_BYTES}-byte limit"
             ));
         }
-        let finite = |name: &str, v: &[f32]| match v.iter().position(|x| !x.is_finite()) {
-            Some(i) => bad(format!("{name}[{i}]: {} is not finite", v[i])),
-            None => Ok(()),
-        };
+        Ok(k)
+    }
+
+    /// Checks that every parameter is finite, every scale positive and every range
+    /// ordered.
+    fn validate_values(&self) -> Result<(), Error> {
         match &self.quantizer {
             FloatQuantizer::Uniform { mean, lo, hi, .. } => {
                 finite("quantizer.mean", mean)?;
@@ -378,7 +476,7 @@ impl FloatModel {
                     .zip(hi)
                     .position(|(l, h)| !(l < h && (h - l).is_finite()))
                 {
-                    return bad(format!(
+                    return invalid(format!(
                         "quantizer.lo[{i}] {} is not below quantizer.hi[{i}] {}",
                         lo[i], hi[i]
                     ));
@@ -388,14 +486,14 @@ impl FloatModel {
                 finite("quantizer.mean", mean)?;
                 finite("quantizer.std", std)?;
                 if let Some(i) = std.iter().position(|&s| s <= 0.0) {
-                    return bad(format!("quantizer.std[{i}]: {} is not positive", std[i]));
+                    return invalid(format!("quantizer.std[{i}]: {} is not positive", std[i]));
                 }
             }
         }
         finite("norm_mean", &self.norm_mean)?;
         finite("norm_std", &self.norm_std)?;
         if let Some(i) = self.norm_std.iter().position(|&s| s <= 0.0) {
-            return bad(format!(
+            return invalid(format!(
                 "norm_std[{i}]: {} is not positive",
                 self.norm_std[i]
             ));
@@ -404,72 +502,6 @@ impl FloatModel {
             for (i, l) in layers.iter().enumerate() {
                 finite(&format!("{name} layer {i} weights"), &l.weights)?;
                 finite(&format!("{name} layer {i} bias"), &l.bias)?;
-            }
-        }
-        self.signal
-            .check(self.input_dim)
-            .map_err(Error::InvalidModel)?;
-        if self.norm_mean.len() != self.input_dim || self.norm_std.len() != self.input_dim {
-            return bad(format!(
-                "normalization has {} / {} entries for {} inputs",
-                self.norm_mean.len(),
-                self.norm_std.len(),
-                self.input_dim
-            ));
-        }
-        for (name, layers, n_in, n_out) in [
-            ("encoder", &self.encoder, self.input_dim + labels, k),
-            ("decoder", &self.decoder, k + labels, self.input_dim),
-        ] {
-            if layers.len() > MAX_LAYERS {
-                return bad(format!(
-                    "{name}: {} layers, at most {MAX_LAYERS}",
-                    layers.len()
-                ));
-            }
-            let mut width = n_in;
-            for (i, l) in layers.iter().enumerate() {
-                let wide = [l.in_dim, l.out_dim, l.conv.map_or(0, |c| c.window())];
-                if wide.iter().any(|&w| w > MAX_WIDTH) {
-                    return bad(format!(
-                        "{name} layer {i}: {}x{} (window {}), wider than {MAX_WIDTH}",
-                        l.out_dim, l.in_dim, wide[2]
-                    ));
-                }
-                if let Some(c) = l.conv {
-                    let per = if c.transposed { l.out_dim } else { l.in_dim };
-                    let (samples, kernel, stride) = (
-                        usize::from(c.samples),
-                        usize::from(c.kernel),
-                        usize::from(c.stride),
-                    );
-                    if per != c.patch()
-                        || c.positions() == 0
-                        || (samples - kernel) % stride != 0
-                        || (c.transposed
-                            && (i + 1 != layers.len() || l.activation != Activation::Identity))
-                    {
-                        return bad(format!("{name} layer {i}: convolution {c:?} does not fit a {}x{} layer (a transposed one must be last, without activation)", l.out_dim, l.in_dim));
-                    }
-                }
-                if l.vec_in() != width
-                    || Some(l.weights.len()) != l.in_dim.checked_mul(l.out_dim)
-                    || l.bias.len() != l.out_dim
-                {
-                    return bad(format!(
-                        "{name} layer {i}: {}x{} with {} weights, {} biases, fed {width}",
-                        l.out_dim,
-                        l.in_dim,
-                        l.weights.len(),
-                        l.bias.len()
-                    ));
-                }
-                width = l.vec_out();
-            }
-            if layers.is_empty() || width != n_out {
-                return bad(format!(
-                    "{name} ends with {width} outputs, expected {n_out}"
-                ));
             }
         }
         Ok(())

@@ -468,30 +468,7 @@ pub fn train<W: WindowSource + ?Sized>(
     labels: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Trained, Error> {
-    if train.count() == 0 {
-        return Err(Error::InvalidArgument("no training windows".into()));
-    }
-    let Ok(rows) = u32::try_from(train.count()) else {
-        return Err(Error::InvalidArgument(format!(
-            "{} training windows: more than 2^32; use a longer --hop",
-            train.count()
-        )));
-    };
-    if !(0.0..1.0).contains(&cfg.weight_average) {
-        return Err(Error::InvalidArgument(format!(
-            "weight average decay {} must be in [0, 1) (0 = off)",
-            cfg.weight_average
-        )));
-    }
-    let bits = code_bits(cfg.payload_bytes, cfg.header, labels)?;
-    if let Some(c) = cfg.conv {
-        if labels > 0 {
-            return Err(Error::InvalidArgument(
-                "a convolutional front end takes unconditional models (no label column)".into(),
-            ));
-        }
-        c.check(train.window(0).0.len(), channels)?;
-    }
+    let (rows, bits) = check_run(cfg, train, channels, labels)?;
     // About 4 bits per dimension: measured on the bundled recording (dae, validation SNR
     // at 6 / 8 / 12 B, 3 seeds), a quarter of the bits beat a third by +0.4 / +0.2 /
     // +0.4 dB, and a fifth or a sixth did no better; half (2 bits each) lost 1.3-2.5 dB.
@@ -519,10 +496,7 @@ pub fn train<W: WindowSource + ?Sized>(
     let mut shards = DataParallel::new(cfg.threads);
     let qat_start = ((1.0 - cfg.qat_fraction) * cfg.steps as f64) as usize;
     let batch = cfg.batch.min(rows as usize).max(1);
-    let mut order: Vec<u32> = (0..rows).collect();
-    let mut cursor = order.len();
-    // Whether the run draws at least one epoch; if not, see the forward shuffle below.
-    let whole_epochs = cfg.steps.saturating_mul(batch) >= order.len();
+    let mut draws = Draws::new(rows, batch, cfg.steps);
     let report_every = (cfg.steps / 50).max(1);
     let (mut acc, mut acc_n) = (0.0f64, 0usize);
     let mut history = Vec::new();
@@ -534,29 +508,8 @@ pub fn train<W: WindowSource + ?Sized>(
             let sens = sensitivity(&mut net, &data, &z);
             net.qat = Some(qat_from(&calibrate(&net.variant, &z, latent, &sens, bits)));
         }
-        if cursor + batch > order.len() {
-            if whole_epochs {
-                // Fisher–Yates reshuffle each epoch
-                for i in (1..order.len()).rev() {
-                    let j = (rng.uniform() * (i + 1) as f64) as usize;
-                    order.swap(i, j.min(i));
-                }
-            }
-            cursor = 0;
-        }
-        if !whole_epochs {
-            // Fewer draws than windows: shuffle only the positions this minibatch takes
-            // (forward Fisher–Yates), a uniform draw without replacement at a cost per
-            // step instead of one pass over every window.
-            let n = order.len();
-            for i in cursor..cursor + batch {
-                let j = i + (rng.uniform() * (n - i) as f64) as usize;
-                order.swap(i, j.min(n - 1));
-            }
-        }
+        let idx = draws.next(&mut rng);
         let step_started = Instant::now();
-        let idx = &order[cursor..cursor + batch];
-        cursor += batch;
         let (x, y) = gather(train, idx, &norm.0, &norm.1, labels);
         net.zero_grad();
         let loss = shards.batch_loss(&mut net, &x, &y, batch, step, &mut rng, true);
@@ -606,6 +559,92 @@ pub fn train<W: WindowSource + ?Sized>(
         net,
         history,
     })
+}
+
+/// Checks `train`'s arguments; returns the number of training windows and the code
+/// bits of the payload.
+fn check_run<W: WindowSource + ?Sized>(
+    cfg: &TrainConfig,
+    train: &W,
+    channels: usize,
+    labels: usize,
+) -> Result<(u32, usize), Error> {
+    if train.count() == 0 {
+        return Err(Error::InvalidArgument("no training windows".into()));
+    }
+    let Ok(rows) = u32::try_from(train.count()) else {
+        return Err(Error::InvalidArgument(format!(
+            "{} training windows: more than 2^32; use a longer --hop",
+            train.count()
+        )));
+    };
+    if !(0.0..1.0).contains(&cfg.weight_average) {
+        return Err(Error::InvalidArgument(format!(
+            "weight average decay {} must be in [0, 1) (0 = off)",
+            cfg.weight_average
+        )));
+    }
+    let bits = code_bits(cfg.payload_bytes, cfg.header, labels)?;
+    if let Some(c) = cfg.conv {
+        if labels > 0 {
+            return Err(Error::InvalidArgument(
+                "a convolutional front end takes unconditional models (no label column)".into(),
+            ));
+        }
+        c.check(train.window(0).0.len(), channels)?;
+    }
+    Ok((rows, bits))
+}
+
+/// The order in which minibatches draw the training windows: without replacement,
+/// reshuffled each epoch.
+struct Draws {
+    order: Vec<u32>,
+    cursor: usize,
+    batch: usize,
+    /// Whether the run draws at least one epoch; if not, see the forward shuffle in
+    /// [`Draws::next`].
+    whole_epochs: bool,
+}
+
+impl Draws {
+    /// Draws of `batch` windows (1 to `rows`) from `rows` for `steps` steps.
+    fn new(rows: u32, batch: usize, steps: usize) -> Self {
+        let order: Vec<u32> = (0..rows).collect();
+        Self {
+            cursor: order.len(),
+            whole_epochs: steps.saturating_mul(batch) >= order.len(),
+            order,
+            batch,
+        }
+    }
+
+    /// The next minibatch's window indices.
+    fn next(&mut self, rng: &mut Rng) -> &[u32] {
+        let (n, batch) = (self.order.len(), self.batch);
+        if self.cursor + batch > n {
+            if self.whole_epochs {
+                // Fisher–Yates reshuffle each epoch
+                for i in (1..n).rev() {
+                    let j = (rng.uniform() * (i + 1) as f64) as usize;
+                    self.order.swap(i, j.min(i));
+                }
+            }
+            self.cursor = 0;
+        }
+        if !self.whole_epochs {
+            // Fewer draws than windows: shuffle only the positions this minibatch takes
+            // (forward Fisher–Yates), a uniform draw without replacement at a cost per
+            // step instead of one pass over every window.
+            for i in self.cursor..self.cursor + batch {
+                let j = i + (rng.uniform() * (n - i) as f64) as usize;
+                self.order.swap(i, j.min(n - 1));
+            }
+        }
+        let at = self.cursor;
+        self.cursor += batch;
+        &self.order[at..at + batch]
+    }
 }
 
 /// Polyak averaging: an exponential moving average of a network's weights and biases,

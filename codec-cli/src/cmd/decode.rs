@@ -282,6 +282,46 @@ impl Receiver<'_> {
     }
 
     /// One line of hex input (without its newline); `None` if it was too long.
+    /// Decodes serial frames (COBS + CRC-16) until the end of the input.
+    fn read_frames(&mut self, mut reader: impl Read) -> anyhow::Result<()> {
+        let mut dec = FrameDecoder::<{ max_frame_len(MAX_PAYLOAD_BYTES) }>::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading the input"),
+            };
+            for &b in chunk.get(..n).unwrap_or(&[]) {
+                if let Some(r) = dec.push(b) {
+                    self.payload(None, r)?;
+                }
+            }
+        }
+        if dec.is_mid_frame() {
+            eprintln!("end of input inside a frame: its bytes were dropped");
+            self.counts.truncated += 1;
+        }
+        Ok(())
+    }
+
+    /// Decodes hex lines (`HEX`, or `PORT HEX` with models by port), skipping blank ones.
+    fn read_hex(&mut self, mut reader: impl BufRead) -> anyhow::Result<()> {
+        let mut line = Vec::with_capacity(MAX_LINE);
+        let mut n = 0usize;
+        while let Some(fits) =
+            read_line_bounded(&mut reader, &mut line, MAX_LINE).context("reading the input")?
+        {
+            n += 1;
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            self.line(n, fits.then_some(&line[..]))?;
+        }
+        Ok(())
+    }
+
     fn line(&mut self, n: usize, line: Option<&[u8]>) -> anyhow::Result<()> {
         let parsed = match line {
             None => Err(format!("longer than {MAX_LINE} bytes")),
@@ -394,42 +434,8 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         .iter()
         .map(|b| Model::from_bytes(b))
         .collect::<Result<Vec<_>, _>>()?;
+    check_models(&model_args, &models, by_port)?;
     let input_dim = models[0].input_dim();
-    for (a, ma) in model_args.iter().zip(&models) {
-        if ma.input_dim() != input_dim {
-            bail!(
-                "--model {}: {} values per window, {} has {input_dim}: decode one window shape at a time",
-                a.path.display(),
-                ma.input_dim(),
-                model_args[0].path.display()
-            );
-        }
-    }
-    for i in 0..models.len() {
-        for j in i + 1..models.len() {
-            let (a, b) = (&model_args[i], &model_args[j]);
-            let clash = if by_port {
-                a.port == b.port
-            } else {
-                indistinguishable(&models[i], &models[j])
-            };
-            if clash {
-                bail!(
-                    "--model {} and --model {}: {}",
-                    a.path.display(),
-                    b.path.display(),
-                    if by_port {
-                        "the same port".to_string()
-                    } else {
-                        format!(
-                            "payloads of the same length ({} bytes) and model tag: they cannot be told apart (give each a port, or train one with other --fingerprint-bits)",
-                            models[i].payload_layout().bytes
-                        )
-                    }
-                );
-            }
-        }
-    }
     let names: Vec<String> = args
         .columns
         .clone()
@@ -485,42 +491,10 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         ),
         _ => Box::new(std::io::stdin()),
     };
-    let mut reader = std::io::BufReader::new(input);
+    let reader = std::io::BufReader::new(input);
     match args.format {
-        Format::Frames => {
-            let mut dec = FrameDecoder::<{ max_frame_len(MAX_PAYLOAD_BYTES) }>::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let n = match reader.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e).context("reading the input"),
-                };
-                for &b in &chunk[..n] {
-                    if let Some(r) = dec.push(b) {
-                        rx.payload(None, r)?;
-                    }
-                }
-            }
-            if dec.is_mid_frame() {
-                eprintln!("end of input inside a frame: its bytes were dropped");
-                rx.counts.truncated += 1;
-            }
-        }
-        Format::Hex => {
-            let mut line = Vec::with_capacity(MAX_LINE);
-            let mut n = 0usize;
-            while let Some(fits) =
-                read_line_bounded(&mut reader, &mut line, MAX_LINE).context("reading the input")?
-            {
-                n += 1;
-                if line.trim_ascii().is_empty() {
-                    continue;
-                }
-                rx.line(n, fits.then_some(&line[..]))?;
-            }
-        }
+        Format::Frames => rx.read_frames(reader)?,
+        Format::Hex => rx.read_hex(reader)?,
     }
     let Receiver {
         sink,
@@ -536,6 +510,52 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         eprintln!("{}", c.summary());
     }
     Ok(c.rejected() == 0)
+}
+
+/// Refuses a set of models a receiver could not use together: windows of different
+/// shapes, or two models whose payloads cannot be told apart (same port, or same length
+/// and model tag).
+fn check_models(args: &[PortFile], models: &[Model<'_>], by_port: bool) -> anyhow::Result<()> {
+    let (Some(first), Some(m0)) = (args.first(), models.first()) else {
+        bail!("no --model given");
+    };
+    for (a, m) in args.iter().zip(models) {
+        if m.input_dim() != m0.input_dim() {
+            bail!(
+                "--model {}: {} values per window, {} has {}: decode one window shape at a time",
+                a.path.display(),
+                m.input_dim(),
+                first.path.display(),
+                m0.input_dim()
+            );
+        }
+    }
+    for i in 0..models.len() {
+        for j in i + 1..models.len() {
+            let (a, b) = (&args[i], &args[j]);
+            let clash = if by_port {
+                a.port == b.port
+            } else {
+                indistinguishable(&models[i], &models[j])
+            };
+            if clash {
+                bail!(
+                    "--model {} and --model {}: {}",
+                    a.path.display(),
+                    b.path.display(),
+                    if by_port {
+                        "the same port".to_string()
+                    } else {
+                        format!(
+                            "payloads of the same length ({} bytes) and model tag: they cannot be told apart (give each a port, or train one with other --fingerprint-bits)",
+                            models[i].payload_layout().bytes
+                        )
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

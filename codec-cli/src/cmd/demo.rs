@@ -444,6 +444,100 @@ fn lorawan_codec(out: &Path, blob: &[u8], test: &[Window]) -> anyhow::Result<Siz
 }
 
 /// Runs `demo`.
+/// The chosen codec at every precision: blobs written, test windows streamed as frames
+/// and decoded as a receiver would.
+struct Shipped {
+    precisions: Vec<PrecisionRow>,
+    /// (legend, decoded plot window) per precision.
+    plotted: Vec<(String, Vec<f32>)>,
+    /// The full-int8 codec's LoRaWAN payload codec.
+    lorawan: SizeReport,
+}
+
+/// Exports `model` at every precision into `args.out`, streams the test windows through
+/// each, and writes the full-int8 frames, their decoded CSV and the LoRaWAN codec.
+fn ship(
+    args: &Args,
+    model: &aecodec_trainer::FloatModel,
+    train: &[Window],
+    test: &[Window],
+) -> anyhow::Result<Shipped> {
+    let f32_blob = export_blob(model, Precision::F32, train)?;
+    let mut precisions = Vec::new();
+    let mut plotted = Vec::new();
+    let mut lorawan = None;
+    for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
+        let blob = export_blob(model, precision, train)?;
+        write_atomic(&args.out.join(precision_file(precision)), &blob)?;
+        let report = measure_precision(model, &blob, &f32_blob, test)?;
+        let (wire, decoded) = stream(&blob, test, args.refine)?;
+        if let Some(first) = decoded.get(PLOT_WINDOW) {
+            plotted.push((format!("{precision} at {MAIN_BUDGET} B"), first.clone()));
+        }
+        if precision == Precision::Int8Full {
+            lorawan = Some(lorawan_codec(&args.out, &blob, test)?);
+            write_atomic(&args.out.join("frames.bin"), &wire)?;
+            write_atomic(
+                &args.out.join("decoded.csv"),
+                decoded_csv(&decoded).as_bytes(),
+            )?;
+        }
+        precisions.push(PrecisionRow {
+            precision,
+            report,
+            streamed: distortion(test, &decoded, COLUMNS.len()),
+            frame_bytes: wire.len(),
+        });
+    }
+    Ok(Shipped {
+        precisions,
+        plotted,
+        lorawan: lorawan.context("no full-int8 precision was exported")?,
+    })
+}
+
+/// report.json: the same figures as report.md.
+fn report_json(
+    path: &Path,
+    (train, validation, test): (usize, usize, usize),
+    steps: usize,
+    rd: &[RdRow],
+    shown: &VariantsReport,
+    digits: &ConditionalReport,
+    precisions: &[PrecisionRow],
+) -> serde_json::Value {
+    serde_json::json!({
+        "data": path.display().to_string(),
+        "window": WINDOW,
+        "channels": COLUMNS,
+        "split": {"train": train, "validation": validation, "test": test},
+        "payload_bytes": MAIN_BUDGET,
+        "steps": steps,
+        "rate_distortion": rd_json(rd, WINDOW * COLUMNS.len()),
+        "variants": {
+            "reconstruction": shown.reconstruction.iter().map(|(n, d)| serde_json::json!({"variant": n, "rmse": d.rmse, "snr_db": d.snr_db})).collect::<Vec<_>>(),
+            "denoising": shown.denoising.iter().map(|d| serde_json::json!({
+                "noise_std_fraction": d.noise, "noisy_snr_db": d.noisy.snr_db, "ae_snr_db": d.ae.snr_db,
+                "dae_snr_db": d.dae.snr_db, "gain_db": d.gain_db(),
+            })).collect::<Vec<_>>(),
+            "sparse": {"rho": shown.sparsity.rho, "mean_activation": shown.sparsity.mean_activation, "near_zero_fraction": shown.sparsity.near_zero},
+            "vae_kl_per_dim": shown.vae_kl,
+        },
+        "cvae_digits": {
+            "classifier_accuracy_real": digits.classifier_accuracy,
+            "generated_accuracy": digits.generated_accuracy,
+            "per_label": digits.per_label.iter().map(|(l, h, n)| serde_json::json!({"label": l, "recognized": h, "of": n})).collect::<Vec<_>>(),
+            "reconstruction_snr_db": digits.reconstruction.snr_db,
+        },
+        "precisions": precisions.iter().map(|p| serde_json::json!({
+            "precision": p.precision.slug(), "blob_bytes": p.report.blob_bytes,
+            "rmse": p.streamed.rmse, "snr_db": p.streamed.snr_db, "rmse_vs_f32": p.report.rmse_vs_f32,
+            "latent_rmse": p.report.latent_rmse, "payload_agreement": p.report.payload_agreement,
+            "frame_bytes": p.frame_bytes,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let path = args.data.clone().unwrap_or_else(default_data);
@@ -513,33 +607,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..model
     };
 
-    let f32_blob = export_blob(&model, Precision::F32, &train)?;
-    let mut precisions = Vec::new();
-    let mut plotted = Vec::new();
-    let mut lorawan = None;
-    for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
-        let blob = export_blob(&model, precision, &train)?;
-        write_atomic(&args.out.join(precision_file(precision)), &blob)?;
-        let report = measure_precision(&model, &blob, &f32_blob, &test)?;
-        let (wire, decoded) = stream(&blob, &test, args.refine)?;
-        if let Some(first) = decoded.get(PLOT_WINDOW) {
-            plotted.push((format!("{precision} at {MAIN_BUDGET} B"), first.clone()));
-        }
-        if precision == Precision::Int8Full {
-            lorawan = Some(lorawan_codec(&args.out, &blob, &test)?);
-            write_atomic(&args.out.join("frames.bin"), &wire)?;
-            write_atomic(
-                &args.out.join("decoded.csv"),
-                decoded_csv(&decoded).as_bytes(),
-            )?;
-        }
-        precisions.push(PrecisionRow {
-            precision,
-            report,
-            streamed: distortion(&test, &decoded, COLUMNS.len()),
-            frame_bytes: wire.len(),
-        });
-    }
+    let shipped = ship(&args, &model, &train, &test)?;
 
     eprintln!("  variants at {MAIN_BUDGET} bytes: training ae, dae, sparse, vae");
     let cfg = TrainConfig {
@@ -557,54 +625,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (train.len(), val.len(), test.len()),
         args.steps,
         &rd,
-        &precisions,
+        &shipped.precisions,
     );
     md.push_str(&variants_markdown(&shown));
     md.push_str(&conditional_markdown(&digits));
-    let pngs = plots(&args.out, &rd, &test, &plotted, &shown, &digits)?;
+    let pngs = plots(&args.out, &rd, &test, &shipped.plotted, &shown, &digits)?;
     md.push_str("\n## Plots\n\n");
     for (file, what) in &pngs {
         md.push_str(&format!("- [{file}]({file}): {what}\n"));
     }
-    let json = serde_json::json!({
-        "data": path.display().to_string(),
-        "window": WINDOW,
-        "channels": COLUMNS,
-        "split": {"train": train.len(), "validation": val.len(), "test": test.len()},
-        "payload_bytes": MAIN_BUDGET,
-        "steps": args.steps,
-        "rate_distortion": rd_json(&rd, WINDOW * COLUMNS.len()),
-        "variants": {
-            "reconstruction": shown.reconstruction.iter().map(|(n, d)| serde_json::json!({"variant": n, "rmse": d.rmse, "snr_db": d.snr_db})).collect::<Vec<_>>(),
-            "denoising": shown.denoising.iter().map(|d| serde_json::json!({
-                "noise_std_fraction": d.noise, "noisy_snr_db": d.noisy.snr_db, "ae_snr_db": d.ae.snr_db,
-                "dae_snr_db": d.dae.snr_db, "gain_db": d.gain_db(),
-            })).collect::<Vec<_>>(),
-            "sparse": {"rho": shown.sparsity.rho, "mean_activation": shown.sparsity.mean_activation, "near_zero_fraction": shown.sparsity.near_zero},
-            "vae_kl_per_dim": shown.vae_kl,
-        },
-        "cvae_digits": {
-            "classifier_accuracy_real": digits.classifier_accuracy,
-            "generated_accuracy": digits.generated_accuracy,
-            "per_label": digits.per_label.iter().map(|(l, h, n)| serde_json::json!({"label": l, "recognized": h, "of": n})).collect::<Vec<_>>(),
-            "reconstruction_snr_db": digits.reconstruction.snr_db,
-        },
-        "precisions": precisions.iter().map(|p| serde_json::json!({
-            "precision": p.precision.slug(), "blob_bytes": p.report.blob_bytes,
-            "rmse": p.streamed.rmse, "snr_db": p.streamed.snr_db, "rmse_vs_f32": p.report.rmse_vs_f32,
-            "latent_rmse": p.report.latent_rmse, "payload_agreement": p.report.payload_agreement,
-            "frame_bytes": p.frame_bytes,
-        })).collect::<Vec<_>>(),
-    });
+    let json = report_json(
+        &path,
+        (train.len(), val.len(), test.len()),
+        args.steps,
+        &rd,
+        &shown,
+        &digits,
+        &shipped.precisions,
+    );
     write_reports(&args.out, &md, &json, args.json)?;
     eprintln!(
-        "\ndone in {:.1} s. Outputs in {}: report.md, report.json, the PNG plots it links, {}, {}, {}, frames.bin (int8-full frames of the test windows), decoded.csv, codec.js and codec.yaml (the LoRaWAN payload codec{})",
+        "\ndone in {:.1} s. Outputs in {}: report.md, report.json, the PNG plots it links, {}, {}, {}, frames.bin (int8-full frames of the test windows), decoded.csv, codec.js and codec.yaml (the LoRaWAN payload codec, {} characters)",
         started.elapsed().as_secs_f64(),
         args.out.display(),
         precision_file(Precision::F32),
         precision_file(Precision::Int8Weights),
         precision_file(Precision::Int8Full),
-        lorawan.map_or(String::new(), |s: SizeReport| format!(", {} characters", s.chars))
+        shipped.lorawan.chars
     );
     Ok(())
 }
