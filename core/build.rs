@@ -1,4 +1,4 @@
-//! Chooses the full-int8 kernel for the target (cfgs used by `src/ops`):
+//! Chooses the full-int8 kernel for the target (cfgs used by `src/kernels`):
 //! - `aecodec_thumb1`: Thumb code on ARMv6 or later (SXTB): the Thumb-1 assembly kernel;
 //! - `aecodec_dsp`: also the DSP extension (UXTB16, SMLAD), Thumb-2 and little-endian
 //!   (the kernel pairs bytes as a little-endian word load lays them out, and leaves the

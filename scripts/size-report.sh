@@ -11,7 +11,7 @@
 #     M4 (thumbv7em-none-eabihf) and M0 (thumbv6m-none-eabi), twice each: as the QEMU
 #     test builds them (all three precisions), and product-like with
 #     AECODEC_FEATURES=int8-full (the precision of the blob only).
-# Inputs: target/qemu-fixtures/ (ae-Int8Full.aem, samples.bin) from
+# Inputs: target/qemu-fixtures/ (ae-int8-full.aem, samples.bin) from
 # `cargo test -p aecodec-tests --release qemu`, run first if they are missing; set
 # AECODEC_QEMU_FIXTURES to use another directory. Writes target/size-report/table.md.
 #
@@ -33,7 +33,7 @@ done
 fixtures="${AECODEC_QEMU_FIXTURES:-$root/target/qemu-fixtures}"
 out="$root/target/size-report"
 mkdir -p "$out"
-blob="$fixtures/ae-Int8Full.aem"
+blob="$fixtures/ae-int8-full.aem"
 samples="$fixtures/samples.bin"
 if [[ ! -f $blob || ! -f $samples ]]; then
     [[ $fixtures == "$root/target/qemu-fixtures" ]] ||

@@ -784,7 +784,9 @@ impl<'m, const N: usize> Batch<'m, N> {
         let (k, n) = (model.latent_dim(), model.input_dim());
         let count = zs.len().checked_div(k).unwrap_or(0);
         check_len("latents", zs.len(), count * k)?;
-        check_len("output windows", out.len(), count * n)?;
+        // A product past usize (a 32-bit target) is a length no slice of f32 has.
+        let windows_len = count.saturating_mul(n);
+        check_len("output windows", out.len(), windows_len)?;
         if !labels.is_empty() {
             check_len("labels", labels.len(), count)?;
         }

@@ -98,7 +98,7 @@ impl embedded_io::Write for VecSink {
 
 /// A host codec with the widest scratch buffers, built on the heap.
 ///
-/// `Codec<MAX_WIDTH>` holds about 80 KB of buffers and an unoptimized build keeps every
+/// `Codec<MAX_WIDTH>` holds about 65 KB of buffers (16 bytes per value) and an unoptimized build keeps every
 /// temporary of `Box::new(Codec::new(..))` in the caller's frame: a test that builds
 /// several in one function overflows a test thread's 2 MB stack. Built here, in a frame
 /// of its own, the temporaries are gone when the codec is returned.

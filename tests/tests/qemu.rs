@@ -215,8 +215,8 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
         let blob = export_blob(model, precision, &train_w).unwrap();
         // (the fixtures scripts/bench-mcu.sh and scripts/size-report.sh read)
         let blob_path = match refine {
-            0 => dir.join(format!("{name}-{precision:?}.aem")),
-            n => dir.join(format!("{name}-{precision:?}-refine{n}.aem")),
+            0 => dir.join(format!("{name}-{precision}.aem")),
+            n => dir.join(format!("{name}-{precision}-refine{n}.aem")),
         };
         // Without refinement the convolutional codec's boards flash its encoder-only
         // device blob; the host encodes with the full blob, and the frames must still be

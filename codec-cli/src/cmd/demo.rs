@@ -188,7 +188,7 @@ fn markdown(
     for p in precisions {
         let _ = writeln!(
             md,
-            "| {:?} | {} | {:.1} | {:.2} | {:.2} | {:.0} % | {} |",
+            "| {} | {} | {:.1} | {:.2} | {:.2} | {:.0} % | {} |",
             p.precision,
             p.report.blob_bytes,
             p.streamed.rmse,

@@ -843,3 +843,14 @@ impl Summary<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn measured_rates_keep_four_digits() {
+        assert_eq!(super::four_digits(64.000_22), 64.0);
+        assert_eq!(super::four_digits(44_123.4), 44_120.0);
+        assert_eq!(super::four_digits(0.333_33), 0.3333);
+        assert_eq!(super::four_digits(99.996), 100.0);
+    }
+}

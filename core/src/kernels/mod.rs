@@ -9,10 +9,11 @@
 //! - `x86`: AVX-512 VNNI and AVX2 on x86-64 hosts, asked of the CPU at run time with
 //!   the `std` feature.
 //!
-//! `core/build.rs` sets the `aecodec_*` cfgs from the target. The operators (`ops/`)
-//! and the codec call only the functions of this file, which hold every `cfg` that
-//! picks a back end; where a back end is not built they return "not done" and the
-//! caller runs the portable loop.
+//! `core/build.rs` sets the `aecodec_*` cfgs from the target. Every `cfg` that picks a
+//! back end is in this file: the operators (`ops/`) and the codec reach the
+//! target-specific kernels only through its functions, which return "not done" where a
+//! back end is not built so that the caller runs the portable loop (the operators also
+//! use `portable`'s helpers directly).
 
 pub(crate) mod portable;
 
@@ -142,6 +143,27 @@ pub(crate) fn mul_high(a: i32, b: i32) -> i32 {
     return portable::mul_high_16(a, b);
     #[cfg(not(aecodec_no_long_multiply))]
     return ((i64::from(a) * i64::from(b)) >> 32) as i32;
+}
+
+/// Fixed-point requantization: `zero + round(acc · m / 2^shift)`, saturated to i8.
+///
+/// |acc| < 2^31 and 0 <= m < 2^31 keep the product under 2^62; `shift` is in 1..=62.
+/// Shifts above 32 (most layers: the multiplier m / 2^shift is then below 1/2) take a
+/// 32-bit path with the same result: with `prod = H·2^32 + L`, `0 <= L < 2^32`,
+/// `(prod + 2^(s-1)) >> s` equals `(H + 2^(s-33)) >> (s-32)`, because `L / 2^s` is less
+/// than one step `2^(32-s)` of the shifted value. On Cortex-M4 that is one SMULL, an add
+/// and a shift instead of 64-bit shifts by a variable amount.
+#[inline(always)]
+pub(crate) fn requantize(acc: i32, m: i32, shift: u8, zero: i8) -> i8 {
+    if shift > 32 && shift <= 62 {
+        let high = mul_high(acc, m); // |high| < 2^30
+        let v = ((high + (1 << (shift - 33))) >> (shift - 32)) + i32::from(zero);
+        return v.clamp(-128, 127) as i8;
+    }
+    let prod = i64::from(acc) * i64::from(m);
+    let half = 1i64 << (shift.saturating_sub(1) & 63);
+    let v = ((prod + half) >> (shift & 63)) + i64::from(zero);
+    v.clamp(-128, 127) as i8
 }
 
 /// What follows a layer's accumulation, for [`layer`]: per row a bias (i32 LE, input zero

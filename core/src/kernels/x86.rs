@@ -282,7 +282,7 @@ unsafe fn block4_i16_avx2(w: &[u8], x: &[i16], chunks: usize) -> [i32; 4] {
 /// inputs, a multiple of 4) followed by `tails[k]` (the last `n_in mod 4`, which each
 /// block keeps after its groups, row by row). Sixteen rows at a time: four blocks'
 /// accumulators reduced to one register of row sums (AVX-512), then bias,
-/// `ops::dense::requantize` (exactly, see [`requantize16`]), saturation, ReLU and one 16-byte
+/// `kernels::requantize` (exactly, see [`requantize16`]), saturation, ReLU and one 16-byte
 /// store; no sums leave the registers. The same bits as the portable loop.
 ///
 /// AVX-512 VNNI or AVX2 (eight rows per register there, one 8-byte store each): false,
@@ -392,10 +392,10 @@ unsafe fn vnni_layer<const K: usize>(
     }
 }
 
-/// Sixteen rows of `ops::dense::requantize`: `zero + ((acc·m + 2^(s−1)) >> s)`, saturated to
+/// Sixteen rows of `kernels::requantize`: `zero + ((acc·m + 2^(s−1)) >> s)`, saturated to
 /// i8 by the narrowing move. Where every row of `rows` has a shift above 32 (most
 /// layers), in 32-bit lanes from the high half of each product, as the scalar code's
-/// short path does (the same result, `ops::dense::requantize` says why); else in 64-bit
+/// short path does (the same result, `kernels::requantize` says why); else in 64-bit
 /// lanes, eight rows at a time.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
@@ -654,7 +654,7 @@ unsafe fn avx2_layer<const K: usize>(
                     let mut q = [0i8; 8];
                     let shifts = sh.to_le_bytes();
                     for ((q, &a), (&m, &sh)) in q.iter_mut().zip(&a).zip(m.iter().zip(&shifts)) {
-                        *q = crate::ops::dense::requantize(a, m, sh, rq.zero);
+                        *q = crate::kernels::requantize(a, m, sh, rq.zero);
                     }
                     _mm_cvtsi64_si128(i64::from_le_bytes(q.map(|q| q as u8)))
                 };
@@ -678,7 +678,7 @@ unsafe fn avx2_layer<const K: usize>(
     }
 }
 
-/// Eight rows of `ops::dense::requantize` whose shifts (the bytes of `shifts`) are all above
+/// Eight rows of `kernels::requantize` whose shifts (the bytes of `shifts`) are all above
 /// 32: from the high half of each product in 32-bit lanes, as [`requantize16`] does,
 /// saturated to i8 by two packs; the rows in the low 8 bytes.
 #[inline]
@@ -872,7 +872,7 @@ mod tests {
                                 i32::from_le_bytes(rq.bias[4 * r..4 * r + 4].try_into().unwrap());
                             let m =
                                 i32::from_le_bytes(rq.scales[4 * r..4 * r + 4].try_into().unwrap());
-                            let q = crate::ops::dense::requantize(
+                            let q = crate::kernels::requantize(
                                 acc.wrapping_sub(offset).wrapping_add(b),
                                 m,
                                 rq.shifts[r],

@@ -6,7 +6,7 @@
 
 use crate::bytes::{f32_at, f32s, i32s};
 use crate::kernels::portable::{dot_u8, sum};
-use crate::kernels::{self, Body, IntIn, Requant};
+use crate::kernels::{self, requantize, Body, IntIn, Requant};
 use crate::DenseSpec;
 
 const LANES: usize = 8;
@@ -95,27 +95,6 @@ pub(crate) fn dense_i8w(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
 /// `y += s ⊙ (W x) + b`, int8 weights (overlap-add of a transposed convolution).
 pub(crate) fn dense_i8w_add(l: &DenseSpec<'_>, x: &[f32], y: &mut [f32]) {
     dense_i8w_into(l, x, y, |o, v| *o += v);
-}
-
-/// Fixed-point requantization: `zero + round(acc · m / 2^shift)`, saturated to i8.
-///
-/// |acc| < 2^31 and 0 <= m < 2^31 keep the product under 2^62; `shift` is in 1..=62.
-/// Shifts above 32 (most layers: the multiplier m / 2^shift is then below 1/2) take a
-/// 32-bit path with the same result: with `prod = H·2^32 + L`, `0 <= L < 2^32`,
-/// `(prod + 2^(s-1)) >> s` equals `(H + 2^(s-33)) >> (s-32)`, because `L / 2^s` is less
-/// than one step `2^(32-s)` of the shifted value. On Cortex-M4 that is one SMULL, an add
-/// and a shift instead of 64-bit shifts by a variable amount.
-#[inline(always)]
-pub(crate) fn requantize(acc: i32, m: i32, shift: u8, zero: i8) -> i8 {
-    if shift > 32 && shift <= 62 {
-        let high = kernels::mul_high(acc, m); // |high| < 2^30
-        let v = ((high + (1 << (shift - 33))) >> (shift - 32)) + i32::from(zero);
-        return v.clamp(-128, 127) as i8;
-    }
-    let prod = i64::from(acc) * i64::from(m);
-    let half = 1i64 << (shift.saturating_sub(1) & 63);
-    let v = ((prod + half) >> (shift & 63)) + i64::from(zero);
-    v.clamp(-128, 127) as i8
 }
 
 /// What follows the accumulation of a full-int8 layer: requantization and activation.
