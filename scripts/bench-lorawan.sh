@@ -6,7 +6,9 @@
 #
 #   scripts/bench-lorawan.sh [UPLINKS]      (default 200 timed uplinks per engine)
 #
-# Needs Node.js; installs tests/js's packages (npm ci) if missing.
+# Needs Node.js; installs tests/js's packages (npm ci) if missing. With the default
+# count the table also goes to its block of docs/benchmarks.md (scripts/doc_section.py;
+# AECODEC_BENCH_DOCS=0 prints it instead).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,8 +24,26 @@ trap 'rm -rf "$work"' EXIT
     --preset lorawan-console --quiet -o "$work/console.aect" | tail -n 4
 "$bin" export "$work/console.aect" --format lorawan-js -o "$work/console.js"
 echo "node $(node --version), $(date -u +%Y-%m-%d), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+rows=()
 for codec in out/demo/codec.js "$work/console.js"; do
     echo
     echo "== $codec: $(wc -c <"$codec") characters"
-    node tests/js/check.js "$codec" "${codec%.js}.yaml" --bench "$n"
+    node tests/js/check.js "$codec" "${codec%.js}.yaml" --bench "$n" | tee "$work/check.txt"
+    # "bench ENGINE: ... (cold C ms), then W ms per uplink" -> "C / W ms" per engine.
+    times() { sed -n "s/^bench $1: .*(cold \([0-9.]*\) ms), then \([0-9.]*\) ms per uplink.*/\1 \/ \2 ms/p" "$work/check.txt"; }
+    label="demo's 12-byte codec (\`out/demo/codec.js\`)"
+    [[ $codec == out/demo/codec.js ]] || label="\`train --preset lorawan-console\`, bundled recording"
+    rows+=("| $label | $(wc -c <"$codec") | $(times node) | $(times quickjs) |")
 done
+{
+    echo "Node $(node --version), QuickJS through quickjs-emscripten; cold: a new context evaluates the codec and decodes one uplink; warm: per uplink over $n more."
+    echo
+    echo "| codec | characters | Node cold / warm | QuickJS cold / warm |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${rows[@]}"
+} >"$work/table.md"
+cat "$work/table.md"
+# The docs' table is the default count's.
+if [[ $n == 200 ]]; then
+    python3 scripts/doc_section.py lorawan "scripts/bench-lorawan.sh" "$work/table.md"
+fi

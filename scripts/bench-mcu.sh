@@ -15,7 +15,9 @@
 # which first encodes 8 windows between marker functions (firmware/qemu/src/bench.rs)
 # and is run with the plugin (firmware/qemu/bench/icount.c). The two builds must put the
 # same bytes on the UART. Outputs (ELFs, plugin logs, per-address histograms, table.md)
-# go to target/bench-mcu/.
+# go to target/bench-mcu/; the table also goes to its block of docs/benchmarks.md
+# (scripts/doc_section.py; AECODEC_BENCH_DOCS=0 leaves the docs alone, and so does a run
+# with AECODEC_BENCH_COMBOS).
 #
 # AECODEC_BENCH_COMBOS="BOARD:TARGET:BLOB[:REFINE[:SCRATCH]] ..." replaces the list of
 # combinations below (BLOB relative to the fixtures or absolute; SCRATCH for models with
@@ -35,8 +37,8 @@ qemu_help="$(qemu-system-arm -help)"
 grep -q -- '^-plugin' <<<"$qemu_help" ||
     { echo "bench-mcu: this qemu-system-arm has no TCG plugin support (-plugin)" >&2; exit 1; }
 
-blobs=(pca-F32.aem ae-Int8Weights.aem ae-Int8Full.aem conv-F32.aem conv-Int8Full.aem
-    conv-F32-refine2.aem conv-Int8Full-refine2.aem samples.bin)
+blobs=(pca-f32.aem ae-int8-weights.aem ae-int8-full.aem conv-f32.aem conv-int8-full.aem
+    conv-f32-refine2.aem conv-int8-full-refine2.aem samples.bin)
 for f in "${blobs[@]}"; do
     if [[ ! -f "$fixtures/$f" ]]; then
         [[ $fixtures == "$root/target/qemu-fixtures" ]] ||
@@ -66,16 +68,16 @@ m0=(-M microbit)
 # QEMU test writes as *-refine2.aem; the conv-*.aem without it are encoder-only device
 # blobs)
 combos=(
-    "M4:thumbv7em-none-eabihf:pca-F32.aem"
-    "M4:thumbv7em-none-eabihf:ae-Int8Weights.aem"
-    "M4:thumbv7em-none-eabihf:ae-Int8Full.aem"
-    "M0:thumbv6m-none-eabi:ae-Int8Full.aem"
-    "M4:thumbv7em-none-eabihf:conv-F32.aem"
-    "M4:thumbv7em-none-eabihf:conv-Int8Full.aem"
-    "M0:thumbv6m-none-eabi:conv-Int8Full.aem"
-    "M4:thumbv7em-none-eabihf:conv-F32-refine2.aem:2"
-    "M4:thumbv7em-none-eabihf:conv-Int8Full-refine2.aem:2"
-    "M0:thumbv6m-none-eabi:conv-Int8Full-refine2.aem:2"
+    "M4:thumbv7em-none-eabihf:pca-f32.aem"
+    "M4:thumbv7em-none-eabihf:ae-int8-weights.aem"
+    "M4:thumbv7em-none-eabihf:ae-int8-full.aem"
+    "M0:thumbv6m-none-eabi:ae-int8-full.aem"
+    "M4:thumbv7em-none-eabihf:conv-f32.aem"
+    "M4:thumbv7em-none-eabihf:conv-int8-full.aem"
+    "M0:thumbv6m-none-eabi:conv-int8-full.aem"
+    "M4:thumbv7em-none-eabihf:conv-f32-refine2.aem:2"
+    "M4:thumbv7em-none-eabihf:conv-int8-full-refine2.aem:2"
+    "M0:thumbv6m-none-eabi:conv-int8-full-refine2.aem:2"
 )
 # shellcheck disable=SC2206 # word splitting of the list is the point
 [[ -n ${AECODEC_BENCH_COMBOS:-} ]] && combos=(${AECODEC_BENCH_COMBOS})
@@ -184,3 +186,7 @@ done
     echo "$rule"
     printf '%s\n' "${rows[@]}"
 } | tee "$out/table.md"
+# Only the default combinations stand for the docs' table.
+if [[ -z ${AECODEC_BENCH_COMBOS:-} ]]; then
+    python3 "$root/scripts/doc_section.py" mcu "scripts/bench-mcu.sh" "$out/table.md"
+fi

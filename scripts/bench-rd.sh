@@ -56,3 +56,7 @@ fi
 PY=python3
 if "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then PY="$VENV/bin/python"; fi
 "$PY" scripts/rd_table.py "$RESULTS" "$OUT" "$STEPS"
+# The docs' table is the whole suite's at the default steps and budgets.
+if [[ -z ${AECODEC_RD_DATASETS:-} && -z ${AECODEC_RD_BUDGETS:-} && $STEPS == 4000 ]]; then
+    python3 scripts/doc_section.py rate-distortion "scripts/bench-rd.sh" "$OUT/table.md"
+fi

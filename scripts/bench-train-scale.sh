@@ -16,6 +16,9 @@
 # Environment:
 #   AECODEC_SCALE_DIR  where the recordings and models go (default target/scale)
 #   STEPS              training steps per fit (default 50)
+#
+# With the default sizes and steps the table also goes to its block of
+# docs/benchmarks.md (scripts/doc_section.py; AECODEC_BENCH_DOCS=0 prints it instead).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,18 +34,18 @@ cargo build --release -q -p aecodec-cli
 cargo build --release -q -p aecodec-trainer --example long_recording
 BIN="$ROOT/target/release/aecodec"
 
-echo "date: $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo
-echo "| samples | CSV | peak RSS | wall | training steps | outside steps | training windows |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
-for n in "${SIZES[@]}"; do
-  csv="$DIR/long-$n.csv"
-  [ -s "$csv" ] || "$ROOT/target/release/examples/long_recording" "$n" "$csv"
-  json="$DIR/long-$n.json"
-  log="$DIR/long-$n.time"
-  /usr/bin/time -v -o "$log" "$BIN" train --data "$csv" --steps "$STEPS" --quiet --json \
-    -o "$DIR/long-$n.aect" >"$json"
-  python3 - "$csv" "$json" "$log" "$n" <<'EOF'
+echo "date: $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
+{
+  echo "| samples | CSV | peak RSS | wall | training steps | outside steps | training windows |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  for n in "${SIZES[@]}"; do
+    csv="$DIR/long-$n.csv"
+    [ -s "$csv" ] || "$ROOT/target/release/examples/long_recording" "$n" "$csv"
+    json="$DIR/long-$n.json"
+    log="$DIR/long-$n.time"
+    /usr/bin/time -v -o "$log" "$BIN" train --data "$csv" --steps "$STEPS" --quiet --json \
+      -o "$DIR/long-$n.aect" >"$json"
+    python3 - "$csv" "$json" "$log" "$n" <<'EOF'
 import json, os, re, sys
 csv, js, log, n = sys.argv[1:]
 j = json.load(open(js))
@@ -54,4 +57,9 @@ steps = j["seconds"]["training_steps"]
 print(f"| {int(n):,} | {os.path.getsize(csv) / 1e9:.2f} GB | {rss_kb / 1e6:.2f} GB | {wall:.1f} s "
       f"| {steps:.1f} s | {wall - steps:.1f} s | {j['windows']['train']:,} |")
 EOF
-done
+  done
+} | tee "$DIR/table.md"
+# The docs' table is the default sizes' and steps'.
+if [[ $# == 0 && $STEPS == 50 ]]; then
+  python3 scripts/doc_section.py train-scale "scripts/bench-train-scale.sh" "$DIR/table.md"
+fi

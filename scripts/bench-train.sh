@@ -8,7 +8,8 @@
 # 1. cargo bench -p aecodec-tests --bench train_throughput   (ours: trainer + core)
 # 2. a Python venv outside the repository with torch in it (created on first use), then
 #    python scripts/bench_torch.py                              (PyTorch, same model)
-# 3. both tables side by side with the ratios ours / PyTorch.
+# 3. both tables side by side with the ratios ours / PyTorch, also written to its block
+#    of docs/benchmarks.md (scripts/doc_section.py; AECODEC_BENCH_DOCS=0 prints it instead).
 # If torch cannot be installed or imported, says so, prints our figures alone and exits 0.
 # Exits non-zero only if our own bench fails.
 #
@@ -195,5 +196,13 @@ awk -F'\t' -v torch_ok="$TORCH_OK" -v nproc="$(nproc)" '
         print "# load average (1, 5, 15 min): ours " val(ours, "load_before") " -> " val(ours, "load_after") (torch_ok ? "; PyTorch " val(theirs, "load_before") " -> " val(theirs, "load_after") : "") " on " nproc " cores"
         if (!torch_ok) print "# PyTorch was not run (see the messages above); our figures only."
     }
-' "$OUT/ours.tsv" "$OUT/torch.tsv"
+' "$OUT/ours.tsv" "$OUT/torch.tsv" | tee "$OUT/table.md"
+# The docs' table compares with PyTorch: a run without it leaves the docs alone.
+if [[ $TORCH_OK == 1 ]]; then
+    cmd="AECODEC_BENCH_REPEATS=${AECODEC_BENCH_REPEATS:-5} AECODEC_BENCH_SECS=${AECODEC_BENCH_SECS:-2} scripts/bench-train.sh"
+    # Its "# ..." lines become plain text above the table (the command is in the block's
+    # first line).
+    sed -e '/^# command:/d' -e 's/^#* //' "$OUT/table.md" >"$OUT/doc.md"
+    python3 scripts/doc_section.py train "$cmd" "$OUT/doc.md"
+fi
 exit 0
