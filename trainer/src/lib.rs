@@ -12,7 +12,11 @@
 //!   file ([`store`]);
 //! - export into the core's blob format for every precision ([`export`]: calibration
 //!   of the full-integer path, each precision's error against f32, encoder-only device
-//!   blobs), metrics, baselines and plots.
+//!   blobs), the blob as Rust or C source ([`source`]), the LoRaWAN payload codec
+//!   ([`lorawan`]);
+//! - reports: metrics, baselines, the rate–distortion sweep ([`report`]), what each
+//!   variant is for ([`showcase`]) and plots ([`plot`]), which `aecodec demo` and `eval`
+//!   write.
 #![warn(missing_docs)]
 
 pub mod baselines;
@@ -35,6 +39,7 @@ pub mod report;
 mod rng;
 pub mod select;
 pub mod showcase;
+pub mod source;
 pub mod split;
 pub mod store;
 pub mod time;

@@ -3,13 +3,16 @@
 //! and interpolation of the VAE, and labelled generation of the conditional VAE checked
 //! by a classifier trained on real data.
 
+use std::fmt::Write as _;
+use std::path::Path;
+
 use aecodec_core::{Codec, Model, MAX_WIDTH};
 
 use crate::data::Window;
 use crate::metrics::{distortion, Distortion};
 use crate::models::vae::kl_normal;
 use crate::train::{Batches, Trained};
-use crate::{round_trip, Error, Rng};
+use crate::{plot, round_trip, Error, Rng};
 
 /// DAE against AE on corrupted windows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -372,4 +375,222 @@ pub fn conditional(
         examples,
         reconstruction: distortion(test, &round_trip(&blob, test, 0)?, 1),
     })
+}
+
+/// A written figure: its file name and what it shows.
+pub type Figure = (String, String);
+
+impl VariantsReport {
+    /// The report's section: each variant's test distortion, the denoising, sparsity and
+    /// KL figures.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(
+            md,
+            "\n## Each variant at {} bytes (test split, through the core)\n",
+            self.payload_bytes
+        );
+        let _ = writeln!(
+            md,
+            "What each variant is for, shown with dense layers only and the plain encoder (no convolutional front end and no refinement, unlike the codecs of the rate–distortion table above: refining fits the codes to the noisy window too).\n"
+        );
+        let _ = writeln!(md, "| variant | RMSE (mg) | SNR (dB) |");
+        let _ = writeln!(md, "|---|---:|---:|");
+        for (name, d) in &self.reconstruction {
+            let _ = writeln!(md, "| {name} | {:.1} | {:.2} |", d.rmse, d.snr_db);
+        }
+        let _ = writeln!(md, "\n**Denoising** (Gaussian noise added to the test windows, σ as a fraction of each channel's standard deviation; SNR against the clean windows):\n");
+        let _ = writeln!(
+            md,
+            "| noise σ | noisy input (dB) | ae (dB) | dae (dB) | dae gain over ae (dB) |"
+        );
+        let _ = writeln!(md, "|---:|---:|---:|---:|---:|");
+        for d in &self.denoising {
+            let _ = writeln!(
+                md,
+                "| {:.2} | {:.2} | {:.2} | {:.2} | {:+.2} |",
+                d.noise,
+                d.noisy.snr_db,
+                d.ae.snr_db,
+                d.dae.snr_db,
+                d.gain_db()
+            );
+        }
+        let s = &self.sparsity;
+        let _ = writeln!(
+            md,
+            "\n**Sparse AE** ({} sigmoid code units, ρ = {}): mean activation {:.3}; {:.1} % of activations below 0.1.\n",
+            s.per_unit.len(),
+            s.rho,
+            s.mean_activation,
+            100.0 * s.near_zero
+        );
+        let kl: Vec<String> = self.vae_kl.iter().map(|k| format!("{k:.2}")).collect();
+        let _ = writeln!(
+            md,
+            "**VAE** (β = 1, KL warm-up): KL per latent dimension on the test windows, nats: {} (total {:.1}).\n",
+            kl.join(", "),
+            self.vae_kl.iter().sum::<f64>()
+        );
+        md
+    }
+
+    /// The same figures as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "reconstruction": self.reconstruction.iter().map(|(n, d)| serde_json::json!({"variant": n, "rmse": d.rmse, "snr_db": d.snr_db})).collect::<Vec<_>>(),
+            "denoising": self.denoising.iter().map(|d| serde_json::json!({
+                "noise_std_fraction": d.noise, "noisy_snr_db": d.noisy.snr_db, "ae_snr_db": d.ae.snr_db,
+                "dae_snr_db": d.dae.snr_db, "gain_db": d.gain_db(),
+            })).collect::<Vec<_>>(),
+            "sparse": {"rho": self.sparsity.rho, "mean_activation": self.sparsity.mean_activation, "near_zero_fraction": self.sparsity.near_zero},
+            "vae_kl_per_dim": self.vae_kl,
+        })
+    }
+
+    /// Writes the VAE's and the sparse AE's plots into `out`: prior samples drawn over
+    /// `window` (a real window of `channels`, if given), the interpolation, KL per
+    /// dimension and the sparse code's activity.
+    pub fn plots(
+        &self,
+        out: &Path,
+        channels: &[String],
+        window: Option<&[f32]>,
+        sample_rate_hz: Option<f64>,
+    ) -> Result<Vec<Figure>, Error> {
+        let mut written = Vec::new();
+        let mut figure = |file: &str, what: &str| written.push((file.into(), what.into()));
+        if let Some(window) = window {
+            let samples: Vec<(String, Vec<f32>)> = self
+                .vae_samples
+                .iter()
+                .take(3)
+                .enumerate()
+                .map(|(i, s)| (format!("prior sample {}", i + 1), s.clone()))
+                .collect();
+            plot::signals(
+                &out.join("vae-samples.png"),
+                "VAE: a real test window (black) and samples from the prior",
+                channels,
+                window,
+                &samples,
+                sample_rate_hz,
+            )?;
+            figure(
+                "vae-samples.png",
+                "windows generated from the VAE prior, decoded by the core",
+            );
+        }
+        let steps = self.vae_interpolation.len();
+        if let (Some(first), true) = (self.vae_interpolation.first(), steps > 2) {
+            let path: Vec<(String, Vec<f32>)> = self
+                .vae_interpolation
+                .iter()
+                .enumerate()
+                .skip(1)
+                .step_by(2)
+                .map(|(i, w)| {
+                    (
+                        format!("t = {:.1}", i as f64 / (steps - 1) as f64),
+                        w.clone(),
+                    )
+                })
+                .collect();
+            plot::signals(
+                &out.join("vae-interpolation.png"),
+                "VAE: decoding along a line between two test windows' codes (black: t = 0)",
+                channels,
+                first,
+                &path,
+                sample_rate_hz,
+            )?;
+            figure(
+                "vae-interpolation.png",
+                "latent interpolation between two test windows",
+            );
+        }
+        let dims: Vec<String> = (0..self.vae_kl.len()).map(|d| d.to_string()).collect();
+        plot::bars(
+            &out.join("vae-kl.png"),
+            "VAE: KL per latent dimension (test windows)",
+            &dims,
+            &self.vae_kl,
+            "KL (nats)",
+        )?;
+        figure("vae-kl.png", "KL divergence per VAE latent dimension");
+        let units: Vec<String> = (0..self.sparsity.per_unit.len())
+            .map(|d| d.to_string())
+            .collect();
+        plot::bars(
+            &out.join("sparse-activity.png"),
+            "Sparse AE: mean activation per code unit",
+            &units,
+            &self.sparsity.per_unit,
+            "mean activation",
+        )?;
+        figure(
+            "sparse-activity.png",
+            "mean activation of each sparse code unit",
+        );
+        Ok(written)
+    }
+}
+
+impl ConditionalReport {
+    /// The report's section on the conditional VAE over 8×8 digits.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "## Conditional VAE on the 8×8 digits\n");
+        let per: Vec<String> = self
+            .per_label
+            .iter()
+            .map(|(l, h, n)| format!("{l}: {h}/{n}"))
+            .collect();
+        let _ = writeln!(
+            md,
+            "Digits generated from the prior for each chosen label (decoded by the core) and classified by a 3-NN \
+             trained on the real training digits: **{:.1} %** recognized as the label asked for (the same classifier \
+             scores {:.1} % on the real test digits; chance is 10 %). Per label: {}. Encode → payload → decode with the \
+             label in the payload: {:.2} dB SNR on the test digits.\n",
+            100.0 * self.generated_accuracy,
+            100.0 * self.classifier_accuracy,
+            per.join(", "),
+            self.reconstruction.snr_db
+        );
+        md
+    }
+
+    /// The same figures as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "classifier_accuracy_real": self.classifier_accuracy,
+            "generated_accuracy": self.generated_accuracy,
+            "per_label": self.per_label.iter().map(|(l, h, n)| serde_json::json!({"label": l, "recognized": h, "of": n})).collect::<Vec<_>>(),
+            "reconstruction_snr_db": self.reconstruction.snr_db,
+        })
+    }
+
+    /// Writes `cvae-digits.png` into `out`: the generated 8×8 digits, captioned with the
+    /// label asked for.
+    pub fn plot(&self, out: &Path) -> Result<Figure, Error> {
+        let images: Vec<Vec<f32>> = self.examples.iter().map(|(_, img)| img.clone()).collect();
+        let captions: Vec<String> = self
+            .examples
+            .iter()
+            .map(|(l, _)| format!("asked {l}"))
+            .collect();
+        plot::image_grid(
+            &out.join("cvae-digits.png"),
+            "Conditional VAE: digits generated for each label",
+            &images,
+            8,
+            8,
+            8,
+            &captions,
+        )?;
+        Ok((
+            "cvae-digits.png".into(),
+            "digits generated by the conditional VAE for each chosen label".into(),
+        ))
+    }
 }

@@ -1,7 +1,6 @@
 //! `aecodec export`: a trained model (.aect) to model blobs, Rust source or a C header,
 //! with the error of each precision against f32 measured through the core.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Model, Precision};
@@ -9,8 +8,10 @@ use aecodec_trainer::data::Window;
 use aecodec_trainer::export::{default_tolerance, export_checked};
 use aecodec_trainer::fsio::write_atomic;
 use aecodec_trainer::lorawan::{Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
+use aecodec_trainer::source::{self, Lang};
 use aecodec_trainer::store::TrainedFile;
 use aecodec_trainer::windows::sample;
+use aecodec_trainer::PrecisionReport;
 use anyhow::{bail, Context};
 
 use super::common::PortFile;
@@ -97,252 +98,6 @@ fn extension(f: Format) -> &'static str {
         Format::C => "h",
         Format::LorawanJs => "js",
     }
-}
-
-/// Target language of a source export.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    Rust,
-    C,
-}
-
-/// Element types of the exported arrays.
-#[derive(Clone, Copy)]
-enum Ty {
-    F32,
-    I8,
-    I32,
-    U8,
-}
-
-impl Ty {
-    fn name(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (Ty::F32, Lang::Rust) => "f32",
-            (Ty::I8, Lang::Rust) => "i8",
-            (Ty::I32, Lang::Rust) => "i32",
-            (Ty::U8, Lang::Rust) => "u8",
-            (Ty::F32, Lang::C) => "float",
-            (Ty::I8, Lang::C) => "int8_t",
-            (Ty::I32, Lang::C) => "int32_t",
-            (Ty::U8, Lang::C) => "uint8_t",
-        }
-    }
-
-    /// The little-endian bytes of a blob field as this type's literals.
-    fn literals(self, bytes: &[u8], lang: Lang) -> Vec<String> {
-        let word = |c: &[u8]| [c[0], c[1], c[2], c[3]];
-        match self {
-            Ty::F32 => bytes
-                .chunks_exact(4)
-                .map(|c| {
-                    let v = f32::from_le_bytes(word(c));
-                    if lang == Lang::C {
-                        format!("{v:e}f")
-                    } else {
-                        format!("{v:e}")
-                    }
-                })
-                .collect(),
-            Ty::I32 => bytes
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes(word(c)).to_string())
-                .collect(),
-            Ty::I8 => bytes.iter().map(|&v| (v as i8).to_string()).collect(),
-            Ty::U8 => bytes.iter().map(|&v| format!("0x{v:02x}")).collect(),
-        }
-    }
-}
-
-/// Writes one array definition.
-fn array(s: &mut String, lang: Lang, ty: Ty, name: &str, bytes: &[u8]) {
-    array_aligned(s, lang, ty, name, bytes, false);
-}
-
-/// Writes one array definition; `aligned` puts it at a 4-byte-aligned address (the model
-/// blob: its layers' weights are word-aligned from its start, for the Cortex-M4 kernel).
-fn array_aligned(s: &mut String, lang: Lang, ty: Ty, name: &str, bytes: &[u8], aligned: bool) {
-    let values = ty.literals(bytes, lang);
-    let up = name.to_uppercase();
-    match (lang, aligned) {
-        (Lang::Rust, false) => {
-            let _ = writeln!(
-                s,
-                "pub static {up}: [{}; {}] = [",
-                ty.name(lang),
-                values.len()
-            );
-        }
-        (Lang::Rust, true) => {
-            let _ = writeln!(
-                s,
-                "/// `{up}.0` is the blob, word-aligned.\n#[repr(C, align(4))]\npub struct {up}_ALIGNED(pub [{ty}; {n}]);\n\
-                 pub static {up}: {up}_ALIGNED = {up}_ALIGNED([",
-                ty = ty.name(lang),
-                n = values.len()
-            );
-        }
-        (Lang::C, _) => {
-            let _ = writeln!(
-                s,
-                "static const {}{} {name}[{}] = {{",
-                if aligned { "_Alignas(4) " } else { "" },
-                ty.name(lang),
-                values.len().max(1)
-            );
-        }
-    }
-    for chunk in values.chunks(12) {
-        let _ = writeln!(s, "    {},", chunk.join(", "));
-    }
-    if values.is_empty() && lang == Lang::C {
-        s.push_str("    0\n");
-    }
-    s.push_str(match (lang, aligned) {
-        (Lang::C, _) => "};\n",
-        (Lang::Rust, false) => "];\n",
-        (Lang::Rust, true) => "]);\n",
-    });
-}
-
-/// Writes one integer constant.
-fn constant(s: &mut String, lang: Lang, name: &str, value: impl std::fmt::Display) {
-    match lang {
-        Lang::Rust => {
-            let _ = writeln!(s, "pub const {}: usize = {value};", name.to_uppercase());
-        }
-        Lang::C => {
-            let _ = writeln!(s, "#define {} {value}", name.to_uppercase());
-        }
-    }
-}
-
-/// Every layer's weights, biases, scales (and LUTs) as arrays, the sizes as constants,
-/// and the whole blob as a byte array, in Rust or C.
-fn source(lang: Lang, blob: &[u8], m: &Model<'_>, name: &str) -> String {
-    let spec = m.spec();
-    let l = m.payload_layout();
-    let up = name
-        .to_uppercase()
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-    let mut s = match lang {
-        Lang::Rust => format!(
-            "//! Generated by `aecodec export --format rust`. Layouts and formulas: spec/model-format.md;\n\
-             //! weights are row-major [out][in], except full-int8 ones: offset-binary (w + 128), blocked by 4 rows (see the spec).\n\
-             //! With aecodec-core, load `{up}_BLOB.0` (word-aligned) with Model::from_bytes.\n\
-             #![allow(dead_code, non_camel_case_types, clippy::all)]\n\n"
-        ),
-        Lang::C => format!(
-            "/* Generated by `aecodec export --format c`. Layouts and formulas: spec/model-format.md;\n   \
-             weights are row-major [out][in], except full-int8 ones: offset-binary (w + 128), blocked by 4 rows (see the spec).\n   \
-             The blob array is 4-byte aligned (_Alignas, C11): keep it so for the fast weight loads. */\n#ifndef {up}_H\n#define {up}_H\n#include <stdint.h>\n\n"
-        ),
-    };
-    let comment = |s: &mut String, text: String| {
-        let _ = match lang {
-            Lang::Rust => writeln!(s, "// {text}"),
-            Lang::C => writeln!(s, "/* {text} */"),
-        };
-    };
-    comment(
-        &mut s,
-        format!(
-            "precision {}, fingerprint {:08x}, format version {}",
-            m.precision(),
-            m.fingerprint(),
-            m.version()
-        ),
-    );
-    constant(&mut s, lang, &format!("{up}_INPUT_DIM"), m.input_dim());
-    constant(&mut s, lang, &format!("{up}_LATENT_DIM"), m.latent_dim());
-    constant(&mut s, lang, &format!("{up}_LABELS"), m.label_count());
-    constant(&mut s, lang, &format!("{up}_PAYLOAD_BYTES"), l.bytes);
-    constant(&mut s, lang, &format!("{up}_SCRATCH"), m.scratch_needed());
-    array(
-        &mut s,
-        lang,
-        Ty::F32,
-        &format!("{name}_norm_mean"),
-        spec.norm_mean,
-    );
-    array(
-        &mut s,
-        lang,
-        Ty::F32,
-        &format!("{name}_norm_std"),
-        spec.norm_std,
-    );
-    for (half, h) in [("enc", &spec.encoder), ("dec", &spec.decoder)] {
-        constant(&mut s, lang, &format!("{up}_{half}_LAYERS"), h.layers.len());
-        let b = h.boundary;
-        comment(
-            &mut s,
-            format!(
-                "{half} integer boundary: in_scale {:e}, in_zero {}, in_bits {}, out_scale {:e}, out_zero {}",
-                b.in_scale, b.in_zero, b.in_bits, b.out_scale, b.out_zero
-            ),
-        );
-        for (i, layer) in h.layers.iter().enumerate() {
-            let p = format!("{name}_{half}{i}");
-            comment(
-                &mut s,
-                format!(
-                    "{half} layer {i}: {} -> {}, {:?}, out_zero {}",
-                    layer.in_dim, layer.out_dim, layer.activation, layer.out_zero
-                ),
-            );
-            constant(&mut s, lang, &format!("{p}_in"), layer.in_dim);
-            constant(&mut s, lang, &format!("{p}_out"), layer.out_dim);
-            if let Some(c) = layer.conv {
-                // A convolution: the dense map above runs at every position (see
-                // spec/model-format.md, "Convolutions").
-                comment(
-                    &mut s,
-                    format!(
-                        "{half} layer {i}: {} at {} positions",
-                        if c.transposed {
-                            "transposed convolution (overlap-add)"
-                        } else {
-                            "1-D convolution"
-                        },
-                        c.positions()
-                    ),
-                );
-                constant(
-                    &mut s,
-                    lang,
-                    &format!("{p}_conv_transposed"),
-                    u16::from(c.transposed),
-                );
-                constant(&mut s, lang, &format!("{p}_conv_samples"), c.samples);
-                constant(&mut s, lang, &format!("{p}_conv_channels"), c.channels);
-                constant(&mut s, lang, &format!("{p}_conv_kernel"), c.kernel);
-                constant(&mut s, lang, &format!("{p}_conv_stride"), c.stride);
-            }
-            let (wt, bt, st) = match m.precision() {
-                Precision::F32 => (Ty::F32, Ty::F32, Ty::F32),
-                Precision::Int8Weights => (Ty::I8, Ty::F32, Ty::F32),
-                // Offset-binary bytes (w + 128) in the blocked order of the spec.
-                Precision::Int8Full => (Ty::U8, Ty::I32, Ty::I32),
-            };
-            array(&mut s, lang, wt, &format!("{p}_weights"), layer.weights);
-            array(&mut s, lang, bt, &format!("{p}_bias"), layer.bias);
-            if !layer.scales.is_empty() {
-                array(&mut s, lang, st, &format!("{p}_scales"), layer.scales);
-            }
-            if !layer.shifts.is_empty() {
-                array(&mut s, lang, Ty::U8, &format!("{p}_shifts"), layer.shifts);
-            }
-            if !layer.lut.is_empty() {
-                array(&mut s, lang, Ty::I8, &format!("{p}_lut"), layer.lut);
-            }
-        }
-    }
-    array_aligned(&mut s, lang, Ty::U8, &format!("{name}_blob"), blob, true);
-    if lang == Lang::C {
-        let _ = writeln!(s, "\n#endif /* {up}_H */");
-    }
-    s
 }
 
 /// One model of a LoRaWAN codec: its full-int8 blob, channels and example windows.
@@ -524,13 +279,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         let bytes = match args.format {
             Format::Blob => blob.clone(),
-            Format::Rust => source(Lang::Rust, &blob, &model, &ident).into_bytes(),
-            Format::C => source(Lang::C, &blob, &model, &ident).into_bytes(),
+            Format::Rust => source::render(Lang::Rust, &blob, &model, &ident).into_bytes(),
+            Format::C => source::render(Lang::C, &blob, &model, &ident).into_bytes(),
             Format::LorawanJs => bail!("--format lorawan-js is written by run_lorawan"),
         };
         write_atomic(&path, &bytes)?;
         reports.push((p, path, blob.len(), report));
     }
+    print_report(&args, &reports, &refused, file.held_out.len())?;
+    if !refused.is_empty() {
+        bail!("{} precision(s) refused: see above", refused.len());
+    }
+    Ok(())
+}
+
+/// One precision written by `export`: where, the bytes written and its error report.
+type Written = (Precision, PathBuf, usize, PrecisionReport);
+
+/// Prints what `export` wrote (a table, or JSON with `--json`) and what it refused.
+fn print_report(
+    args: &Args,
+    reports: &[Written],
+    refused: &[Precision],
+    held_out: usize,
+) -> anyhow::Result<()> {
     if args.json {
         let j: Vec<_> = reports
             .iter()
@@ -558,7 +330,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "RMSE vs input",
             "same bits"
         );
-        for (p, path, written, r) in &reports {
+        for (p, path, written, r) in reports {
             outln!(
                 "{:<12} {:>10} {:>14.3} {:>14.3} {:>11.1}%  {}",
                 p.slug(),
@@ -571,11 +343,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         outln!(
             "(measured through the core on {} held-out windows kept in the model file: windows it was not fit on)",
-            file.held_out.len()
+            held_out
         );
-    }
-    if !refused.is_empty() {
-        bail!("{} precision(s) refused: see above", refused.len());
     }
     Ok(())
 }
