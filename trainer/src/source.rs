@@ -126,8 +126,6 @@ fn constant(s: &mut String, lang: Lang, name: &str, value: impl std::fmt::Displa
     }
 }
 
-/// Every layer's weights, biases, scales (and LUTs) as arrays, the sizes as constants,
-/// and the whole blob as a byte array, in Rust or C.
 /// The source of `blob` (parsed as `m`) in `lang`: sizes as constants, every layer's
 /// weights, biases, scales, shifts and tables as arrays, and the blob itself as a
 /// word-aligned byte array; identifiers start with `name`.

@@ -281,7 +281,6 @@ impl Receiver<'_> {
         Ok(())
     }
 
-    /// One line of hex input (without its newline); `None` if it was too long.
     /// Decodes serial frames (COBS + CRC-16) until the end of the input.
     fn read_frames(&mut self, mut reader: impl Read) -> anyhow::Result<()> {
         let mut dec = FrameDecoder::<{ max_frame_len(MAX_PAYLOAD_BYTES) }>::new();
@@ -322,6 +321,7 @@ impl Receiver<'_> {
         Ok(())
     }
 
+    /// One line of hex input (without its newline); `None` if it was too long.
     fn line(&mut self, n: usize, line: Option<&[u8]>) -> anyhow::Result<()> {
         let parsed = match line {
             None => Err(format!("longer than {MAX_LINE} bytes")),
