@@ -27,6 +27,14 @@ use aecodec_trainer::{export_blob, round_trip, FloatModel};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+/// A budgeted classical fit: `fit_linear_budget` or `fit_dct_budget`.
+type Fit = fn(
+    &[Window],
+    usize,
+    usize,
+    PayloadHeader,
+) -> std::result::Result<FloatModel, aecodec_trainer::Error>;
+
 /// The header of `aecodec train`'s defaults: 4 tag bits and 4 sequence bits.
 const HEADER: PayloadHeader = PayloadHeader {
     fingerprint_bits: 4,
@@ -101,26 +109,14 @@ fn main() -> Result<()> {
         let test = split.test.to_vec();
         for &bytes in &budgets {
             let snr = |decoded: &[Vec<f32>]| distortion(&test, decoded, channels).snr_db;
-            let pca = decode(
-                &fit_linear_budget(&fit_on, channels, bytes, HEADER)?,
-                &fit_on,
-                &test,
-            )?;
-            let dct = decode(
-                &fit_dct_budget(&fit_on, channels, bytes, HEADER)?,
-                &fit_on,
-                &test,
-            )?;
-            let pca1 = decode(
-                &fit_linear_budget(&fit_on, channels, bytes, SWITCH_HEADER)?,
-                &fit_on,
-                &test,
-            )?;
-            let dct1 = decode(
-                &fit_dct_budget(&fit_on, channels, bytes, SWITCH_HEADER)?,
-                &fit_on,
-                &test,
-            )?;
+            let coded =
+                |fit: Fit, header| decode(&fit(&fit_on, channels, bytes, header)?, &fit_on, &test);
+            let (pca, dct) = (
+                coded(fit_linear_budget, HEADER)?,
+                coded(fit_dct_budget, HEADER)?,
+            );
+            let pca1 = coded(fit_linear_budget, SWITCH_HEADER)?;
+            let dct1 = coded(fit_dct_budget, SWITCH_HEADER)?;
             let (ep, ed) = (window_errors(&test, &pca1), window_errors(&test, &dct1));
             let on_dct: Vec<bool> = ep.iter().zip(&ed).map(|(p, d)| d < p).collect();
             let switched: Vec<Vec<f32>> = on_dct
