@@ -7,6 +7,9 @@ import numpy as np
 import numpy.typing as npt
 
 FORMAT_VERSION: int
+"""Newest model blob format version this build reads (7: switched quantizers)."""
+MIN_FORMAT_VERSION: int
+"""Oldest model blob format version this build reads (6)."""
 
 class AecodecError(Exception):
     """Base class of every aecodec error."""

@@ -32,7 +32,7 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let rd = report["rate_distortion"].as_array().unwrap();
     assert_eq!(rd.len(), 6);
-    // every budget compares linear with the learned autoencoder and names its choice
+    // every budget compares the classical codecs with the learned ones and names its choice
     for r in rd {
         let names: Vec<&str> = r["codecs"]
             .as_array()
@@ -40,7 +40,10 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
             .iter()
             .map(|c| c["codec"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["linear", "dct", "ae", "dae", "downsample"]);
+        assert_eq!(
+            names,
+            ["linear", "dct", "switch", "ae", "dae", "downsample"]
+        );
         assert!(names.contains(&r["chosen"].as_str().unwrap()));
     }
     // the linear codec gains with every byte (its allocation is monotone in the budget)
@@ -333,6 +336,66 @@ fn lorawan_codec_decodes_a_conditional_vae_with_labels_and_table_cells() {
     assert!(yaml.contains("label: "), "{yaml}");
     let n = yaml.matches("- description:").count();
     if let Some(log) = node_check(&js, &dir.join("digits.yaml"), &[]) {
+        assert!(
+            log.contains(&format!("quickjs-no-fround: {n} of {n} examples equal")),
+            "{log}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lorawan_codec_decodes_a_switched_model_in_either_mode() {
+    // The PCA/DCT switch: payloads name their basis in a mode bit after the header.
+    let dir = temp_dir("lorawan-switch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let aect = dir.join("switch.aect");
+    let d = data();
+    run_ok(&[
+        "train",
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "switch",
+        "--payload-bytes",
+        "8",
+        "--quiet",
+        "-o",
+        aect.to_str().unwrap(),
+    ]);
+    let blob = dir.join("switch-int8-full.aem");
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--precision",
+        "int8-full",
+        "-o",
+        blob.to_str().unwrap(),
+    ]);
+    let inspect = run_ok(&["inspect", blob.to_str().unwrap(), "--json"]);
+    let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(d["format_version"], 7);
+    assert_eq!(d["modes"], 2);
+    assert_eq!(d["payload"]["mode_bits"], 1);
+    let js = dir.join("switch.js");
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--format",
+        "lorawan-js",
+        "--examples",
+        "60",
+        "-o",
+        js.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read_to_string(&js)
+        .unwrap()
+        .contains("kind: \"switched\", modes: 2"));
+    let yaml = std::fs::read_to_string(dir.join("switch.yaml")).unwrap();
+    let n = yaml.matches("- description:").count();
+    if let Some(log) = node_check(&js, &dir.join("switch.yaml"), &[]) {
         assert!(
             log.contains(&format!("quickjs-no-fround: {n} of {n} examples equal")),
             "{log}"
@@ -1263,9 +1326,9 @@ fn crafted_trained_files_are_refused_naming_the_field() {
         (
             "bits40",
             |f| match &mut f.model.quantizer {
-                FloatQuantizer::Uniform { bits, .. } | FloatQuantizer::Gaussian { bits, .. } => {
-                    bits[0] = 40
-                }
+                FloatQuantizer::Uniform { bits, .. }
+                | FloatQuantizer::Switched { bits, .. }
+                | FloatQuantizer::Gaussian { bits, .. } => bits[0] = 40,
             },
             "quantizer.bits[0]: 40 bits",
         ),
@@ -1563,7 +1626,10 @@ fn eval_writes_a_rate_distortion_report_with_baselines() {
         .iter()
         .map(|c| c["codec"].as_str().unwrap())
         .collect();
-    assert_eq!(codecs, ["linear", "dct", "ae", "dae", "downsample"]);
+    assert_eq!(
+        codecs,
+        ["linear", "dct", "switch", "ae", "dae", "downsample"]
+    );
     for f in [
         "report.md",
         "report.json",

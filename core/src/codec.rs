@@ -35,7 +35,7 @@ impl Payload {
 /// Encoder and decoder for one model, with scratch buffers of `N` elements.
 ///
 /// `N` must be at least [`Model::scratch_needed`]; [`Codec::new`] refuses a smaller one.
-/// The codec takes `16 N + 2 MAX_LATENT` bytes (about 3.3 KB for `N = 192`), and `2N`
+/// The codec takes `16 N + 2 MAX_LATENT` bytes (about 3.5 KB for `N = 192`), and `2N`
 /// more on cores with the DSP extension (the full-int8 kernel's widened input).
 pub struct Codec<'m, const N: usize> {
     model: &'m Model<'m>,
@@ -60,6 +60,8 @@ pub struct Codec<'m, const N: usize> {
     wide: kernels::Wide<N>,
     /// The latent's quantizer codes.
     codes: [u16; MAX_LATENT],
+    /// The quantizer mode of `codes` (0 but for a switched quantizer).
+    mode: u8,
 }
 
 /// Full-int8: quantizes `values[..n_in]`, the input of `half`, into `acts[0]`.
@@ -137,11 +139,11 @@ fn read_latent(
         model.payload_layout(),
         model.payload_fingerprint(),
         model.label_count(),
-        q.bits(),
+        q,
         payload,
         codes,
     )?;
-    q.dequantize(codes, z);
+    q.dequantize(codes, info.mode, z);
     Ok(info)
 }
 
@@ -461,6 +463,7 @@ impl<'m, const N: usize> Codec<'m, N> {
             inv_ready: false,
             wide: kernels::Wide::new(),
             codes: [0; MAX_LATENT],
+            mode: 0,
         })
     }
 
@@ -590,6 +593,8 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// decoder code. The search compares f32 errors summed in a fixed order, so a device
     /// and a host with the same core features send the same bytes.
     ///
+    /// A switched model's codes are refined in the mode the plain encoder chose.
+    ///
     /// Besides [`Codec::encode`]'s errors, refuses (for `passes > 0`) an encoder-only
     /// model, which has no decoder to try codes with.
     pub fn encode_refined(
@@ -609,11 +614,11 @@ impl<'m, const N: usize> Codec<'m, N> {
         Ok(self.pack(meta))
     }
 
-    /// Quantizes the latent in `values` into `codes`.
+    /// Quantizes the latent in `values` into `codes` (and its mode into `mode`).
     fn quantize_latent(&mut self) {
         let k = self.model.latent_dim();
         let q = &self.model.spec().quantizer;
-        q.quantize(in_bounds(self.values.get(..k)), &mut self.codes);
+        self.mode = q.quantize(in_bounds(self.values.get(..k)), &mut self.codes);
     }
 
     /// The payload of `codes`.
@@ -624,6 +629,7 @@ impl<'m, const N: usize> Codec<'m, N> {
             tag: layout.fingerprint_tag(model.payload_fingerprint()),
             sequence: meta.sequence,
             label: meta.label,
+            mode: self.mode,
             codes: &self.codes,
         };
         let mut bytes = [0u8; MAX_PAYLOAD_BYTES];
@@ -631,9 +637,13 @@ impl<'m, const N: usize> Codec<'m, N> {
         Payload { bytes, len }
     }
 
-    /// Greedy search over `codes` (see [`Codec::encode_refined`]).
+    /// Greedy search over `codes` in their mode (see [`Codec::encode_refined`]).
     fn refine(&mut self, window: &[f32], label: u16, passes: u8) {
-        let bits = self.model.spec().quantizer.bits();
+        let bits = self
+            .model
+            .spec()
+            .quantizer
+            .mode_bits(usize::from(self.mode));
         let mut best = self.code_error(window, label);
         for _ in 0..passes {
             let mut changed = false;
@@ -674,8 +684,11 @@ impl<'m, const N: usize> Codec<'m, N> {
         let model = self.model;
         let spec = model.spec();
         let k = model.latent_dim();
-        spec.quantizer
-            .dequantize(&self.codes, in_bounds_mut(self.values.get_mut(..k)));
+        spec.quantizer.dequantize(
+            &self.codes,
+            self.mode,
+            in_bounds_mut(self.values.get_mut(..k)),
+        );
         self.put_label(k, label);
         self.run(&spec.decoder, k + usize::from(model.label_count()));
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));

@@ -46,7 +46,7 @@ pub enum Error {
     UnsupportedVersion {
         /// Version in the blob.
         found: u16,
-        /// The version this core reads.
+        /// The oldest (for an older blob) or newest version this core reads.
         supported: u16,
     },
     /// The body's hash does not match the fingerprint in the header: corrupt blob.
@@ -190,6 +190,13 @@ pub enum Error {
         /// Number of labels of the model.
         count: u16,
     },
+    /// The payload names a quantizer mode the model does not have.
+    BadMode {
+        /// Mode in the payload.
+        mode: u8,
+        /// Modes of the model.
+        count: u8,
+    },
     /// The padding bits after the codes are not zero: corrupt payload.
     NonZeroPadding,
     /// A frame's CRC does not match its content.
@@ -288,6 +295,7 @@ impl fmt::Display for Error {
                 "payload was made by another model: model tag {found:#x}, this model's is {expected:#x}"
             ),
             BadLabel { label, count } => write!(f, "label {label} is not one of the model's {count} labels"),
+            BadMode { mode, count } => write!(f, "quantizer mode {mode} is not one of the model's {count} modes: corrupt payload"),
             NonZeroPadding => f.write_str("payload padding bits are not zero: corrupt payload"),
             FrameCrc { received, computed } => write!(
                 f,

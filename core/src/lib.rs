@@ -69,6 +69,7 @@ pub use kernels::x86::{set_kernel_limit, KernelLimit};
 pub use model::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
     Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    MIN_FORMAT_VERSION,
 };
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{
@@ -77,11 +78,14 @@ pub use wire::payload::{
 
 /// Largest payload, in bytes, that a model may declare.
 pub const MAX_PAYLOAD_BYTES: usize = 64;
-/// Most latent dimensions a model may have.
-pub const MAX_LATENT: usize = 128;
+/// Most latent dimensions a model may have (a switched quantizer's modes together: the
+/// trainer's PCA/DCT switch keeps up to 128 of each basis).
+pub const MAX_LATENT: usize = 256;
 /// Most dense layers in each half of a model.
 pub const MAX_LAYERS: usize = 8;
 /// Widest layer (inputs or outputs) a model may declare.
 pub const MAX_WIDTH: usize = 4096;
 /// Most labels of a conditional model.
 pub const MAX_LABELS: usize = 1024;
+/// Most modes of a switched quantizer ([`LatentQuantizer::Switched`]).
+pub const MAX_MODES: usize = 16;

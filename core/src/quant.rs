@@ -38,15 +38,59 @@ fn table_code(z: f32, edges: &[u8], n: usize) -> u16 {
     lo as u16
 }
 
+/// Codes of `z` on the uniform cells of `bits`' widths (0 for a dimension without bits).
+fn uniform_codes(bits: &[u8], lo: &[u8], hi: &[u8], z: &[f32], codes: &mut [u16]) {
+    let dims = bits.iter().zip(f32s(lo)).zip(f32s(hi));
+    for ((((&b, l), h), &v), c) in dims.zip(z).zip(codes.iter_mut()) {
+        *c = if b == 0 { 0 } else { uniform_code(v, l, h, b) };
+    }
+}
+
+/// Values of uniform `codes` on `bits`' widths; a dimension without bits gets its mean.
+fn uniform_values(bits: &[u8], mean: &[u8], lo: &[u8], hi: &[u8], codes: &[u16], z: &mut [f32]) {
+    let dims = bits.iter().zip(f32s(mean)).zip(f32s(lo)).zip(f32s(hi));
+    for (((((&b, m), l), h), &c), v) in dims.zip(codes).zip(z.iter_mut()) {
+        *v = if b == 0 { m } else { uniform_value(c, l, h, b) };
+    }
+}
+
 impl LatentQuantizer<'_> {
-    /// Quantizes `z` (one value per latent dimension) into `codes`.
-    pub(crate) fn quantize(&self, z: &[f32], codes: &mut [u16]) {
+    /// Quantizes `z` (one value per latent dimension) into `codes`; returns the mode the
+    /// codes are in (0 but for a switched quantizer, which keeps the mode whose decoded
+    /// latent is nearest `z`).
+    pub(crate) fn quantize(&self, z: &[f32], codes: &mut [u16]) -> u8 {
         match *self {
             LatentQuantizer::Uniform { bits, lo, hi, .. } => {
-                let dims = bits.iter().zip(f32s(lo)).zip(f32s(hi));
-                for ((((&b, l), h), &v), c) in dims.zip(z).zip(codes.iter_mut()) {
-                    *c = if b == 0 { 0 } else { uniform_code(v, l, h, b) };
+                uniform_codes(bits, lo, hi, z, codes);
+                0
+            }
+            LatentQuantizer::Switched {
+                modes,
+                mean,
+                lo,
+                hi,
+                ..
+            } => {
+                let mut best = (f32::INFINITY, 0u8);
+                for mode in 0..modes {
+                    let b = self.mode_bits(usize::from(mode));
+                    let mut error = 0.0f32;
+                    let cells = b.iter().zip(f32s(mean)).zip(f32s(lo)).zip(f32s(hi));
+                    for ((((&b, m), l), h), &v) in cells.zip(z) {
+                        let d = if b == 0 {
+                            v - m
+                        } else {
+                            v - uniform_value(uniform_code(v, l, h, b), l, h, b)
+                        };
+                        error += d * d;
+                    }
+                    // `<` keeps the lowest mode on a tie (and mode 0 if every error is NaN).
+                    if error < best.0 {
+                        best = (error, mode);
+                    }
                 }
+                uniform_codes(self.mode_bits(usize::from(best.1)), lo, hi, z, codes);
+                best.1
             }
             LatentQuantizer::Table { bits, tables, .. } => {
                 let mut offset = 0usize;
@@ -60,18 +104,21 @@ impl LatentQuantizer<'_> {
                     *c = table_code(v, edges, n);
                     offset += 2 * n + 1;
                 }
+                0
             }
         }
     }
 
-    /// Maps `codes` back to latent values in `z`; 0-bit dimensions get their mean.
-    pub(crate) fn dequantize(&self, codes: &[u16], z: &mut [f32]) {
+    /// Maps `codes` of `mode` back to latent values in `z`; 0-bit dimensions get their
+    /// mean.
+    pub(crate) fn dequantize(&self, codes: &[u16], mode: u8, z: &mut [f32]) {
         match *self {
             LatentQuantizer::Uniform { bits, mean, lo, hi } => {
-                let dims = bits.iter().zip(f32s(mean)).zip(f32s(lo)).zip(f32s(hi));
-                for (((((&b, m), l), h), &c), v) in dims.zip(codes).zip(z.iter_mut()) {
-                    *v = if b == 0 { m } else { uniform_value(c, l, h, b) };
-                }
+                uniform_values(bits, mean, lo, hi, codes, z);
+            }
+            LatentQuantizer::Switched { mean, lo, hi, .. } => {
+                let bits = self.mode_bits(usize::from(mode));
+                uniform_values(bits, mean, lo, hi, codes, z);
             }
             LatentQuantizer::Table { bits, mean, tables } => {
                 let mut offset = 0usize;

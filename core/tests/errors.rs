@@ -4,7 +4,7 @@ mod common;
 
 use aecodec_core::{
     fingerprint, model_tag, Codec, Error, Half, Meta, Model, SequenceEvent, SequenceTracker,
-    FORMAT_VERSION, HEADER_LEN,
+    FORMAT_VERSION, HEADER_LEN, MIN_FORMAT_VERSION,
 };
 use common::{blob, f32s, Tiny};
 
@@ -81,9 +81,10 @@ fn rejects_blob_with_newer_version() {
 /// Version 1 stored full-int8 weights signed and row-major and had no `pad` field;
 /// version 2 had no `conv` field; version 3 payloads carry the fingerprint's low bits;
 /// version 4 has no `signal` field; version 5 has no `in_bits` in `IntBoundary`.
+/// (Version 7 adds the switched quantizer; a blob without one is still version 6.)
 #[test]
 fn rejects_blob_of_an_older_version() {
-    assert_eq!(FORMAT_VERSION, 6);
+    assert_eq!((MIN_FORMAT_VERSION, FORMAT_VERSION), (6, 7));
     for old in [1u16, 2, 3, 4, 5] {
         let mut b = blob(&Tiny::new().spec());
         b[4..6].copy_from_slice(&old.to_le_bytes());
@@ -92,7 +93,7 @@ fn rejects_blob_of_an_older_version() {
             e,
             Error::UnsupportedVersion {
                 found: old,
-                supported: FORMAT_VERSION
+                supported: MIN_FORMAT_VERSION
             }
         );
         assert!(e.to_string().contains(&format!("version {old} is older")));

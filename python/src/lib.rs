@@ -73,7 +73,9 @@ fn to_py_at(e: CoreError, index: Option<usize>) -> PyErr {
     match e {
         CoreError::ForeignModel { .. } => ForeignModelError::new_err(msg),
         CoreError::PayloadLength { .. } => PayloadLengthError::new_err(msg),
-        CoreError::BadLabel { .. } | CoreError::NonZeroPadding => CorruptPayloadError::new_err(msg),
+        CoreError::BadLabel { .. } | CoreError::BadMode { .. } | CoreError::NonZeroPadding => {
+            CorruptPayloadError::new_err(msg)
+        }
         CoreError::FrameCrc { .. }
         | CoreError::FrameTruncated { .. }
         | CoreError::FrameCobs { .. }
@@ -791,5 +793,6 @@ fn aecodec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FrameError", py.get_type::<FrameError>())?;
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("FORMAT_VERSION", aecodec_core::FORMAT_VERSION)?;
+    m.add("MIN_FORMAT_VERSION", aecodec_core::MIN_FORMAT_VERSION)?;
     Ok(())
 }

@@ -41,6 +41,36 @@ def test_the_model_says_what_its_windows_are(fixtures):
     assert m.decode_many([p, p]).shape == (2, 64, 3)
 
 
+def test_a_switched_model_decodes_as_aecodec_decode_does(tmp_path):
+    # The PCA/DCT switch: each payload names the basis its window was coded on.
+    from conftest import DATA, read_decoded_csv, run
+
+    aect, d = tmp_path / "s.aect", tmp_path
+    run("train", "--data", DATA, "--columns", "ankle_vert", "--variant", "switch",
+        "--window", "32", "--payload-bytes", "8", "--quiet", "-o", aect)
+    run("export", aect, "--precision", "all", "-o", d)
+    for precision in PRECISIONS:
+        blob, hexfile, decoded = d / f"s-{precision}.aem", d / f"{precision}.hex", d / f"{precision}.csv"
+        run("encode", "--model", blob, "--data", DATA, "--columns", "ankle_vert",
+            "--format", "hex", "-o", hexfile)
+        run("decode", "--model", blob, "-i", hexfile, "--format", "hex", "--keep-duplicates",
+            "-o", decoded)
+        payloads = [bytes.fromhex(l) for l in hexfile.read_text().split()]
+        m = aecodec.Model.load(blob)
+        assert blob.read_bytes()[4:6] == b"\x07\x00"  # format version 7
+        mine = m.decode_many(payloads, channels=1)
+        assert mine.tobytes() == read_decoded_csv(decoded, 1).tobytes()
+        # A payload whose mode bit (the first after the 8 header bits) is flipped is
+        # another basis's codes: decoded differently, or refused for its padding.
+        p = bytearray(payloads[0])
+        p[1] ^= 0x80
+        try:
+            other = m.decode(bytes(p), channels=1)
+            assert other.tobytes() != mine[0].tobytes()
+        except aecodec.CorruptPayloadError:
+            pass
+
+
 def test_a_model_without_a_sample_rate_has_no_sample_times(tmp_path):
     from conftest import DATA, run
 
@@ -74,7 +104,7 @@ def test_model_attributes_and_repr(fixtures):
     assert m.label_count == 0 and not m.is_encoder_only
     assert 0 <= m.tag < 16
     assert f"{m.fingerprint:08x}" in repr(m) and "int8-full" in repr(m)
-    assert aecodec.FORMAT_VERSION == 6
+    assert (aecodec.MIN_FORMAT_VERSION, aecodec.FORMAT_VERSION) == (6, 7)
 
 
 def test_frame_decoder_keeps_the_good_frames_of_a_corrupted_stream(fixtures):

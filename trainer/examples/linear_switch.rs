@@ -1,14 +1,9 @@
-//! What a per-window choice between the PCA and the DCT codec would earn, against the
-//! better of the two for the whole recording, at the same payload bytes.
-//!
-//! The classical codec of a model is one basis for every window. A payload that gave one
-//! of its bits to saying which of two bases coded the window (the encoder runs both and
-//! keeps the one with the lower error) would follow a recording whose windows change in
-//! kind; this measures that on the rate–distortion suite's recordings before any format
-//! carries it: for each recording and budget, PCA and DCT fit on the training and
-//! validation windows (at most 8,192 of each, evenly spread) with the default 8 header
-//! bits, the same with one header bit more (the switch's), and the test windows coded
-//! through the core with the refining encoder.
+//! The classical codecs `auto` chooses between — PCA, DCT and the per-window PCA/DCT
+//! switch (one mode bit) — on the rate–distortion suite's recordings: their validation
+//! SNR (what `auto` sees), which one `auto`'s rule keeps ([`choose`]) and which one the
+//! highest validation SNR alone would keep, and their test SNR, refit on the training
+//! and validation windows as `aecodec train` ships them (at most 8,192 of each, evenly
+//! spread), coded through the core in f32 with the refining encoder.
 //!
 //! `cargo run --release -p aecodec-trainer --example linear_switch -- DIR [BYTES ...]`,
 //! DIR being what `scripts/rd_data.py DIR` wrote (`scripts/bench-rd.sh` leaves it in
@@ -16,42 +11,16 @@
 
 use std::path::Path;
 
-use aecodec_core::{PayloadHeader, Precision};
-use aecodec_trainer::data::{read_csv, CsvOptions, Table, Window};
-use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget};
-use aecodec_trainer::metrics::{distortion, window_errors};
+use aecodec_core::Precision;
+use aecodec_trainer::data::{read_csv, CsvOptions, Table};
+use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::select::{choose, classical, fit, CodecKind};
 use aecodec_trainer::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::train::DEFAULT_REFINE;
-use aecodec_trainer::windows::{sample, FIT_SAMPLE};
-use aecodec_trainer::{export_blob, round_trip, FloatModel};
+use aecodec_trainer::train::TrainConfig;
+use aecodec_trainer::windows::{sample, FIT_SAMPLE, HELD_OUT_SAMPLE};
+use aecodec_trainer::{export_blob, round_trip};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// A budgeted classical fit: `fit_linear_budget` or `fit_dct_budget`.
-type Fit = fn(
-    &[Window],
-    usize,
-    usize,
-    PayloadHeader,
-) -> std::result::Result<FloatModel, aecodec_trainer::Error>;
-
-/// The header of `aecodec train`'s defaults: 4 tag bits and 4 sequence bits.
-const HEADER: PayloadHeader = PayloadHeader {
-    fingerprint_bits: 4,
-    sequence_bits: 4,
-};
-
-/// The switch's header: one bit more, so one bit fewer for the codes.
-const SWITCH_HEADER: PayloadHeader = PayloadHeader {
-    fingerprint_bits: 5,
-    sequence_bits: 4,
-};
-
-/// The test windows as `model`'s f32 blob decodes them, with the refining encoder.
-fn decode(model: &FloatModel, fit_on: &[Window], test: &[Window]) -> Result<Vec<Vec<f32>>> {
-    let blob = export_blob(model, Precision::F32, fit_on)?;
-    Ok(round_trip(&blob, test, DEFAULT_REFINE)?)
-}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -67,9 +36,9 @@ fn main() -> Result<()> {
         vec![6, 8, 12, 16, 24, 32]
     };
     let list = std::fs::read_to_string(dir.join("datasets.tsv"))?;
-    println!("Test SNR, dB: PCA / DCT at the budget; the switch (both at one bit fewer, the better per window); its gain over the better of PCA and DCT.\n");
-    println!("| dataset | bytes | PCA | DCT | switch | gain | windows on DCT |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("SNR, dB, of PCA / DCT / switch on the validation windows and on the test part; the codec the highest validation SNR keeps and the one auto's rule keeps, each with its test SNR minus the better of PCA and DCT.\n");
+    println!("| dataset | bytes | validation | test | highest validation | auto's rule |");
+    println!("|---|---:|---:|---:|---|---|");
     for line in list.lines().filter(|l| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split('\t').collect();
         let (Some(name), Some(mode), Some(window)) = (fields.first(), fields.get(1), fields.get(2))
@@ -104,32 +73,50 @@ fn main() -> Result<()> {
             (SplitPlan::series(window), Cut::Series { window, hop: 1 })
         };
         let split = Split::new(&data, &[], &test_files, plan, cut)?;
+        let val = sample(&split.validation, HELD_OUT_SAMPLE);
         let mut fit_on = sample(&split.train, FIT_SAMPLE / 2);
         fit_on.extend(sample(&split.validation, FIT_SAMPLE / 2));
         let test = split.test.to_vec();
         for &bytes in &budgets {
-            let snr = |decoded: &[Vec<f32>]| distortion(&test, decoded, channels).snr_db;
-            let coded =
-                |fit: Fit, header| decode(&fit(&fit_on, channels, bytes, header)?, &fit_on, &test);
-            let (pca, dct) = (
-                coded(fit_linear_budget, HEADER)?,
-                coded(fit_dct_budget, HEADER)?,
-            );
-            let pca1 = coded(fit_linear_budget, SWITCH_HEADER)?;
-            let dct1 = coded(fit_dct_budget, SWITCH_HEADER)?;
-            let (ep, ed) = (window_errors(&test, &pca1), window_errors(&test, &dct1));
-            let on_dct: Vec<bool> = ep.iter().zip(&ed).map(|(p, d)| d < p).collect();
-            let switched: Vec<Vec<f32>> = on_dct
-                .iter()
-                .zip(pca1.into_iter().zip(dct1))
-                .map(|(&d, (p, c))| if d { c } else { p })
-                .collect();
-            let (p, d, s) = (snr(&pca), snr(&dct), snr(&switched));
+            let cfg = TrainConfig {
+                payload_bytes: bytes,
+                ..TrainConfig::default()
+            };
+            let candidates = classical(&cfg, &split.train, &val, channels)?;
+            let on_val: Vec<f64> = candidates.iter().map(|c| c.validation.snr_db).collect();
+            let by_val = (0..3)
+                .max_by(|&a, &b| on_val[a].total_cmp(&on_val[b]))
+                .unwrap_or(0);
+            let rule = choose(candidates, cfg.seed).chosen;
+            let mut on_test = Vec::new();
+            for kind in CodecKind::CLASSICAL {
+                let model = fit(
+                    kind,
+                    &cfg,
+                    fit_on.as_slice(),
+                    &val,
+                    channels,
+                    0,
+                    &mut |_| {},
+                )?;
+                let blob = export_blob(&model, Precision::F32, &fit_on)?;
+                let decoded = round_trip(&blob, &test, cfg.refine)?;
+                on_test.push(distortion(&test, &decoded, channels).snr_db);
+            }
+            let best = on_test[0].max(on_test[1]);
+            let codec = |i: usize| CodecKind::CLASSICAL[i].name();
             println!(
-                "| {name} | {bytes} | {p:.2} | {d:.2} | {s:.2} | {:+.2} | {} of {} |",
-                s - p.max(d),
-                on_dct.iter().filter(|&&d| d).count(),
-                test.len()
+                "| {name} | {bytes} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} / {:.2} | {} {:+.2} | {} {:+.2} |",
+                on_val[0],
+                on_val[1],
+                on_val[2],
+                on_test[0],
+                on_test[1],
+                on_test[2],
+                codec(by_val),
+                on_test[by_val] - best,
+                codec(rule),
+                on_test[rule] - best,
             );
         }
     }

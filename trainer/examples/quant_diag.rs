@@ -73,7 +73,7 @@ fn report(file: &TrainedFile, windows: &[Window]) -> Result<()> {
                 .enumerate()
                 .filter(|&(d, &v)| bits[d] > 0 && (v < f64::from(lo[d]) || v > f64::from(hi[d])))
                 .count(),
-            FloatQuantizer::Gaussian { .. } => 0,
+            FloatQuantizer::Switched { .. } | FloatQuantizer::Gaussian { .. } => 0,
         })
         .collect();
     println!(

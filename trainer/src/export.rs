@@ -357,7 +357,8 @@ pub fn export_blob(
     let norm_std = le_f32(model.norm_std.iter().copied());
     let bits = model.quantizer.bits().to_vec();
     let (mean, lo, hi, tables) = match &model.quantizer {
-        FloatQuantizer::Uniform { mean, lo, hi, .. } => (
+        FloatQuantizer::Uniform { mean, lo, hi, .. }
+        | FloatQuantizer::Switched { mean, lo, hi, .. } => (
             le_f32(mean.iter().copied()),
             le_f32(lo.iter().copied()),
             le_f32(hi.iter().copied()),
@@ -372,6 +373,14 @@ pub fn export_blob(
     };
     let quantizer = match model.quantizer {
         FloatQuantizer::Uniform { .. } => LatentQuantizer::Uniform {
+            bits: &bits,
+            mean: &mean,
+            lo: &lo,
+            hi: &hi,
+        },
+        FloatQuantizer::Switched { modes, .. } => LatentQuantizer::Switched {
+            modes: u8::try_from(modes)
+                .map_err(|_| Error::InvalidModel(format!("{modes} quantizer modes")))?,
             bits: &bits,
             mean: &mean,
             lo: &lo,

@@ -509,7 +509,14 @@ pub fn fit_dct_budget(
     payload_bytes: usize,
     header: PayloadHeader,
 ) -> Result<FloatModel, Error> {
-    let mut basis = Pca::fit(windows, channels)?;
+    dct_basis(&Pca::fit(windows, channels)?, windows)?.budget_model(windows, payload_bytes, header)
+}
+
+/// The DCT basis in `pca`'s normalization and about its mean, ranked by the variance of
+/// `windows` along each basis vector.
+fn dct_basis(pca: &Pca, windows: &[Window]) -> Result<Pca, Error> {
+    let mut basis = pca.clone();
+    let channels = basis.channels;
     let n = basis.mean.len();
     let len = n / channels.max(1);
     let dct = crate::baselines::Dct::new(len)?;
@@ -548,33 +555,124 @@ pub fn fit_dct_budget(
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     basis.variances = ranked.iter().map(|r| r.0).collect();
     basis.components = ranked.into_iter().map(|r| r.1).collect();
-    basis.budget_model(windows, payload_bytes, header)
+    Ok(basis)
+}
+
+/// The PCA/DCT switch at a payload budget: both bases (each orthonormal, about the same
+/// mean) in one linear autoencoder whose switched quantizer has two modes, PCA's bits
+/// and DCT's, each allocated as for [`fit_linear_budget`] over the bits left after the
+/// header and the one mode bit. The encoder codes every window on the basis whose
+/// decoded latent is nearest its own, which for these bases is the one with the lower
+/// reconstruction error (`LatentQuantizer::Switched`), so a recording whose windows
+/// change in kind is coded on the basis that suits each one.
+pub fn fit_switch_budget(
+    windows: &[Window],
+    channels: usize,
+    payload_bytes: usize,
+    header: PayloadHeader,
+) -> Result<FloatModel, Error> {
+    let pca = Pca::fit(windows, channels)?;
+    let dct = dct_basis(&pca, windows)?;
+    let code_bits = code_bits(payload_bytes, header)?
+        .checked_sub(1)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "a {payload_bytes}-byte payload leaves no code bits after the mode bit"
+            ))
+        })?;
+    // Each basis keeps as many dimensions as it would alone.
+    let k_max = pca.mean.len().min(BASIS_DIMS);
+    let [p, d] = [&pca, &dct].map(|basis| basis.allocation(windows, k_max, code_bits));
+    let (p, d) = (p?, d?);
+    let (kp, kd) = (p.bits.len(), d.bits.len());
+    let comps: Vec<&Vec<f64>> = pca.components[..kp]
+        .iter()
+        .chain(&dct.components[..kd])
+        .collect();
+    let n = pca.mean.len();
+    let k = kp + kd;
+    let enc = FloatLayer {
+        in_dim: n,
+        out_dim: k,
+        activation: Activation::Identity,
+        conv: None,
+        weights: comps
+            .iter()
+            .flat_map(|c| c.iter().map(|&w| w as f32))
+            .collect(),
+        bias: comps
+            .iter()
+            .map(|c| -c.iter().zip(&pca.mean).map(|(a, b)| a * b).sum::<f64>() as f32)
+            .collect(),
+    };
+    let dec = FloatLayer {
+        in_dim: k,
+        out_dim: n,
+        activation: Activation::Identity,
+        conv: None,
+        weights: (0..n)
+            .flat_map(|i| comps.iter().map(move |c| c[i] as f32))
+            .collect(),
+        bias: pca.mean.iter().map(|&m| m as f32).collect(),
+    };
+    // Mode 0 codes the PCA dimensions, mode 1 the DCT ones; every other dimension decodes
+    // to 0 (the latents' mean about the shared centre), which the encoder's choice needs.
+    let mut bits = p.bits.clone();
+    bits.resize(k, 0);
+    bits.resize(k + kp, 0);
+    bits.extend_from_slice(&d.bits);
+    let ranges: Vec<(f32, f32)> = p.ranges.iter().chain(&d.ranges).copied().collect();
+    Ok(FloatModel {
+        input_dim: n,
+        label_count: 0,
+        norm_mean: pca.norm_mean.clone(),
+        norm_std: pca.norm_std.clone(),
+        encoder: vec![enc],
+        decoder: vec![dec],
+        quantizer: FloatQuantizer::Switched {
+            modes: 2,
+            bits,
+            mean: vec![0.0; k],
+            lo: ranges.iter().map(|r| r.0).collect(),
+            hi: ranges.iter().map(|r| r.1).collect(),
+        },
+        header,
+        signal: SignalInfo::series(channels),
+    })
+}
+
+/// Bits left for the codes after `header`'s in a payload of `payload_bytes`.
+fn code_bits(payload_bytes: usize, header: PayloadHeader) -> Result<usize, Error> {
+    let header_bits = usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits);
+    (payload_bytes * 8)
+        .checked_sub(header_bits)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "a {payload_bytes}-byte payload leaves no bits after a {header_bits}-bit header"
+            ))
+        })
 }
 
 impl Pca {
     /// This basis at a payload budget: bits allocated by measured error over the first
-    /// components (at most `MAX_LATENT`), each with the range that suits its bit width.
+    /// components (at most [`BASIS_DIMS`]), each with the range that suits its bit width.
     pub fn budget_model(
         &self,
         windows: &[Window],
         payload_bytes: usize,
         header: PayloadHeader,
     ) -> Result<FloatModel, Error> {
-        const MAX_BITS: u8 = 12;
-        let header_bits = usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits);
-        let code_bits = (payload_bytes * 8).checked_sub(header_bits).filter(|&b| b > 0).ok_or_else(|| {
-            Error::InvalidArgument(format!("a {payload_bytes}-byte payload leaves no bits after a {header_bits}-bit header"))
-        })?;
-        let k_max = self.mean.len().min(aecodec_core::MAX_LATENT);
+        let code_bits = code_bits(payload_bytes, header)?;
+        let k_max = self.mean.len().min(BASIS_DIMS);
         let full = self.model(&vec![1; k_max], header, windows)?;
         let latents: Vec<Vec<f64>> = windows
             .iter()
             .map(|(w, l)| full.encode_latent(w, *l))
             .collect();
         let tables = range_tables(k_max, |d| latents.iter().map(|z| z[d]).collect(), MAX_BITS);
-        let mut bits = allocate_measured(&tables, code_bits);
-        let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
-        bits.truncate(used);
+        let bits = allocate_trimmed(&tables, code_bits);
         let mut model = self.model(&bits, header, windows)?;
         if let FloatQuantizer::Uniform { lo, hi, mean, .. } = &mut model.quantizer {
             for (d, &b) in bits.iter().enumerate() {
@@ -588,6 +686,56 @@ impl Pca {
         }
         Ok(model)
     }
+
+    /// The first `k_max` components' bits for `code_bits` in all (as
+    /// [`Pca::budget_model`] allocates them, trimmed after the last with bits) and each
+    /// kept dimension's range for its width.
+    fn allocation(
+        &self,
+        windows: &[Window],
+        k_max: usize,
+        code_bits: usize,
+    ) -> Result<Allocation, Error> {
+        let k_max = k_max.min(self.mean.len());
+        let full = self.model(&vec![1; k_max], PayloadHeader::default(), windows)?;
+        let latents: Vec<Vec<f64>> = windows
+            .iter()
+            .map(|(w, l)| full.encode_latent(w, *l))
+            .collect();
+        let tables = range_tables(k_max, |d| latents.iter().map(|z| z[d]).collect(), MAX_BITS);
+        let bits = allocate_trimmed(&tables, code_bits);
+        let ranges = bits
+            .iter()
+            .zip(&tables)
+            .map(|(&b, t)| match t.get(usize::from(b)) {
+                Some(&(_, l, h)) if b > 0 => (l, h),
+                // A dimension without bits is never quantized; any ordered range will do.
+                _ => (-1.0, 1.0),
+            })
+            .collect();
+        Ok(Allocation { bits, ranges })
+    }
+}
+
+/// A basis's share of a budget: bits per component and each one's quantizer range.
+struct Allocation {
+    bits: Vec<u8>,
+    ranges: Vec<(f32, f32)>,
+}
+
+/// Most bits of one latent dimension of the classical codecs.
+const MAX_BITS: u8 = 12;
+
+/// Most components a classical codec's bits are allocated over (of each basis of the
+/// switch: the two fill the core's `MAX_LATENT`).
+pub const BASIS_DIMS: usize = aecodec_core::MAX_LATENT / 2;
+
+/// [`allocate_measured`], trimmed after the last dimension that earned a bit.
+fn allocate_trimmed(tables: &[Vec<(f64, f32, f32)>], code_bits: usize) -> Vec<u8> {
+    let mut bits = allocate_measured(tables, code_bits);
+    let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
+    bits.truncate(used);
+    bits
 }
 
 /// Sets a uniform quantizer's ranges to the min/max (and mean) of the training latents.

@@ -474,7 +474,7 @@ fn model_js(s: &mut String, pm: &PortModel<'_>, m: &Model<'_>) -> usize {
     let names: Vec<String> = pm.channels.iter().map(|c| quoted(c)).collect();
     let _ = writeln!(
         s,
-        "{{\n  fPort: {}, fingerprint: \"{:08x}\", tag: {}, tagBits: {}, sequenceBits: {}, labelBits: {}, labels: {},\n  \
+        "{{\n  fPort: {}, fingerprint: \"{:08x}\", tag: {}, tagBits: {}, sequenceBits: {}, labelBits: {}, labels: {}, modeBits: {},\n  \
          payloadBytes: {}, inputDim: {}, channels: [{}], sampleRateHz: {},\n  \
          inScale: {}, inZero: {}, outScale: {}, outZero: {},",
         pm.fport.map_or("null".into(), |p| p.to_string()),
@@ -484,6 +484,7 @@ fn model_js(s: &mut String, pm: &PortModel<'_>, m: &Model<'_>) -> usize {
         layout.sequence_bits,
         layout.label_bits,
         m.label_count(),
+        layout.mode_bits,
         layout.bytes,
         m.input_dim(),
         names.join(", "),
@@ -504,6 +505,22 @@ fn model_js(s: &mut String, pm: &PortModel<'_>, m: &Model<'_>) -> usize {
             let _ = writeln!(
                 s,
                 "  quantizer: {{ kind: \"uniform\", bits: [{}], mean: \"{}\", lo: \"{}\", hi: \"{}\" }},",
+                bits.join(", "),
+                base64(mean),
+                base64(lo),
+                base64(hi)
+            );
+        }
+        LatentQuantizer::Switched {
+            modes,
+            mean,
+            lo,
+            hi,
+            ..
+        } => {
+            let _ = writeln!(
+                s,
+                "  quantizer: {{ kind: \"switched\", modes: {modes}, bits: [{}], mean: \"{}\", lo: \"{}\", hi: \"{}\" }},",
                 bits.join(", "),
                 base64(mean),
                 base64(lo),

@@ -158,6 +158,20 @@ pub enum FloatQuantizer {
         /// Range high ends.
         hi: Vec<f32>,
     },
+    /// Uniform cells as in `Uniform`, under one of `modes` bit allocations that the
+    /// encoder picks per window (the core's `LatentQuantizer::Switched`).
+    Switched {
+        /// Bit allocations (2..=`aecodec_core::MAX_MODES`).
+        modes: usize,
+        /// Bits per dimension of each mode, mode after mode (`modes · dims` values).
+        bits: Vec<u8>,
+        /// Value of a dimension in a mode that gives it no bits.
+        mean: Vec<f32>,
+        /// Range low ends.
+        lo: Vec<f32>,
+        /// Range high ends.
+        hi: Vec<f32>,
+    },
     /// Equiprobable bins of N(mean, std²) per dimension, decoded to bin centroids.
     Gaussian {
         /// Bits per dimension.
@@ -170,11 +184,33 @@ pub enum FloatQuantizer {
 }
 
 impl FloatQuantizer {
-    /// Bits per dimension.
+    /// Bits per dimension, of every mode one after another (of a switched quantizer;
+    /// the others have one mode).
     pub fn bits(&self) -> &[u8] {
         match self {
-            FloatQuantizer::Uniform { bits, .. } | FloatQuantizer::Gaussian { bits, .. } => bits,
+            FloatQuantizer::Uniform { bits, .. }
+            | FloatQuantizer::Switched { bits, .. }
+            | FloatQuantizer::Gaussian { bits, .. } => bits,
         }
+    }
+
+    /// Bit allocations: 1 but for a switched quantizer.
+    pub fn modes(&self) -> usize {
+        match self {
+            FloatQuantizer::Switched { modes, .. } => (*modes).max(1),
+            _ => 1,
+        }
+    }
+
+    /// Latent dimensions.
+    pub fn dims(&self) -> usize {
+        self.bits().len() / self.modes()
+    }
+
+    /// Bits per dimension in `mode` (empty for a mode the quantizer lacks).
+    pub fn mode_bits(&self, mode: usize) -> &[u8] {
+        let k = self.dims();
+        self.bits().get(mode * k..(mode + 1) * k).unwrap_or(&[])
     }
 
     /// The concatenated edge and centroid tables of a Gaussian quantizer, in latent units.
@@ -197,7 +233,8 @@ impl FloatQuantizer {
     /// Range of values the decoder can be fed (for calibrating its int8 input).
     pub fn value_range(&self) -> (f32, f32) {
         let values: Vec<f32> = match self {
-            FloatQuantizer::Uniform { lo, hi, mean, .. } => {
+            FloatQuantizer::Uniform { lo, hi, mean, .. }
+            | FloatQuantizer::Switched { lo, hi, mean, .. } => {
                 lo.iter().chain(hi).chain(mean).copied().collect()
             }
             FloatQuantizer::Gaussian { mean, .. } => self
@@ -418,12 +455,23 @@ impl FloatModel {
             return invalid(format!("label_count: {labels}, at most {MAX_LABELS}"));
         }
         let bits = self.quantizer.bits();
-        let k = bits.len();
+        let modes = self.quantizer.modes();
+        if let FloatQuantizer::Switched { modes, bits, .. } = &self.quantizer {
+            if !(2..=aecodec_core::MAX_MODES).contains(modes) || bits.len() % modes != 0 {
+                return invalid(format!(
+                    "quantizer: {modes} modes over {} widths; 2 to {} modes, the same dimensions each",
+                    bits.len(),
+                    aecodec_core::MAX_MODES
+                ));
+            }
+        }
+        let k = self.quantizer.dims();
         if k == 0 || k > MAX_LATENT {
             return invalid(format!("quantizer.bits: {k} dimensions, 1 to {MAX_LATENT}"));
         }
         let (max_bits, params) = match &self.quantizer {
-            FloatQuantizer::Uniform { mean, lo, hi, .. } => (
+            FloatQuantizer::Uniform { mean, lo, hi, .. }
+            | FloatQuantizer::Switched { mean, lo, hi, .. } => (
                 MAX_UNIFORM_BITS,
                 [("mean", mean.len()), ("lo", lo.len()), ("hi", hi.len())].to_vec(),
             ),
@@ -437,6 +485,20 @@ impl FloatModel {
                 "quantizer.bits[{dim}]: {b} bits, at most {max_bits}"
             ));
         }
+        let code_bits = (0..modes)
+            .map(|m| {
+                self.quantizer
+                    .mode_bits(m)
+                    .iter()
+                    .map(|&b| usize::from(b))
+                    .sum::<usize>()
+            })
+            .max()
+            .unwrap_or(0);
+        let mode_bits = match modes {
+            0 | 1 => 0,
+            n => (usize::BITS - (n - 1).leading_zeros()) as usize,
+        };
         if let Some((name, n)) = params.iter().find(|(_, n)| *n != k) {
             return invalid(format!("quantizer.{name}: {n} entries for {k} dimensions"));
         }
@@ -451,7 +513,8 @@ impl FloatModel {
             0 | 1 => 0,
             n => (usize::BITS - (n - 1).leading_zeros()) as usize,
         };
-        let payload_bits = bits.iter().map(|&b| usize::from(b)).sum::<usize>()
+        let payload_bits = code_bits
+            + mode_bits
             + usize::from(h.fingerprint_bits)
             + usize::from(h.sequence_bits)
             + label_bits;
@@ -467,7 +530,8 @@ impl FloatModel {
     /// ordered.
     fn validate_values(&self) -> Result<(), Error> {
         match &self.quantizer {
-            FloatQuantizer::Uniform { mean, lo, hi, .. } => {
+            FloatQuantizer::Uniform { mean, lo, hi, .. }
+            | FloatQuantizer::Switched { mean, lo, hi, .. } => {
                 finite("quantizer.mean", mean)?;
                 finite("quantizer.lo", lo)?;
                 finite("quantizer.hi", hi)?;

@@ -108,7 +108,7 @@ pub fn sweep<W: WindowSource + ?Sized>(
             codecs.push(CodecRow {
                 name: c.name.clone(),
                 kind: Some(c.kind),
-                latent: c.model.quantizer.bits().len(),
+                latent: c.model.quantizer.dims(),
                 test: validate(&c.model, &fit, test, channels, refine)?,
                 plain: validate(&c.model, &fit, test, channels, 0)?,
             });

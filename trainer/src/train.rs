@@ -366,7 +366,12 @@ fn calibrate(
 
 fn qat_from(q: &FloatQuantizer) -> Qat {
     match q {
-        FloatQuantizer::Uniform { bits, mean, lo, hi } => Qat {
+        // (A switched quantizer's zips stop after its first mode's widths; training
+        // never calibrates one.)
+        FloatQuantizer::Uniform { bits, mean, lo, hi }
+        | FloatQuantizer::Switched {
+            bits, mean, lo, hi, ..
+        } => Qat {
             width: bits
                 .iter()
                 .zip(lo.iter().zip(hi))

@@ -57,7 +57,12 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
     let quantizer = match spec.quantizer {
         LatentQuantizer::Uniform { .. } => "uniform (calibrated ranges)",
         LatentQuantizer::Table { .. } => "table (equiprobable Gaussian bins)",
+        LatentQuantizer::Switched { .. } => {
+            "switched (uniform ranges, one of several bit allocations per window)"
+        }
     };
+    let q = &spec.quantizer;
+    let bits: Vec<&[u8]> = (0..q.modes()).map(|m| q.mode_bits(m)).collect();
     serde_json::json!({
         "format_version": model.version(),
         "fingerprint": format!("{:08x}", model.fingerprint()),
@@ -85,12 +90,14 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
         "decoder_macs": model.decoder_macs(),
         "scratch_elements": model.scratch_needed(),
         "quantizer": quantizer,
-        "bits": spec.quantizer.bits(),
+        "modes": q.modes(),
+        "bits": if q.modes() > 1 { serde_json::json!(bits) } else { serde_json::json!(q.bits()) },
         "payload": {
             "bytes": layout.bytes,
             "fingerprint_bits": layout.fingerprint_bits,
             "sequence_bits": layout.sequence_bits,
             "label_bits": layout.label_bits,
+            "mode_bits": layout.mode_bits,
             "code_bits": layout.code_bits,
         },
     })
@@ -198,10 +205,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         model.latent_dim(),
         d["quantizer"].as_str().unwrap_or("")
     );
-    outln!("  bits per dim     {:?}", model.spec().quantizer.bits());
+    let q = &model.spec().quantizer;
+    if q.modes() == 1 {
+        outln!("  bits per dim     {:?}", q.bits());
+    } else {
+        for m in 0..q.modes() {
+            outln!("  bits, mode {m:<5} {:?}", q.mode_bits(m));
+        }
+    }
     outln!(
-        "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} code bits (+ padding)",
-        layout.bytes, layout.fingerprint_bits, layout.sequence_bits, layout.label_bits, layout.code_bits
+        "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} mode + {} code bits (+ padding)",
+        layout.bytes,
+        layout.fingerprint_bits,
+        layout.sequence_bits,
+        layout.label_bits,
+        layout.mode_bits,
+        layout.code_bits
     );
     Ok(())
 }

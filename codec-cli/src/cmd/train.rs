@@ -20,13 +20,15 @@ use super::common::{json_f32, Columns};
 /// Which codec to fit.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VariantArg {
-    /// Fit linear, dct, ae and dae; keep the simplest within one standard error of the
-    /// best on validation (cvae if labelled).
+    /// Fit linear, dct, switch, ae and dae; keep the simplest within one standard error
+    /// of the best on validation (cvae if labelled).
     Auto,
     /// PCA/KLT linear codec with bit allocation.
     Linear,
     /// Per-channel DCT with bit allocation.
     Dct,
+    /// PCA or DCT, chosen for each window by the encoder (one mode bit in the payload).
+    Switch,
     /// Stacked undercomplete autoencoder.
     Ae,
     /// Denoising autoencoder (Gaussian noise σ 0.5, see --noise).
@@ -385,8 +387,11 @@ impl Plan {
         } else {
             channels
         };
-        let labelled =
-            labels > 0 && args.variant != VariantArg::Linear && args.variant != VariantArg::Dct;
+        let labelled = labels > 0
+            && !matches!(
+                args.variant,
+                VariantArg::Linear | VariantArg::Dct | VariantArg::Switch
+            );
         let variant = match args.variant {
             VariantArg::Dae => Variant::dae(args.noise),
             VariantArg::Sparse => Variant::sparse(),
@@ -498,6 +503,7 @@ fn choose(
     let kind = match args.variant {
         VariantArg::Linear => CodecKind::Linear,
         VariantArg::Dct => CodecKind::Dct,
+        VariantArg::Switch => CodecKind::Switch,
         _ => CodecKind::Learned(plan.cfg.variant),
     };
     bar.set_prefix(kind.name());
@@ -736,7 +742,12 @@ struct Summary<'a> {
 impl Summary<'_> {
     fn json(&self) -> serde_json::Value {
         let (args, file, t) = (self.args, self.file, &self.test);
-        let bits = file.model.quantizer.bits();
+        let q = &file.model.quantizer;
+        let bits = if q.modes() > 1 {
+            serde_json::json!((0..q.modes()).map(|m| q.mode_bits(m)).collect::<Vec<_>>())
+        } else {
+            serde_json::json!(q.bits())
+        };
         let [train, validation, test] = self.windows;
         let [val_measured, test_measured] = self.measured;
         let sg = &file.model.signal;
@@ -752,7 +763,7 @@ impl Summary<'_> {
             .collect();
         serde_json::json!({
             "output": args.output.display().to_string(), "variant": file.variant, "reason": file.reason,
-            "payload_bytes": self.payload_bytes, "latent": bits.len(), "bits": bits, "refine_passes": args.refine,
+            "payload_bytes": self.payload_bytes, "latent": q.dims(), "bits": bits, "refine_passes": args.refine,
             "validation": {"snr_db": self.validation.snr_db, "rmse": self.validation.rmse,
                            "prd_percent": self.validation.prd_percent, "candidates": candidates},
             "test": {"snr_db": t.f32.snr_db, "rmse": t.f32.rmse, "prd_percent": t.f32.prd_percent,
@@ -773,14 +784,18 @@ impl Summary<'_> {
 
     fn print(&self) -> anyhow::Result<()> {
         let (args, file, t) = (self.args, self.file, &self.test);
-        let bits = file.model.quantizer.bits();
+        let q = &file.model.quantizer;
+        let bits = (0..q.modes())
+            .map(|m| format!("{:?}", q.mode_bits(m)))
+            .collect::<Vec<_>>()
+            .join(" or ");
         let out = args.output.display();
         outln!("{out}: {}", file.reason);
         outln!(
-            "  {}, {}-byte payloads, {} latent dims, bits {bits:?}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
+            "  {}, {}-byte payloads, {} latent dims, bits {bits}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
             file.variant,
             self.payload_bytes,
-            bits.len(),
+            q.dims(),
             self.validation.snr_db,
             t.f32.snr_db,
             t.f32.rmse,

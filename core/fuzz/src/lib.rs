@@ -419,8 +419,9 @@ pub fn tiny_blob() -> Vec<u8> {
     write(&spec)
 }
 
-/// Int8 weights, 6 inputs -> 4 (tanh) -> 3 latents (leaky ReLU) -> 6 (sigmoid); uniform
-/// 16 + 5 + 0 bits; a 16-bit sequence counter and no fingerprint bits.
+/// Int8 weights, 6 inputs -> 4 (tanh) -> 3 latents (leaky ReLU) -> 6 (sigmoid); a
+/// switched quantizer of 16 + 5 + 0 or 0 + 3 + 9 bits (format version 7); a 16-bit
+/// sequence counter and no fingerprint bits.
 pub fn int8_weights_blob() -> Vec<u8> {
     let p = Precision::Int8Weights;
     let enc = [
@@ -445,8 +446,9 @@ pub fn int8_weights_blob() -> Vec<u8> {
         norm_std: &norm_std,
         encoder: half(IntBoundary::UNUSED, &enc),
         decoder: half(IntBoundary::UNUSED, &dec),
-        quantizer: LatentQuantizer::Uniform {
-            bits: &[16, 5, 0],
+        quantizer: LatentQuantizer::Switched {
+            modes: 2,
+            bits: &[16, 5, 0, 0, 3, 9],
             mean: &mean,
             lo: &lo,
             hi: &hi,

@@ -16,8 +16,13 @@ use crate::{Error, MAX_LAYERS};
 
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
-/// Format version this core writes, and the only one it reads.
-pub const FORMAT_VERSION: u16 = 6;
+/// Newest format version this core reads: the version of a blob whose quantizer is
+/// [`LatentQuantizer::Switched`].
+pub const FORMAT_VERSION: u16 = 7;
+/// Oldest format version this core reads. A blob is written with the oldest version that
+/// holds it (6 unless its quantizer is switched), so that a device whose core reads only
+/// version 6 keeps loading every model it can run.
+pub const MIN_FORMAT_VERSION: u16 = 6;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
 
@@ -271,6 +276,28 @@ pub enum LatentQuantizer<'a> {
         /// Concatenated edge and centroid tables.
         tables: &'a [u8],
     },
+    /// Uniform cells as in `Uniform`, under one of `modes` bit allocations that the
+    /// encoder chooses window by window and the payload names (format version 7).
+    ///
+    /// The encoder keeps the mode whose decoded latent is nearest the window's latent
+    /// (squared distance; the lowest mode on a tie). For a linear decoder whose modes use
+    /// disjoint groups of orthonormal columns, every other dimension decoding to 0, that
+    /// is the mode with the lowest reconstruction error: this is how the trainer's
+    /// PCA/DCT switch codes each window on the better of two bases.
+    Switched {
+        /// Bit allocations, 2..=`MAX_MODES`.
+        modes: u8,
+        /// Bits per dimension of each mode, mode after mode (`modes · dims` values,
+        /// each 0..=16). A mode's dimensions without bits decode to their `mean`.
+        bits: &'a [u8],
+        /// f32 LE per dimension: the value a dimension decodes to in a mode that gives it
+        /// no bits.
+        mean: &'a [u8],
+        /// f32 LE per dimension: lower end of the range.
+        lo: &'a [u8],
+        /// f32 LE per dimension: upper end of the range.
+        hi: &'a [u8],
+    },
 }
 
 /// What the optional payload header carries.
@@ -377,6 +404,16 @@ pub struct ModelSpec<'a> {
     pub signal: Signal<'a>,
 }
 
+impl ModelSpec<'_> {
+    /// The oldest format version that holds this spec: 7 for a switched quantizer, else 6.
+    pub fn format_version(&self) -> u16 {
+        match self.quantizer {
+            LatentQuantizer::Switched { .. } => FORMAT_VERSION,
+            _ => MIN_FORMAT_VERSION,
+        }
+    }
+}
+
 /// FNV-1a, 32 bits: the model fingerprint, over the blob body.
 pub fn fingerprint(body: &[u8]) -> u32 {
     body.iter().fold(0x811c_9dc5u32, |h, &b| {
@@ -436,7 +473,7 @@ pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> 
     let body_len = body.len();
     let fp = fingerprint(body);
     head[0..4].copy_from_slice(&MAGIC);
-    head[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    head[4..6].copy_from_slice(&spec.format_version().to_le_bytes());
     head[6..10].copy_from_slice(&(body_len as u32).to_le_bytes());
     head[10..14].copy_from_slice(&fp.to_le_bytes());
     Ok(HEADER_LEN + body_len)
@@ -471,10 +508,14 @@ pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
         return Err(Error::BadMagic { found: magic });
     }
     let version = u16::from_le_bytes([head[4], head[5]]);
-    if version != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion {
             found: version,
-            supported: FORMAT_VERSION,
+            supported: if version < MIN_FORMAT_VERSION {
+                MIN_FORMAT_VERSION
+            } else {
+                FORMAT_VERSION
+            },
         });
     }
     let body_len = word(6) as usize;

@@ -5,13 +5,14 @@ mod blob;
 pub use blob::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
     ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    MIN_FORMAT_VERSION,
 };
 
 use core::ops::Range;
 
 use crate::bytes::{f32s, i32s};
 use crate::wire::payload::{PayloadInfo, PayloadLayout};
-use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
+use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_MODES, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
 /// Most bits per latent dimension of the uniform quantizer.
 pub const MAX_UNIFORM_BITS: u8 = 16;
@@ -88,6 +89,14 @@ impl<'a> Model<'a> {
         if !rest.is_empty() {
             return Err(Error::BlobTrailingBytes { count: rest.len() });
         }
+        if spec.format_version() > version {
+            // A switched quantizer in a version-6 blob: a reader of version 6 only could
+            // not have parsed it, so no writer makes one.
+            return Err(Error::BadParameter {
+                field: "quantizer",
+                index: 0,
+            });
+        }
         let max_width = validate(&spec)?;
         let layout = PayloadLayout::new(&spec)?;
         Ok(Model {
@@ -130,7 +139,7 @@ impl<'a> Model<'a> {
             &self.layout,
             self.payload_fingerprint(),
             self.label_count(),
-            self.spec.quantizer.bits(),
+            &self.spec.quantizer,
             payload,
             &mut codes,
         )
@@ -162,7 +171,7 @@ impl<'a> Model<'a> {
     }
     /// Latent dimensions.
     pub fn latent_dim(&self) -> usize {
-        self.spec.quantizer.bits().len()
+        self.spec.quantizer.dims()
     }
     /// Channels interleaved in a window.
     pub fn channels(&self) -> usize {
@@ -207,11 +216,35 @@ impl<'a> Model<'a> {
 }
 
 impl LatentQuantizer<'_> {
-    /// Bits of each latent dimension.
+    /// Bits of each latent dimension, of every mode one after another (of a switched
+    /// quantizer; the other kinds have one mode).
     pub fn bits(&self) -> &[u8] {
         match self {
-            LatentQuantizer::Uniform { bits, .. } | LatentQuantizer::Table { bits, .. } => bits,
+            LatentQuantizer::Uniform { bits, .. }
+            | LatentQuantizer::Table { bits, .. }
+            | LatentQuantizer::Switched { bits, .. } => bits,
         }
+    }
+
+    /// Bit allocations the encoder chooses from: 1 but for a switched quantizer.
+    pub fn modes(&self) -> usize {
+        match *self {
+            LatentQuantizer::Switched { modes, .. } => usize::from(modes).max(1),
+            _ => 1,
+        }
+    }
+
+    /// Latent dimensions.
+    pub fn dims(&self) -> usize {
+        self.bits().len() / self.modes()
+    }
+
+    /// Bits of each latent dimension in `mode` (empty for a mode the quantizer lacks).
+    pub fn mode_bits(&self, mode: usize) -> &[u8] {
+        let k = self.dims();
+        self.bits()
+            .get(mode.saturating_mul(k)..mode.saturating_add(1).saturating_mul(k))
+            .unwrap_or(&[])
     }
 }
 
@@ -464,10 +497,52 @@ fn validate_signal(
     Ok(())
 }
 
+/// Checks a uniform (or switched) quantizer's bit widths and its `k` ranges.
+#[inline]
+fn validate_uniform(bits: &[u8], mean: &[u8], lo: &[u8], hi: &[u8], k: usize) -> Result<(), Error> {
+    if let Some((i, &b)) = bits.iter().enumerate().find(|(_, &b)| b > MAX_UNIFORM_BITS) {
+        return Err(Error::BitsOutOfRange {
+            dim: i % k.max(1),
+            bits: b,
+            max: MAX_UNIFORM_BITS,
+        });
+    }
+    check_model_len("quantizer.mean", mean.len(), k * 4)?;
+    check_model_len("quantizer.lo", lo.len(), k * 4)?;
+    check_model_len("quantizer.hi", hi.len(), k * 4)?;
+    all_finite("quantizer.mean", mean)?;
+    all_finite("quantizer.lo", lo)?;
+    all_finite("quantizer.hi", hi)?;
+    if let Some(index) = f32s(lo)
+        .zip(f32s(hi))
+        .position(|(l, h)| !(h > l && (h - l).is_finite()))
+    {
+        return Err(Error::BadParameter {
+            field: "quantizer.hi",
+            index,
+        });
+    }
+    Ok(())
+}
+
 #[inline]
 fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
-    let bits = q.bits();
-    let k = bits.len();
+    if let LatentQuantizer::Switched { modes, bits, .. } = *q {
+        let m = usize::from(modes);
+        if !(2..=MAX_MODES).contains(&m) {
+            return Err(Error::BadParameter {
+                field: "quantizer.modes",
+                index: 0,
+            });
+        }
+        if !bits.len().is_multiple_of(m) {
+            return Err(Error::BadParameter {
+                field: "quantizer.bits",
+                index: bits.len(),
+            });
+        }
+    }
+    let k = q.dims();
     if k == 0 {
         return Err(Error::BadParameter {
             field: "quantizer.bits",
@@ -475,33 +550,15 @@ fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
         });
     }
     limit("latent dimensions", k, MAX_LATENT)?;
-    let total: usize = bits.iter().map(|&b| usize::from(b)).sum();
-    limit("latent code bits", total, MAX_PAYLOAD_BYTES * 8)?;
+    for mode in 0..q.modes() {
+        let total: usize = q.mode_bits(mode).iter().map(|&b| usize::from(b)).sum();
+        limit("latent code bits", total, MAX_PAYLOAD_BYTES * 8)?;
+    }
     match q {
-        LatentQuantizer::Uniform { bits, mean, lo, hi } => {
-            if let Some((dim, &b)) = bits.iter().enumerate().find(|(_, &b)| b > MAX_UNIFORM_BITS) {
-                return Err(Error::BitsOutOfRange {
-                    dim,
-                    bits: b,
-                    max: MAX_UNIFORM_BITS,
-                });
-            }
-            check_model_len("quantizer.mean", mean.len(), k * 4)?;
-            check_model_len("quantizer.lo", lo.len(), k * 4)?;
-            check_model_len("quantizer.hi", hi.len(), k * 4)?;
-            all_finite("quantizer.mean", mean)?;
-            all_finite("quantizer.lo", lo)?;
-            all_finite("quantizer.hi", hi)?;
-            if let Some(index) = f32s(lo)
-                .zip(f32s(hi))
-                .position(|(l, h)| !(h > l && (h - l).is_finite()))
-            {
-                return Err(Error::BadParameter {
-                    field: "quantizer.hi",
-                    index,
-                });
-            }
-        }
+        LatentQuantizer::Uniform { bits, mean, lo, hi }
+        | LatentQuantizer::Switched {
+            bits, mean, lo, hi, ..
+        } => validate_uniform(bits, mean, lo, hi, k)?,
         LatentQuantizer::Table { bits, mean, tables } => {
             if let Some((dim, &b)) = bits.iter().enumerate().find(|(_, &b)| b > MAX_TABLE_BITS) {
                 return Err(Error::BitsOutOfRange {

@@ -1,10 +1,11 @@
 //! Bit-packed payloads: optional header (fingerprint bits, sequence counter), the
-//! label of a conditional model, then each latent code on its own bit width.
+//! label of a conditional model, the quantizer mode of a switched model, then each
+//! latent code on its own bit width (the mode's).
 //!
-//! Bits are written most significant first, fields in the order above, and the last
-//! byte is padded with zero bits. See `spec/packet-format.md`.
+//! Bits are written most significant first, fields in the order above, and the payload
+//! is padded with zero bits to its length (that of the mode with the most code bits). See `spec/packet-format.md`.
 
-use crate::{Error, ModelSpec, MAX_PAYLOAD_BYTES};
+use crate::{Error, LatentQuantizer, ModelSpec, MAX_PAYLOAD_BYTES};
 
 /// Bit layout of a model's payloads, fixed when the model loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,11 @@ pub struct PayloadLayout {
     pub sequence_bits: u8,
     /// Bits of the label (conditional models).
     pub label_bits: u8,
-    /// Sum of the latent codes' bit widths.
+    /// Quantizer modes (1 but for a switched quantizer).
+    pub modes: u8,
+    /// Bits of the mode field: ceil(log2 `modes`), 0 for one mode.
+    pub mode_bits: u8,
+    /// Sum of the latent codes' bit widths (of the mode with the most).
     pub code_bits: u16,
     /// Payload length in bytes: ceil(total bits / 8).
     pub bytes: u8,
@@ -29,10 +34,22 @@ impl PayloadLayout {
             0 | 1 => 0,
             n => (16 - (n - 1).leading_zeros()) as u8,
         };
-        let code_bits: usize = spec.quantizer.bits().iter().map(|&b| usize::from(b)).sum();
+        let q = &spec.quantizer;
+        let code_bits = (0..q.modes())
+            .map(|m| {
+                q.mode_bits(m)
+                    .iter()
+                    .map(|&b| usize::from(b))
+                    .sum::<usize>()
+            })
+            .max()
+            .unwrap_or(0);
+        let modes = q.modes().min(usize::from(u8::MAX)) as u8;
+        let mode_bits = field_bits(modes);
         let bits = usize::from(spec.header.fingerprint_bits)
             + usize::from(spec.header.sequence_bits)
             + usize::from(label_bits)
+            + usize::from(mode_bits)
             + code_bits;
         if bits > MAX_PAYLOAD_BYTES * 8 {
             return Err(Error::PayloadTooLarge {
@@ -44,6 +61,8 @@ impl PayloadLayout {
             fingerprint_bits: spec.header.fingerprint_bits,
             sequence_bits: spec.header.sequence_bits,
             label_bits,
+            modes,
+            mode_bits,
             code_bits: code_bits as u16,
             bytes: bits.div_ceil(8).max(1) as u8,
         })
@@ -54,12 +73,29 @@ impl PayloadLayout {
         usize::from(self.fingerprint_bits)
             + usize::from(self.sequence_bits)
             + usize::from(self.label_bits)
+            + usize::from(self.mode_bits)
             + usize::from(self.code_bits)
+    }
+
+    /// Bits before the codes.
+    fn head_bits(&self) -> usize {
+        usize::from(self.fingerprint_bits)
+            + usize::from(self.sequence_bits)
+            + usize::from(self.label_bits)
+            + usize::from(self.mode_bits)
     }
 
     /// The tag a payload of the model with `fingerprint` carries: see [`model_tag`].
     pub fn fingerprint_tag(&self, fingerprint: u32) -> u16 {
         model_tag(fingerprint, self.fingerprint_bits)
+    }
+}
+
+/// Bits of a field that holds `0..count`: ceil(log2 `count`), 0 for one value.
+const fn field_bits(count: u8) -> u8 {
+    match count {
+        0 | 1 => 0,
+        n => (8 - (n - 1).leading_zeros()) as u8,
     }
 }
 
@@ -101,6 +137,8 @@ pub struct PayloadInfo {
     pub sequence: Option<u16>,
     /// Label, if the model is conditional.
     pub label: Option<u16>,
+    /// Quantizer mode the codes are in (0 but for a switched model).
+    pub mode: u8,
 }
 
 struct BitWriter<'b> {
@@ -221,6 +259,13 @@ impl<T: AsRef<[u8]>> PayloadView<T> {
         let at = usize::from(self.layout.fingerprint_bits) + usize::from(self.layout.sequence_bits);
         self.reader_at(at).get(self.layout.label_bits) as u16
     }
+
+    /// The quantizer mode field (0 for a layout without one; checked against the
+    /// model's modes by [`PayloadRepr::parse`]).
+    pub fn mode(&self) -> u8 {
+        let at = self.layout.head_bits() - usize::from(self.layout.mode_bits);
+        self.reader_at(at).get(self.layout.mode_bits) as u8
+    }
 }
 
 /// A payload's fields (in the manner of smoltcp's `Repr`): what [`PayloadRepr::emit`]
@@ -233,13 +278,17 @@ pub struct PayloadRepr<'c> {
     pub sequence: u16,
     /// The label (conditional models; `label_bits` are sent).
     pub label: u16,
-    /// One code per latent dimension, each on its width of `bits`.
+    /// The quantizer mode of the codes (switched models; `mode_bits` are sent).
+    pub mode: u8,
+    /// One code per latent dimension, each on its width in the mode.
     pub codes: &'c [u16],
 }
 
 impl<'c> PayloadRepr<'c> {
-    /// Reads every field of `view`, the codes into `codes` (one per width of `bits`, the
-    /// model's quantizer widths). Refuses a payload whose padding bits are not zero.
+    /// Reads every field of `view`, the codes into `codes` (one per dimension, on the
+    /// widths of the payload's mode in `bits`: the model's quantizer widths, every
+    /// mode's one after another, [`LatentQuantizer::bits`]). Refuses a payload whose mode
+    /// is not one of `layout.modes` or whose padding bits are not zero.
     pub fn parse<T: AsRef<[u8]>>(
         view: &PayloadView<T>,
         bits: &[u8],
@@ -250,25 +299,41 @@ impl<'c> PayloadRepr<'c> {
         let tag = r.get(layout.fingerprint_bits) as u16;
         let sequence = r.get(layout.sequence_bits) as u16;
         let label = r.get(layout.label_bits) as u16;
+        let mode = r.get(layout.mode_bits) as u8;
+        if mode >= layout.modes.max(1) {
+            return Err(Error::BadMode {
+                mode,
+                count: layout.modes,
+            });
+        }
+        let bits = mode_widths(bits, layout.modes, mode);
         for (&b, c) in bits.iter().zip(codes.iter_mut()) {
             *c = r.get(b) as u16;
         }
-        let padding = (usize::from(layout.bytes) * 8).saturating_sub(r.pos);
-        if r.get(padding.min(8) as u8) != 0 {
-            return Err(Error::NonZeroPadding);
+        // Every bit after the codes, which for a mode with fewer code bits than the
+        // longest is more than one byte's padding.
+        let mut padding = (usize::from(layout.bytes) * 8).saturating_sub(r.pos);
+        while padding > 0 {
+            let take = padding.min(32);
+            if r.get(take as u8) != 0 {
+                return Err(Error::NonZeroPadding);
+            }
+            padding -= take;
         }
         let n = bits.len().min(codes.len());
         Ok(PayloadRepr {
             tag,
             sequence,
             label,
+            mode,
             codes: codes.get(..n).unwrap_or(&[]),
         })
     }
 
     /// Writes the payload into `out` (zeroed first: at least `layout.bytes` long, the
-    /// rest untouched) with each code on its width of `bits`; returns its length, 0 if
-    /// `out` is too short. Fields are cut to their widths.
+    /// rest untouched) with each code on its width in the mode (`bits` as for
+    /// [`PayloadRepr::parse`]); returns its length, 0 if `out` is too short. Fields are
+    /// cut to their widths.
     pub fn emit(&self, layout: &PayloadLayout, bits: &[u8], out: &mut [u8]) -> usize {
         let n = usize::from(layout.bytes);
         let Some(out) = out.get_mut(..n) else {
@@ -282,20 +347,31 @@ impl<'c> PayloadRepr<'c> {
             layout.sequence_bits,
         );
         w.put(u32::from(self.label), layout.label_bits);
-        for (&b, &c) in bits.iter().zip(self.codes) {
+        w.put(u32::from(self.mode), layout.mode_bits);
+        for (&b, &c) in mode_widths(bits, layout.modes, self.mode)
+            .iter()
+            .zip(self.codes)
+        {
             w.put(u32::from(c), b);
         }
         n
     }
 }
 
+/// The widths of `mode` in a table of `modes` allocations (empty for a mode past them).
+fn mode_widths(bits: &[u8], modes: u8, mode: u8) -> &[u8] {
+    let k = bits.len() / usize::from(modes.max(1));
+    let at = usize::from(mode) * k;
+    bits.get(at..at + k).unwrap_or(&[])
+}
+
 /// Reads a payload's header and codes, checking everything that can be checked: its
-/// length, the model tag, the label against `label_count`, the padding.
+/// length, the model tag, the label against `label_count`, the mode, the padding.
 pub(crate) fn unpack(
     layout: &PayloadLayout,
     fingerprint: u32,
     label_count: u16,
-    bits: &[u8],
+    quantizer: &LatentQuantizer<'_>,
     payload: &[u8],
     codes: &mut [u16],
 ) -> Result<PayloadInfo, Error> {
@@ -315,10 +391,11 @@ pub(crate) fn unpack(
             count: label_count,
         });
     }
-    let repr = PayloadRepr::parse(&view, bits, codes)?;
+    let repr = PayloadRepr::parse(&view, quantizer.bits(), codes)?;
     Ok(PayloadInfo {
         sequence: (layout.sequence_bits > 0).then_some(repr.sequence),
         label: (label_count > 0).then_some(repr.label),
+        mode: repr.mode,
     })
 }
 

@@ -236,7 +236,7 @@ function aecPrepare(m) {
   var r = { mean: aecF32s(m.normMean), std: aecF32s(m.normStd), lo: [], hi: [], layers: [] };
   var i, j, k, l, w, lut;
   r.qmean = aecF32s(m.quantizer.mean);
-  if (m.quantizer.kind === 'uniform') {
+  if (m.quantizer.kind !== 'table') {
     r.lo = aecF32s(m.quantizer.lo);
     r.hi = aecF32s(m.quantizer.hi);
   } else {
@@ -312,7 +312,13 @@ function aecDecode(m, bytes) {
   if (m.labels > 0 && label >= m.labels) {
     return { error: 'label ' + label + ' is not one of the model\'s ' + m.labels + ' labels' };
   }
-  var bits = m.quantizer.bits, codes = [], k;
+  // A switched model's mode picks its bit widths from the table of every mode's.
+  var modes = m.quantizer.modes || 1, mode = get(m.modeBits || 0);
+  if (mode >= modes) {
+    return { error: 'quantizer mode ' + mode + ' is not one of the model\'s ' + modes + ' modes: corrupt payload' };
+  }
+  var dims = m.quantizer.bits.length / modes, codes = [], k;
+  var bits = m.quantizer.bits.slice(mode * dims, (mode + 1) * dims);
   for (k = 0; k < bits.length; k++) {
     codes.push(get(bits[k]));
   }
@@ -325,7 +331,7 @@ function aecDecode(m, bytes) {
     b = bits[k];
     if (b === 0) {
       a.push(r.qmean[k]);
-    } else if (m.quantizer.kind === 'uniform') {
+    } else if (m.quantizer.kind !== 'table') {
       levels = aecPow2(b);
       a.push(aecFround(r.lo[k] + aecFround((codes[k] + 0.5) * aecFround(aecFround(r.hi[k] - r.lo[k]) / levels))));
     } else {
