@@ -7,7 +7,7 @@
 # Usage: scripts/bench-train-scale.sh [SAMPLES ...]      (default: 1000000 100000000)
 #
 # Each run: aecodec train --data FILE --steps $STEPS --json (defaults otherwise: auto
-# over PCA, DCT, ae and dae, 64-sample windows every sample, refit), under
+# over PCA, DCT, the PCA/DCT switch, ae and dae, 64-sample windows every sample, refit), under
 # /usr/bin/time -v. "outside steps" is the wall time minus the time the trainer spent in
 # its training steps (`seconds.training_steps` of the JSON summary: minibatch gather,
 # forward and backward pass, update). The CSV files go to $AECODEC_SCALE_DIR (default

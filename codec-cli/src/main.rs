@@ -32,7 +32,7 @@ enum Command {
     /// Fit, export, encode, frame, decode and report on the bundled real recording.
     #[command(after_help = "Example:\n  aecodec demo\n  aecodec demo --out /tmp/demo --json")]
     Demo(cmd::demo::Args),
-    /// Fit a codec (auto, linear, dct, ae, dae, sparse, vae, cvae) on a CSV recording.
+    /// Fit a codec (auto, linear, dct, switch, ae, dae, sparse, vae, cvae) on a CSV recording.
     #[command(
         after_help = "Example:\n  aecodec train --data data/daphnet_s06r02e0.csv \\\n    --columns ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral --payload-bytes 12 -o ankle.aect\n  aecodec train --data data/digits.csv --rows --label-column label --variant cvae -o digits.aect"
     )]

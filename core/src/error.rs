@@ -64,6 +64,11 @@ pub enum Error {
         /// The `aecodec-core` cargo feature that builds it in.
         feature: &'static str,
     },
+    /// The blob's quantizer (format version 7: switched) is not built into this core.
+    QuantizerNotBuilt {
+        /// The `aecodec-core` cargo feature that builds it in.
+        feature: &'static str,
+    },
     /// The body is not a valid postcard encoding of the model description.
     BlobMalformed(postcard::Error),
     /// Bytes follow the body: inside the length the header announced, or past it.
@@ -251,6 +256,11 @@ impl fmt::Display for Error {
                 f,
                 "model precision {precision} is not built into this aecodec-core; rebuild it \
                  with its cargo feature `{feature}`"
+            ),
+            QuantizerNotBuilt { feature } => write!(
+                f,
+                "model blob format version 7 has a switched latent quantizer, which is not built into this \
+                 aecodec-core; rebuild it with its cargo feature `{feature}`"
             ),
             BlobMalformed(e) => write!(f, "model blob body is malformed: {e}"),
             BlobTrailingBytes { count } => write!(f, "model blob has {count} unexpected bytes after its body"),

@@ -64,6 +64,7 @@ impl LatentQuantizer<'_> {
                 uniform_codes(bits, lo, hi, z, codes);
                 0
             }
+            #[cfg(feature = "switched")]
             LatentQuantizer::Switched {
                 modes,
                 mean,
@@ -111,11 +112,13 @@ impl LatentQuantizer<'_> {
 
     /// Maps `codes` of `mode` back to latent values in `z`; 0-bit dimensions get their
     /// mean.
+    #[cfg_attr(not(feature = "switched"), allow(unused_variables))]
     pub(crate) fn dequantize(&self, codes: &[u16], mode: u8, z: &mut [f32]) {
         match *self {
             LatentQuantizer::Uniform { bits, mean, lo, hi } => {
                 uniform_values(bits, mean, lo, hi, codes, z);
             }
+            #[cfg(feature = "switched")]
             LatentQuantizer::Switched { mean, lo, hi, .. } => {
                 let bits = self.mode_bits(usize::from(mode));
                 uniform_values(bits, mean, lo, hi, codes, z);

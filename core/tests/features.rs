@@ -1,5 +1,6 @@
 //! Precisions left out by cargo features (`f32`, `int8-weights`, `int8-full`) are refused
-//! at load, with the feature to enable. Run with every precision (the default) and, in CI,
+//! at load, with the feature to enable, and so is a switched quantizer (format version 7)
+//! without the `switched` feature. Run with every precision (the default) and, in CI,
 //! with `--no-default-features --features int8-full`, the full-integer firmware's set.
 
 mod common;
@@ -66,5 +67,31 @@ fn not_built_error_names_the_feature_to_enable() {
 fn tiny_f32_model_loads_when_built_in() {
     if Precision::F32.is_built() {
         Model::from_bytes(&blob_of(Precision::F32)).unwrap();
+    }
+}
+
+#[test]
+fn refuses_format_7_without_the_switched_quantizer() {
+    // The tiny model under a version-7 header (its fingerprint covers the body only).
+    let mut blob = blob_of(Precision::Int8Full);
+    blob[4..6].copy_from_slice(&7u16.to_le_bytes());
+    let err = Model::from_bytes(&blob).err();
+    if cfg!(feature = "switched") {
+        assert!(
+            !matches!(err, Some(Error::QuantizerNotBuilt { .. })),
+            "{err:?}"
+        );
+    } else {
+        let err = err.unwrap();
+        assert_eq!(
+            err,
+            Error::QuantizerNotBuilt {
+                feature: "switched"
+            }
+        );
+        assert!(
+            err.to_string().contains("cargo feature `switched`"),
+            "{err}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The switched quantizer: the encoder's choice of mode, the mode field of the payload,
 //! its checks, and the format version such a blob carries.
+#![cfg(feature = "switched")]
 
 mod common;
 

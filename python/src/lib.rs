@@ -357,7 +357,7 @@ impl Model {
         let m = self.engine.model();
         let l = m.payload_layout();
         format!(
-            "<aecodec.Model {} {} × {}{} -> {}{}, {}-byte payloads ({} tag + {} sequence + {} label + {} code bits), fingerprint {:08x}{}>",
+            "<aecodec.Model {} {} × {}{} -> {}{}, {}-byte payloads ({} tag + {} sequence + {} label + {}{} code bits), fingerprint {:08x}{}>",
             m.precision().slug(),
             m.samples(),
             m.channels(),
@@ -373,6 +373,11 @@ impl Model {
             l.fingerprint_bits,
             l.sequence_bits,
             l.label_bits,
+            if l.modes > 1 {
+                format!("{} mode ({} modes) + ", l.mode_bits, l.modes)
+            } else {
+                String::new()
+            },
             l.code_bits,
             m.fingerprint(),
             if m.is_encoder_only() { ", encoder-only" } else { "" }

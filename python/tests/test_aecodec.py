@@ -58,6 +58,7 @@ def test_a_switched_model_decodes_as_aecodec_decode_does(tmp_path):
         payloads = [bytes.fromhex(l) for l in hexfile.read_text().split()]
         m = aecodec.Model.load(blob)
         assert blob.read_bytes()[4:6] == b"\x07\x00"  # format version 7
+        assert "1 mode (2 modes) + " in repr(m)
         mine = m.decode_many(payloads, channels=1)
         assert mine.tobytes() == read_decoded_csv(decoded, 1).tobytes()
         # A payload whose mode bit (the first after the 8 header bits) is flipped is

@@ -14,7 +14,7 @@ use aecodec_firmware::{Config as PipelineConfig, Counters, Lis3dh, Pipeline, Sim
 use aecodec_tests::{daphnet_ankle, repo_root, VecSink};
 use aecodec_trainer::encoder_only_blob;
 use aecodec_trainer::export_blob;
-use aecodec_trainer::linear::fit_linear_budget;
+use aecodec_trainer::linear::{fit_linear_budget, fit_switch_budget};
 use aecodec_trainer::models::ConvShape;
 use aecodec_trainer::train::{train, TrainConfig};
 
@@ -152,6 +152,11 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
     // Train on the rest of the recording, so the replayed excerpt is unseen.
     let train_w = table.windows(ROWS, table.len(), 64, 4).unwrap();
     let pca = fit_linear_budget(&train_w, 3, 12, Default::default()).unwrap();
+    // The PCA/DCT switch: the device measures both modes' latent distances (in soft
+    // float on the M0) and sends the nearer; the bytes must be the host's. (On these 16
+    // windows of this recording every window goes to PCA, mode 0; core/tests/switched.rs
+    // covers the choice itself.)
+    let switch = fit_switch_budget(&train_w, 3, 12, Default::default()).unwrap();
     // The shape the MCU figures in docs/mcu-bench.md were measured on (192 → 256 → 128
     // → 29, 85,632 MACs per encode), pinned here rather than following the trainer's
     // defaults.
@@ -197,8 +202,10 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
         &'a [&'a str],
         u8,
     );
-    let runs: [Run; 10] = [
+    let runs: [Run; 12] = [
         ("pca", &pca, Precision::F32, m4t, m4, 0),
+        ("switch", &switch, Precision::F32, m4t, m4, 0),
+        ("switch", &switch, Precision::Int8Full, m0t, m0, 0),
         ("ae", &ae, Precision::Int8Weights, m4t, m4, 0),
         ("ae", &ae, Precision::Int8Full, m4t, m4, 0),
         ("ae", &ae, Precision::Int8Full, m0t, m0, 0),

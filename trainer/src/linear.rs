@@ -304,28 +304,8 @@ impl Pca {
                 "latent size {k} must be in 1..={n}"
             )));
         }
-        let comps = &self.components[..k];
-        let enc = FloatLayer {
-            in_dim: n,
-            out_dim: k,
-            activation: Activation::Identity,
-            conv: None,
-            weights: comps.iter().flatten().map(|&w| w as f32).collect(),
-            bias: comps
-                .iter()
-                .map(|c| -c.iter().zip(&self.mean).map(|(a, b)| a * b).sum::<f64>() as f32)
-                .collect(),
-        };
-        let dec = FloatLayer {
-            in_dim: k,
-            out_dim: n,
-            activation: Activation::Identity,
-            conv: None,
-            weights: (0..n)
-                .flat_map(|i| comps.iter().map(move |c| c[i] as f32))
-                .collect(),
-            bias: self.mean.iter().map(|&m| m as f32).collect(),
-        };
+        let comps: Vec<&Vec<f64>> = self.components[..k].iter().collect();
+        let (enc, dec) = projection(&comps, &self.mean);
         let mut model = FloatModel {
             input_dim: n,
             label_count: 0,
@@ -592,30 +572,7 @@ pub fn fit_switch_budget(
         .collect();
     let n = pca.mean.len();
     let k = kp + kd;
-    let enc = FloatLayer {
-        in_dim: n,
-        out_dim: k,
-        activation: Activation::Identity,
-        conv: None,
-        weights: comps
-            .iter()
-            .flat_map(|c| c.iter().map(|&w| w as f32))
-            .collect(),
-        bias: comps
-            .iter()
-            .map(|c| -c.iter().zip(&pca.mean).map(|(a, b)| a * b).sum::<f64>() as f32)
-            .collect(),
-    };
-    let dec = FloatLayer {
-        in_dim: k,
-        out_dim: n,
-        activation: Activation::Identity,
-        conv: None,
-        weights: (0..n)
-            .flat_map(|i| comps.iter().map(move |c| c[i] as f32))
-            .collect(),
-        bias: pca.mean.iter().map(|&m| m as f32).collect(),
-    };
+    let (enc, dec) = projection(&comps, &pca.mean);
     // Mode 0 codes the PCA dimensions, mode 1 the DCT ones; every other dimension decodes
     // to 0 (the latents' mean about the shared centre), which the encoder's choice needs.
     let mut bits = p.bits.clone();
@@ -642,6 +599,37 @@ pub fn fit_switch_budget(
     })
 }
 
+/// The linear encoder and decoder of unit vectors `comps` about `mean` (normalized
+/// units): `z = C (x − mean)` and `x̂ = Cᵀ z + mean`.
+fn projection(comps: &[&Vec<f64>], mean: &[f64]) -> (FloatLayer, FloatLayer) {
+    let (n, k) = (mean.len(), comps.len());
+    let enc = FloatLayer {
+        in_dim: n,
+        out_dim: k,
+        activation: Activation::Identity,
+        conv: None,
+        weights: comps
+            .iter()
+            .flat_map(|c| c.iter().map(|&w| w as f32))
+            .collect(),
+        bias: comps
+            .iter()
+            .map(|c| -c.iter().zip(mean).map(|(a, b)| a * b).sum::<f64>() as f32)
+            .collect(),
+    };
+    let dec = FloatLayer {
+        in_dim: k,
+        out_dim: n,
+        activation: Activation::Identity,
+        conv: None,
+        weights: (0..n)
+            .flat_map(|i| comps.iter().map(move |c| c[i] as f32))
+            .collect(),
+        bias: mean.iter().map(|&m| m as f32).collect(),
+    };
+    (enc, dec)
+}
+
 /// Bits left for the codes after `header`'s in a payload of `payload_bytes`.
 fn code_bits(payload_bytes: usize, header: PayloadHeader) -> Result<usize, Error> {
     let header_bits = usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits);
@@ -664,32 +652,22 @@ impl Pca {
         payload_bytes: usize,
         header: PayloadHeader,
     ) -> Result<FloatModel, Error> {
-        let code_bits = code_bits(payload_bytes, header)?;
-        let k_max = self.mean.len().min(BASIS_DIMS);
-        let full = self.model(&vec![1; k_max], header, windows)?;
-        let latents: Vec<Vec<f64>> = windows
-            .iter()
-            .map(|(w, l)| full.encode_latent(w, *l))
-            .collect();
-        let tables = range_tables(k_max, |d| latents.iter().map(|z| z[d]).collect(), MAX_BITS);
-        let bits = allocate_trimmed(&tables, code_bits);
-        let mut model = self.model(&bits, header, windows)?;
+        let a = self.allocation(windows, BASIS_DIMS, code_bits(payload_bytes, header)?)?;
+        let mut model = self.model(&a.bits, header, windows)?;
         if let FloatQuantizer::Uniform { lo, hi, mean, .. } = &mut model.quantizer {
-            for (d, &b) in bits.iter().enumerate() {
-                let (_, l, h) = tables[d][usize::from(b)];
+            for (d, &b) in a.bits.iter().enumerate() {
                 if b > 0 {
-                    lo[d] = l;
-                    hi[d] = h;
+                    (lo[d], hi[d]) = a.ranges[d];
                 }
-                mean[d] = tables[d][0].1;
+                mean[d] = a.means[d];
             }
         }
         Ok(model)
     }
 
-    /// The first `k_max` components' bits for `code_bits` in all (as
-    /// [`Pca::budget_model`] allocates them, trimmed after the last with bits) and each
-    /// kept dimension's range for its width.
+    /// The first `k_max` components' bits for `code_bits` in all, by measured error on
+    /// `windows`' latents and trimmed after the last component with bits, and each kept
+    /// component's range for its width and mean.
     fn allocation(
         &self,
         windows: &[Window],
@@ -713,14 +691,25 @@ impl Pca {
                 _ => (-1.0, 1.0),
             })
             .collect();
-        Ok(Allocation { bits, ranges })
+        let means = tables
+            .iter()
+            .take(bits.len())
+            .map(|t| t.first().map_or(0.0, |e| e.1))
+            .collect();
+        Ok(Allocation {
+            bits,
+            ranges,
+            means,
+        })
     }
 }
 
-/// A basis's share of a budget: bits per component and each one's quantizer range.
+/// A basis's share of a budget: bits per component, each one's quantizer range and its
+/// latents' mean.
 struct Allocation {
     bits: Vec<u8>,
     ranges: Vec<(f32, f32)>,
+    means: Vec<f32>,
 }
 
 /// Most bits of one latent dimension of the classical codecs.

@@ -64,7 +64,7 @@ impl CodecRow {
     }
 }
 
-/// Fits `auto` (linear, dct, ae, dae; `steps` training steps, the convolutional front end
+/// Fits `auto` (linear, dct, switch, ae, dae; `steps` training steps, the convolutional front end
 /// where it tiles the window) and the downsample baseline at every budget, each payload
 /// carrying `header`, and measures each candidate on the test windows through the core,
 /// refining codes for `refine` passes and with the plain encoder. `progress` hears a

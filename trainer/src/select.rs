@@ -130,6 +130,27 @@ pub struct Candidate {
     pub window_errors: Vec<f64>,
 }
 
+impl Candidate {
+    /// `model` of `kind`, measured on `val` through the core with `cfg`'s refinement.
+    fn measured(
+        kind: CodecKind,
+        model: FloatModel,
+        calibration: &[Window],
+        val: &[Window],
+        channels: usize,
+        cfg: &TrainConfig,
+    ) -> Result<Candidate, Error> {
+        let (validation, window_errors) = measure(&model, calibration, val, channels, cfg.refine)?;
+        Ok(Candidate {
+            name: kind.name().into(),
+            kind,
+            model,
+            validation,
+            window_errors,
+        })
+    }
+}
+
 /// How far the best candidate on validation leads a simpler one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lead {
@@ -311,14 +332,14 @@ pub fn auto<W: WindowSource + ?Sized>(
     for variant in learned {
         let kind = CodecKind::Learned(variant);
         let model = fit(kind, cfg, train_windows, val, channels, labels, progress)?;
-        let (validation, window_errors) = measure(&model, &calibration, val, channels, cfg.refine)?;
-        candidates.push(Candidate {
-            name: kind.name().into(),
+        candidates.push(Candidate::measured(
             kind,
             model,
-            validation,
-            window_errors,
-        });
+            &calibration,
+            val,
+            channels,
+            cfg,
+        )?);
     }
     Ok(choose(candidates, cfg.seed))
 }
@@ -335,14 +356,14 @@ pub fn classical<W: WindowSource + ?Sized>(
     let mut candidates = Vec::new();
     for kind in CodecKind::CLASSICAL {
         let model = fit(kind, cfg, train_windows, val, channels, 0, &mut |_| {})?;
-        let (validation, window_errors) = measure(&model, &calibration, val, channels, cfg.refine)?;
-        candidates.push(Candidate {
-            name: kind.name().into(),
+        candidates.push(Candidate::measured(
             kind,
             model,
-            validation,
-            window_errors,
-        });
+            &calibration,
+            val,
+            channels,
+            cfg,
+        )?);
     }
     Ok(candidates)
 }

@@ -163,9 +163,9 @@ fn markdown(
         "Data: `{}`, channels {}, windows of {WINDOW} samples ({inputs} values); 15 % validation and 15 % test in \
          blocks spread over the recording (as `aecodec train` splits): {} train windows (one every sample), {} validation (one every 8), \
          {} test windows (no overlap). The codecs are fit on the training part only. \
-         Codecs: `linear` (PCA/KLT) and `dct` (per-channel DCT-II), both with bit allocation on measured error, \
-         `ae` and `dae` (learned autoencoder, plain and denoising, {steps} steps), and `downsample` (evenly spaced samples at 8 bits, linear \
-         interpolation; latent dims = samples kept). `auto` keeps the simplest of linear, dct, ae and dae within one standard error of the best on validation. \
+         Codecs: `linear` (PCA/KLT) and `dct` (per-channel DCT-II), both with bit allocation on measured error, `switch` (either, \
+         chosen per window and named in one payload bit), `ae` and `dae` (learned autoencoder, plain and denoising, {steps} steps), and `downsample` (evenly spaced samples at 8 bits, linear \
+         interpolation; latent dims = samples kept). `auto` keeps the simplest of linear, dct, switch, ae and dae within one standard error of the best on validation (of the classical ones the switch, unless a single basis leads it by more than 0.2 dB). \
          Every payload carries {} fingerprint + {} sequence bits; all codecs get the same bytes.\n",
         path.display(),
         COLUMNS.join(", "),

@@ -283,7 +283,9 @@ pub enum LatentQuantizer<'a> {
     /// (squared distance; the lowest mode on a tie). For a linear decoder whose modes use
     /// disjoint groups of orthonormal columns, every other dimension decoding to 0, that
     /// is the mode with the lowest reconstruction error: this is how the trainer's
-    /// PCA/DCT switch codes each window on the better of two bases.
+    /// PCA/DCT switch codes each window on the better of two bases. Built with the
+    /// `switched` cargo feature.
+    #[cfg(feature = "switched")]
     Switched {
         /// Bit allocations, 2..=`MAX_MODES`.
         modes: u8,
@@ -408,6 +410,7 @@ impl ModelSpec<'_> {
     /// The oldest format version that holds this spec: 7 for a switched quantizer, else 6.
     pub fn format_version(&self) -> u16 {
         match self.quantizer {
+            #[cfg(feature = "switched")]
             LatentQuantizer::Switched { .. } => FORMAT_VERSION,
             _ => MIN_FORMAT_VERSION,
         }
@@ -516,6 +519,11 @@ pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
             } else {
                 FORMAT_VERSION
             },
+        });
+    }
+    if version > MIN_FORMAT_VERSION && !cfg!(feature = "switched") {
+        return Err(Error::QuantizerNotBuilt {
+            feature: "switched",
         });
     }
     let body_len = word(6) as usize;

@@ -12,7 +12,7 @@ use core::ops::Range;
 
 use crate::bytes::{f32s, i32s};
 use crate::wire::payload::{PayloadInfo, PayloadLayout};
-use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_MODES, MAX_PAYLOAD_BYTES, MAX_WIDTH};
+use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
 /// Most bits per latent dimension of the uniform quantizer.
 pub const MAX_UNIFORM_BITS: u8 = 16;
@@ -220,15 +220,16 @@ impl LatentQuantizer<'_> {
     /// quantizer; the other kinds have one mode).
     pub fn bits(&self) -> &[u8] {
         match self {
-            LatentQuantizer::Uniform { bits, .. }
-            | LatentQuantizer::Table { bits, .. }
-            | LatentQuantizer::Switched { bits, .. } => bits,
+            LatentQuantizer::Uniform { bits, .. } | LatentQuantizer::Table { bits, .. } => bits,
+            #[cfg(feature = "switched")]
+            LatentQuantizer::Switched { bits, .. } => bits,
         }
     }
 
     /// Bit allocations the encoder chooses from: 1 but for a switched quantizer.
     pub fn modes(&self) -> usize {
         match *self {
+            #[cfg(feature = "switched")]
             LatentQuantizer::Switched { modes, .. } => usize::from(modes).max(1),
             _ => 1,
         }
@@ -527,9 +528,10 @@ fn validate_uniform(bits: &[u8], mean: &[u8], lo: &[u8], hi: &[u8], k: usize) ->
 
 #[inline]
 fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
+    #[cfg(feature = "switched")]
     if let LatentQuantizer::Switched { modes, bits, .. } = *q {
         let m = usize::from(modes);
-        if !(2..=MAX_MODES).contains(&m) {
+        if !(2..=crate::MAX_MODES).contains(&m) {
             return Err(Error::BadParameter {
                 field: "quantizer.modes",
                 index: 0,
@@ -555,8 +557,9 @@ fn validate_quantizer(q: &LatentQuantizer<'_>) -> Result<usize, Error> {
         limit("latent code bits", total, MAX_PAYLOAD_BYTES * 8)?;
     }
     match q {
-        LatentQuantizer::Uniform { bits, mean, lo, hi }
-        | LatentQuantizer::Switched {
+        LatentQuantizer::Uniform { bits, mean, lo, hi } => validate_uniform(bits, mean, lo, hi, k)?,
+        #[cfg(feature = "switched")]
+        LatentQuantizer::Switched {
             bits, mean, lo, hi, ..
         } => validate_uniform(bits, mean, lo, hi, k)?,
         LatentQuantizer::Table { bits, mean, tables } => {

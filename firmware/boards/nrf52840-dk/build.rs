@@ -61,6 +61,14 @@ fn main() {
             model_path.display()
         );
     }
+    if model.spec().quantizer.modes() > 1 && env::var_os("CARGO_FEATURE_SWITCHED").is_none() {
+        panic!(
+            "the model blob {} has a switched quantizer (the PCA/DCT switch), which this board \
+             build leaves out; build with `--features switched` (scripts/build-board.sh: \
+             AECODEC_FEATURES=\"int8-full switched\")",
+            model_path.display()
+        );
+    }
     let inputs = model.input_dim();
     if inputs == 0 || !inputs.is_multiple_of(CHANNELS) {
         panic!(
