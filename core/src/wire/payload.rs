@@ -3,7 +3,8 @@
 //! latent code on its own bit width (the mode's).
 //!
 //! Bits are written most significant first, fields in the order above, and the payload
-//! is padded with zero bits to its length (that of the mode with the most code bits). See `spec/packet-format.md`.
+//! is padded with zero bits to its length (that of the mode with the most code bits).
+//! See `spec/packet-format.md`.
 
 use crate::{Error, LatentQuantizer, ModelSpec, MAX_PAYLOAD_BYTES};
 
