@@ -5,11 +5,11 @@
 mod common;
 
 use aecodec_core::{
-    heapless, write_blob, Activation, Codec, DenseSpec, Error, HalfSpec, IntBoundary,
-    LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, PayloadRepr, PayloadView, Precision,
-    FORMAT_VERSION, MIN_FORMAT_VERSION,
+    heapless, write_blob, Codec, Error, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model,
+    ModelSpec, PayloadHeader, PayloadRepr, PayloadView, Precision, FORMAT_VERSION,
+    MIN_FORMAT_VERSION,
 };
-use common::{blob, f32s};
+use common::{blob, f32_identity, f32s};
 
 /// A two-input linear codec with two orthonormal bases: mode 0 codes the window on the
 /// axes (latents 0, 1), mode 1 on the axes turned by 45° (latents 2, 3).
@@ -49,24 +49,11 @@ impl TwoBases {
     }
 
     fn spec(&self) -> ModelSpec<'_> {
-        let layer = |n_in, n_out, w, b| DenseSpec {
-            in_dim: n_in,
-            out_dim: n_out,
-            activation: Activation::Identity,
-            conv: None,
-            pad: &[],
-            weights: w,
-            bias: b,
-            scales: &[],
-            shifts: &[],
-            out_zero: 0,
-            lut: &[],
-        };
         let mut enc = heapless::Vec::new();
-        enc.push(layer(2, 4, &self.enc_w[..], &self.enc_b[..]))
+        enc.push(f32_identity(2, 4, &self.enc_w[..], &self.enc_b[..]))
             .unwrap();
         let mut dec = heapless::Vec::new();
-        dec.push(layer(4, 2, &self.dec_w[..], &self.dec_b[..]))
+        dec.push(f32_identity(4, 2, &self.dec_w[..], &self.dec_b[..]))
             .unwrap();
         ModelSpec {
             precision: Precision::F32,

@@ -501,26 +501,16 @@ fn model_js(s: &mut String, pm: &PortModel<'_>, m: &Model<'_>) -> usize {
         .map(|b| b.to_string())
         .collect();
     match spec.quantizer {
-        LatentQuantizer::Uniform { mean, lo, hi, .. } => {
+        LatentQuantizer::Uniform { mean, lo, hi, .. }
+        | LatentQuantizer::Switched { mean, lo, hi, .. } => {
+            // A switched quantizer's `bits` are every mode's widths, mode after mode.
+            let kind = match spec.quantizer.modes() {
+                1 => "kind: \"uniform\"".to_string(),
+                m => format!("kind: \"switched\", modes: {m}"),
+            };
             let _ = writeln!(
                 s,
-                "  quantizer: {{ kind: \"uniform\", bits: [{}], mean: \"{}\", lo: \"{}\", hi: \"{}\" }},",
-                bits.join(", "),
-                base64(mean),
-                base64(lo),
-                base64(hi)
-            );
-        }
-        LatentQuantizer::Switched {
-            modes,
-            mean,
-            lo,
-            hi,
-            ..
-        } => {
-            let _ = writeln!(
-                s,
-                "  quantizer: {{ kind: \"switched\", modes: {modes}, bits: [{}], mean: \"{}\", lo: \"{}\", hi: \"{}\" }},",
+                "  quantizer: {{ {kind}, bits: [{}], mean: \"{}\", lo: \"{}\", hi: \"{}\" }},",
                 bits.join(", "),
                 base64(mean),
                 base64(lo),

@@ -130,27 +130,6 @@ pub struct Candidate {
     pub window_errors: Vec<f64>,
 }
 
-impl Candidate {
-    /// `model` of `kind`, measured on `val` through the core with `cfg`'s refinement.
-    fn measured(
-        kind: CodecKind,
-        model: FloatModel,
-        calibration: &[Window],
-        val: &[Window],
-        channels: usize,
-        cfg: &TrainConfig,
-    ) -> Result<Candidate, Error> {
-        let (validation, window_errors) = measure(&model, calibration, val, channels, cfg.refine)?;
-        Ok(Candidate {
-            name: kind.name().into(),
-            kind,
-            model,
-            validation,
-            window_errors,
-        })
-    }
-}
-
 /// How far the best candidate on validation leads a simpler one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lead {
@@ -165,6 +144,18 @@ pub struct Lead {
 }
 
 impl Lead {
+    /// How far `candidates[best]` leads `candidates[simpler]` on validation, with the
+    /// standard error of that lead ([`lead_standard_error`]).
+    fn of(candidates: &[Candidate], best: usize, simpler: usize, seed: u64) -> Lead {
+        let (b, s) = (&candidates[best], &candidates[simpler]);
+        Lead {
+            best,
+            simpler,
+            db: b.validation.snr_db - s.validation.snr_db,
+            standard_error_db: lead_standard_error(&b.window_errors, &s.window_errors, seed),
+        }
+    }
+
     /// Whether the lead is more than one standard error (else the simpler one is kept).
     pub fn is_clear(&self) -> bool {
         self.db > self.standard_error_db
@@ -301,7 +292,7 @@ fn measure(
     Ok((distortion(windows, &decoded, channels), errors))
 }
 
-/// Fits `linear` (PCA) and `dct` (unconditional data only), the learned variant of
+/// Fits `linear` (PCA), `dct` and `switch` (unconditional data only), the learned variant of
 /// `cfg` (and, for `ae`, its denoising twin), all at `cfg.payload_bytes`, and keeps the
 /// one with the best validation SNR.
 pub fn auto<W: WindowSource + ?Sized>(
@@ -317,30 +308,16 @@ pub fn auto<W: WindowSource + ?Sized>(
             "auto needs validation windows to compare candidates".into(),
         ));
     }
-    // The f32 blobs `measure` exports take no calibration; a few windows keep it whole.
-    let calibration = sample(train_windows, KEEP_WINDOWS);
-    let mut candidates = Vec::new();
+    let mut kinds = Vec::new();
     if labels == 0 {
-        candidates = classical(cfg, train_windows, val, channels)?;
+        kinds.extend(CodecKind::CLASSICAL);
     }
-
+    kinds.push(CodecKind::Learned(cfg.variant));
     // A plain autoencoder is also tried with input noise (see DAE_NOISE).
-    let mut learned = vec![cfg.variant];
     if cfg.variant == Variant::Ae {
-        learned.push(Variant::dae(DAE_NOISE));
+        kinds.push(CodecKind::Learned(Variant::dae(DAE_NOISE)));
     }
-    for variant in learned {
-        let kind = CodecKind::Learned(variant);
-        let model = fit(kind, cfg, train_windows, val, channels, labels, progress)?;
-        candidates.push(Candidate::measured(
-            kind,
-            model,
-            &calibration,
-            val,
-            channels,
-            cfg,
-        )?);
-    }
+    let candidates = fit_candidates(&kinds, cfg, train_windows, val, channels, labels, progress)?;
     Ok(choose(candidates, cfg.seed))
 }
 
@@ -352,18 +329,40 @@ pub fn classical<W: WindowSource + ?Sized>(
     val: &[Window],
     channels: usize,
 ) -> Result<Vec<Candidate>, Error> {
+    fit_candidates(
+        &CodecKind::CLASSICAL,
+        cfg,
+        train_windows,
+        val,
+        channels,
+        0,
+        &mut |_| {},
+    )
+}
+
+/// Fits each of `kinds` on `train_windows` and measures it on `val` through the core.
+fn fit_candidates<W: WindowSource + ?Sized>(
+    kinds: &[CodecKind],
+    cfg: &TrainConfig,
+    train_windows: &W,
+    val: &[Window],
+    channels: usize,
+    labels: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Candidate>, Error> {
+    // The f32 blobs `measure` exports take no calibration; a few windows keep it whole.
     let calibration = sample(train_windows, KEEP_WINDOWS);
-    let mut candidates = Vec::new();
-    for kind in CodecKind::CLASSICAL {
-        let model = fit(kind, cfg, train_windows, val, channels, 0, &mut |_| {})?;
-        candidates.push(Candidate::measured(
+    let mut candidates = Vec::with_capacity(kinds.len());
+    for &kind in kinds {
+        let model = fit(kind, cfg, train_windows, val, channels, labels, progress)?;
+        let (validation, window_errors) = measure(&model, &calibration, val, channels, cfg.refine)?;
+        candidates.push(Candidate {
+            name: kind.name().into(),
             kind,
             model,
-            &calibration,
-            val,
-            channels,
-            cfg,
-        )?);
+            validation,
+            window_errors,
+        });
     }
     Ok(candidates)
 }
@@ -399,20 +398,10 @@ fn prefer_switch(candidates: &[Candidate], chosen: usize, seed: u64) -> (usize, 
     let Some(switch) = switch.filter(|&s| s != chosen) else {
         return (chosen, None);
     };
-    let c = &candidates[chosen];
-    if simplicity(c.kind) != 0 {
+    if simplicity(candidates[chosen].kind) != 0 {
         return (chosen, None);
     }
-    let lead = Lead {
-        best: chosen,
-        simpler: switch,
-        db: c.validation.snr_db - candidates[switch].validation.snr_db,
-        standard_error_db: lead_standard_error(
-            &c.window_errors,
-            &candidates[switch].window_errors,
-            seed,
-        ),
-    };
+    let lead = Lead::of(candidates, chosen, switch, seed);
     if lead.db > SWITCH_PREMIUM_DB {
         (chosen, None)
     } else {
@@ -428,7 +417,6 @@ fn one_standard_error_rule(candidates: &[Candidate], seed: u64) -> (usize, Optio
         return (0, None);
     };
     let best_rank = simplicity(candidates[best].kind);
-    let best_errors = &candidates[best].window_errors;
     let mut lead = None;
     for rank in 0..best_rank {
         // The best of this simpler rank.
@@ -438,16 +426,7 @@ fn one_standard_error_rule(candidates: &[Candidate], seed: u64) -> (usize, Optio
         else {
             continue;
         };
-        let l = Lead {
-            best,
-            simpler,
-            db: snr(best) - snr(simpler),
-            standard_error_db: lead_standard_error(
-                best_errors,
-                &candidates[simpler].window_errors,
-                seed,
-            ),
-        };
+        let l = Lead::of(candidates, best, simpler, seed);
         if !l.is_clear() {
             return (simpler, Some(l));
         }

@@ -10,6 +10,28 @@ pub fn f32s(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// An f32 dense layer with the identity activation and no convolution.
+pub fn f32_identity<'a>(
+    in_dim: u16,
+    out_dim: u16,
+    weights: &'a [u8],
+    bias: &'a [u8],
+) -> DenseSpec<'a> {
+    DenseSpec {
+        in_dim,
+        out_dim,
+        activation: Activation::Identity,
+        conv: None,
+        pad: &[],
+        weights,
+        bias,
+        scales: &[],
+        shifts: &[],
+        out_zero: 0,
+        lut: &[],
+    }
+}
+
 /// Owned bytes behind [`Tiny::spec`].
 pub struct Tiny {
     pub norm_mean: Vec<u8>,
@@ -43,24 +65,11 @@ impl Tiny {
     }
 
     pub fn spec(&self) -> ModelSpec<'_> {
-        let layer = |n_in, n_out, w, b| DenseSpec {
-            in_dim: n_in,
-            out_dim: n_out,
-            activation: Activation::Identity,
-            conv: None,
-            pad: &[],
-            weights: w,
-            bias: b,
-            scales: &[],
-            shifts: &[],
-            out_zero: 0,
-            lut: &[],
-        };
         let mut enc = heapless::Vec::new();
-        enc.push(layer(3, 2, &self.enc_w[..], &self.enc_b[..]))
+        enc.push(f32_identity(3, 2, &self.enc_w[..], &self.enc_b[..]))
             .unwrap();
         let mut dec = heapless::Vec::new();
-        dec.push(layer(2, 3, &self.dec_w[..], &self.dec_b[..]))
+        dec.push(f32_identity(2, 3, &self.dec_w[..], &self.dec_b[..]))
             .unwrap();
         ModelSpec {
             precision: Precision::F32,
