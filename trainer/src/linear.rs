@@ -345,17 +345,9 @@ pub fn fit_linear(windows: &[Window], opts: &LinearOptions) -> Result<FloatModel
 /// Mean squared error of a mid-rise uniform quantizer with `2^bits` cells over
 /// `[lo, hi]` on `values` (the decoder's cell centres, as the core computes them).
 pub fn uniform_mse(values: &[f64], lo: f64, hi: f64, bits: u8) -> f64 {
-    let levels = f64::from(1u32 << bits);
-    let step = (hi - lo) / levels;
     let sum: f64 = values
         .iter()
-        .map(|&v| {
-            // The cell, floor((v - lo) / step) clamped to the cells: after the clamp the
-            // quotient is non-negative, where truncation is the floor (and a cheap
-            // conversion where `floor` is a library call).
-            let c = ((v - lo) / step).clamp(0.0, levels - 1.0) as u32;
-            (v - (lo + (f64::from(c) + 0.5) * step)).powi(2)
-        })
+        .map(|&v| (v - dequantize(v, lo, hi, bits)).powi(2))
         .sum();
     sum / values.len().max(1) as f64
 }
@@ -541,10 +533,11 @@ fn dct_basis(pca: &Pca, windows: &[Window]) -> Result<Pca, Error> {
 /// The PCA/DCT switch at a payload budget: both bases (each orthonormal, about the same
 /// mean) in one linear autoencoder whose switched quantizer has two modes, PCA's bits
 /// and DCT's, each allocated as for [`fit_linear_budget`] over the bits left after the
-/// header and the one mode bit. The encoder codes every window on the basis whose
-/// decoded latent is nearest its own, which for these bases is the one with the lower
-/// reconstruction error (`LatentQuantizer::Switched`), so a recording whose windows
-/// change in kind is coded on the basis that suits each one.
+/// header and the one mode bit, then fit again on the windows it codes best
+/// ([`refine_modes`]). The encoder codes every window on the basis whose decoded latent
+/// is nearest its own, which for these bases is the one with the lower reconstruction
+/// error (`LatentQuantizer::Switched`), so a recording whose windows change in kind is
+/// coded on the basis, and with the ranges, that suit each one.
 pub fn fit_switch_budget(
     windows: &[Window],
     channels: usize,
@@ -563,8 +556,8 @@ pub fn fit_switch_budget(
         })?;
     // Each basis keeps as many dimensions as it would alone.
     let k_max = pca.mean.len().min(BASIS_DIMS);
-    let [p, d] = [&pca, &dct].map(|basis| basis.allocation(windows, k_max, code_bits));
-    let (p, d) = (p?, d?);
+    let latents = [pca.latents(windows, k_max)?, dct.latents(windows, k_max)?];
+    let [p, d] = refine_modes(&latents, code_bits);
     let (kp, kd) = (p.bits.len(), d.bits.len());
     let comps: Vec<&Vec<f64>> = pca.components[..kp]
         .iter()
@@ -597,6 +590,111 @@ pub fn fit_switch_budget(
         header,
         signal: SignalInfo::series(channels),
     })
+}
+
+/// Most rounds of [`refine_modes`].
+const SWITCH_ROUNDS: usize = 4;
+
+/// Fewest windows a mode of the switch must code for [`refine_modes`] to refit it on them
+/// alone (fewer, and it keeps the allocation it had).
+const MIN_MODE_WINDOWS: usize = 64;
+
+/// Contiguous blocks [`refine_modes`] cuts the windows into; every fourth is held out.
+const REFINE_BLOCKS: usize = 16;
+
+/// Each mode's share of `code_bits`, for a switch whose mode `m` codes latents
+/// `latents[m]` (row `i` of each: window `i`, in the recording's order). Each mode's bits
+/// and ranges are first fit on every window, as the basis alone would be; then, in
+/// rounds as in Lloyd's algorithm, every window goes to the mode that codes it with the
+/// least error and each mode is fit again on the windows it got. A mode is then
+/// quantized for the windows it codes (the quiet ones, say), not for those the other
+/// codes better.
+///
+/// Narrower ranges fit on fewer windows can clip a window unlike them, so the number of
+/// rounds is chosen on held-out windows: a quarter of [`REFINE_BLOCKS`] contiguous
+/// blocks, spread over the windows, is set aside, the rounds are run on the rest, and
+/// only as many are kept as cut the held-out windows' error; those rounds are then run
+/// on every window.
+fn refine_modes<const M: usize>(latents: &[Vec<Vec<f64>>; M], code_bits: usize) -> [Allocation; M] {
+    let n = latents.first().map_or(0, Vec::len);
+    let block = n.div_ceil(REFINE_BLOCKS).max(1);
+    let held = |i: usize| (i / block) % 4 == 3;
+    let part = |keep: bool| -> [Vec<Vec<f64>>; M] {
+        latents.each_ref().map(|z| {
+            z.iter()
+                .enumerate()
+                .filter(|&(i, _)| held(i) != keep)
+                .map(|(_, v)| v.clone())
+                .collect()
+        })
+    };
+    let (inner, outer) = (part(true), part(false));
+    let mut rounds = 0;
+    let mut modes = inner.each_ref().map(|z| Allocation::of(z, code_bits));
+    let mut error = switch_error(&modes, &outer);
+    while rounds < SWITCH_ROUNDS {
+        let Some(refit) = lloyd_round(&modes, &inner, code_bits) else {
+            break;
+        };
+        let e = switch_error(&refit, &outer);
+        if e >= error {
+            break;
+        }
+        (modes, error, rounds) = (refit, e, rounds + 1);
+    }
+    let mut modes = latents.each_ref().map(|z| Allocation::of(z, code_bits));
+    for _ in 0..rounds {
+        match lloyd_round(&modes, latents, code_bits) {
+            Some(refit) => modes = refit,
+            None => break,
+        }
+    }
+    modes
+}
+
+/// The mode that codes window `i` with the least error, and that error (less the
+/// energy the bases leave out, [`Allocation::excess`]).
+fn best_mode<const M: usize>(
+    modes: &[Allocation; M],
+    latents: &[Vec<Vec<f64>>; M],
+    i: usize,
+) -> (usize, f64) {
+    modes
+        .iter()
+        .zip(latents)
+        .map(|(a, z)| a.excess(&z[i]))
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((0, 0.0))
+}
+
+/// The switch's error over all windows of `latents`, each coded in its best mode.
+fn switch_error<const M: usize>(modes: &[Allocation; M], latents: &[Vec<Vec<f64>>; M]) -> f64 {
+    let n = latents.first().map_or(0, Vec::len);
+    (0..n).map(|i| best_mode(modes, latents, i).1).sum()
+}
+
+/// One round of [`refine_modes`] on `latents`: each window to its best mode, each mode
+/// fit again on its windows (a mode with fewer than [`MIN_MODE_WINDOWS`] keeps its
+/// allocation). `None` when the round does not cut these windows' error.
+fn lloyd_round<const M: usize>(
+    modes: &[Allocation; M],
+    latents: &[Vec<Vec<f64>>; M],
+    code_bits: usize,
+) -> Option<[Allocation; M]> {
+    let n = latents.first().map_or(0, Vec::len);
+    let choice: Vec<usize> = (0..n).map(|i| best_mode(modes, latents, i).0).collect();
+    let mut refit = modes.clone();
+    for (m, (mode, z)) in refit.iter_mut().zip(latents).enumerate() {
+        let own: Vec<Vec<f64>> = (0..n)
+            .filter(|&i| choice[i] == m)
+            .map(|i| z[i].clone())
+            .collect();
+        if own.len() >= MIN_MODE_WINDOWS {
+            *mode = Allocation::of(&own, code_bits);
+        }
+    }
+    (switch_error(&refit, latents) < switch_error(modes, latents)).then_some(refit)
 }
 
 /// The linear encoder and decoder of unit vectors `comps` about `mean` (normalized
@@ -674,13 +772,36 @@ impl Pca {
         k_max: usize,
         code_bits: usize,
     ) -> Result<Allocation, Error> {
+        let latents = self.latents(windows, k_max)?;
+        Ok(Allocation::of(&latents, code_bits))
+    }
+
+    /// The projections of `windows` on the first `k_max` components, about the mean.
+    fn latents(&self, windows: &[Window], k_max: usize) -> Result<Vec<Vec<f64>>, Error> {
         let k_max = k_max.min(self.mean.len());
         let full = self.model(&vec![1; k_max], PayloadHeader::default(), windows)?;
-        let latents: Vec<Vec<f64>> = windows
+        Ok(windows
             .iter()
             .map(|(w, l)| full.encode_latent(w, *l))
-            .collect();
-        let tables = range_tables(k_max, |d| latents.iter().map(|z| z[d]).collect(), MAX_BITS);
+            .collect())
+    }
+}
+
+/// A basis's share of a budget: bits per component, each one's quantizer range and its
+/// latents' mean.
+#[derive(Clone)]
+struct Allocation {
+    bits: Vec<u8>,
+    ranges: Vec<(f32, f32)>,
+    means: Vec<f32>,
+}
+
+impl Allocation {
+    /// Bits for `code_bits` in all over the dimensions of `latents` (each row one window's
+    /// latent), by measured error and trimmed after the last dimension with bits.
+    fn of(latents: &[Vec<f64>], code_bits: usize) -> Allocation {
+        let dims = latents.first().map_or(0, Vec::len);
+        let tables = range_tables(dims, |d| latents.iter().map(|z| z[d]).collect(), MAX_BITS);
         let bits = allocate_trimmed(&tables, code_bits);
         let ranges = bits
             .iter()
@@ -696,20 +817,41 @@ impl Pca {
             .take(bits.len())
             .map(|t| t.first().map_or(0.0, |e| e.1))
             .collect();
-        Ok(Allocation {
+        Allocation {
             bits,
             ranges,
             means,
-        })
+        }
+    }
+
+    /// What coding latent `z` (about the basis's centre) this way adds to a window's
+    /// squared error, less the energy the basis leaves out anyway: Σ over the coded
+    /// dimensions of (z − ẑ)² − z². Of two orthonormal bases about one centre, the one
+    /// with the lower value reconstructs the window better, as the core's switch decides.
+    fn excess(&self, z: &[f64]) -> f64 {
+        self.bits
+            .iter()
+            .zip(&self.ranges)
+            .zip(z)
+            .filter(|((&b, _), _)| b > 0)
+            .map(|((&b, &(lo, hi)), &v)| {
+                let q = dequantize(v, f64::from(lo), f64::from(hi), b);
+                (v - q).powi(2) - v * v
+            })
+            .sum()
     }
 }
 
-/// A basis's share of a budget: bits per component, each one's quantizer range and its
-/// latents' mean.
-struct Allocation {
-    bits: Vec<u8>,
-    ranges: Vec<(f32, f32)>,
-    means: Vec<f32>,
+/// The cell centre a mid-rise uniform quantizer with `2^bits` cells over `[lo, hi]`
+/// decodes `v` to (as the core computes it; see [`uniform_mse`]).
+fn dequantize(v: f64, lo: f64, hi: f64, bits: u8) -> f64 {
+    let levels = f64::from(1u32 << bits);
+    let step = (hi - lo) / levels;
+    // The cell, floor((v - lo) / step) clamped to the cells: after the clamp the quotient
+    // is non-negative, where truncation is the floor (and a cheap conversion where
+    // `floor` is a library call).
+    let c = ((v - lo) / step).clamp(0.0, levels - 1.0) as u32;
+    lo + (f64::from(c) + 0.5) * step
 }
 
 /// Most bits of one latent dimension of the classical codecs.
