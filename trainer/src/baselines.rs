@@ -14,7 +14,7 @@
 use std::f64::consts::PI;
 
 use crate::data::Window;
-use crate::linear::{allocate_measured, range_tables};
+use crate::linear::allocate_reachable;
 use crate::Error;
 
 /// Widest code the DCT codec gives one coefficient. 12 bits (about 72 dB on that
@@ -141,8 +141,8 @@ impl DctCodec {
         // No coefficient can use more bits than the whole code has; capping the table
         // depth there saves measuring widths that cannot be chosen.
         let max_bits = DCT_MAX_BITS.min(u8::try_from(code_bits).unwrap_or(u8::MAX));
-        let tables = range_tables(coefs.len(), |i| coefs[i].clone(), max_bits);
-        let bits = allocate_measured(&tables, code_bits);
+        let (bits, tables) =
+            allocate_reachable(coefs.len(), |i| coefs[i].clone(), max_bits, code_bits);
         let pick = |i: usize| tables[i][usize::from(bits[i])];
         Ok(DctCodec {
             channels,

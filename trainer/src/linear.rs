@@ -373,9 +373,7 @@ pub const OVERLOAD_WEIGHT: f64 = 0.1;
 /// extremes, so a window unlike any the codec was fit on is not clipped to them.
 pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
     let (spread, weight) = (OVERLOAD_SPREAD, OVERLOAD_WEIGHT);
-    let n = values.len().max(1) as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let (mean, var) = moments(values);
     let sd = var.sqrt().max(1e-12);
     let (min, max) = values
         .iter()
@@ -390,7 +388,7 @@ pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
     }
     let wide: Vec<f64> = values.iter().map(|v| mean + spread * (v - mean)).collect();
     let score = |a: f64, b: f64| (a + weight * b) / (1.0 + weight);
-    let mut table = vec![(score(var, spread * spread * var), mean as f32, mean as f32)];
+    let mut table = vec![unquantized(values)];
     for b in 1..=max_bits {
         let best = candidates
             .iter()
@@ -429,12 +427,77 @@ where
     }
 }
 
+/// The mean and variance of `values`.
+fn moments(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (
+        mean,
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n,
+    )
+}
+
+/// [`range_table`]'s entry for no bits: the dimension decodes to its mean, and its score
+/// is its variance (with the spread-out values' term).
+fn unquantized(values: &[f64]) -> (f64, f32, f32) {
+    let (mean, var) = moments(values);
+    let (spread, weight) = (OVERLOAD_SPREAD, OVERLOAD_WEIGHT);
+    let score = (var + weight * spread * spread * var) / (1.0 + weight);
+    (score, mean as f32, mean as f32)
+}
+
+/// One dimension's [`range_table`]: (score, lo, hi) for each bit width from 0.
+pub type RangeTable = Vec<(f64, f32, f32)>;
+
+/// [`range_tables`] and [`allocate_measured`] together, with the same bits, computing
+/// the full table only of the dimensions the allocation can reach. No step of the
+/// greedy allocation gains more per bit on a dimension than its no-bit score (its
+/// variance, [`unquantized`]), so once every dimension left out scores at most the
+/// least gain the allocation took, none of them would have won a bit. Tables are
+/// computed in the order of those scores, in doubling batches; a dimension left out has
+/// only its no-bit entry. Where bits are few against many dimensions (a 6–32-byte
+/// payload over 128 components), most tables are never needed.
+pub fn allocate_reachable<F>(
+    dims: usize,
+    column: F,
+    max_bits: u8,
+    code_bits: usize,
+) -> (Vec<u8>, Vec<RangeTable>)
+where
+    F: Fn(usize) -> Vec<f64> + Sync,
+{
+    let mut tables: Vec<RangeTable> = (0..dims).map(|d| vec![unquantized(&column(d))]).collect();
+    let mut order: Vec<usize> = (0..dims).collect();
+    order.sort_by(|&a, &b| tables[b][0].0.total_cmp(&tables[a][0].0));
+    let (mut done, mut batch) = (0, 16);
+    loop {
+        let next = &order[done..(done + batch).min(dims)];
+        let computed = range_tables(next.len(), |i| column(next[i]), max_bits);
+        for (&d, t) in next.iter().zip(computed) {
+            tables[d] = t;
+        }
+        done += next.len();
+        let (bits, least_gain) = greedy(&tables, code_bits);
+        match order.get(done) {
+            Some(&d) if tables[d][0].0 > least_gain => batch *= 2,
+            _ => return (bits, tables),
+        }
+    }
+}
+
 /// Greedy bit allocation on measured errors: each step spends one or two bits where
 /// they cut the error most per bit (two-bit steps let a dimension whose first bit
 /// gains little still be chosen, as a plain one-bit greedy would miss).
 pub fn allocate_measured(tables: &[Vec<(f64, f32, f32)>], code_bits: usize) -> Vec<u8> {
+    greedy(tables, code_bits).0
+}
+
+/// [`allocate_measured`]'s bits, and the least gain per bit it took (0 when it stopped
+/// with bits left, for want of any gain; infinite when it took none).
+fn greedy(tables: &[Vec<(f64, f32, f32)>], code_bits: usize) -> (Vec<u8>, f64) {
     let mut bits = vec![0usize; tables.len()];
     let mut left = code_bits;
+    let mut least = f64::INFINITY;
     while left > 0 {
         let mut best: Option<(f64, usize, usize)> = None;
         for (d, t) in tables.iter().enumerate() {
@@ -448,14 +511,18 @@ pub fn allocate_measured(tables: &[Vec<(f64, f32, f32)>], code_bits: usize) -> V
             }
         }
         match best {
-            Some((_, d, step)) => {
+            Some((gain, d, step)) => {
                 bits[d] += step;
                 left -= step;
+                least = least.min(gain);
             }
-            None => break,
+            None => {
+                least = 0.0;
+                break;
+            }
         }
     }
-    bits.into_iter().map(|b| b as u8).collect()
+    (bits.into_iter().map(|b| b as u8).collect(), least)
 }
 
 /// The linear codec at a payload budget: the header's bits come first; the rest of
@@ -801,8 +868,9 @@ impl Allocation {
     /// latent), by measured error and trimmed after the last dimension with bits.
     fn of(latents: &[Vec<f64>], code_bits: usize) -> Allocation {
         let dims = latents.first().map_or(0, Vec::len);
-        let tables = range_tables(dims, |d| latents.iter().map(|z| z[d]).collect(), MAX_BITS);
-        let bits = allocate_trimmed(&tables, code_bits);
+        let column = |d: usize| latents.iter().map(|z| z[d]).collect();
+        let (mut bits, tables) = allocate_reachable(dims, column, MAX_BITS, code_bits);
+        trim(&mut bits);
         let ranges = bits
             .iter()
             .zip(&tables)
@@ -861,12 +929,10 @@ const MAX_BITS: u8 = 12;
 /// switch: the two fill the core's `MAX_LATENT`).
 pub const BASIS_DIMS: usize = aecodec_core::MAX_LATENT / 2;
 
-/// [`allocate_measured`], trimmed after the last dimension that earned a bit.
-fn allocate_trimmed(tables: &[Vec<(f64, f32, f32)>], code_bits: usize) -> Vec<u8> {
-    let mut bits = allocate_measured(tables, code_bits);
+/// Drops the dimensions after the last one that earned a bit (keeping at least one).
+fn trim(bits: &mut Vec<u8>) {
     let used = bits.iter().rposition(|&b| b > 0).map_or(1, |i| i + 1);
     bits.truncate(used);
-    bits
 }
 
 /// Sets a uniform quantizer's ranges to the min/max (and mean) of the training latents.
@@ -963,6 +1029,48 @@ mod tests {
         assert_eq!(allocate_measured(&tables, 8), vec![3, 5]);
         let mse = uniform_mse(&wide, -4.0, 4.0, 3);
         assert!((mse - 1.0f64.powi(2) / 12.0).abs() < 0.01, "{mse}");
+    }
+
+    #[test]
+    fn reachable_allocation_is_the_full_one() {
+        // 100 dimensions of falling spread, some with outliers; every budget from none
+        // to more bits than all the tables hold.
+        let mut rng = crate::Rng::new(11);
+        let columns: Vec<Vec<f64>> = (0..100)
+            .map(|d| {
+                let scale = 0.93f64.powi(d);
+                (0..300)
+                    .map(|i| {
+                        let v = (rng.uniform() - 0.5) * scale;
+                        if d % 7 == 3 && i % 50 == 0 {
+                            v * 20.0
+                        } else {
+                            v
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let tables = range_tables(100, |d| columns[d].clone(), 8);
+        for code_bits in [0, 1, 5, 47, 63, 255, 900] {
+            let want = allocate_measured(&tables, code_bits);
+            let (bits, lazy) = allocate_reachable(100, |d| columns[d].clone(), 8, code_bits);
+            assert_eq!(bits, want, "{code_bits} bits");
+            for (d, &b) in bits.iter().enumerate() {
+                assert_eq!(
+                    lazy[d][usize::from(b)],
+                    tables[d][usize::from(b)],
+                    "dim {d}"
+                );
+            }
+            let computed = lazy.iter().filter(|t| t.len() > 1).count();
+            if (1..=63).contains(&code_bits) {
+                assert!(
+                    computed < 100,
+                    "{code_bits} bits: all {computed} tables computed"
+                );
+            }
+        }
     }
 
     #[test]
