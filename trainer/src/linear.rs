@@ -680,8 +680,8 @@ const REFINE_BLOCKS: usize = 16;
 /// Narrower ranges fit on fewer windows can clip a window unlike them, so the number of
 /// rounds is chosen on held-out windows: a quarter of [`REFINE_BLOCKS`] contiguous
 /// blocks, spread over the windows, is set aside, the rounds are run on the rest, and
-/// only as many are kept as cut the held-out windows' error; those rounds are then run
-/// on every window.
+/// the number after which the held-out windows' error was least (none, if no round cut
+/// it) is run again on every window.
 fn refine_modes<const M: usize>(latents: &[Vec<Vec<f64>>; M], code_bits: usize) -> [Allocation; M] {
     let n = latents.first().map_or(0, Vec::len);
     let block = n.div_ceil(REFINE_BLOCKS).max(1);
@@ -696,18 +696,19 @@ fn refine_modes<const M: usize>(latents: &[Vec<Vec<f64>>; M], code_bits: usize) 
         })
     };
     let (inner, outer) = (part(true), part(false));
-    let mut rounds = 0;
+    // The held-out error after each round on the inner windows; keep the round count
+    // with the least (a round can lose on held-out windows and the next win more).
     let mut modes = inner.each_ref().map(|z| Allocation::of(z, code_bits));
-    let mut error = switch_error(&modes, &outer);
-    while rounds < SWITCH_ROUNDS {
+    let (mut rounds, mut least) = (0, switch_error(&modes, &outer));
+    for round in 1..=SWITCH_ROUNDS {
         let Some(refit) = lloyd_round(&modes, &inner, code_bits) else {
             break;
         };
-        let e = switch_error(&refit, &outer);
-        if e >= error {
-            break;
+        modes = refit;
+        let e = switch_error(&modes, &outer);
+        if e < least {
+            (rounds, least) = (round, e);
         }
-        (modes, error, rounds) = (refit, e, rounds + 1);
     }
     let mut modes = latents.each_ref().map(|z| Allocation::of(z, code_bits));
     for _ in 0..rounds {
