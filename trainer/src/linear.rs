@@ -386,7 +386,10 @@ pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
     for t in [1.0, 1.25, 1.5, 2.0, 2.5, 3.0] {
         candidates.push((mean + t * (min - mean) - pad, mean + t * (max - mean) + pad));
     }
-    let wide: Vec<f64> = values.iter().map(|v| mean + spread * (v - mean)).collect();
+    // Each cell's error from prefix sums over the sorted values; the spread-out values'
+    // cells are the values' own under the range shrunk as many times about the mean.
+    let sorted = SortedValues::new(values, mean);
+    let shrink = |x: f64| mean + (x - mean) / spread;
     let score = |a: f64, b: f64| (a + weight * b) / (1.0 + weight);
     let mut table = vec![unquantized(values)];
     for b in 1..=max_bits {
@@ -394,8 +397,8 @@ pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
             .iter()
             .map(|&(lo, hi)| {
                 let e = score(
-                    uniform_mse(values, lo, hi, b),
-                    uniform_mse(&wide, lo, hi, b),
+                    sorted.uniform_mse(lo, hi, b),
+                    spread * spread * sorted.uniform_mse(shrink(lo), shrink(hi), b),
                 );
                 (e, lo as f32, hi as f32)
             })
@@ -404,6 +407,81 @@ pub fn range_table(values: &[f64], max_bits: u8) -> Vec<(f64, f32, f32)> {
         table.push(best);
     }
     table
+}
+
+/// Values sorted about their mean, with prefix sums of the offsets and their squares:
+/// a uniform quantizer's error over all of them in one search per cell.
+struct SortedValues {
+    mean: f64,
+    /// `value − mean`, ascending.
+    offsets: Vec<f64>,
+    /// `sum[i]`, `square_sum[i]`: of the first `i` offsets.
+    sum: Vec<f64>,
+    square_sum: Vec<f64>,
+}
+
+impl SortedValues {
+    fn new(values: &[f64], mean: f64) -> SortedValues {
+        let mut offsets: Vec<f64> = values.iter().map(|v| v - mean).collect();
+        offsets.sort_by(f64::total_cmp);
+        let (mut sum, mut square_sum) = (vec![0.0], vec![0.0]);
+        for &u in &offsets {
+            sum.push(sum.last().copied().unwrap_or(0.0) + u);
+            square_sum.push(square_sum.last().copied().unwrap_or(0.0) + u * u);
+        }
+        SortedValues {
+            mean,
+            offsets,
+            sum,
+            square_sum,
+        }
+    }
+
+    /// [`uniform_mse`] of these values: cell `k` holds the values from
+    /// `lo + k·step` up to the next cell's (the first also those below `lo`, the last
+    /// those above `hi`), and its error is Σu² − 2cΣu + n·c² about its centre `c`.
+    fn uniform_mse(&self, lo: f64, hi: f64, bits: u8) -> f64 {
+        let n = self.offsets.len();
+        let cells = 1usize << bits;
+        let (lo, step) = (lo - self.mean, (hi - lo) / cells as f64);
+        // Only the cells from the smallest value's to the largest's hold any (one more
+        // each side, against rounding; the last of them takes every value left).
+        let cell_of = |u: f64| ((u - lo) / step).clamp(0.0, (cells - 1) as f64) as usize;
+        let (first, last) = match (self.offsets.first(), self.offsets.last()) {
+            (Some(&a), Some(&b)) => (
+                cell_of(a).saturating_sub(1),
+                (cell_of(b) + 1).min(cells - 1),
+            ),
+            _ => return 0.0,
+        };
+        let mut total = 0.0;
+        let mut start = 0;
+        for k in first..=last {
+            let end = if k == last {
+                n
+            } else {
+                // Galloping search from the cell's first value: a cell of m values
+                // costs about log m steps, so all cells together cost far fewer than
+                // one step per value when cells are many.
+                let (edge, rest) = (lo + (k + 1) as f64 * step, &self.offsets[start..]);
+                let (mut below, mut jump) = (0, 1);
+                while below + jump <= rest.len() && rest[below + jump - 1] < edge {
+                    below += jump;
+                    jump *= 2;
+                }
+                let window = &rest[below..(below + jump).min(rest.len())];
+                start + below + window.partition_point(|&u| u < edge)
+            };
+            if end > start {
+                let c = lo + (k as f64 + 0.5) * step;
+                let s1 = self.sum[end] - self.sum[start];
+                let s2 = self.square_sum[end] - self.square_sum[start];
+                total += (s2 - 2.0 * c * s1 + (end - start) as f64 * c * c).max(0.0);
+            }
+            start = end;
+        }
+        total / n.max(1) as f64
+    }
 }
 
 /// [`range_table`] of each of `dims` dimensions, `column(d)` giving dimension `d`'s
@@ -454,8 +532,8 @@ pub type RangeTable = Vec<(f64, f32, f32)>;
 /// greedy allocation gains more per bit on a dimension than its no-bit score (its
 /// variance, [`unquantized`]), so once every dimension left out scores at most the
 /// least gain the allocation took, none of them would have won a bit. Tables are
-/// computed in the order of those scores, in doubling batches; a dimension left out has
-/// only its no-bit entry. Where bits are few against many dimensions (a 6–32-byte
+/// computed in the order of those scores, 16 at a time; a dimension left out has only
+/// its no-bit entry. Where bits are few against many dimensions (a 6–32-byte
 /// payload over 128 components), most tables are never needed.
 pub fn allocate_reachable<F>(
     dims: usize,
@@ -469,18 +547,20 @@ where
     let mut tables: Vec<RangeTable> = (0..dims).map(|d| vec![unquantized(&column(d))]).collect();
     let mut order: Vec<usize> = (0..dims).collect();
     order.sort_by(|&a, &b| tables[b][0].0.total_cmp(&tables[a][0].0));
-    let (mut done, mut batch) = (0, 16);
+    let mut done = 0;
     loop {
-        let next = &order[done..(done + batch).min(dims)];
+        let next = &order[done..(done + 16).min(dims)];
         let computed = range_tables(next.len(), |i| column(next[i]), max_bits);
         for (&d, t) in next.iter().zip(computed) {
             tables[d] = t;
         }
         done += next.len();
         let (bits, least_gain) = greedy(&tables, code_bits);
-        match order.get(done) {
-            Some(&d) if tables[d][0].0 > least_gain => batch *= 2,
-            _ => return (bits, tables),
+        if order
+            .get(done)
+            .is_none_or(|&d| tables[d][0].0 <= least_gain)
+        {
+            return (bits, tables);
         }
     }
 }
@@ -1030,6 +1110,31 @@ mod tests {
         assert_eq!(allocate_measured(&tables, 8), vec![3, 5]);
         let mse = uniform_mse(&wide, -4.0, 4.0, 3);
         assert!((mse - 1.0f64.powi(2) / 12.0).abs() < 0.01, "{mse}");
+    }
+
+    #[test]
+    fn cell_sums_give_the_quantizer_error() {
+        let mut rng = crate::Rng::new(4);
+        let values: Vec<f64> = (0..2000)
+            .map(|_| 3.0 + (rng.uniform() - 0.3).powi(3) * 9.0)
+            .collect();
+        let sorted = SortedValues::new(&values, 3.1);
+        for bits in 1..=12u8 {
+            for (lo, hi) in [
+                (2.0, 4.0),
+                (-1.0, 9.0),
+                (2.9, 3.05),
+                (3.5, 7.0),
+                (20.0, 30.0),
+            ] {
+                let want = uniform_mse(&values, lo, hi, bits);
+                let got = sorted.uniform_mse(lo, hi, bits);
+                assert!(
+                    (got - want).abs() <= 1e-7 * want.max(1e-12),
+                    "{bits} bits, {lo}..{hi}: {got} vs {want}"
+                );
+            }
+        }
     }
 
     #[test]
