@@ -1,11 +1,13 @@
 //! The classical baselines (DCT transform coder, downsample + 8 bit): the transform,
 //! payload sizes, refusals, rate–distortion on a synthetic and on the bundled recording.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use aecodec_trainer::baselines::{Dct, DctCodec, DownsampleCodec};
-use aecodec_trainer::data::{read_csv, CsvOptions, Table, Window};
+use aecodec_trainer::data::{Table, Window};
 use aecodec_trainer::metrics::{compression_ratio, distortion};
 use aecodec_trainer::Rng;
 use proptest::prelude::*;
@@ -270,17 +272,7 @@ proptest! {
 
 #[test]
 fn rate_distortion_on_the_bundled_recording() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/daphnet_s06r02e0.csv");
-    let opts = CsvOptions {
-        columns: Some(
-            ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_lateral"]
-                .map(String::from)
-                .to_vec(),
-        ),
-        label_column: None,
-        ..Default::default()
-    };
-    let table = read_csv(&path, &opts).unwrap();
+    let table = common::bundled_sensor("ankle");
     let rows = table.len();
     let train = table.windows(0, rows * 70 / 100, WINDOW, 2).unwrap();
     let test = table

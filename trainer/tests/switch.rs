@@ -2,10 +2,10 @@
 //! see: each window is coded on the basis that suits it; and on the bundled recording,
 //! where each mode is quantized for the windows it codes.
 
-use aecodec_core::{Codec, Meta, Model, Precision};
-use std::path::Path;
+mod common;
 
-use aecodec_trainer::data::{read_csv, CsvOptions, Window};
+use aecodec_core::{Codec, Meta, Model, Precision};
+use aecodec_trainer::data::Window;
 use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget, fit_switch_budget};
 use aecodec_trainer::metrics::distortion;
 use aecodec_trainer::{export_blob, round_trip, FloatModel, FloatQuantizer, Rng};
@@ -124,17 +124,7 @@ fn each_mode_is_quantized_for_the_windows_it_codes() {
     // The bundled recording's trunk sensor: standing, walking, turning. Fit on every
     // window, both modes are quantized for all of them; fit again on the windows each
     // mode codes best, each is quantized for its share.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/daphnet_s06r02e0.csv");
-    let opts = CsvOptions {
-        columns: Some(
-            ["trunk_horiz_fwd", "trunk_vert", "trunk_horiz_lateral"]
-                .map(String::from)
-                .to_vec(),
-        ),
-        label_column: None,
-        ..Default::default()
-    };
-    let table = read_csv(&path, &opts).unwrap();
+    let table = common::bundled_sensor("trunk");
     let rows = table.len();
     // Test blocks spread over the recording, as `train` cuts them: every fourth of 8.
     let block = rows / 8;
