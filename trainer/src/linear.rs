@@ -297,6 +297,14 @@ impl Pca {
         header: PayloadHeader,
         windows: &[Window],
     ) -> Result<FloatModel, Error> {
+        let mut model = self.projection_model(bits, header)?;
+        calibrate_uniform(&mut model, windows);
+        Ok(model)
+    }
+
+    /// [`Pca::model`] before its quantizer ranges are calibrated (placeholders: its
+    /// latents are right, its codes are not).
+    fn projection_model(&self, bits: &[u8], header: PayloadHeader) -> Result<FloatModel, Error> {
         let n = self.mean.len();
         let k = bits.len();
         if k == 0 || k > n {
@@ -306,7 +314,7 @@ impl Pca {
         }
         let comps: Vec<&Vec<f64>> = self.components[..k].iter().collect();
         let (enc, dec) = projection(&comps, &self.mean);
-        let mut model = FloatModel {
+        Ok(FloatModel {
             input_dim: n,
             label_count: 0,
             norm_mean: self.norm_mean.clone(),
@@ -321,9 +329,7 @@ impl Pca {
             },
             header,
             signal: SignalInfo::series(self.channels),
-        };
-        calibrate_uniform(&mut model, windows);
-        Ok(model)
+        })
     }
 
     /// Bits per component for `code_bits` in all (greedy on the component variances),
@@ -926,7 +932,7 @@ impl Pca {
     /// The projections of `windows` on the first `k_max` components, about the mean.
     fn latents(&self, windows: &[Window], k_max: usize) -> Result<Vec<Vec<f64>>, Error> {
         let k_max = k_max.min(self.mean.len());
-        let full = self.model(&vec![1; k_max], PayloadHeader::default(), windows)?;
+        let full = self.projection_model(&vec![1; k_max], PayloadHeader::default())?;
         Ok(windows
             .iter()
             .map(|(w, l)| full.encode_latent(w, *l))
