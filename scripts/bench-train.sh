@@ -185,7 +185,6 @@ awk -F'\t' -v torch_ok="$TORCH_OK" -v nproc="$(nproc)" '
         show("training, batch 256: both 1 thread", "train1t_gflops", "train1t_gflops", "GFLOP/s")
         show("decoder, one vector per call, 1 thread", "dec1_vectors_per_s", "dec1_vectors_per_s", "vectors/s")
         show("decoder, 1,024 vectors (ours: 1,024 calls; PyTorch: one 1024x16 call), 1 thread", "dec1024_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
-        show("decoder, 1,024 vectors (ours: batched host decoder, GEMM; PyTorch: one 1024x16 call), 1 thread", "dec1024_gemm_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")
         show("decoder, one vector per call, 1 thread: ours full-int8, PyTorch f32", "dec1_int8_vectors_per_s", "dec1_vectors_per_s", "vectors/s")
         show("decoder, one vector per call, 1 thread: ours full-int8, PyTorch dynamic int8", "dec1_int8_vectors_per_s", "dec1_qint8_vectors_per_s", "vectors/s")
         show("decoder, 1,024 vectors, 1 thread: ours full-int8 (1,024 calls), PyTorch f32 (one call)", "dec1024_int8_vectors_per_s", "dec1024_vectors_per_s", "vectors/s")

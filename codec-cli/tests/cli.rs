@@ -242,12 +242,14 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
         dir.join("m.aem").to_str().unwrap(),
     ]);
     let blob = std::fs::read(dir.join("m.aem")).unwrap();
-    let codec = aecodec_trainer::lorawan::Codec::new(vec![aecodec_trainer::lorawan::PortModel {
-        fport: None,
-        blob: &blob,
-        channels: COLS.split(',').map(String::from).collect(),
-        sample_rate_hz: Some(64.0),
-    }])
+    let codec = aecodec_trainer::export::lorawan::Codec::new(vec![
+        aecodec_trainer::export::lorawan::PortModel {
+            fport: None,
+            blob: &blob,
+            channels: COLS.split(',').map(String::from).collect(),
+            sample_rate_hz: Some(64.0),
+        },
+    ])
     .unwrap();
     let file = aecodec_trainer::store::TrainedFile::load(&aect).unwrap();
     let valid = codec.examples(0, &file.held_out).unwrap();
@@ -256,7 +258,7 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
         for bit in (i % 7..e.bytes.len() * 8).step_by(7) {
             let mut bytes = e.bytes.clone();
             bytes[bit / 8] ^= 0x80 >> (bit % 8);
-            examples.push(aecodec_trainer::lorawan::Example {
+            examples.push(aecodec_trainer::export::lorawan::Example {
                 description: format!("window {i}, bit {bit} flipped"),
                 fport: 9,
                 output: codec.decode(9, &bytes),
@@ -266,7 +268,12 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
     }
     let refused = examples
         .iter()
-        .filter(|e| matches!(e.output, aecodec_trainer::lorawan::Uplink::Errors(_)))
+        .filter(|e| {
+            matches!(
+                e.output,
+                aecodec_trainer::export::lorawan::Uplink::Errors(_)
+            )
+        })
         .count();
     assert!(
         refused > 0 && refused < examples.len(),
@@ -278,7 +285,7 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
     std::fs::write(&flipped_js, codec.js()).unwrap();
     std::fs::write(
         &flipped_yaml,
-        aecodec_trainer::lorawan::codec_yaml("flipped.js", &examples),
+        aecodec_trainer::export::lorawan::codec_yaml("flipped.js", &examples),
     )
     .unwrap();
     if let Some(log) = node_check(&flipped_js, &flipped_yaml, &[]) {
@@ -518,7 +525,7 @@ fn ankle_windows() -> Vec<aecodec_trainer::data::Window> {
 /// does with a full blob (DEFAULT_REFINE passes), every window's values in turn.
 fn library_round_trip(blob: &Path, windows: &[aecodec_trainer::data::Window]) -> Vec<f32> {
     let bytes = std::fs::read(blob).unwrap();
-    let refine = aecodec_trainer::train::DEFAULT_REFINE;
+    let refine = aecodec_trainer::learned::train::DEFAULT_REFINE;
     aecodec_trainer::round_trip(&bytes, windows, refine)
         .unwrap()
         .into_iter()
@@ -1298,7 +1305,7 @@ fn decode_streams_its_output_and_a_killed_run_keeps_what_it_decoded() {
 /// a short calibration window made it index past the end).
 #[test]
 fn crafted_trained_files_are_refused_naming_the_field() {
-    use aecodec_trainer::model::FloatQuantizer;
+    use aecodec_trainer::float::FloatQuantizer;
     use aecodec_trainer::store::TrainedFile;
     let dir = temp_dir("crafted");
     std::fs::create_dir_all(&dir).unwrap();

@@ -29,7 +29,7 @@
 //! `AECODEC_BENCH_PROFILE_STEPS=n`, it only runs n training steps (for a profiler).
 //!
 //! matrixmultiply is built without its `threading` feature: the trainer's threads are its
-//! own data-parallel shards (`aecodec_trainer::parallel`); the GEMM-only and decoder
+//! own data-parallel shards (`aecodec_trainer::learned::parallel`); the GEMM-only and decoder
 //! figures are one thread.
 
 use std::fmt::Write as _;
@@ -38,11 +38,11 @@ use std::time::{Duration, Instant};
 
 use aecodec_core::{Activation, Batch, Codec, Model, PayloadHeader, Precision};
 use aecodec_tests::daphnet_windows;
+use aecodec_trainer::learned::nn::{gemm, Adam};
+use aecodec_trainer::learned::parallel::DataParallel;
+use aecodec_trainer::learned::train::{to_float_model, Batches, TrainConfig};
+use aecodec_trainer::learned::variants::{Net, Variant};
 use aecodec_trainer::linear::{calibrate_uniform, channel_normalization};
-use aecodec_trainer::models::{Net, Variant};
-use aecodec_trainer::nn::{gemm, Adam};
-use aecodec_trainer::parallel::DataParallel;
-use aecodec_trainer::train::{to_float_model, Batches, TrainConfig};
 use aecodec_trainer::{export_blob, FloatQuantizer, Rng};
 
 const INPUT: usize = 192;
@@ -484,14 +484,7 @@ fn main() {
     let zs: Vec<&[f32; LATENT]> = (0..DEC_BATCH)
         .map(|j| &latents[j % latents.len()])
         .collect();
-    // The host's batched decoder (aecodec_trainer::batch): one GEMM per layer per batch.
-    let batcher = aecodec_trainer::batch::BatchDecoder::new(&blob).expect("batch decoder");
     let flat: Vec<f32> = zs.iter().flat_map(|z| z.iter().copied()).collect();
-    let dec_gemm = repeated(repeats, || {
-        rate(budget, 2, DEC_BATCH, || {
-            black_box(batcher.decode(black_box(&flat), &[], DEC_BATCH));
-        })
-    });
     // The same network as a full-int8 blob: the precision the firmware ships.
     let blob8 = export_blob(&float_model, Precision::Int8Full, &train).expect("export int8");
     let model8 = Model::from_bytes(&blob8).expect("load int8");
@@ -563,19 +556,6 @@ fn main() {
         report.row(&format!("{key}_vectors_per_s"), label, v, "vectors/s");
         report.row_f(&format!("{key}_gflops"), label, v.scaled(dflop), "GFLOP/s");
     }
-
-    report.row(
-        "dec1024_gemm_vectors_per_s",
-        "batches of 1,024, batched decoder (GEMM)",
-        dec_gemm,
-        "vectors/s",
-    );
-    report.row_f(
-        "dec1024_gemm_gflops",
-        "batches of 1,024, batched decoder (GEMM)",
-        dec_gemm.scaled(dflop),
-        "GFLOP/s",
-    );
 
     let load_after = load_average();
     println!();

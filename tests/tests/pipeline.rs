@@ -44,7 +44,7 @@ fn pca_blob(precision: Precision) -> Vec<u8> {
 
 /// A small autoencoder trained on the bundled windows (dense, 12-byte payloads).
 fn ae_model() -> aecodec_trainer::FloatModel {
-    use aecodec_trainer::train::{train, TrainConfig};
+    use aecodec_trainer::learned::train::{train, TrainConfig};
     let (train_w, _) = daphnet_windows();
     let cfg = TrainConfig {
         steps: 200,

@@ -14,9 +14,9 @@ use aecodec_firmware::{Config as PipelineConfig, Counters, Lis3dh, Pipeline, Sim
 use aecodec_tests::{daphnet_ankle, repo_root, VecSink};
 use aecodec_trainer::encoder_only_blob;
 use aecodec_trainer::export_blob;
+use aecodec_trainer::learned::train::{train, TrainConfig};
+use aecodec_trainer::learned::variants::ConvShape;
 use aecodec_trainer::linear::{fit_linear_budget, fit_switch_budget};
-use aecodec_trainer::models::ConvShape;
-use aecodec_trainer::train::{train, TrainConfig};
 
 const ROWS: usize = 1024;
 

@@ -189,58 +189,6 @@ fn every_precision_round_trips_through_frames_on_real_data() {
     assert!(runs.iter().all(|r| r.rmse_vs_input.is_finite()));
 }
 
-#[test]
-fn batched_host_decoder_matches_the_core_decoder() {
-    use aecodec_trainer::batch::BatchDecoder;
-    let (train, test) = daphnet_windows();
-    let norm = channel_normalization(&train, 3).unwrap();
-    let q = FloatQuantizer::Uniform {
-        bits: vec![4; 16],
-        mean: vec![0.0; 16],
-        lo: vec![-1.0; 16],
-        hi: vec![1.0; 16],
-    };
-    let mut model = mlp_model(&[192, 128, 64, 16], 0, q, norm, 5);
-    aecodec_trainer::linear::calibrate_uniform(&mut model, &train);
-    for p in [Precision::F32, Precision::Int8Weights] {
-        let blob = export_blob(&model, p, &train).unwrap();
-        let m = Model::from_bytes(&blob).unwrap();
-        let mut codec = host_codec(&m).unwrap();
-        let (mut z, mut core_out) = (Vec::new(), Vec::new());
-        for (i, (w, _)) in test.iter().enumerate() {
-            let payload = codec
-                .encode(
-                    w,
-                    Meta {
-                        sequence: i as u16,
-                        label: 0,
-                    },
-                )
-                .unwrap();
-            let mut zi = vec![0.0f32; 16];
-            codec.decode_latent(payload.as_bytes(), &mut zi).unwrap();
-            let mut out = vec![0.0f32; 192];
-            codec.decode(payload.as_bytes(), &mut out).unwrap();
-            z.extend(zi);
-            core_out.extend(out);
-        }
-        let batch = BatchDecoder::new(&blob)
-            .unwrap()
-            .decode(&z, &[], test.len());
-        let worst = batch
-            .iter()
-            .zip(&core_out)
-            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
-            .fold(0.0f32, f32::max);
-        assert!(
-            worst < 1e-4,
-            "{p:?}: batched decoder differs from the core by {worst}"
-        );
-    }
-    let full = export_blob(&model, Precision::Int8Full, &train).unwrap();
-    assert!(BatchDecoder::new(&full).is_err());
-}
-
 /// `aecodec_core::Batch` gives the bits of `Codec::reconstruct` on every vector, for
 /// every precision, with and without labels, for counts around the lane width; and
 /// refuses bad lengths and labels before writing anything.
@@ -325,7 +273,7 @@ fn core_batch_decodes_like_one_vector_at_a_time() {
 /// stream; the full-int8 `Batch` gives the same bits as one vector at a time.
 #[test]
 fn convolutional_model_round_trips_at_every_precision() {
-    use aecodec_trainer::train::{train, TrainConfig, DEFAULT_CONV};
+    use aecodec_trainer::learned::train::{train, TrainConfig, DEFAULT_CONV};
     let (train_w, test) = daphnet_windows();
     let signal_std = aecodec_trainer::export::signal_rms(&test, 3);
     let cfg = TrainConfig {
@@ -457,11 +405,6 @@ fn convolutional_model_round_trips_at_every_precision() {
         );
     }
 
-    // The trainer's GEMM batch decoder takes dense layers only, and says so.
-    let f32_blob = export_blob(&t.model, Precision::F32, &train_w).unwrap();
-    let refused = aecodec_trainer::batch::BatchDecoder::new(&f32_blob).err();
-    assert!(refused.is_some_and(|e| e.to_string().contains("dense layers only")));
-
     let blob = export_blob(&t.model, Precision::Int8Full, &train_w).unwrap();
     let m = Model::from_bytes(&blob).unwrap();
     let mut codec = host_codec(&m).unwrap();
@@ -497,8 +440,8 @@ fn convolutional_model_round_trips_at_every_precision() {
 #[test]
 fn every_x86_kernel_level_gives_the_same_bits() {
     use aecodec_core::{set_kernel_limit, Activation, KernelLimit};
-    use aecodec_trainer::models::{Net, Variant};
-    use aecodec_trainer::train::to_float_model;
+    use aecodec_trainer::learned::train::to_float_model;
+    use aecodec_trainer::learned::variants::{Net, Variant};
     /// Puts the limit back however the test ends (other tests share the process; they
     /// get the same bits at any level, only other kernels while this test runs).
     struct Reset(KernelLimit);

@@ -3,9 +3,11 @@
 use aecodec_core::Precision;
 use aecodec_trainer::data::Window;
 use aecodec_trainer::export_blob;
-use aecodec_trainer::models::{Corruption, Variant};
-use aecodec_trainer::showcase::{denoising, interpolate, kl_per_dim, sample_prior, sparsity};
-use aecodec_trainer::train::{train, Batches, TrainConfig};
+use aecodec_trainer::learned::train::{train, Batches, TrainConfig};
+use aecodec_trainer::learned::variants::{Corruption, Variant};
+use aecodec_trainer::report::showcase::{
+    denoising, interpolate, kl_per_dim, sample_prior, sparsity,
+};
 
 fn split() -> (Vec<Window>, Vec<Window>, Vec<Window>) {
     let t = aecodec_tests::daphnet_ankle();
@@ -119,7 +121,7 @@ fn vae_has_kl_per_dimension_samples_and_interpolations() {
 #[test]
 fn cvae_generates_digits_a_classifier_recognizes_by_label() {
     use aecodec_trainer::data::{read_csv, split_rows, CsvOptions};
-    use aecodec_trainer::showcase::conditional;
+    use aecodec_trainer::report::showcase::conditional;
     let opts = CsvOptions {
         columns: None,
         label_column: Some("label".into()),

@@ -12,12 +12,12 @@
 use std::path::Path;
 
 use aecodec_core::Precision;
+use aecodec_trainer::data::split::{Cut, Split, SplitPlan};
+use aecodec_trainer::data::windows::{sample, FIT_SAMPLE, HELD_OUT_SAMPLE};
 use aecodec_trainer::data::{read_csv, CsvOptions, Table};
-use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::learned::train::TrainConfig;
+use aecodec_trainer::report::metrics::distortion;
 use aecodec_trainer::select::{choose, classical, fit, CodecKind};
-use aecodec_trainer::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::train::TrainConfig;
-use aecodec_trainer::windows::{sample, FIT_SAMPLE, HELD_OUT_SAMPLE};
 use aecodec_trainer::{export_blob, round_trip};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

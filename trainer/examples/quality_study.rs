@@ -21,10 +21,10 @@ use std::num::NonZeroUsize;
 
 use aecodec_core::{PayloadHeader, Precision};
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
+use aecodec_trainer::learned::train::{train, TrainConfig};
+use aecodec_trainer::learned::variants::{ConvShape, Corruption, Variant};
 use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget};
-use aecodec_trainer::metrics::distortion;
-use aecodec_trainer::models::{ConvShape, Corruption, Variant};
-use aecodec_trainer::train::{train, TrainConfig};
+use aecodec_trainer::report::metrics::distortion;
 use aecodec_trainer::{export_blob, round_trip, FloatModel, FloatQuantizer};
 
 const COLUMNS: [&str; 3] = ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_lateral"];

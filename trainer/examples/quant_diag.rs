@@ -9,7 +9,7 @@
 
 use aecodec_core::Precision;
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
-use aecodec_trainer::metrics::{distortion, window_errors};
+use aecodec_trainer::report::metrics::{distortion, window_errors};
 use aecodec_trainer::store::TrainedFile;
 use aecodec_trainer::{device_blob, export_blob, round_trip, send_receive, FloatQuantizer};
 

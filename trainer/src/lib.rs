@@ -1,55 +1,43 @@
 //! aecodec-trainer: the desktop side of aecodec.
 //!
-//! Everything that runs on a host before a model reaches a device:
-//! - input: CSV tables and windows ([`data`]), training / validation / test parts
-//!   dealt in blocks over every recording ([`split`]), windows as views into the
-//!   recordings ([`windows`]);
-//! - fitting: the autoencoder variants ([`models`], [`train`]: plain, denoising, sparse,
-//!   VAE / conditional VAE, with quantization-aware training, Adam, data-parallel
-//!   threads), PCA/KLT and DCT ([`linear`]), the `auto` choice between them
-//!   ([`select`]), bit allocation ([`bits`]);
-//! - float models ([`FloatModel`]) with their reference forward pass, the trained-model
-//!   file ([`store`]);
-//! - export into the core's blob format for every precision ([`export`]: calibration
-//!   of the full-integer path, each precision's error against f32, encoder-only device
-//!   blobs), the blob as Rust or C source ([`source`]), the LoRaWAN payload codec
-//!   ([`lorawan`]);
-//! - reports: metrics, baselines, the rate–distortion sweep ([`report`]), what each
-//!   variant is for ([`showcase`]) and plots ([`plot`]), which `aecodec demo` and `eval`
-//!   write.
+//! Everything that runs on a host before a model reaches a device, in folders by concern:
+//! - [`data`]: CSV tables and windows, time columns, training / validation / test parts
+//!   dealt in blocks over every recording, windows as views into the recordings;
+//! - [`linear`]: the classical codecs — PCA/KLT (eigen solver), the DCT, their per-window
+//!   switch — with bit allocation by measured error and quantizer ranges;
+//! - [`learned`]: the autoencoder variants (plain, denoising, sparse, VAE / conditional
+//!   VAE), the network and optimizer, quantization-aware training, data-parallel threads;
+//! - [`select`]: `auto`, the choice between the candidates on validation windows;
+//! - [`float`]: float models ([`FloatModel`]) with their reference forward pass, and
+//!   [`store`], the trained-model file;
+//! - [`export`]: the core's blob format for every precision (calibration of the
+//!   full-integer path, each precision's error against f32, encoder-only device blobs),
+//!   the blob as Rust or C source, the LoRaWAN payload codec;
+//! - [`report`]: metrics, the classical baselines of the reports, what each variant is
+//!   for, and plots;
+//! - [`job`]: the jobs of the `aecodec` verbs (train, demo, the rate–distortion sweep),
+//!   each taking a checked plan.
 #![warn(missing_docs)]
 
-pub mod baselines;
-pub mod batch;
-pub mod bits;
 pub mod data;
 mod error;
 pub mod export;
+pub mod float;
 pub mod fsio;
+pub mod job;
+pub mod learned;
 pub mod linear;
-pub mod lorawan;
-pub mod metrics;
-pub mod model;
-pub mod models;
-pub mod nn;
 pub mod normal;
-pub mod parallel;
-pub mod plot;
 pub mod report;
 mod rng;
 pub mod select;
-pub mod showcase;
-pub mod source;
-pub mod split;
 pub mod store;
-pub mod time;
-pub mod train;
-pub mod windows;
+pub mod threads;
 
 pub use error::Error;
 pub use export::{
     device_blob, encoder_only_blob, export_blob, export_checked, measure_precision, round_trip,
     send_receive, PrecisionReport,
 };
-pub use model::{init_stack, FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
+pub use float::{init_stack, FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
 pub use rng::Rng;

@@ -16,15 +16,15 @@
 
 use aecodec_core::Precision;
 
+use crate::data::windows::{sample, WindowSource, FIT_SAMPLE};
 use crate::data::Window;
+use crate::float::FloatModel;
+use crate::learned::train::{train, Progress, TrainConfig};
+use crate::learned::variants::{Variant, DAE_NOISE};
 use crate::linear::{fit_dct_budget, fit_linear_budget, fit_switch_budget};
-use crate::metrics::{distortion, window_errors, Distortion};
-use crate::model::FloatModel;
-use crate::models::{Variant, DAE_NOISE};
+use crate::report::metrics::{distortion, window_errors, Distortion};
 use crate::rng::Rng;
 use crate::store::KEEP_WINDOWS;
-use crate::train::{train, Progress, TrainConfig};
-use crate::windows::{sample, WindowSource, FIT_SAMPLE};
 use crate::{export_blob, round_trip, Error};
 
 /// Windows per block when the validation errors are resampled: validation windows
@@ -58,7 +58,7 @@ impl CodecKind {
             CodecKind::Linear => "linear",
             CodecKind::Dct => "dct",
             CodecKind::Switch => "switch",
-            CodecKind::Learned(v) => crate::train::variant_name(v),
+            CodecKind::Learned(v) => crate::learned::train::variant_name(v),
         }
     }
 }

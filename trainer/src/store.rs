@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Window;
+use crate::float::FloatModel;
 use crate::fsio::write_atomic;
-use crate::model::FloatModel;
 use crate::Error;
 
 /// First bytes of a trained-model file.

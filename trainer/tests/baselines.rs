@@ -6,9 +6,10 @@ mod common;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
-use aecodec_trainer::baselines::{Dct, DctCodec, DownsampleCodec};
 use aecodec_trainer::data::{Table, Window};
-use aecodec_trainer::metrics::{compression_ratio, distortion};
+use aecodec_trainer::linear::dct::Dct;
+use aecodec_trainer::report::baselines::{DctCodec, DownsampleCodec};
+use aecodec_trainer::report::metrics::{compression_ratio, distortion};
 use aecodec_trainer::Rng;
 use proptest::prelude::*;
 

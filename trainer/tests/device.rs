@@ -5,7 +5,7 @@
 use aecodec_core::{PayloadHeader, Precision};
 use aecodec_trainer::data::Window;
 use aecodec_trainer::linear::fit_linear_budget;
-use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::report::metrics::distortion;
 use aecodec_trainer::{device_blob, export_blob, send_receive, Rng};
 
 /// Windows of 64 samples cut at random offsets from a beat-like series: a narrow spike

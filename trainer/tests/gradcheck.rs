@@ -2,8 +2,8 @@
 //! parameter, every variant's loss (both KL terms, corruption, quantization noise).
 
 use aecodec_core::Activation;
-use aecodec_trainer::models::{ConvShape, Corruption, Net, Qat, Variant};
-use aecodec_trainer::nn::Dense;
+use aecodec_trainer::learned::nn::Dense;
+use aecodec_trainer::learned::variants::{ConvShape, Corruption, Net, Qat, Variant};
 use aecodec_trainer::Rng;
 
 const EPS: f32 = 1e-3;
@@ -272,7 +272,7 @@ fn quantization_noise_and_frozen_dims_keep_gradients_exact() {
 
 #[test]
 fn kl_terms_match_closed_forms() {
-    use aecodec_trainer::models::{sparse, vae};
+    use aecodec_trainer::learned::variants::{sparse, vae};
     // KL(N(1, e^0.5) || N(0,1)) = -0.5 (1 + 0.5 - 1 - e^0.5)
     let k = vae::kl_normal(1.0, 0.5);
     assert!((k - (-0.5 * (1.5 - 1.0 - 0.5f64.exp()))).abs() < 1e-12);

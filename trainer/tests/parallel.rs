@@ -5,10 +5,10 @@
 use std::num::NonZeroUsize;
 
 use aecodec_core::Activation;
-use aecodec_trainer::models::{Corruption, Net, Qat, Variant};
-use aecodec_trainer::nn::Adam;
-use aecodec_trainer::parallel::DataParallel;
-use aecodec_trainer::train::{train, TrainConfig};
+use aecodec_trainer::learned::nn::Adam;
+use aecodec_trainer::learned::parallel::DataParallel;
+use aecodec_trainer::learned::train::{train, TrainConfig};
+use aecodec_trainer::learned::variants::{Corruption, Net, Qat, Variant};
 use aecodec_trainer::Rng;
 
 fn shards(n: usize) -> NonZeroUsize {

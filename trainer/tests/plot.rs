@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aecodec_trainer::plot::{bars, image_grid, rate_distortion, series_colour, signals};
+use aecodec_trainer::report::plot::{bars, image_grid, rate_distortion, series_colour, signals};
 use aecodec_trainer::Error;
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];

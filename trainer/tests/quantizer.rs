@@ -5,7 +5,7 @@
 use aecodec_core::{PayloadHeader, Precision};
 use aecodec_trainer::data::Window;
 use aecodec_trainer::linear::{fit_linear_budget, range_table};
-use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::report::metrics::distortion;
 use aecodec_trainer::{export_blob, round_trip, Rng};
 
 /// Windows of 32 samples of one channel: two sines of random amplitude (up to `scale`)

@@ -7,7 +7,7 @@ mod common;
 use aecodec_core::{Codec, Meta, Model, Precision};
 use aecodec_trainer::data::Window;
 use aecodec_trainer::linear::{fit_dct_budget, fit_linear_budget, fit_switch_budget};
-use aecodec_trainer::metrics::distortion;
+use aecodec_trainer::report::metrics::distortion;
 use aecodec_trainer::{export_blob, round_trip, FloatModel, FloatQuantizer, Rng};
 
 const N: usize = 32;

@@ -1,6 +1,6 @@
 //! Training runs: reproducible, and stopped with a message when they diverge.
 
-use aecodec_trainer::train::{recon_mse, train, Batches, TrainConfig};
+use aecodec_trainer::learned::train::{recon_mse, train, Batches, TrainConfig};
 use aecodec_trainer::{Error, Rng};
 
 fn windows(n: usize, seed: u64) -> Vec<(Vec<f32>, u16)> {
@@ -125,8 +125,8 @@ fn weight_average_decay_outside_0_to_1_is_refused() {
 /// (its normalization and quantizer then come from an evenly spread sample).
 #[test]
 fn a_window_set_trains_the_model_its_copies_train() {
+    use aecodec_trainer::data::windows::{WindowSet, FIT_SAMPLE};
     use aecodec_trainer::data::Table;
-    use aecodec_trainer::windows::{WindowSet, FIT_SAMPLE};
     let rows = FIT_SAMPLE + 200;
     let values: Vec<f32> = (0..rows)
         .flat_map(|t| {

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Model, Source};
+use aecodec_trainer::data::windows::WindowSet;
 use aecodec_trainer::data::{read_csv, CsvOptions, Table, TimeColumn};
 use aecodec_trainer::fsio::AtomicFile;
-use aecodec_trainer::windows::WindowSet;
 use anyhow::{bail, Context};
 
 /// Which columns of a CSV file are channels, and which is the label.

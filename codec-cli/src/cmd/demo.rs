@@ -14,16 +14,18 @@ use aecodec_core::{
     encode_frame, max_frame_len, Codec, FrameDecoder, Meta, Model, PayloadHeader, Precision,
     MAX_PAYLOAD_BYTES,
 };
+use aecodec_trainer::data::split::{Cut, Split, SplitPlan};
+use aecodec_trainer::data::windows::sample;
 use aecodec_trainer::data::{read_csv, CsvOptions, Window};
+use aecodec_trainer::export::lorawan::{Codec as LorawanCodec, PortModel, SizeReport};
 use aecodec_trainer::fsio::write_atomic;
-use aecodec_trainer::lorawan::{Codec as LorawanCodec, PortModel, SizeReport};
-use aecodec_trainer::metrics::{distortion, Distortion};
-use aecodec_trainer::report::{rd_json, rd_markdown, rd_plot, sweep, RdRow};
-use aecodec_trainer::showcase::{conditional, variants, ConditionalReport, Figure, VariantsReport};
-use aecodec_trainer::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::train::{TrainConfig, DEFAULT_REFINE};
-use aecodec_trainer::windows::sample;
-use aecodec_trainer::{export_blob, measure_precision, plot, PrecisionReport};
+use aecodec_trainer::job::sweep::{rd_json, rd_markdown, rd_plot, sweep, RdRow};
+use aecodec_trainer::learned::train::{TrainConfig, DEFAULT_REFINE};
+use aecodec_trainer::report::metrics::{distortion, Distortion};
+use aecodec_trainer::report::showcase::{
+    conditional, variants, ConditionalReport, Figure, VariantsReport,
+};
+use aecodec_trainer::{export_blob, measure_precision, report::plot, PrecisionReport};
 use anyhow::{bail, Context};
 
 /// Arguments of `demo`.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use aecodec_core::{encode_frame, max_frame_len, Codec, Meta, Model, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
-use aecodec_trainer::train::DEFAULT_REFINE;
+use aecodec_trainer::learned::train::DEFAULT_REFINE;
 
 use super::common::{hex, read_blob, windows_for, Columns, Sink};
 

@@ -4,15 +4,15 @@
 use std::path::PathBuf;
 
 use aecodec_core::Precision;
-use aecodec_trainer::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::windows::HELD_OUT_SAMPLE;
-use aecodec_trainer::{export_blob, plot, round_trip};
+use aecodec_trainer::data::split::{Cut, Split, SplitPlan};
+use aecodec_trainer::data::windows::HELD_OUT_SAMPLE;
+use aecodec_trainer::{export_blob, report::plot, round_trip};
 use anyhow::{bail, Context};
 
 use super::common::Columns;
 use super::demo::{write_reports, HEADER};
 use aecodec_trainer::data::Window;
-use aecodec_trainer::report::{rd_json, rd_markdown, rd_plot, sweep};
+use aecodec_trainer::job::sweep::{rd_json, rd_markdown, rd_plot, sweep};
 
 /// Arguments of `eval`.
 #[derive(clap::Args)]
@@ -37,7 +37,7 @@ pub struct Args {
     pub out: PathBuf,
     /// Encoder refinement passes of the core codecs (0 = the plain encoder; the report
     /// gives both).
-    #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_REFINE)]
+    #[arg(long, default_value_t = aecodec_trainer::learned::train::DEFAULT_REFINE)]
     pub refine: u8,
     /// Print the report as JSON on stdout.
     #[arg(long)]

@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Model, Precision};
+use aecodec_trainer::data::windows::sample;
 use aecodec_trainer::data::Window;
+use aecodec_trainer::export::lorawan::{Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
+use aecodec_trainer::export::source::{self, Lang};
 use aecodec_trainer::export::{default_tolerance, export_checked};
 use aecodec_trainer::fsio::write_atomic;
-use aecodec_trainer::lorawan::{Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
-use aecodec_trainer::source::{self, Lang};
 use aecodec_trainer::store::TrainedFile;
-use aecodec_trainer::windows::sample;
 use aecodec_trainer::PrecisionReport;
 use anyhow::{bail, Context};
 

@@ -3,15 +3,15 @@
 use std::path::PathBuf;
 
 use aecodec_core::{PayloadHeader, Precision};
+use aecodec_trainer::data::split::{Cut, Part, Split, SplitPlan};
+use aecodec_trainer::data::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
 use aecodec_trainer::data::{Table, Window};
-use aecodec_trainer::lorawan::console_decoder_hidden;
-use aecodec_trainer::metrics::{distortion, Distortion};
-use aecodec_trainer::models::{ConvShape, Variant};
+use aecodec_trainer::export::lorawan::console_decoder_hidden;
+use aecodec_trainer::learned::train::{default_conv, Progress, TrainConfig};
+use aecodec_trainer::learned::variants::{ConvShape, Variant};
+use aecodec_trainer::report::metrics::{distortion, Distortion};
 use aecodec_trainer::select::{auto, fit, validate, CodecKind};
-use aecodec_trainer::split::{Cut, Part, Split, SplitPlan};
 use aecodec_trainer::store::{Layout, TrainedFile, KEEP_WINDOWS};
-use aecodec_trainer::train::{default_conv, Progress, TrainConfig};
-use aecodec_trainer::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
 use aecodec_trainer::{export_blob, round_trip, FloatModel, SignalInfo};
 use anyhow::{bail, Context};
 
@@ -140,14 +140,14 @@ pub struct Args {
     /// Encoder refinement passes the codec will be run with (`aecodec encode --refine`):
     /// `auto` compares candidates, and the validation and test figures are measured, with
     /// it. 0 = the plain encoder (what an encoder-only device blob sends).
-    #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_REFINE)]
+    #[arg(long, default_value_t = aecodec_trainer::learned::train::DEFAULT_REFINE)]
     pub refine: u8,
     /// Threads (data-parallel shards of each minibatch). Part of the result: the same seed
     /// and thread count give the same model on any machine.
-    #[arg(long, default_value_t = aecodec_trainer::train::DEFAULT_THREADS)]
+    #[arg(long, default_value_t = aecodec_trainer::learned::train::DEFAULT_THREADS)]
     pub threads: std::num::NonZeroUsize,
     /// DAE input noise σ (normalized units).
-    #[arg(long, default_value_t = aecodec_trainer::models::DAE_NOISE)]
+    #[arg(long, default_value_t = aecodec_trainer::learned::variants::DAE_NOISE)]
     pub noise: f32,
     /// Output trained-model file (.aect), written atomically.
     #[arg(short, long)]
@@ -778,7 +778,7 @@ impl Summary<'_> {
                        "sample_rate_hz": sg.sample_rate_hz.map(json_f32), "rows": sg.rows},
             "fit": {"windows": file.fit_windows, "refit": file.refit},
             "seconds": {"total": self.seconds,
-                        "training_steps": aecodec_trainer::train::step_time().as_secs_f64()},
+                        "training_steps": aecodec_trainer::learned::train::step_time().as_secs_f64()},
         })
     }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use aecodec_core::{Codec, LatentQuantizer, Meta, Model, Precision, MAX_WIDTH};
 use aecodec_trainer::export_blob;
-use aecodec_trainer::showcase::sample_prior;
+use aecodec_trainer::report::showcase::sample_prior;
 use aecodec_trainer::store::TrainedFile;
 use anyhow::bail;
 

@@ -5,7 +5,7 @@
 #![no_main]
 
 use aecodec_trainer::data::{read_csv_from, CsvOptions};
-use aecodec_trainer::windows::WindowSet;
+use aecodec_trainer::data::windows::WindowSet;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

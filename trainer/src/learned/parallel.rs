@@ -42,8 +42,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::models::{EncoderPass, LossParts, Net, ShardLoss, Variant};
-use crate::nn::{Adam, Dense, Mlp};
+use crate::learned::nn::{Adam, Dense, Mlp};
+use crate::learned::variants::{EncoderPass, LossParts, Net, ShardLoss, Variant};
 use crate::Rng;
 
 /// Runs a network's loss and gradients over shards of each minibatch on threads.
@@ -459,38 +459,4 @@ impl Drop for Pool {
             let _ = handle.join();
         }
     }
-}
-/// `f(first, chunk)` over `items` cut into contiguous chunks, one per thread of the
-/// machine (but no chunk under `min_chunk` items), with `first` the index of the
-/// chunk's first item; the chunks' results in item order. For work in which every item
-/// stands alone, so that the result is the same on any number of threads (unlike
-/// [`DataParallel`]'s shards, whose count is a setting of the run).
-pub fn map_chunks<T, R, F>(items: &[T], min_chunk: usize, f: F) -> Result<Vec<R>, crate::Error>
-where
-    T: Sync,
-    R: Send,
-    F: Fn(usize, &[T]) -> R + Sync,
-{
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, items.len().div_ceil(min_chunk.max(1)).max(1));
-    if threads == 1 {
-        return Ok(vec![f(0, items)]);
-    }
-    let per = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(per)
-            .enumerate()
-            .map(|(k, chunk)| scope.spawn(move || f(k * per, chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| crate::Error::InvalidArgument("a worker thread panicked".into()))
-            })
-            .collect()
-    })
 }

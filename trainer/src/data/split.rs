@@ -21,8 +21,8 @@
 
 use std::ops::Range;
 
+use crate::data::windows::WindowSet;
 use crate::data::Table;
-use crate::windows::WindowSet;
 use crate::Error;
 
 /// Which part a segment belongs to.

@@ -3,7 +3,7 @@
 //!
 //! Schedule for `steps` minibatches: the first `1 - qat_fraction` of them train the
 //! float network; then the latent quantizer is calibrated and bits are allocated, and
-//! the rest train with quantization noise (see [`crate::models`]); at the end the
+//! the rest train with quantization noise (see [`crate::learned::variants`]); at the end the
 //! quantizer is calibrated and bits allocated again on the final network.
 
 use std::num::NonZeroUsize;
@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use aecodec_core::{Activation, PayloadHeader};
 
+use crate::data::windows::{sample, WindowSource, FIT_SAMPLE};
 use crate::data::Window;
+use crate::float::{FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
+use crate::learned::nn::Adam;
+use crate::learned::parallel::DataParallel;
+use crate::learned::variants::{ConvShape, Net, Qat, Variant};
 use crate::linear::{allocate_measured, channel_normalization, range_tables};
-use crate::model::{FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
-use crate::models::{ConvShape, Net, Qat, Variant};
-use crate::nn::Adam;
-use crate::parallel::DataParallel;
-use crate::windows::{sample, WindowSource, FIT_SAMPLE};
 use crate::{normal, Error, Rng};
 
 /// Default shards (threads) per minibatch: 2, measured fastest on the 2-core machine of
@@ -58,7 +58,7 @@ pub struct TrainConfig {
     pub qat_fraction: f64,
     /// Seed of every random choice (initialization, batches, noise).
     pub seed: u64,
-    /// Shards per minibatch, each trained on its own thread (see [`crate::parallel`]).
+    /// Shards per minibatch, each trained on its own thread (see [`crate::learned::parallel`]).
     /// The shard count fixes the order of float additions, so it is part of the result:
     /// the same seed and shard count give the same model bit for bit on any machine,
     /// however many cores it has. On one core, more shards only cost thread switches.
@@ -463,7 +463,7 @@ static STEP_NANOS: AtomicU64 = AtomicU64::new(0);
 /// classes or 0), reporting progress through `progress`.
 ///
 /// Minibatches are gathered from `train` by index, so it may be a view of any size
-/// (a [`crate::windows::WindowSet`]); the normalization and the quantizer's
+/// (a [`crate::data::windows::WindowSet`]); the normalization and the quantizer's
 /// calibration use at most [`FIT_SAMPLE`] of its windows, evenly spread.
 pub fn train<W: WindowSource + ?Sized>(
     cfg: &TrainConfig,

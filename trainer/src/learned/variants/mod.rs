@@ -22,7 +22,7 @@ use aecodec_core::Activation;
 
 use rand_core::RngCore;
 
-use crate::nn::{Adam, Dense, Mlp};
+use crate::learned::nn::{Adam, Dense, Mlp};
 use crate::Rng;
 pub use dae::Corruption;
 
@@ -380,7 +380,7 @@ impl Net {
     /// ε, quantization noise) comes from `rng` (through [`Net::row_seeds`]), so a fixed
     /// seed gives a fixed loss.
     ///
-    /// This is the one-shard case of [`crate::parallel::DataParallel::batch_loss`], which
+    /// This is the one-shard case of [`crate::learned::parallel::DataParallel::batch_loss`], which
     /// runs the same two phases on shards of the batch.
     pub fn batch_loss(
         &mut self,

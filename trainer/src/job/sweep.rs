@@ -8,12 +8,12 @@ use std::path::Path;
 
 use aecodec_core::PayloadHeader;
 
-use crate::baselines::DownsampleCodec;
-use crate::metrics::{compression_ratio, distortion, Distortion};
+use crate::data::windows::{sample, WindowSource, FIT_SAMPLE, HELD_OUT_SAMPLE};
+use crate::learned::train::{default_conv, TrainConfig};
+use crate::report::baselines::DownsampleCodec;
+use crate::report::metrics::{compression_ratio, distortion, Distortion};
 use crate::select::{auto, validate, CodecKind};
-use crate::train::{default_conv, TrainConfig};
-use crate::windows::{sample, WindowSource, FIT_SAMPLE, HELD_OUT_SAMPLE};
-use crate::{plot, Error, FloatModel};
+use crate::{report::plot, Error, FloatModel};
 
 /// One budget of the rate–distortion sweep.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! Things Stack and ChirpStack run it), and its codec definition in the Device
 //! Repository's YAML form, with examples decoded by the core.
 //!
-//! The JavaScript (`lorawan/runtime.js`) reproduces the core's decoder bit for bit: the
+//! The JavaScript (`runtime.js`) reproduces the core's decoder bit for bit: the
 //! payload checks, the latent quantizer, the int32 sums and fixed-point requantization,
 //! dequantization in f32, and the values written as the core prints them. [`Codec::decode`]
 //! is the same decoder through the core, with the same messages: it makes the examples,
@@ -21,11 +21,11 @@ use crate::error::Error;
 pub const CONSOLE_LIMIT: usize = 40_960;
 
 /// The decoder, in ECMAScript 5.1.
-const RUNTIME: &str = include_str!("lorawan/runtime.js");
+const RUNTIME: &str = include_str!("runtime.js");
 
 /// The decoder as the generated file carries it: without its comment lines (their
 /// characters count against the console's limit; the commented source is
-/// `trainer/src/lorawan/runtime.js`).
+/// `trainer/src/export/lorawan/runtime.js`).
 fn runtime() -> String {
     let mut s = String::with_capacity(RUNTIME.len());
     for line in RUNTIME.lines() {
@@ -244,7 +244,7 @@ impl<'a> Codec<'a> {
             );
         }
         s.push_str(
-            "// The decoder below is trainer/src/lorawan/runtime.js of aecodec without its comments.\n",
+            "// The decoder below is trainer/src/export/lorawan/runtime.js of aecodec without its comments.\n",
         );
         s.push_str(&runtime());
         s.push_str("\nvar AECODEC_MODELS = [\n");

@@ -11,10 +11,9 @@
 //! then each code on its bit width, most significant bit first, then zero padding to
 //! `payload_bytes`. `decode` ignores the header bits.
 
-use std::f64::consts::PI;
-
 use crate::data::Window;
 use crate::linear::allocate_reachable;
+use crate::linear::dct::Dct;
 use crate::Error;
 
 /// Widest code the DCT codec gives one coefficient. 12 bits (about 72 dB on that
@@ -24,72 +23,6 @@ const DCT_MAX_BITS: u8 = 12;
 
 /// Bits of each kept sample in the downsampling codec.
 const SAMPLE_BITS: u8 = 8;
-
-/// Orthonormal DCT-II of a fixed length, by a precomputed cosine basis.
-///
-/// O(n²) per transform: windows here are at most a few hundred samples, where a fast
-/// algorithm would add code and buy nothing measurable. The basis is orthonormal, so
-/// [`Dct::inverse`] (DCT-III) is its transpose and squared errors are the same in the
-/// coefficient and the time domain, which is what lets bits be allocated on measured
-/// coefficient errors.
-#[derive(Debug, Clone)]
-pub struct Dct {
-    size: usize,
-    /// `basis[k * size + n]` = s_k · cos(π/size · (n + ½) · k).
-    basis: Vec<f64>,
-}
-
-impl Dct {
-    /// The transform of `size` points; `size` must be at least 1.
-    pub fn new(size: usize) -> Result<Dct, Error> {
-        if size == 0 {
-            return Err(Error::InvalidArgument(
-                "a DCT needs at least one point".into(),
-            ));
-        }
-        let n = size as f64;
-        let mut basis = Vec::with_capacity(size * size);
-        for k in 0..size {
-            let scale = if k == 0 {
-                (1.0 / n).sqrt()
-            } else {
-                (2.0 / n).sqrt()
-            };
-            basis.extend((0..size).map(|t| scale * (PI / n * (t as f64 + 0.5) * k as f64).cos()));
-        }
-        Ok(Dct { size, basis })
-    }
-
-    /// Number of points.
-    pub fn size(&self) -> usize {
-        self.size
-    }
-
-    /// DCT-II coefficients of `x`.
-    ///
-    /// # Panics
-    /// If `x.len()` differs from [`Dct::size`] (a caller's bug, not a data error).
-    pub fn forward(&self, x: &[f64]) -> Vec<f64> {
-        assert_eq!(x.len(), self.size, "DCT input length");
-        self.basis
-            .chunks_exact(self.size)
-            .map(|row| row.iter().zip(x).map(|(b, v)| b * v).sum())
-            .collect()
-    }
-
-    /// The signal whose DCT-II coefficients are `y` (the transpose of [`Dct::forward`]).
-    ///
-    /// # Panics
-    /// If `y.len()` differs from [`Dct::size`].
-    pub fn inverse(&self, y: &[f64]) -> Vec<f64> {
-        assert_eq!(y.len(), self.size, "DCT coefficient count");
-        let mut x = vec![0.0f64; self.size];
-        for (row, &c) in self.basis.chunks_exact(self.size).zip(y) {
-            x.iter_mut().zip(row).for_each(|(v, b)| *v += c * b);
-        }
-        x
-    }
-}
 
 /// Per channel DCT, uniform quantization of each (channel, coefficient) on its own bit
 /// width, bits allocated greedily on the error measured on the training windows.
@@ -212,7 +145,7 @@ impl DctCodec {
         Ok(out)
     }
 
-    /// Encodes then decodes every window, for [`crate::metrics::distortion`].
+    /// Encodes then decodes every window, for [`crate::report::metrics::distortion`].
     pub fn round_trip(&self, windows: &[Window]) -> Result<Vec<Vec<f32>>, Error> {
         round_trip_with(windows, self.dct.size() * self.channels, |w| {
             self.decode(&self.encode(w))
@@ -358,7 +291,7 @@ impl DownsampleCodec {
         Ok(out)
     }
 
-    /// Encodes then decodes every window, for [`crate::metrics::distortion`].
+    /// Encodes then decodes every window, for [`crate::report::metrics::distortion`].
     pub fn round_trip(&self, windows: &[Window]) -> Result<Vec<Vec<f32>>, Error> {
         round_trip_with(windows, self.window * self.channels, |w| {
             self.decode(&self.encode(w))

@@ -9,10 +9,10 @@ use std::path::Path;
 use aecodec_core::{Codec, Model, MAX_WIDTH};
 
 use crate::data::Window;
-use crate::metrics::{distortion, Distortion};
-use crate::models::vae::kl_normal;
-use crate::train::{Batches, Trained};
-use crate::{plot, round_trip, Error, Rng};
+use crate::learned::train::{Batches, Trained};
+use crate::learned::variants::vae::kl_normal;
+use crate::report::metrics::{distortion, Distortion};
+use crate::{report::plot, round_trip, Error, Rng};
 
 /// DAE against AE on corrupted windows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -253,15 +253,15 @@ pub struct VariantsReport {
 /// Trains ae, dae, sparse and vae at `cfg.payload_bytes` on series windows and measures
 /// what each is for on `test`.
 pub fn variants(
-    cfg: &crate::train::TrainConfig,
+    cfg: &crate::learned::train::TrainConfig,
     train_w: &[Window],
     val: &[Window],
     test: &[Window],
     channels: usize,
     progress: &mut dyn FnMut(&str),
 ) -> Result<VariantsReport, Error> {
-    use crate::models::{Variant, DAE_NOISE, SPARSE_RHO};
-    use crate::train::{train, TrainConfig};
+    use crate::learned::train::{train, TrainConfig};
+    use crate::learned::variants::{Variant, DAE_NOISE, SPARSE_RHO};
     use aecodec_core::Precision;
     let run = |variant: Variant, latent: Option<usize>| -> Result<Trained, Error> {
         train(
@@ -335,16 +335,16 @@ pub struct ConditionalReport {
 /// from the prior through the core, and checks them with a 3-NN classifier trained on the
 /// real training rows.
 pub fn conditional(
-    cfg: &crate::train::TrainConfig,
+    cfg: &crate::learned::train::TrainConfig,
     train_rows: &[Window],
     val: &[Window],
     test: &[Window],
     labels: usize,
     per_label: usize,
 ) -> Result<ConditionalReport, Error> {
-    use crate::train::{train, TrainConfig};
+    use crate::learned::train::{train, TrainConfig};
     use aecodec_core::Precision;
-    let variant = crate::models::Variant::vae(cfg.steps);
+    let variant = crate::learned::variants::Variant::vae(cfg.steps);
     let t = train(
         &TrainConfig {
             variant,

@@ -28,7 +28,7 @@ use crate::Error;
 
 /// Family name under which the embedded font is registered with plotters (its default).
 const FONT: &str = "sans-serif";
-static FONT_TTF: &[u8] = include_bytes!("../assets/DejaVuSans-subset.ttf");
+static FONT_TTF: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
 
 /// Largest side and area of a plot. Only `image_grid` and `signals` grow with their input;
 /// past this a caller has almost surely passed the wrong numbers, and 32 Mpx of RGB is

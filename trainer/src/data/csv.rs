@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::time::{parse_time, Intervals, Sampling, TIME_COLUMN_NAMES};
+use crate::data::time::{parse_time, Intervals, Sampling, TIME_COLUMN_NAMES};
 use crate::Error;
 
 /// One window of samples (raw sensor units, channels interleaved) and its label.
@@ -18,7 +18,7 @@ pub struct CsvOptions {
     pub columns: Option<Vec<String>>,
     /// Label column (integer class ids), if any.
     pub label_column: Option<String>,
-    /// The time column, whose intervals give the sample rate ([`crate::time`]).
+    /// The time column, whose intervals give the sample rate ([`crate::data::time`]).
     pub time_column: TimeColumn,
 }
 
@@ -46,7 +46,7 @@ pub struct Times {
 
 /// A numeric table read from CSV: one row per sample (series mode) or per vector (row
 /// mode), its values in one buffer so that a recording costs its samples and no more
-/// (windows are views into it, see [`crate::windows`]).
+/// (windows are views into it, see [`crate::data::windows`]).
 #[derive(Debug, Clone)]
 pub struct Table {
     /// Where it came from.

@@ -3,7 +3,7 @@
 use aecodec_core::{Activation, Conv};
 
 use super::{gemm, Adam};
-use crate::model::{gather_patches, overlap_add, FloatLayer};
+use crate::float::{gather_patches, overlap_add, FloatLayer};
 use crate::Rng;
 
 /// f32 activation, the same functions as the core's (libm-free here: std's are exact enough
@@ -281,7 +281,7 @@ pub struct Mlp {
 impl Mlp {
     /// Layers through `widths` with `hidden` activations and `last` on the final layer.
     pub fn new(widths: &[usize], hidden: Activation, last: Activation, rng: &mut Rng) -> Self {
-        let layers = crate::model::init_stack(widths, hidden, last, rng)
+        let layers = crate::float::init_stack(widths, hidden, last, rng)
             .iter()
             .map(Dense::from_float)
             .collect();

@@ -8,7 +8,7 @@ use aecodec_core::{
 };
 
 use crate::data::Window;
-use crate::model::{activate, FloatLayer, FloatModel, FloatQuantizer};
+use crate::float::{activate, FloatLayer, FloatModel, FloatQuantizer};
 use crate::Error;
 
 fn le_f32(v: impl IntoIterator<Item = f32>) -> Vec<u8> {
@@ -564,7 +564,7 @@ pub fn send_receive(
             .collect()
     };
     let mut out = Vec::with_capacity(windows.len());
-    for part in crate::parallel::map_chunks(windows, 64, run)? {
+    for part in crate::threads::map_chunks(windows, 64, run)? {
         out.extend(part?);
     }
     Ok(out)
