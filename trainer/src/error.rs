@@ -27,6 +27,9 @@ pub enum Error {
     /// An option out of its range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A job's plan does not fit the data; the message names the option and what to do.
+    #[error("{0}")]
+    Plan(String),
     /// Training diverged: the loss became NaN or infinite; no model is produced.
     #[error("training diverged at step {step} (loss {loss}); lower the learning rate (--lr) or check the data")]
     Diverged {

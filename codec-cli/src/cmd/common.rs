@@ -27,9 +27,9 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// Reads `path` with these columns.
-    pub fn read(&self, path: &Path) -> anyhow::Result<Table> {
-        let opts = CsvOptions {
+    /// The CSV options of these columns.
+    pub fn options(&self) -> CsvOptions {
+        CsvOptions {
             columns: self.columns.clone(),
             label_column: self.label_column.clone(),
             time_column: match self.time_column.as_deref() {
@@ -37,8 +37,12 @@ impl Columns {
                 Some("none") => TimeColumn::Absent,
                 Some(name) => TimeColumn::Named(name.to_owned()),
             },
-        };
-        Ok(read_csv(path, &opts)?)
+        }
+    }
+
+    /// Reads `path` with these columns.
+    pub fn read(&self, path: &Path) -> anyhow::Result<Table> {
+        Ok(read_csv(path, &self.options())?)
     }
 
     /// Reads `path` for `model`: without `--columns`, the channels the model names (when
@@ -58,47 +62,6 @@ impl Columns {
             };
         to_model_order(&mut table, model)?;
         Ok(table)
-    }
-
-    /// Reads every recording of `paths` (a folder stands for its `.csv` files, in name
-    /// order), each its own table; all must have the same channel columns (and label
-    /// column) as the first.
-    pub fn read_all(&self, paths: &[PathBuf]) -> anyhow::Result<Vec<Table>> {
-        let mut files = Vec::new();
-        for p in paths {
-            if p.is_dir() {
-                let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
-                    .with_context(|| format!("cannot list {}", p.display()))?
-                    .map(|e| e.map(|e| e.path()))
-                    .collect::<Result<_, _>>()
-                    .with_context(|| format!("cannot list {}", p.display()))?;
-                inside.retain(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
-                inside.sort();
-                if inside.is_empty() {
-                    bail!("{}: a folder without .csv files", p.display());
-                }
-                files.extend(inside);
-            } else {
-                files.push(p.clone());
-            }
-        }
-        let mut tables: Vec<Table> = Vec::with_capacity(files.len());
-        for f in &files {
-            let t = self.read(f)?;
-            if let Some(first) = tables.first() {
-                if t.columns != first.columns || t.labels.is_some() != first.labels.is_some() {
-                    bail!(
-                        "{}: channel columns {:?} differ from {:?} of {} (give --columns to pick the same ones)",
-                        f.display(),
-                        t.columns,
-                        first.columns,
-                        first.path.display()
-                    );
-                }
-            }
-            tables.push(t);
-        }
-        Ok(tables)
     }
 }
 
@@ -291,4 +254,14 @@ impl PortFile {
             path: s.into(),
         })
     }
+}
+
+/// Prints a report: its JSON with `json`, else its markdown.
+pub fn print_report(md: &str, json: &serde_json::Value, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        outln!("{}", serde_json::to_string_pretty(json)?);
+    } else {
+        print!("{md}");
+    }
+    Ok(())
 }

@@ -1,32 +1,13 @@
-//! `aecodec demo`: the main job on the bundled recording, end to end.
-//!
-//! Splits the recording as `aecodec train` does (15 % validation and 15 % test in blocks
-//! spread over the recording, a guard of one window on the training side of each
-//! border, no window in two parts), fits `auto` (linear vs a learned autoencoder,
-//! chosen on validation) at each payload budget, exports every precision of the codec
-//! chosen at 12 bytes, streams the test windows as serial frames, decodes the stream like
-//! a receiver and reports the distortion.
+//! `aecodec demo`: the main job on the bundled recording, end to end
+//! ([`aecodec_trainer::job::demo`]).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use aecodec_core::{
-    encode_frame, max_frame_len, Codec, FrameDecoder, Meta, Model, PayloadHeader, Precision,
-    MAX_PAYLOAD_BYTES,
-};
-use aecodec_trainer::data::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::data::windows::sample;
-use aecodec_trainer::data::{read_csv, CsvOptions, Window};
-use aecodec_trainer::export::lorawan::{Codec as LorawanCodec, PortModel, SizeReport};
-use aecodec_trainer::fsio::write_atomic;
-use aecodec_trainer::job::sweep::{rd_json, rd_markdown, rd_plot, sweep, RdRow};
-use aecodec_trainer::learned::train::{TrainConfig, DEFAULT_REFINE};
-use aecodec_trainer::report::metrics::{distortion, Distortion};
-use aecodec_trainer::report::showcase::{
-    conditional, variants, ConditionalReport, Figure, VariantsReport,
-};
-use aecodec_trainer::{export_blob, measure_precision, report::plot, PrecisionReport};
-use anyhow::{bail, Context};
+use aecodec_core::Precision;
+use aecodec_trainer::job::demo::{precision_file, DemoPlan};
+use aecodec_trainer::learned::train::DEFAULT_REFINE;
+
+use super::common::print_report;
 
 /// Arguments of `demo`.
 #[derive(clap::Args)]
@@ -50,20 +31,6 @@ pub struct Args {
     pub json: bool,
 }
 
-const COLUMNS: [&str; 3] = ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_lateral"];
-const WINDOW: usize = 64;
-/// The bundled recording's sample rate (data/README.md).
-const SAMPLE_RATE_HZ: f64 = 64.0;
-const BUDGETS: [usize; 6] = [6, 8, 12, 16, 24, 32];
-const MAIN_BUDGET: usize = 12;
-/// The test window drawn in the signal plots.
-const PLOT_WINDOW: usize = 3;
-/// The payload header of every codec in the reports (`demo` and `eval`).
-pub(crate) const HEADER: PayloadHeader = PayloadHeader {
-    fingerprint_bits: 4,
-    sequence_bits: 4,
-};
-
 fn default_data() -> PathBuf {
     let local = PathBuf::from("data/daphnet_s06r02e0.csv");
     if local.exists() {
@@ -72,424 +39,23 @@ fn default_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/daphnet_s06r02e0.csv")
 }
 
-fn precision_file(p: Precision) -> String {
-    format!("model-{}.aem", p.slug())
-}
-
-/// One precision of the chosen codec, streamed.
-struct PrecisionRow {
-    precision: Precision,
-    report: PrecisionReport,
-    streamed: Distortion,
-    frame_bytes: usize,
-}
-
-/// Writes report.md and report.json into `out`, and prints the report (JSON or markdown).
-pub(crate) fn write_reports(
-    out: &Path,
-    md: &str,
-    json: &serde_json::Value,
-    print_json: bool,
-) -> anyhow::Result<()> {
-    write_atomic(&out.join("report.md"), md.as_bytes())?;
-    write_atomic(
-        &out.join("report.json"),
-        serde_json::to_string_pretty(json)?.as_bytes(),
-    )?;
-    if print_json {
-        outln!("{}", serde_json::to_string_pretty(json)?);
-    } else {
-        print!("{md}");
-    }
-    Ok(())
-}
-
-/// Streams `test` through `blob` as frames; returns the frame bytes and the windows a
-/// receiver decodes from them.
-fn stream(blob: &[u8], test: &[Window], refine: u8) -> anyhow::Result<(Vec<u8>, Vec<Vec<f32>>)> {
-    let model = Model::from_bytes(blob)?;
-    let mut codec = Box::new(Codec::<{ aecodec_core::MAX_WIDTH }>::new(&model)?);
-    let mut wire = Vec::new();
-    for (i, (w, label)) in test.iter().enumerate() {
-        let meta = Meta {
-            sequence: i as u16,
-            label: *label,
-        };
-        let p = codec.encode_refined(w, meta, refine)?;
-        let mut frame = [0u8; max_frame_len(MAX_PAYLOAD_BYTES)];
-        let n = encode_frame(p.as_bytes(), &mut frame)?;
-        wire.extend_from_slice(&frame[..n]);
-    }
-    let mut rx = FrameDecoder::<{ max_frame_len(MAX_PAYLOAD_BYTES) }>::new();
-    let mut decoded = Vec::new();
-    for &b in &wire {
-        if let Some(frame) = rx.push(b) {
-            let mut out = vec![0.0f32; model.input_dim()];
-            codec.decode(frame?, &mut out)?;
-            decoded.push(out);
-        }
-    }
-    if decoded.len() != test.len() {
-        bail!(
-            "receiver decoded {} of {} frames",
-            decoded.len(),
-            test.len()
-        );
-    }
-    Ok((wire, decoded))
-}
-
-fn decoded_csv(decoded: &[Vec<f32>]) -> String {
-    let mut csv = format!("window,sample,{}\n", COLUMNS.join(","));
-    for (wi, w) in decoded.iter().enumerate() {
-        for (si, s) in w.chunks_exact(COLUMNS.len()).enumerate() {
-            let vals: Vec<String> = s.iter().map(|v| format!("{v:.2}")).collect();
-            let _ = writeln!(csv, "{wi},{si},{}", vals.join(","));
-        }
-    }
-    csv
-}
-
-fn markdown(
-    path: &Path,
-    split: (usize, usize, usize),
-    steps: usize,
-    rd: &[RdRow],
-    precisions: &[PrecisionRow],
-) -> String {
-    let inputs = WINDOW * COLUMNS.len();
-    let mut md = String::new();
-    let _ = writeln!(md, "# aecodec demo report\n");
-    let _ = writeln!(
-        md,
-        "Data: `{}`, channels {}, windows of {WINDOW} samples ({inputs} values); 15 % validation and 15 % test in \
-         blocks spread over the recording (as `aecodec train` splits): {} train windows (one every sample), {} validation (one every 8), \
-         {} test windows (no overlap). The codecs are fit on the training part only. \
-         Codecs: `linear` (PCA/KLT) and `dct` (per-channel DCT-II), both with bit allocation on measured error, `switch` (either, \
-         chosen per window and named in one payload bit), `ae` and `dae` (learned autoencoder, plain and denoising, {steps} steps), and `downsample` (evenly spaced samples at 8 bits, linear \
-         interpolation; latent dims = samples kept). `auto` keeps the simplest of linear, dct, switch, ae and dae within one standard error of the best on validation (of the classical ones the switch, unless a single basis leads it by more than 0.2 dB). \
-         Every payload carries {} fingerprint + {} sequence bits; all codecs get the same bytes.\n",
-        path.display(),
-        COLUMNS.join(", "),
-        split.0,
-        split.1,
-        split.2,
-        HEADER.fingerprint_bits,
-        HEADER.sequence_bits
-    );
-    md.push_str(&rd_markdown(rd, inputs));
-    let _ = writeln!(md, "\n## Precisions of the codec chosen at {MAIN_BUDGET} bytes, streamed as serial frames and decoded\n");
-    let _ = writeln!(
-        md,
-        "RMSE and SNR: the frames, each precision's encoder refining for up to {} passes through its own decoder. \
-         \"RMSE vs f32\" and \"payload bits as f32\": the plain encoder's codes, to compare the precisions' networks.\n",
-        rd.first().map_or(0, |r| r.refine)
-    );
-    let _ = writeln!(md, "| precision | blob bytes | RMSE (mg) | SNR (dB) | RMSE vs f32 (mg) | payload bits as f32 | frame bytes |");
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
-    for p in precisions {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {:.1} | {:.2} | {:.2} | {:.0} % | {} |",
-            p.precision,
-            p.report.blob_bytes,
-            p.streamed.rmse,
-            p.streamed.snr_db,
-            p.report.rmse_vs_f32,
-            100.0 * p.report.payload_agreement,
-            p.frame_bytes
-        );
-    }
-    md
-}
-
-/// Writes the report's PNGs; returns (file name, what it shows).
-fn plots(
-    out: &Path,
-    rd: &[RdRow],
-    test: &[Window],
-    decoded: &[(String, Vec<f32>)],
-    shown: &VariantsReport,
-    digits: &ConditionalReport,
-) -> anyhow::Result<Vec<Figure>> {
-    let mut written = Vec::new();
-    let channels: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
-    rd_plot(&out.join("rate-distortion.png"), rd)?;
-    written.push((
-        "rate-distortion.png".into(),
-        "SNR against payload bytes for every codec".into(),
-    ));
-    let window = test.get(PLOT_WINDOW).map(|(w, _)| &w[..]);
-    if let Some(window) = window {
-        plot::signals(
-            &out.join("signals.png"),
-            &format!("Test window {PLOT_WINDOW}: original (black) and decoded from frames"),
-            &channels,
-            window,
-            decoded,
-            Some(SAMPLE_RATE_HZ),
-        )?;
-        written.push((
-            "signals.png".into(),
-            "a test window and its reconstructions, per precision".into(),
-        ));
-    }
-    written.extend(shown.plots(out, &channels, window, Some(SAMPLE_RATE_HZ))?);
-    written.push(digits.plot(out)?);
-    Ok(written)
-}
-
-/// The conditional VAE on the bundled digits (row mode, labels).
-fn digits_report(args: &Args, cfg: &TrainConfig) -> anyhow::Result<ConditionalReport> {
-    let path = args.data.as_ref().and_then(|p| p.parent()).map_or_else(
-        || default_data().with_file_name("digits.csv"),
-        |dir| dir.join("digits.csv"),
-    );
-    let opts = CsvOptions {
-        columns: None,
-        label_column: Some("label".into()),
-        ..Default::default()
-    };
-    let t = read_csv(&path, &opts)?;
-    let split = Split::new(
-        std::slice::from_ref(&t),
-        &[],
-        &[],
-        SplitPlan::rows(),
-        Cut::Rows,
-    )?;
-    let cfg = TrainConfig {
-        latent: Some(8),
-        ..cfg.clone()
-    };
-    Ok(conditional(
-        &cfg,
-        &split.train.to_vec(),
-        &split.validation.to_vec(),
-        &split.test.to_vec(),
-        10,
-        50,
-    )?)
-}
-
-/// The 12-byte codec's LoRaWAN payload codec (`codec.js`) and its definition with three
-/// test windows and the refused payloads as examples (`codec.yaml`).
-fn lorawan_codec(out: &Path, blob: &[u8], test: &[Window]) -> anyhow::Result<SizeReport> {
-    let codec = LorawanCodec::new(vec![PortModel::of_blob(None, blob)?])?;
-    let (yaml, _) = codec.definition("codec.js", &[&sample(test, 3)])?;
-    write_atomic(&out.join("codec.js"), codec.js().as_bytes())?;
-    write_atomic(&out.join("codec.yaml"), yaml.as_bytes())?;
-    Ok(codec.size())
-}
-
-/// The chosen codec at every precision: blobs written, test windows streamed as frames
-/// and decoded as a receiver would.
-struct Shipped {
-    precisions: Vec<PrecisionRow>,
-    /// (legend, decoded plot window) per precision.
-    plotted: Vec<(String, Vec<f32>)>,
-    /// The full-int8 codec's LoRaWAN payload codec.
-    lorawan: SizeReport,
-}
-
-/// Exports `model` at every precision into `args.out`, streams the test windows through
-/// each, and writes the full-int8 frames, their decoded CSV and the LoRaWAN codec.
-fn ship(
-    args: &Args,
-    model: &aecodec_trainer::FloatModel,
-    train: &[Window],
-    test: &[Window],
-) -> anyhow::Result<Shipped> {
-    let f32_blob = export_blob(model, Precision::F32, train)?;
-    let mut precisions = Vec::new();
-    let mut plotted = Vec::new();
-    let mut lorawan = None;
-    for precision in [Precision::F32, Precision::Int8Weights, Precision::Int8Full] {
-        let blob = export_blob(model, precision, train)?;
-        write_atomic(&args.out.join(precision_file(precision)), &blob)?;
-        let report = measure_precision(model, &blob, &f32_blob, test)?;
-        let (wire, decoded) = stream(&blob, test, args.refine)?;
-        if let Some(first) = decoded.get(PLOT_WINDOW) {
-            plotted.push((format!("{precision} at {MAIN_BUDGET} B"), first.clone()));
-        }
-        if precision == Precision::Int8Full {
-            lorawan = Some(lorawan_codec(&args.out, &blob, test)?);
-            write_atomic(&args.out.join("frames.bin"), &wire)?;
-            write_atomic(
-                &args.out.join("decoded.csv"),
-                decoded_csv(&decoded).as_bytes(),
-            )?;
-        }
-        precisions.push(PrecisionRow {
-            precision,
-            report,
-            streamed: distortion(test, &decoded, COLUMNS.len()),
-            frame_bytes: wire.len(),
-        });
-    }
-    Ok(Shipped {
-        precisions,
-        plotted,
-        lorawan: lorawan.context("no full-int8 precision was exported")?,
-    })
-}
-
-/// report.json: the same figures as report.md.
-fn report_json(
-    path: &Path,
-    (train, validation, test): (usize, usize, usize),
-    steps: usize,
-    rd: &[RdRow],
-    shown: &VariantsReport,
-    digits: &ConditionalReport,
-    precisions: &[PrecisionRow],
-) -> serde_json::Value {
-    serde_json::json!({
-        "data": path.display().to_string(),
-        "window": WINDOW,
-        "channels": COLUMNS,
-        "split": {"train": train, "validation": validation, "test": test},
-        "payload_bytes": MAIN_BUDGET,
-        "steps": steps,
-        "rate_distortion": rd_json(rd, WINDOW * COLUMNS.len()),
-        "variants": shown.json(),
-        "cvae_digits": digits.json(),
-        "precisions": precisions.iter().map(|p| serde_json::json!({
-            "precision": p.precision.slug(), "blob_bytes": p.report.blob_bytes,
-            "rmse": p.streamed.rmse, "snr_db": p.streamed.snr_db, "rmse_vs_f32": p.report.rmse_vs_f32,
-            "latent_rmse": p.report.latent_rmse, "payload_agreement": p.report.payload_agreement,
-            "frame_bytes": p.frame_bytes,
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// The recording's windows, split as `aecodec train` splits it.
-struct Parts {
-    /// Samples in the recording.
-    rows: usize,
-    train: Vec<Window>,
-    val: Vec<Window>,
-    test: Vec<Window>,
-}
-
-/// The recording at `path`, read and split.
-fn windows(path: &Path) -> anyhow::Result<Parts> {
-    let opts = CsvOptions {
-        columns: Some(COLUMNS.iter().map(|c| c.to_string()).collect()),
-        label_column: None,
-        ..Default::default()
-    };
-    let table = read_csv(path, &opts)?;
-    let rows = table.len();
-    // Training windows start at every sample (shift augmentation inside the training
-    // blocks: measured +0.2 dB validation SNR at 6-12 B over every 2 samples), validation
-    // windows every 8 (a steadier estimate for choosing a codec); test windows do not
-    // overlap.
-    let cut = Cut::Series {
-        window: WINDOW,
-        hop: 1,
-    };
-    let split = Split::new(
-        std::slice::from_ref(&table),
-        &[],
-        &[],
-        SplitPlan::series(WINDOW),
-        cut,
-    )?;
-    Ok(Parts {
-        rows,
-        train: split.train.to_vec(),
-        val: split.validation.to_vec(),
-        test: split.test.to_vec(),
-    })
-}
-
 /// Runs `demo`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let path = args.data.clone().unwrap_or_else(default_data);
-    let Parts {
-        rows,
-        train,
-        val,
-        test,
-    } = windows(&path)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    eprintln!(
-        "aecodec demo: {} ({rows} samples x {} channels); windows of {WINDOW}: {} train, {} validation, {} test",
-        path.display(),
-        COLUMNS.len(),
-        train.len(),
-        val.len(),
-        test.len()
+    let data = args.data.clone().unwrap_or_else(default_data);
+    let digits = args.data.as_ref().and_then(|p| p.parent()).map_or_else(
+        || default_data().with_file_name("digits.csv"),
+        |dir| dir.join("digits.csv"),
     );
-
-    let rd = sweep(
-        &train,
-        &val,
-        &test,
-        COLUMNS.len(),
-        &BUDGETS,
-        args.steps,
-        args.refine,
-        HEADER,
-        &mut |line| eprintln!("  {line}"),
-    )?;
-    let main = rd
-        .iter()
-        .find(|r| r.bytes == MAIN_BUDGET)
-        .map(|r| r.model.clone());
-    let model = main.context("the main budget is not among the budgets")?;
-    // The shipped model records what its windows are (the CLI's `train` does the same
-    // from the columns and the time column).
-    let model = aecodec_trainer::FloatModel {
-        signal: aecodec_trainer::SignalInfo {
-            channels: COLUMNS.len(),
-            sample_rate_hz: Some(SAMPLE_RATE_HZ as f32),
-            names: COLUMNS.iter().map(|c| c.to_string()).collect(),
-            rows: false,
-        },
-        ..model
-    };
-
-    let shipped = ship(&args, &model, &train, &test)?;
-
-    eprintln!("  variants at {MAIN_BUDGET} bytes: training ae, dae, sparse, vae");
-    let cfg = TrainConfig {
-        payload_bytes: MAIN_BUDGET,
-        header: HEADER,
+    let plan = DemoPlan {
+        data,
+        digits,
+        out: args.out.clone(),
         steps: args.steps,
-        ..TrainConfig::default()
+        refine: args.refine,
     };
-    let shown = variants(&cfg, &train, &val, &test, COLUMNS.len(), &mut |_| {})?;
-    eprintln!("  conditional VAE on the digits");
-    let digits = digits_report(&args, &cfg)?;
-
-    let mut md = markdown(
-        &path,
-        (train.len(), val.len(), test.len()),
-        args.steps,
-        &rd,
-        &shipped.precisions,
-    );
-    md.push_str(&shown.markdown());
-    md.push_str(&digits.markdown());
-    let pngs = plots(&args.out, &rd, &test, &shipped.plotted, &shown, &digits)?;
-    md.push_str("\n## Plots\n\n");
-    for (file, what) in &pngs {
-        md.push_str(&format!("- [{file}]({file}): {what}\n"));
-    }
-    let json = report_json(
-        &path,
-        (train.len(), val.len(), test.len()),
-        args.steps,
-        &rd,
-        &shown,
-        &digits,
-        &shipped.precisions,
-    );
-    write_reports(&args.out, &md, &json, args.json)?;
+    let demo = aecodec_trainer::job::demo::run(&plan, &mut |line| eprintln!("{line}"))?;
+    print_report(&demo.markdown, &demo.json, args.json)?;
     eprintln!(
         "\ndone in {:.1} s. Outputs in {}: report.md, report.json, the PNG plots it links, {}, {}, {}, frames.bin (int8-full frames of the test windows), decoded.csv, codec.js and codec.yaml (the LoRaWAN payload codec, {} characters)",
         started.elapsed().as_secs_f64(),
@@ -497,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         precision_file(Precision::F32),
         precision_file(Precision::Int8Weights),
         precision_file(Precision::Int8Full),
-        shipped.lorawan.chars
+        demo.lorawan.chars
     );
     Ok(())
 }

@@ -9,10 +9,10 @@ use aecodec_trainer::data::windows::HELD_OUT_SAMPLE;
 use aecodec_trainer::{export_blob, report::plot, round_trip};
 use anyhow::{bail, Context};
 
-use super::common::Columns;
-use super::demo::{write_reports, HEADER};
+use super::common::{print_report, Columns};
 use aecodec_trainer::data::Window;
 use aecodec_trainer::job::sweep::{rd_json, rd_markdown, rd_plot, sweep};
+use aecodec_trainer::job::{write_reports, REPORT_HEADER};
 
 /// Arguments of `eval`.
 #[derive(clap::Args)]
@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &args.budgets,
         args.steps,
         args.refine,
-        HEADER,
+        REPORT_HEADER,
         &mut |line| eprintln!("  {line}"),
     )?;
     let inputs = args.window * channels;
@@ -125,7 +125,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "split": {"train": train.len(), "validation": val.len(), "test": test.len()},
         "rate_distortion": rd_json(&rd, inputs),
     });
-    write_reports(&args.out, &md, &json, args.json)?;
+    write_reports(&args.out, &md, &json)?;
+    print_report(&md, &json, args.json)?;
     eprintln!(
         "outputs in {}: report.md, report.json, rate-distortion.png, signals.png",
         args.out.display()

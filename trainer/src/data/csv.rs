@@ -113,6 +113,60 @@ fn shown(text: &str) -> String {
     }
 }
 
+/// Reads every recording of `paths` (a folder stands for its `.csv` files, in name
+/// order), each its own table; all must have the same channel columns (and label
+/// column) as the first.
+pub fn read_recordings(paths: &[PathBuf], opts: &CsvOptions) -> Result<Vec<Table>, Error> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let io = |source| Error::Io {
+                path: p.clone(),
+                source,
+            };
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(io)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(io)?;
+            inside.retain(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
+            inside.sort();
+            if inside.is_empty() {
+                return Err(Error::Data {
+                    path: p.clone(),
+                    line: 0,
+                    column: None,
+                    message: "a folder without .csv files".into(),
+                });
+            }
+            files.extend(inside);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut tables: Vec<Table> = Vec::with_capacity(files.len());
+    for f in &files {
+        let t = read_csv(f, opts)?;
+        if let Some(first) = tables.first() {
+            if t.columns != first.columns || t.labels.is_some() != first.labels.is_some() {
+                return Err(Error::Data {
+                    path: f.clone(),
+                    line: 0,
+                    column: None,
+                    message: format!(
+                        "channel columns {:?} differ from {:?} of {} (give --columns to pick the same ones)",
+                        t.columns,
+                        first.columns,
+                        first.path.display()
+                    ),
+                });
+            }
+        }
+        tables.push(t);
+    }
+    Ok(tables)
+}
+
 /// Reads a CSV file with a header row. Lines longer than [`MAX_LINE_BYTES`] are refused.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::Io {

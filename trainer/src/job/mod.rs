@@ -3,4 +3,27 @@
 //! the rate–distortion sweep of `demo` and `eval` ([`sweep`]). Each takes a plan the
 //! caller has checked and returns what it did; printing is the caller's.
 
+pub mod demo;
 pub mod sweep;
+pub mod train;
+
+use std::path::Path;
+
+use aecodec_core::PayloadHeader;
+
+use crate::fsio::write_atomic;
+use crate::Error;
+
+/// The payload header of every codec in the reports (`demo` and `eval`).
+pub const REPORT_HEADER: PayloadHeader = PayloadHeader {
+    fingerprint_bits: 4,
+    sequence_bits: 4,
+};
+
+/// Writes a report's markdown and JSON into `out` as report.md and report.json.
+pub fn write_reports(out: &Path, md: &str, json: &serde_json::Value) -> Result<(), Error> {
+    write_atomic(&out.join("report.md"), md.as_bytes())?;
+    let text = serde_json::to_string_pretty(json)
+        .map_err(|e| Error::InvalidArgument(format!("report.json: {e}")))?;
+    write_atomic(&out.join("report.json"), text.as_bytes())
+}

@@ -1,0 +1,708 @@
+//! The train job: a codec fit to a user's recordings at a payload budget.
+//!
+//! In order: read the recordings, deal them into training, validation and test parts,
+//! decide what to fit from the plan and the data, fit (or let `auto` choose), measure
+//! the choice on validation, fit the chosen codec again on training and validation
+//! together, export it, measure it and the classical codecs on the test part, and save
+//! the trained-model file. The caller turns its options into a [`TrainPlan`] and prints
+//! the [`Trained`] that comes back.
+
+use std::path::PathBuf;
+
+use aecodec_core::{PayloadHeader, Precision};
+
+use crate::data::split::{Cut, Part, Split, SplitPlan};
+use crate::data::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
+use crate::data::{read_recordings, CsvOptions, Table, Window};
+use crate::export::lorawan::console_decoder_hidden;
+use crate::export::{device_blob, export_blob, round_trip, send_receive};
+use crate::learned::train::{default_conv, Progress, TrainConfig};
+use crate::learned::variants::{ConvShape, Variant};
+use crate::report::metrics::{distortion, Distortion};
+use crate::select::{auto, fit, validate, CodecKind};
+use crate::store::{Layout, TrainedFile, KEEP_WINDOWS};
+use crate::{Error, FloatModel, SignalInfo};
+
+/// Which codec to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariantChoice {
+    /// Fit linear, dct, switch, ae and dae; keep the simplest within one standard error
+    /// of the best on validation (a conditional VAE if the data is labelled).
+    Auto,
+    /// PCA/KLT.
+    Linear,
+    /// Per-channel DCT.
+    Dct,
+    /// PCA or DCT, chosen for each window.
+    Switch,
+    /// Stacked undercomplete autoencoder.
+    Ae,
+    /// Denoising autoencoder (input noise σ: [`TrainPlan::noise`]).
+    Dae,
+    /// Sparse autoencoder.
+    Sparse,
+    /// β-VAE.
+    Vae,
+    /// Conditional VAE (needs a label column).
+    Cvae,
+}
+
+/// The convolutional front end of the learned variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvChoice {
+    /// [`default_conv`] where a convolution fits the data (series windows, or rows of
+    /// several channels; not with labels), else none.
+    Auto,
+    /// Dense layers only.
+    None,
+    /// This shape (refused where no convolution fits the data).
+    Shape(ConvShape),
+}
+
+/// Training presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// A decoder whose LoRaWAN payload codec fits The Things Stack's console: no
+    /// convolution, one hidden decoder layer sized for the window.
+    LorawanConsole,
+}
+
+/// Everything the train job needs, checked by the caller for what it can check alone
+/// (the rest is checked against the data here).
+#[derive(Debug, Clone)]
+pub struct TrainPlan {
+    /// Recordings to fit on (a folder stands for its `.csv` files); each is cut into
+    /// blocks of its own and dealt to the parts.
+    pub data: Vec<PathBuf>,
+    /// Recordings kept whole for validation (then no part of `data` is).
+    pub validation: Vec<PathBuf>,
+    /// Recordings kept whole for the test figures (then no part of `data` is).
+    pub test: Vec<PathBuf>,
+    /// Which columns to read.
+    pub csv: CsvOptions,
+    /// Row mode: each row is one window.
+    pub rows: bool,
+    /// Row mode: channels of each row, channel-major.
+    pub channels: Option<usize>,
+    /// Samples per window (series mode).
+    pub window: usize,
+    /// Samples between training windows (series mode).
+    pub hop: usize,
+    /// Samples per second, if given; else measured from the time columns.
+    pub sample_rate_hz: Option<f32>,
+    /// Which codec to fit.
+    pub variant: VariantChoice,
+    /// Payload budget in bytes, header included.
+    pub payload_bytes: usize,
+    /// The payload header.
+    pub header: PayloadHeader,
+    /// Latent dimensions of the learned variants (default: from the budget).
+    pub latent: Option<usize>,
+    /// Hidden widths of the encoder.
+    pub hidden: Vec<usize>,
+    /// Hidden widths of the decoder.
+    pub decoder_hidden: Vec<usize>,
+    /// Convolutional front end.
+    pub conv: ConvChoice,
+    /// A preset that sets the decoder and the front end.
+    pub preset: Option<Preset>,
+    /// Training steps (minibatches).
+    pub steps: usize,
+    /// Adam learning rate.
+    pub lr: f32,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Decay of the weights' moving average.
+    pub weight_average: f32,
+    /// Encoder refinement passes the codec will run with.
+    pub refine: u8,
+    /// Data-parallel shards of each minibatch.
+    pub threads: std::num::NonZeroUsize,
+    /// Denoising autoencoder input noise σ.
+    pub noise: f32,
+    /// Fit the chosen codec again on training and validation together.
+    pub refit: bool,
+    /// The trained-model file to write (atomically).
+    pub output: PathBuf,
+}
+
+/// What the train job reports while it runs.
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    /// A fit starts: the codec's name (`auto`, `refit ae`, …).
+    Fit(String),
+    /// A training step of the current fit.
+    Step(Progress),
+    /// The fits are done.
+    Fitted,
+}
+
+/// The recordings of a plan: `data`, `validation` and `test` files.
+struct Recordings {
+    data: Vec<Table>,
+    validation: Vec<Table>,
+    test: Vec<Table>,
+}
+
+impl Recordings {
+    fn read(plan: &TrainPlan) -> Result<Recordings, Error> {
+        let mut r = Recordings {
+            data: read_recordings(&plan.data, &plan.csv)?,
+            validation: read_recordings(&plan.validation, &plan.csv)?,
+            test: read_recordings(&plan.test, &plan.csv)?,
+        };
+        if r.data.is_empty() {
+            return Err(Error::InvalidArgument("no recording to train on".into()));
+        }
+        if let Some(c) = plan.channels {
+            for t in r
+                .data
+                .iter_mut()
+                .chain(&mut r.validation)
+                .chain(&mut r.test)
+            {
+                t.interleave_rows(c)?;
+            }
+        }
+        let first = &r.data[0];
+        for t in r.validation.iter().chain(&r.test) {
+            if t.columns != first.columns {
+                return Err(data_error(
+                    t,
+                    format!(
+                        "channel columns {:?} differ from {:?} of {}",
+                        t.columns,
+                        first.columns,
+                        first.path.display()
+                    ),
+                ));
+            }
+        }
+        Ok(r)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Table> {
+        self.data.iter().chain(&self.validation).chain(&self.test)
+    }
+}
+
+/// A problem with the recording `t` as a whole.
+fn data_error(t: &Table, message: String) -> Error {
+    Error::Data {
+        path: t.path.clone(),
+        line: 0,
+        column: None,
+        message,
+    }
+}
+
+/// What the model's windows of `inputs` values in `channels` channels are windows of, and
+/// where the sample rate came from: the channel columns' names (series mode), and the
+/// plan's rate or the time columns' intervals, which must agree (within 1 %) with each
+/// other and with the plan's.
+fn signal(
+    plan: &TrainPlan,
+    rec: &Recordings,
+    channels: usize,
+    inputs: usize,
+) -> Result<(SignalInfo, String), Error> {
+    let mut measured: Option<(f64, &Table)> = None;
+    for t in rec.all().filter(|_| !plan.rows) {
+        let Some(s) = t.times.as_ref().and_then(|t| t.sampling) else {
+            continue;
+        };
+        match measured {
+            Some((rate, first)) if (s.rate_hz / rate - 1.0).abs() > 0.01 => {
+                return Err(data_error(
+                    t,
+                    format!(
+                        "its time column steps at {:.4} Hz, {} at {rate:.4} Hz; give recordings of one sample rate",
+                        s.rate_hz,
+                        first.path.display()
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => measured = Some((s.rate_hz, t)),
+        }
+    }
+    let column = |t: &Table| t.times.as_ref().map_or(String::new(), |t| t.column.clone());
+    let (rate, from) = match (plan.sample_rate_hz, measured) {
+        (Some(hz), _) if !(hz.is_finite() && hz > 0.0) => {
+            return Err(Error::Plan(format!(
+                "--sample-rate {hz}: not a positive number of samples per second"
+            )))
+        }
+        (Some(hz), Some((m, t))) if (f64::from(hz) / m - 1.0).abs() > 0.01 => {
+            return Err(Error::Plan(format!(
+                "--sample-rate {hz} Hz, but column `{}` of {} steps at {m:.4} Hz; give the rate the recording has, or --time-column none",
+                column(t),
+                t.path.display()
+            )))
+        }
+        (Some(hz), _) => (Some(hz), " (--sample-rate)".to_string()),
+        (None, Some((m, t))) => (
+            Some(four_digits(m) as f32),
+            format!(" (from column `{}` of {})", column(t), t.path.display()),
+        ),
+        (None, None) => (None, String::new()),
+    };
+    let info = SignalInfo {
+        channels,
+        sample_rate_hz: rate,
+        names: if plan.rows {
+            Vec::new()
+        } else {
+            rec.data[0].columns.clone()
+        },
+        rows: plan.rows,
+    };
+    info.check(inputs)
+        .map_err(|e| data_error(&rec.data[0], e.to_string()))?;
+    Ok((info, from))
+}
+
+/// `x` rounded to four significant digits: a rate measured from timestamps, to the
+/// precision a device's clock holds (0.1 %; 64.0002 Hz from millisecond stamps is 64).
+fn four_digits(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return x;
+    }
+    let scale = 10f64.powi(3 - x.log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
+/// The recordings dealt into training, validation and test windows.
+fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<Split<'a>, Error> {
+    let data = &rec.data;
+    let (split_plan, cut) = if plan.rows {
+        (SplitPlan::rows(), Cut::Rows)
+    } else {
+        (
+            SplitPlan::series(plan.window),
+            Cut::Series {
+                window: plan.window,
+                hop: plan.hop.max(1),
+            },
+        )
+    };
+    let split = Split::new(data, &rec.validation, &rec.test, split_plan, cut)?;
+    let names = || {
+        data.iter()
+            .map(|t| t.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for part in [Part::Train, Part::Validation, Part::Test] {
+        if split.part(part).is_empty() {
+            return Err(Error::Plan(format!(
+                "{}: too little data for a {} part of {} windows ({} rows were dealt to it); give more data, a shorter --window, or whole files with --validation / --test",
+                names(),
+                part.name(),
+                if plan.rows { "one-row".to_string() } else { format!("{}-sample", plan.window) },
+                split.rows(part)
+            )));
+        }
+    }
+    Ok(split)
+}
+
+/// What the job fits, decided from the plan and the data before any fit.
+struct Fit {
+    cfg: TrainConfig,
+    /// Channels of the model's windows.
+    in_channels: usize,
+    /// Labels of a conditional model; 0 for others.
+    labels: usize,
+    /// What the windows are windows of, and where the sample rate came from.
+    signal: SignalInfo,
+    rate_from: String,
+}
+
+impl Fit {
+    fn new(plan: &TrainPlan, rec: &Recordings) -> Result<Fit, Error> {
+        let table = &rec.data[0];
+        let labels = rec
+            .all()
+            .filter_map(|t| t.labels.as_ref())
+            .flatten()
+            .max()
+            .map_or(0, |&l| usize::from(l) + 1);
+        if plan.variant == VariantChoice::Cvae && labels == 0 {
+            return Err(data_error(
+                table,
+                "cvae needs labels: give the label column with --label-column NAME".into(),
+            ));
+        }
+        let channels = table.columns.len();
+        let in_channels = if plan.rows {
+            plan.channels.unwrap_or(1)
+        } else {
+            channels
+        };
+        let labelled = labels > 0
+            && !matches!(
+                plan.variant,
+                VariantChoice::Linear | VariantChoice::Dct | VariantChoice::Switch
+            );
+        let variant = match plan.variant {
+            VariantChoice::Dae => Variant::dae(plan.noise),
+            VariantChoice::Sparse => Variant::sparse(),
+            VariantChoice::Vae | VariantChoice::Cvae => Variant::vae(plan.steps),
+            VariantChoice::Auto if labelled => Variant::vae(plan.steps),
+            _ => Variant::Ae,
+        };
+        let inputs = if plan.rows {
+            channels
+        } else {
+            plan.window * channels
+        };
+        let labels = if labelled { labels } else { 0 };
+        let (signal, rate_from) = signal(plan, rec, in_channels, inputs)?;
+        let (conv, decoder_hidden) = match plan.preset {
+            None => (plan.conv, plan.decoder_hidden.clone()),
+            Some(Preset::LorawanConsole) => {
+                // Latent dimensions of at least 3 bits each (the allocation gives most 4).
+                let header_bits = usize::from(plan.header.fingerprint_bits)
+                    + usize::from(plan.header.sequence_bits);
+                let code_bits = (8 * plan.payload_bytes).saturating_sub(header_bits);
+                let latent = plan.latent.unwrap_or(code_bits / 3) + labels;
+                let h = console_decoder_hidden(inputs, latent).ok_or_else(|| {
+                    Error::Plan(format!("--preset lorawan-console: no decoder for windows of {inputs} values fits 40,960 characters; shorten --window"))
+                })?;
+                (ConvChoice::None, vec![h])
+            }
+        };
+        // Series windows, and rows of given channels, take the convolutional front end.
+        let conv = conv_shape(
+            conv,
+            (!plan.rows || plan.channels.is_some()) && !labelled,
+            inputs / in_channels,
+            in_channels,
+        )?;
+        let cfg = TrainConfig {
+            variant,
+            conv,
+            hidden: plan.hidden.clone(),
+            decoder_hidden: Some(decoder_hidden),
+            latent: plan.latent,
+            payload_bytes: plan.payload_bytes,
+            header: plan.header,
+            steps: plan.steps,
+            lr: plan.lr,
+            seed: plan.seed,
+            threads: plan.threads,
+            weight_average: plan.weight_average,
+            refine: plan.refine,
+            ..TrainConfig::default()
+        };
+        Ok(Fit {
+            cfg,
+            in_channels,
+            labels,
+            signal,
+            rate_from,
+        })
+    }
+
+    /// The codec's name in the summary and the file.
+    fn name(&self, kind: CodecKind) -> &'static str {
+        if self.labels > 0 {
+            "cvae"
+        } else {
+            kind.name()
+        }
+    }
+}
+
+/// The convolutional front end `conv` asks for, for windows of `window` samples of
+/// `channels` channels; `series` says whether one fits the data at all (series mode,
+/// no labels).
+fn conv_shape(
+    conv: ConvChoice,
+    series: bool,
+    window: usize,
+    channels: usize,
+) -> Result<Option<ConvShape>, Error> {
+    let input = window * channels;
+    match conv {
+        ConvChoice::None => Ok(None),
+        ConvChoice::Auto => Ok(default_conv(input, channels).filter(|_| series)),
+        ConvChoice::Shape(c) => {
+            let spec = format!("{},{},{}", c.kernel, c.stride, c.filters);
+            if !series {
+                return Err(Error::Plan(format!("--conv {spec}: a convolution runs along the samples of unconditional models' windows (series mode, or --rows with --channels; not with labels)")));
+            }
+            c.check(input, channels)
+                .map_err(|e| Error::Plan(format!("--conv {spec}: {e}")))?;
+            Ok(Some(c))
+        }
+    }
+}
+
+/// The codec the job chose, fit on the training part, and why.
+struct Choice {
+    kind: CodecKind,
+    model: FloatModel,
+    reason: String,
+    /// Each candidate `auto` compared, with its validation SNR.
+    compared: Vec<(String, f64)>,
+}
+
+/// Fits the codec the plan asks for, or the candidates of `auto` and keeps one.
+fn choose(
+    plan: &TrainPlan,
+    fit_plan: &Fit,
+    train: &WindowSet<'_>,
+    val: &[Window],
+    events: &mut dyn FnMut(TrainEvent),
+) -> Result<Choice, Error> {
+    let channels = fit_plan.in_channels;
+    if plan.variant == VariantChoice::Auto && fit_plan.labels == 0 {
+        events(TrainEvent::Fit("auto".into()));
+        let sel = auto(&fit_plan.cfg, train, val, channels, 0, &mut |p| {
+            events(TrainEvent::Step(p))
+        })?;
+        let compared = sel
+            .candidates
+            .iter()
+            .map(|c| (c.name.clone(), c.validation.snr_db))
+            .collect();
+        let best = sel.best();
+        return Ok(Choice {
+            kind: best.kind,
+            model: best.model.clone(),
+            reason: sel.reason(),
+            compared,
+        });
+    }
+    let kind = match plan.variant {
+        VariantChoice::Linear => CodecKind::Linear,
+        VariantChoice::Dct => CodecKind::Dct,
+        VariantChoice::Switch => CodecKind::Switch,
+        _ => CodecKind::Learned(fit_plan.cfg.variant),
+    };
+    events(TrainEvent::Fit(kind.name().into()));
+    let model = fit(
+        kind,
+        &fit_plan.cfg,
+        train,
+        val,
+        channels,
+        fit_plan.labels,
+        &mut |p| events(TrainEvent::Step(p)),
+    )?;
+    Ok(Choice {
+        kind,
+        model,
+        reason: format!("{} asked for", fit_plan.name(kind)),
+        compared: Vec::new(),
+    })
+}
+
+/// The shipped model's figures on the test part, and the classical codecs' beside them.
+#[derive(Debug, Clone)]
+pub struct TestFigures {
+    /// The f32 blob, the encoder refining [`TrainPlan::refine`] passes.
+    pub f32: Distortion,
+    /// The full-int8 blob, refining likewise.
+    pub int8_full: Distortion,
+    /// A full-int8 encoder-only device (plain codes) decoded by the f32 blob
+    /// (`aecodec export --encoder-only --receiver f32`).
+    pub device: Distortion,
+    /// The f32 blob with the plain encoder.
+    pub plain: Distortion,
+    /// PCA and DCT at the same budget, fit on the same windows (unconditional models).
+    pub baselines: Vec<(&'static str, Distortion)>,
+}
+
+/// The windows a shipped model was fit, calibrated and measured on.
+struct Measured<'a> {
+    fit_windows: &'a WindowSet<'a>,
+    calibration: &'a [Window],
+    val: &'a [Window],
+    test: &'a [Window],
+}
+
+impl TestFigures {
+    fn measure(
+        plan: &TrainPlan,
+        fit_plan: &Fit,
+        kind: CodecKind,
+        model: &FloatModel,
+        blob: &[u8],
+        on: &Measured<'_>,
+    ) -> Result<TestFigures, Error> {
+        let (ch, test, refine) = (fit_plan.in_channels, on.test, plan.refine);
+        let f32 = distortion(test, &round_trip(blob, test, refine)?, ch);
+        // The full-integer blob `aecodec export` makes from this file.
+        let int8_blob = export_blob(model, Precision::Int8Full, on.calibration)?;
+        let int8_full = distortion(test, &round_trip(&int8_blob, test, refine)?, ch);
+        let device = device_blob(&int8_blob, blob)?;
+        let device = distortion(test, &send_receive(&device, blob, test, 0)?, ch);
+        let plain = if refine == 0 {
+            f32
+        } else {
+            distortion(test, &round_trip(blob, test, 0)?, ch)
+        };
+        let mut baselines = Vec::new();
+        for other in [CodecKind::Linear, CodecKind::Dct] {
+            if fit_plan.labels > 0 {
+                break;
+            }
+            // A classical codec that was chosen is its own baseline (same fit, same windows).
+            let d = if other == kind {
+                f32
+            } else {
+                let m = fit(
+                    other,
+                    &fit_plan.cfg,
+                    on.fit_windows,
+                    on.val,
+                    ch,
+                    0,
+                    &mut |_| {},
+                )?;
+                let b = export_blob(&m, Precision::F32, on.calibration)?;
+                distortion(test, &round_trip(&b, test, refine)?, ch)
+            };
+            baselines.push((other.name(), d));
+        }
+        Ok(TestFigures {
+            f32,
+            int8_full,
+            device,
+            plain,
+            baselines,
+        })
+    }
+}
+
+/// What the train job did.
+#[derive(Debug)]
+pub struct Trained {
+    /// The trained-model file, as saved to [`TrainPlan::output`].
+    pub file: TrainedFile,
+    /// Each candidate `auto` compared, with its validation SNR.
+    pub compared: Vec<(String, f64)>,
+    /// Where the sample rate came from (empty, or a parenthesis to print after it).
+    pub rate_from: String,
+    /// Payload bytes of the shipped model.
+    pub payload_bytes: usize,
+    /// The chosen codec on the validation part (fit on the training part).
+    pub validation: Distortion,
+    /// The shipped codec on the test part.
+    pub test: TestFigures,
+    /// Training, validation and test windows.
+    pub windows: [usize; 3],
+    /// Validation and test windows measured (an even sample of them).
+    pub measured: [usize; 2],
+    /// Recordings read.
+    pub recordings: usize,
+}
+
+/// Runs the train job: fits, chooses, measures and saves what `plan` asks for, telling
+/// `events` how it goes.
+pub fn run(plan: &TrainPlan, events: &mut dyn FnMut(TrainEvent)) -> Result<Trained, Error> {
+    let rec = Recordings::read(plan)?;
+    let split = split(plan, &rec)?;
+    let fit_plan = Fit::new(plan, &rec)?;
+    let train = &split.train;
+    // The held-out parts are measured through the core on at most HELD_OUT_SAMPLE
+    // windows each.
+    let (val, test) = (
+        &sample(&split.validation, HELD_OUT_SAMPLE),
+        &sample(&split.test, HELD_OUT_SAMPLE),
+    );
+    let Choice {
+        kind,
+        model,
+        reason,
+        compared,
+    } = choose(plan, &fit_plan, train, val, events)?;
+    let name = fit_plan.name(kind);
+    let channels = fit_plan.in_channels;
+    let validation = validate(
+        &model,
+        &sample(train, KEEP_WINDOWS),
+        val,
+        channels,
+        plan.refine,
+    )?;
+    // The choice is made; the validation part has done its job and joins the fit.
+    let (model, fit_windows) = if plan.refit {
+        let all: WindowSet = train.chain(&split.validation);
+        events(TrainEvent::Fit(format!("refit {name}")));
+        let refit = fit(
+            kind,
+            &fit_plan.cfg,
+            &all,
+            val,
+            channels,
+            fit_plan.labels,
+            &mut |p| events(TrainEvent::Step(p)),
+        )?;
+        (refit, all)
+    } else {
+        (model, train.clone())
+    };
+    events(TrainEvent::Fitted);
+    let model = FloatModel {
+        signal: fit_plan.signal.clone(),
+        ..model
+    };
+    let calibration = sample(&fit_windows, KEEP_WINDOWS);
+    let blob = export_blob(&model, Precision::F32, &calibration)?;
+    let payload_bytes = usize::from(
+        aecodec_core::Model::from_bytes(&blob)?
+            .payload_layout()
+            .bytes,
+    );
+    let on = Measured {
+        fit_windows: &fit_windows,
+        calibration: &calibration,
+        val,
+        test,
+    };
+    let figures = TestFigures::measure(plan, &fit_plan, kind, &model, &blob, &on)?;
+    let file = TrainedFile {
+        model,
+        variant: name.to_string(),
+        reason,
+        layout: Layout {
+            columns: rec.data[0].columns.clone(),
+            label_column: plan.csv.label_column.clone(),
+            rows: plan.rows,
+            window: plan.window,
+            hop: plan.hop,
+        },
+        validation_snr_db: validation.snr_db,
+        fit_windows: fit_windows.len(),
+        refit: plan.refit,
+        calibration,
+        held_out: sample(if plan.refit { test } else { val }, KEEP_WINDOWS),
+    };
+    file.save(&plan.output)?;
+    Ok(Trained {
+        file,
+        compared,
+        rate_from: fit_plan.rate_from,
+        payload_bytes,
+        validation,
+        test: figures,
+        windows: [train.len(), split.validation.len(), split.test.len()],
+        measured: [val.len(), test.len()],
+        recordings: rec.all().count(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn measured_rates_keep_four_digits() {
+        assert_eq!(super::four_digits(64.000_22), 64.0);
+        assert_eq!(super::four_digits(44_123.4), 44_120.0);
+        assert_eq!(super::four_digits(0.333_33), 0.3333);
+        assert_eq!(super::four_digits(99.996), 100.0);
+    }
+}
