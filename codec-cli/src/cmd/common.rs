@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aecodec_core::{Model, Source};
+use aecodec_core::{Codec, Model, Source, MAX_WIDTH};
 use aecodec_trainer::data::windows::WindowSet;
 use aecodec_trainer::data::{read_csv, CsvOptions, Table, TimeColumn};
 use aecodec_trainer::fsio::AtomicFile;
@@ -193,6 +193,50 @@ impl Sink {
                 .with_context(|| format!("writing {}", p.display())),
             Sink::Stdout(mut out) => out.flush().context("flushing stdout"),
         }
+    }
+}
+
+/// A model blob and a recording read for it: what `encode`, `features` and `denoise`
+/// start from.
+pub struct ModelInput {
+    blob: Vec<u8>,
+    table: Table,
+}
+
+impl ModelInput {
+    /// Reads the blob at `model` (one that holds a decoder, with `decoder`) and the
+    /// recording at `data` with `columns` ([`Columns::read_for`]).
+    pub fn read(
+        model: &Path,
+        columns: &Columns,
+        data: &Path,
+        decoder: bool,
+    ) -> anyhow::Result<ModelInput> {
+        let blob = if decoder {
+            read_decoder_blob(model)?
+        } else {
+            read_blob(model)?
+        };
+        let table = columns.read_for(data, &Model::from_bytes(&blob)?)?;
+        Ok(ModelInput { blob, table })
+    }
+
+    /// The recording's columns.
+    pub fn columns(&self) -> &[String] {
+        &self.table.columns
+    }
+
+    /// Runs `f` with the model, the recording's windows every `hop` rows
+    /// ([`windows_for`]) and a codec of the model.
+    pub fn run<R>(
+        &self,
+        hop: Option<usize>,
+        f: impl FnOnce(&Model<'_>, &WindowSet<'_>, &mut Codec<'_, MAX_WIDTH>) -> anyhow::Result<R>,
+    ) -> anyhow::Result<R> {
+        let model = Model::from_bytes(&self.blob)?;
+        let windows = windows_for(&self.table, &model, hop)?;
+        let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
+        f(&model, &windows, &mut codec)
     }
 }
 

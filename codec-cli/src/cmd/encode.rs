@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use aecodec_core::{encode_frame, max_frame_len, Codec, Meta, Model, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
+use aecodec_trainer::data::windows::WindowSet;
 use aecodec_trainer::learned::train::DEFAULT_REFINE;
 
-use super::common::{hex, read_blob, windows_for, Columns, Sink};
+use super::common::{hex, Columns, ModelInput, Sink};
 
 /// Output format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,11 +52,19 @@ pub struct Args {
 
 /// Runs `encode`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let blob = read_blob(&args.model)?;
-    let model = Model::from_bytes(&blob)?;
-    let table = args.columns.read_for(&args.data, &model)?;
-    let windows = windows_for(&table, &model, args.hop)?;
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
+    let input = ModelInput::read(&args.model, &args.columns, &args.data, false)?;
+    input.run(args.hop, |model, windows, codec| {
+        encode(&args, model, windows, codec)
+    })
+}
+
+/// Encodes `windows` into `args.output`.
+fn encode(
+    args: &Args,
+    model: &Model<'_>,
+    windows: &WindowSet<'_>,
+    codec: &mut Codec<'_, MAX_WIDTH>,
+) -> anyhow::Result<()> {
     let refine = args.refine.unwrap_or(if model.is_encoder_only() {
         0
     } else {

@@ -3,16 +3,9 @@
 
 use std::path::PathBuf;
 
-use aecodec_core::Precision;
-use aecodec_trainer::data::split::{Cut, Split, SplitPlan};
-use aecodec_trainer::data::windows::HELD_OUT_SAMPLE;
-use aecodec_trainer::{export_blob, report::plot, round_trip};
-use anyhow::{bail, Context};
+use aecodec_trainer::job::eval::EvalPlan;
 
 use super::common::{print_report, Columns};
-use aecodec_trainer::data::Window;
-use aecodec_trainer::job::sweep::{rd_json, rd_markdown, rd_plot, sweep};
-use aecodec_trainer::job::{write_reports, REPORT_HEADER};
 
 /// Arguments of `eval`.
 #[derive(clap::Args)]
@@ -46,87 +39,17 @@ pub struct Args {
 
 /// Runs `eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let table = args.columns.read(&args.data)?;
-    let channels = table.columns.len();
-    let split = Split::new(
-        std::slice::from_ref(&table),
-        &[],
-        &[],
-        SplitPlan::series(args.window),
-        Cut::Series {
-            window: args.window,
-            hop: 1,
-        },
-    )?;
-    // Views into the recording: the sweep fits and measures on bounded samples of them.
-    let (train, val, test) = (&split.train, &split.validation, &split.test);
-    if val.is_empty() || test.is_empty() {
-        bail!(
-            "{}: too little data for validation and test splits of {}-sample windows",
-            args.data.display(),
-            args.window
-        );
-    }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    eprintln!(
-        "aecodec eval: {} ({} rows x {channels} channels), {} train / {} validation / {} test windows",
-        args.data.display(),
-        table.len(),
-        train.len(),
-        val.len(),
-        test.len()
-    );
-    let rd = sweep(
-        train,
-        val,
-        test,
-        channels,
-        &args.budgets,
-        args.steps,
-        args.refine,
-        REPORT_HEADER,
-        &mut |line| eprintln!("  {line}"),
-    )?;
-    let inputs = args.window * channels;
-    let mut md = format!(
-        "# aecodec rate–distortion report\n\nData: `{}`, columns {}, windows of {} samples; 15 % validation and 15 % test in blocks spread over the recording; \
-         {} test windows ({} measured, evenly spread). Learned codecs trained {} steps.\n\n",
-        args.data.display(),
-        table.columns.join(", "),
-        args.window,
-        test.len(),
-        test.len().min(HELD_OUT_SAMPLE),
-        args.steps
-    );
-    md.push_str(&rd_markdown(&rd, inputs));
-    md.push_str("\n![rate-distortion](rate-distortion.png)\n\n![signals](signals.png)\n");
-    rd_plot(&args.out.join("rate-distortion.png"), &rd)?;
-    // One test window, original against what auto's codec at each budget decodes.
-    let (w, label) = test.get(test.len() / 2);
-    let window: Window = (w.to_vec(), label);
-    let mut decoded = Vec::new();
-    for r in &rd {
-        let blob = export_blob(&r.model, Precision::F32, &[])?;
-        if let Some(w) = round_trip(&blob, std::slice::from_ref(&window), args.refine)?.pop() {
-            decoded.push((format!("{} at {} B", r.chosen, r.bytes), w));
-        }
-    }
-    plot::signals(
-        &args.out.join("signals.png"),
-        "A test window (black) and auto's reconstruction at each budget",
-        &table.columns,
-        &window.0,
-        &decoded,
-        None,
-    )?;
-    let json = serde_json::json!({
-        "data": args.data.display().to_string(), "columns": table.columns, "window": args.window,
-        "split": {"train": train.len(), "validation": val.len(), "test": test.len()},
-        "rate_distortion": rd_json(&rd, inputs),
-    });
-    write_reports(&args.out, &md, &json)?;
-    print_report(&md, &json, args.json)?;
+    let plan = EvalPlan {
+        data: args.data.clone(),
+        csv: args.columns.options(),
+        window: args.window,
+        budgets: args.budgets.clone(),
+        steps: args.steps,
+        refine: args.refine,
+        out: args.out.clone(),
+    };
+    let eval = aecodec_trainer::job::eval::run(&plan, &mut |line| eprintln!("{line}"))?;
+    print_report(&eval.markdown, &eval.json, args.json)?;
     eprintln!(
         "outputs in {}: report.md, report.json, rate-distortion.png, signals.png",
         args.out.display()

@@ -10,7 +10,7 @@ use aecodec_trainer::report::showcase::sample_prior;
 use aecodec_trainer::store::TrainedFile;
 use anyhow::bail;
 
-use super::common::{read_blob, read_decoder_blob, to_model_order, windows_for, Columns, Sink};
+use super::common::{read_decoder_blob, to_model_order, windows_for, Columns, ModelInput, Sink};
 
 /// Arguments of `generate`.
 #[derive(clap::Args)]
@@ -92,31 +92,30 @@ pub struct DataArgs {
 
 /// Runs `features`: one CSV row of latent values per window (before quantization).
 pub fn features(args: DataArgs) -> anyhow::Result<()> {
-    let blob = read_blob(&args.model)?;
-    let model = Model::from_bytes(&blob)?;
-    let table = args.columns.read_for(&args.data, &model)?;
-    let windows = windows_for(&table, &model, None)?;
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
-    let k = model.latent_dim();
-    let mut csv = format!(
-        "window,label,{}\n",
-        (0..k)
-            .map(|d| format!("z{d}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let mut z = vec![0.0f32; k];
-    for (i, (w, l)) in windows.iter().enumerate() {
-        codec.latent(w, l, &mut z)?;
-        let _ = writeln!(
-            csv,
-            "{i},{l},{}",
-            z.iter()
-                .map(|v| format!("{v:.6}"))
+    let input = ModelInput::read(&args.model, &args.columns, &args.data, false)?;
+    let csv = input.run(None, |model, windows, codec| {
+        let k = model.latent_dim();
+        let mut csv = format!(
+            "window,label,{}\n",
+            (0..k)
+                .map(|d| format!("z{d}"))
                 .collect::<Vec<_>>()
                 .join(",")
         );
-    }
+        let mut z = vec![0.0f32; k];
+        for (i, (w, l)) in windows.iter().enumerate() {
+            codec.latent(w, l, &mut z)?;
+            let _ = writeln!(
+                csv,
+                "{i},{l},{}",
+                z.iter()
+                    .map(|v| format!("{v:.6}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        Ok(csv)
+    })?;
     let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
     sink.finish()
@@ -125,20 +124,19 @@ pub fn features(args: DataArgs) -> anyhow::Result<()> {
 /// Runs `denoise`: each window through the network (encoder, then decoder from the
 /// unquantized latent), as samples in the input's columns.
 pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
-    let blob = read_decoder_blob(&args.model)?;
-    let model = Model::from_bytes(&blob)?;
-    let table = args.columns.read_for(&args.data, &model)?;
-    let windows = windows_for(&table, &model, None)?;
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
-    let channels = table.columns.len();
-    let mut csv = format!("window,sample,{}\n", table.columns.join(","));
-    let mut z = vec![0.0f32; model.latent_dim()];
-    let mut out = vec![0.0f32; model.input_dim()];
-    for (i, (w, l)) in windows.iter().enumerate() {
-        codec.latent(w, l, &mut z)?;
-        codec.reconstruct(&z, l, &mut out)?;
-        window_rows(&mut csv, i, &out, channels);
-    }
+    let input = ModelInput::read(&args.model, &args.columns, &args.data, true)?;
+    let columns = input.columns();
+    let csv = input.run(None, |model, windows, codec| {
+        let mut csv = format!("window,sample,{}\n", columns.join(","));
+        let mut z = vec![0.0f32; model.latent_dim()];
+        let mut out = vec![0.0f32; model.input_dim()];
+        for (i, (w, l)) in windows.iter().enumerate() {
+            codec.latent(w, l, &mut z)?;
+            codec.reconstruct(&z, l, &mut out)?;
+            window_rows(&mut csv, i, &out, columns.len());
+        }
+        Ok(csv)
+    })?;
     let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
     sink.finish()

@@ -1,9 +1,11 @@
 //! The jobs the `aecodec` verbs run: fitting a codec to a user's recordings
-//! ([`train`]), the end-to-end demonstration on the bundled recording ([`demo`]), and
-//! the rate–distortion sweep of `demo` and `eval` ([`sweep`]). Each takes a plan the
+//! ([`train`]), the end-to-end demonstration on the bundled recording ([`demo`]), the
+//! rate–distortion report of a recording ([`eval`]) and the sweep behind `demo` and
+//! `eval` ([`sweep`]). Each takes a plan the
 //! caller has checked and returns what it did; printing is the caller's.
 
 pub mod demo;
+pub mod eval;
 pub mod sweep;
 pub mod train;
 
