@@ -215,7 +215,7 @@ pub(crate) fn table(t: &[u8; 256], y: &mut [i8]) -> bool {
     }
 }
 
-/// `q[i] = codec::quantize(a[i] · inv, zero)` with a vector kernel; false, computing
+/// `q[i] = portable::quantize(a[i] · inv, zero)` with a vector kernel; false, computing
 /// nothing, where none runs.
 #[inline(always)]
 pub(crate) fn quantize(a: &[f32], inv: f32, zero: i8, q: &mut [i8]) -> bool {
