@@ -58,6 +58,7 @@ mod kernels;
 pub mod model;
 mod ops;
 mod quant;
+mod run;
 pub mod sample;
 pub mod wire;
 

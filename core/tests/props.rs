@@ -7,7 +7,8 @@
 //! Failure persistence is off: proptest would write regression files next to this
 //! file. A failure found here is pinned as a named, deterministic test instead, which
 //! also documents the input (the `full_int8_*` tests at the end: generated full-integer
-//! models overflowed an i32 quantizing huge inputs, fixed in core/src/codec.rs).
+//! models overflowed an i32 quantizing huge inputs, fixed in the input rounding now in
+//! core/src/kernels/portable.rs).
 
 mod common;
 
