@@ -26,7 +26,7 @@ pub(crate) mod x86;
 
 /// The integer input of a full-int8 layer: int8 activations, or the encoder's window
 /// samples on up to 16 bits (`IntBoundary::in_bits`) for its first layer. Validation
-/// bounds both so that every sum stays in i32 (`model::validate_half`).
+/// bounds both so that every sum stays in i32 (`model/validate.rs`).
 pub(crate) trait IntIn: Copy {
     /// The value.
     fn get(self) -> i32;
