@@ -120,7 +120,7 @@ fn read_latent(
         model.payload_layout(),
         model.payload_fingerprint(),
         model.label_count(),
-        q,
+        q.bits(),
         payload,
         codes,
     )?;

@@ -98,7 +98,18 @@ impl<'a> Model<'a> {
             });
         }
         let max_width = validate::validate(&spec)?;
-        let layout = PayloadLayout::new(&spec)?;
+        let q = &spec.quantizer;
+        let widest_codes = (0..q.modes())
+            .map(|m| {
+                q.mode_bits(m)
+                    .iter()
+                    .map(|&b| usize::from(b))
+                    .sum::<usize>()
+            })
+            .max()
+            .unwrap_or(0);
+        let modes = u8::try_from(q.modes()).unwrap_or(u8::MAX);
+        let layout = PayloadLayout::new(spec.header, spec.label_count, modes, widest_codes)?;
         Ok(Model {
             spec,
             version,
@@ -139,7 +150,7 @@ impl<'a> Model<'a> {
             &self.layout,
             self.payload_fingerprint(),
             self.label_count(),
-            &self.spec.quantizer,
+            self.spec.quantizer.bits(),
             payload,
             &mut codes,
         )
