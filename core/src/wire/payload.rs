@@ -6,6 +6,8 @@
 //! is padded with zero bits to its length (that of the mode with the most code bits).
 //! See `spec/packet-format.md`.
 
+use core::num::NonZeroUsize;
+
 use serde::{Deserialize, Serialize};
 
 use crate::limits::MAX_PAYLOAD_BYTES;
@@ -94,6 +96,45 @@ impl PayloadLayout {
     /// for one mode (every quantizer but a switched one; 0 counts as one).
     pub const fn mode_field_bits(modes: usize) -> u8 {
         field_bits(modes)
+    }
+
+    /// The bits a payload of `payload_bytes` bytes leaves for latent codes: its
+    /// `8 · payload_bytes` bits less the `header`, the label field of a model with
+    /// `label_count` labels ([`PayloadLayout::label_field_bits`]) and the mode field of
+    /// `modes` quantizer modes ([`PayloadLayout::mode_field_bits`]), the same fields
+    /// [`PayloadLayout::new`] lays out. Refused with [`Error::PayloadNoCodeBits`] when no
+    /// bit is left.
+    ///
+    /// The budget a trainer spreads over latent dimensions; a model whose codes take at
+    /// most that many bits has payloads of at most `payload_bytes` bytes. It does not
+    /// check `payload_bytes` against [`MAX_PAYLOAD_BYTES`], which a model's layout
+    /// ([`PayloadLayout::new`]) may not exceed but a payload format outside the core may.
+    ///
+    /// ```
+    /// use aecodec_core::{PayloadHeader, PayloadLayout};
+    /// let header = PayloadHeader { fingerprint_bits: 4, sequence_bits: 4 };
+    /// // 11 bytes (LoRaWAN US915 DR0), 8 header bits, 5 labels (3 bits), 1 mode.
+    /// let bits = PayloadLayout::code_budget(11, header, 5, 1)?;
+    /// assert_eq!(bits.get(), 88 - 8 - 3);
+    /// # Ok::<(), aecodec_core::Error>(())
+    /// ```
+    pub fn code_budget(
+        payload_bytes: usize,
+        header: PayloadHeader,
+        label_count: usize,
+        modes: usize,
+    ) -> Result<NonZeroUsize, Error> {
+        let overhead_bits = header.bits()
+            + usize::from(Self::label_field_bits(label_count))
+            + usize::from(Self::mode_field_bits(modes));
+        payload_bytes
+            .checked_mul(8)
+            .and_then(|bits| bits.checked_sub(overhead_bits))
+            .and_then(NonZeroUsize::new)
+            .ok_or(Error::PayloadNoCodeBits {
+                payload_bytes,
+                overhead_bits,
+            })
     }
 
     /// Total bits before padding.
@@ -587,6 +628,71 @@ mod tests {
         assert_eq!(PayloadLayout::label_field_bits(1024), 10);
         assert_eq!(PayloadLayout::label_field_bits(1025), 11);
         assert_eq!(PayloadLayout::label_field_bits(usize::MAX), 64);
+    }
+
+    #[test]
+    fn code_budget_fills_a_layout_of_exactly_that_many_bytes() {
+        for (fingerprint_bits, sequence_bits) in [(0, 0), (4, 4), (16, 16), (3, 0)] {
+            let header = PayloadHeader {
+                fingerprint_bits,
+                sequence_bits,
+            };
+            for labels in [0u16, 1, 2, 5, 1024] {
+                for modes in [1u8, 2, 3, 16] {
+                    for bytes in 1..=MAX_PAYLOAD_BYTES {
+                        let budget = PayloadLayout::code_budget(
+                            bytes,
+                            header,
+                            usize::from(labels),
+                            usize::from(modes),
+                        );
+                        let overhead = header.bits()
+                            + usize::from(PayloadLayout::label_field_bits(labels.into()))
+                            + usize::from(PayloadLayout::mode_field_bits(modes.into()));
+                        let Ok(bits) = budget else {
+                            assert!(overhead >= bytes * 8, "{bytes} bytes, {overhead} bits");
+                            continue;
+                        };
+                        assert_eq!(bits.get(), bytes * 8 - overhead);
+                        let layout = PayloadLayout::new(header, labels, modes, bits.get()).unwrap();
+                        assert_eq!(usize::from(layout.bytes), bytes);
+                        assert_eq!(layout.total_bits(), bytes * 8);
+                        assert!(PayloadLayout::new(header, labels, modes, bits.get() + 1)
+                            .map_or(true, |l| usize::from(l.bytes) == bytes + 1));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn code_budget_refuses_a_payload_with_no_bits_left() {
+        let header = PayloadHeader {
+            fingerprint_bits: 4,
+            sequence_bits: 4,
+        };
+        let refused = |bytes, labels, modes, overhead_bits| {
+            assert_eq!(
+                PayloadLayout::code_budget(bytes, header, labels, modes),
+                Err(Error::PayloadNoCodeBits {
+                    payload_bytes: bytes,
+                    overhead_bits
+                })
+            );
+        };
+        refused(0, 0, 1, 8);
+        refused(1, 0, 1, 8);
+        refused(1, 2, 2, 10);
+        refused(2, 256, 1, 16);
+        refused(usize::MAX, 0, 1, 8); // 8 · bytes overflows: no such payload
+        assert_eq!(
+            PayloadLayout::code_budget(3, header, 255, 1).map(NonZeroUsize::get),
+            Ok(24 - 8 - 8)
+        );
+        assert_eq!(
+            PayloadLayout::code_budget(12, header, 0, 2).map(NonZeroUsize::get),
+            Ok(96 - 8 - 1)
+        );
     }
 
     #[test]
