@@ -65,7 +65,6 @@ pub mod wire;
 
 pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
 pub use error::{Error, Half};
-pub use heapless;
 #[cfg(target_arch = "x86_64")]
 pub use kernels::x86::{set_kernel_limit, KernelLimit};
 pub use limits::{MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_MODES, MAX_PAYLOAD_BYTES, MAX_WIDTH};

@@ -13,9 +13,9 @@
 mod common;
 
 use aecodec_core::{
-    decode_frame, encode_frame, fingerprint, heapless, max_frame_len, Activation, Codec, DenseSpec,
-    Error, FrameDecoder, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
-    PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAX_PAYLOAD_BYTES,
+    decode_frame, encode_frame, fingerprint, max_frame_len, Activation, Codec, DenseSpec, Error,
+    FrameDecoder, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader,
+    Precision, FORMAT_VERSION, HEADER_LEN, MAX_PAYLOAD_BYTES,
 };
 use common::{blob, f32s, Tiny};
 use proptest::collection::vec;
