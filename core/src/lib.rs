@@ -61,6 +61,7 @@ mod ops;
 mod quant;
 mod run;
 pub mod sample;
+pub mod signal;
 pub mod wire;
 
 pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
@@ -73,6 +74,7 @@ pub use model::{
     Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
     MIN_FORMAT_VERSION,
 };
+pub use signal::{default_channel_name, sample_time_s, ChannelName};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{
     model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent, SequenceTracker,

@@ -11,6 +11,7 @@ pub use blob::{
 
 use core::ops::Range;
 
+use crate::signal::{default_channel_name, ChannelName};
 use crate::wire::payload::{PayloadInfo, PayloadLayout};
 use crate::{Error, MAX_LATENT};
 
@@ -199,6 +200,19 @@ impl<'a> Model<'a> {
     /// The channels' names, in order; none if the model names none, else one per channel.
     pub fn channel_names(&self) -> impl Iterator<Item = &'a str> + 'a {
         self.spec.signal.names()
+    }
+    /// The name receivers give channel `index`: the model's own, else the default
+    /// ([`default_channel_name`]: `value` for one channel, `ch0`, `ch1`, … for several);
+    /// `None` past the last channel.
+    pub fn channel_name(&self, index: usize) -> Option<ChannelName<'a>> {
+        let channels = self.channels();
+        if index >= channels {
+            return None;
+        }
+        Some(match self.channel_names().nth(index) {
+            Some(name) => ChannelName::Named(name),
+            None => default_channel_name(index, channels),
+        })
     }
     /// How the training windows were cut from their recording.
     pub fn source(&self) -> Source {
