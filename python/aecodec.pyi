@@ -84,7 +84,8 @@ class Model:
         """Samples per second of every channel, or None if the model does not record it."""
     def sample_offsets(self) -> npt.NDArray[np.float64]:
         """Each sample's time in seconds relative to the window's last sample (0.0 for
-        the last, negative before), shape (samples,). ValueError without a sample rate."""
+        the last, negative before), rounded to the microsecond, shape (samples,).
+        ValueError without a sample rate."""
     def decode(self, payload: bytes, channels: Optional[int] = None) -> npt.NDArray[np.float32]:
         """One payload to a float32 window of shape (samples, channels); channels
         defaults to the model's."""

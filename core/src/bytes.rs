@@ -1,4 +1,5 @@
-//! Little-endian views over byte slices borrowed from a blob.
+//! Little-endian views over byte slices borrowed from a blob, and the hash of bytes
+//! that names a model and tells a repeated payload from a new one.
 //!
 //! Weights are read with `from_le_bytes`, which has no alignment requirement: a blob
 //! can sit at any address in flash, and big- and little-endian targets read the same
@@ -23,4 +24,12 @@ pub(crate) fn f32s(b: &[u8]) -> impl Iterator<Item = f32> + '_ {
 #[inline(always)]
 pub(crate) fn i32s(b: &[u8]) -> impl Iterator<Item = i32> + '_ {
     b.as_chunks::<4>().0.iter().map(|&c| i32::from_le_bytes(c))
+}
+
+/// FNV-1a, 32 bits, of `bytes`.
+#[inline]
+pub(crate) fn fnv1a32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }

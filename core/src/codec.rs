@@ -1,13 +1,9 @@
-//! Encoder and decoder over a validated model, with scratch buffers sized by a const generic.
+//! The public encoder and decoder: [`Codec`] for one window at a time, [`Batch`] for
+//! receivers that decode streams. What runs a model's halves is in `run.rs`.
 
-use crate::bytes::f32s;
-use crate::kernels::{self, IntIn, WIDEN_INT8};
-use crate::ops::{activation, dense};
-use crate::wire::payload::{self, PayloadInfo, PayloadRepr};
-use crate::{in_bounds, in_bounds_mut};
-use crate::{
-    DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
-};
+use crate::run::{self, check_len, Engine};
+use crate::wire::payload::PayloadInfo;
+use crate::{in_bounds, Error, Model, Precision, MAX_PAYLOAD_BYTES};
 
 /// What the encoder puts in a payload besides the codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,537 +34,28 @@ impl Payload {
 /// The codec takes `16 N + 2 MAX_LATENT` bytes (about 3.5 KB for `N = 192`), and `2N`
 /// more on cores with the DSP extension (the full-int8 kernel's widened input).
 pub struct Codec<'m, const N: usize> {
-    model: &'m Model<'m>,
-    /// The float values into and out of a half: the normalized window and one-hot label
-    /// going into the encoder, the latent, the decoder's normalized output.
-    values: [f32; N],
-    /// F32 and int8-weights: every other layer's output (layers alternate between
-    /// `values` and this).
-    next: [f32; N],
-    /// Full-int8: int8 activations; each layer reads one and writes the other.
-    acts: [[i8; N]; 2],
-    /// Full-int8: a layer's 16-bit input: the encoder's quantized window and label (up
-    /// to 16 bits each); on Cortex-M also every later layer's int8 input, widened
-    /// ([`WIDEN_INT8`]).
-    input16: [i16; N],
-    /// Full-int8: 1 / (std · in_scale) per encoder input, for normalization and
-    /// quantization in one multiply; filled on the first encode (`inv_ready`).
-    inv_std: [f32; N],
-    inv_ready: bool,
-    /// Full-int8: the DSP kernel's widened input (zero-sized where that kernel is not
-    /// built).
-    wide: kernels::Wide<N>,
-    /// The latent's quantizer codes.
-    codes: [u16; MAX_LATENT],
-    /// The quantizer mode of `codes` (0 but for a switched quantizer).
-    mode: u8,
-}
-
-/// Full-int8: quantizes `values[..n_in]`, the input of `half`, into `acts[0]`.
-fn quantize_input(half: &HalfSpec<'_>, n_in: usize, values: &[f32], acts: &mut [i8]) {
-    let (inv, zero) = (1.0 / half.boundary.in_scale, half.boundary.in_zero);
-    let x = in_bounds(values.get(..n_in));
-    let q = in_bounds_mut(acts.get_mut(..n_in));
-    if !kernels::quantize(x, inv, zero, q) {
-        for (q, &x) in q.iter_mut().zip(x) {
-            *q = quantize(x * inv, zero);
-        }
-    }
-}
-
-impl<const N: usize> Codec<'_, N> {
-    /// Full-int8: the encoder's input (`window`, then the one-hot `label`) normalized and
-    /// quantized in one step into `input16`, `(x − mean) · inv_std`: a subtract and a
-    /// multiply per sample instead of two divisions, which an FPU-less core does in
-    /// software.
-    fn quantize_window(&mut self, window: &[f32], label: u16) {
-        let spec = self.model.spec();
-        let labels = usize::from(self.model.label_count());
-        let b = spec.encoder.boundary;
-        if !self.inv_ready {
-            for (r, s) in self.inv_std.iter_mut().zip(f32s(spec.norm_std)) {
-                *r = 1.0 / (s * b.in_scale);
-            }
-            self.inv_ready = true;
-        }
-        let terms = f32s(spec.norm_mean).zip(self.inv_std.iter()).zip(window);
-        for (q, ((m, &r), &x)) in self.input16.iter_mut().zip(terms) {
-            *q = quantize_wide((x - m) * r, b.in_bits);
-        }
-        let one = quantize_wide(1.0 / b.in_scale, b.in_bits);
-        let n = window.len();
-        if let Some(slots) = self.input16.get_mut(n..n + labels) {
-            for (i, q) in slots.iter_mut().enumerate() {
-                *q = if i == usize::from(label) { one } else { 0 };
-            }
-        }
-    }
-}
-
-/// `acts[from]`, the int8 input of a layer, and the other buffer, its output.
-fn acts_io<const N: usize>(acts: &mut [[i8; N]; 2], from: usize) -> (&[i8], &mut [i8]) {
-    let [p, q] = acts;
-    if from == 0 {
-        (&p[..], &mut q[..])
-    } else {
-        (&q[..], &mut p[..])
-    }
-}
-
-fn check_len(what: &'static str, found: usize, expected: usize) -> Result<(), Error> {
-    if found == expected {
-        Ok(())
-    } else {
-        Err(Error::InputLength {
-            what,
-            expected,
-            found,
-        })
-    }
-}
-
-/// Checks a payload and writes its dequantized latent into `z` (`latent_dim` long).
-fn read_latent(
-    model: &Model<'_>,
-    codes: &mut [u16; MAX_LATENT],
-    payload: &[u8],
-    z: &mut [f32],
-) -> Result<PayloadInfo, Error> {
-    let q = &model.spec().quantizer;
-    let info = payload::unpack(
-        model.payload_layout(),
-        model.payload_fingerprint(),
-        model.label_count(),
-        q,
-        payload,
-        codes,
-    )?;
-    q.dequantize(codes, info.mode, z);
-    Ok(info)
-}
-
-/// Runs a float half from `values`, alternating with `next`; the output ends in
-/// `values`.
-fn run_float<const N: usize>(
-    half: &HalfSpec<'_>,
-    precision: Precision,
-    values: &mut [f32; N],
-    next: &mut [f32; N],
-) {
-    let mut in_values = true;
-    for l in &half.layers {
-        let (n_in, n_out) = (l.vec_in(), l.vec_out());
-        let (src, dst) = if in_values {
-            (&values[..], &mut next[..])
-        } else {
-            (&next[..], &mut values[..])
-        };
-        let (x, y) = (
-            in_bounds(src.get(..n_in)),
-            in_bounds_mut(dst.get_mut(..n_out)),
-        );
-        match precision {
-            Precision::Int8Weights if precision.is_built() => {
-                layer_float(l, x, y, dense::dense_i8w, dense::dense_i8w_add)
-            }
-            Precision::F32 if precision.is_built() => {
-                layer_float(l, x, y, dense::dense_f32, dense::dense_f32_add)
-            }
-            _ => {} // not built: refused at load
-        }
-        activation::apply(l.activation, y);
-        in_values = !in_values;
-    }
-    if !in_values {
-        values.copy_from_slice(next);
-    }
-}
-
-/// One float layer: its dense map once, at every position of a convolution, or
-/// overlap-added at every position of a transposed one (`add` adds into its output).
-#[inline(always)]
-fn layer_float(
-    l: &DenseSpec<'_>,
-    x: &[f32],
-    y: &mut [f32],
-    dense: fn(&DenseSpec<'_>, &[f32], &mut [f32]),
-    add: fn(&DenseSpec<'_>, &[f32], &mut [f32]),
-) {
-    let transposed = l.conv.is_some_and(|c| c.transposed);
-    if transposed {
-        y.fill(0.0);
-    }
-    for p in 0..l.positions() {
-        // Shapes were validated with the model; a range out of bounds computes nothing.
-        let (xs, ys) = l.position(p);
-        let (Some(xp), Some(yp)) = (x.get(xs), y.get_mut(ys)) else {
-            return;
-        };
-        if transposed {
-            add(l, xp, yp);
-        } else {
-            dense(l, xp, yp);
-        }
-    }
-}
-
-/// `round(r) + zero`, saturated to i8 (`r` rounded half away from zero; NaN is 0).
-#[inline]
-pub(crate) fn quantize(r: f32, zero: i8) -> i8 {
-    (round_clamped(r) + i32::from(zero)).clamp(-128, 127) as i8
-}
-
-/// `round(r)`, saturated to ±(2^(bits-1) − 1) (`r` rounded half away from zero; NaN
-/// is 0): the full-int8 encoder's input, symmetric, on `bits` (2..=16, validated) bits.
-#[inline]
-pub(crate) fn quantize_wide(r: f32, bits: u8) -> i16 {
-    let limit = (1i32 << (bits.clamp(2, 16) - 1)) - 1;
-    round_clamped(r).clamp(-limit, limit) as i16
-}
-
-/// `libm::roundf(r).clamp(-65536.0, 65536.0) as i32`, bit for bit, in integer arithmetic.
-///
-/// An FPU-less core would otherwise spend a soft-float add, four soft-float compares
-/// and a conversion on every input sample. Clamped before the cast: a huge input must
-/// saturate, not overflow the add of the zero point.
-#[inline]
-fn round_clamped(r: f32) -> i32 {
-    let bits = r.to_bits();
-    let exp = (bits >> 23) & 0xff;
-    let magnitude = match exp {
-        0xff if bits & 0x7f_ffff != 0 => return 0, // NaN
-        0..=125 => 0,                              // |r| < 0.5 (and subnormals, ±0)
-        126..=142 => {
-            // |r| = mantissa · 2^(exp - 150), with 7 < 150 - exp <= 24: add half, shift.
-            let mantissa = (bits & 0x7f_ffff) | 0x80_0000;
-            let shift = 150 - exp;
-            (((mantissa + (1 << (shift - 1))) >> shift) as i32).min(65536)
-        }
-        _ => 65536, // |r| >= 65536 (clamped), or infinite
-    };
-    if bits >> 31 == 0 {
-        magnitude
-    } else {
-        -magnitude
-    }
-}
-
-/// One lane of the full-integer path: a codec's float values (a half's output) and its
-/// integer buffers.
-struct IntLane<'c, const N: usize> {
-    values: &'c mut [f32; N],
-    acts: &'c mut [[i8; N]; 2],
-    input16: &'c mut [i16; N],
-    wide: &'c mut kernels::Wide<N>,
-}
-
-impl<'c, const N: usize> IntLane<'c, N> {
-    fn of<'m>(codec: &'c mut Codec<'m, N>) -> Self {
-        IntLane {
-            values: &mut codec.values,
-            acts: &mut codec.acts,
-            input16: &mut codec.input16,
-            wide: &mut codec.wide,
-        }
-    }
-
-    /// Whether a layer reads `input16`: with `in16` (the encoder's first layer), and on
-    /// Cortex-M always, after its int8 input `acts[from][..n]` is widened into it.
-    #[inline(always)]
-    fn widen_input(&mut self, from: usize, n: usize, in16: bool) -> bool {
-        if !in16 && WIDEN_INT8 {
-            let x = in_bounds(self.acts[from % 2].get(..n));
-            for (w, &q) in self.input16.iter_mut().zip(x) {
-                *w = i16::from(q);
-            }
-        }
-        in16 || WIDEN_INT8
-    }
-
-    /// Layer `l` from `acts[from]` (or, with `in16`, from `input16`), at every position
-    /// of a convolution ([`int_layer`]); true for a transposed convolution, whose output
-    /// is already in `values`.
-    fn layer(&mut self, l: &DenseSpec<'_>, from: usize, in16: bool, out: (i8, f32)) -> bool {
-        let n_in = l.vec_in();
-        let reads16 = self.widen_input(from, n_in, in16);
-        let (src, dst) = acts_io(self.acts, from);
-        let (x, x16) = (
-            in_bounds(src.get(..n_in)),
-            in_bounds(self.input16.get(..n_in)),
-        );
-        let values = &mut self.values[..];
-        if reads16 {
-            int_layer(l, x16, dst, values, self.wide.slice(), out)
-        } else {
-            int_layer(l, x, dst, values, self.wide.slice(), out)
-        }
-    }
-
-    /// A half's last layer without requantization, into `values`
-    /// ([`dense::dense_int8_f32`]).
-    fn layer_to_f32(&mut self, l: &DenseSpec<'_>, from: usize, in16: bool, out_scale: f32) {
-        let n_in = l.vec_in();
-        let reads16 = self.widen_input(from, n_in, in16);
-        let y = in_bounds_mut(self.values.get_mut(..l.vec_out()));
-        if reads16 {
-            let x = in_bounds(self.input16.get(..n_in));
-            dense::dense_int8_f32(l, x, y, out_scale, self.wide.slice());
-        } else {
-            let x = in_bounds(self.acts[from % 2].get(..n_in));
-            dense::dense_int8_f32(l, x, y, out_scale, self.wide.slice());
-        }
-    }
-}
-
-/// Runs a full-integer half on `L` lanes at once, layer by layer: the first layer reads
-/// `input16` (the encoder's 16-bit input, `first_in16`) or `acts[0]`; the output is
-/// dequantized into each lane's `values`. With `float_out`, a last layer without an
-/// activation writes its sums to `values` in f32 instead ([`dense::dense_int8_f32`]):
-/// the encoder's latent, which the quantizer takes on as many bits as it allocated.
-///
-/// A [`Codec`] runs one lane, a [`Batch`] [`BATCH_LANES`]: there a dense layer is one
-/// call of [`dense::dense_int8_many`], which shares each load of weights among the
-/// lanes where the host has a kernel for it; every lane gets the bits it would alone.
-fn run_int<const N: usize, const L: usize>(
-    half: &HalfSpec<'_>,
-    mut lanes: [IntLane<'_, N>; L],
-    first_in16: bool,
-    float_out: bool,
-) {
-    let IntBoundary {
-        out_scale,
-        out_zero,
-        ..
-    } = half.boundary;
-    let mut from = 0;
-    let mut width = 0;
-    let last = half.layers.len().saturating_sub(1);
-    for (i, l) in half.layers.iter().enumerate() {
-        let in16 = i == 0 && first_in16;
-        let plain = l.conv.is_none() && l.lut.is_empty() && l.activation != crate::Activation::Relu;
-        if float_out && i == last && plain {
-            for lane in &mut lanes {
-                lane.layer_to_f32(l, from, in16, out_scale);
-            }
-            return;
-        }
-        if L > 1 && !WIDEN_INT8 && !in16 && l.conv.is_none() {
-            let (n_in, n_out) = (l.vec_in(), l.vec_out());
-            let io = lanes.each_mut().map(|lane| {
-                let (x, y) = acts_io(lane.acts, from);
-                (in_bounds(x.get(..n_in)), in_bounds_mut(y.get_mut(..n_out)))
-            });
-            let xs = io.each_ref().map(|io| io.0);
-            dense::dense_int8_many(l, xs, io.map(|io| io.1));
-        } else {
-            let mut transposed = false;
-            for lane in &mut lanes {
-                transposed = lane.layer(l, from, in16, (out_zero, out_scale));
-            }
-            if transposed {
-                return;
-            }
-        }
-        from = 1 - from;
-        width = l.vec_out();
-    }
-    for lane in &mut lanes {
-        let q = &lane.acts[from % 2];
-        dequantize(q, out_zero, out_scale, &mut lane.values[..], width);
-    }
-}
-
-/// One full-integer layer from `x` into `dst`, at every position of a convolution; a
-/// transposed convolution (its half's last layer, validated) puts each position's int8
-/// output at the front of `dst` for the time being, dequantizes it with `out` (zero,
-/// scale) and adds it into `a`, the half's output. True for a transposed layer.
-fn int_layer<X: IntIn>(
-    l: &DenseSpec<'_>,
-    x: &[X],
-    dst: &mut [i8],
-    a: &mut [f32],
-    wide: &mut [i16],
-    out: (i8, f32),
-) -> bool {
-    let (out_zero, out_scale) = out;
-    let transposed = l.conv.is_some_and(|c| c.transposed);
-    if transposed {
-        in_bounds_mut(a.get_mut(..l.vec_out())).fill(0.0);
-    }
-    for p in 0..l.positions() {
-        let (xs, ys) = l.position(p);
-        let xp = in_bounds(x.get(xs));
-        let to = if transposed {
-            0..usize::from(l.out_dim)
-        } else {
-            ys.clone()
-        };
-        let yp = in_bounds_mut(dst.get_mut(to));
-        dense::dense_int8(l, xp, yp, wide);
-        if transposed {
-            let ap = in_bounds_mut(a.get_mut(ys));
-            for (v, &q) in ap.iter_mut().zip(yp.iter()) {
-                *v += f32::from(i16::from(q) - i16::from(out_zero)) * out_scale;
-            }
-        }
-    }
-    transposed
-}
-
-/// `(q − zero) · scale` for the first `width` values of a half's int8 output (16 lanes
-/// where the CPU has them).
-fn dequantize(q: &[i8], zero: i8, scale: f32, a: &mut [f32], width: usize) {
-    let (q, a) = (in_bounds(q.get(..width)), in_bounds_mut(a.get_mut(..width)));
-    let mut body = || dequantize_body(q, zero, scale, a);
-    if !kernels::in_wide_lanes(&mut body) {
-        body();
-    }
-}
-
-/// The loop of [`dequantize`], its slices as arguments so that the compiler knows they
-/// do not overlap.
-#[inline(always)]
-fn dequantize_body(q: &[i8], zero: i8, scale: f32, a: &mut [f32]) {
-    for (x, &q) in a.iter_mut().zip(q) {
-        *x = f32::from(i16::from(q) - i16::from(zero)) * scale;
-    }
-}
-
-/// `out = v · std + mean`, sensor units from a decoder's normalized output `v`.
-#[inline(always)]
-fn denormalize_body(out: &mut [f32], v: &[f32], mean: &[u8], std: &[u8]) {
-    let norm = f32s(mean).zip(f32s(std));
-    for ((o, &v), (m, s)) in out.iter_mut().zip(v).zip(norm) {
-        *o = v * s + m;
-    }
+    engine: Engine<'m, N>,
 }
 
 impl<'m, const N: usize> Codec<'m, N> {
     /// A codec for `model`, refused if its scratch buffers are too small.
     pub fn new(model: &'m Model<'m>) -> Result<Self, Error> {
-        let needed = model.scratch_needed();
-        if needed > N {
-            return Err(Error::ScratchTooSmall {
-                needed,
-                capacity: N,
-            });
-        }
         Ok(Codec {
-            model,
-            values: [0.0; N],
-            next: [0.0; N],
-            acts: [[0; N], [0; N]],
-            input16: [0; N],
-            inv_std: [0.0; N],
-            inv_ready: false,
-            wide: kernels::Wide::new(),
-            codes: [0; MAX_LATENT],
-            mode: 0,
+            engine: Engine::new(model)?,
         })
     }
 
     /// The model this codec runs.
     pub fn model(&self) -> &'m Model<'m> {
-        self.model
-    }
-
-    fn check_label(&self, label: u16) -> Result<(), Error> {
-        let count = self.model.label_count();
-        if count > 0 && label >= count {
-            return Err(Error::BadLabel { label, count });
-        }
-        Ok(())
-    }
-
-    /// Writes the one-hot label after `offset` in `values`.
-    fn put_label(&mut self, offset: usize, label: u16) {
-        let count = usize::from(self.model.label_count());
-        if let Some(slots) = self.values.get_mut(offset..offset + count) {
-            for (i, v) in slots.iter_mut().enumerate() {
-                *v = if i == usize::from(label) { 1.0 } else { 0.0 };
-            }
-        }
-    }
-
-    /// Runs `half` on its input in `values[..n_in]`; the output ends in `values`.
-    fn run(&mut self, half: &'m HalfSpec<'m>, n_in: usize) {
-        // The guards compile out the precisions this build leaves out (cargo features);
-        // `Model::from_bytes` refuses their blobs, so the empty arm is never taken.
-        match self.model.precision() {
-            Precision::Int8Full if Precision::Int8Full.is_built() => {
-                quantize_input(half, n_in, &self.values, &mut self.acts[0]);
-                run_int(half, [IntLane::of(self)], false, false)
-            }
-            p @ (Precision::F32 | Precision::Int8Weights) if p.is_built() => {
-                run_float(half, p, &mut self.values, &mut self.next)
-            }
-            _ => {}
-        }
-    }
-
-    /// Sensor units from the decoder's normalized output in `values`.
-    fn denormalize(&self, out: &mut [f32]) {
-        let spec = self.model.spec();
-        let mut body = || denormalize_body(out, &self.values, spec.norm_mean, spec.norm_std);
-        // A receiver's window: 16 lanes where the CPU has them.
-        if !kernels::in_wide_lanes(&mut body) {
-            body();
-        }
-    }
-
-    /// Checks a latent vector and its label, then puts them in `values`.
-    fn load_latent(&mut self, z: &[f32], label: u16) -> Result<(), Error> {
-        let k = self.model.latent_dim();
-        check_len("latent", z.len(), k)?;
-        self.check_label(label)?;
-        if let Some(v) = self.values.get_mut(..k) {
-            v.copy_from_slice(z);
-        }
-        self.put_label(k, label);
-        Ok(())
-    }
-
-    /// Runs the encoder; the latent ends in `values[..latent_dim]`.
-    fn run_encoder(&mut self, window: &[f32], label: u16) -> Result<(), Error> {
-        let spec = self.model.spec();
-        let n = self.model.input_dim();
-        check_len("window", window.len(), n)?;
-        self.check_label(label)?;
-        let labels = usize::from(self.model.label_count());
-        let precision = self.model.precision();
-        if precision == Precision::Int8Full && precision.is_built() {
-            self.quantize_window(window, label);
-            run_int(&spec.encoder, [IntLane::of(self)], true, true);
-            return Ok(());
-        }
-        if !precision.is_built() {
-            return Ok(()); // refused at load; lets a full-int8-only build drop the float path
-        }
-        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
-        for ((v, &x), (m, s)) in self.values.iter_mut().zip(window).zip(norm) {
-            *v = (x - m) / s;
-        }
-        self.put_label(n, label);
-        self.run(&spec.encoder, n + labels);
-        Ok(())
-    }
-
-    /// Runs the decoder from the latent in `values[..latent_dim]`; writes sensor units to `out`.
-    fn run_decoder(&mut self, label: u16, out: &mut [f32]) {
-        let spec = self.model.spec();
-        let k = self.model.latent_dim();
-        self.put_label(k, label);
-        self.run(&spec.decoder, k + usize::from(self.model.label_count()));
-        self.denormalize(out);
+        self.engine.model()
     }
 
     /// The encoder's latent vector for `window` (features for downstream models),
     /// before quantization.
     pub fn latent(&mut self, window: &[f32], label: u16, z: &mut [f32]) -> Result<(), Error> {
-        let k = self.model.latent_dim();
-        check_len("latent", z.len(), k)?;
-        self.run_encoder(window, label)?;
-        z.copy_from_slice(in_bounds(self.values.get(..k)));
+        check_len("latent", z.len(), self.model().latent_dim())?;
+        self.engine.run_encoder(window, label)?;
+        z.copy_from_slice(self.engine.latent());
         Ok(())
     }
 
@@ -577,8 +64,8 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// Fails only if `window` has the wrong length or `meta.label` is not a label of
     /// a conditional model.
     pub fn encode(&mut self, window: &[f32], meta: Meta) -> Result<Payload, Error> {
-        self.run_encoder(window, meta.label)?;
-        self.quantize_latent();
+        self.engine.run_encoder(window, meta.label)?;
+        self.engine.quantize_latent();
         Ok(self.pack(meta))
     }
 
@@ -604,100 +91,21 @@ impl<'m, const N: usize> Codec<'m, N> {
         passes: u8,
     ) -> Result<Payload, Error> {
         if passes > 0 {
-            self.model.check_decoder()?;
+            self.model().check_decoder()?;
         }
-        self.run_encoder(window, meta.label)?;
-        self.quantize_latent();
+        self.engine.run_encoder(window, meta.label)?;
+        self.engine.quantize_latent();
         if passes > 0 {
-            self.refine(window, meta.label, passes);
+            self.engine.refine(window, meta.label, passes);
         }
         Ok(self.pack(meta))
     }
 
-    /// Quantizes the latent in `values` into `codes` (and its mode into `mode`).
-    fn quantize_latent(&mut self) {
-        let k = self.model.latent_dim();
-        let q = &self.model.spec().quantizer;
-        self.mode = q.quantize(in_bounds(self.values.get(..k)), &mut self.codes);
-    }
-
-    /// The payload of `codes`.
+    /// The payload of the codes the engine holds.
     fn pack(&self, meta: Meta) -> Payload {
-        let model = self.model;
-        let layout = model.payload_layout();
-        let repr = PayloadRepr {
-            tag: layout.fingerprint_tag(model.payload_fingerprint()),
-            sequence: meta.sequence,
-            label: meta.label,
-            mode: self.mode,
-            codes: &self.codes,
-        };
         let mut bytes = [0u8; MAX_PAYLOAD_BYTES];
-        let len = repr.emit(layout, model.spec().quantizer.bits(), &mut bytes);
+        let len = self.engine.pack(meta.sequence, meta.label, &mut bytes);
         Payload { bytes, len }
-    }
-
-    /// Greedy search over `codes` in their mode (see [`Codec::encode_refined`]).
-    fn refine(&mut self, window: &[f32], label: u16, passes: u8) {
-        let bits = self
-            .model
-            .spec()
-            .quantizer
-            .mode_bits(usize::from(self.mode));
-        let mut best = self.code_error(window, label);
-        for _ in 0..passes {
-            let mut changed = false;
-            for (d, &b) in bits.iter().enumerate() {
-                let top = 1u32.checked_shl(u32::from(b)).map_or(0, |l| l - 1);
-                let Some(&old) = self.codes.get(d) else {
-                    break;
-                };
-                let trials = [old.checked_sub(1), old.checked_add(1)];
-                for code in trials.into_iter().flatten() {
-                    if b == 0 || u32::from(code) > top {
-                        continue;
-                    }
-                    self.set_code(d, code);
-                    let e = self.code_error(window, label);
-                    if e < best {
-                        best = e;
-                        changed = true;
-                        break;
-                    }
-                    self.set_code(d, old);
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-    }
-
-    fn set_code(&mut self, d: usize, code: u16) {
-        if let Some(c) = self.codes.get_mut(d) {
-            *c = code;
-        }
-    }
-
-    /// Squared error (sensor units) of the decoder's output for `codes` against `window`.
-    fn code_error(&mut self, window: &[f32], label: u16) -> f32 {
-        let model = self.model;
-        let spec = model.spec();
-        let k = model.latent_dim();
-        spec.quantizer.dequantize(
-            &self.codes,
-            self.mode,
-            in_bounds_mut(self.values.get_mut(..k)),
-        );
-        self.put_label(k, label);
-        self.run(&spec.decoder, k + usize::from(model.label_count()));
-        let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
-        let mut sum = 0.0f32;
-        for ((&v, &x), (m, s)) in self.values.iter().zip(window).zip(norm) {
-            let e = v * s + m - x;
-            sum += e * e;
-        }
-        sum
     }
 
     /// Decodes a payload into `out` (`input_dim` samples in sensor units).
@@ -705,13 +113,11 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// A payload of the wrong length, from a model with other fingerprint bits, with a
     /// label out of range or with non-zero padding is refused, never decoded.
     pub fn decode(&mut self, payload: &[u8], out: &mut [f32]) -> Result<PayloadInfo, Error> {
-        let model = self.model;
+        let model = self.model();
         model.check_decoder()?;
         check_len("output window", out.len(), model.input_dim())?;
-        let k = model.latent_dim();
-        let z = in_bounds_mut(self.values.get_mut(..k));
-        let info = read_latent(model, &mut self.codes, payload, z)?;
-        self.run_decoder(info.label.unwrap_or(0), out);
+        let info = self.engine.unpack(payload)?;
+        self.engine.run_decoder(info.label.unwrap_or(0), out);
         Ok(info)
     }
 
@@ -719,18 +125,14 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// running the decoder network: for receivers that batch the network themselves.
     /// Refuses the same payloads as [`Codec::decode`].
     pub fn decode_latent(&mut self, payload: &[u8], z: &mut [f32]) -> Result<PayloadInfo, Error> {
-        check_len("latent", z.len(), self.model.latent_dim())?;
-        read_latent(self.model, &mut self.codes, payload, z)
+        check_len("latent", z.len(), self.model().latent_dim())?;
+        self.engine.unpack_into(payload, z)
     }
 
     /// Runs the decoder on a latent vector `z` (e.g. sampled from a VAE prior), without
     /// quantization; writes `input_dim` samples in sensor units to `out`.
     pub fn reconstruct(&mut self, z: &[f32], label: u16, out: &mut [f32]) -> Result<(), Error> {
-        self.model.check_decoder()?;
-        check_len("output window", out.len(), self.model.input_dim())?;
-        self.load_latent(z, label)?;
-        self.run_decoder(label, out);
-        Ok(())
+        self.engine.reconstruct(z, label, out)
     }
 }
 
@@ -764,7 +166,7 @@ pub const BATCH_LANES: usize = 4;
 /// # Ok(windows) }
 /// ```
 pub struct Batch<'m, const N: usize> {
-    lanes: [Codec<'m, N>; BATCH_LANES],
+    lanes: [Engine<'m, N>; BATCH_LANES],
 }
 
 impl<'m, const N: usize> Batch<'m, N> {
@@ -773,10 +175,10 @@ impl<'m, const N: usize> Batch<'m, N> {
         model.check_decoder()?;
         Ok(Batch {
             lanes: [
-                Codec::new(model)?,
-                Codec::new(model)?,
-                Codec::new(model)?,
-                Codec::new(model)?,
+                Engine::new(model)?,
+                Engine::new(model)?,
+                Engine::new(model)?,
+                Engine::new(model)?,
             ],
         })
     }
@@ -793,7 +195,7 @@ impl<'m, const N: usize> Batch<'m, N> {
         labels: &[u16],
         out: &mut [f32],
     ) -> Result<(), Error> {
-        let model = self.lanes[0].model;
+        let model = self.lanes[0].model();
         let (k, n) = (model.latent_dim(), model.input_dim());
         let count = zs.len().checked_div(k).unwrap_or(0);
         check_len("latents", zs.len(), count * k)?;
@@ -817,93 +219,12 @@ impl<'m, const N: usize> Batch<'m, N> {
                 lane.load_latent(z, label(i))?;
                 i += 1;
             }
-            self.run_int_decoders(&mut outs);
+            run::run_int_decoders(&mut self.lanes, &mut outs);
         }
         for (z, out) in zs.zip(outs) {
             self.lanes[0].reconstruct(z, label(i), out)?;
             i += 1;
         }
         Ok(())
-    }
-
-    /// Runs the full-int8 decoder on every lane's latent (in its `values`) at once
-    /// ([`run_int`]) and writes the next [`BATCH_LANES`] windows of `outs`.
-    fn run_int_decoders<'o>(&mut self, outs: &mut impl Iterator<Item = &'o mut [f32]>) {
-        let model = self.lanes[0].model;
-        let half = &model.spec().decoder;
-        let n_in = model.latent_dim() + usize::from(model.label_count());
-        let lanes = self.lanes.each_mut().map(|c| {
-            quantize_input(half, n_in, &c.values, &mut c.acts[0]);
-            IntLane::of(c)
-        });
-        run_int(half, lanes, false, false);
-        for lane in &self.lanes {
-            if let Some(out) = outs.next() {
-                lane.denormalize(out);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{quantize_wide, round_clamped};
-
-    fn reference(r: f32) -> i32 {
-        libm::roundf(r).clamp(-65536.0, 65536.0) as i32
-    }
-
-    #[test]
-    fn integer_rounding_matches_roundf_and_clamp() {
-        let edges = [
-            0.0f32,
-            -0.0,
-            0.5,
-            -0.5,
-            0.49999997,
-            1.5,
-            2.5,
-            -2.5,
-            255.5,
-            256.0,
-            256.5,
-            -256.49,
-            511.99,
-            512.0,
-            32767.5,
-            -32767.4,
-            65535.5,
-            65536.0,
-            -65536.5,
-            131071.9,
-            1e9,
-            -1e30,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-            f32::MIN_POSITIVE,
-            1e-45,
-            f32::MAX,
-            f32::MIN,
-        ];
-        for r in edges {
-            assert_eq!(round_clamped(r), reference(r), "{r}");
-        }
-        // Every 61st bit pattern: all exponents, signs and mantissa shapes.
-        for bits in (0..=u32::MAX).step_by(61) {
-            let r = f32::from_bits(bits);
-            assert_eq!(round_clamped(r), reference(r), "{bits:#010x}");
-        }
-    }
-
-    #[test]
-    fn wide_input_saturates_symmetrically() {
-        assert_eq!(quantize_wide(1e9, 16), 32767);
-        assert_eq!(quantize_wide(-1e9, 16), -32767);
-        assert_eq!(quantize_wide(-32767.6, 16), -32767);
-        assert_eq!(quantize_wide(100.5, 8), 101);
-        assert_eq!(quantize_wide(-130.0, 8), -127);
-        assert_eq!(quantize_wide(f32::NAN, 12), 0);
-        assert_eq!(quantize_wide(3.0, 2), 1);
     }
 }

@@ -142,6 +142,14 @@ pub enum Error {
         /// Maximum bits.
         max_bits: usize,
     },
+    /// A payload budget leaves no bits for latent codes after its header, label and mode
+    /// fields ([`crate::PayloadLayout::code_budget`]).
+    PayloadNoCodeBits {
+        /// The payload's length in bytes.
+        payload_bytes: usize,
+        /// Bits of its header, label and mode fields.
+        overhead_bits: usize,
+    },
     /// The model is larger than a fixed limit of this core.
     LimitExceeded {
         /// What is limited.
@@ -287,6 +295,11 @@ impl fmt::Display for Error {
             PayloadTooLarge { bits, max_bits } => {
                 write!(f, "payload layout needs {bits} bits, more than the maximum {max_bits}")
             }
+            PayloadNoCodeBits { payload_bytes, overhead_bits } => write!(
+                f,
+                "a {payload_bytes}-byte payload leaves no bits for latent codes after {overhead_bits} \
+                 header, label and mode bits"
+            ),
             LimitExceeded { what, value, limit } => write!(f, "{what} is {value}, over this core's limit of {limit}"),
             ScratchTooSmall { needed, capacity } => write!(
                 f,

@@ -4,8 +4,8 @@
 mod common;
 
 use aecodec_core::{
-    heapless, Activation, Codec, Conv, DenseSpec, Error, HalfSpec, IntBoundary, LatentQuantizer,
-    Model, ModelSpec, PayloadHeader, Precision,
+    Activation, Codec, Conv, DenseSpec, Error, HalfSpec, IntBoundary, LatentQuantizer, Model,
+    ModelSpec, PayloadHeader, Precision,
 };
 use common::{blob, f32s};
 

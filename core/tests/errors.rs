@@ -198,6 +198,35 @@ fn rejects_a_signal_that_does_not_fit_the_window() {
     assert_eq!(m.channel_names().count(), 0);
 }
 
+/// Receivers name a model's channels its own way, else `value` for one channel and
+/// `ch0`, `ch1`, … for several; there is no name past the last channel.
+#[test]
+fn channels_are_named_by_the_model_or_by_default() {
+    use aecodec_core::{Signal, Source};
+    let tiny = Tiny::new();
+    let names = |signal: Signal<'static>| {
+        let mut spec = tiny.spec();
+        spec.signal = signal;
+        let b = blob(&spec);
+        let m = Model::from_bytes(&b).unwrap();
+        let names: Vec<String> = (0..4)
+            .map_while(|i| m.channel_name(i))
+            .map(|n| n.to_string())
+            .collect();
+        names
+    };
+    let signal = |channels, names: &'static [u8]| Signal {
+        channels,
+        sample_rate_hz: None,
+        names,
+        source: Source::Series,
+    };
+    assert_eq!(names(signal(3, b"x\ny\nz\n")), ["x", "y", "z"]);
+    assert_eq!(names(signal(3, b"")), ["ch0", "ch1", "ch2"]);
+    assert_eq!(names(signal(1, b"")), ["value"]);
+    assert_eq!(names(signal(1, b"g\n")), ["g"]);
+}
+
 /// A layer's `pad` holds only zero bytes (at most 3): anything else is not a blob the
 /// writer makes, even under a valid fingerprint.
 #[test]

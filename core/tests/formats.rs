@@ -160,8 +160,8 @@ fn int8_blocked_layout_is_pinned() {
 /// stored offset-binary and blocked.
 fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
     use aecodec_core::{
-        heapless, model::int8_weight_offset, write_blob, Activation, DenseSpec, HalfSpec,
-        IntBoundary, LatentQuantizer, ModelSpec, PayloadHeader, Precision,
+        model::int8_weight_offset, write_blob, Activation, DenseSpec, HalfSpec, IntBoundary,
+        LatentQuantizer, ModelSpec, PayloadHeader, Precision,
     };
     let mut stored = vec![0u8; n_in * n_out];
     for r in 0..n_out {

@@ -7,14 +7,15 @@
 //! Failure persistence is off: proptest would write regression files next to this
 //! file. A failure found here is pinned as a named, deterministic test instead, which
 //! also documents the input (the `full_int8_*` tests at the end: generated full-integer
-//! models overflowed an i32 quantizing huge inputs, fixed in core/src/codec.rs).
+//! models overflowed an i32 quantizing huge inputs, fixed in the input rounding now in
+//! core/src/kernels/portable.rs).
 
 mod common;
 
 use aecodec_core::{
-    decode_frame, encode_frame, fingerprint, heapless, max_frame_len, Activation, Codec, DenseSpec,
-    Error, FrameDecoder, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
-    PayloadHeader, Precision, FORMAT_VERSION, HEADER_LEN, MAX_PAYLOAD_BYTES,
+    decode_frame, encode_frame, fingerprint, max_frame_len, Activation, Codec, DenseSpec, Error,
+    FrameDecoder, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader,
+    Precision, FORMAT_VERSION, HEADER_LEN, MAX_PAYLOAD_BYTES,
 };
 use common::{blob, f32s, Tiny};
 use proptest::collection::vec;

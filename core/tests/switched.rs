@@ -5,9 +5,8 @@
 mod common;
 
 use aecodec_core::{
-    heapless, write_blob, Codec, Error, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model,
-    ModelSpec, PayloadHeader, PayloadRepr, PayloadView, Precision, FORMAT_VERSION,
-    MIN_FORMAT_VERSION,
+    write_blob, Codec, Error, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
+    PayloadHeader, PayloadRepr, PayloadView, Precision, FORMAT_VERSION, MIN_FORMAT_VERSION,
 };
 use common::{blob, f32_identity, f32s};
 

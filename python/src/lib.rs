@@ -3,9 +3,9 @@
 //! is the one `aecodec decode` prints.
 
 use aecodec_core::{
-    max_frame_len, model_tag, Batch, Codec, Error as CoreError, FrameDecoder as CoreFrames, Meta,
-    Model as CoreModel, SequenceEvent, SequenceTracker as CoreTracker, MAX_PAYLOAD_BYTES,
-    MAX_WIDTH,
+    max_frame_len, model_tag, sample_time_s, Batch, Codec, Error as CoreError,
+    FrameDecoder as CoreFrames, Meta, Model as CoreModel, SequenceEvent,
+    SequenceTracker as CoreTracker, MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 use numpy::{
     AllowTypeChange, PyArray1, PyArray3, PyArrayLikeDyn, PyArrayMethods, PyReadonlyArray2,
@@ -317,12 +317,10 @@ impl Model {
     #[getter]
     fn channel_names(&self) -> Vec<String> {
         let m = self.engine.model();
-        let named: Vec<String> = m.channel_names().map(str::to_owned).collect();
-        match m.channels() {
-            _ if !named.is_empty() => named,
-            1 => vec!["value".to_owned()],
-            c => (0..c).map(|i| format!("ch{i}")).collect(),
-        }
+        (0..m.channels())
+            .filter_map(|c| m.channel_name(c))
+            .map(|name| name.to_string())
+            .collect()
     }
 
     /// Samples per second of every channel, or None if the model does not record it.
@@ -332,9 +330,9 @@ impl Model {
     }
 
     /// Each sample's time in seconds relative to the window's last sample (0.0 for the
-    /// last, negative before it), float64 of shape (samples,): add it to the time a
-    /// window was received (or sent) to time its samples. Raises ValueError if the
-    /// model records no sample rate.
+    /// last, negative before it), rounded to the microsecond as `aecodec decode` prints
+    /// it, float64 of shape (samples,): add it to the time a window was received (or
+    /// sent) to time its samples. Raises ValueError if the model records no sample rate.
     fn sample_offsets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let m = self.engine.model();
         let hz = m.sample_rate_hz().ok_or_else(|| {
@@ -343,7 +341,7 @@ impl Model {
             )
         })?;
         let n = m.samples();
-        let offsets = (0..n).map(|t| -((n - 1 - t) as f64) / f64::from(hz) + 0.0);
+        let offsets = (0..n).map(|t| sample_time_s(t, n, hz));
         Ok(PyArray1::from_iter(py, offsets))
     }
 

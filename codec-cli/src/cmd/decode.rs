@@ -5,8 +5,8 @@ use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
 use aecodec_core::{
-    max_frame_len, model_tag, Codec, Error as CoreError, FrameDecoder, Model, SequenceEvent,
-    SequenceTracker, MAX_PAYLOAD_BYTES, MAX_WIDTH,
+    max_frame_len, model_tag, sample_time_s, Codec, Error as CoreError, FrameDecoder, Model,
+    SequenceEvent, SequenceTracker, MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 use anyhow::{bail, Context};
 
@@ -270,7 +270,7 @@ impl Receiver<'_> {
             let vals: Vec<String> = sample.iter().map(|v| v.to_string()).collect();
             let time = match rate {
                 _ if !self.timed => String::new(),
-                Some(hz) => format!("{},", sample_time(t, samples, hz)),
+                Some(hz) => format!("{},", sample_time_s(t, samples, hz)),
                 None => ",".to_string(),
             };
             text.push_str(&format!("{model}{w},{seq},{t},{time}{}\n", vals.join(",")));
@@ -337,13 +337,6 @@ impl Receiver<'_> {
             }
         }
     }
-}
-
-/// Seconds from the last of `samples` samples at `hz` to sample `t` (0 for the last,
-/// negative before it), rounded to the microsecond.
-fn sample_time(t: usize, samples: usize, hz: f32) -> f64 {
-    let before = samples.saturating_sub(1 + t) as f64;
-    (-before / f64::from(hz) * 1e6).round() / 1e6 + 0.0
 }
 
 /// `HEX`, or `PORT HEX` / `PORT,HEX` when `with_port`.
@@ -436,10 +429,13 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         .collect::<Result<Vec<_>, _>>()?;
     check_models(&model_args, &models, by_port)?;
     let input_dim = models[0].input_dim();
-    let names: Vec<String> = args
-        .columns
-        .clone()
-        .unwrap_or_else(|| aecodec_trainer::export::channel_names(&models[0]));
+    let names: Vec<String> = args.columns.clone().unwrap_or_else(|| {
+        let m = &models[0];
+        (0..m.channels())
+            .filter_map(|c| m.channel_name(c))
+            .map(|name| name.to_string())
+            .collect()
+    });
     let channels = names.len().max(1);
     if input_dim % channels != 0 {
         bail!("--columns gives {channels} channels, which does not divide the model's {input_dim} inputs");

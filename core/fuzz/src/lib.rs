@@ -3,7 +3,7 @@
 //! point, asserting what must hold.
 
 use aecodec_core::{
-    fingerprint, heapless, write_blob, Activation, Batch, Codec, Conv, DenseSpec, HalfSpec,
+    fingerprint, write_blob, Activation, Batch, Codec, Conv, DenseSpec, HalfSpec,
     IntBoundary, LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
 };
 

@@ -26,7 +26,7 @@ pub(crate) mod x86;
 
 /// The integer input of a full-int8 layer: int8 activations, or the encoder's window
 /// samples on up to 16 bits (`IntBoundary::in_bits`) for its first layer. Validation
-/// bounds both so that every sum stays in i32 (`model::validate_half`).
+/// bounds both so that every sum stays in i32 (`model/validate.rs`).
 pub(crate) trait IntIn: Copy {
     /// The value.
     fn get(self) -> i32;
@@ -215,7 +215,7 @@ pub(crate) fn table(t: &[u8; 256], y: &mut [i8]) -> bool {
     }
 }
 
-/// `q[i] = codec::quantize(a[i] · inv, zero)` with a vector kernel; false, computing
+/// `q[i] = portable::quantize(a[i] · inv, zero)` with a vector kernel; false, computing
 /// nothing, where none runs.
 #[inline(always)]
 pub(crate) fn quantize(a: &[f32], inv: f32, zero: i8, q: &mut [i8]) -> bool {

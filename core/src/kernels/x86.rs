@@ -147,7 +147,7 @@ unsafe fn table_vbmi(t: &[u8; 256], y: &mut [i8]) {
     }
 }
 
-/// `q[i] = quantize(a[i] · inv, zero)` as the codec quantizes a half's input: `r`
+/// `q[i] = portable::quantize(a[i] · inv, zero)` as the codec quantizes a half's input: `r`
 /// rounded half away from zero, clamped to ±256, NaN as 0, plus `zero`, saturated to i8;
 /// 16 values at a time with AVX-512 (the rounding in float: the fraction `r − trunc(r)`
 /// is exact). Returns false, writing nothing, without AVX-512 or if the lengths differ.
@@ -769,8 +769,9 @@ unsafe fn avx2_blocks<const B: usize, const K: usize>(
 
 #[cfg(test)]
 mod tests {
-    /// The vectors of a batch ([`crate::Batch`]).
-    const MANY: usize = crate::BATCH_LANES;
+    /// The vectors of a batch (`BATCH_LANES` in codec.rs; a constant here so that the
+    /// kernels depend on nothing above them).
+    const MANY: usize = 4;
     use super::*;
     use std::vec::Vec;
 
@@ -915,7 +916,7 @@ mod tests {
         }
     }
 
-    /// The vectorized input quantization against the codec's scalar one: random floats
+    /// The vectorized input quantization against the portable scalar one: random floats
     /// over many magnitudes, every value near a rounding tie or the ±256 clamp, zeros,
     /// subnormals, infinities and NaNs, at every length mod 16.
     #[test]
@@ -967,7 +968,7 @@ mod tests {
             let mut got = std::vec![0i8; n];
             assert!(quantize(&a, inv, zero, &mut got));
             for (i, (&x, &g)) in a.iter().zip(&got).enumerate() {
-                let want = crate::codec::quantize(x * inv, zero);
+                let want = super::super::portable::quantize(x * inv, zero);
                 assert_eq!(
                     g,
                     want,

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::wire::payload::PayloadHeader;
 use crate::{Error, MAX_LAYERS};
 
 /// First four bytes of every model blob.
@@ -302,15 +303,6 @@ pub enum LatentQuantizer<'a> {
     },
 }
 
-/// What the optional payload header carries.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PayloadHeader {
-    /// Bits of the model tag in every payload (0..=16; see [`crate::model_tag`]).
-    pub fingerprint_bits: u8,
-    /// Bits of the sequence counter in every payload (0..=16).
-    pub sequence_bits: u8,
-}
-
 /// How a model's training windows were cut from their recording, so that a tool reading
 /// the same kind of file for this model cuts it the same way.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -419,9 +411,7 @@ impl ModelSpec<'_> {
 
 /// FNV-1a, 32 bits: the model fingerprint, over the blob body.
 pub fn fingerprint(body: &[u8]) -> u32 {
-    body.iter().fold(0x811c_9dc5u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
+    crate::bytes::fnv1a32(body)
 }
 
 /// Writes `spec` as a complete blob (header + body) into `out`; returns the blob's length.

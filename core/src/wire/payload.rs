@@ -6,7 +6,28 @@
 //! is padded with zero bits to its length (that of the mode with the most code bits).
 //! See `spec/packet-format.md`.
 
-use crate::{Error, LatentQuantizer, ModelSpec, MAX_PAYLOAD_BYTES};
+use core::num::NonZeroUsize;
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::MAX_PAYLOAD_BYTES;
+use crate::Error;
+
+/// What the optional payload header carries.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PayloadHeader {
+    /// Bits of the model tag in every payload (0..=16; see [`model_tag`]).
+    pub fingerprint_bits: u8,
+    /// Bits of the sequence counter in every payload (0..=16).
+    pub sequence_bits: u8,
+}
+
+impl PayloadHeader {
+    /// Bits the header takes: the model tag's and the sequence counter's.
+    pub const fn bits(&self) -> usize {
+        self.fingerprint_bits as usize + self.sequence_bits as usize
+    }
+}
 
 /// Bit layout of a model's payloads, fixed when the model loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,29 +50,25 @@ pub struct PayloadLayout {
 }
 
 impl PayloadLayout {
+    /// The layout of payloads with `header`, the label field of `label_count` labels
+    /// (0 or 1: none), the mode field of `modes` quantizer modes (0 or 1: none) and
+    /// `code_bits` bits of latent codes (the sum of the widths of the mode with the
+    /// most). Refused with [`Error::PayloadTooLarge`] if that is more than
+    /// [`MAX_PAYLOAD_BYTES`]; a layout of no bits at all takes one byte.
+    ///
+    /// The header's widths are taken as they are: a model's are checked (0..=16 each)
+    /// when it loads.
     #[inline]
-    pub(crate) fn new(spec: &ModelSpec<'_>) -> Result<Self, Error> {
-        let label_bits = match spec.label_count {
-            0 | 1 => 0,
-            n => (16 - (n - 1).leading_zeros()) as u8,
-        };
-        let q = &spec.quantizer;
-        let code_bits = (0..q.modes())
-            .map(|m| {
-                q.mode_bits(m)
-                    .iter()
-                    .map(|&b| usize::from(b))
-                    .sum::<usize>()
-            })
-            .max()
-            .unwrap_or(0);
-        let modes = q.modes().min(usize::from(u8::MAX)) as u8;
-        let mode_bits = field_bits(modes);
-        let bits = usize::from(spec.header.fingerprint_bits)
-            + usize::from(spec.header.sequence_bits)
-            + usize::from(label_bits)
-            + usize::from(mode_bits)
-            + code_bits;
+    pub fn new(
+        header: PayloadHeader,
+        label_count: u16,
+        modes: u8,
+        code_bits: usize,
+    ) -> Result<Self, Error> {
+        let label_bits = Self::label_field_bits(usize::from(label_count));
+        let mode_bits = Self::mode_field_bits(usize::from(modes));
+        let bits = (header.bits() + usize::from(label_bits) + usize::from(mode_bits))
+            .saturating_add(code_bits);
         if bits > MAX_PAYLOAD_BYTES * 8 {
             return Err(Error::PayloadTooLarge {
                 bits,
@@ -59,14 +76,65 @@ impl PayloadLayout {
             });
         }
         Ok(PayloadLayout {
-            fingerprint_bits: spec.header.fingerprint_bits,
-            sequence_bits: spec.header.sequence_bits,
+            fingerprint_bits: header.fingerprint_bits,
+            sequence_bits: header.sequence_bits,
             label_bits,
             modes,
             mode_bits,
             code_bits: code_bits as u16,
             bytes: bits.div_ceil(8).max(1) as u8,
         })
+    }
+
+    /// Bits of the label field of a model with `label_count` labels: ceil(log2
+    /// `label_count`), 0 for an unconditional model (0 labels) or a single label.
+    pub const fn label_field_bits(label_count: usize) -> u8 {
+        field_bits(label_count)
+    }
+
+    /// Bits of the mode field of a quantizer with `modes` modes: ceil(log2 `modes`), 0
+    /// for one mode (every quantizer but a switched one; 0 counts as one).
+    pub const fn mode_field_bits(modes: usize) -> u8 {
+        field_bits(modes)
+    }
+
+    /// The bits a payload of `payload_bytes` bytes leaves for latent codes: its
+    /// `8 · payload_bytes` bits less the `header`, the label field of a model with
+    /// `label_count` labels ([`PayloadLayout::label_field_bits`]) and the mode field of
+    /// `modes` quantizer modes ([`PayloadLayout::mode_field_bits`]), the same fields
+    /// [`PayloadLayout::new`] lays out. Refused with [`Error::PayloadNoCodeBits`] when no
+    /// bit is left.
+    ///
+    /// The budget a trainer spreads over latent dimensions; a model whose codes take at
+    /// most that many bits has payloads of at most `payload_bytes` bytes. It does not
+    /// check `payload_bytes` against [`MAX_PAYLOAD_BYTES`], which a model's layout
+    /// ([`PayloadLayout::new`]) may not exceed but a payload format outside the core may.
+    ///
+    /// ```
+    /// use aecodec_core::{PayloadHeader, PayloadLayout};
+    /// let header = PayloadHeader { fingerprint_bits: 4, sequence_bits: 4 };
+    /// // 11 bytes (LoRaWAN US915 DR0), 8 header bits, 5 labels (3 bits), 1 mode.
+    /// let bits = PayloadLayout::code_budget(11, header, 5, 1)?;
+    /// assert_eq!(bits.get(), 88 - 8 - 3);
+    /// # Ok::<(), aecodec_core::Error>(())
+    /// ```
+    pub fn code_budget(
+        payload_bytes: usize,
+        header: PayloadHeader,
+        label_count: usize,
+        modes: usize,
+    ) -> Result<NonZeroUsize, Error> {
+        let overhead_bits = header.bits()
+            + usize::from(Self::label_field_bits(label_count))
+            + usize::from(Self::mode_field_bits(modes));
+        payload_bytes
+            .checked_mul(8)
+            .and_then(|bits| bits.checked_sub(overhead_bits))
+            .and_then(NonZeroUsize::new)
+            .ok_or(Error::PayloadNoCodeBits {
+                payload_bytes,
+                overhead_bits,
+            })
     }
 
     /// Total bits before padding.
@@ -92,11 +160,11 @@ impl PayloadLayout {
     }
 }
 
-/// Bits of a field that holds `0..count`: ceil(log2 `count`), 0 for one value.
-const fn field_bits(count: u8) -> u8 {
+/// Bits of a field that holds `0..count`: ceil(log2 `count`), 0 for one value (or none).
+const fn field_bits(count: usize) -> u8 {
     match count {
         0 | 1 => 0,
-        n => (8 - (n - 1).leading_zeros()) as u8,
+        n => (usize::BITS - (n - 1).leading_zeros()) as u8,
     }
 }
 
@@ -288,7 +356,7 @@ pub struct PayloadRepr<'c> {
 impl<'c> PayloadRepr<'c> {
     /// Reads every field of `view`, the codes into `codes` (one per dimension, on the
     /// widths of the payload's mode in `bits`: the model's quantizer widths, every
-    /// mode's one after another, [`LatentQuantizer::bits`]). Refuses a payload whose mode
+    /// mode's one after another, [`LatentQuantizer::bits`](crate::LatentQuantizer::bits)). Refuses a payload whose mode
     /// is not one of `layout.modes` or whose padding bits are not zero.
     pub fn parse<T: AsRef<[u8]>>(
         view: &PayloadView<T>,
@@ -368,11 +436,14 @@ fn mode_widths(bits: &[u8], modes: u8, mode: u8) -> &[u8] {
 
 /// Reads a payload's header and codes, checking everything that can be checked: its
 /// length, the model tag, the label against `label_count`, the mode, the padding.
+///
+/// `bits` are the quantizer's widths, every mode's one after another, as for
+/// [`PayloadRepr::parse`].
 pub(crate) fn unpack(
     layout: &PayloadLayout,
     fingerprint: u32,
     label_count: u16,
-    quantizer: &LatentQuantizer<'_>,
+    bits: &[u8],
     payload: &[u8],
     codes: &mut [u16],
 ) -> Result<PayloadInfo, Error> {
@@ -392,7 +463,7 @@ pub(crate) fn unpack(
             count: label_count,
         });
     }
-    let repr = PayloadRepr::parse(&view, quantizer.bits(), codes)?;
+    let repr = PayloadRepr::parse(&view, bits, codes)?;
     Ok(PayloadInfo {
         sequence: (layout.sequence_bits > 0).then_some(repr.sequence),
         label: (label_count > 0).then_some(repr.label),
@@ -484,7 +555,7 @@ impl SequenceTracker {
         let m = mask(self.bits);
         let seq = u32::from(sequence) & m;
         // FNV-1a 32 of the bytes: tells a repeat from a new payload with the same counter.
-        let digest = crate::model::fingerprint(bytes);
+        let digest = crate::bytes::fnv1a32(bytes);
         let slot = seq as usize % DIGEST_SLOTS;
         let Some(newest) = self.newest else {
             self.advance(seq, 0, slot, digest);
@@ -537,6 +608,117 @@ impl SequenceTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_widths_are_ceil_log2_of_the_count() {
+        let widths = [
+            (0, 0),
+            (1, 0),
+            (2, 1),
+            (3, 2),
+            (4, 2),
+            (5, 3),
+            (16, 4),
+            (17, 5),
+        ];
+        for (count, bits) in widths {
+            assert_eq!(PayloadLayout::label_field_bits(count), bits, "{count}");
+            assert_eq!(PayloadLayout::mode_field_bits(count), bits, "{count}");
+        }
+        assert_eq!(PayloadLayout::label_field_bits(1024), 10);
+        assert_eq!(PayloadLayout::label_field_bits(1025), 11);
+        assert_eq!(PayloadLayout::label_field_bits(usize::MAX), 64);
+    }
+
+    #[test]
+    fn code_budget_fills_a_layout_of_exactly_that_many_bytes() {
+        for (fingerprint_bits, sequence_bits) in [(0, 0), (4, 4), (16, 16), (3, 0)] {
+            let header = PayloadHeader {
+                fingerprint_bits,
+                sequence_bits,
+            };
+            for labels in [0u16, 1, 2, 5, 1024] {
+                for modes in [1u8, 2, 3, 16] {
+                    for bytes in 1..=MAX_PAYLOAD_BYTES {
+                        let budget = PayloadLayout::code_budget(
+                            bytes,
+                            header,
+                            usize::from(labels),
+                            usize::from(modes),
+                        );
+                        let overhead = header.bits()
+                            + usize::from(PayloadLayout::label_field_bits(labels.into()))
+                            + usize::from(PayloadLayout::mode_field_bits(modes.into()));
+                        let Ok(bits) = budget else {
+                            assert!(overhead >= bytes * 8, "{bytes} bytes, {overhead} bits");
+                            continue;
+                        };
+                        assert_eq!(bits.get(), bytes * 8 - overhead);
+                        let layout = PayloadLayout::new(header, labels, modes, bits.get()).unwrap();
+                        assert_eq!(usize::from(layout.bytes), bytes);
+                        assert_eq!(layout.total_bits(), bytes * 8);
+                        assert!(PayloadLayout::new(header, labels, modes, bits.get() + 1)
+                            .map_or(true, |l| usize::from(l.bytes) == bytes + 1));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn code_budget_refuses_a_payload_with_no_bits_left() {
+        let header = PayloadHeader {
+            fingerprint_bits: 4,
+            sequence_bits: 4,
+        };
+        let refused = |bytes, labels, modes, overhead_bits| {
+            assert_eq!(
+                PayloadLayout::code_budget(bytes, header, labels, modes),
+                Err(Error::PayloadNoCodeBits {
+                    payload_bytes: bytes,
+                    overhead_bits
+                })
+            );
+        };
+        refused(0, 0, 1, 8);
+        refused(1, 0, 1, 8);
+        refused(1, 2, 2, 10);
+        refused(2, 256, 1, 16);
+        refused(usize::MAX, 0, 1, 8); // 8 · bytes overflows: no such payload
+        assert_eq!(
+            PayloadLayout::code_budget(3, header, 255, 1).map(NonZeroUsize::get),
+            Ok(24 - 8 - 8)
+        );
+        assert_eq!(
+            PayloadLayout::code_budget(12, header, 0, 2).map(NonZeroUsize::get),
+            Ok(96 - 8 - 1)
+        );
+    }
+
+    #[test]
+    fn layout_refuses_more_than_the_largest_payload() {
+        let header = PayloadHeader {
+            fingerprint_bits: 16,
+            sequence_bits: 16,
+        };
+        let max_bits = MAX_PAYLOAD_BYTES * 8;
+        assert_eq!(
+            PayloadLayout::new(header, 0, 1, max_bits - 31),
+            Err(Error::PayloadTooLarge {
+                bits: max_bits + 1,
+                max_bits
+            })
+        );
+        assert_eq!(
+            PayloadLayout::new(header, 0, 1, usize::MAX),
+            Err(Error::PayloadTooLarge {
+                bits: usize::MAX,
+                max_bits
+            })
+        );
+        let empty = PayloadLayout::new(PayloadHeader::default(), 0, 0, 0).unwrap();
+        assert_eq!((empty.bytes, empty.total_bits()), (1, 0));
+    }
 
     #[test]
     fn sequence_tracker_reports_gaps_across_wraparound() {

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use aecodec_core::{
-    heapless, write_blob, Activation, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer, ModelSpec,
+    write_blob, Activation, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer, ModelSpec,
     PayloadHeader, Precision,
 };
 

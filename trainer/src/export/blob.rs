@@ -242,7 +242,7 @@ fn int_half(
 }
 
 fn to_half(boundary: IntBoundary, layers: &[LayerBytes]) -> Result<HalfSpec<'_>, Error> {
-    let mut v = aecodec_core::heapless::Vec::new();
+    let mut v = heapless::Vec::new();
     for l in layers {
         v.push(l.spec()).map_err(|_| {
             Error::InvalidModel(format!(

@@ -1,0 +1,16 @@
+//! The core's fixed limits: what a model may declare, and so what every buffer sized at
+//! compile time holds.
+
+/// Largest payload, in bytes, that a model may declare.
+pub const MAX_PAYLOAD_BYTES: usize = 64;
+/// Most latent dimensions a model may have (a switched quantizer's modes together: the
+/// trainer's PCA/DCT switch keeps up to 128 of each basis).
+pub const MAX_LATENT: usize = 256;
+/// Most dense layers in each half of a model.
+pub const MAX_LAYERS: usize = 8;
+/// Widest layer (inputs or outputs) a model may declare.
+pub const MAX_WIDTH: usize = 4096;
+/// Most labels of a conditional model.
+pub const MAX_LABELS: usize = 1024;
+/// Most modes of a switched quantizer ([`LatentQuantizer::Switched`](crate::LatentQuantizer::Switched)).
+pub const MAX_MODES: usize = 16;
