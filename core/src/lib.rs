@@ -69,6 +69,8 @@ pub use error::{Error, Half};
 #[cfg(target_arch = "x86_64")]
 pub use kernels::x86::{set_kernel_limit, KernelLimit};
 pub use limits::{MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_MODES, MAX_PAYLOAD_BYTES, MAX_WIDTH};
+#[cfg(feature = "std")]
+pub use model::DenseBytes;
 pub use model::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
     Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,

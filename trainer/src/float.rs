@@ -1,8 +1,24 @@
 //! Float models: what training produces and export consumes.
 
-use aecodec_core::{Activation, Conv, PayloadHeader};
+use std::num::NonZeroUsize;
+
+use aecodec_core::{Activation, Conv, PayloadHeader, PayloadLayout};
 
 use crate::{normal, Error};
+
+/// Bits a payload of `payload_bytes` leaves for latent codes after `header`, the label
+/// field of `labels` labels and the mode field of `modes` modes: the core's one formula
+/// ([`PayloadLayout::code_budget`]), refused as an invalid argument when none are left.
+pub fn code_budget(
+    payload_bytes: usize,
+    header: PayloadHeader,
+    labels: usize,
+    modes: usize,
+) -> Result<usize, Error> {
+    PayloadLayout::code_budget(payload_bytes, header, labels, modes)
+        .map(NonZeroUsize::get)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))
+}
 
 /// A dense layer in f32, `y = act(W x + b)` with `W` row-major `[out][in]`, possibly
 /// shared along time (a 1-D convolution or its transpose, as [`Conv`] defines them).
@@ -495,10 +511,6 @@ impl FloatModel {
             })
             .max()
             .unwrap_or(0);
-        let mode_bits = match modes {
-            0 | 1 => 0,
-            n => (usize::BITS - (n - 1).leading_zeros()) as usize,
-        };
         if let Some((name, n)) = params.iter().find(|(_, n)| *n != k) {
             return invalid(format!("quantizer.{name}: {n} entries for {k} dimensions"));
         }
@@ -509,20 +521,14 @@ impl FloatModel {
                 h.fingerprint_bits, h.sequence_bits
             ));
         }
-        let label_bits = match labels {
-            0 | 1 => 0,
-            n => (usize::BITS - (n - 1).leading_zeros()) as usize,
-        };
-        let payload_bits = code_bits
-            + mode_bits
-            + usize::from(h.fingerprint_bits)
-            + usize::from(h.sequence_bits)
-            + label_bits;
-        if payload_bits > MAX_PAYLOAD_BYTES * 8 {
+        // Labels and modes are within the core's limits (checked above), so the casts hold.
+        let layout = PayloadLayout::new(h, labels as u16, modes as u8, code_bits);
+        if let Err(aecodec_core::Error::PayloadTooLarge { bits, .. }) = layout {
             return invalid(format!(
-                "quantizer.bits: payloads of {payload_bits} bits, over the {MAX_PAYLOAD_BYTES}-byte limit"
+                "quantizer.bits: payloads of {bits} bits, over the {MAX_PAYLOAD_BYTES}-byte limit"
             ));
         }
+        layout?;
         Ok(k)
     }
 

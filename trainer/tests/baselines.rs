@@ -6,6 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
+use aecodec_core::PayloadHeader;
 use aecodec_trainer::data::{Table, Window};
 use aecodec_trainer::linear::dct::Dct;
 use aecodec_trainer::report::baselines::{DctCodec, DownsampleCodec};
@@ -15,7 +16,11 @@ use proptest::prelude::*;
 
 const BUDGETS: [usize; 6] = [6, 8, 12, 16, 24, 32];
 /// What the learned codec spends on fingerprint + sequence in each payload.
-const HEADER_BITS: usize = 8;
+const HEADER: PayloadHeader = PayloadHeader {
+    fingerprint_bits: 4,
+    sequence_bits: 4,
+};
+const HEADER_BITS: usize = HEADER.bits();
 const CHANNELS: usize = 3;
 const WINDOW: usize = 64;
 
@@ -62,8 +67,8 @@ fn rate_distortion(train: &[Window], test: &[Window]) -> Vec<(usize, f64, f64)> 
     BUDGETS
         .iter()
         .map(|&bytes| {
-            let dct = DctCodec::fit(train, CHANNELS, bytes, HEADER_BITS).unwrap();
-            let ds = DownsampleCodec::fit(train, CHANNELS, bytes, HEADER_BITS).unwrap();
+            let dct = DctCodec::fit(train, CHANNELS, bytes, HEADER).unwrap();
+            let ds = DownsampleCodec::fit(train, CHANNELS, bytes, HEADER).unwrap();
             let d = distortion(test, &dct.round_trip(test).unwrap(), CHANNELS);
             let s = distortion(test, &ds.round_trip(test).unwrap(), CHANNELS);
             (bytes, d.snr_db, s.snr_db)
@@ -127,8 +132,8 @@ fn inverse_dct_of_forward_dct_is_identity() {
 fn both_codecs_produce_exactly_the_budgeted_bytes_and_spend_no_more_bits() {
     let (train, test) = &*SMOOTH;
     for bytes in BUDGETS {
-        let dct = DctCodec::fit(train, CHANNELS, bytes, HEADER_BITS).unwrap();
-        let ds = DownsampleCodec::fit(train, CHANNELS, bytes, HEADER_BITS).unwrap();
+        let dct = DctCodec::fit(train, CHANNELS, bytes, HEADER).unwrap();
+        let ds = DownsampleCodec::fit(train, CHANNELS, bytes, HEADER).unwrap();
         for (name, used) in [
             (
                 "DCT",
@@ -159,8 +164,8 @@ fn both_codecs_produce_exactly_the_budgeted_bytes_and_spend_no_more_bits() {
 #[test]
 fn decode_ignores_the_callers_header_bits() {
     let (train, test) = &*SMOOTH;
-    let dct = DctCodec::fit(train, CHANNELS, 12, HEADER_BITS).unwrap();
-    let ds = DownsampleCodec::fit(train, CHANNELS, 12, HEADER_BITS).unwrap();
+    let dct = DctCodec::fit(train, CHANNELS, 12, HEADER).unwrap();
+    let ds = DownsampleCodec::fit(train, CHANNELS, 12, HEADER).unwrap();
     let w = &test[0].0;
     let (mut p, mut q) = (dct.encode(w), ds.encode(w));
     let (plain_p, plain_q) = (dct.decode(&p).unwrap(), ds.decode(&q).unwrap());
@@ -173,8 +178,8 @@ fn decode_ignores_the_callers_header_bits() {
 #[test]
 fn decode_refuses_a_payload_of_the_wrong_length() {
     let (train, _) = &*SMOOTH;
-    let dct = DctCodec::fit(train, CHANNELS, 16, HEADER_BITS).unwrap();
-    let ds = DownsampleCodec::fit(train, CHANNELS, 16, HEADER_BITS).unwrap();
+    let dct = DctCodec::fit(train, CHANNELS, 16, HEADER).unwrap();
+    let ds = DownsampleCodec::fit(train, CHANNELS, 16, HEADER).unwrap();
     for len in [0, 15, 17] {
         let e = dct.decode(&vec![0; len]).unwrap_err().to_string();
         assert!(
@@ -192,8 +197,8 @@ fn decode_refuses_a_payload_of_the_wrong_length() {
 #[test]
 fn round_trip_refuses_a_window_of_another_length() {
     let (train, _) = &*SMOOTH;
-    let dct = DctCodec::fit(train, CHANNELS, 16, HEADER_BITS).unwrap();
-    let ds = DownsampleCodec::fit(train, CHANNELS, 16, HEADER_BITS).unwrap();
+    let dct = DctCodec::fit(train, CHANNELS, 16, HEADER).unwrap();
+    let ds = DownsampleCodec::fit(train, CHANNELS, 16, HEADER).unwrap();
     let short = vec![(vec![0.0f32; WINDOW * CHANNELS - CHANNELS], 0)];
     assert!(dct
         .round_trip(&short)
@@ -223,14 +228,14 @@ fn snr_rises_with_the_budget_on_a_smooth_signal_and_dct_passes_15_db_at_32_bytes
 fn downsample_refuses_a_budget_too_small_for_one_sample_per_channel() {
     let (train, _) = &*SMOOTH;
     // 3 bytes − 8 header bits = 16 bits < 3 channels × 8 bits
-    let e = DownsampleCodec::fit(train, CHANNELS, 3, HEADER_BITS)
+    let e = DownsampleCodec::fit(train, CHANNELS, 3, HEADER)
         .unwrap_err()
         .to_string();
     assert!(e.contains("3-byte payload") && e.contains("16 bits"), "{e}");
-    assert!(DownsampleCodec::fit(train, CHANNELS, 4, HEADER_BITS).is_ok());
+    assert!(DownsampleCodec::fit(train, CHANNELS, 4, HEADER).is_ok());
     // the DCT codec can still spend 16 bits, but not zero
-    assert!(DctCodec::fit(train, CHANNELS, 3, HEADER_BITS).is_ok());
-    let e = DctCodec::fit(train, CHANNELS, 1, HEADER_BITS)
+    assert!(DctCodec::fit(train, CHANNELS, 3, HEADER).is_ok());
+    let e = DctCodec::fit(train, CHANNELS, 1, HEADER)
         .unwrap_err()
         .to_string();
     assert!(e.contains("1-byte payload leaves no bits"), "{e}");
@@ -240,17 +245,17 @@ fn downsample_refuses_a_budget_too_small_for_one_sample_per_channel() {
 fn downsample_keeps_evenly_spaced_samples_including_both_ends() {
     let (train, _) = &*SMOOTH;
     // 32 B − 8 bits = 248 bits = 10 samples × 3 channels × 8 bits (+ 8 spare)
-    let ds = DownsampleCodec::fit(train, CHANNELS, 32, HEADER_BITS).unwrap();
+    let ds = DownsampleCodec::fit(train, CHANNELS, 32, HEADER).unwrap();
     assert_eq!(ds.positions(), &[0, 7, 14, 21, 28, 35, 42, 49, 56, 63]);
-    let one = DownsampleCodec::fit(train, CHANNELS, 4, HEADER_BITS).unwrap();
+    let one = DownsampleCodec::fit(train, CHANNELS, 4, HEADER).unwrap();
     assert_eq!(one.positions(), &[31]);
 }
 
 static FITTED: LazyLock<(DctCodec, DownsampleCodec)> = LazyLock::new(|| {
     let (train, _) = &*SMOOTH;
     (
-        DctCodec::fit(train, CHANNELS, 12, HEADER_BITS).unwrap(),
-        DownsampleCodec::fit(train, CHANNELS, 12, HEADER_BITS).unwrap(),
+        DctCodec::fit(train, CHANNELS, 12, HEADER).unwrap(),
+        DownsampleCodec::fit(train, CHANNELS, 12, HEADER).unwrap(),
     )
 });
 

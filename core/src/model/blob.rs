@@ -241,6 +241,53 @@ pub struct DenseSpec<'a> {
     pub lut: &'a [u8],
 }
 
+/// The bytes behind a [`DenseSpec`], owned: what a host that builds blobs (the trainer's
+/// export, the fuzz targets) holds a layer in before [`DenseBytes::spec`] borrows it.
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseBytes {
+    /// Inputs.
+    pub in_dim: u16,
+    /// Outputs.
+    pub out_dim: u16,
+    /// Activation applied to the outputs.
+    pub activation: Activation,
+    /// Weight sharing along time, or `None` for a plain dense layer.
+    pub conv: Option<Conv>,
+    /// Weights, as [`DenseSpec::weights`].
+    pub weights: std::vec::Vec<u8>,
+    /// Biases, as [`DenseSpec::bias`].
+    pub bias: std::vec::Vec<u8>,
+    /// Per-output scales, as [`DenseSpec::scales`].
+    pub scales: std::vec::Vec<u8>,
+    /// Per-output shifts, as [`DenseSpec::shifts`].
+    pub shifts: std::vec::Vec<u8>,
+    /// Output zero point, as [`DenseSpec::out_zero`].
+    pub out_zero: i8,
+    /// Activation table, as [`DenseSpec::lut`].
+    pub lut: std::vec::Vec<u8>,
+}
+
+#[cfg(feature = "std")]
+impl DenseBytes {
+    /// The layer as the blob format's [`DenseSpec`] (no padding: [`write_blob`] sets it).
+    pub fn spec(&self) -> DenseSpec<'_> {
+        DenseSpec {
+            in_dim: self.in_dim,
+            out_dim: self.out_dim,
+            activation: self.activation,
+            conv: self.conv,
+            pad: &[],
+            weights: &self.weights,
+            bias: &self.bias,
+            scales: &self.scales,
+            shifts: &self.shifts,
+            out_zero: self.out_zero,
+            lut: &self.lut,
+        }
+    }
+}
+
 /// One half of the autoencoder: a stack of dense layers.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct HalfSpec<'a> {

@@ -3,6 +3,8 @@
 mod blob;
 mod validate;
 
+#[cfg(feature = "std")]
+pub use blob::DenseBytes;
 pub use blob::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
     ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,

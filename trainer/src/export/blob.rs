@@ -3,7 +3,7 @@
 
 use aecodec_core::model::int8_weight_offset;
 use aecodec_core::{
-    write_blob, Codec, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
+    write_blob, Codec, DenseBytes, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
     Precision, Signal, Source, MAX_WIDTH,
 };
 
@@ -72,38 +72,6 @@ fn quantize_rows(l: &FloatLayer) -> (Vec<u8>, Vec<f64>) {
     (codes, scales)
 }
 
-/// Owned bytes of one exported layer.
-struct LayerBytes {
-    in_dim: u16,
-    out_dim: u16,
-    activation: aecodec_core::Activation,
-    conv: Option<aecodec_core::Conv>,
-    weights: Vec<u8>,
-    bias: Vec<u8>,
-    scales: Vec<u8>,
-    shifts: Vec<u8>,
-    out_zero: i8,
-    lut: Vec<u8>,
-}
-
-impl LayerBytes {
-    fn spec(&self) -> DenseSpec<'_> {
-        DenseSpec {
-            in_dim: self.in_dim,
-            out_dim: self.out_dim,
-            activation: self.activation,
-            conv: self.conv,
-            pad: &[],
-            weights: &self.weights,
-            bias: &self.bias,
-            scales: &self.scales,
-            shifts: &self.shifts,
-            out_zero: self.out_zero,
-            lut: &self.lut,
-        }
-    }
-}
-
 fn dims(l: &FloatLayer) -> Result<(u16, u16), Error> {
     let cast = |v: usize| {
         u16::try_from(v)
@@ -112,7 +80,7 @@ fn dims(l: &FloatLayer) -> Result<(u16, u16), Error> {
     Ok((cast(l.in_dim)?, cast(l.out_dim)?))
 }
 
-fn float_layer(l: &FloatLayer, precision: Precision) -> Result<LayerBytes, Error> {
+fn float_layer(l: &FloatLayer, precision: Precision) -> Result<DenseBytes, Error> {
     let (in_dim, out_dim) = dims(l)?;
     let (weights, scales) = match precision {
         Precision::Int8Weights => {
@@ -121,7 +89,7 @@ fn float_layer(l: &FloatLayer, precision: Precision) -> Result<LayerBytes, Error
         }
         _ => (le_f32(l.weights.iter().copied()), Vec::new()),
     };
-    Ok(LayerBytes {
+    Ok(DenseBytes {
         in_dim,
         out_dim,
         activation: l.activation,
@@ -158,7 +126,7 @@ fn int_half(
     layers: &[FloatLayer],
     inputs: &[Vec<f64>],
     entry: Entry,
-) -> Result<(IntBoundary, Vec<LayerBytes>), Error> {
+) -> Result<(IntBoundary, Vec<DenseBytes>), Error> {
     let (lo, hi) = range(inputs);
     let (entry, in_bits) = match entry {
         Entry::Wide => {
@@ -216,7 +184,7 @@ fn int_half(
                 blocked[int8_weight_offset(l.in_dim, l.out_dim, r, c)] = w ^ 0x80;
             }
         }
-        out.push(LayerBytes {
+        out.push(DenseBytes {
             in_dim,
             out_dim,
             activation: l.activation,
@@ -241,7 +209,7 @@ fn int_half(
     Ok((boundary, out))
 }
 
-fn to_half(boundary: IntBoundary, layers: &[LayerBytes]) -> Result<HalfSpec<'_>, Error> {
+fn to_half(boundary: IntBoundary, layers: &[DenseBytes]) -> Result<HalfSpec<'_>, Error> {
     let mut v = heapless::Vec::new();
     for l in layers {
         v.push(l.spec()).map_err(|_| {
@@ -429,15 +397,14 @@ pub fn export_blob(
     Ok(blob)
 }
 
-/// The names of a model's channels, as receivers label decoded samples: those the model
-/// records, else `value` for a single channel and `ch0`, `ch1`, … for several.
+/// The names of a model's channels, as receivers label decoded samples
+/// ([`Model::channel_name`]: those the model records, else `value` for a single channel
+/// and `ch0`, `ch1`, … for several).
 pub fn channel_names(model: &Model<'_>) -> Vec<String> {
-    let named: Vec<String> = model.channel_names().map(str::to_owned).collect();
-    match model.channels() {
-        _ if !named.is_empty() => named,
-        1 => vec!["value".to_owned()],
-        c => (0..c).map(|i| format!("ch{i}")).collect(),
-    }
+    (0..model.channels())
+        .filter_map(|c| model.channel_name(c))
+        .map(|n| n.to_string())
+        .collect()
 }
 
 /// Error of one precision, measured through the core on a set of windows.

@@ -114,8 +114,7 @@ pub fn sweep<W: WindowSource + ?Sized>(
             });
         }
         // Downsample + 8 bit: the simplest classical codec, same bytes, same header bits.
-        let header_bits = usize::from(header.fingerprint_bits + header.sequence_bits);
-        match DownsampleCodec::fit(&fit, channels, bytes, header_bits) {
+        match DownsampleCodec::fit(&fit, channels, bytes, header) {
             Ok(ds) => {
                 // its own encoder (not a core blob): nothing to refine
                 let d = distortion(test, &ds.round_trip(test)?, channels);

@@ -7,9 +7,10 @@
 //! the trained-model file. The caller turns its options into a [`TrainPlan`] and prints
 //! the [`Trained`] that comes back.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use aecodec_core::{PayloadHeader, Precision};
+use aecodec_core::{PayloadHeader, PayloadLayout, Precision};
 
 use crate::data::split::{Cut, Part, Split, SplitPlan};
 use crate::data::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
@@ -363,9 +364,8 @@ impl Fit {
             None => (plan.conv, plan.decoder_hidden.clone()),
             Some(Preset::LorawanConsole) => {
                 // Latent dimensions of at least 3 bits each (the allocation gives most 4).
-                let header_bits = usize::from(plan.header.fingerprint_bits)
-                    + usize::from(plan.header.sequence_bits);
-                let code_bits = (8 * plan.payload_bytes).saturating_sub(header_bits);
+                let code_bits = PayloadLayout::code_budget(plan.payload_bytes, plan.header, 0, 1)
+                    .map_or(0, NonZeroUsize::get);
                 let latent = plan.latent.unwrap_or(code_bits / 3) + labels;
                 let h = console_decoder_hidden(inputs, latent).ok_or_else(|| {
                     Error::Plan(format!("--preset lorawan-console: no decoder for windows of {inputs} values fits 40,960 characters; shorten --window"))

@@ -14,7 +14,7 @@ use aecodec_core::{Activation, PayloadHeader};
 
 use crate::data::windows::{sample, WindowSource, FIT_SAMPLE};
 use crate::data::Window;
-use crate::float::{FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
+use crate::float::{code_budget, FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
 use crate::learned::nn::Adam;
 use crate::learned::parallel::DataParallel;
 use crate::learned::variants::{ConvShape, Net, Qat, Variant};
@@ -430,25 +430,6 @@ pub fn to_float_model(
     }
 }
 
-/// Bits left for latent codes once the header and label are in the payload.
-pub fn code_bits(
-    payload_bytes: usize,
-    header: PayloadHeader,
-    labels: usize,
-) -> Result<usize, Error> {
-    let label_bits = if labels <= 1 {
-        0
-    } else {
-        (usize::BITS - (labels - 1).leading_zeros()) as usize
-    };
-    let used =
-        usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits) + label_bits;
-    (payload_bytes * 8)
-        .checked_sub(used)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| Error::InvalidArgument(format!("a {payload_bytes}-byte payload leaves no bits for codes after {used} header and label bits")))
-}
-
 /// Time this process has spent in training steps (gathering a minibatch, the forward
 /// and backward pass, the optimizer update), summed over every [`train`] call and thread
 /// that called it: what a benchmark subtracts from the wall time to see the cost of
@@ -589,7 +570,7 @@ fn check_run<W: WindowSource + ?Sized>(
             cfg.weight_average
         )));
     }
-    let bits = code_bits(cfg.payload_bytes, cfg.header, labels)?;
+    let bits = code_budget(cfg.payload_bytes, cfg.header, labels, 1)?;
     if let Some(c) = cfg.conv {
         if labels > 0 {
             return Err(Error::InvalidArgument(

@@ -9,7 +9,7 @@ use aecodec_core::{Activation, PayloadHeader};
 use super::bits::Allocation;
 use super::eigen::symmetric_eigen;
 use crate::data::Window;
-use crate::float::{FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
+use crate::float::{code_budget, FloatLayer, FloatModel, FloatQuantizer, SignalInfo};
 use crate::Error;
 
 /// Normalization of interleaved windows, expanded to one entry per input: each
@@ -239,19 +239,6 @@ pub(super) fn projection(comps: &[&Vec<f64>], mean: &[f64]) -> (FloatLayer, Floa
     (enc, dec)
 }
 
-/// Bits left for the codes after `header`'s in a payload of `payload_bytes`.
-pub(super) fn code_bits(payload_bytes: usize, header: PayloadHeader) -> Result<usize, Error> {
-    let header_bits = usize::from(header.fingerprint_bits) + usize::from(header.sequence_bits);
-    (payload_bytes * 8)
-        .checked_sub(header_bits)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "a {payload_bytes}-byte payload leaves no bits after a {header_bits}-bit header"
-            ))
-        })
-}
-
 impl Pca {
     /// This basis at a payload budget: bits allocated by measured error over the first
     /// components (at most [`BASIS_DIMS`]), each with the range that suits its bit width.
@@ -261,7 +248,11 @@ impl Pca {
         payload_bytes: usize,
         header: PayloadHeader,
     ) -> Result<FloatModel, Error> {
-        let a = self.allocation(windows, BASIS_DIMS, code_bits(payload_bytes, header)?)?;
+        let a = self.allocation(
+            windows,
+            BASIS_DIMS,
+            code_budget(payload_bytes, header, 0, 1)?,
+        )?;
         let mut model = self.model(&a.bits, header, windows)?;
         if let FloatQuantizer::Uniform { lo, hi, mean, .. } = &mut model.quantizer {
             for (d, &b) in a.bits.iter().enumerate() {

@@ -4,9 +4,9 @@ use aecodec_core::PayloadHeader;
 
 use super::bits::Allocation;
 use super::dct::dct_basis;
-use super::pca::{code_bits, projection, Pca, BASIS_DIMS};
+use super::pca::{projection, Pca, BASIS_DIMS};
 use crate::data::Window;
-use crate::float::{FloatModel, FloatQuantizer, SignalInfo};
+use crate::float::{code_budget, FloatModel, FloatQuantizer, SignalInfo};
 use crate::Error;
 
 /// The PCA/DCT switch at a payload budget: both bases (each orthonormal, about the same
@@ -25,14 +25,7 @@ pub fn fit_switch_budget(
 ) -> Result<FloatModel, Error> {
     let pca = Pca::fit(windows, channels)?;
     let dct = dct_basis(&pca, windows)?;
-    let code_bits = code_bits(payload_bytes, header)?
-        .checked_sub(1)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "a {payload_bytes}-byte payload leaves no code bits after the mode bit"
-            ))
-        })?;
+    let code_bits = code_budget(payload_bytes, header, 0, 2)?;
     // Each basis keeps as many dimensions as it would alone.
     let k_max = pca.mean.len().min(BASIS_DIMS);
     let latents = [pca.latents(windows, k_max)?, dct.latents(windows, k_max)?];

@@ -11,7 +11,12 @@
 //! then each code on its bit width, most significant bit first, then zero padding to
 //! `payload_bytes`. `decode` ignores the header bits.
 
+use std::num::NonZeroUsize;
+
+use aecodec_core::{PayloadHeader, PayloadLayout};
+
 use crate::data::Window;
+use crate::float::code_budget;
 use crate::linear::allocate_reachable;
 use crate::linear::dct::Dct;
 use crate::Error;
@@ -44,23 +49,17 @@ pub struct DctCodec {
 
 impl DctCodec {
     /// Fits the codec to `train` (raw units, `channels` interleaved): the code gets
-    /// `payload_bytes · 8 − header_bits` bits, spread over coefficients where they cut
+    /// `payload_bytes · 8 −` the header's bits, spread over coefficients where they cut
     /// the training error most, each coefficient with the range that suits its width.
     pub fn fit(
         train: &[Window],
         channels: usize,
         payload_bytes: usize,
-        header_bits: usize,
+        header: PayloadHeader,
     ) -> Result<DctCodec, Error> {
         let window = window_len(train, channels)?;
-        let code_bits = (payload_bytes * 8)
-            .checked_sub(header_bits)
-            .filter(|&b| b > 0)
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "a {payload_bytes}-byte payload leaves no bits after a {header_bits}-bit header"
-                ))
-            })?;
+        let code_bits = code_budget(payload_bytes, header, 0, 1)?;
+        let header_bits = header.bits();
         let dct = Dct::new(window)?;
         let mut coefs: Vec<Vec<f64>> = vec![Vec::with_capacity(train.len()); channels * window];
         for (w, _) in train {
@@ -176,17 +175,19 @@ pub struct DownsampleCodec {
 
 impl DownsampleCodec {
     /// Fits the codec: as many kept samples per channel as fit in
-    /// `payload_bytes · 8 − header_bits` bits, channel ranges from `train`.
+    /// `payload_bytes · 8 −` the header's bits, channel ranges from `train`.
     /// Fails if not even one sample per channel fits.
     pub fn fit(
         train: &[Window],
         channels: usize,
         payload_bytes: usize,
-        header_bits: usize,
+        header: PayloadHeader,
     ) -> Result<DownsampleCodec, Error> {
         let window = window_len(train, channels)?;
         let per_sample = usize::from(SAMPLE_BITS) * channels;
-        let code_bits = (payload_bytes * 8).saturating_sub(header_bits);
+        let header_bits = header.bits();
+        let code_bits =
+            PayloadLayout::code_budget(payload_bytes, header, 0, 1).map_or(0, NonZeroUsize::get);
         let kept = (code_bits / per_sample).min(window);
         if kept == 0 {
             return Err(Error::InvalidArgument(format!(
