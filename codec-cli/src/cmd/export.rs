@@ -1,17 +1,11 @@
 //! `aecodec export`: a trained model (.aect) to model blobs, Rust source or a C header,
 //! with the error of each precision against f32 measured through the core.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use aecodec_core::{Model, Precision};
-use aecodec_trainer::data::windows::sample;
-use aecodec_trainer::data::Window;
-use aecodec_trainer::export::lorawan::{Codec as LorawanCodec, PortModel, CONSOLE_LIMIT};
-use aecodec_trainer::export::source::{self, Lang};
-use aecodec_trainer::export::{default_tolerance, export_checked};
-use aecodec_trainer::fsio::write_atomic;
-use aecodec_trainer::store::TrainedFile;
-use aecodec_trainer::PrecisionReport;
+use aecodec_core::Precision;
+use aecodec_trainer::export::lorawan::CONSOLE_LIMIT;
+use aecodec_trainer::job::export::{ExportFormat, ExportPlan, Exports, LorawanPlan};
 use anyhow::{bail, Context};
 
 use super::common::PortFile;
@@ -91,45 +85,16 @@ pub struct Args {
     pub examples: usize,
 }
 
-fn extension(f: Format) -> &'static str {
-    match f {
-        Format::Blob => "aem",
-        Format::Rust => "rs",
-        Format::C => "h",
-        Format::LorawanJs => "js",
+impl PrecisionArg {
+    /// The precisions this stands for.
+    fn precisions(self) -> Vec<Precision> {
+        match self {
+            PrecisionArg::F32 => vec![Precision::F32],
+            PrecisionArg::Int8 => vec![Precision::Int8Weights],
+            PrecisionArg::Int8Full => vec![Precision::Int8Full],
+            PrecisionArg::All => vec![Precision::F32, Precision::Int8Weights, Precision::Int8Full],
+        }
     }
-}
-
-/// One model of a LoRaWAN codec: its full-int8 blob, channels and example windows.
-struct LorawanPart {
-    fport: Option<u8>,
-    blob: Vec<u8>,
-    windows: Vec<Window>,
-}
-
-fn lorawan_part(
-    path: &Path,
-    fport: Option<u8>,
-    tolerance: Option<f64>,
-    examples: usize,
-) -> anyhow::Result<LorawanPart> {
-    let file = TrainedFile::load(path)?;
-    let channels = file.model.signal.channels;
-    let tolerance = tolerance.unwrap_or_else(|| default_tolerance(Precision::Int8Full));
-    let (blob, _) = export_checked(
-        &file.model,
-        Precision::Int8Full,
-        &file.calibration,
-        &file.held_out,
-        channels,
-        tolerance,
-    )
-    .with_context(|| format!("{}: full-int8 export", path.display()))?;
-    Ok(LorawanPart {
-        fport,
-        blob,
-        windows: sample(&file.held_out, examples),
-    })
 }
 
 /// `export --format lorawan-js`: the payload codec and, next to it, its definition.
@@ -140,50 +105,32 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
     if args.encoder_only {
         bail!("--format lorawan-js is a receiver's decoder: it takes no --encoder-only");
     }
-    let mut parts = vec![lorawan_part(
-        &args.model,
-        args.fport,
-        args.tolerance,
-        args.examples,
-    )?];
+    let mut models = vec![(args.fport, args.model.clone())];
     for w in &args.with {
         let with = PortFile::parse("--with", w)?;
         let port = with
             .port
             .with_context(|| format!("--with {w}: expected PORT=FILE.aect"))?;
-        parts.push(lorawan_part(
-            &with.path,
-            Some(port),
-            args.tolerance,
-            args.examples,
-        )?);
+        models.push((Some(port), with.path));
     }
-    if args.fport.is_none() && parts.len() > 1 {
+    if args.fport.is_none() && models.len() > 1 {
         bail!("--with puts models on their own FPorts: give this model one too (--fport)");
     }
-    let models = parts
-        .iter()
-        .map(|p| PortModel::of_blob(p.fport, &p.blob))
-        .collect::<Result<_, _>>()?;
-    let codec = LorawanCodec::new(models)?;
-    let js_name = args
-        .output
-        .file_name()
-        .map_or("codec.js".into(), |n| n.to_string_lossy().to_string());
-    let yaml_path = args.output.with_extension("yaml");
-    write_atomic(&args.output, codec.js().as_bytes())?;
-    let windows: Vec<&[Window]> = parts.iter().map(|p| p.windows.as_slice()).collect();
-    let (yaml, examples) = codec.definition(&js_name, &windows)?;
-    write_atomic(&yaml_path, yaml.as_bytes())?;
-    let size = codec.size();
+    let done = aecodec_trainer::job::export::lorawan(&LorawanPlan {
+        models,
+        tolerance: args.tolerance,
+        examples: args.examples,
+        output: args.output.clone(),
+    })?;
+    let size = &done.size;
     outln!(
         "{}: {} characters ({} of them model data), {} MACs per uplink; {}: {} examples",
         args.output.display(),
         size.chars,
         size.model_chars,
         size.decoder_macs,
-        yaml_path.display(),
-        examples
+        done.yaml.display(),
+        done.examples
     );
     if size.fits_console() {
         outln!(
@@ -203,123 +150,60 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
 
 /// Runs `export`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.format == Format::LorawanJs {
-        return run_lorawan(&args);
-    }
+    let format = match args.format {
+        Format::LorawanJs => return run_lorawan(&args),
+        Format::Blob => ExportFormat::Blob,
+        Format::Rust => ExportFormat::Rust,
+        Format::C => ExportFormat::C,
+    };
     if args.fport.is_some() || !args.with.is_empty() {
         bail!("--fport and --with are options of --format lorawan-js");
     }
-    let file = TrainedFile::load(&args.model)?;
-    let precisions: Vec<Precision> = match args.precision {
-        PrecisionArg::F32 => vec![Precision::F32],
-        PrecisionArg::Int8 => vec![Precision::Int8Weights],
-        PrecisionArg::Int8Full => vec![Precision::Int8Full],
-        PrecisionArg::All => vec![Precision::F32, Precision::Int8Weights, Precision::Int8Full],
+    let receiver = match args.receiver {
+        None => None,
+        Some(PrecisionArg::All) => bail!("--receiver takes one precision, not all"),
+        Some(r) => r.precisions().first().copied(),
     };
-    let channels = file.model.signal.channels;
-    if args.precision == PrecisionArg::All {
-        std::fs::create_dir_all(&args.output)
-            .with_context(|| format!("cannot create directory {}", args.output.display()))?;
+    let exports = aecodec_trainer::job::export::run(&ExportPlan {
+        model: args.model.clone(),
+        precisions: args.precision.precisions(),
+        format,
+        tolerance: args.tolerance,
+        output: args.output.clone(),
+        into_dir: args.precision == PrecisionArg::All,
+        encoder_only: args.encoder_only,
+        receiver,
+    })?;
+    for (p, e) in &exports.refused {
+        eprintln!("{}: {e}; nothing written for {p}", args.model.display());
     }
-    let stem = args
-        .model
-        .file_stem()
-        .map_or("model".into(), |s| s.to_string_lossy().to_string());
-    let mut reports = Vec::new();
-    let mut refused = Vec::new();
-    for p in precisions {
-        let tolerance = args.tolerance.unwrap_or_else(|| default_tolerance(p));
-        let (blob, report) = match export_checked(
-            &file.model,
-            p,
-            &file.calibration,
-            &file.held_out,
-            channels,
-            tolerance,
-        ) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("{}: {e}; nothing written for {p}", args.model.display());
-                refused.push(p);
-                continue;
-            }
-        };
-        let blob = if args.encoder_only {
-            let receiver = match args.receiver {
-                None => blob.clone(),
-                Some(PrecisionArg::All) => bail!("--receiver takes one precision, not all"),
-                Some(r) => {
-                    let p = match r {
-                        PrecisionArg::F32 => Precision::F32,
-                        PrecisionArg::Int8 => Precision::Int8Weights,
-                        _ => Precision::Int8Full,
-                    };
-                    aecodec_trainer::export_blob(&file.model, p, &file.calibration)?
-                }
-            };
-            aecodec_trainer::device_blob(&blob, &receiver)?
-        } else {
-            blob
-        };
-        let model = Model::from_bytes(&blob)?;
-        let path = if args.precision == PrecisionArg::All {
-            let device = if args.encoder_only { "-encoder" } else { "" };
-            args.output.join(format!(
-                "{stem}-{}{device}.{}",
-                p.slug(),
-                extension(args.format)
-            ))
-        } else {
-            args.output.clone()
-        };
-        let ident = format!(
-            "{}_{}",
-            stem.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-            p.slug().replace('-', "_")
-        );
-        let bytes = match args.format {
-            Format::Blob => blob.clone(),
-            Format::Rust => source::render(Lang::Rust, &blob, &model, &ident).into_bytes(),
-            Format::C => source::render(Lang::C, &blob, &model, &ident).into_bytes(),
-            Format::LorawanJs => bail!("--format lorawan-js is written by run_lorawan"),
-        };
-        write_atomic(&path, &bytes)?;
-        reports.push((p, path, blob.len(), report));
-    }
-    print_report(&args, &reports, &refused, file.held_out.len())?;
-    if !refused.is_empty() {
-        bail!("{} precision(s) refused: see above", refused.len());
+    print_report(&args, &exports)?;
+    if !exports.refused.is_empty() {
+        bail!("{} precision(s) refused: see above", exports.refused.len());
     }
     Ok(())
 }
 
-/// One precision written by `export`: where, the bytes written and its error report.
-type Written = (Precision, PathBuf, usize, PrecisionReport);
-
 /// Prints what `export` wrote (a table, or JSON with `--json`) and what it refused.
-fn print_report(
-    args: &Args,
-    reports: &[Written],
-    refused: &[Precision],
-    held_out: usize,
-) -> anyhow::Result<()> {
+fn print_report(args: &Args, exports: &Exports) -> anyhow::Result<()> {
     if args.json {
-        let j: Vec<_> = reports
+        let j: Vec<_> = exports
+            .written
             .iter()
-            .map(|(p, path, written, r)| {
+            .map(|w| {
+                let r = &w.report;
                 serde_json::json!({
-                    "precision": p.slug(), "output": path.display().to_string(), "blob_bytes": written,
+                    "precision": w.precision.slug(), "output": w.path.display().to_string(), "blob_bytes": w.blob_bytes,
                     "encoder_only": args.encoder_only, "full_blob_bytes": r.blob_bytes,
                     "rmse_vs_f32": r.rmse_vs_f32, "rmse_vs_input": r.rmse_vs_input, "latent_rmse": r.latent_rmse,
                     "payload_agreement": r.payload_agreement,
                 })
             })
             .collect();
+        let refused: Vec<_> = exports.refused.iter().map(|(p, _)| p.slug()).collect();
         outln!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"exported": j, "refused": refused.iter().map(|p| p.slug()).collect::<Vec<_>>()})
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({"exported": j, "refused": refused}))?
         );
     } else {
         outln!(
@@ -330,20 +214,21 @@ fn print_report(
             "RMSE vs input",
             "same bits"
         );
-        for (p, path, written, r) in reports {
+        for w in &exports.written {
+            let r = &w.report;
             outln!(
                 "{:<12} {:>10} {:>14.3} {:>14.3} {:>11.1}%  {}",
-                p.slug(),
-                written,
+                w.precision.slug(),
+                w.blob_bytes,
                 r.rmse_vs_f32,
                 r.rmse_vs_input,
                 100.0 * r.payload_agreement,
-                path.display()
+                w.path.display()
             );
         }
         outln!(
             "(measured through the core on {} held-out windows kept in the model file: windows it was not fit on)",
-            held_out
+            exports.held_out
         );
     }
     Ok(())

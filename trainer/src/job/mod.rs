@@ -1,11 +1,13 @@
 //! The jobs the `aecodec` verbs run: fitting a codec to a user's recordings
 //! ([`train`]), the end-to-end demonstration on the bundled recording ([`demo`]), the
-//! rate–distortion report of a recording ([`eval`]) and the sweep behind `demo` and
+//! rate–distortion report of a recording ([`eval`]), the export of a trained model as
+//! blobs, source or a LoRaWAN codec ([`export`]) and the sweep behind `demo` and
 //! `eval` ([`sweep`]). Each takes a plan the
 //! caller has checked and returns what it did; printing is the caller's.
 
 pub mod demo;
 pub mod eval;
+pub mod export;
 pub mod sweep;
 pub mod train;
 
