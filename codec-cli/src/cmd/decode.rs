@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use aecodec_core::{
     max_frame_len, model_tag, sample_time_s, Codec, Error as CoreError, FrameDecoder, Model,
-    SequenceEvent, SequenceTracker, MAX_PAYLOAD_BYTES, MAX_WIDTH,
+    PayloadInfo, SequenceEvent, SequenceTracker, MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 use anyhow::{bail, Context};
 
@@ -174,20 +174,35 @@ impl Receiver<'_> {
                 return Ok(());
             }
         };
-        // The model: by port, or the one whose length and tag the payload has (at most
-        // one: sets where two could match were refused at start). Its header is read and
-        // checked without decoding: a repeat is dropped before the decoder runs.
-        let mut matched = None;
+        let Some((k, info)) = self.route(i, port, p) else {
+            return Ok(());
+        };
+        if let Some(s) = info.sequence {
+            if !self.track(i, k, s, p) {
+                return Ok(());
+            }
+        }
+        // The checks `payload_info` made are all that decoding checks.
+        if let Err(e) = self.slots[k].codec.decode(p, &mut self.out) {
+            eprintln!("frame {i}: payload rejected: {e}");
+            self.counts.count(&e);
+            return Ok(());
+        }
+        self.write_window(k, info.sequence)
+    }
+
+    /// The model of payload `p` (frame `i`, on `port`) and its header: by port, or the
+    /// one whose length and tag the payload has (at most one: sets where two could match
+    /// were refused at start). The header is read and checked without decoding, so a
+    /// repeat is dropped before the decoder runs. `None` (counted) if no model takes it.
+    fn route(&mut self, i: u64, port: Option<u8>, p: &[u8]) -> Option<(usize, PayloadInfo)> {
         let mut first_err: Option<CoreError> = None;
         for (k, slot) in self.slots.iter().enumerate() {
             if self.by_port && slot.port != port {
                 continue;
             }
             match slot.codec.model().payload_info(p) {
-                Ok(info) => {
-                    matched = Some((k, info));
-                    break;
-                }
+                Ok(info) => return Some((k, info)),
                 Err(e) => {
                     // A model whose tag matches says more than one that refuses the tag.
                     let better = match (&first_err, &e) {
@@ -207,59 +222,54 @@ impl Receiver<'_> {
                 }
             }
         }
-        let Some((k, info)) = matched else {
-            match first_err {
-                Some(e) => {
-                    eprintln!("frame {i}: payload rejected: {e}");
-                    self.counts.count(&e);
-                }
-                None => {
-                    let port = port.map_or("none".to_string(), |p| p.to_string());
-                    eprintln!("frame {i}: payload rejected: no model for port {port}");
-                    self.counts.unknown_port += 1;
-                }
+        match first_err {
+            Some(e) => {
+                eprintln!("frame {i}: payload rejected: {e}");
+                self.counts.count(&e);
             }
-            return Ok(());
-        };
-        let several = self.slots.len() > 1;
-        let slot = &mut self.slots[k];
-        if let Some(s) = info.sequence {
-            match slot.seq.observe(s, p) {
-                SequenceEvent::Gap { lost } => {
-                    eprintln!(
-                        "frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}"
-                    );
-                    self.counts.gaps += 1;
-                    self.counts.lost += u64::from(lost);
-                }
-                SequenceEvent::Late { behind } => {
-                    eprintln!("frame {i}: sequence {s} arrived late ({behind} behind the newest)");
-                    self.counts.late += 1;
-                    self.counts.lost = self.counts.lost.saturating_sub(1);
-                }
-                SequenceEvent::Duplicate => {
-                    eprintln!("frame {i}: duplicate of sequence {s}");
-                    self.counts.duplicates += 1;
-                    if !self.keep_duplicates {
-                        return Ok(());
-                    }
-                }
-                SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => {}
+            None => {
+                let port = port.map_or("none".to_string(), |p| p.to_string());
+                eprintln!("frame {i}: payload rejected: no model for port {port}");
+                self.counts.unknown_port += 1;
             }
         }
-        // The checks `payload_info` made are all that decoding checks.
-        if let Err(e) = slot.codec.decode(p, &mut self.out) {
-            eprintln!("frame {i}: payload rejected: {e}");
-            self.counts.count(&e);
-            return Ok(());
+        None
+    }
+
+    /// Counts sequence `s` of model `k`'s payload `p` (frame `i`); whether to decode it
+    /// (not a repeat, or repeats kept).
+    fn track(&mut self, i: u64, k: usize, s: u16, p: &[u8]) -> bool {
+        match self.slots[k].seq.observe(s, p) {
+            SequenceEvent::Gap { lost } => {
+                eprintln!("frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}");
+                self.counts.gaps += 1;
+                self.counts.lost += u64::from(lost);
+            }
+            SequenceEvent::Late { behind } => {
+                eprintln!("frame {i}: sequence {s} arrived late ({behind} behind the newest)");
+                self.counts.late += 1;
+                self.counts.lost = self.counts.lost.saturating_sub(1);
+            }
+            SequenceEvent::Duplicate => {
+                eprintln!("frame {i}: duplicate of sequence {s}");
+                self.counts.duplicates += 1;
+                return self.keep_duplicates;
+            }
+            SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => {}
         }
+        true
+    }
+
+    /// Writes the window just decoded by model `k` as CSV rows.
+    fn write_window(&mut self, k: usize, sequence: Option<u16>) -> anyhow::Result<()> {
+        let slot = &self.slots[k];
         let w = self.counts.decoded;
-        let model = if several {
+        let model = if self.slots.len() > 1 {
             format!("{:08x},", slot.model.fingerprint())
         } else {
             String::new()
         };
-        let seq = info.sequence.map_or(String::new(), |s| s.to_string());
+        let seq = sequence.map_or(String::new(), |s| s.to_string());
         let samples = self.out.len() / self.channels;
         let rate = slot
             .model
@@ -402,23 +412,7 @@ fn read_line_bounded(
 
 /// Runs `decode`; returns whether every frame decoded.
 pub fn run(args: Args) -> anyhow::Result<bool> {
-    let model_args = args
-        .model
-        .iter()
-        .map(|s| PortFile::parse("--model", s))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let by_port = model_args.iter().any(|m| m.port.is_some());
-    if by_port {
-        if let Some(m) = model_args.iter().find(|m| m.port.is_none()) {
-            bail!(
-                "--model {}: give every model a port (PORT=FILE) or none",
-                m.path.display()
-            );
-        }
-        if args.format != Format::Hex {
-            bail!("models given by port decode `PORT HEX` lines: use --format hex");
-        }
-    }
+    let (model_args, by_port) = model_args(&args)?;
     let blobs = model_args
         .iter()
         .map(|m| read_decoder_blob(&m.path))
@@ -443,21 +437,7 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
     let timed = models
         .iter()
         .any(|m| m.sample_rate_hz().is_some() && m.channels() == channels);
-    let mut sink = if args.atomic {
-        Sink::new(args.output.as_deref())?
-    } else {
-        Sink::stream(args.output.as_deref())?
-    };
-    let model_col = if models.len() > 1 { "model," } else { "" };
-    let time_col = if timed { "time_s," } else { "" };
-    sink.write(
-        format!(
-            "{model_col}window,sequence,sample,{time_col}{}\n",
-            names.join(",")
-        )
-        .as_bytes(),
-    )?;
-    sink.flush()?;
+    let sink = csv_sink(&args, &names, models.len() > 1, timed)?;
     let slots = model_args
         .iter()
         .zip(&models)
@@ -511,6 +491,50 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
 /// Refuses a set of models a receiver could not use together: windows of different
 /// shapes, or two models whose payloads cannot be told apart (same port, or same length
 /// and model tag).
+/// The `--model` options: each `[PORT=]FILE`, and whether the models go by port (all
+/// or none of them, and then from `PORT HEX` lines).
+fn model_args(args: &Args) -> anyhow::Result<(Vec<PortFile>, bool)> {
+    let model_args = args
+        .model
+        .iter()
+        .map(|s| PortFile::parse("--model", s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let by_port = model_args.iter().any(|m| m.port.is_some());
+    if by_port {
+        if let Some(m) = model_args.iter().find(|m| m.port.is_none()) {
+            bail!(
+                "--model {}: give every model a port (PORT=FILE) or none",
+                m.path.display()
+            );
+        }
+        if args.format != Format::Hex {
+            bail!("models given by port decode `PORT HEX` lines: use --format hex");
+        }
+    }
+    Ok((model_args, by_port))
+}
+
+/// The output, its CSV header written: a `model` column with `several` models, a
+/// `time_s` column when `timed`, then the channels' `names`.
+fn csv_sink(args: &Args, names: &[String], several: bool, timed: bool) -> anyhow::Result<Sink> {
+    let mut sink = if args.atomic {
+        Sink::new(args.output.as_deref())?
+    } else {
+        Sink::stream(args.output.as_deref())?
+    };
+    let model_col = if several { "model," } else { "" };
+    let time_col = if timed { "time_s," } else { "" };
+    sink.write(
+        format!(
+            "{model_col}window,sequence,sample,{time_col}{}\n",
+            names.join(",")
+        )
+        .as_bytes(),
+    )?;
+    sink.flush()?;
+    Ok(sink)
+}
+
 fn check_models(args: &[PortFile], models: &[Model<'_>], by_port: bool) -> anyhow::Result<()> {
     let (Some(first), Some(m0)) = (args.first(), models.first()) else {
         bail!("no --model given");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use aecodec_core::{Activation, LatentQuantizer, Model, Precision, Source};
+use aecodec_core::{Activation, HalfSpec, LatentQuantizer, Model, Precision, Source};
 use anyhow::Context;
 
 /// Arguments of `inspect`.
@@ -37,7 +37,7 @@ fn precision_name(p: Precision) -> &'static str {
 /// Summary of a loaded model as JSON.
 pub fn describe(model: &Model<'_>) -> serde_json::Value {
     let spec = model.spec();
-    let layers = |h: &aecodec_core::HalfSpec<'_>| -> Vec<serde_json::Value> {
+    let layers = |h: &HalfSpec<'_>| -> Vec<serde_json::Value> {
         h.layers
             .iter()
             .map(|l| {
@@ -103,6 +103,39 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
     })
 }
 
+/// A half's layers in one line: `in→out activation`, with where a convolution's
+/// weights are shared; empty for a half without layers.
+fn layers_text(half: &HalfSpec<'_>) -> String {
+    let desc: Vec<String> = half
+        .layers
+        .iter()
+        .map(|l| {
+            let shared = match l.conv {
+                Some(c) if c.transposed => format!(
+                    " overlap-added at {} positions (kernel {}, stride {})",
+                    c.positions(),
+                    c.kernel,
+                    c.stride
+                ),
+                Some(c) => format!(
+                    " at {} positions (conv, kernel {}, stride {})",
+                    c.positions(),
+                    c.kernel,
+                    c.stride
+                ),
+                None => String::new(),
+            };
+            format!(
+                "{}→{} {}{shared}",
+                l.in_dim,
+                l.out_dim,
+                activation_name(l.activation)
+            )
+        })
+        .collect();
+    desc.join(", ")
+}
+
 /// Runs `inspect`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.blob)
@@ -156,37 +189,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ("encoder", &model.spec().encoder),
         ("decoder", &model.spec().decoder),
     ] {
-        let desc: Vec<String> = half
-            .layers
-            .iter()
-            .map(|l| {
-                let shared = match l.conv {
-                    Some(c) if c.transposed => format!(
-                        " overlap-added at {} positions (kernel {}, stride {})",
-                        c.positions(),
-                        c.kernel,
-                        c.stride
-                    ),
-                    Some(c) => format!(
-                        " at {} positions (conv, kernel {}, stride {})",
-                        c.positions(),
-                        c.kernel,
-                        c.stride
-                    ),
-                    None => String::new(),
-                };
-                format!(
-                    "{}→{} {}{shared}",
-                    l.in_dim,
-                    l.out_dim,
-                    activation_name(l.activation)
-                )
-            })
-            .collect();
+        let desc = layers_text(half);
         if desc.is_empty() {
             outln!("  {name:<16} none (encoder-only device blob)");
         } else {
-            outln!("  {name:<16} {}", desc.join(", "));
+            outln!("  {name:<16} {desc}");
         }
     }
     if model.precision() == Precision::Int8Full {
