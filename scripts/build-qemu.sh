@@ -8,7 +8,8 @@
 #
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"). Build output goes to
-# CARGO_TARGET_DIR (default target/thumb-qemu), apart from the host and thumb-lib builds.
+# CARGO_TARGET_DIR (default: thumb-qemu/ in the workspace's target directory), apart from
+# the host and thumb-lib builds.
 #
 # AECODEC_REFINE=N makes the encoder refine each window's codes for N passes
 # (Codec::encode_refined; needs a full blob, not an encoder-only one). Default 0.
@@ -29,12 +30,13 @@ immediate_abort=(-Zpanic-immediate-abort --config 'profile.release.panic="immedi
 features=()
 [[ -n "${AECODEC_FEATURES:-}" ]] && features=(--no-default-features --features "$AECODEC_FEATURES")
 [[ $# -eq 3 ]] || { echo "usage: $0 TARGET MODEL_BLOB SAMPLES_FILE" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 target=$1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AECODEC_MODEL="$(realpath "$2")" AECODEC_SAMPLES="$(realpath "$3")"
 # Its own target dir: sharing build-thumb.sh's let a failed target probe cached by a
 # nested build (under `cargo test`) break the later thumb step on a fresh clone.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-qemu}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cargo_target_dir "$root")/thumb-qemu}"
 # Cargo caches rustc's target probes here, failures included; a probe that once failed
 # (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
 # build. Probing again costs a fraction of a second.

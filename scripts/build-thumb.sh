@@ -12,7 +12,8 @@
 #       built the file: use RUSTC=/usr/bin/rustc for files from the debian route.
 #
 # Environment:
-#   CARGO_TARGET_DIR  default <workspace>/target/thumb (apart from the host build cache)
+#   CARGO_TARGET_DIR  default thumb/ in the workspace's target directory (apart from the
+#                     host build cache)
 #   THUMB_TARGETS     default "thumbv6m-none-eabi thumbv7em-none-eabihf"
 #   THUMB_ROUTE       auto (default) | rustup | debian   (pin the route, e.g. for size numbers)
 #
@@ -29,6 +30,7 @@
 # build or check failed (all combinations are still attempted, so the log shows them all).
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 ORIG_PWD="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -40,7 +42,7 @@ read -r -a TARGETS <<<"${THUMB_TARGETS:-thumbv6m-none-eabi thumbv7em-none-eabihf
 # full-integer-only core of a firmware without an FPU (aecodec-core's precision features).
 FEATURE_SETS=("" "aecodec-core/fast-math" "no-default:aecodec-core/int8-full")
 ROUTE_PREF="${THUMB_ROUTE:-auto}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/thumb}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cargo_target_dir "$ROOT")/thumb}"
 # Cargo caches rustc's target probes here, failures included; a probe that once failed
 # (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
 # build. Probing again costs a fraction of a second.
