@@ -21,8 +21,9 @@
 # AECODEC_BENCH_DOCS=0 leaves the docs alone, and so does a run with AECODEC_BENCH_COMBOS).
 #
 # AECODEC_BENCH_COMBOS="BOARD:TARGET:BLOB[:REFINE[:SCRATCH]] ..." replaces the list of
-# combinations below (BLOB relative to the fixtures or absolute; SCRATCH for models with
-# layers wider than 256 values, e.g. the demo's: `aecodec inspect` says how many).
+# combinations below (BLOB relative to the fixtures or absolute; SCRATCH, default 256 for
+# comparable RAM figures, for models with layers wider than 256 values, e.g. the demo's:
+# `aecodec inspect` says how many).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

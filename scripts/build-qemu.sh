@@ -13,9 +13,11 @@
 #
 # AECODEC_REFINE=N makes the encoder refine each window's codes for N passes
 # (Codec::encode_refined; needs a full blob, not an encoder-only one). Default 0.
-# AECODEC_SCRATCH=N sizes the codec's scratch for models with layers wider than 256
-# values (`aecodec inspect` says how many a model needs; mps2-an386 only: the micro:bit
-# has 16 KiB of RAM).
+# The window length and the codec's scratch come from the model blob (build.rs, with
+# firmware/build-support/blob.rs): any 3-channel model builds. AECODEC_SCRATCH=N asks for
+# N scratch elements instead, at least what the model needs (`aecodec inspect`);
+# scripts/bench-mcu.sh asks for 256 for every model, so its RAM figures compare. Models
+# that need more than 256 are for the mps2-an386 only: the micro:bit has 16 KiB of RAM.
 #
 # AECODEC_FEATURES (e.g. "int8-full") builds only the model precisions named instead of
 # all three (the harness's default), as a product firmware would: a blob of another
