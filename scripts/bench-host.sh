@@ -6,9 +6,10 @@
 #
 #   scripts/bench-host.sh
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-out="$root/target/bench-host"
+out="$(cargo_target_dir "$root")/bench-host"
 mkdir -p "$out"
 cargo bench --quiet -p aecodec-tests --bench codec_throughput | tee "$out/raw.txt"
 # The bench's own "# ..." lines become the text above the table.

@@ -10,12 +10,13 @@
 # count the table also goes to its block of docs/benchmarks.md (scripts/doc_section.py;
 # AECODEC_BENCH_DOCS=0 prints it instead).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 n="${1:-200}"
 [[ -d tests/js/node_modules ]] || npm ci --prefix tests/js --no-audit --no-fund
 cargo build --release -p aecodec-cli
-bin="$root/target/release/aecodec"
+bin="$(cargo_target_dir "$root")/release/aecodec"
 [[ -f out/demo/codec.js ]] || "$bin" demo
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -6,29 +6,33 @@
 #   scripts/bench-mcu.sh
 #
 # Inputs: the model blobs and samples that `cargo test -p aecodec-tests --release qemu`
-# writes to target/qemu-fixtures/ (the test is run first if they are missing; set
+# writes to qemu-fixtures/ in the target directory (target/, or CARGO_TARGET_DIR or
+# build.target-dir; the test is run first if they are missing; set
 # AECODEC_QEMU_FIXTURES to use another directory). Trains and exports nothing itself.
 #
-# For each combination the board is built twice with scripts/build-qemu.sh (into
-# target/thumb-bench, so the test's target/thumb is left alone): the normal firmware,
-# whose run gives flash, static RAM and stack high-water; and with AECODEC_BENCH=1,
-# which first encodes 8 windows between marker functions (firmware/qemu/src/bench.rs)
-# and is run with the plugin (firmware/qemu/bench/icount.c). The two builds must put the
-# same bytes on the UART. Outputs (ELFs, plugin logs, per-address histograms, table.md)
-# go to target/bench-mcu/; the table also goes to its block of docs/benchmarks.md
-# (scripts/doc_section.py; AECODEC_BENCH_DOCS=0 leaves the docs alone, and so does a run
-# with AECODEC_BENCH_COMBOS).
+# For each combination the board is built twice with scripts/build-qemu.sh (into the
+# target directory's thumb-bench/, so the test's thumb-qemu/ is left alone): the normal
+# firmware, whose run gives flash, static RAM and stack high-water; and with
+# AECODEC_BENCH=1, which first encodes 8 windows between marker functions
+# (firmware/qemu/src/bench.rs) and is run with the plugin (firmware/qemu/bench/icount.c).
+# The two builds must put the same bytes on the UART. Outputs (ELFs, plugin logs,
+# per-address histograms, table.md) go to the target directory's bench-mcu/; the table
+# also goes to its block of docs/benchmarks.md (scripts/doc_section.py;
+# AECODEC_BENCH_DOCS=0 leaves the docs alone, and so does a run with AECODEC_BENCH_COMBOS).
 #
 # AECODEC_BENCH_COMBOS="BOARD:TARGET:BLOB[:REFINE[:SCRATCH]] ..." replaces the list of
-# combinations below (BLOB relative to the fixtures or absolute; SCRATCH for models with
-# layers wider than 256 values, e.g. the demo's: `aecodec inspect` says how many).
+# combinations below (BLOB relative to the fixtures or absolute; SCRATCH, default 256 for
+# comparable RAM figures, for models with layers wider than 256 values, e.g. the demo's:
+# `aecodec inspect` says how many).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-fixtures="${AECODEC_QEMU_FIXTURES:-$root/target/qemu-fixtures}"
-out="$root/target/bench-mcu"
+target_dir="$(cargo_target_dir "$root")"
+fixtures="${AECODEC_QEMU_FIXTURES:-$target_dir/qemu-fixtures}"
+out="$target_dir/bench-mcu"
 mkdir -p "$out"
-CARGO_TARGET_DIR_THUMB="$root/target/thumb-bench"
+CARGO_TARGET_DIR_THUMB="$target_dir/thumb-bench"
 llvm=/usr/lib/llvm-22/bin
 for tool in qemu-system-arm gcc "$llvm/llvm-nm" "$llvm/llvm-size"; do
     command -v "$tool" >/dev/null || { echo "bench-mcu: $tool not found" >&2; exit 1; }
@@ -41,7 +45,7 @@ blobs=(pca-f32.aem ae-int8-weights.aem ae-int8-full.aem conv-f32.aem conv-int8-f
     conv-f32-refine2.aem conv-int8-full-refine2.aem samples.bin)
 for f in "${blobs[@]}"; do
     if [[ ! -f "$fixtures/$f" ]]; then
-        [[ $fixtures == "$root/target/qemu-fixtures" ]] ||
+        [[ $fixtures == "$target_dir/qemu-fixtures" ]] ||
             { echo "bench-mcu: $fixtures/$f missing" >&2; exit 1; }
         echo "bench-mcu: $fixtures/$f missing; running the qemu test to write the fixtures" >&2
         cargo test -p aecodec-tests --release qemu >&2

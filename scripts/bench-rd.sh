@@ -6,21 +6,23 @@
 # at the same payload bytes, fit on the same windows) in f32 and in full-int8, and
 # writes results.jsonl, table.md and rate-distortion.png under the output folder.
 #
-#   scripts/bench-rd.sh [OUT]            (default target/bench-rd)
+#   scripts/bench-rd.sh [OUT]            (default bench-rd/ in the target directory)
 #   AECODEC_RD_BUDGETS="6 8 12 16 24 32" AECODEC_RD_DATASETS="ecg gunpoint" AECODEC_RD_STEPS=4000
 #   AECODEC_RD_VENV (default ~/.cache/aecodec-rd-venv): a venv with matplotlib for the plot
 #
 # The recordings come from packages on the registries (scripts/rd_data.py says which);
 # The recordings kept for an independent check are never used.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-OUT="${1:-target/bench-rd}"
+TARGET_DIR="$(cargo_target_dir .)"
+OUT="${1:-$TARGET_DIR/bench-rd}"
 BUDGETS="${AECODEC_RD_BUDGETS:-6 8 12 16 24 32}"
 STEPS="${AECODEC_RD_STEPS:-4000}"
 mkdir -p "$OUT"
 python3 scripts/rd_data.py "$OUT/data"
 cargo build --release -q -p aecodec-cli
-BIN=target/release/aecodec
+BIN="$TARGET_DIR/release/aecodec"
 RESULTS="$OUT/results.jsonl"
 : > "$RESULTS.tmp"
 while IFS=$'\t' read -r name mode window note; do

@@ -11,19 +11,23 @@
 # /usr/bin/time -v. "outside steps" is the wall time minus the time the trainer spent in
 # its training steps (`seconds.training_steps` of the JSON summary: minibatch gather,
 # forward and backward pass, update). The CSV files go to $AECODEC_SCALE_DIR (default
-# target/scale; 10^8 samples are about 1.5 GB) and are kept for the next run.
+# scale/ in the target directory; 10^8 samples are about 1.5 GB) and are kept for the
+# next run.
 #
 # Environment:
-#   AECODEC_SCALE_DIR  where the recordings and models go (default target/scale)
+#   AECODEC_SCALE_DIR  where the recordings and models go (default scale/ in the target
+#                      directory: target/, or CARGO_TARGET_DIR or build.target-dir)
 #   STEPS              training steps per fit (default 50)
 #
 # With the default sizes and steps the table also goes to its block of
 # docs/benchmarks.md (scripts/doc_section.py; AECODEC_BENCH_DOCS=0 prints it instead).
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-DIR="${AECODEC_SCALE_DIR:-$ROOT/target/scale}"
+TARGET_DIR="$(cargo_target_dir "$ROOT")"
+DIR="${AECODEC_SCALE_DIR:-$TARGET_DIR/scale}"
 STEPS="${STEPS:-50}"
 mkdir -p "$DIR"
 SIZES=("$@")
@@ -32,7 +36,7 @@ SIZES=("$@")
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 cargo build --release -q -p aecodec-cli
 cargo build --release -q -p aecodec-trainer --example long_recording
-BIN="$ROOT/target/release/aecodec"
+BIN="$TARGET_DIR/release/aecodec"
 
 echo "date: $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
 {
@@ -40,7 +44,7 @@ echo "date: $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/
   echo "|---:|---:|---:|---:|---:|---:|---:|"
   for n in "${SIZES[@]}"; do
     csv="$DIR/long-$n.csv"
-    [ -s "$csv" ] || "$ROOT/target/release/examples/long_recording" "$n" "$csv"
+    [ -s "$csv" ] || "$TARGET_DIR/release/examples/long_recording" "$n" "$csv"
     json="$DIR/long-$n.json"
     log="$DIR/long-$n.time"
     /usr/bin/time -v -o "$log" "$BIN" train --data "$csv" --steps "$STEPS" --quiet --json \

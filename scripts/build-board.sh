@@ -10,7 +10,8 @@
 #
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"), as scripts/build-qemu.sh.
-# Build output goes to CARGO_TARGET_DIR (default target/thumb-board).
+# Build output goes to CARGO_TARGET_DIR (default: thumb-board/ in the workspace's target
+# directory).
 #
 # AECODEC_FEATURES (e.g. "f32" or "int8-full,f32") replaces the board's default feature,
 # int8-full, by the model precisions named: build.rs refuses a blob of a precision that
@@ -25,13 +26,14 @@ immediate_abort=(-Zpanic-immediate-abort --config 'profile.release.panic="immedi
 features=()
 [[ -n "${AECODEC_FEATURES:-}" ]] && features=(--no-default-features --features "$AECODEC_FEATURES")
 [[ $# -le 1 ]] || { echo "usage: $0 [MODEL_BLOB]" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 target=thumbv7em-none-eabihf
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 board="$root/firmware/boards/nrf52840-dk"
 blob="${1:-$board/fixture/ankle-int8-full.aem}"
 [[ -f "$blob" ]] || { echo "build-board: no model blob at $blob" >&2; exit 2; }
 export AECODEC_MODEL="$(realpath "$blob")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-board}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cargo_target_dir "$root")/thumb-board}"
 # Cargo caches rustc's target probes here, failures included; a probe that once failed
 # (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
 # build. Probing again costs a fraction of a second.

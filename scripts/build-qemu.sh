@@ -8,13 +8,16 @@
 #
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"). Build output goes to
-# CARGO_TARGET_DIR (default target/thumb-qemu), apart from the host and thumb-lib builds.
+# CARGO_TARGET_DIR (default: thumb-qemu/ in the workspace's target directory), apart from
+# the host and thumb-lib builds.
 #
 # AECODEC_REFINE=N makes the encoder refine each window's codes for N passes
 # (Codec::encode_refined; needs a full blob, not an encoder-only one). Default 0.
-# AECODEC_SCRATCH=N sizes the codec's scratch for models with layers wider than 256
-# values (`aecodec inspect` says how many a model needs; mps2-an386 only: the micro:bit
-# has 16 KiB of RAM).
+# The window length and the codec's scratch come from the model blob (build.rs, with
+# firmware/build-support/blob.rs): any 3-channel model builds. AECODEC_SCRATCH=N asks for
+# N scratch elements instead, at least what the model needs (`aecodec inspect`);
+# scripts/bench-mcu.sh asks for 256 for every model, so its RAM figures compare. Models
+# that need more than 256 are for the mps2-an386 only: the micro:bit has 16 KiB of RAM.
 #
 # AECODEC_FEATURES (e.g. "int8-full") builds only the model precisions named instead of
 # all three (the harness's default), as a product firmware would: a blob of another
@@ -29,12 +32,13 @@ immediate_abort=(-Zpanic-immediate-abort --config 'profile.release.panic="immedi
 features=()
 [[ -n "${AECODEC_FEATURES:-}" ]] && features=(--no-default-features --features "$AECODEC_FEATURES")
 [[ $# -eq 3 ]] || { echo "usage: $0 TARGET MODEL_BLOB SAMPLES_FILE" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 target=$1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AECODEC_MODEL="$(realpath "$2")" AECODEC_SAMPLES="$(realpath "$3")"
 # Its own target dir: sharing build-thumb.sh's let a failed target probe cached by a
 # nested build (under `cargo test`) break the later thumb step on a fresh clone.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/thumb-qemu}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cargo_target_dir "$root")/thumb-qemu}"
 # Cargo caches rustc's target probes here, failures included; a probe that once failed
 # (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
 # build. Probing again costs a fraction of a second.

@@ -12,8 +12,11 @@
 #       built the file: use RUSTC=/usr/bin/rustc for files from the debian route.
 #
 # Environment:
-#   CARGO_TARGET_DIR  default <workspace>/target/thumb (apart from the host build cache)
+#   CARGO_TARGET_DIR  default thumb/ in the workspace's target directory (apart from the
+#                     host build cache)
 #   THUMB_TARGETS     default "thumbv6m-none-eabi thumbv7em-none-eabihf"
+#   THUMB_FEATURE_SETS  replaces the shipped feature combinations below (space-separated,
+#                     same notation), e.g. "aecodec-firmware/defmt"
 #   THUMB_ROUTE       auto (default) | rustup | debian   (pin the route, e.g. for size numbers)
 #
 # Toolchain route, chosen per target (see DESIGN.md "Building for microcontrollers"):
@@ -29,6 +32,7 @@
 # build or check failed (all combinations are still attempted, so the log shows them all).
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 ORIG_PWD="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -39,8 +43,9 @@ read -r -a TARGETS <<<"${THUMB_TARGETS:-thumbv6m-none-eabi thumbv7em-none-eabihf
 # A set starting with "no-default:" is built with --no-default-features: the
 # full-integer-only core of a firmware without an FPU (aecodec-core's precision features).
 FEATURE_SETS=("" "aecodec-core/fast-math" "no-default:aecodec-core/int8-full")
+[[ -z "${THUMB_FEATURE_SETS:-}" ]] || read -r -a FEATURE_SETS <<<"$THUMB_FEATURE_SETS"
 ROUTE_PREF="${THUMB_ROUTE:-auto}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/thumb}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cargo_target_dir "$ROOT")/thumb}"
 # Cargo caches rustc's target probes here, failures included; a probe that once failed
 # (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
 # build. Probing again costs a fraction of a second.

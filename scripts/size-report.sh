@@ -11,9 +11,10 @@
 #     M4 (thumbv7em-none-eabihf) and M0 (thumbv6m-none-eabi), twice each: as the QEMU
 #     test builds them (all three precisions), and product-like with
 #     AECODEC_FEATURES=int8-full (the precision of the blob only).
-# Inputs: target/qemu-fixtures/ (ae-int8-full.aem, samples.bin) from
+# Inputs: qemu-fixtures/ (ae-int8-full.aem, samples.bin) in the target directory
+# (target/, or CARGO_TARGET_DIR or build.target-dir) from
 # `cargo test -p aecodec-tests --release qemu`, run first if they are missing; set
-# AECODEC_QEMU_FIXTURES to use another directory. Writes target/size-report/table.md.
+# AECODEC_QEMU_FIXTURES to use another directory. Writes size-report/table.md there.
 #
 # Columns, in bytes (llvm-size's Berkeley `text` = .vector_table + .text + .rodata):
 #   code     text - weights - samples: the code without weights (the firmware's budget
@@ -24,19 +25,21 @@
 #            counted, so "code - harness" is an upper bound for the same firmware
 #            without the harness.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 llvm=/usr/lib/llvm-22/bin
 for tool in "$llvm/llvm-nm" "$llvm/llvm-size"; do
     [[ -x $tool ]] || { echo "size-report: $tool not found (apt-get install llvm-22)" >&2; exit 1; }
 done
-fixtures="${AECODEC_QEMU_FIXTURES:-$root/target/qemu-fixtures}"
-out="$root/target/size-report"
+target_dir="$(cargo_target_dir "$root")"
+fixtures="${AECODEC_QEMU_FIXTURES:-$target_dir/qemu-fixtures}"
+out="$target_dir/size-report"
 mkdir -p "$out"
 blob="$fixtures/ae-int8-full.aem"
 samples="$fixtures/samples.bin"
 if [[ ! -f $blob || ! -f $samples ]]; then
-    [[ $fixtures == "$root/target/qemu-fixtures" ]] ||
+    [[ $fixtures == "$target_dir/qemu-fixtures" ]] ||
         { echo "size-report: $blob or $samples missing" >&2; exit 1; }
     echo "size-report: fixtures missing; running the qemu test to write them" >&2
     cargo test -p aecodec-tests --release qemu >&2
@@ -58,7 +61,7 @@ row() { # name features elf weights samples
 
 rows=()
 echo "== nRF52840-DK (product build)" >&2
-elf="$(CARGO_TARGET_DIR="$root/target/thumb-board" scripts/build-board.sh "$board_blob")"
+elf="$(CARGO_TARGET_DIR="$target_dir/thumb-board" scripts/build-board.sh "$board_blob")"
 cp "$elf" "$out/nrf52840-dk.elf"
 rows+=("$(row "nRF52840-DK (M4F)" "int8-full" "$out/nrf52840-dk.elf" "$(stat -c %s "$board_blob")" 0)")
 
@@ -68,7 +71,7 @@ for combo in "M4 (mps2-an386)@thumbv7em-none-eabihf" "M0 (micro:bit)@thumbv6m-no
     for features in "" int8-full; do
         tag="qemu-$target${features:+-$features}"
         echo "== $tag" >&2
-        elf="$(AECODEC_FEATURES="$features" CARGO_TARGET_DIR="$root/target/thumb-size" \
+        elf="$(AECODEC_FEATURES="$features" CARGO_TARGET_DIR="$target_dir/thumb-size" \
             scripts/build-qemu.sh "$target" "$blob" "$samples")"
         cp "$elf" "$out/$tag.elf"
         rows+=("$(row "QEMU $name" "${features:-all (as the QEMU test)}" "$out/$tag.elf" \

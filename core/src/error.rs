@@ -4,6 +4,7 @@ use core::fmt;
 
 /// Which half of the model a layer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Half {
     /// Sensor window → latent.
     Encoder,
@@ -28,6 +29,7 @@ impl fmt::Display for Half {
 /// mistake: a slice of the wrong length, a label out of range, or refinement asked of
 /// an encoder-only model.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Error {
     /// The blob ends before the header or the body it announces.

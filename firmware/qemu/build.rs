@@ -1,11 +1,18 @@
 //! Picks the board from the target, and bakes the model blob and the recorded samples
 //! into flash: `AECODEC_MODEL` (a blob from `aecodec export`) and `AECODEC_SAMPLES`
 //! (little-endian i16 mg values, x y z interleaved).
+//!
+//! As for the nRF52840 board (firmware/build-support/blob.rs, shared with it), the blob
+//! is validated with the same core the board runs, and the window and scratch sizes come
+//! from it.
 
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
+
+#[path = "../build-support/blob.rs"]
+mod blob;
 
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
@@ -33,35 +40,35 @@ fn main() {
     // `AECODEC_REFINE=N`: the encoder refines each window's codes for N passes
     // (`Pipeline::set_refine`; needs a full blob). Default 0, the plain encoder.
     // `AECODEC_SCRATCH=N`: the codec's scratch elements, at least the model's widest
-    // layer (`aecodec inspect`). Default 256, what the QEMU test's models need; the
-    // micro:bit's 16 KiB of RAM holds no more than that.
-    let number = |var: &str, default: usize| -> usize {
+    // layer (`aecodec inspect`). Default: what the model needs; scripts/bench-mcu.sh
+    // asks for 256 so that its RAM and stack figures compare across models. The
+    // micro:bit's 16 KiB of RAM holds no more than 256.
+    let number = |var: &str| -> Option<usize> {
         println!("cargo::rerun-if-env-changed={var}");
         env::var(var)
             .ok()
             .filter(|v| !v.is_empty())
-            .map_or(default, |v| {
-                v.parse().unwrap_or_else(|_| panic!("{var}: a number"))
-            })
+            .map(|v| v.parse().unwrap_or_else(|_| panic!("{var}: a number")))
     };
-    let refine = u8::try_from(number("AECODEC_REFINE", 0)).expect("AECODEC_REFINE: 0..=255");
-    let scratch = number("AECODEC_SCRATCH", 256);
+    let refine =
+        u8::try_from(number("AECODEC_REFINE").unwrap_or(0)).expect("AECODEC_REFINE: 0..=255");
     fs::write(
         out.join("config.rs"),
-        format!(
-            "/// Encoder refinement passes (AECODEC_REFINE).\nconst REFINE: u8 = {refine};\n\
-             /// Scratch elements of the codec (AECODEC_SCRATCH).\nconst SCRATCH: usize = {scratch};\n"
-        ),
+        format!("/// Encoder refinement passes (AECODEC_REFINE).\nconst REFINE: u8 = {refine};\n"),
     )
     .expect("config.rs");
 
     for var in ["AECODEC_MODEL", "AECODEC_SAMPLES"] {
         println!("cargo::rerun-if-env-changed={var}");
     }
-    let model = env::var("AECODEC_MODEL")
+    let model = env::var_os("AECODEC_MODEL")
         .expect("set AECODEC_MODEL to a model blob (see scripts/build-qemu.sh)");
-    println!("cargo::rerun-if-changed={model}");
-    fs::copy(&model, out.join("model.aem")).expect("copy the model blob");
+    blob::bake(
+        model.as_ref(),
+        &out,
+        number("AECODEC_SCRATCH"),
+        "scripts/build-qemu.sh",
+    );
 
     let samples_path =
         env::var("AECODEC_SAMPLES").expect("set AECODEC_SAMPLES to a file of i16 LE samples");
@@ -77,4 +84,5 @@ fn main() {
     src.push_str("];\n");
     fs::write(out.join("samples.rs"), src).expect("samples.rs");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=../build-support/blob.rs");
 }

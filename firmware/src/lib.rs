@@ -29,6 +29,11 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! With the cargo feature `defmt`, [`Event`], [`Counters`], [`PipelineError`] and the
+//! sensors' errors implement `defmt::Format`, as do the core's `Error`, `Precision` and
+//! `SequenceEvent` (the feature turns on `aecodec-core/defmt`), so a device can log them
+//! with defmt.
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

@@ -26,6 +26,7 @@ pub trait Sensor {
 
 /// What happened so far; all counters wrap at `u32::MAX`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Counters {
     /// Samples read successfully.
     pub samples: u32,
@@ -65,6 +66,7 @@ pub struct Config {
 
 /// Why a pipeline could not be built.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum PipelineError {
     /// The core refused the model or the scratch size, or refinement without a decoder.
@@ -94,6 +96,7 @@ pub enum PipelineError {
 
 /// What one [`Pipeline::poll`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Event {
     /// A sample went into the window, which is not full yet.

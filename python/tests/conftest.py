@@ -1,10 +1,13 @@
 """Fixtures made with the `aecodec` command on the bundled recording: a PCA codec at
 every precision, its payloads (hex and frames) and what the Rust decoder makes of them.
 
-The binary is $AECODEC_BIN, else the workspace's target/release or target/debug build.
+The binary is $AECODEC_BIN, else the workspace's release or debug build, in the target
+directory cargo reports (CARGO_TARGET_DIR, a config's build.target-dir, or target/).
 """
 
 import csv
+import functools
+import json
 import os
 import pathlib
 import subprocess
@@ -19,12 +22,29 @@ COLUMNS = ["ankle_horiz_fwd", "ankle_vert", "ankle_horiz_lateral"]
 PRECISIONS = {p: p for p in ("f32", "int8-weights", "int8-full")}
 
 
+@functools.lru_cache(maxsize=None)
+def target_dir():
+    """Where cargo puts the workspace's build outputs, as `cargo metadata` says; target/
+    if cargo cannot be asked."""
+    try:
+        out = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return pathlib.Path(json.loads(out.stdout)["target_directory"])
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
+        return ROOT / "target"
+
+
 def aecodec_bin():
     env = os.environ.get("AECODEC_BIN")
     if env:
         return env
     for profile in ("release", "debug"):
-        p = ROOT / "target" / profile / "aecodec"
+        p = target_dir() / profile / "aecodec"
         if p.exists():
             return str(p)
     pytest.skip("no aecodec binary: build it (cargo build -p aecodec-cli) or set AECODEC_BIN")

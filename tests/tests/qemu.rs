@@ -20,6 +20,14 @@ use aecodec_trainer::linear::{fit_linear_budget, fit_switch_budget};
 
 const ROWS: usize = 1024;
 
+/// Cargo's target directory (`target/`, `CARGO_TARGET_DIR` or a config's
+/// `build.target-dir`): the scratch directory cargo gives integration tests, `tmp/`, is
+/// in it. The fixtures go there for scripts/bench-mcu.sh and scripts/size-report.sh.
+fn target_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).to_path_buf()
+}
+
 /// What the host makes of the samples: the same driver, simulated sensor (with the same
 /// injected bus faults) and pipeline as the board's firmware/qemu/src/main.rs, on the host.
 fn host_frames(blob: &[u8], samples: &[i16], refine: u8) -> (Vec<u8>, Counters) {
@@ -51,7 +59,10 @@ fn run_board(
     refine: u8,
 ) -> (Vec<u8>, String) {
     let script = repo_root().join("scripts/build-qemu.sh");
+    // The board's own target directory, absolute: the script runs cargo in firmware/qemu,
+    // and this test runs in tests/, where a relative CARGO_TARGET_DIR means another place.
     let build = Command::new(&script)
+        .env("CARGO_TARGET_DIR", target_dir().join("thumb-qemu"))
         .env("AECODEC_REFINE", refine.to_string())
         .arg(target)
         .arg(blob)
@@ -135,7 +146,7 @@ fn emulated_m4_and_m0_send_the_same_bytes_as_the_host() {
         eprintln!("AECODEC_SKIP_QEMU set: skipping the emulated boards");
         return;
     }
-    let dir = repo_root().join("target/qemu-fixtures");
+    let dir = target_dir().join("qemu-fixtures");
     std::fs::create_dir_all(&dir).unwrap();
     let table = daphnet_ankle();
     let samples: Vec<i16> = table.span(0, ROWS).iter().map(|&v| v as i16).collect();

@@ -29,6 +29,7 @@ pub const HEADER_LEN: usize = 14;
 
 /// Numeric precision of all layers of a model.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Precision {
     /// f32 weights, f32 activations.
     F32,

@@ -473,6 +473,7 @@ pub(crate) fn unpack(
 
 /// What a receiver learns from a payload's sequence counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SequenceEvent {
     /// The layout has no sequence counter.
     Untracked,

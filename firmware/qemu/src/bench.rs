@@ -17,12 +17,12 @@ use aecodec_core::{Codec, Meta, Model, Payload};
 use core::hint::black_box;
 use cortex_m_semihosting::hprintln;
 
-use crate::SCRATCH;
+// Values per window (x, y, z samples, as the pipeline feeds the model) and scratch
+// elements, from the model blob (build.rs).
+use crate::{INPUTS, SCRATCH};
 
 /// Windows encoded between markers (one begin/end pair each).
 pub const WINDOWS: usize = 8;
-/// Values per window: 64 samples of x, y, z, as the pipeline feeds the model.
-const INPUTS: usize = 192;
 
 /// Marker: a measured region starts when this function is entered.
 ///

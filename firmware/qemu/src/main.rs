@@ -23,10 +23,11 @@ static MODEL: &[u8] = &MODEL_BLOB.0;
 
 include!(concat!(env!("OUT_DIR"), "/samples.rs"));
 include!(concat!(env!("OUT_DIR"), "/config.rs"));
+// INPUTS and SCRATCH, from the model blob (build.rs).
+include!(concat!(env!("OUT_DIR"), "/model_consts.rs"));
 
-/// Channels per sample and window length: the exported model's input must match.
+/// Channels per sample: the exported model's input must be x, y, z.
 const CHANNELS: usize = 3;
-const INPUTS: usize = 192;
 
 /// The sensor setup shared with the host reference (tests/tests/qemu.rs): a LIS3DH at
 /// ±8 g, 100 Hz, whose simulated bus NAKs every `FAULT_EVERY`-th transaction so the

@@ -254,6 +254,7 @@ impl Acceleration {
 
 /// Driver errors; `CommE` is the bus error, kept as it came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Error<CommE> {
     /// The I2C transaction failed (no acknowledge, arbitration loss, bus fault, …).

@@ -42,6 +42,7 @@ const ALL_OUTPUTS: u8 = 0b11_1111;
 
 /// Why a simulated transaction failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum SimError {
     /// Nothing answers at this address.

@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use aecodec_core::{Codec, Model};
-use aecodec_core_fuzz::{exercise, seed_blobs, SCRATCH};
+use aecodec_fuzz::{exercise, seed_blobs, SCRATCH};
 use libfuzzer_sys::fuzz_target;
 
 fn models() -> &'static [Model<'static>] {

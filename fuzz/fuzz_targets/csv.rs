@@ -4,8 +4,8 @@
 //! the same windows read as views ([`WindowSet`]) must be the copies.
 #![no_main]
 
-use aecodec_trainer::data::{read_csv_from, CsvOptions};
 use aecodec_trainer::data::windows::WindowSet;
+use aecodec_trainer::data::{read_csv_from, CsvOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@
 #![no_main]
 
 use aecodec_core::Model;
-use aecodec_core_fuzz::{exercise, with_body};
+use aecodec_fuzz::{exercise, with_body};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,4 +1,4 @@
-//! Writes seed inputs into corpus/<target>/ (run from core/fuzz):
+//! Writes seed inputs into corpus/<target>/ (run from fuzz/):
 //! `cargo run --example seeds`. Without seeds the blob target would spend its time
 //! rediscovering the postcard layout of a model; with them it starts from valid models.
 
@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use aecodec_core::{encode_frame, max_frame_len, Codec, Meta, Model, HEADER_LEN};
-use aecodec_core_fuzz::{seed_blobs, seed_trained_files, SCRATCH};
+use aecodec_fuzz::{seed_blobs, seed_trained_files, SCRATCH};
 
 fn write(target: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let dir = Path::new("corpus").join(target);

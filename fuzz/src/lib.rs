@@ -3,8 +3,8 @@
 //! point, asserting what must hold.
 
 use aecodec_core::{
-    fingerprint, write_blob, Activation, Batch, Codec, Conv, DenseSpec, HalfSpec,
-    IntBoundary, LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
+    fingerprint, write_blob, Activation, Batch, Codec, Conv, DenseBytes, HalfSpec, IntBoundary,
+    LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
 };
 
 /// Scratch elements of the codecs the targets build: more than any seed model needs, so
@@ -267,86 +267,56 @@ fn pattern(i: usize) -> f32 {
     ((i * 7 + 3) % 11) as f32 / 10.0 - 0.5
 }
 
-/// Owned bytes behind one [`DenseSpec`].
-struct Layer {
-    n_in: u16,
-    n_out: u16,
-    act: Activation,
-    conv: Option<Conv>,
-    weights: Vec<u8>,
-    bias: Vec<u8>,
-    scales: Vec<u8>,
-    shifts: Vec<u8>,
-    out_zero: i8,
-    lut: Vec<u8>,
-}
-
-impl Layer {
-    fn new(precision: Precision, n_in: u16, n_out: u16, act: Activation) -> Layer {
-        let (i, o) = (usize::from(n_in), usize::from(n_out));
-        let mut l = Layer {
-            n_in,
-            n_out,
-            act,
-            conv: None,
-            weights: Vec::new(),
-            bias: Vec::new(),
-            scales: Vec::new(),
-            shifts: Vec::new(),
-            out_zero: 0,
-            lut: Vec::new(),
-        };
-        match precision {
-            Precision::F32 => {
-                l.weights = f32_bytes((0..i * o).map(pattern));
-                l.bias = f32_bytes((0..o).map(|j| pattern(j + 5) / 4.0));
-            }
-            Precision::Int8Weights => {
-                l.weights = (0..i * o)
-                    .map(|j| (pattern(j) * 200.0) as i8 as u8)
+/// A layer of `n_in` inputs and `n_out` outputs at `precision`, its weights a fixed
+/// pattern.
+fn layer(precision: Precision, n_in: u16, n_out: u16, act: Activation) -> DenseBytes {
+    let (i, o) = (usize::from(n_in), usize::from(n_out));
+    let mut l = DenseBytes {
+        in_dim: n_in,
+        out_dim: n_out,
+        activation: act,
+        conv: None,
+        weights: Vec::new(),
+        bias: Vec::new(),
+        scales: Vec::new(),
+        shifts: Vec::new(),
+        out_zero: 0,
+        lut: Vec::new(),
+    };
+    match precision {
+        Precision::F32 => {
+            l.weights = f32_bytes((0..i * o).map(pattern));
+            l.bias = f32_bytes((0..o).map(|j| pattern(j + 5) / 4.0));
+        }
+        Precision::Int8Weights => {
+            l.weights = (0..i * o)
+                .map(|j| (pattern(j) * 200.0) as i8 as u8)
+                .collect();
+            l.bias = f32_bytes((0..o).map(|j| pattern(j + 5) / 4.0));
+            l.scales = f32_bytes((0..o).map(|j| 0.01 + j as f32 / 1000.0));
+        }
+        Precision::Int8Full => {
+            l.weights = (0..i * o)
+                .map(|j| (pattern(j) * 200.0) as i8 as u8)
+                .collect();
+            l.bias = i32_bytes((0..o).map(|j| (pattern(j + 5) * 400.0) as i32));
+            // multiplier 2^30 / 2^36 = 1/64
+            l.scales = i32_bytes((0..o).map(|_| 1 << 30));
+            l.shifts = vec![36; o];
+            l.out_zero = -3;
+            let f = |x: f32| match act {
+                Activation::Tanh => x.tanh(),
+                Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+                _ => x,
+            };
+            if !matches!(act, Activation::Identity | Activation::Relu) {
+                l.lut = (0..=255u8)
+                    .map(|q| ((127.0 * f(f32::from(q as i8) / 32.0)).round() as i8) as u8)
                     .collect();
-                l.bias = f32_bytes((0..o).map(|j| pattern(j + 5) / 4.0));
-                l.scales = f32_bytes((0..o).map(|j| 0.01 + j as f32 / 1000.0));
-            }
-            Precision::Int8Full => {
-                l.weights = (0..i * o)
-                    .map(|j| (pattern(j) * 200.0) as i8 as u8)
-                    .collect();
-                l.bias = i32_bytes((0..o).map(|j| (pattern(j + 5) * 400.0) as i32));
-                // multiplier 2^30 / 2^36 = 1/64
-                l.scales = i32_bytes((0..o).map(|_| 1 << 30));
-                l.shifts = vec![36; o];
-                l.out_zero = -3;
-                let f = |x: f32| match act {
-                    Activation::Tanh => x.tanh(),
-                    Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-                    _ => x,
-                };
-                if !matches!(act, Activation::Identity | Activation::Relu) {
-                    l.lut = (0..=255u8)
-                        .map(|q| ((127.0 * f(f32::from(q as i8) / 32.0)).round() as i8) as u8)
-                        .collect();
-                }
             }
         }
-        l
     }
-
-    fn spec(&self) -> DenseSpec<'_> {
-        DenseSpec {
-            in_dim: self.n_in,
-            out_dim: self.n_out,
-            activation: self.act,
-            conv: self.conv,
-            pad: &[],
-            weights: &self.weights,
-            bias: &self.bias,
-            scales: &self.scales,
-            shifts: &self.shifts,
-            out_zero: self.out_zero,
-            lut: &self.lut,
-        }
-    }
+    l
 }
 
 /// `boundary` with the encoder's input on 12 bits (its first layer then reads the
@@ -359,7 +329,7 @@ fn wide_input(boundary: IntBoundary) -> IntBoundary {
     }
 }
 
-fn half(boundary: IntBoundary, layers: &[Layer]) -> HalfSpec<'_> {
+fn half(boundary: IntBoundary, layers: &[DenseBytes]) -> HalfSpec<'_> {
     let mut v = heapless::Vec::new();
     for l in layers {
         assert!(v.push(l.spec()).is_ok(), "seed models have few layers");
@@ -382,10 +352,10 @@ fn write(spec: &ModelSpec<'_>) -> Vec<u8> {
 /// uniform 4 + 3 bits, 4 fingerprint and 4 sequence bits.
 pub fn tiny_blob() -> Vec<u8> {
     let p = Precision::F32;
-    let mut enc = Layer::new(p, 3, 2, Activation::Identity);
+    let mut enc = layer(p, 3, 2, Activation::Identity);
     enc.weights = f32_bytes([0.5, 0.5, 0.0, 0.0, 0.5, -0.5]);
     enc.bias = f32_bytes([0.0, 0.25]);
-    let mut dec = Layer::new(p, 2, 3, Activation::Identity);
+    let mut dec = layer(p, 2, 3, Activation::Identity);
     dec.weights = f32_bytes([1.0, 0.0, 1.0, 1.0, 0.0, -1.0]);
     dec.bias = f32_bytes([0.0; 3]);
     let (enc, dec) = ([enc], [dec]);
@@ -425,10 +395,10 @@ pub fn tiny_blob() -> Vec<u8> {
 pub fn int8_weights_blob() -> Vec<u8> {
     let p = Precision::Int8Weights;
     let enc = [
-        Layer::new(p, 6, 4, Activation::Tanh),
-        Layer::new(p, 4, 3, Activation::LeakyRelu(0.1)),
+        layer(p, 6, 4, Activation::Tanh),
+        layer(p, 4, 3, Activation::LeakyRelu(0.1)),
     ];
-    let dec = [Layer::new(p, 3, 6, Activation::Sigmoid)];
+    let dec = [layer(p, 3, 6, Activation::Sigmoid)];
     let (norm_mean, norm_std) = (
         f32_bytes([0.0, 1.0, -1.0, 2.0, 0.5, 0.0]),
         f32_bytes([1.0; 6]),
@@ -469,12 +439,12 @@ pub fn int8_weights_blob() -> Vec<u8> {
 pub fn conditional_int8_blob() -> Vec<u8> {
     let p = Precision::Int8Full;
     let enc = [
-        Layer::new(p, 7, 5, Activation::Relu),
-        Layer::new(p, 5, 2, Activation::Tanh),
+        layer(p, 7, 5, Activation::Relu),
+        layer(p, 5, 2, Activation::Tanh),
     ];
     let dec = [
-        Layer::new(p, 5, 6, Activation::Identity),
-        Layer::new(p, 6, 4, Activation::Sigmoid),
+        layer(p, 5, 6, Activation::Identity),
+        layer(p, 6, 4, Activation::Sigmoid),
     ];
     let boundary = IntBoundary {
         in_scale: 0.05,
@@ -528,12 +498,12 @@ pub fn conv_int8_blob() -> Vec<u8> {
         kernel: 4,
         stride: 2,
     };
-    let mut first = Layer::new(p, 8, 3, Activation::Relu);
+    let mut first = layer(p, 8, 3, Activation::Relu);
     first.conv = Some(shape(false));
-    let enc = [first, Layer::new(p, 12, 2, Activation::Identity)];
-    let mut last = Layer::new(p, 3, 8, Activation::Identity);
+    let enc = [first, layer(p, 12, 2, Activation::Identity)];
+    let mut last = layer(p, 3, 8, Activation::Identity);
     last.conv = Some(shape(true));
-    let dec = [Layer::new(p, 2, 12, Activation::Relu), last];
+    let dec = [layer(p, 2, 12, Activation::Relu), last];
     let boundary = IntBoundary {
         in_scale: 0.05,
         in_zero: 0,

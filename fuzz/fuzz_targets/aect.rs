@@ -5,7 +5,7 @@
 //! blob made must load and is driven through the codec with the input as stimulus.
 #![no_main]
 
-use aecodec_core_fuzz::{export_and_exercise, with_aect_header};
+use aecodec_fuzz::{export_and_exercise, with_aect_header};
 use aecodec_trainer::store::TrainedFile;
 use libfuzzer_sys::fuzz_target;
 
