@@ -135,6 +135,81 @@ fn random_u64(attempt: u32) -> u64 {
     h.finish()
 }
 
+/// Where output goes: a file that replaces its target when complete, a file written as
+/// it comes, or stdout.
+pub enum Sink {
+    /// A temporary file renamed over the target by [`Sink::finish`].
+    File(AtomicFile),
+    /// The target itself, unbuffered: each [`Sink::write`] reaches the file whole.
+    Stream(PathBuf, File),
+    /// Standard output.
+    Stdout(std::io::Stdout),
+}
+
+impl Sink {
+    /// `-` or no path is stdout; a file is written atomically.
+    pub fn new(path: Option<&Path>) -> Result<Sink, Error> {
+        match path {
+            Some(p) if p != Path::new("-") => Ok(Sink::File(AtomicFile::create(p)?)),
+            _ => Ok(Sink::Stdout(std::io::stdout())),
+        }
+    }
+
+    /// `-` or no path is stdout; a file is created (or truncated) and written as output
+    /// comes, one [`Sink::write`] at a time, so that a killed process leaves every
+    /// write but the one in progress.
+    pub fn stream(path: Option<&Path>) -> Result<Sink, Error> {
+        match path {
+            Some(p) if p != Path::new("-") => {
+                let f = File::create(p).map_err(|source| Error::Io {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                Ok(Sink::Stream(p.to_path_buf(), f))
+            }
+            _ => Ok(Sink::Stdout(std::io::stdout())),
+        }
+    }
+
+    /// Appends bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        match self {
+            Sink::File(f) => f.write_all(bytes)?,
+            Sink::Stream(p, w) => w.write_all(bytes).map_err(|source| Error::Io {
+                path: p.clone(),
+                source,
+            })?,
+            Sink::Stdout(out) => out.write_all(bytes).map_err(stdout_error)?,
+        }
+        Ok(())
+    }
+
+    /// Hands what was written so far to the reader (stdout; files need nothing).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        if let Sink::Stdout(out) = self {
+            out.flush().map_err(stdout_error)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes: renames the atomic file over its target, or flushes.
+    pub fn finish(self) -> Result<(), Error> {
+        match self {
+            Sink::File(f) => f.commit(),
+            Sink::Stream(p, f) => f.sync_all().map_err(|source| Error::Io { path: p, source }),
+            Sink::Stdout(mut out) => out.flush().map_err(stdout_error),
+        }
+    }
+}
+
+/// A failed write to standard output, named as such.
+fn stdout_error(source: std::io::Error) -> Error {
+    Error::Io {
+        path: PathBuf::from("<stdout>"),
+        source,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,11 @@
 //! Pieces shared by the verbs: reading windows from CSV for a model, output sinks.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Codec, Model, Source, MAX_WIDTH};
-use aecodec_trainer::data::windows::WindowSet;
+use aecodec_trainer::data::windows::{to_model_order, windows_for, WindowSet};
 use aecodec_trainer::data::{read_csv, CsvOptions, Table, TimeColumn};
-use aecodec_trainer::fsio::AtomicFile;
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 /// Which columns of a CSV file are channels, and which is the label.
 #[derive(clap::Args, Debug, Clone)]
@@ -65,135 +63,12 @@ impl Columns {
     }
 }
 
-/// Rewrites each row of `table` from channel-major to the sample-major order of the
-/// model's windows, for a model of rows of several channels (nothing otherwise).
-pub fn to_model_order(table: &mut Table, model: &Model<'_>) -> anyhow::Result<()> {
-    if model.source() == Source::Rows && table.width() == model.input_dim() {
-        table.interleave_rows(model.channels())?;
-    }
-    Ok(())
-}
-
-/// The windows of `table` (read with [`Columns::read_for`], or put in the model's order
-/// with [`to_model_order`]) for `model`, as views into it: nothing is copied. One per
-/// row for a model of rows, else windows of the model's samples every `hop` rows
-/// (default: a whole window).
-pub fn windows_for<'t>(
-    table: &'t Table,
-    model: &Model<'_>,
-    hop: Option<usize>,
-) -> anyhow::Result<WindowSet<'t>> {
-    let (width, input_dim) = (table.width(), model.input_dim());
-    let columns = || format!("{} column(s) {}", width, table.columns.join(", "));
-    let mut set = WindowSet::new();
-    match model.source() {
-        Source::Rows if width == input_dim => set.push(table, 0, table.len(), 1, 1),
-        Source::Rows => bail!(
-            "{}: the model takes one window of {input_dim} values per row, and the CSV has {}",
-            table.path.display(),
-            columns()
-        ),
-        Source::Series if width == model.channels() => {
-            let window = model.samples();
-            let hop = hop.unwrap_or(window);
-            if hop == 0 {
-                bail!("--hop must be at least 1");
-            }
-            if table.len() < window {
-                bail!(
-                    "{}: {} rows, shorter than one window of {window} samples",
-                    table.path.display(),
-                    table.len()
-                );
-            }
-            set.push(table, 0, table.len(), window, hop);
-        }
-        Source::Series => bail!(
-            "{}: the model takes windows of {} channel(s){}, and the CSV has {} (give --columns)",
-            table.path.display(),
-            model.channels(),
-            match model.channel_names().collect::<Vec<_>>() {
-                n if n.is_empty() => String::new(),
-                n => format!(" ({})", n.join(", ")),
-            },
-            columns()
-        ),
-    }
-    Ok(set)
-}
-
 /// An f32 as JSON with its shortest decimal (64.2, not 64.19999694824219, the same
 /// f32 when read back).
 pub fn json_f32(v: f32) -> serde_json::Value {
     v.to_string()
         .parse::<f64>()
         .map_or(serde_json::Value::Null, serde_json::Value::from)
-}
-
-/// Where output goes: a file that replaces its target when complete, a file written as
-/// it comes, or stdout.
-pub enum Sink {
-    /// A temporary file renamed over the target by [`Sink::finish`].
-    File(AtomicFile),
-    /// The target itself, unbuffered: each [`Sink::write`] reaches the file whole.
-    Stream(PathBuf, std::fs::File),
-    /// Standard output.
-    Stdout(std::io::Stdout),
-}
-
-impl Sink {
-    /// `-` or no path is stdout; a file is written atomically.
-    pub fn new(path: Option<&Path>) -> anyhow::Result<Sink> {
-        match path {
-            Some(p) if p != Path::new("-") => Ok(Sink::File(AtomicFile::create(p)?)),
-            _ => Ok(Sink::Stdout(std::io::stdout())),
-        }
-    }
-
-    /// `-` or no path is stdout; a file is created (or truncated) and written as output
-    /// comes, one [`Sink::write`] at a time, so that a killed process leaves every
-    /// write but the one in progress.
-    pub fn stream(path: Option<&Path>) -> anyhow::Result<Sink> {
-        match path {
-            Some(p) if p != Path::new("-") => {
-                let f = std::fs::File::create(p)
-                    .with_context(|| format!("cannot write {}", p.display()))?;
-                Ok(Sink::Stream(p.to_path_buf(), f))
-            }
-            _ => Ok(Sink::Stdout(std::io::stdout())),
-        }
-    }
-
-    /// Appends bytes.
-    pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        match self {
-            Sink::File(f) => f.write_all(bytes)?,
-            Sink::Stream(p, w) => w
-                .write_all(bytes)
-                .with_context(|| format!("writing {}", p.display()))?,
-            Sink::Stdout(out) => out.write_all(bytes).context("writing to stdout")?,
-        }
-        Ok(())
-    }
-
-    /// Hands what was written so far to the reader (stdout; files need nothing).
-    pub fn flush(&mut self) -> anyhow::Result<()> {
-        if let Sink::Stdout(out) = self {
-            out.flush().context("writing to stdout")?;
-        }
-        Ok(())
-    }
-
-    /// Finishes: renames the atomic file over its target, or flushes.
-    pub fn finish(self) -> anyhow::Result<()> {
-        match self {
-            Sink::File(f) => Ok(f.commit()?),
-            Sink::Stream(p, f) => f
-                .sync_all()
-                .with_context(|| format!("writing {}", p.display())),
-            Sink::Stdout(mut out) => out.flush().context("flushing stdout"),
-        }
-    }
 }
 
 /// A model blob and a recording read for it: what `encode`, `features` and `denoise`

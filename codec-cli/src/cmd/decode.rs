@@ -10,7 +10,9 @@ use aecodec_core::{
 };
 use anyhow::{bail, Context};
 
-use super::common::{read_decoder_blob, PortFile, Sink};
+use aecodec_trainer::fsio::Sink;
+
+use super::common::{read_decoder_blob, PortFile};
 
 /// Input format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

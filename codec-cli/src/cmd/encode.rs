@@ -7,7 +7,9 @@ use aecodec_core::{encode_frame, max_frame_len, Codec, Meta, Model, MAX_PAYLOAD_
 use aecodec_trainer::data::windows::WindowSet;
 use aecodec_trainer::learned::train::DEFAULT_REFINE;
 
-use super::common::{hex, Columns, ModelInput, Sink};
+use aecodec_trainer::fsio::Sink;
+
+use super::common::{hex, Columns, ModelInput};
 
 /// Output format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

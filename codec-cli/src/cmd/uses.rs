@@ -10,7 +10,10 @@ use aecodec_trainer::report::showcase::sample_prior;
 use aecodec_trainer::store::TrainedFile;
 use anyhow::bail;
 
-use super::common::{read_decoder_blob, to_model_order, windows_for, Columns, ModelInput, Sink};
+use aecodec_trainer::data::windows::{to_model_order, windows_for};
+use aecodec_trainer::fsio::Sink;
+
+use super::common::{read_decoder_blob, Columns, ModelInput};
 
 /// Arguments of `generate`.
 #[derive(clap::Args)]
@@ -71,7 +74,7 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     }
     let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
-    sink.finish()
+    Ok(sink.finish()?)
 }
 
 /// Arguments of the verbs that read a recording with a blob.
@@ -118,7 +121,7 @@ pub fn features(args: DataArgs) -> anyhow::Result<()> {
     })?;
     let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
-    sink.finish()
+    Ok(sink.finish()?)
 }
 
 /// Runs `denoise`: each window through the network (encoder, then decoder from the
@@ -139,7 +142,7 @@ pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
     })?;
     let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
-    sink.finish()
+    Ok(sink.finish()?)
 }
 
 /// Arguments of `anomaly`.

@@ -9,7 +9,10 @@
 //! (normalization, PCA and DCT fits, calibration, validation through the core) works on
 //! a bounded [`sample`] of it.
 
+use aecodec_core::{Model, Source};
+
 use crate::data::{Table, Window};
+use crate::Error;
 
 /// Most windows that the work done per window outside the training steps looks at
 /// (normalization, PCA and DCT fits, quantizer calibration): 16,384, evenly spread. The
@@ -159,6 +162,71 @@ impl WindowSource for WindowSet<'_> {
     fn window(&self, i: usize) -> (&[f32], u16) {
         self.get(i)
     }
+}
+
+/// Rewrites each row of `table` from channel-major to the sample-major order of the
+/// model's windows, for a model of rows of several channels (nothing otherwise).
+pub fn to_model_order(table: &mut Table, model: &Model<'_>) -> Result<(), Error> {
+    if model.source() == Source::Rows && table.width() == model.input_dim() {
+        table.interleave_rows(model.channels())?;
+    }
+    Ok(())
+}
+
+/// The windows of `table` (its rows in the model's order: [`to_model_order`]) for `model`, as views into it: nothing is copied. One per
+/// row for a model of rows, else windows of the model's samples every `hop` rows
+/// (default: a whole window).
+pub fn windows_for<'t>(
+    table: &'t Table,
+    model: &Model<'_>,
+    hop: Option<usize>,
+) -> Result<WindowSet<'t>, Error> {
+    let (width, input_dim) = (table.width(), model.input_dim());
+    let columns = || format!("{} column(s) {}", width, table.columns.join(", "));
+    let refuse = |message: String| {
+        Err(Error::Data {
+            path: table.path.clone(),
+            line: 0,
+            column: None,
+            message,
+        })
+    };
+    let mut set = WindowSet::new();
+    match model.source() {
+        Source::Rows if width == input_dim => set.push(table, 0, table.len(), 1, 1),
+        Source::Rows => {
+            return refuse(format!(
+                "the model takes one window of {input_dim} values per row, and the CSV has {}",
+                columns()
+            ))
+        }
+        Source::Series if width == model.channels() => {
+            let window = model.samples();
+            let hop = hop.unwrap_or(window);
+            if hop == 0 {
+                return Err(Error::Plan("--hop must be at least 1".into()));
+            }
+            if table.len() < window {
+                return refuse(format!(
+                    "{} rows, shorter than one window of {window} samples",
+                    table.len()
+                ));
+            }
+            set.push(table, 0, table.len(), window, hop);
+        }
+        Source::Series => {
+            return refuse(format!(
+                "the model takes windows of {} channel(s){}, and the CSV has {} (give --columns)",
+                model.channels(),
+                match model.channel_names().collect::<Vec<_>>() {
+                    n if n.is_empty() => String::new(),
+                    n => format!(" ({})", n.join(", ")),
+                },
+                columns()
+            ))
+        }
+    }
+    Ok(set)
 }
 
 #[cfg(test)]
