@@ -4,14 +4,13 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use aecodec_core::{Codec, LatentQuantizer, Meta, Model, Precision, MAX_WIDTH};
-use aecodec_trainer::export_blob;
+use aecodec_core::{LatentQuantizer, Model};
 use aecodec_trainer::report::showcase::sample_prior;
-use aecodec_trainer::store::TrainedFile;
 use anyhow::bail;
 
-use aecodec_trainer::data::windows::{to_model_order, windows_for};
 use aecodec_trainer::fsio::Sink;
+
+use aecodec_trainer::job::anomaly::AnomalyPlan;
 
 use super::common::{read_decoder_blob, Columns, ModelInput};
 
@@ -165,75 +164,39 @@ pub struct AnomalyArgs {
     pub json: bool,
 }
 
-fn window_rmse(
-    codec: &mut Codec<'_, MAX_WIDTH>,
-    w: &[f32],
-    label: u16,
-    out: &mut [f32],
-) -> anyhow::Result<f64> {
-    let p = codec.encode(w, Meta { sequence: 0, label })?;
-    codec.decode(p.as_bytes(), out)?;
-    let sq: f64 = w
-        .iter()
-        .zip(out.iter())
-        .map(|(&a, &b)| f64::from(a - b).powi(2))
-        .sum();
-    Ok((sq / w.len().max(1) as f64).sqrt())
-}
-
 /// Runs `anomaly`: per-window reconstruction RMSE through the payload, flagged above the
 /// threshold calibrated on the model's held-out windows.
 pub fn anomaly(args: AnomalyArgs) -> anyhow::Result<()> {
-    let file = TrainedFile::load(&args.model)?;
-    let blob = export_blob(&file.model, Precision::F32, &file.calibration)?;
-    let model = Model::from_bytes(&blob)?;
-    let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&model)?);
-    let mut out = vec![0.0f32; model.input_dim()];
-    let mut calib: Vec<f64> = file
-        .held_out
-        .iter()
-        .map(|(w, l)| window_rmse(&mut codec, w, *l, &mut out))
-        .collect::<anyhow::Result<_>>()?;
-    if calib.is_empty() {
-        bail!(
-            "{}: no held-out windows kept to calibrate a threshold",
-            args.model.display()
-        );
-    }
-    calib.sort_by(f64::total_cmp);
-    let q = args.quantile.clamp(0.0, 1.0);
-    let threshold = calib[((calib.len() - 1) as f64 * q).round() as usize];
-    let columns = Columns {
-        columns: Some(file.layout.columns.clone()),
-        label_column: file.layout.label_column.clone(),
-        time_column: None,
-    };
-    let mut table = columns.read(&args.data)?;
-    to_model_order(&mut table, &model)?;
-    let windows = windows_for(&table, &model, None)?;
+    let found = aecodec_trainer::job::anomaly::run(&AnomalyPlan {
+        model: args.model.clone(),
+        data: args.data.clone(),
+        quantile: args.quantile,
+    })?;
     let mut csv = String::from("window,first_line,rmse,anomalous\n");
-    let mut flagged = 0;
-    let window_len = model.input_dim() / table.columns.len().max(1);
-    for (i, (w, l)) in windows.iter().enumerate() {
-        let e = window_rmse(&mut codec, w, l, &mut out)?;
-        let bad = e > threshold;
-        flagged += usize::from(bad);
-        let _ = writeln!(csv, "{i},{},{e:.4},{}", i * window_len + 2, u8::from(bad));
+    for (i, s) in found.scores.iter().enumerate() {
+        let _ = writeln!(
+            csv,
+            "{i},{},{:.4},{}",
+            s.first_line,
+            s.rmse,
+            u8::from(s.anomalous)
+        );
     }
     let mut sink = Sink::new(args.output.as_deref())?;
     sink.write(csv.as_bytes())?;
     sink.finish()?;
+    let (windows, threshold, q) = (found.scores.len(), found.threshold, found.quantile);
+    let flagged = found.scores.iter().filter(|s| s.anomalous).count();
     if args.json {
         eprintln!(
             "{}",
-            serde_json::json!({"windows": windows.len(), "flagged": flagged, "threshold_rmse": threshold, "quantile": q})
+            serde_json::json!({"windows": windows, "flagged": flagged, "threshold_rmse": threshold, "quantile": q})
         );
     } else {
         eprintln!(
-            "{flagged} of {} windows above the threshold RMSE {threshold:.3} (the {:.0}th percentile of {} held-out windows)",
-            windows.len(),
+            "{flagged} of {windows} windows above the threshold RMSE {threshold:.3} (the {:.0}th percentile of {} held-out windows)",
             100.0 * q,
-            calib.len()
+            found.calibration_windows
         );
     }
     Ok(())

@@ -1,10 +1,11 @@
 //! The jobs the `aecodec` verbs run: fitting a codec to a user's recordings
 //! ([`train`]), the end-to-end demonstration on the bundled recording ([`demo`]), the
 //! rate–distortion report of a recording ([`eval`]), the export of a trained model as
-//! blobs, source or a LoRaWAN codec ([`export`]) and the sweep behind `demo` and
+//! blobs, source or a LoRaWAN codec ([`export`]), anomaly scores ([`anomaly`]) and the sweep behind `demo` and
 //! `eval` ([`sweep`]). Each takes a plan the
 //! caller has checked and returns what it did; printing is the caller's.
 
+pub mod anomaly;
 pub mod demo;
 pub mod eval;
 pub mod export;
