@@ -146,8 +146,16 @@ def graph(mods):
             for p in paths:
                 p = p.replace("self::", "")
                 segs = [s for s in p.split("::") if s]
-                if u.group(1) and segs and segs[0] not in ("crate", "super", "std", "core", "alloc"):
-                    reexports[m][segs[-1]] = m + tuple(segs[:-1])
+                if u.group(1) and segs:
+                    if segs[0] == "crate":
+                        reexports[m][segs[-1]] = tuple(segs[1:-1])
+                    elif segs[0] == "super":
+                        up = m
+                        while segs and segs[0] == "super":
+                            up, segs = up[:-1], segs[1:]
+                        reexports[m][segs[-1]] = up + tuple(segs[:-1])
+                    elif segs[0] not in ("std", "core", "alloc"):
+                        reexports[m][segs[-1]] = m + tuple(segs[:-1])
                 uses[m].append((segs, bool(u.group(1))))
         for p in PATH.finditer(re.sub(r"\buse\s+[^;]+;", "", t)):
             uses[m].append(([p.group(1)] + p.group(2).split("::")[1:], False))

@@ -58,6 +58,7 @@ mod kernels;
 mod limits;
 pub mod model;
 mod ops;
+mod precision;
 mod quant;
 mod run;
 pub mod sample;
