@@ -112,7 +112,10 @@ fn main() -> ExitCode {
 /// Whether `e` is a write to a closed pipe.
 fn broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        let kind = c
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| c.downcast_ref::<aecodec_trainer::Error>()?.io_kind());
+        kind == Some(std::io::ErrorKind::BrokenPipe)
     })
 }

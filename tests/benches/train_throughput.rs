@@ -19,8 +19,8 @@
 //!   1,024 calls, for the f32 blob and for the full-int8 blob of the same network (on
 //!   x86-64 the core runs full-int8 layers with AVX-512 VNNI or AVX2 where the CPU has
 //!   them), the full-int8 ones again with the kernels capped at AVX2
-//!   (`aecodec_core::set_kernel_limit`: what a host without AVX-512 runs), and the host's
-//!   batched f32 decoder (one GEMM per layer).
+//!   (`aecodec_core::set_kernel_limit`: what a host without AVX-512 runs), and the full-int8
+//!   blob's 1,024 vectors in one `Batch::reconstruct` call.
 //!
 //! Each figure is measured `AECODEC_BENCH_REPEATS` times (default 5) for at least
 //! `AECODEC_BENCH_SECS` seconds each (default 2) and printed as median and min–max.

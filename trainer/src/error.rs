@@ -5,12 +5,13 @@
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: std::path::PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
+        /// What the OS said (in the message, not a separate cause, so that a chain of
+        /// causes prints it once).
+        error: std::io::Error,
     },
     /// Bad input data, located as precisely as possible.
     #[error("{path}{}{}: {message}", if *line > 0 { format!(", line {line}") } else { String::new() }, column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
@@ -44,9 +45,9 @@ pub enum Error {
     /// Export needs calibration windows for the full-integer precision.
     #[error("full-integer export needs at least one calibration window")]
     NoCalibrationData,
-    /// The core refused the exported blob.
-    #[error("exported blob rejected by the core: {0}")]
-    Core(#[from] aecodec_core::Error),
+    /// The core refused a blob, a window or a payload; its message says which and why.
+    #[error("{0}")]
+    Core(aecodec_core::Error),
     /// The exported model's error against the float model is over the tolerance.
     #[error("{precision} export refused: its output differs from f32 by {:.1} % of the signal RMS, over the tolerance of {:.1} %", measured * 100.0, tolerance * 100.0)]
     ToleranceExceeded {
@@ -57,4 +58,20 @@ pub enum Error {
         /// Largest fraction accepted.
         tolerance: f64,
     },
+}
+
+impl From<aecodec_core::Error> for Error {
+    fn from(e: aecodec_core::Error) -> Error {
+        Error::Core(e)
+    }
+}
+
+impl Error {
+    /// The kind of a failed read or write, to tell a closed pipe from a failure.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            Error::Io { error, .. } => Some(error.kind()),
+            _ => None,
+        }
+    }
 }

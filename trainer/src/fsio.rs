@@ -30,7 +30,7 @@ impl AtomicFile {
     pub fn create(path: &Path) -> Result<AtomicFile, Error> {
         let io = |source| Error::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         };
         let dir = parent_dir(path);
         let name = path
@@ -73,7 +73,7 @@ impl AtomicFile {
         };
         r.map_err(|source| Error::Io {
             path: self.path.clone(),
-            source,
+            error: source,
         })
     }
 
@@ -89,7 +89,7 @@ impl AtomicFile {
         };
         result.map_err(|source| Error::Io {
             path: self.path.clone(),
-            source,
+            error: source,
         })?;
         // Persist the rename itself (best effort: not every filesystem syncs a directory).
         if let Ok(d) = File::open(parent_dir(&self.path)) {
@@ -163,7 +163,7 @@ impl Sink {
             Some(p) if p != Path::new("-") => {
                 let f = File::create(p).map_err(|source| Error::Io {
                     path: p.to_path_buf(),
-                    source,
+                    error: source,
                 })?;
                 Ok(Sink::Stream(p.to_path_buf(), f))
             }
@@ -177,7 +177,7 @@ impl Sink {
             Sink::File(f) => f.write_all(bytes)?,
             Sink::Stream(p, w) => w.write_all(bytes).map_err(|source| Error::Io {
                 path: p.clone(),
-                source,
+                error: source,
             })?,
             Sink::Stdout(out) => out.write_all(bytes).map_err(stdout_error)?,
         }
@@ -196,7 +196,10 @@ impl Sink {
     pub fn finish(self) -> Result<(), Error> {
         match self {
             Sink::File(f) => f.commit(),
-            Sink::Stream(p, f) => f.sync_all().map_err(|source| Error::Io { path: p, source }),
+            Sink::Stream(p, f) => f.sync_all().map_err(|source| Error::Io {
+                path: p,
+                error: source,
+            }),
             Sink::Stdout(mut out) => out.flush().map_err(stdout_error),
         }
     }
@@ -206,7 +209,7 @@ impl Sink {
 fn stdout_error(source: std::io::Error) -> Error {
     Error::Io {
         path: PathBuf::from("<stdout>"),
-        source,
+        error: source,
     }
 }
 

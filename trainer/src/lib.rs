@@ -15,8 +15,8 @@
 //!   the blob as Rust or C source, the LoRaWAN payload codec;
 //! - [`report`]: metrics, the classical baselines of the reports, what each variant is
 //!   for, and plots;
-//! - [`job`]: the jobs of the `aecodec` verbs (train, demo, the rate–distortion sweep),
-//!   each taking a checked plan.
+//! - [`job`]: the jobs of the `aecodec` verbs (train, demo, eval, export, anomaly, and
+//!   the rate–distortion sweep), each taking a checked plan.
 #![warn(missing_docs)]
 
 pub mod data;

@@ -86,7 +86,7 @@ impl TrainedFile {
     pub fn load(path: &Path) -> Result<TrainedFile, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         TrainedFile::from_bytes(&bytes, path)
     }

@@ -10,6 +10,7 @@ use aecodec_core::{
 };
 use anyhow::{bail, Context};
 
+use aecodec_trainer::export::channel_names;
 use aecodec_trainer::fsio::Sink;
 
 use super::common::{read_decoder_blob, PortFile};
@@ -425,13 +426,10 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         .collect::<Result<Vec<_>, _>>()?;
     check_models(&model_args, &models, by_port)?;
     let input_dim = models[0].input_dim();
-    let names: Vec<String> = args.columns.clone().unwrap_or_else(|| {
-        let m = &models[0];
-        (0..m.channels())
-            .filter_map(|c| m.channel_name(c))
-            .map(|name| name.to_string())
-            .collect()
-    });
+    let names: Vec<String> = args
+        .columns
+        .clone()
+        .unwrap_or_else(|| channel_names(&models[0]));
     let channels = names.len().max(1);
     if input_dim % channels != 0 {
         bail!("--columns gives {channels} channels, which does not divide the model's {input_dim} inputs");
@@ -490,9 +488,6 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
     Ok(c.rejected() == 0)
 }
 
-/// Refuses a set of models a receiver could not use together: windows of different
-/// shapes, or two models whose payloads cannot be told apart (same port, or same length
-/// and model tag).
 /// The `--model` options: each `[PORT=]FILE`, and whether the models go by port (all
 /// or none of them, and then from `PORT HEX` lines).
 fn model_args(args: &Args) -> anyhow::Result<(Vec<PortFile>, bool)> {
@@ -537,6 +532,9 @@ fn csv_sink(args: &Args, names: &[String], several: bool, timed: bool) -> anyhow
     Ok(sink)
 }
 
+/// Refuses a set of models a receiver could not use together: windows of different
+/// shapes, or two models whose payloads cannot be told apart (same port, or same length
+/// and model tag).
 fn check_models(args: &[PortFile], models: &[Model<'_>], by_port: bool) -> anyhow::Result<()> {
     let (Some(first), Some(m0)) = (args.first(), models.first()) else {
         bail!("no --model given");

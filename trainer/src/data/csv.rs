@@ -122,7 +122,7 @@ pub fn read_recordings(paths: &[PathBuf], opts: &CsvOptions) -> Result<Vec<Table
         if p.is_dir() {
             let io = |source| Error::Io {
                 path: p.clone(),
-                source,
+                error: source,
             };
             let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(io)?
@@ -171,7 +171,7 @@ pub fn read_recordings(paths: &[PathBuf], opts: &CsvOptions) -> Result<Vec<Table
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Table, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     read_csv_from(std::io::BufReader::new(file), path, opts)
 }

@@ -72,6 +72,11 @@ fn quantize_rows(l: &FloatLayer) -> (Vec<u8>, Vec<f64>) {
     (codes, scales)
 }
 
+/// The core's refusal of a blob the exporter wrote.
+fn refused(e: aecodec_core::Error) -> Error {
+    Error::InvalidModel(format!("the core refused the exported blob: {e}"))
+}
+
 fn dims(l: &FloatLayer) -> Result<(u16, u16), Error> {
     let cast = |v: usize| {
         u16::try_from(v)
@@ -270,7 +275,7 @@ pub fn device_blob(encoder: &[u8], receiver: &[u8]) -> Result<Vec<u8>, Error> {
     let mut buf = vec![0u8; encoder.len()];
     let n = write_blob(&spec, &mut buf)?;
     buf.truncate(n);
-    aecodec_core::Model::from_bytes(&buf)?;
+    aecodec_core::Model::from_bytes(&buf).map_err(refused)?;
     Ok(buf)
 }
 
@@ -393,7 +398,7 @@ pub fn export_blob(
     let mut blob = vec![0u8; needed];
     let n = write_blob(&spec, &mut blob)?;
     blob.truncate(n);
-    Model::from_bytes(&blob)?;
+    Model::from_bytes(&blob).map_err(refused)?;
     Ok(blob)
 }
 

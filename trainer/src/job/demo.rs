@@ -383,7 +383,7 @@ pub fn run(plan: &DemoPlan, log: &mut dyn FnMut(String)) -> Result<Demo, Error> 
     } = windows(path)?;
     std::fs::create_dir_all(&plan.out).map_err(|source| Error::Io {
         path: plan.out.clone(),
-        source,
+        error: source,
     })?;
     log(format!(
         "aecodec demo: {} ({rows} samples x {} channels); windows of {WINDOW}: {} train, {} validation, {} test",

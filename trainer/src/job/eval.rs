@@ -71,7 +71,7 @@ pub fn run(plan: &EvalPlan, log: &mut dyn FnMut(String)) -> Result<Eval, Error> 
     }
     std::fs::create_dir_all(&plan.out).map_err(|source| Error::Io {
         path: plan.out.clone(),
-        source,
+        error: source,
     })?;
     log(format!(
         "aecodec eval: {} ({} rows x {channels} channels), {} train / {} validation / {} test windows",

@@ -92,7 +92,7 @@ pub fn run(plan: &ExportPlan) -> Result<Exports, Error> {
     if plan.into_dir {
         std::fs::create_dir_all(&plan.output).map_err(|source| Error::Io {
             path: plan.output.clone(),
-            source,
+            error: source,
         })?;
     }
     let stem = plan
