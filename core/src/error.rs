@@ -21,6 +21,29 @@ impl fmt::Display for Half {
     }
 }
 
+/// Why two models of a set cannot be used together ([`Error::ModelSetClash`], from [`crate::ModelSet::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Clash {
+    /// Both are on the same port.
+    SamePort,
+    /// Their payloads have the same length (bytes) and model tag: a payload of one
+    /// would pass the other's checks.
+    Indistinguishable {
+        /// The payloads' length.
+        bytes: u8,
+    },
+    /// Their windows have different numbers of values.
+    WindowShape {
+        /// Values per window of the first.
+        first: usize,
+        /// Values per window of the second.
+        second: usize,
+    },
+    /// One has a port and the other none: a set is routed by port or by payload, not both.
+    MixedPorts,
+}
+
 /// Everything that can go wrong in the core.
 ///
 /// Blob variants come from [`crate::Model::from_bytes`], `Scratch*` from
@@ -214,6 +237,27 @@ pub enum Error {
     },
     /// The padding bits after the codes are not zero: corrupt payload.
     NonZeroPadding,
+    /// A payload arrived on a port no model of the receiver's set is on.
+    UnknownPort {
+        /// The port (`None`: the payload came without one).
+        port: Option<u8>,
+    },
+    /// A receiver's model set is empty or holds more models than its capacity.
+    ModelSetSize {
+        /// Models given.
+        count: usize,
+        /// Most the set holds.
+        capacity: usize,
+    },
+    /// Two models of a receiver's set cannot be used together.
+    ModelSetClash {
+        /// Index of the first of the two.
+        first: usize,
+        /// Index of the second.
+        second: usize,
+        /// Why.
+        clash: Clash,
+    },
     /// A frame's CRC does not match its content.
     FrameCrc {
         /// CRC carried by the frame.
@@ -322,6 +366,29 @@ impl fmt::Display for Error {
             BadLabel { label, count } => write!(f, "label {label} is not one of the model's {count} labels"),
             BadMode { mode, count } => write!(f, "quantizer mode {mode} is not one of the model's {count} modes: corrupt payload"),
             NonZeroPadding => f.write_str("payload padding bits are not zero: corrupt payload"),
+            UnknownPort { port: Some(p) } => write!(f, "no model for port {p}"),
+            UnknownPort { port: None } => f.write_str("no model for port none"),
+            ModelSetSize { count, capacity } => write!(
+                f,
+                "{count} models for a receiver that holds 1 to {capacity}"
+            ),
+            ModelSetClash { first, second, clash } => {
+                write!(f, "models {first} and {second}: ")?;
+                match clash {
+                    Clash::SamePort => f.write_str("the same port"),
+                    Clash::Indistinguishable { bytes } => write!(
+                        f,
+                        "payloads of the same length ({bytes} bytes) and model tag: they cannot be told apart"
+                    ),
+                    Clash::WindowShape { first, second } => write!(
+                        f,
+                        "{first} and {second} values per window: one window shape at a time"
+                    ),
+                    Clash::MixedPorts => {
+                        f.write_str("one has a port and the other none: give every model a port or none")
+                    }
+                }
+            }
             FrameCrc { received, computed } => write!(
                 f,
                 "frame CRC mismatch: frame carries {received:04x}, content hashes to {computed:04x}"

@@ -61,6 +61,7 @@ mod ops;
 mod precision;
 mod quant;
 mod run;
+pub mod rx;
 pub mod sample;
 pub mod signal;
 pub mod wire;
@@ -77,6 +78,7 @@ pub use model::{
     Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
     MIN_FORMAT_VERSION,
 };
+pub use rx::{Clash, ModelSet, Routed, RxCounts};
 pub use signal::{default_channel_name, sample_time_s, ChannelName};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{

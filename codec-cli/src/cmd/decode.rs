@@ -5,8 +5,8 @@ use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
 use aecodec_core::{
-    max_frame_len, model_tag, sample_time_s, Codec, Error as CoreError, FrameDecoder, Model,
-    PayloadInfo, SequenceEvent, SequenceTracker, MAX_PAYLOAD_BYTES, MAX_WIDTH,
+    max_frame_len, sample_time_s, Clash, Codec, Error as CoreError, FrameDecoder, Model, ModelSet,
+    RxCounts, SequenceEvent, MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 use anyhow::{bail, Context};
 
@@ -67,100 +67,42 @@ pub struct Args {
 /// room for spaces and a CR. Longer lines are counted as bad and skipped.
 const MAX_LINE: usize = 4 + 2 * MAX_PAYLOAD_BYTES + 64;
 
-#[derive(Default, Debug)]
-struct Counts {
-    decoded: u64,
-    bad_crc: u64,
-    truncated: u64,
-    bad_cobs: u64,
-    overflow: u64,
-    foreign: u64,
-    wrong_length: u64,
-    unknown_port: u64,
-    bad_lines: u64,
-    other: u64,
-    gaps: u64,
-    lost: u64,
-    late: u64,
-    duplicates: u64,
+/// The counts as JSON (`--json`).
+fn counts_json(c: &RxCounts) -> serde_json::Value {
+    serde_json::json!({
+        "decoded": c.decoded, "rejected": c.rejected(), "bad_crc": c.bad_crc,
+        "truncated": c.truncated, "bad_cobs": c.bad_cobs, "overflow": c.overflow,
+        "foreign_model": c.foreign, "wrong_length": c.wrong_length,
+        "unknown_port": c.unknown_port, "bad_lines": c.bad_lines, "other": c.other,
+        "sequence_gaps": c.gaps, "lost": c.lost, "late": c.late,
+        "duplicates": c.duplicates,
+    })
 }
 
-impl Counts {
-    fn rejected(&self) -> u64 {
-        self.bad_crc
-            + self.truncated
-            + self.bad_cobs
-            + self.overflow
-            + self.foreign
-            + self.wrong_length
-            + self.unknown_port
-            + self.bad_lines
-            + self.other
-    }
-
-    fn count(&mut self, e: &CoreError) {
-        match e {
-            CoreError::FrameCrc { .. } => self.bad_crc += 1,
-            CoreError::FrameTruncated { .. } => self.truncated += 1,
-            CoreError::FrameCobs { .. } => self.bad_cobs += 1,
-            CoreError::FrameOverflow { .. } => self.overflow += 1,
-            CoreError::ForeignModel { .. } => self.foreign += 1,
-            CoreError::PayloadLength { .. } => self.wrong_length += 1,
-            _ => self.other += 1,
-        }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "decoded": self.decoded, "rejected": self.rejected(), "bad_crc": self.bad_crc,
-            "truncated": self.truncated, "bad_cobs": self.bad_cobs, "overflow": self.overflow,
-            "foreign_model": self.foreign, "wrong_length": self.wrong_length,
-            "unknown_port": self.unknown_port, "bad_lines": self.bad_lines, "other": self.other,
-            "sequence_gaps": self.gaps, "lost": self.lost, "late": self.late,
-            "duplicates": self.duplicates,
-        })
-    }
-
-    fn summary(&self) -> String {
-        format!(
-            "decoded {} payloads; rejected {} (bad CRC {}, truncated {}, broken COBS {}, overlong {}, other model {}, wrong length {}, unknown port {}, bad lines {}, other {}); sequence gaps {} ({} lost), late {}, duplicates {}",
-            self.decoded, self.rejected(), self.bad_crc, self.truncated, self.bad_cobs,
-            self.overflow, self.foreign, self.wrong_length, self.unknown_port, self.bad_lines,
-            self.other, self.gaps, self.lost, self.late, self.duplicates
-        )
-    }
+/// The counts in one line.
+fn counts_summary(c: &RxCounts) -> String {
+    format!(
+        "decoded {} payloads; rejected {} (bad CRC {}, truncated {}, broken COBS {}, overlong {}, other model {}, wrong length {}, unknown port {}, bad lines {}, other {}); sequence gaps {} ({} lost), late {}, duplicates {}",
+        c.decoded, c.rejected(), c.bad_crc, c.truncated, c.bad_cobs,
+        c.overflow, c.foreign, c.wrong_length, c.unknown_port, c.bad_lines,
+        c.other, c.gaps, c.lost, c.late, c.duplicates
+    )
 }
 
-/// One model the receiver decodes with, and its stream's sequence counter.
-struct Slot<'m> {
-    port: Option<u8>,
-    model: &'m Model<'m>,
-    codec: Box<Codec<'m, MAX_WIDTH>>,
-    seq: SequenceTracker,
-}
-
-/// Whether some payload would pass both models' length and tag checks.
-fn indistinguishable(a: &Model<'_>, b: &Model<'_>) -> bool {
-    let (la, lb) = (a.payload_layout(), b.payload_layout());
-    if la.bytes != lb.bytes {
-        return false;
-    }
-    let f = la.fingerprint_bits.min(lb.fingerprint_bits);
-    let prefix =
-        |m: &Model<'_>, bits: u8| u32::from(model_tag(m.payload_fingerprint(), bits)) >> (bits - f);
-    prefix(a, la.fingerprint_bits) == prefix(b, lb.fingerprint_bits)
-}
+/// Most models `decode` takes at once (every LoRaWAN FPort has room).
+const MAX_MODELS: usize = 256;
 
 struct Receiver<'m> {
-    slots: Vec<Slot<'m>>,
-    by_port: bool,
+    set: Box<ModelSet<'m, MAX_MODELS>>,
+    /// A codec per model of the set, in its order.
+    codecs: Vec<Box<Codec<'m, MAX_WIDTH>>>,
     keep_duplicates: bool,
     out: Vec<f32>,
     channels: usize,
     /// Whether rows carry a `time_s` cell.
     timed: bool,
     sink: Sink,
-    counts: Counts,
+    counts: RxCounts,
     /// Index of the payload in the stream (accepted or not), for messages.
     index: u64,
 }
@@ -173,111 +115,64 @@ impl Receiver<'_> {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("frame {i}: rejected: {e}");
-                self.counts.count(&e);
+                self.counts.refused(&e);
                 return Ok(());
             }
         };
-        let Some((k, info)) = self.route(i, port, p) else {
-            return Ok(());
-        };
-        if let Some(s) = info.sequence {
-            if !self.track(i, k, s, p) {
+        let routed = match self.set.route(port, p) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("frame {i}: payload rejected: {e}");
+                self.counts.refused(&e);
                 return Ok(());
             }
-        }
-        // The checks `payload_info` made are all that decoding checks.
-        if let Err(e) = self.slots[k].codec.decode(p, &mut self.out) {
-            eprintln!("frame {i}: payload rejected: {e}");
-            self.counts.count(&e);
-            return Ok(());
-        }
-        self.write_window(k, info.sequence)
-    }
-
-    /// The model of payload `p` (frame `i`, on `port`) and its header: by port, or the
-    /// one whose length and tag the payload has (at most one: sets where two could match
-    /// were refused at start). The header is read and checked without decoding, so a
-    /// repeat is dropped before the decoder runs. `None` (counted) if no model takes it.
-    fn route(&mut self, i: u64, port: Option<u8>, p: &[u8]) -> Option<(usize, PayloadInfo)> {
-        let mut first_err: Option<CoreError> = None;
-        for (k, slot) in self.slots.iter().enumerate() {
-            if self.by_port && slot.port != port {
-                continue;
-            }
-            match slot.codec.model().payload_info(p) {
-                Ok(info) => return Some((k, info)),
-                Err(e) => {
-                    // A model whose tag matches says more than one that refuses the tag.
-                    let better = match (&first_err, &e) {
-                        (None, _) => true,
-                        (
-                            Some(CoreError::ForeignModel { .. } | CoreError::PayloadLength { .. }),
-                            e,
-                        ) => !matches!(
-                            e,
-                            CoreError::ForeignModel { .. } | CoreError::PayloadLength { .. }
-                        ),
-                        _ => false,
-                    };
-                    if better {
-                        first_err = Some(e);
+        };
+        self.counts.sequence(routed.event);
+        if let Some(s) = routed.info.sequence {
+            match routed.event {
+                SequenceEvent::Gap { lost } => {
+                    eprintln!("frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}")
+                }
+                SequenceEvent::Late { behind } => {
+                    eprintln!("frame {i}: sequence {s} arrived late ({behind} behind the newest)")
+                }
+                SequenceEvent::Duplicate => {
+                    eprintln!("frame {i}: duplicate of sequence {s}");
+                    if !self.keep_duplicates {
+                        return Ok(());
                     }
                 }
+                SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => {}
             }
         }
-        match first_err {
-            Some(e) => {
-                eprintln!("frame {i}: payload rejected: {e}");
-                self.counts.count(&e);
-            }
-            None => {
-                let port = port.map_or("none".to_string(), |p| p.to_string());
-                eprintln!("frame {i}: payload rejected: no model for port {port}");
-                self.counts.unknown_port += 1;
-            }
+        let k = routed.index;
+        // The checks `route` made are all that decoding checks.
+        let decoded = match self.codecs.get_mut(k) {
+            Some(codec) => codec.decode(p, &mut self.out),
+            None => Err(CoreError::UnknownPort { port }),
+        };
+        if let Err(e) = decoded {
+            eprintln!("frame {i}: payload rejected: {e}");
+            self.counts.refused(&e);
+            return Ok(());
         }
-        None
-    }
-
-    /// Counts sequence `s` of model `k`'s payload `p` (frame `i`); whether to decode it
-    /// (not a repeat, or repeats kept).
-    fn track(&mut self, i: u64, k: usize, s: u16, p: &[u8]) -> bool {
-        match self.slots[k].seq.observe(s, p) {
-            SequenceEvent::Gap { lost } => {
-                eprintln!("frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}");
-                self.counts.gaps += 1;
-                self.counts.lost += u64::from(lost);
-            }
-            SequenceEvent::Late { behind } => {
-                eprintln!("frame {i}: sequence {s} arrived late ({behind} behind the newest)");
-                self.counts.late += 1;
-                self.counts.lost = self.counts.lost.saturating_sub(1);
-            }
-            SequenceEvent::Duplicate => {
-                eprintln!("frame {i}: duplicate of sequence {s}");
-                self.counts.duplicates += 1;
-                return self.keep_duplicates;
-            }
-            SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => {}
-        }
-        true
+        self.write_window(k, routed.info.sequence)
     }
 
     /// Writes the window just decoded by model `k` as CSV rows.
     fn write_window(&mut self, k: usize, sequence: Option<u16>) -> anyhow::Result<()> {
-        let slot = &self.slots[k];
+        let Some(m) = self.set.model(k) else {
+            return Ok(());
+        };
         let w = self.counts.decoded;
-        let model = if self.slots.len() > 1 {
-            format!("{:08x},", slot.model.fingerprint())
+        let model = if self.set.len() > 1 {
+            format!("{:08x},", m.fingerprint())
         } else {
             String::new()
         };
         let seq = sequence.map_or(String::new(), |s| s.to_string());
         let samples = self.out.len() / self.channels;
-        let rate = slot
-            .model
-            .sample_rate_hz()
-            .filter(|_| slot.model.channels() == self.channels);
+        let rate = m.sample_rate_hz().filter(|_| m.channels() == self.channels);
         let mut text = String::new();
         for (t, sample) in self.out.chunks(self.channels).enumerate() {
             let vals: Vec<String> = sample.iter().map(|v| v.to_string()).collect();
@@ -313,7 +208,7 @@ impl Receiver<'_> {
         }
         if dec.is_mid_frame() {
             eprintln!("end of input inside a frame: its bytes were dropped");
-            self.counts.truncated += 1;
+            self.counts.truncated = self.counts.truncated.saturating_add(1);
         }
         Ok(())
     }
@@ -338,13 +233,13 @@ impl Receiver<'_> {
     fn line(&mut self, n: usize, line: Option<&[u8]>) -> anyhow::Result<()> {
         let parsed = match line {
             None => Err(format!("longer than {MAX_LINE} bytes")),
-            Some(l) => parse_line(l.trim_ascii(), self.by_port),
+            Some(l) => parse_line(l.trim_ascii(), self.set.by_port()),
         };
         match parsed {
             Ok((port, p)) => self.payload(port, Ok(&p)),
             Err(e) => {
                 eprintln!("line {n}: {e}");
-                self.counts.bad_lines += 1;
+                self.counts.bad_lines = self.counts.bad_lines.saturating_add(1);
                 self.index += 1;
                 Ok(())
             }
@@ -415,7 +310,7 @@ fn read_line_bounded(
 
 /// Runs `decode`; returns whether every frame decoded.
 pub fn run(args: Args) -> anyhow::Result<bool> {
-    let (model_args, by_port) = model_args(&args)?;
+    let model_args = model_args(&args)?;
     let blobs = model_args
         .iter()
         .map(|m| read_decoder_blob(&m.path))
@@ -424,7 +319,7 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         .iter()
         .map(|b| Model::from_bytes(b))
         .collect::<Result<Vec<_>, _>>()?;
-    check_models(&model_args, &models, by_port)?;
+    let set = model_set(&model_args, &models)?;
     let input_dim = models[0].input_dim();
     let names: Vec<String> = args
         .columns
@@ -438,27 +333,19 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         .iter()
         .any(|m| m.sample_rate_hz().is_some() && m.channels() == channels);
     let sink = csv_sink(&args, &names, models.len() > 1, timed)?;
-    let slots = model_args
+    let codecs = models
         .iter()
-        .zip(&models)
-        .map(|(a, m)| {
-            Ok(Slot {
-                port: a.port,
-                model: m,
-                codec: Box::new(Codec::<MAX_WIDTH>::new(m)?),
-                seq: SequenceTracker::new(m.payload_layout().sequence_bits),
-            })
-        })
+        .map(|m| Ok(Box::new(Codec::<MAX_WIDTH>::new(m)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut rx = Receiver {
-        slots,
-        by_port,
+        set,
+        codecs,
         keep_duplicates: args.keep_duplicates,
         out: vec![0.0; input_dim],
         channels,
         timed,
         sink,
-        counts: Counts::default(),
+        counts: RxCounts::default(),
         index: 0,
     };
     let input: Box<dyn Read> = match &args.input {
@@ -473,24 +360,20 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         Format::Hex => rx.read_hex(reader)?,
     }
     let Receiver {
-        sink,
-        counts: c,
-        slots,
-        ..
+        sink, counts: c, ..
     } = rx;
-    drop(slots);
     sink.finish()?;
     if args.json {
-        eprintln!("{}", c.json());
+        eprintln!("{}", counts_json(&c));
     } else {
-        eprintln!("{}", c.summary());
+        eprintln!("{}", counts_summary(&c));
     }
     Ok(c.rejected() == 0)
 }
 
-/// The `--model` options: each `[PORT=]FILE`, and whether the models go by port (all
-/// or none of them, and then from `PORT HEX` lines).
-fn model_args(args: &Args) -> anyhow::Result<(Vec<PortFile>, bool)> {
+/// The `--model` options: each `[PORT=]FILE`; with ports, all have one and the input is
+/// `PORT HEX` lines.
+fn model_args(args: &Args) -> anyhow::Result<Vec<PortFile>> {
     let model_args = args
         .model
         .iter()
@@ -508,7 +391,7 @@ fn model_args(args: &Args) -> anyhow::Result<(Vec<PortFile>, bool)> {
             bail!("models given by port decode `PORT HEX` lines: use --format hex");
         }
     }
-    Ok((model_args, by_port))
+    Ok(model_args)
 }
 
 /// The output, its CSV header written: a `model` column with `several` models, a
@@ -532,50 +415,49 @@ fn csv_sink(args: &Args, names: &[String], several: bool, timed: bool) -> anyhow
     Ok(sink)
 }
 
-/// Refuses a set of models a receiver could not use together: windows of different
-/// shapes, or two models whose payloads cannot be told apart (same port, or same length
-/// and model tag).
-fn check_models(args: &[PortFile], models: &[Model<'_>], by_port: bool) -> anyhow::Result<()> {
-    let (Some(first), Some(m0)) = (args.first(), models.first()) else {
-        bail!("no --model given");
+/// The receiver's set of `models` (given by `args`, in order): refused, naming the
+/// files, if the receiver could not use them together: windows of different shapes, or
+/// two models whose payloads cannot be told apart (same port, or same length and tag).
+fn model_set<'m>(
+    args: &[PortFile],
+    models: &'m [Model<'m>],
+) -> anyhow::Result<Box<ModelSet<'m, MAX_MODELS>>> {
+    let given: Vec<(Option<u8>, &Model<'_>)> =
+        args.iter().map(|a| a.port).zip(models.iter()).collect();
+    let e = match ModelSet::new(&given) {
+        Ok(set) => return Ok(Box::new(set)),
+        Err(e) => e,
     };
-    for (a, m) in args.iter().zip(models) {
-        if m.input_dim() != m0.input_dim() {
-            bail!(
-                "--model {}: {} values per window, {} has {}: decode one window shape at a time",
-                a.path.display(),
-                m.input_dim(),
-                first.path.display(),
-                m0.input_dim()
-            );
-        }
+    let path = |i: usize| {
+        args.get(i)
+            .map_or(String::new(), |a| a.path.display().to_string())
+    };
+    match e {
+        CoreError::ModelSetSize { count: 0, .. } => bail!("no --model given"),
+        CoreError::ModelSetClash {
+            first,
+            second,
+            clash,
+        } => match clash {
+            Clash::WindowShape { first: a, second: b } => bail!(
+                "--model {}: {b} values per window, {} has {a}: decode one window shape at a time",
+                path(second),
+                path(first)
+            ),
+            Clash::SamePort => bail!(
+                "--model {} and --model {}: the same port",
+                path(first),
+                path(second)
+            ),
+            Clash::Indistinguishable { bytes } => bail!(
+                "--model {} and --model {}: payloads of the same length ({bytes} bytes) and model tag: they cannot be told apart (give each a port, or train one with other --fingerprint-bits)",
+                path(first),
+                path(second)
+            ),
+            _ => bail!("--model {} and --model {}: {e}", path(first), path(second)),
+        },
+        e => bail!("--model: {e}"),
     }
-    for i in 0..models.len() {
-        for j in i + 1..models.len() {
-            let (a, b) = (&args[i], &args[j]);
-            let clash = if by_port {
-                a.port == b.port
-            } else {
-                indistinguishable(&models[i], &models[j])
-            };
-            if clash {
-                bail!(
-                    "--model {} and --model {}: {}",
-                    a.path.display(),
-                    b.path.display(),
-                    if by_port {
-                        "the same port".to_string()
-                    } else {
-                        format!(
-                            "payloads of the same length ({} bytes) and model tag: they cannot be told apart (give each a port, or train one with other --fingerprint-bits)",
-                            models[i].payload_layout().bytes
-                        )
-                    }
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
