@@ -1,5 +1,6 @@
 //! Pieces shared by the verbs: reading windows from CSV for a model, output sinks.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Codec, Model, Source, MAX_WIDTH};
@@ -61,14 +62,6 @@ impl Columns {
         to_model_order(&mut table, model)?;
         Ok(table)
     }
-}
-
-/// An f32 as JSON with its shortest decimal (64.2, not 64.19999694824219, the same
-/// f32 when read back).
-pub fn json_f32(v: f32) -> serde_json::Value {
-    v.to_string()
-        .parse::<f64>()
-        .map_or(serde_json::Value::Null, serde_json::Value::from)
 }
 
 /// A model blob and a recording read for it: what `encode`, `features` and `denoise`
@@ -180,7 +173,7 @@ pub fn print_report(md: &str, json: &serde_json::Value, as_json: bool) -> anyhow
     if as_json {
         outln!("{}", serde_json::to_string_pretty(json)?);
     } else {
-        print!("{md}");
+        std::io::stdout().write_all(md.as_bytes())?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use aecodec_core::Precision;
 use aecodec_trainer::export::lorawan::CONSOLE_LIMIT;
-use aecodec_trainer::job::export::{ExportFormat, ExportPlan, Exports, LorawanPlan};
+use aecodec_trainer::job::export::{ExportFormat, ExportPlan, LorawanPlan};
 use anyhow::{bail, Context};
 
 use super::common::PortFile;
@@ -177,59 +177,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (p, e) in &exports.refused {
         eprintln!("{}: {e}; nothing written for {p}", args.model.display());
     }
-    print_report(&args, &exports)?;
-    if !exports.refused.is_empty() {
-        bail!("{} precision(s) refused: see above", exports.refused.len());
-    }
-    Ok(())
-}
-
-/// Prints what `export` wrote (a table, or JSON with `--json`) and what it refused.
-fn print_report(args: &Args, exports: &Exports) -> anyhow::Result<()> {
     if args.json {
-        let j: Vec<_> = exports
-            .written
-            .iter()
-            .map(|w| {
-                let r = &w.report;
-                serde_json::json!({
-                    "precision": w.precision.slug(), "output": w.path.display().to_string(), "blob_bytes": w.blob_bytes,
-                    "encoder_only": args.encoder_only, "full_blob_bytes": r.blob_bytes,
-                    "rmse_vs_f32": r.rmse_vs_f32, "rmse_vs_input": r.rmse_vs_input, "latent_rmse": r.latent_rmse,
-                    "payload_agreement": r.payload_agreement,
-                })
-            })
-            .collect();
-        let refused: Vec<_> = exports.refused.iter().map(|(p, _)| p.slug()).collect();
         outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"exported": j, "refused": refused}))?
+            serde_json::to_string_pretty(&exports.json(args.encoder_only))?
         );
     } else {
-        outln!(
-            "{:<12} {:>10} {:>14} {:>14} {:>12}  file",
-            "precision",
-            "blob B",
-            "RMSE vs f32",
-            "RMSE vs input",
-            "same bits"
-        );
-        for w in &exports.written {
-            let r = &w.report;
-            outln!(
-                "{:<12} {:>10} {:>14.3} {:>14.3} {:>11.1}%  {}",
-                w.precision.slug(),
-                w.blob_bytes,
-                r.rmse_vs_f32,
-                r.rmse_vs_input,
-                100.0 * r.payload_agreement,
-                w.path.display()
-            );
-        }
-        outln!(
-            "(measured through the core on {} held-out windows kept in the model file: windows it was not fit on)",
-            exports.held_out
-        );
+        outln!("{}", exports.text());
+    }
+    if !exports.refused.is_empty() {
+        bail!("{} precision(s) refused: see above", exports.refused.len());
     }
     Ok(())
 }

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use aecodec_core::PayloadHeader;
 use aecodec_trainer::job::train::{
-    ConvChoice, Preset as PlanPreset, TrainEvent, TrainPlan, Trained, VariantChoice,
+    ConvChoice, Preset as PlanPreset, TrainEvent, TrainPlan, VariantChoice,
 };
 use aecodec_trainer::learned::train::{Progress, TrainConfig};
 use aecodec_trainer::learned::variants::ConvShape;
 
-use super::common::{json_f32, Columns};
+use super::common::Columns;
 
 /// Which codec to fit.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,144 +281,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         TrainEvent::Step(p) => show_progress(&bar, p),
         TrainEvent::Fitted => bar.finish_and_clear(),
     })?;
-    let summary = Summary {
-        args: &args,
-        trained: &trained,
-        seconds: started.elapsed().as_secs_f64(),
-    };
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&summary.json())?);
+        let json = trained.json(&plan, started.elapsed().as_secs_f64());
+        outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        summary.print()?;
+        outln!("{}", trained.text(&plan));
     }
     Ok(())
-}
-
-/// What `train` did, for its summary (text, or JSON with `--json`).
-struct Summary<'a> {
-    args: &'a Args,
-    trained: &'a Trained,
-    seconds: f64,
-}
-
-impl Summary<'_> {
-    fn json(&self) -> serde_json::Value {
-        let (args, tr) = (self.args, self.trained);
-        let (file, t) = (&tr.file, &tr.test);
-        let q = &file.model.quantizer;
-        let bits = if q.modes() > 1 {
-            serde_json::json!((0..q.modes()).map(|m| q.mode_bits(m)).collect::<Vec<_>>())
-        } else {
-            serde_json::json!(q.bits())
-        };
-        let [train, validation, test] = tr.windows;
-        let [val_measured, test_measured] = tr.measured;
-        let sg = &file.model.signal;
-        let candidates: Vec<_> = tr
-            .compared
-            .iter()
-            .map(|(n, v)| serde_json::json!({"codec": n, "snr_db": v}))
-            .collect();
-        let baselines: Vec<_> = t
-            .baselines
-            .iter()
-            .map(|(n, d)| serde_json::json!({"codec": n, "snr_db": d.snr_db, "rmse": d.rmse}))
-            .collect();
-        serde_json::json!({
-            "output": args.output.display().to_string(), "variant": file.variant, "reason": file.reason,
-            "payload_bytes": tr.payload_bytes, "latent": q.dims(), "bits": bits, "refine_passes": args.refine,
-            "validation": {"snr_db": tr.validation.snr_db, "rmse": tr.validation.rmse,
-                           "prd_percent": tr.validation.prd_percent, "candidates": candidates},
-            "test": {"snr_db": t.f32.snr_db, "rmse": t.f32.rmse, "prd_percent": t.f32.prd_percent,
-                     "int8_full_snr_db": t.int8_full.snr_db,
-                     "plain_snr_db": t.plain.snr_db,
-                     "device_snr_db": t.device.snr_db,
-                     "baselines": baselines},
-            "windows": {"train": train, "validation": validation, "test": test,
-                        "validation_measured": val_measured, "test_measured": test_measured},
-            "recordings": tr.recordings,
-            "signal": {"channels": sg.channels, "names": sg.names,
-                       "sample_rate_hz": sg.sample_rate_hz.map(json_f32), "rows": sg.rows},
-            "fit": {"windows": file.fit_windows, "refit": file.refit},
-            "seconds": {"total": self.seconds,
-                        "training_steps": aecodec_trainer::learned::train::step_time().as_secs_f64()},
-        })
-    }
-
-    fn print(&self) -> anyhow::Result<()> {
-        let (args, tr) = (self.args, self.trained);
-        let (file, t) = (&tr.file, &tr.test);
-        let q = &file.model.quantizer;
-        let bits = (0..q.modes())
-            .map(|m| format!("{:?}", q.mode_bits(m)))
-            .collect::<Vec<_>>()
-            .join(" or ");
-        let out = args.output.display();
-        outln!("{out}: {}", file.reason);
-        outln!(
-            "  {}, {}-byte payloads, {} latent dims, bits {bits}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
-            file.variant,
-            tr.payload_bytes,
-            q.dims(),
-            tr.validation.snr_db,
-            t.f32.snr_db,
-            t.f32.rmse,
-            t.f32.prd_percent,
-            args.refine
-        );
-        let classical: Vec<String> = t
-            .baselines
-            .iter()
-            .map(|(n, d)| format!("{n} {:.2} dB", d.snr_db))
-            .collect();
-        outln!(
-            "  test in full-int8: {:.2} dB SNR; plain encoder {:.2} dB in f32, {:.2} dB from a full-int8 encoder-only device decoded in f32{}",
-            t.int8_full.snr_db,
-            t.plain.snr_db,
-            t.device.snr_db,
-            if classical.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; classical codecs at the same budget, same fit: {}",
-                    classical.join(", ")
-                )
-            }
-        );
-        let [train, validation, test] = tr.windows;
-        let [val_measured, test_measured] = tr.measured;
-        let fit_on = if file.refit {
-            format!(
-                "{train} training + {validation} validation windows (fit again after the choice)"
-            )
-        } else {
-            format!("{train} training windows")
-        };
-        outln!(
-            "  {} recording(s), {train} / {validation} / {test} train / validation / test windows{}; the shipped model is fit on {fit_on}",
-            tr.recordings,
-            if val_measured < validation || test_measured < test {
-                format!(" (validation and test measured on {val_measured} / {test_measured} of them, evenly spread)")
-            } else {
-                String::new()
-            }
-        );
-        let sg = &file.model.signal;
-        outln!(
-            "  windows of {} channel(s){}{}",
-            sg.channels,
-            if sg.names.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", sg.names.join(", "))
-            },
-            match sg.sample_rate_hz {
-                Some(hz) => format!(" at {hz} Hz{}", tr.rate_from),
-                None => ", sample rate unknown (--sample-rate HZ, or a time column, records it)"
-                    .to_string(),
-            }
-        );
-        outln!("  next: aecodec export {out} --precision all -o DIR");
-        Ok(())
-    }
 }

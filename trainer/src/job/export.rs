@@ -2,6 +2,7 @@
 //! header at each precision asked for, each refused that differs from f32 by more than
 //! its tolerance; and the LoRaWAN payload codec of one or more trained models.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use aecodec_core::{Model, Precision};
@@ -83,6 +84,55 @@ pub struct Exports {
     pub refused: Vec<(Precision, Error)>,
     /// Held-out windows the errors were measured on.
     pub held_out: usize,
+}
+
+impl Exports {
+    /// What was written and refused, as JSON (`aecodec export --json`); `encoder_only`
+    /// as the plan said.
+    pub fn json(&self, encoder_only: bool) -> serde_json::Value {
+        let written: Vec<_> = self
+            .written
+            .iter()
+            .map(|w| {
+                let r = &w.report;
+                serde_json::json!({
+                    "precision": w.precision.slug(), "output": w.path.display().to_string(), "blob_bytes": w.blob_bytes,
+                    "encoder_only": encoder_only, "full_blob_bytes": r.blob_bytes,
+                    "rmse_vs_f32": r.rmse_vs_f32, "rmse_vs_input": r.rmse_vs_input, "latent_rmse": r.latent_rmse,
+                    "payload_agreement": r.payload_agreement,
+                })
+            })
+            .collect();
+        let refused: Vec<_> = self.refused.iter().map(|(p, _)| p.slug()).collect();
+        serde_json::json!({"exported": written, "refused": refused})
+    }
+
+    /// What was written, as a table with a line on what it was measured on.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "{:<12} {:>10} {:>14} {:>14} {:>12}  file\n",
+            "precision", "blob B", "RMSE vs f32", "RMSE vs input", "same bits"
+        );
+        for w in &self.written {
+            let r = &w.report;
+            let _ = writeln!(
+                s,
+                "{:<12} {:>10} {:>14.3} {:>14.3} {:>11.1}%  {}",
+                w.precision.slug(),
+                w.blob_bytes,
+                r.rmse_vs_f32,
+                r.rmse_vs_input,
+                100.0 * r.payload_agreement,
+                w.path.display()
+            );
+        }
+        let _ = write!(
+            s,
+            "(measured through the core on {} held-out windows kept in the model file: windows it was not fit on)",
+            self.held_out
+        );
+        s
+    }
 }
 
 /// Runs the export job.

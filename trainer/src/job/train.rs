@@ -7,6 +7,7 @@
 //! the trained-model file. The caller turns its options into a [`TrainPlan`] and prints
 //! the [`Trained`] that comes back.
 
+use std::fmt::Write as _;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ use crate::export::lorawan::console_decoder_hidden;
 use crate::export::{device_blob, export_blob, round_trip, send_receive};
 use crate::learned::train::{default_conv, Progress, TrainConfig};
 use crate::learned::variants::{ConvShape, Variant};
+use crate::report::json_f32;
 use crate::report::metrics::{distortion, Distortion};
 use crate::select::{auto, fit, validate, CodecKind};
 use crate::store::{Layout, TrainedFile, KEEP_WINDOWS};
@@ -599,6 +601,135 @@ pub struct Trained {
     pub measured: [usize; 2],
     /// Recordings read.
     pub recordings: usize,
+}
+
+impl Trained {
+    /// What the job did as JSON (`aecodec train --json`), with the run's `seconds`.
+    pub fn json(&self, plan: &TrainPlan, seconds: f64) -> serde_json::Value {
+        let tr = self;
+        let (file, t) = (&tr.file, &tr.test);
+        let q = &file.model.quantizer;
+        let bits = if q.modes() > 1 {
+            serde_json::json!((0..q.modes()).map(|m| q.mode_bits(m)).collect::<Vec<_>>())
+        } else {
+            serde_json::json!(q.bits())
+        };
+        let [train, validation, test] = tr.windows;
+        let [val_measured, test_measured] = tr.measured;
+        let sg = &file.model.signal;
+        let candidates: Vec<_> = tr
+            .compared
+            .iter()
+            .map(|(n, v)| serde_json::json!({"codec": n, "snr_db": v}))
+            .collect();
+        let baselines: Vec<_> = t
+            .baselines
+            .iter()
+            .map(|(n, d)| serde_json::json!({"codec": n, "snr_db": d.snr_db, "rmse": d.rmse}))
+            .collect();
+        serde_json::json!({
+            "output": plan.output.display().to_string(), "variant": file.variant, "reason": file.reason,
+            "payload_bytes": tr.payload_bytes, "latent": q.dims(), "bits": bits, "refine_passes": plan.refine,
+            "validation": {"snr_db": tr.validation.snr_db, "rmse": tr.validation.rmse,
+                           "prd_percent": tr.validation.prd_percent, "candidates": candidates},
+            "test": {"snr_db": t.f32.snr_db, "rmse": t.f32.rmse, "prd_percent": t.f32.prd_percent,
+                     "int8_full_snr_db": t.int8_full.snr_db,
+                     "plain_snr_db": t.plain.snr_db,
+                     "device_snr_db": t.device.snr_db,
+                     "baselines": baselines},
+            "windows": {"train": train, "validation": validation, "test": test,
+                        "validation_measured": val_measured, "test_measured": test_measured},
+            "recordings": tr.recordings,
+            "signal": {"channels": sg.channels, "names": sg.names,
+                       "sample_rate_hz": sg.sample_rate_hz.map(json_f32), "rows": sg.rows},
+            "fit": {"windows": file.fit_windows, "refit": file.refit},
+            "seconds": {"total": seconds,
+                        "training_steps": crate::learned::train::step_time().as_secs_f64()},
+        })
+    }
+
+    /// What the job did, in lines of text (`aecodec train`).
+    pub fn text(&self, plan: &TrainPlan) -> String {
+        let tr = self;
+        let mut s = String::new();
+        let (file, t) = (&tr.file, &tr.test);
+        let q = &file.model.quantizer;
+        let bits = (0..q.modes())
+            .map(|m| format!("{:?}", q.mode_bits(m)))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let out = plan.output.display();
+        let _ = writeln!(s, "{out}: {}", file.reason);
+        let _ = writeln!(
+            s,
+            "  {}, {}-byte payloads, {} latent dims, bits {bits}\n  validation {:.2} dB SNR (fit on the training part), test {:.2} dB SNR (RMSE {:.2}, PRD {:.1} %), through the core in f32, encoder refining {} passes",
+            file.variant,
+            tr.payload_bytes,
+            q.dims(),
+            tr.validation.snr_db,
+            t.f32.snr_db,
+            t.f32.rmse,
+            t.f32.prd_percent,
+            plan.refine
+        );
+        let classical: Vec<String> = t
+            .baselines
+            .iter()
+            .map(|(n, d)| format!("{n} {:.2} dB", d.snr_db))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  test in full-int8: {:.2} dB SNR; plain encoder {:.2} dB in f32, {:.2} dB from a full-int8 encoder-only device decoded in f32{}",
+            t.int8_full.snr_db,
+            t.plain.snr_db,
+            t.device.snr_db,
+            if classical.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; classical codecs at the same budget, same fit: {}",
+                    classical.join(", ")
+                )
+            }
+        );
+        let [train, validation, test] = tr.windows;
+        let [val_measured, test_measured] = tr.measured;
+        let fit_on = if file.refit {
+            format!(
+                "{train} training + {validation} validation windows (fit again after the choice)"
+            )
+        } else {
+            format!("{train} training windows")
+        };
+        let _ = writeln!(
+            s,
+            "  {} recording(s), {train} / {validation} / {test} train / validation / test windows{}; the shipped model is fit on {fit_on}",
+            tr.recordings,
+            if val_measured < validation || test_measured < test {
+                format!(" (validation and test measured on {val_measured} / {test_measured} of them, evenly spread)")
+            } else {
+                String::new()
+            }
+        );
+        let sg = &file.model.signal;
+        let _ = writeln!(
+            s,
+            "  windows of {} channel(s){}{}",
+            sg.channels,
+            if sg.names.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", sg.names.join(", "))
+            },
+            match sg.sample_rate_hz {
+                Some(hz) => format!(" at {hz} Hz{}", tr.rate_from),
+                None => ", sample rate unknown (--sample-rate HZ, or a time column, records it)"
+                    .to_string(),
+            }
+        );
+        let _ = write!(s, "  next: aecodec export {out} --precision all -o DIR");
+        s
+    }
 }
 
 /// Runs the train job: fits, chooses, measures and saves what `plan` asks for, telling
