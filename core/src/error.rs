@@ -44,6 +44,25 @@ pub enum Clash {
     MixedPorts,
 }
 
+impl fmt::Display for Clash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Clash::SamePort => f.write_str("the same port"),
+            Clash::Indistinguishable { bytes } => write!(
+                f,
+                "payloads of the same length ({bytes} bytes) and model tag: they cannot be told apart"
+            ),
+            Clash::WindowShape { first, second } => write!(
+                f,
+                "{first} and {second} values per window: one window shape at a time"
+            ),
+            Clash::MixedPorts => {
+                f.write_str("one has a port and the other none: give every model a port or none")
+            }
+        }
+    }
+}
+
 /// Everything that can go wrong in the core.
 ///
 /// Blob variants come from [`crate::Model::from_bytes`], `Scratch*` from
@@ -373,21 +392,7 @@ impl fmt::Display for Error {
                 "{count} models for a receiver that holds 1 to {capacity}"
             ),
             ModelSetClash { first, second, clash } => {
-                write!(f, "models {first} and {second}: ")?;
-                match clash {
-                    Clash::SamePort => f.write_str("the same port"),
-                    Clash::Indistinguishable { bytes } => write!(
-                        f,
-                        "payloads of the same length ({bytes} bytes) and model tag: they cannot be told apart"
-                    ),
-                    Clash::WindowShape { first, second } => write!(
-                        f,
-                        "{first} and {second} values per window: one window shape at a time"
-                    ),
-                    Clash::MixedPorts => {
-                        f.write_str("one has a port and the other none: give every model a port or none")
-                    }
-                }
+                write!(f, "models {first} and {second}: {clash}")
             }
             FrameCrc { received, computed } => write!(
                 f,
