@@ -295,6 +295,45 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
             "{log}"
         );
     }
+
+    // Channel names from a user's CSV header are inert in the codec: no line terminator
+    // of any kind ends the comment that lists them, no quote ends a string, and the
+    // codec decodes as before.
+    let hostile = [
+        "x\u{2028}AECODEC_MODELS = []; //",
+        "y\r\n\"z\\",
+        "w\u{2029}\u{85}'",
+    ];
+    let codec = aecodec_trainer::export::lorawan::Codec::new(vec![
+        aecodec_trainer::export::lorawan::PortModel {
+            fport: None,
+            blob: &blob,
+            channels: hostile.iter().map(|n| n.to_string()).collect(),
+            sample_rate_hz: Some(64.0),
+        },
+    ])
+    .unwrap();
+    let js = codec.js();
+    assert!(!js.contains(['\u{2028}', '\u{2029}', '\r', '\u{85}']));
+    let examples = codec.examples(0, &file.held_out).unwrap();
+    assert!(examples.iter().all(
+        |e| matches!(&e.output, aecodec_trainer::export::lorawan::Uplink::Data { window, .. }
+            if window.iter().map(|(n, _)| n.as_str()).eq(hostile))
+    ));
+    let (hostile_js, hostile_yaml) = (dir.join("hostile.js"), dir.join("hostile.yaml"));
+    std::fs::write(&hostile_js, js).unwrap();
+    std::fs::write(
+        &hostile_yaml,
+        aecodec_trainer::export::lorawan::codec_yaml("hostile.js", &examples),
+    )
+    .unwrap();
+    if let Some(log) = node_check(&hostile_js, &hostile_yaml, &[]) {
+        let n = examples.len();
+        assert!(
+            log.contains(&format!("quickjs: {n} of {n} examples equal")),
+            "{log}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -10,6 +10,7 @@ use aecodec_core::{
 };
 use anyhow::{bail, Context};
 
+use aecodec_trainer::data::csv_record;
 use aecodec_trainer::export::channel_names;
 use aecodec_trainer::fsio::Sink;
 
@@ -407,7 +408,7 @@ fn csv_sink(args: &Args, names: &[String], several: bool, timed: bool) -> anyhow
     sink.write(
         format!(
             "{model_col}window,sequence,sample,{time_col}{}\n",
-            names.join(",")
+            csv_record(names)
         )
         .as_bytes(),
     )?;

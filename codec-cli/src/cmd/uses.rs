@@ -8,6 +8,7 @@ use aecodec_core::{LatentQuantizer, Model};
 use aecodec_trainer::report::showcase::sample_prior;
 use anyhow::bail;
 
+use aecodec_trainer::data::csv_record;
 use aecodec_trainer::fsio::Sink;
 
 use aecodec_trainer::job::anomaly::AnomalyPlan;
@@ -39,7 +40,7 @@ pub struct GenerateArgs {
 
 fn header(columns: &Option<Vec<String>>) -> (usize, String) {
     let names = columns.clone().unwrap_or_else(|| vec!["value".into()]);
-    (names.len().max(1), names.join(","))
+    (names.len().max(1), csv_record(&names))
 }
 
 fn window_rows(csv: &mut String, w: usize, window: &[f32], channels: usize) {
@@ -129,7 +130,7 @@ pub fn denoise(args: DataArgs) -> anyhow::Result<()> {
     let input = ModelInput::read(&args.model, &args.columns, &args.data, true)?;
     let columns = input.columns();
     let csv = input.run(None, |model, windows, codec| {
-        let mut csv = format!("window,sample,{}\n", columns.join(","));
+        let mut csv = format!("window,sample,{}\n", csv_record(columns));
         let mut z = vec![0.0f32; model.latent_dim()];
         let mut out = vec![0.0f32; model.input_dim()];
         for (i, (w, l)) in windows.iter().enumerate() {

@@ -113,6 +113,27 @@ fn shown(text: &str) -> String {
     }
 }
 
+/// `fields` as one CSV record (no line end), each quoted as RFC 4180 asks where it
+/// holds a comma, a quote or a line break (a quote inside doubled), as it is otherwise:
+/// names from a user's data cannot add columns or rows.
+pub fn csv_record<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut out = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        let f = f.as_ref();
+        if i > 0 {
+            out.push(',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(f);
+        }
+    }
+    out
+}
+
 /// Reads every recording of `paths` (a folder stands for its `.csv` files, in name
 /// order), each its own table; all must have the same channel columns (and label
 /// column) as the first.
@@ -626,6 +647,15 @@ mod tests {
             labelled.then(|| (0..rows).map(|r| (r % 3) as u16).collect()),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn records_quote_what_would_split_a_field() {
+        assert_eq!(csv_record(&["x", "y z"]), "x,y z");
+        assert_eq!(
+            csv_record(&["a,b", "say \"hi\"", "two\nlines"]),
+            "\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\""
+        );
     }
 
     fn assert_partition(n: usize, (tr, va, te): &(Range<usize>, Range<usize>, Range<usize>)) {

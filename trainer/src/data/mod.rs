@@ -8,6 +8,6 @@ pub mod time;
 pub mod windows;
 
 pub use csv::{
-    interleave, read_csv, read_csv_from, read_recordings, split_rows, CsvOptions, Table,
-    TimeColumn, Times, Window, MAX_LINE_BYTES,
+    csv_record, interleave, read_csv, read_csv_from, read_recordings, split_rows, CsvOptions,
+    Table, TimeColumn, Times, Window, MAX_LINE_BYTES,
 };

@@ -239,7 +239,7 @@ impl<'a> Codec<'a> {
                 pm.fport.map_or("any FPort".into(), |p| format!("FPort {p}")),
                 m.input_dim(),
                 pm.channels.len(),
-                pm.channels.join(", "),
+                comment_text(&pm.channels.join(", ")),
                 m.decoder_macs()
             );
         }
@@ -454,6 +454,15 @@ pub(crate) fn quoted(s: &str) -> String {
     out
 }
 
+/// `s` for a `//` comment: printable ASCII as it is, everything else as `\uXXXX`, so no
+/// character of a user's name (a line or paragraph separator above all) can end the
+/// comment and turn the rest into code.
+fn comment_text(s: &str) -> String {
+    // The string literal's escapes, without its quotes.
+    let q = quoted(s);
+    q.get(1..q.len() - 1).unwrap_or_default().to_owned()
+}
+
 /// An f32 as a JavaScript number literal that reads back as exactly that value.
 fn number(v: f32) -> String {
     // f64's shortest form: exact for every f32, parsed to the same double everywhere.
@@ -655,6 +664,15 @@ mod tests {
         assert_eq!(quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
         assert_eq!(quoted("x\ny"), "\"x\\u000ay\"");
         assert_eq!(quoted("µ€😀"), "\"\\u00b5\\u20ac\\ud83d\\ude00\"");
+    }
+
+    #[test]
+    fn comments_hold_no_line_terminator_of_any_kind() {
+        for name in ["x\ny", "x\ry", "x\u{2028}y", "x\u{2029}y", "x\u{85}y"] {
+            let c = comment_text(name);
+            assert!(c.chars().all(|ch| (' '..='~').contains(&ch)), "{c:?}");
+        }
+        assert_eq!(comment_text("ankle_vert, fwd"), "ankle_vert, fwd");
     }
 
     #[test]
