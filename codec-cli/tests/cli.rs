@@ -927,6 +927,36 @@ fn rows_of_several_channels_train_with_the_convolutional_front_end() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Sizes no model can have are refused with the flag named, before any training: an
+/// empty window, no latent dimension, a layer of no units.
+#[test]
+fn train_refuses_sizes_no_model_can_have() {
+    let dir = temp_dir("sizes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (d, out) = (data(), dir.join("m.aect"));
+    for (extra, says) in [
+        (&["--window", "0"][..], "--window 0"),
+        (&["--variant", "ae", "--latent", "0"], "--latent 0"),
+        (
+            &["--variant", "ae", "--hidden", "0"],
+            "hidden layer of 0 units",
+        ),
+        (
+            &["--variant", "ae", "--decoder-hidden", "0"],
+            "hidden layer of 0 units",
+        ),
+    ] {
+        let mut a = vec!["train", "--data", d.to_str().unwrap(), "--columns", COLS];
+        a.extend(["--steps", "20", "--quiet", "-o", out.to_str().unwrap()]);
+        a.extend(extra);
+        let (code, err) = stderr_of(&a);
+        assert_eq!(code, Some(1), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+        assert!(!out.exists(), "{extra:?}: a model file was written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn train_fits_the_chosen_codec_again_on_training_and_validation_windows() {
     let dir = temp_dir("refit");

@@ -120,6 +120,47 @@ fn weight_average_decay_outside_0_to_1_is_refused() {
     }
 }
 
+#[test]
+fn latent_dimensions_and_layer_widths_out_of_range_are_refused() {
+    let data = windows(16, 6);
+    let base = TrainConfig {
+        steps: 10,
+        hidden: vec![8],
+        payload_bytes: 4,
+        ..TrainConfig::default()
+    };
+    let cases = [
+        TrainConfig {
+            latent: Some(0),
+            ..base.clone()
+        },
+        TrainConfig {
+            latent: Some(aecodec_core::MAX_LATENT + 1),
+            ..base.clone()
+        },
+        TrainConfig {
+            hidden: vec![8, 0],
+            ..base.clone()
+        },
+        TrainConfig {
+            decoder_hidden: Some(vec![0]),
+            ..base.clone()
+        },
+        TrainConfig {
+            hidden: vec![aecodec_core::MAX_WIDTH + 1],
+            ..base.clone()
+        },
+    ];
+    for cfg in cases {
+        match train(&cfg, &data, &data, 1, 0, &mut |_| {}) {
+            Err(Error::InvalidArgument(m)) => {
+                assert!(m.contains("--latent") || m.contains("hidden layer"), "{m}")
+            }
+            other => panic!("{:?} / {:?}: {other:?}", cfg.latent, cfg.hidden),
+        }
+    }
+}
+
 /// Minibatches gathered from a view of the recording give the model that copies of the
 /// same windows give, and a set of more windows than the calibration sample trains too
 /// (its normalization and quantizer then come from an evenly spread sample).

@@ -277,6 +277,11 @@ fn four_digits(x: f64) -> f64 {
 
 /// The recordings dealt into training, validation and test windows.
 fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<Split<'a>, Error> {
+    if !plan.rows && plan.window == 0 {
+        return Err(Error::Plan(
+            "--window 0: a window holds at least one sample".into(),
+        ));
+    }
     let data = &rec.data;
     let (split_plan, cut) = if plan.rows {
         (SplitPlan::rows(), Cut::Rows)

@@ -564,6 +564,25 @@ fn check_run<W: WindowSource + ?Sized>(
             train.count()
         )));
     };
+    if let Some(k) = cfg
+        .latent
+        .filter(|&k| k == 0 || k > aecodec_core::MAX_LATENT)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "--latent {k}: a model has 1 to {} latent dimensions",
+            aecodec_core::MAX_LATENT
+        )));
+    }
+    let widths = cfg.hidden.iter().chain(cfg.decoder_hidden.iter().flatten());
+    if let Some(w) = widths
+        .copied()
+        .find(|&w| w == 0 || w > aecodec_core::MAX_WIDTH)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "a hidden layer of {w} units (--hidden, --decoder-hidden): each has 1 to {}",
+            aecodec_core::MAX_WIDTH
+        )));
+    }
     if !(0.0..1.0).contains(&cfg.weight_average) {
         return Err(Error::InvalidArgument(format!(
             "weight average decay {} must be in [0, 1) (0 = off)",
