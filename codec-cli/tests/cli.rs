@@ -1309,6 +1309,85 @@ fn decode_routes_payloads_by_port_and_refuses_models_it_cannot_tell_apart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Outputs respect what they are given: a FIFO is written in place (its reader gets
+/// the bytes), a symlink is followed and stays a link, a replaced file keeps its mode,
+/// `-o /dev/null` works, and decode neither overwrites its own input nor touches an
+/// existing output before it has a window to write.
+#[cfg(unix)]
+#[test]
+fn outputs_are_written_where_and_as_they_are_given() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("outputs");
+    let (_, blob) = linear_model(&dir);
+    let hex = dir.join("p.hex");
+    let lines = hex_lines(&blob, &hex);
+    let frames = dir.join("frames.bin");
+    run_ok(&encode_args(&blob, &frames, &[]));
+    let expected = std::fs::read(&frames).unwrap();
+
+    // A FIFO: its reader gets the frames; it is still a FIFO afterwards.
+    let fifo = dir.join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    run_ok(&encode_args(&blob, &fifo, &[]));
+    assert_eq!(reader.join().unwrap(), expected);
+    assert!(!std::fs::metadata(&fifo).unwrap().is_file());
+
+    // A symlink to a 0600 file: the file gets the output and keeps its mode; the link stays.
+    let target = dir.join("target.bin");
+    std::fs::write(&target, b"old").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.join("link.bin");
+    std::os::unix::fs::symlink("target.bin", &link).unwrap();
+    run_ok(&encode_args(&blob, &link, &[]));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), expected);
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // decode into /dev/null: no error from syncing a device.
+    let decode = |input: &Path, output: &Path| {
+        let mut a: Vec<OsString> = ["decode", "--model"].map(OsString::from).to_vec();
+        a.extend([blob.clone().into(), "--format".into(), "hex".into()]);
+        a.extend(["-i".into(), input.into(), "-o".into(), output.into()]);
+        stderr_of(&a)
+    };
+    let (code, err) = decode(&hex, Path::new("/dev/null"));
+    assert_eq!(code, Some(0), "{err}");
+    // The input as the output: refused, the input untouched.
+    let (code, err) = decode(&hex, &hex);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the same file"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&hex).unwrap().lines().count(),
+        lines.len()
+    );
+    // A mistyped input, or one with no payload of the model: the old output stays.
+    let old = dir.join("old.csv");
+    std::fs::write(&old, "window,sequence\n1,2\n").unwrap();
+    let (code, _) = decode(&dir.join("no-such.hex"), &old);
+    assert_eq!(code, Some(1));
+    let junk = dir.join("junk.hex");
+    std::fs::write(&junk, "zz\n").unwrap();
+    let (code, _) = decode(&junk, &old);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        std::fs::read_to_string(&old).unwrap(),
+        "window,sequence\n1,2\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `decode -o FILE` of a live stream writes each window as it decodes it: killed mid-way,
 /// the file holds every window so far. With `--atomic` it holds nothing until the end,
 /// and a killed run leaves no file.

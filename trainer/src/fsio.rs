@@ -6,6 +6,11 @@
 //! target when complete, and removed on any error or when dropped unfinished (a
 //! panic, an early return). Only a process killed outright leaves it behind: the name says
 //! which file it was for.
+//!
+//! Outputs respect what they are given: a symlink is followed (the file it ends at is
+//! replaced, the link stays), a replaced file keeps its permissions, and a FIFO, a device
+//! or another special file is written in place, as it comes, never replaced by a regular
+//! file ([`write_atomic`], [`Sink`]).
 
 use std::collections::hash_map::RandomState;
 use std::fs::{File, OpenOptions};
@@ -21,6 +26,8 @@ pub const TEMP_SUFFIX: &str = ".aecodec-tmp";
 /// A file being written, which replaces `path` only when [`AtomicFile::commit`] succeeds.
 pub struct AtomicFile {
     path: PathBuf,
+    /// The file the rename replaces: `path`, or the file its symlinks end at.
+    target: PathBuf,
     tmp: PathBuf,
     file: Option<BufWriter<File>>,
 }
@@ -32,8 +39,9 @@ impl AtomicFile {
             path: path.to_path_buf(),
             error: source,
         };
-        let dir = parent_dir(path);
-        let name = path
+        let target = follow_links(path);
+        let dir = parent_dir(&target);
+        let name = target
             .file_name()
             .ok_or_else(|| io(std::io::Error::other("not a file path")))?;
         let mut last = None;
@@ -45,11 +53,16 @@ impl AtomicFile {
             ));
             match OpenOptions::new().write(true).create_new(true).open(&tmp) {
                 Ok(f) => {
+                    // A file replaced keeps its permissions (a 0600 file stays 0600).
+                    if let Some(old) = std::fs::metadata(&target).ok().filter(|m| m.is_file()) {
+                        let _ = f.set_permissions(old.permissions());
+                    }
                     return Ok(AtomicFile {
                         path: path.to_path_buf(),
+                        target,
                         tmp,
                         file: Some(BufWriter::new(f)),
-                    })
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => return Err(io(e)),
@@ -84,7 +97,7 @@ impl AtomicFile {
                 .into_inner()
                 .map_err(|e| e.into_error())
                 .and_then(|f| f.sync_all())
-                .and_then(|()| std::fs::rename(&self.tmp, &self.path)),
+                .and_then(|()| std::fs::rename(&self.tmp, &self.target)),
             None => Err(std::io::Error::other("file already finished")),
         };
         result.map_err(|source| Error::Io {
@@ -92,7 +105,7 @@ impl AtomicFile {
             error: source,
         })?;
         // Persist the rename itself (best effort: not every filesystem syncs a directory).
-        if let Ok(d) = File::open(parent_dir(&self.path)) {
+        if let Ok(d) = File::open(parent_dir(&self.target)) {
             let _ = d.sync_all();
         }
         Ok(())
@@ -110,10 +123,59 @@ impl Drop for AtomicFile {
 
 /// Writes `bytes` to `path` atomically (see the module docs). On error `path` is
 /// untouched and no temporary file is left.
+/// A FIFO, a device or another special file is written in place instead.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if is_special(path) {
+        let mut s = Sink::stream(Some(path));
+        s.write(bytes)?;
+        return s.finish();
+    }
     let mut f = AtomicFile::create(path)?;
     f.write_all(bytes)?;
     f.commit()
+}
+
+/// The file `path` names once its symlinks are followed (`path` itself if it is none,
+/// or does not exist yet); a dangling link gives the path it points at.
+fn follow_links(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    // As many links as the kernel follows (Linux's MAXSYMLINKS); a loop ends there.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&p) {
+                Ok(next) => p = parent_dir(&p).join(next),
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    p
+}
+
+/// Whether `path` (its links followed) exists and is neither a regular file nor a
+/// directory: a FIFO, a character or block device, a socket.
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Whether `a` and `b` are the same existing file (by device and inode where the OS has
+/// them, else by canonical path).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+        false
+    }
+    #[cfg(not(unix))]
+    {
+        matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+    }
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -135,50 +197,59 @@ fn random_u64(attempt: u32) -> u64 {
     h.finish()
 }
 
-/// Where output goes: a file that replaces its target when complete, a file written as
-/// it comes, or stdout.
+/// Where output goes: a file that replaces its target when complete, a file or special
+/// file written as output comes, or stdout.
 pub enum Sink {
     /// A temporary file renamed over the target by [`Sink::finish`].
     File(AtomicFile),
-    /// The target itself, unbuffered: each [`Sink::write`] reaches the file whole.
-    Stream(PathBuf, File),
+    /// The target itself, unbuffered: each [`Sink::write`] reaches it whole. Opened at
+    /// the first write, so that a run with nothing to write leaves it as it was.
+    Stream(PathBuf, Option<File>),
     /// Standard output.
     Stdout(std::io::Stdout),
 }
 
 impl Sink {
-    /// `-` or no path is stdout; a file is written atomically.
+    /// `-` or no path is stdout; a regular file (or a new one) is written atomically, a
+    /// FIFO or a device as output comes.
     pub fn new(path: Option<&Path>) -> Result<Sink, Error> {
         match path {
+            Some(p) if p != Path::new("-") && is_special(p) => Ok(Sink::stream(Some(p))),
             Some(p) if p != Path::new("-") => Ok(Sink::File(AtomicFile::create(p)?)),
             _ => Ok(Sink::Stdout(std::io::stdout())),
         }
     }
 
-    /// `-` or no path is stdout; a file is created (or truncated) and written as output
-    /// comes, one [`Sink::write`] at a time, so that a killed process leaves every
-    /// write but the one in progress.
-    pub fn stream(path: Option<&Path>) -> Result<Sink, Error> {
+    /// `-` or no path is stdout; a file is written as output comes, one [`Sink::write`]
+    /// at a time, so that a killed process leaves every write but the one in progress.
+    /// The file is created (or truncated) at the first write.
+    pub fn stream(path: Option<&Path>) -> Sink {
         match path {
-            Some(p) if p != Path::new("-") => {
-                let f = File::create(p).map_err(|source| Error::Io {
-                    path: p.to_path_buf(),
-                    error: source,
-                })?;
-                Ok(Sink::Stream(p.to_path_buf(), f))
-            }
-            _ => Ok(Sink::Stdout(std::io::stdout())),
+            Some(p) if p != Path::new("-") => Sink::Stream(p.to_path_buf(), None),
+            _ => Sink::Stdout(std::io::stdout()),
         }
+    }
+
+    /// Whether this writes to standard output.
+    pub fn is_stdout(&self) -> bool {
+        matches!(self, Sink::Stdout(_))
     }
 
     /// Appends bytes.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
         match self {
             Sink::File(f) => f.write_all(bytes)?,
-            Sink::Stream(p, w) => w.write_all(bytes).map_err(|source| Error::Io {
-                path: p.clone(),
-                error: source,
-            })?,
+            Sink::Stream(p, w) => {
+                let io = |error| Error::Io {
+                    path: p.clone(),
+                    error,
+                };
+                let f = match w {
+                    Some(f) => f,
+                    None => w.insert(File::create(&*p).map_err(io)?),
+                };
+                f.write_all(bytes).map_err(io)?;
+            }
             Sink::Stdout(out) => out.write_all(bytes).map_err(stdout_error)?,
         }
         Ok(())
@@ -192,14 +263,16 @@ impl Sink {
         Ok(())
     }
 
-    /// Finishes: renames the atomic file over its target, or flushes.
+    /// Finishes: renames the atomic file over its target; a streamed regular file is
+    /// synced to disk (a FIFO or device has nothing to sync); stdout is flushed.
     pub fn finish(self) -> Result<(), Error> {
         match self {
             Sink::File(f) => f.commit(),
-            Sink::Stream(p, f) => f.sync_all().map_err(|source| Error::Io {
-                path: p,
-                error: source,
-            }),
+            Sink::Stream(_, None) => Ok(()),
+            Sink::Stream(p, Some(f)) => match f.metadata() {
+                Ok(m) if m.is_file() => f.sync_all().map_err(|error| Error::Io { path: p, error }),
+                _ => Ok(()),
+            },
             Sink::Stdout(mut out) => out.flush().map_err(stdout_error),
         }
     }

@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 
 use aecodec_trainer::data::csv_record;
 use aecodec_trainer::export::channel_names;
-use aecodec_trainer::fsio::Sink;
+use aecodec_trainer::fsio::{same_file, Sink};
 
 use super::common::{read_decoder_blob, PortFile};
 
@@ -103,6 +103,8 @@ struct Receiver<'m> {
     /// Whether rows carry a `time_s` cell.
     timed: bool,
     sink: Sink,
+    /// The CSV header, until the first window writes it.
+    header: Option<String>,
     counts: RxCounts,
     /// Index of the payload in the stream (accepted or not), for messages.
     index: u64,
@@ -183,6 +185,9 @@ impl Receiver<'_> {
                 None => ",".to_string(),
             };
             text.push_str(&format!("{model}{w},{seq},{t},{time}{}\n", vals.join(",")));
+        }
+        if let Some(h) = self.header.take() {
+            text.insert_str(0, &h);
         }
         self.sink.write(text.as_bytes())?;
         self.sink.flush()?;
@@ -333,7 +338,22 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
     let timed = models
         .iter()
         .any(|m| m.sample_rate_hz().is_some() && m.channels() == channels);
-    let sink = csv_sink(&args, &names, models.len() > 1, timed)?;
+    // The input first: a mistyped path leaves the output as it was.
+    let input: Box<dyn Read> = match &args.input {
+        Some(p) if p.as_os_str() != "-" => {
+            if args.output.as_deref().is_some_and(|o| same_file(p, o)) {
+                bail!(
+                    "-i {} and -o name the same file: decoding it would overwrite what it reads; give another -o",
+                    p.display()
+                );
+            }
+            Box::new(
+                std::fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?,
+            )
+        }
+        _ => Box::new(std::io::stdin()),
+    };
+    let (sink, header) = csv_sink(&args, &names, models.len() > 1, timed)?;
     let codecs = models
         .iter()
         .map(|m| Ok(Box::new(Codec::<MAX_WIDTH>::new(m)?)))
@@ -346,14 +366,9 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         channels,
         timed,
         sink,
+        header,
         counts: RxCounts::default(),
         index: 0,
-    };
-    let input: Box<dyn Read> = match &args.input {
-        Some(p) if p.as_os_str() != "-" => Box::new(
-            std::fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?,
-        ),
-        _ => Box::new(std::io::stdin()),
     };
     let reader = std::io::BufReader::new(input);
     match args.format {
@@ -395,25 +410,33 @@ fn model_args(args: &Args) -> anyhow::Result<Vec<PortFile>> {
     Ok(model_args)
 }
 
-/// The output, its CSV header written: a `model` column with `several` models, a
+/// The output and its CSV header: a `model` column with `several` models, a
 /// `time_s` column when `timed`, then the channels' `names`.
-fn csv_sink(args: &Args, names: &[String], several: bool, timed: bool) -> anyhow::Result<Sink> {
+/// On stdout the header is written at once; a file gets it with the first window, so
+/// that a run with nothing to write leaves an existing file as it was.
+fn csv_sink(
+    args: &Args,
+    names: &[String],
+    several: bool,
+    timed: bool,
+) -> anyhow::Result<(Sink, Option<String>)> {
     let mut sink = if args.atomic {
         Sink::new(args.output.as_deref())?
     } else {
-        Sink::stream(args.output.as_deref())?
+        Sink::stream(args.output.as_deref())
     };
     let model_col = if several { "model," } else { "" };
     let time_col = if timed { "time_s," } else { "" };
-    sink.write(
-        format!(
-            "{model_col}window,sequence,sample,{time_col}{}\n",
-            csv_record(names)
-        )
-        .as_bytes(),
-    )?;
+    let header = format!(
+        "{model_col}window,sequence,sample,{time_col}{}\n",
+        csv_record(names)
+    );
+    if !sink.is_stdout() {
+        return Ok((sink, Some(header)));
+    }
+    sink.write(header.as_bytes())?;
     sink.flush()?;
-    Ok(sink)
+    Ok((sink, None))
 }
 
 /// The receiver's set of `models` (given by `args`, in order): refused, naming the
