@@ -534,6 +534,24 @@ fn inspect_names_the_file_and_the_problem() {
 
     let usage = aecodec().args(["inspect"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
+
+    // A device that never ends is refused after its first bytes, not read into memory;
+    // a trained model given as a blob gets the command that makes one.
+    #[cfg(unix)]
+    for args in [
+        &["inspect", "/dev/zero"][..],
+        &["decode", "--model", "/dev/zero"],
+        &["export", "/dev/zero", "-o", "x.aem"],
+    ] {
+        let (code, err) = stderr_of(args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains("/dev/zero: not an aecodec"), "{args:?}: {err}");
+    }
+    let aect = dir.join("m.aect");
+    std::fs::write(&aect, b"AECT\x04\x00rest").unwrap();
+    let (code, err) = stderr_of(&[OsStr::new("inspect"), aect.as_os_str()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("make the blob with `aecodec export"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -135,6 +135,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     f.commit()
 }
 
+/// Most bytes a model file (a blob or a trained model) is read to: more than the
+/// largest model the core accepts (16 layers of 4,096 × 4,096 f32 weights, 1 GiB) with
+/// the windows a trained model keeps.
+pub const MAX_MODEL_FILE_BYTES: u64 = 2 << 30;
+
+/// Reads the file at `path` (a blob or a trained model, whose first bytes are `magic`):
+/// a file that starts otherwise is read no further than that (its parser then says what
+/// it is not, and a device that never ends, such as `/dev/zero`, costs a few bytes);
+/// one that goes on past [`MAX_MODEL_FILE_BYTES`] is refused.
+pub fn read_model_file(path: &Path, magic: &[u8]) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+    let io = |error| Error::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    (&mut f)
+        .take(magic.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes != magic {
+        return Ok(bytes);
+    }
+    f.take(MAX_MODEL_FILE_BYTES + 1 - magic.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_MODEL_FILE_BYTES {
+        return Err(Error::Data {
+            path: path.to_path_buf(),
+            line: 0,
+            column: None,
+            message: format!(
+                "longer than {MAX_MODEL_FILE_BYTES} bytes, more than any model file can be"
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
 /// The file `path` names once its symlinks are followed (`path` itself if it is none,
 /// or does not exist yet); a dangling link gives the path it points at.
 fn follow_links(path: &Path) -> PathBuf {

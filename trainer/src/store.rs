@@ -84,10 +84,7 @@ impl TrainedFile {
 
     /// Reads a file written by [`TrainedFile::save`].
     pub fn load(path: &Path) -> Result<TrainedFile, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            error: source,
-        })?;
+        let bytes = crate::fsio::read_model_file(path, &MAGIC)?;
         TrainedFile::from_bytes(&bytes, path)
     }
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use aecodec_core::{Codec, Model, Source, MAX_WIDTH};
 use aecodec_trainer::data::windows::{to_model_order, windows_for, WindowSet};
 use aecodec_trainer::data::{read_csv, CsvOptions, Table, TimeColumn};
-use anyhow::Context;
+use aecodec_trainer::fsio::read_model_file;
+use anyhow::{bail, Context};
 
 /// Which columns of a CSV file are channels, and which is the label.
 #[derive(clap::Args, Debug, Clone)]
@@ -110,8 +111,14 @@ impl ModelInput {
 
 /// Reads a model blob and names the file in any error.
 pub fn read_blob(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read model blob {}", path.display()))?;
+    let bytes = read_model_file(path, &aecodec_core::MAGIC)?;
+    if bytes.starts_with(&aecodec_trainer::store::MAGIC) {
+        bail!(
+            "{}: a trained model (.aect), not a model blob: make the blob with `aecodec export {}`",
+            path.display(),
+            path.display()
+        );
+    }
     aecodec_core::Model::from_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(bytes)

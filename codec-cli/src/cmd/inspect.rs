@@ -3,9 +3,9 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use super::common::read_blob;
 use aecodec_core::Model;
 use aecodec_trainer::report::inspect::{describe, text};
-use anyhow::Context;
 
 /// Arguments of `inspect`.
 #[derive(clap::Args)]
@@ -19,8 +19,7 @@ pub struct Args {
 
 /// Runs `inspect`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&args.blob)
-        .with_context(|| format!("cannot read {}", args.blob.display()))?;
+    let bytes = read_blob(&args.blob)?;
     let model =
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", args.blob.display()))?;
     if args.json {
