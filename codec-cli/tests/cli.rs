@@ -1495,7 +1495,7 @@ fn crafted_trained_files_are_refused_naming_the_field() {
     ]);
     let good = TrainedFile::load(&aect).unwrap();
     type Craft = fn(&mut TrainedFile);
-    let crafts: [(&str, Craft, &str); 8] = [
+    let crafts: [(&str, Craft, &str); 9] = [
         (
             "bits40",
             |f| match &mut f.model.quantizer {
@@ -1514,6 +1514,11 @@ fn crafted_trained_files_are_refused_naming_the_field() {
             "held-out-label",
             |f| f.held_out[0].1 = 3,
             "held_out[0]: label 3",
+        ),
+        (
+            "held-out-infinite",
+            |f| f.held_out[1].0[2] = f32::INFINITY,
+            "held_out[1] value 2: inf, not a finite number",
         ),
         ("window0", |f| f.layout.window = 0, "layout: window 0"),
         (

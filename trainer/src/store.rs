@@ -177,6 +177,12 @@ impl TrainedFile {
                         m.input_dim
                     ));
                 }
+                if let Some(j) = values.iter().position(|v| !v.is_finite()) {
+                    return bad(format!(
+                        "{name}[{i}] value {j}: {}, not a finite number",
+                        values[j]
+                    ));
+                }
                 if *label >= m.label_count.max(1) {
                     return bad(format!(
                         "{name}[{i}]: label {label}, the model has {}",
