@@ -19,7 +19,8 @@ pub struct Columns {
     /// Label column (integer class ids), for conditional models.
     #[arg(long)]
     pub label_column: Option<String>,
-    /// Time column: seconds, or ISO 8601 dates and times (2026-12-02 17:30:00.015); its
+    /// Time column: seconds (Unix times in milliseconds, microseconds or nanoseconds are
+    /// told by their size), or ISO 8601 dates and times (2026-12-02 17:30:00.015); its
     /// intervals give the sample rate. `none`: no time column. Default: a column named
     /// time or timestamp, if its first cell is a time (never a channel by default).
     #[arg(long, value_name = "NAME")]

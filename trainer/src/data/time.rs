@@ -2,7 +2,10 @@
 //! imply.
 //!
 //! A cell is a number of seconds (`12.5`, `1733130000.015`) or an ISO 8601 date and time
-//! (`1970-01-01 00:04:40.015`, `2026-12-02T17:30:00Z`, `…+01:00`; no zone is UTC). The
+//! (`1970-01-01 00:04:40.015`, `2026-12-02T17:30:00Z`, `…+01:00`; no zone is UTC). A
+//! number too large to be seconds since 1970 (10^11 s is the year 5138) is a Unix time
+//! in milliseconds, or above 10^14 in microseconds, above 10^17 in nanoseconds, as
+//! loggers write them (`1733130000015`). The
 //! rate comes from the intervals between consecutive rows: their median picks the
 //! sampling interval, intervals more than half as long again are gaps (a paused
 //! recording) and left out, and the rate is the number of the others over their sum,
@@ -25,7 +28,11 @@ const GAP_FACTOR: f64 = 1.5;
 pub fn parse_time(text: &str) -> Option<f64> {
     let text = text.trim();
     if let Ok(v) = text.parse::<f64>() {
-        return v.is_finite().then_some(v);
+        let unit = [(1e17, 1e9), (1e14, 1e6), (1e11, 1e3)]
+            .into_iter()
+            .find(|&(from, _)| v.abs() >= from)
+            .map_or(1.0, |(_, per_second)| per_second);
+        return v.is_finite().then_some(v / unit);
     }
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -177,6 +184,23 @@ impl Intervals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_times_in_milli_micro_and_nanoseconds_are_read_as_seconds() {
+        let s = 1_733_130_000.015;
+        for cell in ["1733130000015", "1733130000015000", "1733130000015000000"] {
+            let t = parse_time(cell).unwrap_or(f64::NAN);
+            assert!((t - s).abs() < 1e-6, "{cell}: {t}");
+        }
+        // A recording logged in epoch milliseconds at 64 Hz has a rate of 64 Hz.
+        let mut iv = Intervals::default();
+        for i in 0..640u64 {
+            let ms = 1_733_130_000_000 + (i * 1000).div_ceil(64);
+            let _ = iv.push(parse_time(&ms.to_string()).unwrap_or(f64::NAN));
+        }
+        let rate = iv.sampling().map_or(0.0, |s| s.rate_hz);
+        assert!((rate - 64.0).abs() < 0.01, "{rate}");
+    }
 
     #[test]
     fn cells_parse_as_seconds_since_the_epoch() {
