@@ -1382,6 +1382,16 @@ fn outputs_are_written_where_and_as_they_are_given() {
     };
     let (code, err) = decode(&hex, Path::new("/dev/null"));
     assert_eq!(code, Some(0), "{err}");
+    // Hex lines read as serial frames: the error says which flag reads them.
+    let (code, err) = stderr_of(&[
+        OsStr::new("decode"),
+        OsStr::new("--model"),
+        blob.as_os_str(),
+        OsStr::new("-i"),
+        hex.as_os_str(),
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("give --format hex"), "{err}");
     // The input as the output: refused, the input untouched.
     let (code, err) = decode(&hex, &hex);
     assert_eq!(code, Some(1), "{err}");

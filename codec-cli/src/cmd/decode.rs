@@ -199,6 +199,8 @@ impl Receiver<'_> {
     fn read_frames(&mut self, mut reader: impl Read) -> anyhow::Result<()> {
         let mut dec = FrameDecoder::<{ max_frame_len(MAX_PAYLOAD_BYTES) }>::new();
         let mut chunk = [0u8; 4096];
+        // Whether every byte so far could be text of hex payloads (the common mistake).
+        let mut hex_text = true;
         loop {
             let n = match reader.read(&mut chunk) {
                 Ok(0) => break,
@@ -207,6 +209,7 @@ impl Receiver<'_> {
                 Err(e) => return Err(e).context("reading the input"),
             };
             for &b in chunk.get(..n).unwrap_or(&[]) {
+                hex_text &= b.is_ascii_hexdigit() || b.is_ascii_whitespace() || b == b',';
                 if let Some(r) = dec.push(b) {
                     self.payload(None, r)?;
                 }
@@ -215,6 +218,11 @@ impl Receiver<'_> {
         if dec.is_mid_frame() {
             eprintln!("end of input inside a frame: its bytes were dropped");
             self.counts.truncated = self.counts.truncated.saturating_add(1);
+        }
+        if hex_text && self.counts.decoded == 0 && self.index + self.counts.truncated > 0 {
+            eprintln!(
+                "the input looks like lines of hex payloads, not serial frames: give --format hex"
+            );
         }
         Ok(())
     }
