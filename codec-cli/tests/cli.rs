@@ -1413,6 +1413,16 @@ fn outputs_are_written_where_and_as_they_are_given() {
         std::fs::read_to_string(&old).unwrap(),
         "window,sequence\n1,2\n"
     );
+    let mut atomic: Vec<OsString> = ["decode", "--atomic", "--format", "hex", "--model"]
+        .map(OsString::from)
+        .to_vec();
+    atomic.extend([blob.clone().into(), "-i".into(), junk.clone().into()]);
+    atomic.extend(["-o".into(), old.clone().into()]);
+    assert_eq!(stderr_of(&atomic).0, Some(3));
+    assert_eq!(
+        std::fs::read_to_string(&old).unwrap(),
+        "window,sequence\n1,2\n"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -384,9 +384,16 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         Format::Hex => rx.read_hex(reader)?,
     }
     let Receiver {
-        sink, counts: c, ..
+        sink,
+        header,
+        counts: c,
+        ..
     } = rx;
-    sink.finish()?;
+    // A header never written: no window was; an existing output stays as it was (an
+    // `--atomic` one too: its temporary file is dropped, not renamed over it).
+    if header.is_none() {
+        sink.finish()?;
+    }
     if args.json {
         eprintln!("{}", counts_json(&c));
     } else {
