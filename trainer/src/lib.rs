@@ -14,7 +14,7 @@
 //!   full-integer path, each precision's error against f32, encoder-only device blobs),
 //!   the blob as Rust or C source, the LoRaWAN payload codec;
 //! - [`report`]: metrics, the classical baselines of the reports, what each variant is
-//!   for, and plots;
+//!   for, what a blob holds, and plots;
 //! - [`job`]: the jobs of the `aecodec` verbs (train, demo, eval, export, anomaly, and
 //!   the rate–distortion sweep), each taking a checked plan.
 #![warn(missing_docs)]
