@@ -1538,7 +1538,7 @@ fn crafted_trained_files_are_refused_naming_the_field() {
         (
             "held-out-infinite",
             |f| f.held_out[1].0[2] = f32::INFINITY,
-            "held_out[1] value 2: inf, not a finite number",
+            "held_out[1] values[2]: inf is not finite",
         ),
         ("window0", |f| f.layout.window = 0, "layout: window 0"),
         (

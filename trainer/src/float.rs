@@ -359,7 +359,7 @@ fn invalid<T>(message: String) -> Result<T, Error> {
 }
 
 /// `Err` naming the first value of `v` that is not finite.
-fn finite(name: &str, v: &[f32]) -> Result<(), Error> {
+pub(crate) fn finite(name: &str, v: &[f32]) -> Result<(), Error> {
     match v.iter().position(|x| !x.is_finite()) {
         Some(i) => invalid(format!("{name}[{i}]: {} is not finite", v[i])),
         None => Ok(()),

@@ -177,12 +177,7 @@ impl TrainedFile {
                         m.input_dim
                     ));
                 }
-                if let Some(j) = values.iter().position(|v| !v.is_finite()) {
-                    return bad(format!(
-                        "{name}[{i}] value {j}: {}, not a finite number",
-                        values[j]
-                    ));
-                }
+                crate::float::finite(&format!("{name}[{i}] values"), values)?;
                 if *label >= m.label_count.max(1) {
                     return bad(format!(
                         "{name}[{i}]: label {label}, the model has {}",

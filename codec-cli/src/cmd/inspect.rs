@@ -20,8 +20,8 @@ pub struct Args {
 /// Runs `inspect`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let bytes = read_blob(&args.blob)?;
-    let model =
-        Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", args.blob.display()))?;
+    // read_blob has checked it: this parse cannot fail.
+    let model = Model::from_bytes(&bytes)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&describe(&model))?);
     } else {

@@ -8,16 +8,16 @@
 //! the [`Trained`] that comes back.
 
 use std::fmt::Write as _;
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use aecodec_core::{PayloadHeader, PayloadLayout, Precision};
+use aecodec_core::{PayloadHeader, Precision};
 
 use crate::data::split::{Cut, Part, Split, SplitPlan};
 use crate::data::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
 use crate::data::{read_recordings, CsvOptions, Table, Window};
 use crate::export::lorawan::console_decoder_hidden;
 use crate::export::{device_blob, export_blob, round_trip, send_receive};
+use crate::float::code_budget;
 use crate::learned::train::{default_conv, Progress, TrainConfig};
 use crate::learned::variants::{ConvShape, Variant};
 use crate::report::json_f32;
@@ -371,8 +371,7 @@ impl Fit {
             None => (plan.conv, plan.decoder_hidden.clone()),
             Some(Preset::LorawanConsole) => {
                 // Latent dimensions of at least 3 bits each (the allocation gives most 4).
-                let code_bits = PayloadLayout::code_budget(plan.payload_bytes, plan.header, 0, 1)
-                    .map_or(0, NonZeroUsize::get);
+                let code_bits = code_budget(plan.payload_bytes, plan.header, 0, 1).unwrap_or(0);
                 let latent = plan.latent.unwrap_or(code_bits / 3) + labels;
                 let h = console_decoder_hidden(inputs, latent).ok_or_else(|| {
                     Error::Plan(format!("--preset lorawan-console: no decoder for windows of {inputs} values fits 40,960 characters; shorten --window"))

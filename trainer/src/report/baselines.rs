@@ -11,9 +11,7 @@
 //! then each code on its bit width, most significant bit first, then zero padding to
 //! `payload_bytes`. `decode` ignores the header bits.
 
-use std::num::NonZeroUsize;
-
-use aecodec_core::{PayloadHeader, PayloadLayout};
+use aecodec_core::PayloadHeader;
 
 use crate::data::Window;
 use crate::float::code_budget;
@@ -186,8 +184,7 @@ impl DownsampleCodec {
         let window = window_len(train, channels)?;
         let per_sample = usize::from(SAMPLE_BITS) * channels;
         let header_bits = header.bits();
-        let code_bits =
-            PayloadLayout::code_budget(payload_bytes, header, 0, 1).map_or(0, NonZeroUsize::get);
+        let code_bits = code_budget(payload_bytes, header, 0, 1).unwrap_or(0);
         let kept = (code_bits / per_sample).min(window);
         if kept == 0 {
             return Err(Error::InvalidArgument(format!(
