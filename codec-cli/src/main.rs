@@ -36,7 +36,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  aecodec train --data data/daphnet_s06r02e0.csv \\\n    --columns ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral --payload-bytes 12 -o ankle.aect\n  aecodec train --data data/digits.csv --rows --label-column label --variant cvae -o digits.aect"
     )]
-    Train(cmd::train::Args),
+    Train(Box<cmd::train::Args>),
     /// Export a trained model to blobs, Rust source or a C header, with the error of each precision.
     #[command(
         after_help = "Example:\n  aecodec export ankle.aect --precision all -o out/\n  aecodec export ankle.aect --precision int8-full --format c -o ankle.h\n  aecodec export ankle.aect --precision int8-full --encoder-only -o device.aem   # for the device; decode with the full blob"
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a).map(|()| true),
-        Command::Train(a) => cmd::train::run(a).map(|()| true),
+        Command::Train(a) => cmd::train::run(*a).map(|()| true),
         Command::Export(a) => cmd::export::run(a).map(|()| true),
         Command::Encode(a) => cmd::encode::run(a).map(|()| true),
         Command::Decode(a) => cmd::decode::run(a),

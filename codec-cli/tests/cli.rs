@@ -450,6 +450,116 @@ fn lorawan_codec_decodes_a_switched_model_in_either_mode() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The bundled ankle sensor cut in two by time: the first 70 % as it is, the rest with
+/// `offset` added to its first channel and its other two negated (a device mounted the
+/// other way up, calibrated differently). Returns (train, test) paths in `dir`.
+fn other_device(dir: &Path, offset: f64) -> (PathBuf, PathBuf) {
+    let text = std::fs::read_to_string(data()).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let idx: Vec<usize> = COLS
+        .split(',')
+        .map(|c| head.iter().position(|h| h == &c).unwrap())
+        .collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            idx.iter().map(|&i| cells[i].parse().unwrap()).collect()
+        })
+        .collect();
+    let cut = rows.len() * 7 / 10;
+    let write = |name: &str, rows: &[Vec<f64>], other: bool| {
+        let mut s = format!("{COLS}\n");
+        for r in rows {
+            let r = if other {
+                vec![r[0] + offset, -r[1], -r[2]]
+            } else {
+                r.clone()
+            };
+            s.push_str(&format!("{},{},{}\n", r[0], r[1], r[2]));
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, s).unwrap();
+        path
+    };
+    (
+        write("train.csv", &rows[..cut], false),
+        write("test.csv", &rows[cut..], true),
+    )
+}
+
+#[test]
+fn windows_outside_the_training_levels_decode_with_levels_in_the_core_and_the_lorawan_codec() {
+    let dir = temp_dir("levels");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (train, test) = other_device(&dir, 1000.0);
+    let snr = |levels: &str| -> f64 {
+        let aect = dir.join(format!("switch-{levels}.aect"));
+        let out = run_ok(&[
+            "train",
+            "--data",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--variant",
+            "switch",
+            "--payload-bytes",
+            "12",
+            "--levels",
+            levels,
+            "--quiet",
+            "--json",
+            "-o",
+            aect.to_str().unwrap(),
+        ]);
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        j["test"]["snr_db"].as_f64().unwrap()
+    };
+    // Without levels every decoded window keeps the training levels: below 0 dB.
+    let (off, on) = (snr("off"), snr("data"));
+    assert!(
+        off < 0.0 && on > 1.0,
+        "test SNR {off:.2} dB without levels, {on:.2} with"
+    );
+    let aect = dir.join("switch-data.aect");
+    let blob = dir.join("switch.aem");
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--precision",
+        "int8-full",
+        "-o",
+        blob.to_str().unwrap(),
+    ]);
+    let inspect = run_ok(&["inspect", blob.to_str().unwrap(), "--json"]);
+    let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(d["format_version"], 8);
+    // The codec's examples are the test part's windows: sent with their levels.
+    let js = dir.join("levels.js");
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--format",
+        "lorawan-js",
+        "--examples",
+        "40",
+        "-o",
+        js.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read_to_string(&js)
+        .unwrap()
+        .contains("  level: { bits: ["));
+    let yaml = std::fs::read_to_string(dir.join("levels.yaml")).unwrap();
+    let n = yaml.matches("- description:").count();
+    if let Some(log) = node_check(&js, &dir.join("levels.yaml"), &[]) {
+        assert!(
+            log.contains(&format!("quickjs-no-fround: {n} of {n} examples equal")),
+            "{log}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn lorawan_codec_routes_models_by_fport_and_refuses_what_it_cannot_tell_apart() {
     let dir = temp_dir("lorawan-ports");

@@ -123,7 +123,9 @@ impl<'m, const N: usize> Codec<'m, N> {
 
     /// Reads a payload's codes back into latent values (`latent_dim` of them) without
     /// running the decoder network: for receivers that batch the network themselves.
-    /// Refuses the same payloads as [`Codec::decode`].
+    /// Refuses the same payloads as [`Codec::decode`]. A payload with levels
+    /// ([`PayloadInfo::leveled`]) decodes right only once its window is moved by them:
+    /// [`Model::restore_levels`].
     pub fn decode_latent(&mut self, payload: &[u8], z: &mut [f32]) -> Result<PayloadInfo, Error> {
         check_len("latent", z.len(), self.model().latent_dim())?;
         self.engine.unpack_into(payload, z)
@@ -163,6 +165,9 @@ pub const BATCH_LANES: usize = 4;
 /// let mut batch = Box::new(Batch::<256>::new(&model)?);
 /// let mut windows = vec![0.0f32; payloads.len() * n];
 /// batch.reconstruct(&zs, &labels, &mut windows)?;
+/// for (p, w) in payloads.iter().zip(windows.chunks_exact_mut(n)) {
+///     model.restore_levels(p, w)?; // the window levels some payloads carry
+/// }
 /// # Ok(windows) }
 /// ```
 pub struct Batch<'m, const N: usize> {

@@ -70,17 +70,20 @@ pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
 pub use error::{Error, Half};
 #[cfg(target_arch = "x86_64")]
 pub use kernels::x86::{set_kernel_limit, KernelLimit};
-pub use limits::{MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_MODES, MAX_PAYLOAD_BYTES, MAX_WIDTH};
+pub use limits::{
+    MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_LEVEL_CHANNELS, MAX_MODES, MAX_PAYLOAD_BYTES, MAX_WIDTH,
+};
 #[cfg(feature = "std")]
 pub use model::DenseBytes;
 pub use model::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
-    Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
-    MIN_FORMAT_VERSION,
+    LevelSpec, Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION,
+    HEADER_LEN, MAGIC, MIN_FORMAT_VERSION, SWITCHED_FORMAT_VERSION,
 };
 pub use rx::{Clash, ModelSet, Routed, RxCounts};
 pub use signal::{default_channel_name, sample_time_s, ChannelName};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{
-    model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent, SequenceTracker,
+    model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent,
+    SequenceTracker, Widths,
 };

@@ -14,3 +14,5 @@ pub const MAX_WIDTH: usize = 4096;
 pub const MAX_LABELS: usize = 1024;
 /// Most modes of a switched quantizer ([`LatentQuantizer::Switched`](crate::LatentQuantizer::Switched)).
 pub const MAX_MODES: usize = 16;
+/// Most channels a model may code window levels for ([`LevelSpec`](crate::model::LevelSpec)).
+pub const MAX_LEVEL_CHANNELS: usize = 64;

@@ -1,6 +1,9 @@
-//! The latent quantizer: per-dimension bit widths, uniform or table cells.
+//! The latent quantizer: per-dimension bit widths, uniform or table cells; and the
+//! window levels a model codes beside them.
 
 use crate::bytes::{f32_at, f32s};
+use crate::limits::MAX_LEVEL_CHANNELS;
+use crate::model::LevelSpec;
 use crate::LatentQuantizer;
 
 /// Code of `z` on `bits` bits over the uniform range `[lo, hi)`.
@@ -54,14 +57,27 @@ fn uniform_values(bits: &[u8], mean: &[u8], lo: &[u8], hi: &[u8], codes: &[u16],
     }
 }
 
-impl LatentQuantizer<'_> {
-    /// Quantizes `z` (one value per latent dimension) into `codes`; returns the mode the
-    /// codes are in (0 but for a switched quantizer, which keeps the mode whose decoded
-    /// latent is nearest `z`).
-    pub(crate) fn quantize(&self, z: &[f32], codes: &mut [u16]) -> u8 {
+impl<'q> LatentQuantizer<'q> {
+    /// The widths of `mode`: the quantizer's own, or those of `leveled` (a level spec's
+    /// `code_bits`, every mode's one after another) for a payload with levels.
+    pub(crate) fn widths<'s>(&'s self, mode: usize, leveled: Option<&'s [u8]>) -> &'s [u8] {
+        match leveled {
+            Some(bits) => {
+                let k = self.dims();
+                bits.get(mode * k..(mode + 1) * k).unwrap_or(&[])
+            }
+            None => self.mode_bits(mode),
+        }
+    }
+
+    /// Quantizes `z` (one value per latent dimension) into `codes` on the quantizer's
+    /// widths, or on `leveled`'s ([`LatentQuantizer::widths`]); returns the mode the codes
+    /// are in (0 but for a switched quantizer, which keeps the mode whose decoded latent
+    /// is nearest `z`).
+    pub(crate) fn quantize(&self, z: &[f32], codes: &mut [u16], leveled: Option<&[u8]>) -> u8 {
         match *self {
-            LatentQuantizer::Uniform { bits, lo, hi, .. } => {
-                uniform_codes(bits, lo, hi, z, codes);
+            LatentQuantizer::Uniform { lo, hi, .. } => {
+                uniform_codes(self.widths(0, leveled), lo, hi, z, codes);
                 0
             }
             #[cfg(feature = "switched")]
@@ -74,7 +90,7 @@ impl LatentQuantizer<'_> {
             } => {
                 let mut best = (f32::INFINITY, 0u8);
                 for mode in 0..modes {
-                    let b = self.mode_bits(usize::from(mode));
+                    let b = self.widths(usize::from(mode), leveled);
                     let mut error = 0.0f32;
                     let cells = b.iter().zip(f32s(mean)).zip(f32s(lo)).zip(f32s(hi));
                     for ((((&b, m), l), h), &v) in cells.zip(z) {
@@ -90,7 +106,7 @@ impl LatentQuantizer<'_> {
                         best = (error, mode);
                     }
                 }
-                uniform_codes(self.mode_bits(usize::from(best.1)), lo, hi, z, codes);
+                uniform_codes(self.widths(usize::from(best.1), leveled), lo, hi, z, codes);
                 best.1
             }
             LatentQuantizer::Table { bits, tables, .. } => {
@@ -110,17 +126,22 @@ impl LatentQuantizer<'_> {
         }
     }
 
-    /// Maps `codes` of `mode` back to latent values in `z`; 0-bit dimensions get their
-    /// mean.
-    #[cfg_attr(not(feature = "switched"), allow(unused_variables))]
-    pub(crate) fn dequantize(&self, codes: &[u16], mode: u8, z: &mut [f32]) {
+    /// Maps `codes` of `mode` (on the widths [`LatentQuantizer::quantize`] took with
+    /// `leveled`) back to latent values in `z`; 0-bit dimensions get their mean.
+    pub(crate) fn dequantize(
+        &self,
+        codes: &[u16],
+        mode: u8,
+        z: &mut [f32],
+        leveled: Option<&[u8]>,
+    ) {
         match *self {
-            LatentQuantizer::Uniform { bits, mean, lo, hi } => {
-                uniform_values(bits, mean, lo, hi, codes, z);
+            LatentQuantizer::Uniform { mean, lo, hi, .. } => {
+                uniform_values(self.widths(0, leveled), mean, lo, hi, codes, z);
             }
             #[cfg(feature = "switched")]
             LatentQuantizer::Switched { mean, lo, hi, .. } => {
-                let bits = self.mode_bits(usize::from(mode));
+                let bits = self.widths(usize::from(mode), leveled);
                 uniform_values(bits, mean, lo, hi, codes, z);
             }
             LatentQuantizer::Table { bits, mean, tables } => {
@@ -135,6 +156,68 @@ impl LatentQuantizer<'_> {
                     offset += 2 * n + 1;
                 }
             }
+        }
+    }
+}
+
+/// Each of `channels` interleaved channels' level in `window`: the mean of its samples,
+/// summed in f32 in order.
+fn channel_means(window: &[f32], channels: usize, means: &mut [f32; MAX_LEVEL_CHANNELS]) {
+    means.fill(0.0);
+    let c = channels.clamp(1, MAX_LEVEL_CHANNELS);
+    for (i, &x) in window.iter().enumerate() {
+        if let Some(m) = means.get_mut(i % c) {
+            *m += x;
+        }
+    }
+    let samples = (window.len() / c) as f32;
+    for m in means.iter_mut().take(c) {
+        *m /= samples;
+    }
+}
+
+/// Whether `window` (of `channels` interleaved channels) needs its levels sent: some
+/// channel's level lies outside the spec's inner range (a NaN level does not). If so,
+/// each channel's level code is written to `codes`.
+pub(crate) fn encode_levels(
+    level: &LevelSpec<'_>,
+    channels: usize,
+    window: &[f32],
+    codes: &mut [u16],
+) -> bool {
+    let mut means = [0.0f32; MAX_LEVEL_CHANNELS];
+    channel_means(window, channels, &mut means);
+    let inner = f32s(level.inner_lo).zip(f32s(level.inner_hi));
+    let outside = means
+        .iter()
+        .zip(inner)
+        .any(|(&m, (lo, hi))| m < lo || m > hi);
+    if outside {
+        let cells = level.bits.iter().zip(f32s(level.lo)).zip(f32s(level.hi));
+        for (((&b, l), h), (c, &m)) in cells.zip(codes.iter_mut().zip(&means)) {
+            *c = uniform_code(m, l, h, b);
+        }
+    }
+    outside
+}
+
+/// How far each channel of a window with level `codes` is moved before its encoder runs:
+/// the spec's centre less the decoded level (receivers move the decoded window back).
+pub(crate) fn level_shifts(level: &LevelSpec<'_>, codes: &[u16], shifts: &mut [f32]) {
+    let cells = level.bits.iter().zip(f32s(level.lo)).zip(f32s(level.hi));
+    let cells = cells.zip(f32s(level.center));
+    for ((((&b, l), h), centre), (&c, s)) in cells.zip(codes.iter().zip(shifts.iter_mut())) {
+        *s = centre - uniform_value(c, l, h, b);
+    }
+}
+
+/// Adds `sign ·` each channel's shift to every sample of that channel of `window`
+/// (`channels` interleaved).
+pub(crate) fn apply_shifts(shifts: &[f32], channels: usize, sign: f32, window: &mut [f32]) {
+    let c = channels.max(1);
+    for (i, x) in window.iter_mut().enumerate() {
+        if let Some(&s) = shifts.get(i % c) {
+            *x += sign * s;
         }
     }
 }

@@ -7,8 +7,9 @@
 use crate::bytes::f32s;
 use crate::kernels::portable::{quantize, quantize_wide};
 use crate::kernels::{self, IntIn, WIDEN_INT8};
+use crate::limits::MAX_LEVEL_CHANNELS;
 use crate::ops::{activation, dense};
-use crate::wire::payload::{self, PayloadInfo, PayloadRepr};
+use crate::wire::payload::{PayloadInfo, PayloadRepr};
 use crate::{in_bounds, in_bounds_mut};
 use crate::{
     DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
@@ -43,6 +44,12 @@ pub(crate) struct Engine<'m, const N: usize> {
     codes: [u16; MAX_LATENT],
     /// The quantizer mode of `codes` (0 but for a switched quantizer).
     mode: u8,
+    /// Whether the window being coded, or the payload decoded, carries levels; then
+    /// `levels` holds each channel's level code and `shifts` how far each channel was
+    /// moved before the encoder ([`LevelSpec`](crate::model::LevelSpec)).
+    leveled: bool,
+    levels: [u16; MAX_LEVEL_CHANNELS],
+    shifts: [f32; MAX_LEVEL_CHANNELS],
 }
 
 /// Full-int8: quantizes `values[..n_in]`, the input of `half`, into `acts[0]`.
@@ -73,8 +80,16 @@ impl<const N: usize> Engine<'_, N> {
             self.inv_ready = true;
         }
         let terms = f32s(spec.norm_mean).zip(self.inv_std.iter()).zip(window);
-        for (q, ((m, &r), &x)) in self.input16.iter_mut().zip(terms) {
-            *q = quantize_wide((x - m) * r, b.in_bits);
+        if self.leveled {
+            let c = self.model.channels().max(1);
+            for (i, (q, ((m, &r), &x))) in self.input16.iter_mut().zip(terms).enumerate() {
+                let s = self.shifts.get(i % c).copied().unwrap_or(0.0);
+                *q = quantize_wide((x + s - m) * r, b.in_bits);
+            }
+        } else {
+            for (q, ((m, &r), &x)) in self.input16.iter_mut().zip(terms) {
+                *q = quantize_wide((x - m) * r, b.in_bits);
+            }
         }
         let one = quantize_wide(1.0 / b.in_scale, b.in_bits);
         let n = window.len();
@@ -108,24 +123,24 @@ pub(crate) fn check_len(what: &'static str, found: usize, expected: usize) -> Re
     }
 }
 
-/// Checks a payload and writes its dequantized latent into `z` (`latent_dim` long).
+/// Checks a payload and writes its dequantized latent into `z` (`latent_dim` long), its
+/// level codes (if it carries levels) into `levels`.
 fn read_latent(
     model: &Model<'_>,
     codes: &mut [u16; MAX_LATENT],
+    levels: &mut [u16; MAX_LEVEL_CHANNELS],
     payload: &[u8],
     z: &mut [f32],
 ) -> Result<PayloadInfo, Error> {
+    let info = model.unpack(payload, codes, levels)?;
     let q = &model.spec().quantizer;
-    let info = payload::unpack(
-        model.payload_layout(),
-        model.payload_fingerprint(),
-        model.label_count(),
-        q.bits(),
-        payload,
-        codes,
-    )?;
-    q.dequantize(codes, info.mode, z);
+    q.dequantize(codes, info.mode, z, leveled_widths(model, info.leveled));
     Ok(info)
+}
+
+/// The latent widths of a payload with levels (`leveled`), `None` for one without.
+fn leveled_widths<'m>(model: &Model<'m>, leveled: bool) -> Option<&'m [u8]> {
+    model.level().filter(|_| leveled).map(|l| l.code_bits)
 }
 
 /// Runs a float half from `values`, alternating with `next`; the output ends in
@@ -404,6 +419,9 @@ impl<'m, const N: usize> Engine<'m, N> {
             wide: kernels::Wide::new(),
             codes: [0; MAX_LATENT],
             mode: 0,
+            leveled: false,
+            levels: [0; MAX_LEVEL_CHANNELS],
+            shifts: [0.0; MAX_LEVEL_CHANNELS],
         })
     }
 
@@ -417,19 +435,34 @@ impl<'m, const N: usize> Engine<'m, N> {
         in_bounds(self.values.get(..self.model.latent_dim()))
     }
 
-    /// Checks a payload and puts its dequantized latent in `values`.
+    /// Checks a payload and puts its dequantized latent in `values`, and its levels'
+    /// shifts in `shifts` for [`Engine::run_decoder`].
     pub(crate) fn unpack(&mut self, payload: &[u8]) -> Result<PayloadInfo, Error> {
         let z = in_bounds_mut(self.values.get_mut(..self.model.latent_dim()));
-        read_latent(self.model, &mut self.codes, payload, z)
+        let info = read_latent(self.model, &mut self.codes, &mut self.levels, payload, z)?;
+        self.set_leveled(info.leveled);
+        Ok(info)
     }
 
-    /// Checks a payload and writes its dequantized latent into `z` (`latent_dim` long).
+    /// Checks a payload and writes its dequantized latent into `z` (`latent_dim` long);
+    /// its levels are not applied ([`Model::restore_levels`]).
     pub(crate) fn unpack_into(
         &mut self,
         payload: &[u8],
         z: &mut [f32],
     ) -> Result<PayloadInfo, Error> {
-        read_latent(self.model, &mut self.codes, payload, z)
+        self.leveled = false;
+        read_latent(self.model, &mut self.codes, &mut self.levels, payload, z)
+    }
+
+    /// Records whether the window carries levels (their codes in `levels`) and computes
+    /// their shifts.
+    fn set_leveled(&mut self, leveled: bool) {
+        self.leveled = false;
+        if let (true, Some(level)) = (leveled, self.model.level()) {
+            crate::quant::level_shifts(level, &self.levels, &mut self.shifts);
+            self.leveled = true;
+        }
     }
 
     pub(crate) fn check_label(&self, label: u16) -> Result<(), Error> {
@@ -466,13 +499,17 @@ impl<'m, const N: usize> Engine<'m, N> {
         }
     }
 
-    /// Sensor units from the decoder's normalized output in `values`.
+    /// Sensor units from the decoder's normalized output in `values`, moved back by the
+    /// levels' shifts of a window with levels.
     fn denormalize(&self, out: &mut [f32]) {
         let spec = self.model.spec();
         let mut body = || denormalize_body(out, &self.values, spec.norm_mean, spec.norm_std);
         // A receiver's window: 16 lanes where the CPU has them.
         if !kernels::in_wide_lanes(&mut body) {
             body();
+        }
+        if self.leveled {
+            crate::quant::apply_shifts(&self.shifts, self.model.channels(), -1.0, out);
         }
     }
 
@@ -481,6 +518,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         let k = self.model.latent_dim();
         check_len("latent", z.len(), k)?;
         self.check_label(label)?;
+        self.leveled = false;
         if let Some(v) = self.values.get_mut(..k) {
             v.copy_from_slice(z);
         }
@@ -494,6 +532,12 @@ impl<'m, const N: usize> Engine<'m, N> {
         let n = self.model.input_dim();
         check_len("window", window.len(), n)?;
         self.check_label(label)?;
+        let mut leveled = false;
+        if let (true, Some(level)) = (cfg!(feature = "switched"), self.model.level()) {
+            let channels = self.model.channels();
+            leveled = crate::quant::encode_levels(level, channels, window, &mut self.levels);
+        }
+        self.set_leveled(leveled);
         let labels = usize::from(self.model.label_count());
         let precision = self.model.precision();
         if precision == Precision::Int8Full && precision.is_built() {
@@ -505,8 +549,16 @@ impl<'m, const N: usize> Engine<'m, N> {
             return Ok(()); // refused at load; lets a full-int8-only build drop the float path
         }
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
-        for ((v, &x), (m, s)) in self.values.iter_mut().zip(window).zip(norm) {
-            *v = (x - m) / s;
+        let terms = self.values.iter_mut().zip(window).zip(norm);
+        if self.leveled {
+            let c = self.model.channels().max(1);
+            for (i, ((v, &x), (m, s))) in terms.enumerate() {
+                *v = (x + self.shifts.get(i % c).copied().unwrap_or(0.0) - m) / s;
+            }
+        } else {
+            for ((v, &x), (m, s)) in terms {
+                *v = (x - m) / s;
+            }
         }
         self.put_label(n, label);
         self.run(&spec.encoder, n + labels);
@@ -526,7 +578,8 @@ impl<'m, const N: usize> Engine<'m, N> {
     pub(crate) fn quantize_latent(&mut self) {
         let k = self.model.latent_dim();
         let q = &self.model.spec().quantizer;
-        self.mode = q.quantize(in_bounds(self.values.get(..k)), &mut self.codes);
+        let widths = leveled_widths(self.model, self.leveled);
+        self.mode = q.quantize(in_bounds(self.values.get(..k)), &mut self.codes, widths);
     }
 
     /// Writes the payload of `codes` with `sequence` and `label` into `bytes`; returns
@@ -544,18 +597,21 @@ impl<'m, const N: usize> Engine<'m, N> {
             sequence,
             label,
             mode: self.mode,
+            levels: self
+                .leveled
+                .then(|| in_bounds(self.levels.get(..model.channels()))),
             codes: &self.codes,
         };
-        repr.emit(layout, model.spec().quantizer.bits(), bytes)
+        repr.emit(layout, model.payload_widths(), bytes)
     }
 
     /// Greedy search over `codes` in their mode (see [`Codec::encode_refined`](crate::Codec::encode_refined)).
     pub(crate) fn refine(&mut self, window: &[f32], label: u16, passes: u8) {
-        let bits = self
-            .model
-            .spec()
-            .quantizer
-            .mode_bits(usize::from(self.mode));
+        let q = &self.model.spec().quantizer;
+        let bits = q.widths(
+            usize::from(self.mode),
+            leveled_widths(self.model, self.leveled),
+        );
         let mut best = self.code_error(window, label);
         for _ in 0..passes {
             let mut changed = false;
@@ -600,14 +656,25 @@ impl<'m, const N: usize> Engine<'m, N> {
             &self.codes,
             self.mode,
             in_bounds_mut(self.values.get_mut(..k)),
+            leveled_widths(model, self.leveled),
         );
         self.put_label(k, label);
         self.run(&spec.decoder, k + usize::from(model.label_count()));
         let norm = f32s(spec.norm_mean).zip(f32s(spec.norm_std));
+        let terms = self.values.iter().zip(window).zip(norm);
         let mut sum = 0.0f32;
-        for ((&v, &x), (m, s)) in self.values.iter().zip(window).zip(norm) {
-            let e = v * s + m - x;
-            sum += e * e;
+        if self.leveled {
+            // What a receiver decodes: the output moved back by the shift.
+            let c = model.channels().max(1);
+            for (i, ((&v, &x), (m, s))) in terms.enumerate() {
+                let e = v * s + m - self.shifts.get(i % c).copied().unwrap_or(0.0) - x;
+                sum += e * e;
+            }
+        } else {
+            for ((&v, &x), (m, s)) in terms {
+                let e = v * s + m - x;
+                sum += e * e;
+            }
         }
         sum
     }

@@ -222,6 +222,7 @@ impl Bytes {
             header: PayloadHeader::default(),
             encoder_of: None,
             signal: aecodec_core::Signal::series(CH as u16),
+            level: None,
         }
     }
 }

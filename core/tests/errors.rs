@@ -81,10 +81,11 @@ fn rejects_blob_with_newer_version() {
 /// Version 1 stored full-int8 weights signed and row-major and had no `pad` field;
 /// version 2 had no `conv` field; version 3 payloads carry the fingerprint's low bits;
 /// version 4 has no `signal` field; version 5 has no `in_bits` in `IntBoundary`.
-/// (Version 7 adds the switched quantizer; a blob without one is still version 6.)
+/// (Version 7 adds the switched quantizer, version 8 window levels; a blob without
+/// either is still version 6.)
 #[test]
 fn rejects_blob_of_an_older_version() {
-    assert_eq!((MIN_FORMAT_VERSION, FORMAT_VERSION), (6, 7));
+    assert_eq!((MIN_FORMAT_VERSION, FORMAT_VERSION), (6, 8));
     for old in [1u16, 2, 3, 4, 5] {
         let mut b = blob(&Tiny::new().spec());
         b[4..6].copy_from_slice(&old.to_le_bytes());
@@ -247,7 +248,7 @@ fn rejects_nonzero_pad_bytes() {
         .expect("the tiny model's first layer");
     body.splice(at + 4..at + 5 + pad, [0x01, 0x07]);
     assert_eq!(
-        load(&with_body(&body, FORMAT_VERSION)),
+        load(&with_body(&body, MIN_FORMAT_VERSION)),
         Error::BadParameter {
             field: "pad",
             index: 0

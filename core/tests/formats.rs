@@ -89,7 +89,7 @@ fn payload_and_frame_bytes_are_pinned() {
 /// The pinned payload read field by field without decoding, and written back.
 #[test]
 fn payload_view_and_repr_read_and_write_the_pinned_payload() {
-    use aecodec_core::{Error, PayloadRepr, PayloadView};
+    use aecodec_core::{Error, PayloadRepr, PayloadView, Widths};
     let b = blob(&Tiny::new().spec());
     let m = Model::from_bytes(&b).unwrap();
     let layout = *m.payload_layout();
@@ -104,13 +104,13 @@ fn payload_view_and_repr_read_and_write_the_pinned_payload() {
     let info = m.payload_info(&bytes).unwrap();
     assert_eq!((info.sequence, info.label), (Some(5), None));
     let mut codes = [0u16; 2];
-    let repr = PayloadRepr::parse(&view, &bits, &mut codes).unwrap();
+    let repr = PayloadRepr::parse(&view, Widths::plain(&bits), &mut codes, &mut []).unwrap();
     assert_eq!((repr.tag, repr.sequence, repr.label), (0b0011, 5, 0));
     assert_eq!(repr.codes, &[11, 6]);
     let mut out = [0xffu8; 4];
-    assert_eq!(repr.emit(&layout, &bits, &mut out), 2);
+    assert_eq!(repr.emit(&layout, Widths::plain(&bits), &mut out), 2);
     assert_eq!(out, [0b0011_0101, 0b1011_1100, 0xff, 0xff]);
-    assert_eq!(repr.emit(&layout, &bits, &mut [0u8; 1]), 0);
+    assert_eq!(repr.emit(&layout, Widths::plain(&bits), &mut [0u8; 1]), 0);
     assert_eq!(
         PayloadView::new_checked(&bytes[..1], layout),
         Err(Error::PayloadLength {
@@ -121,7 +121,7 @@ fn payload_view_and_repr_read_and_write_the_pinned_payload() {
     let padded = [0b0011_0101u8, 0b1011_1101];
     let view = PayloadView::new_checked(&padded[..], layout).unwrap();
     assert_eq!(
-        PayloadRepr::parse(&view, &bits, &mut codes),
+        PayloadRepr::parse(&view, Widths::plain(&bits), &mut codes, &mut []),
         Err(Error::NonZeroPadding)
     );
 }
@@ -251,6 +251,7 @@ fn int8_model(n_in: usize, n_out: usize, w: &[i8], bias: &[i32]) -> Vec<u8> {
         header: PayloadHeader::default(),
         encoder_of: None,
         signal: aecodec_core::Signal::series(1),
+        level: None,
     };
     let mut buf = vec![0u8; 1 << 16];
     let n = write_blob(&spec, &mut buf).unwrap();

@@ -538,6 +538,7 @@ impl OwnedModel {
             header: self.header,
             encoder_of: None,
             signal: aecodec_core::Signal::series(1),
+            level: None,
         }
     }
 }
@@ -923,6 +924,7 @@ fn int8_passthrough(enc_in_scale: f32, dec_in_scale: f32) -> Vec<u8> {
         header: PayloadHeader::default(),
         encoder_of: None,
         signal: aecodec_core::Signal::series(1),
+        level: None,
     };
     blob(&spec)
 }

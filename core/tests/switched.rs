@@ -6,7 +6,8 @@ mod common;
 
 use aecodec_core::{
     write_blob, Codec, Error, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
-    PayloadHeader, PayloadRepr, PayloadView, Precision, FORMAT_VERSION, MIN_FORMAT_VERSION,
+    PayloadHeader, PayloadRepr, PayloadView, Precision, Widths, FORMAT_VERSION, MIN_FORMAT_VERSION,
+    SWITCHED_FORMAT_VERSION,
 };
 use common::{blob, f32_identity, f32s};
 
@@ -81,6 +82,7 @@ impl TwoBases {
             },
             encoder_of: None,
             signal: aecodec_core::Signal::series(2),
+            level: None,
         }
     }
 }
@@ -94,7 +96,7 @@ fn the_encoder_codes_each_window_on_its_better_basis() {
     let m = TwoBases::new(6);
     let bytes = blob(&m.spec());
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(model.version(), FORMAT_VERSION);
+    assert_eq!(model.version(), SWITCHED_FORMAT_VERSION);
     assert_eq!(model.latent_dim(), 4);
     let layout = *model.payload_layout();
     assert_eq!(
@@ -165,10 +167,11 @@ fn the_chosen_mode_is_never_worse_than_the_other() {
                 sequence: 0,
                 label: 0,
                 mode: mode as u8,
+                levels: None,
                 codes: &codes,
             };
             let mut buf = [0u8; 8];
-            let n = repr.emit(&layout, &m.bits, &mut buf);
+            let n = repr.emit(&layout, Widths::plain(&m.bits), &mut buf);
             let mut out = [0.0f32; 2];
             codec.decode(&buf[..n], &mut out).unwrap();
             *e = error(&window, &out);
@@ -242,11 +245,11 @@ fn switched_blobs_are_version_7_and_others_stay_version_6() {
         })
     ));
     let mut newer = plain.clone();
-    newer[4..6].copy_from_slice(&8u16.to_le_bytes());
+    newer[4..6].copy_from_slice(&9u16.to_le_bytes());
     assert_eq!(
         Model::from_bytes(&newer).err(),
         Some(Error::UnsupportedVersion {
-            found: 8,
+            found: 9,
             supported: FORMAT_VERSION
         })
     );

@@ -521,6 +521,7 @@ mod pipeline {
                 sequence_bits: 4,
             },
             signal: aecodec_trainer::SignalInfo::series(CH),
+            level: None,
         };
         let calibration: Vec<Window> = rec
             .chunks_exact(N)

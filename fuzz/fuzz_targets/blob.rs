@@ -3,11 +3,12 @@
 //! lets the fuzzer change the window without breaking the model, and the reverse.
 //!
 //! The model bytes are parsed as a whole blob, and as a body behind a valid header (so
-//! that the fingerprint check does not stop the fuzzer). A model that loads is driven
-//! through encode and decode with the stimulus.
+//! that the fingerprint check does not stop the fuzzer) of version 7 (a body without
+//! window levels) and of the newest version (a body with them). A model that loads is
+//! driven through encode and decode with the stimulus.
 #![no_main]
 
-use aecodec_core::Model;
+use aecodec_core::{Model, FORMAT_VERSION, SWITCHED_FORMAT_VERSION};
 use aecodec_fuzz::{exercise, with_body};
 use libfuzzer_sys::fuzz_target;
 
@@ -19,8 +20,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(m) = Model::from_bytes(model) {
         exercise(&m, stimulus);
     }
-    let wrapped = with_body(model);
-    if let Ok(m) = Model::from_bytes(&wrapped) {
-        exercise(&m, stimulus);
-    };
+    for version in [SWITCHED_FORMAT_VERSION, FORMAT_VERSION] {
+        let wrapped = with_body(model, version);
+        if let Ok(m) = Model::from_bytes(&wrapped) {
+            exercise(&m, stimulus);
+        };
+    }
 });

@@ -4,18 +4,19 @@
 
 use aecodec_core::{
     fingerprint, write_blob, Activation, Batch, Codec, Conv, DenseBytes, HalfSpec, IntBoundary,
-    LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision, FORMAT_VERSION,
+    LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision,
 };
 
 /// Scratch elements of the codecs the targets build: more than any seed model needs, so
 /// that mutated models with wider layers still run.
 pub const SCRATCH: usize = 256;
 
-/// A blob with a valid header (magic, version, length, fingerprint) around `body`: the
-/// fuzzer would almost never guess the FNV-1a fingerprint, and would stop there.
-pub fn with_body(body: &[u8]) -> Vec<u8> {
+/// A blob of format `version` with a valid header (magic, version, length, fingerprint)
+/// around `body`: the fuzzer would almost never guess the FNV-1a fingerprint, and would
+/// stop there.
+pub fn with_body(body: &[u8], version: u16) -> Vec<u8> {
     let mut b = b"AECM".to_vec();
-    b.extend(FORMAT_VERSION.to_le_bytes());
+    b.extend(version.to_le_bytes());
     b.extend((body.len() as u32).to_le_bytes());
     b.extend(fingerprint(body).to_le_bytes());
     b.extend(body);
@@ -385,6 +386,7 @@ pub fn tiny_blob() -> Vec<u8> {
         },
         encoder_of: None,
         signal: aecodec_core::Signal::series(1),
+        level: None,
     };
     write(&spec)
 }
@@ -429,6 +431,7 @@ pub fn int8_weights_blob() -> Vec<u8> {
         },
         encoder_of: None,
         signal: aecodec_core::Signal::series(1),
+        level: None,
     };
     write(&spec)
 }
@@ -482,6 +485,7 @@ pub fn conditional_int8_blob() -> Vec<u8> {
         },
         encoder_of: None,
         signal: aecodec_core::Signal::series(1),
+        level: None,
     };
     write(&spec)
 }
@@ -537,6 +541,7 @@ pub fn conv_int8_blob() -> Vec<u8> {
         },
         encoder_of: None,
         signal: aecodec_core::Signal::series(2),
+        level: None,
     };
     write(&spec)
 }

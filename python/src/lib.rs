@@ -668,6 +668,15 @@ fn decode_batch(
     if let Some(b) = engine.batch.as_mut() {
         b.reconstruct(&zs, &labels, out).map_err(|e| (0, e))?;
     }
+    // The windows sent with their levels, moved back by them (a no-op for the others).
+    if m.level().is_some() {
+        let mut at = 0;
+        for (i, (&len, w)) in lens.iter().zip(out.chunks_exact_mut(n.max(1))).enumerate() {
+            let p = flat.get(at..at + len).unwrap_or(&[]);
+            at += len;
+            m.restore_levels(p, w).map_err(|e| (i, e))?;
+        }
+    }
     Ok(())
 }
 

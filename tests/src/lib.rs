@@ -66,6 +66,7 @@ pub fn mlp_model(
             sequence_bits: 4,
         },
         signal: aecodec_trainer::SignalInfo::series(1),
+        level: None,
     }
 }
 

@@ -8,14 +8,15 @@ use crate::{normal, Error};
 
 /// Bits a payload of `payload_bytes` leaves for latent codes after `header`, the label
 /// field of `labels` labels and the mode field of `modes` modes: the core's one formula
-/// ([`PayloadLayout::code_budget`]), refused as an invalid argument when none are left.
+/// ([`PayloadLayout::code_budget`], without a level flag: see [`crate::level`]), refused
+/// as an invalid argument when none are left.
 pub fn code_budget(
     payload_bytes: usize,
     header: PayloadHeader,
     labels: usize,
     modes: usize,
 ) -> Result<usize, Error> {
-    PayloadLayout::code_budget(payload_bytes, header, labels, modes)
+    PayloadLayout::code_budget(payload_bytes, header, labels, modes, false)
         .map(NonZeroUsize::get)
         .map_err(|e| Error::InvalidArgument(e.to_string()))
 }
@@ -352,6 +353,28 @@ pub struct FloatModel {
     pub header: PayloadHeader,
     /// Channels, names, sample rate and layout of the windows.
     pub signal: SignalInfo,
+    /// Window levels coded beside the codes (the core's `LevelSpec`), or `None`.
+    pub level: Option<FloatLevel>,
+}
+
+/// Window levels in float form, before export: the core's
+/// [`LevelSpec`](aecodec_core::LevelSpec), one entry per channel but `code_bits`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FloatLevel {
+    /// Lowest level coded without a level field.
+    pub inner_lo: Vec<f32>,
+    /// Highest level coded without a level field.
+    pub inner_hi: Vec<f32>,
+    /// Bits of each level code.
+    pub bits: Vec<u8>,
+    /// Lower end of the level's range (the sensor's full scale).
+    pub lo: Vec<f32>,
+    /// Upper end of the level's range.
+    pub hi: Vec<f32>,
+    /// Where a window with levels is moved before its encoder runs.
+    pub center: Vec<f32>,
+    /// Latent widths of every mode in a payload with levels, mode after mode.
+    pub code_bits: Vec<u8>,
 }
 
 fn invalid<T>(message: String) -> Result<T, Error> {
@@ -501,16 +524,16 @@ impl FloatModel {
                 "quantizer.bits[{dim}]: {b} bits, at most {max_bits}"
             ));
         }
-        let code_bits = (0..modes)
-            .map(|m| {
-                self.quantizer
-                    .mode_bits(m)
-                    .iter()
-                    .map(|&b| usize::from(b))
-                    .sum::<usize>()
-            })
+        let sum = |bits: &[u8]| bits.iter().map(|&b| usize::from(b)).sum::<usize>();
+        let mut code_bits = (0..modes)
+            .map(|m| sum(self.quantizer.mode_bits(m)))
             .max()
             .unwrap_or(0);
+        if let Some(level) = &self.level {
+            self.validate_level(level, max_bits)?;
+            let leveled = level.code_bits.chunks(k).map(sum).max().unwrap_or(0);
+            code_bits = code_bits.max(sum(&level.bits) + leveled);
+        }
         if let Some((name, n)) = params.iter().find(|(_, n)| *n != k) {
             return invalid(format!("quantizer.{name}: {n} entries for {k} dimensions"));
         }
@@ -522,7 +545,8 @@ impl FloatModel {
             ));
         }
         // Labels and modes are within the core's limits (checked above), so the casts hold.
-        let layout = PayloadLayout::new(h, labels as u16, modes as u8, code_bits);
+        let levels = self.level.is_some();
+        let layout = PayloadLayout::new(h, labels as u16, modes as u8, levels, code_bits);
         if let Err(aecodec_core::Error::PayloadTooLarge { bits, .. }) = layout {
             return invalid(format!(
                 "quantizer.bits: payloads of {bits} bits, over the {MAX_PAYLOAD_BYTES}-byte limit"
@@ -530,6 +554,79 @@ impl FloatModel {
         }
         layout?;
         Ok(k)
+    }
+
+    /// Checks a level spec's lengths, widths and ranges (as the core does at load).
+    fn validate_level(&self, level: &FloatLevel, max_bits: u8) -> Result<(), Error> {
+        let channels = self.signal.channels;
+        if channels > aecodec_core::MAX_LEVEL_CHANNELS {
+            return invalid(format!(
+                "level: {channels} channels, at most {}",
+                aecodec_core::MAX_LEVEL_CHANNELS
+            ));
+        }
+        if matches!(self.quantizer, FloatQuantizer::Gaussian { .. }) {
+            return invalid("level: a Gaussian (table) quantizer codes no levels".into());
+        }
+        for (name, v) in [
+            ("inner_lo", &level.inner_lo),
+            ("inner_hi", &level.inner_hi),
+            ("lo", &level.lo),
+            ("hi", &level.hi),
+            ("center", &level.center),
+        ] {
+            if v.len() != channels {
+                return invalid(format!(
+                    "level.{name}: {} entries for {channels} channels",
+                    v.len()
+                ));
+            }
+            finite(&format!("level.{name}"), v)?;
+        }
+        if level.bits.len() != channels {
+            return invalid(format!(
+                "level.bits: {} entries for {channels} channels",
+                level.bits.len()
+            ));
+        }
+        if let Some(c) = level.bits.iter().position(|&b| !(1..=16).contains(&b)) {
+            return invalid(format!("level.bits[{c}]: {} bits, 1 to 16", level.bits[c]));
+        }
+        if let Some(c) = (0..channels)
+            .find(|&c| !(level.lo[c] < level.hi[c] && (level.hi[c] - level.lo[c]).is_finite()))
+        {
+            return invalid(format!(
+                "level.lo[{c}] {} is not below level.hi[{c}] {}",
+                level.lo[c], level.hi[c]
+            ));
+        }
+        if let Some(c) = (0..channels).find(|&c| {
+            !(level.inner_lo[c] <= level.inner_hi[c]
+                && (level.inner_hi[c] - level.inner_lo[c]).is_finite())
+        }) {
+            return invalid(format!(
+                "level.inner_lo[{c}] {} is above level.inner_hi[{c}] {}",
+                level.inner_lo[c], level.inner_hi[c]
+            ));
+        }
+        if level.code_bits.len() != self.quantizer.bits().len() {
+            return invalid(format!(
+                "level.code_bits: {} widths for the quantizer's {}",
+                level.code_bits.len(),
+                self.quantizer.bits().len()
+            ));
+        }
+        if let Some((d, b)) = level
+            .code_bits
+            .iter()
+            .enumerate()
+            .find(|(_, &b)| b > max_bits)
+        {
+            return invalid(format!(
+                "level.code_bits[{d}]: {b} bits, at most {max_bits}"
+            ));
+        }
+        Ok(())
     }
 
     /// Checks that every parameter is finite, every scale positive and every range

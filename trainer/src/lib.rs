@@ -8,6 +8,8 @@
 //! - [`learned`]: the autoencoder variants (plain, denoising, sparse, VAE / conditional
 //!   VAE), the network and optimizer, quantization-aware training, data-parallel threads;
 //! - [`select`]: `auto`, the choice between the candidates on validation windows;
+//! - [`level`]: window levels coded beside the codes, for windows whose level lies
+//!   outside every level the codec was fit on;
 //! - [`float`]: float models ([`FloatModel`]) with their reference forward pass, and
 //!   [`store`], the trained-model file;
 //! - [`export`]: the core's blob format for every precision (calibration of the
@@ -26,6 +28,7 @@ pub mod float;
 pub mod fsio;
 pub mod job;
 pub mod learned;
+pub mod level;
 pub mod linear;
 pub mod normal;
 pub mod report;

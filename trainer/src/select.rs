@@ -81,6 +81,28 @@ pub fn fit<W: WindowSource + ?Sized>(
     labels: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FloatModel, Error> {
+    let mut model = fit_codec(kind, cfg, windows, monitor, channels, labels, progress)?;
+    if let Some(full_scale) = &cfg.levels {
+        crate::level::attach(
+            &mut model,
+            &sample(windows, FIT_SAMPLE),
+            cfg.payload_bytes,
+            full_scale,
+        )?;
+    }
+    Ok(model)
+}
+
+/// [`fit`] without window levels.
+fn fit_codec<W: WindowSource + ?Sized>(
+    kind: CodecKind,
+    cfg: &TrainConfig,
+    windows: &W,
+    monitor: &[Window],
+    channels: usize,
+    labels: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FloatModel, Error> {
     match kind {
         CodecKind::Linear => fit_linear_budget(
             &sample(windows, FIT_SAMPLE),

@@ -8,6 +8,7 @@ use aecodec_trainer::job::train::{
 };
 use aecodec_trainer::learned::train::{Progress, TrainConfig};
 use aecodec_trainer::learned::variants::ConvShape;
+use aecodec_trainer::level::FullScale;
 
 use super::common::Columns;
 
@@ -143,6 +144,16 @@ pub struct Args {
     /// DAE input noise σ (normalized units).
     #[arg(long, default_value_t = aecodec_trainer::learned::variants::DAE_NOISE)]
     pub noise: f32,
+    /// Window levels, for windows whose level (a channel's mean over the window) lies
+    /// outside every level of the training windows — another device's offset, a sensor
+    /// mounted the other way up: such a window is sent with each channel's level,
+    /// quantized over the sensor's full scale, and its codes on the bits left (every
+    /// payload one flag bit more). `data`: the full scale from the training samples (their
+    /// range, its span again on either side, and its mirror image about zero); `LO:HI` for
+    /// every channel, or `LO:HI,LO:HI,…` one per channel (e.g. `-16:16` for a ±16 g
+    /// accelerometer in g); `off`: none. Not for vae or cvae.
+    #[arg(long, default_value = "off", value_name = "off|data|LO:HI[,LO:HI…]")]
+    pub levels: String,
     /// Output trained-model file (.aect), written atomically.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -239,6 +250,7 @@ impl Args {
             threads: self.threads,
             noise: self.noise,
             refit: !self.no_refit,
+            levels: FullScale::parse(&self.levels).map_err(|e| anyhow::anyhow!("--levels: {e}"))?,
             output: self.output.clone(),
         })
     }

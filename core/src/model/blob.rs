@@ -18,12 +18,15 @@ use crate::{Error, MAX_LAYERS};
 
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
-/// Newest format version this core reads: the version of a blob whose quantizer is
-/// [`LatentQuantizer::Switched`].
-pub const FORMAT_VERSION: u16 = 7;
+/// Newest format version this core reads: the version of a blob that codes window
+/// levels ([`LevelSpec`]).
+pub const FORMAT_VERSION: u16 = 8;
+/// The version of a blob whose quantizer is [`LatentQuantizer::Switched`] and that codes
+/// no levels.
+pub const SWITCHED_FORMAT_VERSION: u16 = 7;
 /// Oldest format version this core reads. A blob is written with the oldest version that
-/// holds it (6 unless its quantizer is switched), so that a device whose core reads only
-/// version 6 keeps loading every model it can run.
+/// holds it (6 unless its quantizer is switched or it codes levels), so that a device
+/// whose core reads only version 6 keeps loading every model it can run.
 pub const MIN_FORMAT_VERSION: u16 = 6;
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
@@ -396,17 +399,57 @@ pub struct ModelSpec<'a> {
     /// Channels, names, sample rate and source of the windows.
     #[serde(borrow)]
     pub signal: Signal<'a>,
+    /// Window levels coded beside the codes, or `None`. Not part of the postcard struct:
+    /// a version-8 body is this struct's encoding followed by the [`LevelSpec`]'s, so
+    /// that the bodies of versions 6 and 7 read as before.
+    #[serde(skip)]
+    pub level: Option<LevelSpec<'a>>,
 }
 
 impl ModelSpec<'_> {
-    /// The oldest format version that holds this spec: 7 for a switched quantizer, else 6.
+    /// The oldest format version that holds this spec: 8 if it codes levels, 7 for a
+    /// switched quantizer, else 6.
     pub fn format_version(&self) -> u16 {
+        if self.level.is_some() {
+            return FORMAT_VERSION;
+        }
         match self.quantizer {
             #[cfg(feature = "switched")]
-            LatentQuantizer::Switched { .. } => FORMAT_VERSION,
+            LatentQuantizer::Switched { .. } => SWITCHED_FORMAT_VERSION,
             _ => MIN_FORMAT_VERSION,
         }
     }
+}
+
+/// Window levels (format version 8): how a window whose level lies outside the range
+/// the codec was fit on is still decoded right, whatever value the sensor produces.
+///
+/// A window's level of channel `c` is the mean of its samples of that channel (summed in
+/// f32, in order, divided by the samples). When every channel's level lies within
+/// `[inner_lo, inner_hi]`, the window is coded as without a level spec (the payload's
+/// level flag is 0). Otherwise (flag 1) each channel's level is quantized on its own
+/// `bits` over `[lo, hi]` (the sensor's full scale; uniform cells as
+/// [`LatentQuantizer::Uniform`]'s), every sample of channel `c` is moved by
+/// `shift_c = center_c − level_c` (the decoded level) before the encoder runs, its latent
+/// is quantized on the widths of `code_bits`, and the decoder's output is moved back by
+/// `−shift_c`. Built with the `switched` cargo feature.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub struct LevelSpec<'a> {
+    /// f32 LE per channel: the lowest level the codec codes without a level field.
+    pub inner_lo: &'a [u8],
+    /// f32 LE per channel: the highest level the codec codes without a level field.
+    pub inner_hi: &'a [u8],
+    /// Bits of each channel's level code, 1..=16.
+    pub bits: &'a [u8],
+    /// f32 LE per channel: lower end of the level's range.
+    pub lo: &'a [u8],
+    /// f32 LE per channel: upper end of the level's range.
+    pub hi: &'a [u8],
+    /// f32 LE per channel: the level a window is moved to before its encoder runs.
+    pub center: &'a [u8],
+    /// Bits of each latent dimension in a payload with levels, mode after mode (as
+    /// [`LatentQuantizer::bits`]; the quantizer's ranges and means).
+    pub code_bits: &'a [u8],
 }
 
 /// FNV-1a, 32 bits: the model fingerprint, over the blob body.
@@ -430,9 +473,16 @@ pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> 
     // Room for the unpadded blob plus up to 3 pad bytes per layer, asked for up front so
     // that `BufferTooSmall` names a size that is always enough (and neither pass below
     // can run out of room).
+    let size = postcard::ser_flavors::Size::default;
+    let level = match &spec.level {
+        Some(level) => {
+            postcard::serialize_with_flavor(level, size()).map_err(Error::BlobMalformed)?
+        }
+        None => 0,
+    };
     let unpadded = HEADER_LEN
-        + postcard::serialize_with_flavor(&padded, postcard::ser_flavors::Size::default())
-            .map_err(Error::BlobMalformed)?;
+        + postcard::serialize_with_flavor(&padded, size()).map_err(Error::BlobMalformed)?
+        + level;
     let needed = unpadded + 3 * (padded.encoder.layers.len() + padded.decoder.layers.len());
     if out.len() < needed {
         return Err(Error::BufferTooSmall {
@@ -462,8 +512,16 @@ pub fn write_blob(spec: &ModelSpec<'_>, out: &mut [u8]) -> Result<usize, Error> 
         l.pad = &ZEROS[..pad];
         shift += pad;
     }
-    let body = postcard::to_slice(&padded, rest).map_err(Error::BlobMalformed)?;
-    let body_len = body.len();
+    let mut body_len = postcard::to_slice(&padded, rest)
+        .map_err(Error::BlobMalformed)?
+        .len();
+    if let Some(level) = &spec.level {
+        let tail = rest.get_mut(body_len..).unwrap_or(&mut []);
+        body_len += postcard::to_slice(level, tail)
+            .map_err(Error::BlobMalformed)?
+            .len();
+    }
+    let body = rest.get(..body_len).unwrap_or(&[]);
     let fp = fingerprint(body);
     head[0..4].copy_from_slice(&MAGIC);
     head[4..6].copy_from_slice(&spec.format_version().to_le_bytes());
@@ -512,6 +570,7 @@ pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
         });
     }
     if version > MIN_FORMAT_VERSION && !cfg!(feature = "switched") {
+        // A switched quantizer (7) or levels (8).
         return Err(Error::QuantizerNotBuilt {
             feature: "switched",
         });

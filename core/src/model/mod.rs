@@ -7,12 +7,13 @@ mod validate;
 pub use blob::DenseBytes;
 pub use blob::{
     fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
-    ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN, MAGIC,
-    MIN_FORMAT_VERSION,
+    LevelSpec, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN,
+    MAGIC, MIN_FORMAT_VERSION, SWITCHED_FORMAT_VERSION,
 };
 
 use core::ops::Range;
 
+use crate::limits::MAX_LEVEL_CHANNELS;
 use crate::signal::{default_channel_name, ChannelName};
 use crate::wire::payload::{PayloadInfo, PayloadLayout};
 use crate::{Error, MAX_LATENT};
@@ -87,8 +88,14 @@ impl<'a> Model<'a> {
     #[inline]
     pub fn from_bytes(blob: &'a [u8]) -> Result<Self, Error> {
         let (version, fingerprint, body) = blob::parse_header(blob)?;
-        let (spec, rest) =
+        let (mut spec, mut rest) =
             postcard::take_from_bytes::<ModelSpec<'a>>(body).map_err(Error::BlobMalformed)?;
+        if version >= FORMAT_VERSION {
+            let (level, after) =
+                postcard::take_from_bytes::<LevelSpec<'a>>(rest).map_err(Error::BlobMalformed)?;
+            spec.level = Some(level);
+            rest = after;
+        }
         if !rest.is_empty() {
             return Err(Error::BlobTrailingBytes { count: rest.len() });
         }
@@ -102,17 +109,24 @@ impl<'a> Model<'a> {
         }
         let max_width = validate::validate(&spec)?;
         let q = &spec.quantizer;
-        let widest_codes = (0..q.modes())
-            .map(|m| {
-                q.mode_bits(m)
-                    .iter()
-                    .map(|&b| usize::from(b))
-                    .sum::<usize>()
-            })
+        let sum = |bits: &[u8]| bits.iter().map(|&b| usize::from(b)).sum::<usize>();
+        let mut widest_codes = (0..q.modes())
+            .map(|m| sum(q.mode_bits(m)))
             .max()
             .unwrap_or(0);
+        if let Some(level) = &spec.level {
+            let k = q.dims();
+            let leveled = level.code_bits.chunks(k.max(1)).map(sum).max();
+            widest_codes = widest_codes.max(sum(level.bits) + leveled.unwrap_or(0));
+        }
         let modes = u8::try_from(q.modes()).unwrap_or(u8::MAX);
-        let layout = PayloadLayout::new(spec.header, spec.label_count, modes, widest_codes)?;
+        let layout = PayloadLayout::new(
+            spec.header,
+            spec.label_count,
+            modes,
+            spec.level.is_some(),
+            widest_codes,
+        )?;
         Ok(Model {
             spec,
             version,
@@ -149,14 +163,57 @@ impl<'a> Model<'a> {
     /// [`crate::PayloadView`] for the fields of a payload not yet checked.
     pub fn payload_info(&self, payload: &[u8]) -> Result<PayloadInfo, Error> {
         let mut codes = [0u16; MAX_LATENT];
+        let mut levels = [0u16; MAX_LEVEL_CHANNELS];
+        self.unpack(payload, &mut codes, &mut levels)
+    }
+
+    /// Checks `payload` and reads its codes into `codes` and, if it carries levels, their
+    /// codes into `levels`.
+    pub(crate) fn unpack(
+        &self,
+        payload: &[u8],
+        codes: &mut [u16],
+        levels: &mut [u16],
+    ) -> Result<PayloadInfo, Error> {
         crate::wire::payload::unpack(
             &self.layout,
             self.payload_fingerprint(),
             self.label_count(),
-            self.spec.quantizer.bits(),
+            self.payload_widths(),
             payload,
-            &mut codes,
+            codes,
+            levels,
         )
+    }
+
+    /// The widths a payload's codes take: the quantizer's, and with levels theirs.
+    pub(crate) fn payload_widths(&self) -> crate::wire::payload::Widths<'_> {
+        crate::wire::payload::Widths {
+            codes: self.spec.quantizer.bits(),
+            level: self.spec.level.as_ref().map(|l| (l.bits, l.code_bits)),
+        }
+    }
+
+    /// The window levels this model codes, if it codes them.
+    pub fn level(&self) -> Option<&LevelSpec<'a>> {
+        self.spec.level.as_ref()
+    }
+
+    /// Moves a window decoded from latent codes alone ([`crate::Codec::decode_latent`],
+    /// [`crate::Codec::reconstruct`], [`crate::Batch`]) by the levels `payload` carries,
+    /// as [`crate::Codec::decode`] does: a payload without levels (and a model that codes
+    /// none) leaves it as it is. Checks `payload` and `window`'s length first.
+    pub fn restore_levels(&self, payload: &[u8], window: &mut [f32]) -> Result<(), Error> {
+        crate::run::check_len("window", window.len(), self.input_dim())?;
+        let mut codes = [0u16; MAX_LATENT];
+        let mut levels = [0u16; MAX_LEVEL_CHANNELS];
+        let info = self.unpack(payload, &mut codes, &mut levels)?;
+        if let (true, Some(level)) = (info.leveled, self.level()) {
+            let mut shifts = [0.0f32; MAX_LEVEL_CHANNELS];
+            crate::quant::level_shifts(level, &levels, &mut shifts);
+            crate::quant::apply_shifts(&shifts, self.channels(), -1.0, window);
+        }
+        Ok(())
     }
 
     /// Whether this is an encoder-only device blob (no decoder; [`ModelSpec::encoder_of`]).

@@ -5,10 +5,11 @@
 //! [`Model::from_bytes`]: super::Model::from_bytes
 
 use super::{
-    input_bits_fit, Activation, Conv, DenseSpec, HalfSpec, LatentQuantizer, ModelSpec, Precision,
-    Signal, MAX_INT_BIAS, MAX_SHIFT, MAX_TABLE_BITS, MAX_UNIFORM_BITS,
+    input_bits_fit, Activation, Conv, DenseSpec, HalfSpec, LatentQuantizer, LevelSpec, ModelSpec,
+    Precision, Signal, MAX_INT_BIAS, MAX_SHIFT, MAX_TABLE_BITS, MAX_UNIFORM_BITS,
 };
 use crate::bytes::{f32s, i32s};
+use crate::limits::MAX_LEVEL_CHANNELS;
 use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
 #[inline]
@@ -133,7 +134,81 @@ pub(super) fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
     }
     // After the halves, so that a misshapen convolution is named as such.
     validate_signal(&spec.signal, input_dim, &spec.encoder, &spec.decoder)?;
+    if let Some(level) = &spec.level {
+        validate_level(level, &spec.quantizer, usize::from(spec.signal.channels))?;
+    }
     Ok(widest)
+}
+
+/// A level spec has a range, an inner range, a centre and 1..=16 bits per channel (of at
+/// most [`MAX_LEVEL_CHANNELS`]), and uniform widths for every mode of a uniform or
+/// switched quantizer.
+#[inline]
+fn validate_level(
+    level: &LevelSpec<'_>,
+    q: &LatentQuantizer<'_>,
+    channels: usize,
+) -> Result<(), Error> {
+    limit("level channels", channels, MAX_LEVEL_CHANNELS)?;
+    if matches!(q, LatentQuantizer::Table { .. }) {
+        return Err(Error::BadParameter {
+            field: "level",
+            index: 0,
+        });
+    }
+    for (field, v) in [
+        ("level.inner_lo", level.inner_lo),
+        ("level.inner_hi", level.inner_hi),
+        ("level.lo", level.lo),
+        ("level.hi", level.hi),
+        ("level.center", level.center),
+    ] {
+        check_model_len(field, v.len(), channels * 4)?;
+        all_finite(field, v)?;
+    }
+    check_model_len("level.bits", level.bits.len(), channels)?;
+    if let Some(index) = level
+        .bits
+        .iter()
+        .position(|&b| !(1..=MAX_UNIFORM_BITS).contains(&b))
+    {
+        return Err(Error::BadParameter {
+            field: "level.bits",
+            index,
+        });
+    }
+    let ordered = |lo: &[u8], hi: &[u8], strict: bool| {
+        f32s(lo).zip(f32s(hi)).position(|(l, h)| {
+            let span = h - l;
+            !(span.is_finite() && if strict { span > 0.0 } else { span >= 0.0 })
+        })
+    };
+    if let Some(index) = ordered(level.lo, level.hi, true) {
+        return Err(Error::BadParameter {
+            field: "level.hi",
+            index,
+        });
+    }
+    if let Some(index) = ordered(level.inner_lo, level.inner_hi, false) {
+        return Err(Error::BadParameter {
+            field: "level.inner_hi",
+            index,
+        });
+    }
+    check_model_len("level.code_bits", level.code_bits.len(), q.bits().len())?;
+    if let Some((i, &b)) = level
+        .code_bits
+        .iter()
+        .enumerate()
+        .find(|(_, &b)| b > MAX_UNIFORM_BITS)
+    {
+        return Err(Error::BitsOutOfRange {
+            dim: i % q.dims().max(1),
+            bits: b,
+            max: MAX_UNIFORM_BITS,
+        });
+    }
+    Ok(())
 }
 
 /// The signal's channels divide the window and are those of the convolutions on the

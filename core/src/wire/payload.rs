@@ -1,6 +1,7 @@
 //! Bit-packed payloads: optional header (fingerprint bits, sequence counter), the
-//! label of a conditional model, the quantizer mode of a switched model, then each
-//! latent code on its own bit width (the mode's).
+//! label of a conditional model, the quantizer mode of a switched model, the level flag
+//! of a model that codes window levels (and after a set flag each channel's level code),
+//! then each latent code on its own bit width (the mode's).
 //!
 //! Bits are written most significant first, fields in the order above, and the payload
 //! is padded with zero bits to its length (that of the mode with the most code bits).
@@ -43,6 +44,9 @@ pub struct PayloadLayout {
     pub modes: u8,
     /// Bits of the mode field: ceil(log2 `modes`), 0 for one mode.
     pub mode_bits: u8,
+    /// Bits of the level flag: 1 for a model that codes window levels
+    /// ([`LevelSpec`](crate::model::LevelSpec)), else 0.
+    pub level_bits: u8,
     /// Sum of the latent codes' bit widths (of the mode with the most).
     pub code_bits: u16,
     /// Payload length in bytes: ceil(total bits / 8).
@@ -51,9 +55,10 @@ pub struct PayloadLayout {
 
 impl PayloadLayout {
     /// The layout of payloads with `header`, the label field of `label_count` labels
-    /// (0 or 1: none), the mode field of `modes` quantizer modes (0 or 1: none) and
-    /// `code_bits` bits of latent codes (the sum of the widths of the mode with the
-    /// most). Refused with [`Error::PayloadTooLarge`] if that is more than
+    /// (0 or 1: none), the mode field of `modes` quantizer modes (0 or 1: none), a level
+    /// flag if `levels`, and `code_bits` bits of codes (the most any payload has: the
+    /// sum of the widths of the mode with the most, with levels their codes too).
+    /// Refused with [`Error::PayloadTooLarge`] if that is more than
     /// [`MAX_PAYLOAD_BYTES`]; a layout of no bits at all takes one byte.
     ///
     /// The header's widths are taken as they are: a model's are checked (0..=16 each)
@@ -63,12 +68,17 @@ impl PayloadLayout {
         header: PayloadHeader,
         label_count: u16,
         modes: u8,
+        levels: bool,
         code_bits: usize,
     ) -> Result<Self, Error> {
         let label_bits = Self::label_field_bits(usize::from(label_count));
         let mode_bits = Self::mode_field_bits(usize::from(modes));
-        let bits = (header.bits() + usize::from(label_bits) + usize::from(mode_bits))
-            .saturating_add(code_bits);
+        let level_bits = u8::from(levels);
+        let bits = (header.bits()
+            + usize::from(label_bits)
+            + usize::from(mode_bits)
+            + usize::from(level_bits))
+        .saturating_add(code_bits);
         if bits > MAX_PAYLOAD_BYTES * 8 {
             return Err(Error::PayloadTooLarge {
                 bits,
@@ -81,6 +91,7 @@ impl PayloadLayout {
             label_bits,
             modes,
             mode_bits,
+            level_bits,
             code_bits: code_bits as u16,
             bytes: bits.div_ceil(8).max(1) as u8,
         })
@@ -98,11 +109,11 @@ impl PayloadLayout {
         field_bits(modes)
     }
 
-    /// The bits a payload of `payload_bytes` bytes leaves for latent codes: its
+    /// The bits a payload of `payload_bytes` bytes leaves for codes: its
     /// `8 · payload_bytes` bits less the `header`, the label field of a model with
-    /// `label_count` labels ([`PayloadLayout::label_field_bits`]) and the mode field of
-    /// `modes` quantizer modes ([`PayloadLayout::mode_field_bits`]), the same fields
-    /// [`PayloadLayout::new`] lays out. Refused with [`Error::PayloadNoCodeBits`] when no
+    /// `label_count` labels ([`PayloadLayout::label_field_bits`]), the mode field of
+    /// `modes` quantizer modes ([`PayloadLayout::mode_field_bits`]) and the level flag if
+    /// `levels`, the same fields [`PayloadLayout::new`] lays out. Refused with [`Error::PayloadNoCodeBits`] when no
     /// bit is left.
     ///
     /// The budget a trainer spreads over latent dimensions; a model whose codes take at
@@ -113,9 +124,9 @@ impl PayloadLayout {
     /// ```
     /// use aecodec_core::{PayloadHeader, PayloadLayout};
     /// let header = PayloadHeader { fingerprint_bits: 4, sequence_bits: 4 };
-    /// // 11 bytes (LoRaWAN US915 DR0), 8 header bits, 5 labels (3 bits), 1 mode.
-    /// let bits = PayloadLayout::code_budget(11, header, 5, 1)?;
-    /// assert_eq!(bits.get(), 88 - 8 - 3);
+    /// // 11 bytes (LoRaWAN US915 DR0), 8 header bits, 5 labels (3 bits), 1 mode, levels.
+    /// let bits = PayloadLayout::code_budget(11, header, 5, 1, true)?;
+    /// assert_eq!(bits.get(), 88 - 8 - 3 - 1);
     /// # Ok::<(), aecodec_core::Error>(())
     /// ```
     pub fn code_budget(
@@ -123,10 +134,12 @@ impl PayloadLayout {
         header: PayloadHeader,
         label_count: usize,
         modes: usize,
+        levels: bool,
     ) -> Result<NonZeroUsize, Error> {
         let overhead_bits = header.bits()
             + usize::from(Self::label_field_bits(label_count))
-            + usize::from(Self::mode_field_bits(modes));
+            + usize::from(Self::mode_field_bits(modes))
+            + usize::from(levels);
         payload_bytes
             .checked_mul(8)
             .and_then(|bits| bits.checked_sub(overhead_bits))
@@ -137,21 +150,18 @@ impl PayloadLayout {
             })
     }
 
-    /// Total bits before padding.
+    /// Total bits before padding (of the payload with the most code bits).
     pub fn total_bits(&self) -> usize {
-        usize::from(self.fingerprint_bits)
-            + usize::from(self.sequence_bits)
-            + usize::from(self.label_bits)
-            + usize::from(self.mode_bits)
-            + usize::from(self.code_bits)
+        self.head_bits() + usize::from(self.code_bits)
     }
 
-    /// Bits before the codes.
+    /// Bits before the codes (and level codes).
     fn head_bits(&self) -> usize {
         usize::from(self.fingerprint_bits)
             + usize::from(self.sequence_bits)
             + usize::from(self.label_bits)
             + usize::from(self.mode_bits)
+            + usize::from(self.level_bits)
     }
 
     /// The tag a payload of the model with `fingerprint` carries: see [`model_tag`].
@@ -208,6 +218,36 @@ pub struct PayloadInfo {
     pub label: Option<u16>,
     /// Quantizer mode the codes are in (0 but for a switched model).
     pub mode: u8,
+    /// Whether the payload carries window levels (its level flag).
+    pub leveled: bool,
+}
+
+/// The bit widths of a model's codes: every quantizer mode's, one after another
+/// ([`LatentQuantizer::bits`](crate::LatentQuantizer::bits)), and for a model that codes
+/// levels, each channel's level code and every mode's widths in a payload with levels
+/// ([`LevelSpec`](crate::model::LevelSpec)'s `bits` and `code_bits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Widths<'a> {
+    /// Every mode's latent widths.
+    pub codes: &'a [u8],
+    /// Level code widths, and every mode's latent widths after levels.
+    pub level: Option<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Widths<'a> {
+    /// Widths of latent codes alone (a model that codes no levels).
+    pub const fn plain(codes: &'a [u8]) -> Self {
+        Widths { codes, level: None }
+    }
+
+    /// The level codes' widths (empty unless `leveled`) and the latent codes' widths of
+    /// `mode` (of `modes`).
+    fn of(&self, modes: u8, mode: u8, leveled: bool) -> (&'a [u8], &'a [u8]) {
+        match self.level {
+            Some((levels, codes)) if leveled => (levels, mode_widths(codes, modes, mode)),
+            _ => (&[], mode_widths(self.codes, modes, mode)),
+        }
+    }
 }
 
 struct BitWriter<'b> {
@@ -332,8 +372,17 @@ impl<T: AsRef<[u8]>> PayloadView<T> {
     /// The quantizer mode field (0 for a layout without one; checked against the
     /// model's modes by [`PayloadRepr::parse`]).
     pub fn mode(&self) -> u8 {
-        let at = self.layout.head_bits() - usize::from(self.layout.mode_bits);
-        self.reader_at(at).get(self.layout.mode_bits) as u8
+        let l = &self.layout;
+        let at = l.head_bits() - usize::from(l.level_bits) - usize::from(l.mode_bits);
+        self.reader_at(at).get(l.mode_bits) as u8
+    }
+
+    /// The level flag: whether the payload carries window levels (false for a layout
+    /// without the flag).
+    pub fn leveled(&self) -> bool {
+        let l = &self.layout;
+        let at = l.head_bits() - usize::from(l.level_bits);
+        self.reader_at(at).get(l.level_bits) != 0
     }
 }
 
@@ -349,19 +398,23 @@ pub struct PayloadRepr<'c> {
     pub label: u16,
     /// The quantizer mode of the codes (switched models; `mode_bits` are sent).
     pub mode: u8,
+    /// Each channel's level code, for a payload with levels (its flag set); `None`
+    /// otherwise.
+    pub levels: Option<&'c [u16]>,
     /// One code per latent dimension, each on its width in the mode.
     pub codes: &'c [u16],
 }
 
 impl<'c> PayloadRepr<'c> {
-    /// Reads every field of `view`, the codes into `codes` (one per dimension, on the
-    /// widths of the payload's mode in `bits`: the model's quantizer widths, every
-    /// mode's one after another, [`LatentQuantizer::bits`](crate::LatentQuantizer::bits)). Refuses a payload whose mode
-    /// is not one of `layout.modes` or whose padding bits are not zero.
+    /// Reads every field of `view`: the level codes of a payload with levels into
+    /// `levels` (one per channel), the codes into `codes` (one per dimension), each on
+    /// its width in `widths` for the payload's mode. Refuses a payload whose mode is not
+    /// one of `layout.modes` or whose padding bits are not zero.
     pub fn parse<T: AsRef<[u8]>>(
         view: &PayloadView<T>,
-        bits: &[u8],
+        widths: Widths<'_>,
         codes: &'c mut [u16],
+        levels: &'c mut [u16],
     ) -> Result<PayloadRepr<'c>, Error> {
         let layout = view.layout;
         let mut r = view.reader_at(0);
@@ -375,7 +428,11 @@ impl<'c> PayloadRepr<'c> {
                 count: layout.modes,
             });
         }
-        let bits = mode_widths(bits, layout.modes, mode);
+        let leveled = r.get(layout.level_bits) != 0;
+        let (level_bits, bits) = widths.of(layout.modes, mode, leveled);
+        for (&b, c) in level_bits.iter().zip(levels.iter_mut()) {
+            *c = r.get(b) as u16;
+        }
         for (&b, c) in bits.iter().zip(codes.iter_mut()) {
             *c = r.get(b) as u16;
         }
@@ -390,20 +447,22 @@ impl<'c> PayloadRepr<'c> {
             padding -= take;
         }
         let n = bits.len().min(codes.len());
+        let c = level_bits.len().min(levels.len());
         Ok(PayloadRepr {
             tag,
             sequence,
             label,
             mode,
+            levels: leveled.then(|| levels.get(..c).unwrap_or(&[])),
             codes: codes.get(..n).unwrap_or(&[]),
         })
     }
 
     /// Writes the payload into `out` (zeroed first: at least `layout.bytes` long, the
-    /// rest untouched) with each code on its width in the mode (`bits` as for
+    /// rest untouched) with each code on its width in the mode (`widths` as for
     /// [`PayloadRepr::parse`]); returns its length, 0 if `out` is too short. Fields are
-    /// cut to their widths.
-    pub fn emit(&self, layout: &PayloadLayout, bits: &[u8], out: &mut [u8]) -> usize {
+    /// cut to their widths; levels are written only if the layout has a level flag.
+    pub fn emit(&self, layout: &PayloadLayout, widths: Widths<'_>, out: &mut [u8]) -> usize {
         let n = usize::from(layout.bytes);
         let Some(out) = out.get_mut(..n) else {
             return 0;
@@ -417,10 +476,13 @@ impl<'c> PayloadRepr<'c> {
         );
         w.put(u32::from(self.label), layout.label_bits);
         w.put(u32::from(self.mode), layout.mode_bits);
-        for (&b, &c) in mode_widths(bits, layout.modes, self.mode)
-            .iter()
-            .zip(self.codes)
-        {
+        let leveled = self.levels.is_some() && layout.level_bits > 0;
+        w.put(u32::from(leveled), layout.level_bits);
+        let (level_bits, bits) = widths.of(layout.modes, self.mode, leveled);
+        for (&b, &c) in level_bits.iter().zip(self.levels.unwrap_or(&[])) {
+            w.put(u32::from(c), b);
+        }
+        for (&b, &c) in bits.iter().zip(self.codes) {
             w.put(u32::from(c), b);
         }
         n
@@ -437,15 +499,15 @@ fn mode_widths(bits: &[u8], modes: u8, mode: u8) -> &[u8] {
 /// Reads a payload's header and codes, checking everything that can be checked: its
 /// length, the model tag, the label against `label_count`, the mode, the padding.
 ///
-/// `bits` are the quantizer's widths, every mode's one after another, as for
-/// [`PayloadRepr::parse`].
+/// `widths` are the model's, as for [`PayloadRepr::parse`].
 pub(crate) fn unpack(
     layout: &PayloadLayout,
     fingerprint: u32,
     label_count: u16,
-    bits: &[u8],
+    widths: Widths<'_>,
     payload: &[u8],
     codes: &mut [u16],
+    levels: &mut [u16],
 ) -> Result<PayloadInfo, Error> {
     let view = PayloadView::new_checked(payload, *layout)?;
     let expected = layout.fingerprint_tag(fingerprint);
@@ -463,11 +525,12 @@ pub(crate) fn unpack(
             count: label_count,
         });
     }
-    let repr = PayloadRepr::parse(&view, bits, codes)?;
+    let repr = PayloadRepr::parse(&view, widths, codes, levels)?;
     Ok(PayloadInfo {
         sequence: (layout.sequence_bits > 0).then_some(repr.sequence),
         label: (label_count > 0).then_some(repr.label),
         mode: repr.mode,
+        leveled: repr.levels.is_some(),
     })
 }
 
@@ -639,27 +702,32 @@ mod tests {
                 sequence_bits,
             };
             for labels in [0u16, 1, 2, 5, 1024] {
-                for modes in [1u8, 2, 3, 16] {
+                for (modes, lv) in [(1u8, false), (2, false), (3, true), (16, false), (1, true)] {
                     for bytes in 1..=MAX_PAYLOAD_BYTES {
                         let budget = PayloadLayout::code_budget(
                             bytes,
                             header,
                             usize::from(labels),
                             usize::from(modes),
+                            lv,
                         );
                         let overhead = header.bits()
                             + usize::from(PayloadLayout::label_field_bits(labels.into()))
-                            + usize::from(PayloadLayout::mode_field_bits(modes.into()));
+                            + usize::from(PayloadLayout::mode_field_bits(modes.into()))
+                            + usize::from(lv);
                         let Ok(bits) = budget else {
                             assert!(overhead >= bytes * 8, "{bytes} bytes, {overhead} bits");
                             continue;
                         };
                         assert_eq!(bits.get(), bytes * 8 - overhead);
-                        let layout = PayloadLayout::new(header, labels, modes, bits.get()).unwrap();
+                        let layout =
+                            PayloadLayout::new(header, labels, modes, lv, bits.get()).unwrap();
                         assert_eq!(usize::from(layout.bytes), bytes);
                         assert_eq!(layout.total_bits(), bytes * 8);
-                        assert!(PayloadLayout::new(header, labels, modes, bits.get() + 1)
-                            .map_or(true, |l| usize::from(l.bytes) == bytes + 1));
+                        assert!(
+                            PayloadLayout::new(header, labels, modes, lv, bits.get() + 1)
+                                .map_or(true, |l| usize::from(l.bytes) == bytes + 1)
+                        );
                     }
                 }
             }
@@ -674,7 +742,7 @@ mod tests {
         };
         let refused = |bytes, labels, modes, overhead_bits| {
             assert_eq!(
-                PayloadLayout::code_budget(bytes, header, labels, modes),
+                PayloadLayout::code_budget(bytes, header, labels, modes, false),
                 Err(Error::PayloadNoCodeBits {
                     payload_bytes: bytes,
                     overhead_bits
@@ -687,11 +755,11 @@ mod tests {
         refused(2, 256, 1, 16);
         refused(usize::MAX, 0, 1, 8); // 8 · bytes overflows: no such payload
         assert_eq!(
-            PayloadLayout::code_budget(3, header, 255, 1).map(NonZeroUsize::get),
+            PayloadLayout::code_budget(3, header, 255, 1, false).map(NonZeroUsize::get),
             Ok(24 - 8 - 8)
         );
         assert_eq!(
-            PayloadLayout::code_budget(12, header, 0, 2).map(NonZeroUsize::get),
+            PayloadLayout::code_budget(12, header, 0, 2, false).map(NonZeroUsize::get),
             Ok(96 - 8 - 1)
         );
     }
@@ -704,20 +772,20 @@ mod tests {
         };
         let max_bits = MAX_PAYLOAD_BYTES * 8;
         assert_eq!(
-            PayloadLayout::new(header, 0, 1, max_bits - 31),
+            PayloadLayout::new(header, 0, 1, false, max_bits - 31),
             Err(Error::PayloadTooLarge {
                 bits: max_bits + 1,
                 max_bits
             })
         );
         assert_eq!(
-            PayloadLayout::new(header, 0, 1, usize::MAX),
+            PayloadLayout::new(header, 0, 1, false, usize::MAX),
             Err(Error::PayloadTooLarge {
                 bits: usize::MAX,
                 max_bits
             })
         );
-        let empty = PayloadLayout::new(PayloadHeader::default(), 0, 0, 0).unwrap();
+        let empty = PayloadLayout::new(PayloadHeader::default(), 0, 0, false, 0).unwrap();
         assert_eq!((empty.bytes, empty.total_bits()), (1, 0));
     }
 

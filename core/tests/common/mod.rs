@@ -102,6 +102,7 @@ impl Tiny {
                 names: b"ecg\n",
                 source: aecodec_core::Source::Series,
             },
+            level: None,
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use aecodec_core::model::int8_weight_offset;
 use aecodec_core::{
-    write_blob, Codec, DenseBytes, HalfSpec, IntBoundary, LatentQuantizer, Meta, Model, ModelSpec,
-    Precision, Signal, Source, MAX_WIDTH,
+    write_blob, Codec, DenseBytes, HalfSpec, IntBoundary, LatentQuantizer, LevelSpec, Meta, Model,
+    ModelSpec, Precision, Signal, Source, MAX_WIDTH,
 };
 
 use crate::data::Window;
@@ -263,6 +263,7 @@ pub fn device_blob(encoder: &[u8], receiver: &[u8]) -> Result<Vec<u8>, Error> {
         ("latent quantizer", a.quantizer != b.quantizer),
         ("payload header", a.header != b.header),
         ("signal", a.signal != b.signal),
+        ("level spec", a.level != b.level),
     ];
     if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
         return Err(Error::InvalidArgument(format!(
@@ -366,6 +367,9 @@ pub fn export_blob(
         },
     };
     let names = model.signal.joined_names();
+    let level_bytes = model.level.as_ref().map(|l| {
+        [&l.inner_lo, &l.inner_hi, &l.lo, &l.hi, &l.center].map(|v| le_f32(v.iter().copied()))
+    });
     let spec = ModelSpec {
         precision,
         input_dim: u16::try_from(model.input_dim)
@@ -389,6 +393,17 @@ pub fn export_blob(
                 Source::Series
             },
         },
+        level: model.level.as_ref().zip(level_bytes.as_ref()).map(
+            |(l, [inner_lo, inner_hi, lo, hi, center])| LevelSpec {
+                inner_lo,
+                inner_hi,
+                bits: &l.bits,
+                lo,
+                hi,
+                center,
+                code_bits: &l.code_bits,
+            },
+        ),
     };
     let needed = match write_blob(&spec, &mut []) {
         Err(aecodec_core::Error::BufferTooSmall { needed, .. }) => needed,

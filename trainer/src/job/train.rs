@@ -125,6 +125,8 @@ pub struct TrainPlan {
     pub noise: f32,
     /// Fit the chosen codec again on training and validation together.
     pub refit: bool,
+    /// Window levels coded beside the codes over this full scale, or `None`.
+    pub levels: Option<crate::level::FullScale>,
     /// The trained-model file to write (atomically).
     pub output: PathBuf,
 }
@@ -400,6 +402,7 @@ impl Fit {
             threads: plan.threads,
             weight_average: plan.weight_average,
             refine: plan.refine,
+            levels: plan.levels.clone(),
             ..TrainConfig::default()
         };
         Ok(Fit {

@@ -75,6 +75,9 @@ pub struct TrainConfig {
     /// codec will be run with; [`crate::select::auto`] compares the candidates through
     /// it. Training itself does not depend on it.
     pub refine: u8,
+    /// Window levels coded beside the codes over this full scale ([`crate::level`]), or
+    /// `None` for none.
+    pub levels: Option<crate::level::FullScale>,
 }
 
 impl Default for TrainConfig {
@@ -108,6 +111,7 @@ impl Default for TrainConfig {
             weight_average: 0.999,
             conv: None,
             refine: DEFAULT_REFINE,
+            levels: None,
         }
     }
 }
@@ -427,6 +431,7 @@ pub fn to_float_model(
         quantizer,
         header,
         signal: SignalInfo::series(channels),
+        level: None,
     }
 }
 

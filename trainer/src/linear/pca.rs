@@ -176,6 +176,7 @@ impl Pca {
             },
             header,
             signal: SignalInfo::series(self.channels),
+            level: None,
         })
     }
 

@@ -61,6 +61,7 @@ pub fn fit_switch_budget(
         },
         header,
         signal: SignalInfo::series(channels),
+        level: None,
     })
 }
 

@@ -536,6 +536,23 @@ fn model_js(s: &mut String, pm: &PortModel<'_>, m: &Model<'_>) -> usize {
             );
         }
     }
+    if let Some(level) = &spec.level {
+        let list = |v: &[u8]| {
+            v.iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "  level: {{ bits: [{}], codeBits: [{}], lo: \"{}\", hi: \"{}\", center: \"{}\" }},",
+            list(level.bits),
+            list(level.code_bits),
+            base64(level.lo),
+            base64(level.hi),
+            base64(level.center)
+        );
+    }
     let _ = writeln!(s, "  normMean: \"{}\",", base64(spec.norm_mean));
     let _ = writeln!(s, "  normStd: \"{}\",", base64(spec.norm_std));
     s.push_str("  layers: [\n");

@@ -236,6 +236,11 @@ function aecPrepare(m) {
   var r = { mean: aecF32s(m.normMean), std: aecF32s(m.normStd), lo: [], hi: [], layers: [] };
   var i, j, k, l, w, lut;
   r.qmean = aecF32s(m.quantizer.mean);
+  if (m.level) {
+    r.levelLo = aecF32s(m.level.lo);
+    r.levelHi = aecF32s(m.level.hi);
+    r.levelCenter = aecF32s(m.level.center);
+  }
   if (m.quantizer.kind !== 'table') {
     r.lo = aecF32s(m.quantizer.lo);
     r.hi = aecF32s(m.quantizer.hi);
@@ -286,6 +291,12 @@ function aecDense(l, r, x, xo, y, yo) {
   }
 }
 
+// The value of `code` on `bits` bits over [lo, hi]: the centre of its uniform cell, in
+// f32 as the core computes it.
+function aecCell(code, lo, hi, bits) {
+  return aecFround(lo + aecFround((code + 0.5) * aecFround(aecFround(hi - lo) / aecPow2(bits))));
+}
+
 function aecHex(n) {
   return '0x' + n.toString(16);
 }
@@ -317,23 +328,32 @@ function aecDecode(m, bytes) {
   if (mode >= modes) {
     return { error: 'quantizer mode ' + mode + ' is not one of the model\'s ' + modes + ' modes: corrupt payload' };
   }
-  var dims = m.quantizer.bits.length / modes, codes = [], k;
-  var bits = m.quantizer.bits.slice(mode * dims, (mode + 1) * dims);
+  // A window sent with its levels (flag set): each channel's level code, then the codes
+  // on the widths of a payload with levels.
+  var leveled = get(m.level ? 1 : 0) === 1, levelCodes = [], k;
+  var table = leveled ? m.level.codeBits : m.quantizer.bits;
+  var dims = m.quantizer.bits.length / modes, codes = [];
+  var bits = table.slice(mode * dims, (mode + 1) * dims);
+  if (leveled) {
+    for (k = 0; k < m.level.bits.length; k++) {
+      levelCodes.push(get(m.level.bits[k]));
+    }
+  }
   for (k = 0; k < bits.length; k++) {
     codes.push(get(bits[k]));
   }
   if (get(bytes.length * 8 - pos) !== 0) {
     return { error: 'payload padding bits are not zero: corrupt payload' };
   }
-  var r = aecPrepare(m), a = [], table = 0, b, levels, n;
+  var r = aecPrepare(m), a = [], b, n;
+  table = 0;
   // The latent, then the one-hot label, in f32.
   for (k = 0; k < bits.length; k++) {
     b = bits[k];
     if (b === 0) {
       a.push(r.qmean[k]);
     } else if (m.quantizer.kind !== 'table') {
-      levels = aecPow2(b);
-      a.push(aecFround(r.lo[k] + aecFround((codes[k] + 0.5) * aecFround(aecFround(r.hi[k] - r.lo[k]) / levels))));
+      a.push(aecCell(codes[k], r.lo[k], r.hi[k], b));
     } else {
       n = aecPow2(b) - 1;
       a.push(r.tables[table + n + codes[k]]);
@@ -377,12 +397,18 @@ function aecDecode(m, bytes) {
       out.push(aecFround((x[i] - m.outZero) * m.outScale));
     }
   }
-  // Sensor units, one array per channel (the window is sample-major).
-  var channels = m.channels.length, window = {}, c, values;
+  // Sensor units, one array per channel (the window is sample-major), moved back by the
+  // levels' shifts: the level's centre less the decoded level.
+  var channels = m.channels.length, window = {}, c, values, v, shift;
   for (c = 0; c < channels; c++) {
     values = [];
+    shift = leveled ? aecFround(r.levelCenter[c] - aecCell(levelCodes[c], r.levelLo[c], r.levelHi[c], m.level.bits[c])) : 0;
     for (i = c; i < out.length; i += channels) {
-      values.push(aecShortest(aecFround(aecFround(out[i] * r.std[i]) + r.mean[i])));
+      v = aecFround(aecFround(out[i] * r.std[i]) + r.mean[i]);
+      if (leveled) {
+        v = aecFround(v - shift);
+      }
+      values.push(aecShortest(v));
     }
     window[m.channels[c]] = values;
   }
