@@ -2038,3 +2038,104 @@ fn export_writes_c_and_rust_sources_that_compile() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn several_people_are_validated_by_person_and_that_choice_is_shipped() {
+    // Six people, each a sinusoid of their own frequency: blocks of all six let PCA learn
+    // every frequency; a person the fit never saw is another matter.
+    let dir = temp_dir("people");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("person,x\n");
+    for (r, f) in [3.1f64, 5.3, 7.7, 9.2, 11.9, 13.4].iter().enumerate() {
+        for t in 0..64 * 40 {
+            let t = t as f64;
+            let v = (2.0 * std::f64::consts::PI * f * t / 64.0 + 0.3 * r as f64).sin()
+                * (1.0 + 0.2 * (t / 500.0).sin());
+            csv.push_str(&format!("p{r},{v:.5}\n"));
+        }
+    }
+    let data = dir.join("people.csv");
+    std::fs::write(&data, csv).unwrap();
+    let train = |split: &str| -> serde_json::Value {
+        let out = run_ok(&[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--group-column",
+            "person",
+            "--split",
+            split,
+            "--steps",
+            "100",
+            "--payload-bytes",
+            "8",
+            "--quiet",
+            "--json",
+            "-o",
+            dir.join(format!("{split}.aect")).to_str().unwrap(),
+        ]);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (blocks, people) = (train("blocks"), train("auto"));
+    assert_eq!(blocks["held_out"]["validation"], serde_json::Value::Null);
+    assert_eq!(people["recordings"], 6);
+    let named = |v: &serde_json::Value| v.as_array().unwrap().len();
+    assert_eq!(
+        (
+            named(&people["held_out"]["validation"]),
+            named(&people["held_out"]["test"])
+        ),
+        (1, 1)
+    );
+    assert_ne!(blocks["variant"], people["variant"], "{blocks}\n{people}");
+    // On the person the fit never saw, the codec the blocks chose scores below the one
+    // shipped.
+    let score = |name: &serde_json::Value| {
+        people["validation"]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| &c["codec"] == name)
+            .map(|c| c["snr_db"].as_f64().unwrap())
+            .unwrap()
+    };
+    assert!(
+        score(&blocks["variant"]) < score(&people["variant"]),
+        "{people}"
+    );
+    let text = run_ok(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--group-column",
+        "person",
+        "--variant",
+        "linear",
+        "--quiet",
+        "-o",
+        dir.join("text.aect").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("chosen on whole recordings the fit did not see"),
+        "{text}"
+    );
+    let one = run_ok(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--columns",
+        "x",
+        "--variant",
+        "linear",
+        "--quiet",
+        "-o",
+        dir.join("one.aect").to_str().unwrap(),
+    ]);
+    let one = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        one.contains("nothing was validated across devices"),
+        "{one}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

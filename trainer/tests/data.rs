@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aecodec_trainer::data::{read_csv, split_rows, CsvOptions, Table, TimeColumn};
+use aecodec_trainer::data::{read_csv, read_recordings, split_rows, CsvOptions, Table, TimeColumn};
 use aecodec_trainer::Error;
 
 /// A CSV file written into its own temp directory (named by process id and test, so
@@ -433,4 +433,70 @@ fn bundled_digits_load_in_row_mode_with_labels() {
     let (train, val, test) = split_rows(rows.len(), 0.7, 0.15);
     let parts = [train, val, test].map(|r| t.row_windows(r.start, r.end).len());
     assert_eq!(parts.iter().sum::<usize>(), 1797);
+}
+
+fn grouped(group: &str) -> CsvOptions {
+    CsvOptions {
+        group_column: Some(group.to_owned()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_group_column_makes_each_group_a_recording_of_its_own() {
+    // Each device's clock starts again: the time column is checked group by group.
+    let f = Fixture::new(
+        "groups",
+        "time,device,x,y\n0.00,a,1,2\n0.01,a,3,4\n0.02,a,5,6\n0.00,b,7,8\n0.01,b,9,10\n",
+    );
+    let opts = grouped("device");
+    let tables = read_recordings(std::slice::from_ref(&f.path), &opts).unwrap();
+    assert_eq!(tables.len(), 2);
+    let shown: Vec<String> = tables
+        .iter()
+        .map(|t| t.path.display().to_string())
+        .collect();
+    assert!(shown[0].ends_with("groups.csv [device=a]"), "{shown:?}");
+    assert!(shown[1].ends_with("groups.csv [device=b]"), "{shown:?}");
+    assert_eq!(
+        tables[0].columns,
+        ["x", "y"],
+        "the group column is no channel"
+    );
+    assert_eq!(
+        tables[0].rows().collect::<Vec<_>>(),
+        [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    );
+    assert_eq!(
+        tables[1].rows().collect::<Vec<_>>(),
+        [[7.0, 8.0], [9.0, 10.0]]
+    );
+    let rate = tables[0].times.as_ref().unwrap().sampling.unwrap().rate_hz;
+    assert!((rate - 100.0).abs() < 1e-6, "{rate}");
+}
+
+#[test]
+fn a_group_that_comes_back_after_another_is_refused_at_its_line() {
+    let shown = expect_data_error(
+        "groups-apart",
+        "device,x\na,1\na,2\nb,3\na,4\n",
+        &grouped("device"),
+        5,
+        Some("device"),
+    );
+    assert!(shown.contains("group `a` comes back"), "{shown}");
+    assert!(shown.contains("sort the file by this column"), "{shown}");
+    expect_data_error(
+        "group-missing",
+        "x\n1\n",
+        &grouped("device"),
+        1,
+        Some("device"),
+    );
+    let both = CsvOptions {
+        columns: Some(vec!["device".into(), "x".into()]),
+        group_column: Some("device".into()),
+        ..Default::default()
+    };
+    expect_data_error("group-channel", "device,x\na,1\n", &both, 1, Some("device"));
 }

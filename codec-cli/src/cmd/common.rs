@@ -38,6 +38,7 @@ impl Columns {
                 Some("none") => TimeColumn::Absent,
                 Some(name) => TimeColumn::Named(name.to_owned()),
             },
+            group_column: None,
         }
     }
 

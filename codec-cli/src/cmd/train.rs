@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use aecodec_core::PayloadHeader;
+use aecodec_trainer::data::CsvOptions;
 use aecodec_trainer::job::train::{
-    ConvChoice, Preset as PlanPreset, TrainEvent, TrainPlan, VariantChoice,
+    ConvChoice, Preset as PlanPreset, SplitChoice, TrainEvent, TrainPlan, VariantChoice,
 };
 use aecodec_trainer::learned::train::{Progress, TrainConfig};
 use aecodec_trainer::learned::variants::ConvShape;
@@ -154,6 +155,18 @@ pub struct Args {
     /// accelerometer in g); `off`: none. Not for vae or cvae.
     #[arg(long, default_value = "off", value_name = "off|data|LO:HI[,LO:HI…]")]
     pub levels: String,
+    /// A column naming each row's device, person or placement: the rows of each value
+    /// (together in the file) are a recording of their own, as a file given with --data
+    /// is. Never a channel.
+    #[arg(long, value_name = "NAME")]
+    pub group_column: Option<String>,
+    /// How recordings are dealt into training, validation and test parts. `recordings`:
+    /// whole recordings, so that the codec is chosen (and tested) on devices, people or
+    /// placements the fit never saw, then fit again on training and validation; `blocks`:
+    /// blocks of every recording; `auto`: whole recordings when there are 3 or more (and
+    /// no --validation / --test files), else blocks.
+    #[arg(long, value_enum, default_value_t = SplitArg::Auto)]
+    pub split: SplitArg,
     /// Output trained-model file (.aect), written atomically.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -163,6 +176,17 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How recordings are dealt into parts (`--split`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitArg {
+    /// Whole recordings with 3 or more, else blocks.
+    Auto,
+    /// Blocks of every recording.
+    Blocks,
+    /// Whole recordings.
+    Recordings,
 }
 
 /// Training presets.
@@ -223,7 +247,10 @@ impl Args {
             data: self.data.clone(),
             validation: self.validation.clone(),
             test: self.test.clone(),
-            csv: self.columns.options(),
+            csv: CsvOptions {
+                group_column: self.group_column.clone(),
+                ..self.columns.options()
+            },
             rows: self.rows,
             channels: self.channels,
             window: self.window,
@@ -250,6 +277,11 @@ impl Args {
             threads: self.threads,
             noise: self.noise,
             refit: !self.no_refit,
+            split: match self.split {
+                SplitArg::Auto => SplitChoice::Auto,
+                SplitArg::Blocks => SplitChoice::Blocks,
+                SplitArg::Recordings => SplitChoice::Recordings,
+            },
             levels: FullScale::parse(&self.levels).map_err(|e| anyhow::anyhow!("--levels: {e}"))?,
             output: self.output.clone(),
         })

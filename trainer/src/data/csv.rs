@@ -20,6 +20,9 @@ pub struct CsvOptions {
     pub label_column: Option<String>,
     /// The time column, whose intervals give the sample rate ([`crate::data::time`]).
     pub time_column: TimeColumn,
+    /// A column naming each row's device, person or placement: the rows of each value
+    /// are a recording of their own ([`read_recordings`]). Never a channel.
+    pub group_column: Option<String>,
 }
 
 /// Which column holds each row's time.
@@ -60,6 +63,9 @@ pub struct Table {
     pub labels: Option<Vec<u16>>,
     /// What the time column said, if one was read.
     pub times: Option<Times>,
+    /// With a group column: each group's value and first row, in file order (each
+    /// group's rows together).
+    pub groups: Option<Vec<(String, usize)>>,
 }
 
 fn data_err(path: &Path, line: usize, column: Option<&str>, message: String) -> Error {
@@ -183,7 +189,10 @@ pub fn read_recordings(paths: &[PathBuf], opts: &CsvOptions) -> Result<Vec<Table
                 });
             }
         }
-        tables.push(t);
+        match (&opts.group_column, t.groups.is_some()) {
+            (Some(column), true) => tables.extend(t.split_groups(column)),
+            _ => tables.push(t),
+        }
     }
     Ok(tables)
 }
@@ -221,6 +230,7 @@ pub fn read_csv_from<R: std::io::Read>(
     let mut intervals = Intervals::default();
     let mut values: Vec<f32> = Vec::new();
     let mut labels = columns.label.map(|_| Vec::new());
+    let mut groups = columns.group.map(|_| Vec::<(String, usize)>::new());
     let mut record = csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
@@ -239,6 +249,24 @@ pub fn read_csv_from<R: std::io::Read>(
             line: record.position().map_or(rows + 2, |p| p.line() as usize),
         };
         row.check_width()?;
+        if let (Some(i), Some(groups)) = (columns.group, groups.as_mut()) {
+            let name = row.cell(i)?.trim();
+            if groups.last().is_none_or(|(g, _)| g != name) {
+                if groups.iter().any(|(g, _)| g == name) {
+                    return Err(row.error(
+                        i,
+                        format!(
+                            "group `{}` comes back after other groups (column {}): the rows of each group must be together; sort the file by this column, then by time",
+                            shown(name),
+                            i + 1
+                        ),
+                    ));
+                }
+                groups.push((name.to_owned(), rows));
+                // A group's first time is not an interval after the previous group's.
+                intervals.restart();
+            }
+        }
         for &i in &columns.channels {
             values.push(row.value(i)?);
         }
@@ -281,6 +309,7 @@ pub fn read_csv_from<R: std::io::Read>(
             column: header[i].clone(),
             sampling: intervals.sampling(),
         }),
+        groups,
     })
 }
 
@@ -292,6 +321,7 @@ struct Columns {
     channels: Vec<usize>,
     label: Option<usize>,
     time: Option<usize>,
+    group: Option<usize>,
     /// The time column was named: every cell must be a time.
     strict_time: bool,
 }
@@ -315,6 +345,7 @@ impl Columns {
             })
         };
         let label = opts.label_column.as_deref().map(find).transpose()?;
+        let group = opts.group_column.as_deref().map(find).transpose()?;
         let time = match &opts.time_column {
             TimeColumn::Named(name) => Some(find(name)?),
             TimeColumn::Absent => None,
@@ -326,9 +357,19 @@ impl Columns {
         let channels: Vec<usize> = match &opts.columns {
             Some(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
             None => (0..header.len())
-                .filter(|&i| Some(i) != label && Some(i) != time)
+                .filter(|&i| Some(i) != label && Some(i) != time && Some(i) != group)
                 .collect(),
         };
+        if let Some(g) =
+            group.filter(|g| channels.contains(g) || Some(*g) == label || Some(*g) == time)
+        {
+            return Err(data_err(
+                path,
+                1,
+                Some(&header[g]),
+                "the group column cannot also be a channel, the label or the time".into(),
+            ));
+        }
         if let Some(t) = time.filter(|t| channels.contains(t) || Some(*t) == label) {
             return Err(data_err(
                 path,
@@ -345,6 +386,7 @@ impl Columns {
             channels,
             label,
             time,
+            group,
             strict_time: matches!(opts.time_column, TimeColumn::Named(_)),
         })
     }
@@ -486,7 +528,30 @@ impl Table {
             values,
             labels,
             times: None,
+            groups: None,
         })
+    }
+
+    /// The table's groups (of its group column `column`) as tables of their own, named
+    /// `FILE [column=value]`; the table itself if it has no groups.
+    pub fn split_groups(self, column: &str) -> Vec<Table> {
+        let Some(groups) = &self.groups else {
+            return vec![self];
+        };
+        let width = self.width();
+        let ends = groups.iter().skip(1).map(|g| g.1).chain([self.len()]);
+        groups
+            .iter()
+            .zip(ends)
+            .map(|((name, start), end)| Table {
+                path: PathBuf::from(format!("{} [{column}={name}]", self.path.display())),
+                columns: self.columns.clone(),
+                values: self.values[start * width..end * width].to_vec(),
+                labels: self.labels.as_ref().map(|l| l[*start..end].to_vec()),
+                times: self.times.clone(),
+                groups: None,
+            })
+            .collect()
     }
 
     /// Values per row (the channel columns).

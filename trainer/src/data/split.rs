@@ -63,7 +63,15 @@ pub struct SplitPlan {
     pub min_block: usize,
     /// Rows left out at the training side of each border with a held-out segment.
     pub guard: usize,
+    /// Deal whole recordings (devices, people, placements) instead of blocks: the
+    /// validation and test parts are recordings the fit never saw
+    /// ([`SplitPlan::recording_parts`]).
+    pub by_recording: bool,
 }
+
+/// Fewest recordings that can be dealt whole: one each for training, validation and
+/// test.
+pub const MIN_RECORDINGS: usize = 3;
 
 /// Blocks per recording of the CLI's split: with 15 % validation and 15 % test, 3 of
 /// every 20 blocks for each, spread over the recording.
@@ -80,6 +88,7 @@ impl SplitPlan {
             blocks: DEFAULT_BLOCKS,
             min_block: 4 * window.max(1),
             guard: window,
+            by_recording: false,
         }
     }
 
@@ -92,7 +101,47 @@ impl SplitPlan {
             blocks: DEFAULT_BLOCKS,
             min_block: 1,
             guard: 0,
+            by_recording: false,
         }
+    }
+
+    /// The part of each of `count` recordings when they are dealt whole: validation and
+    /// test each get `max(1, round(fraction · count))` recordings (none for a fraction
+    /// of 0), spread over the sequence (validation a third of the way into each of its
+    /// stretches, test two thirds), training the rest. Refused for fewer than
+    /// [`MIN_RECORDINGS`] recordings, or when training would get none.
+    pub fn recording_parts(&self, count: usize) -> Result<Vec<Part>, Error> {
+        self.check()?;
+        let share = |f: f64| {
+            if f > 0.0 {
+                ((f * count as f64).round() as usize).max(1)
+            } else {
+                0
+            }
+        };
+        let (nv, nt) = (share(self.validation), share(self.test));
+        if count < MIN_RECORDINGS || nv + nt >= count {
+            return Err(Error::InvalidArgument(format!(
+                "{count} recording(s) cannot be dealt whole into training, validation and test parts (at least {MIN_RECORDINGS}); give more recordings (files, or a --group-column), or split by blocks"
+            )));
+        }
+        let mut parts = vec![Part::Train; count];
+        for (n, part, offset) in [
+            (nv, Part::Validation, 1.0 / 3.0),
+            (nt, Part::Test, 2.0 / 3.0),
+        ] {
+            for k in 0..n {
+                let at = ((k as f64 + offset) * count as f64 / n as f64) as usize;
+                // The next recording still in training, from `at` on (round the end).
+                let free = (0..count)
+                    .map(|i| (at + i) % count)
+                    .find(|&i| parts[i] == Part::Train);
+                if let Some(i) = free {
+                    parts[i] = part;
+                }
+            }
+        }
+        Ok(parts)
     }
 
     fn check(&self) -> Result<(), Error> {
@@ -111,6 +160,20 @@ impl SplitPlan {
     /// of every recording once.
     pub fn segments(&self, lengths: &[usize]) -> Result<Vec<Segment>, Error> {
         self.check()?;
+        if self.by_recording {
+            let parts = self.recording_parts(lengths.len())?;
+            return Ok(lengths
+                .iter()
+                .zip(parts)
+                .enumerate()
+                .filter(|(_, (&n, _))| n > 0)
+                .map(|(recording, (&n, part))| Segment {
+                    recording,
+                    rows: 0..n,
+                    part,
+                })
+                .collect());
+        }
         let fractions = [
             1.0 - self.validation - self.test,
             self.validation,
@@ -340,8 +403,35 @@ mod tests {
     use super::*;
     use crate::data::Window;
 
+    #[test]
+    fn whole_recordings_go_to_one_part_each_and_every_part_gets_one() {
+        let by = SplitPlan {
+            by_recording: true,
+            ..SplitPlan::series(4)
+        };
+        use Part::{Test as X, Train as T, Validation as V};
+        assert_eq!(by.recording_parts(3).unwrap(), [T, V, X]);
+        assert_eq!(by.recording_parts(6).unwrap(), [T, T, V, T, X, T]);
+        for count in 3..40 {
+            let parts = by.recording_parts(count).unwrap();
+            let n = |p: Part| parts.iter().filter(|&&q| q == p).count();
+            let share = ((0.15 * count as f64).round() as usize).max(1);
+            assert_eq!((n(V), n(X)), (share, share), "{count}: {parts:?}");
+            assert!(n(T) >= 1);
+        }
+        for count in [0, 1, 2] {
+            let e = by.recording_parts(count).unwrap_err().to_string();
+            assert!(e.contains("at least 3"), "{e}");
+        }
+        let segments = by.segments(&[100, 0, 50, 70, 80]).unwrap();
+        assert_eq!(segments.len(), 4, "an empty recording has no segment");
+        assert!(segments.iter().all(|s| s.rows.start == 0));
+        assert_eq!(segments[0].rows, 0..100);
+    }
+
     fn plan(guard: usize) -> SplitPlan {
         SplitPlan {
+            by_recording: false,
             validation: 0.15,
             test: 0.15,
             blocks: 20,

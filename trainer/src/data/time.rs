@@ -136,6 +136,11 @@ pub struct Sampling {
 }
 
 impl Intervals {
+    /// Forgets the last time: the next row starts a new recording (a group of rows).
+    pub fn restart(&mut self) {
+        self.last = None;
+    }
+
     /// Adds the next row's time. `Err` holds the previous time when `t` is not later.
     pub fn push(&mut self, t: f64) -> Result<(), f64> {
         if let Some(prev) = self.last {

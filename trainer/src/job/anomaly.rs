@@ -92,6 +92,7 @@ pub fn run(plan: &AnomalyPlan) -> Result<Anomalies, Error> {
         columns: Some(file.layout.columns.clone()),
         label_column: file.layout.label_column.clone(),
         time_column: TimeColumn::Auto,
+        group_column: None,
     };
     let mut table = read_csv(&plan.data, &opts)?;
     to_model_order(&mut table, &model)?;

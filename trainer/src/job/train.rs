@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use aecodec_core::{PayloadHeader, Precision};
 
-use crate::data::split::{Cut, Part, Split, SplitPlan};
+use crate::data::split::{Cut, Part, Split, SplitPlan, MIN_RECORDINGS};
 use crate::data::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
 use crate::data::{read_recordings, CsvOptions, Table, Window};
 use crate::export::lorawan::console_decoder_hidden;
@@ -48,6 +48,31 @@ pub enum VariantChoice {
     Vae,
     /// Conditional VAE (needs a label column).
     Cvae,
+}
+
+/// How the recordings are dealt into training, validation and test parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SplitChoice {
+    /// Whole recordings with [`MIN_RECORDINGS`] or more (and no whole files given for
+    /// validation or test), else blocks.
+    #[default]
+    Auto,
+    /// Blocks of every recording ([`crate::data::split`]).
+    Blocks,
+    /// Whole recordings: validation and test on devices, people or placements the fit
+    /// never saw.
+    Recordings,
+}
+
+/// Which windows the choice and the test figures were measured on: for each of the
+/// validation and test parts, the whole recordings it holds (names), or `None` for
+/// blocks of the recordings the fit saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldOut {
+    /// The validation part's recordings, or `None` for blocks.
+    pub validation: Option<Vec<String>>,
+    /// The test part's recordings, or `None` for blocks.
+    pub test: Option<Vec<String>>,
 }
 
 /// The convolutional front end of the learned variants.
@@ -127,6 +152,8 @@ pub struct TrainPlan {
     pub refit: bool,
     /// Window levels coded beside the codes over this full scale, or `None`.
     pub levels: Option<crate::level::FullScale>,
+    /// How the recordings are dealt into parts.
+    pub split: SplitChoice,
     /// The trained-model file to write (atomically).
     pub output: PathBuf,
 }
@@ -277,8 +304,9 @@ fn four_digits(x: f64) -> f64 {
     (x * scale).round() / scale
 }
 
-/// The recordings dealt into training, validation and test windows.
-fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<Split<'a>, Error> {
+/// The recordings dealt into training, validation and test windows, and what was held
+/// out.
+fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<(Split<'a>, HeldOut), Error> {
     if !plan.rows && plan.window == 0 {
         return Err(Error::Plan(
             "--window 0: a window holds at least one sample".into(),
@@ -296,7 +324,38 @@ fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<Split<'a>, Error> 
             },
         )
     };
+    let whole_files = !rec.validation.is_empty() || !rec.test.is_empty();
+    let by_recording = match plan.split {
+        SplitChoice::Auto => data.len() >= MIN_RECORDINGS && !whole_files,
+        SplitChoice::Blocks => false,
+        SplitChoice::Recordings => true,
+    };
+    let split_plan = SplitPlan {
+        by_recording,
+        ..split_plan
+    };
     let split = Split::new(data, &rec.validation, &rec.test, split_plan, cut)?;
+    let names = |part: Part| -> Vec<String> {
+        split
+            .segments
+            .iter()
+            .filter(|s| s.part == part)
+            .filter_map(|s| {
+                rec.data
+                    .iter()
+                    .chain(&rec.validation)
+                    .chain(&rec.test)
+                    .nth(s.recording)
+            })
+            .map(|t| t.path.display().to_string())
+            .collect()
+    };
+    let whole =
+        |files: &[Table], part: Part| (by_recording || !files.is_empty()).then(|| names(part));
+    let held_out = HeldOut {
+        validation: whole(&rec.validation, Part::Validation),
+        test: whole(&rec.test, Part::Test),
+    };
     let names = || {
         data.iter()
             .map(|t| t.path.display().to_string())
@@ -314,7 +373,7 @@ fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<Split<'a>, Error> 
             )));
         }
     }
-    Ok(split)
+    Ok((split, held_out))
 }
 
 /// What the job fits, decided from the plan and the data before any fit.
@@ -608,6 +667,8 @@ pub struct Trained {
     pub measured: [usize; 2],
     /// Recordings read.
     pub recordings: usize,
+    /// What the validation and test parts were.
+    pub held_out: HeldOut,
 }
 
 impl Trained {
@@ -647,6 +708,7 @@ impl Trained {
             "windows": {"train": train, "validation": validation, "test": test,
                         "validation_measured": val_measured, "test_measured": test_measured},
             "recordings": tr.recordings,
+            "held_out": {"validation": tr.held_out.validation, "test": tr.held_out.test},
             "signal": {"channels": sg.channels, "names": sg.names,
                        "sample_rate_hz": sg.sample_rate_hz.map(json_f32), "rows": sg.rows},
             "fit": {"windows": file.fit_windows, "refit": file.refit},
@@ -718,6 +780,18 @@ impl Trained {
                 String::new()
             }
         );
+        let _ = writeln!(
+            s,
+            "  {}; {}",
+            match &tr.held_out.validation {
+                Some(names) => format!("chosen on whole recordings the fit did not see: {}", names.join(", ")),
+                None => "chosen on blocks of the recordings the fit saw: nothing was validated across devices, people or placements (give 3 or more recordings, a --group-column, or whole files with --validation)".into(),
+            },
+            match &tr.held_out.test {
+                Some(names) => format!("tested on whole recordings: {}", names.join(", ")),
+                None => "tested on blocks of the recordings the fit saw".into(),
+            }
+        );
         let sg = &file.model.signal;
         let _ = writeln!(
             s,
@@ -743,7 +817,7 @@ impl Trained {
 /// `events` how it goes.
 pub fn run(plan: &TrainPlan, events: &mut dyn FnMut(TrainEvent)) -> Result<Trained, Error> {
     let rec = Recordings::read(plan)?;
-    let split = split(plan, &rec)?;
+    let (split, held_out) = split(plan, &rec)?;
     let fit_plan = Fit::new(plan, &rec)?;
     let train = &split.train;
     // The held-out parts are measured through the core on at most HELD_OUT_SAMPLE
@@ -831,6 +905,7 @@ pub fn run(plan: &TrainPlan, events: &mut dyn FnMut(TrainEvent)) -> Result<Train
         windows: [train.len(), split.validation.len(), split.test.len()],
         measured: [val.len(), test.len()],
         recordings: rec.all().count(),
+        held_out,
     })
 }
 
