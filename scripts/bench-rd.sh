@@ -9,6 +9,8 @@
 #   scripts/bench-rd.sh [OUT]            (default bench-rd/ in the target directory)
 #   AECODEC_RD_BUDGETS="6 8 12 16 24 32" AECODEC_RD_DATASETS="ecg gunpoint" AECODEC_RD_STEPS=4000
 #   AECODEC_RD_VENV (default ~/.cache/aecodec-rd-venv): a venv with matplotlib for the plot
+#   AECODEC_RD_ARGS="--levels data": more `aecodec train` arguments for every run (the
+#   docs' table is written only without them)
 #
 # The recordings come from packages on the registries (scripts/rd_data.py says which);
 # The recordings kept for an independent check are never used.
@@ -41,7 +43,8 @@ while IFS=$'\t' read -r name mode window note; do
     esac
     for b in $BUDGETS; do
         start=$SECONDS
-        json="$("$BIN" train "${args[@]}" --payload-bytes "$b" --steps "$STEPS" --quiet --json \
+        # shellcheck disable=SC2086 # AECODEC_RD_ARGS is a list of arguments
+        json="$("$BIN" train "${args[@]}" ${AECODEC_RD_ARGS:-} --payload-bytes "$b" --steps "$STEPS" --quiet --json \
             -o "$OUT/$name-$b.aect")"
         echo "$name ${b} B: $((SECONDS - start)) s" >&2
         python3 -c 'import json,sys; j=json.loads(sys.argv[3]); j["dataset"]=sys.argv[1]; j["budget"]=int(sys.argv[2]); print(json.dumps(j))' \
@@ -59,6 +62,6 @@ PY=python3
 if "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then PY="$VENV/bin/python"; fi
 "$PY" scripts/rd_table.py "$RESULTS" "$OUT" "$STEPS"
 # The docs' table is the whole suite's at the default steps and budgets.
-if [[ -z ${AECODEC_RD_DATASETS:-} && -z ${AECODEC_RD_BUDGETS:-} && $STEPS == 4000 ]]; then
+if [[ -z ${AECODEC_RD_DATASETS:-} && -z ${AECODEC_RD_BUDGETS:-} && -z ${AECODEC_RD_ARGS:-} && $STEPS == 4000 ]]; then
     python3 scripts/doc_section.py rate-distortion "scripts/bench-rd.sh" "$OUT/table.md"
 fi

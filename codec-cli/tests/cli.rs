@@ -2139,3 +2139,49 @@ fn several_people_are_validated_by_person_and_that_choice_is_shipped() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn augmentation_axes_are_named_channels_in_triples_and_need_augment_on() {
+    let dir = temp_dir("augment");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("m.aect");
+    let d = data();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            d.to_str().unwrap(),
+            "--columns",
+            COLS,
+            "--variant",
+            "ae",
+            "--steps",
+            "20",
+            "--quiet",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        stderr_of(&args)
+    };
+    let (code, err) = train(&["--axes", "ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--augment on"), "{err}");
+    let (code, err) = train(&["--augment", "on", "--axes", "ankle_vert,ankle_horiz_fwd"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("not triples"), "{err}");
+    let (code, err) = train(&["--augment", "on", "--axes", "ankle_vert,x,ankle_horiz_fwd"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("no channel named `x`") && err.contains("ankle_vert"),
+        "{err}"
+    );
+    let (code, err) = train(&[
+        "--augment",
+        "on",
+        "--axes",
+        "ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -167,6 +167,16 @@ pub struct Args {
     /// no --validation / --test files), else blocks.
     #[arg(long, value_enum, default_value_t = SplitArg::Auto)]
     pub split: SplitArg,
+    /// Training augmentation of the learned variants, standing for other devices: each
+    /// window of each minibatch gets every channel's gain changed by up to ±10 % and an
+    /// offset of up to a tenth of the channel's range, and with --axes its 3-axis sensors
+    /// turned by a random rotation (half the windows).
+    #[arg(long, value_enum, default_value_t = OnOff::Off)]
+    pub augment: OnOff,
+    /// With --augment on: channel triples, each the x, y and z of one 3-axis sensor
+    /// (accelerometer, gyroscope), turned together: `ax,ay,az` or `ax,ay,az,gx,gy,gz`.
+    #[arg(long, value_name = "X,Y,Z[,X,Y,Z…]", value_delimiter = ',')]
+    pub axes: Vec<String>,
     /// Output trained-model file (.aect), written atomically.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -176,6 +186,15 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A switch.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 /// How recordings are dealt into parts (`--split`).
@@ -241,6 +260,28 @@ fn conv_arg(arg: &str) -> anyhow::Result<ConvChoice> {
 }
 
 impl Args {
+    /// The channel triples of `--axes`, if augmentation is on.
+    fn augment(&self) -> anyhow::Result<Option<Vec<[String; 3]>>> {
+        if self.augment == OnOff::Off {
+            if !self.axes.is_empty() {
+                anyhow::bail!("--axes names the sensors training augmentation turns: give --augment on as well");
+            }
+            return Ok(None);
+        }
+        if !self.axes.len().is_multiple_of(3) {
+            anyhow::bail!(
+                "--axes: {} names, not triples (x,y,z of each 3-axis sensor)",
+                self.axes.len()
+            );
+        }
+        Ok(Some(
+            self.axes
+                .chunks_exact(3)
+                .map(|t| [t[0].clone(), t[1].clone(), t[2].clone()])
+                .collect(),
+        ))
+    }
+
     /// The train job's plan of these arguments.
     fn plan(&self) -> anyhow::Result<TrainPlan> {
         Ok(TrainPlan {
@@ -277,6 +318,7 @@ impl Args {
             threads: self.threads,
             noise: self.noise,
             refit: !self.no_refit,
+            augment: self.augment()?,
             split: match self.split {
                 SplitArg::Auto => SplitChoice::Auto,
                 SplitArg::Blocks => SplitChoice::Blocks,

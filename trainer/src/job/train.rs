@@ -154,6 +154,9 @@ pub struct TrainPlan {
     pub levels: Option<crate::level::FullScale>,
     /// How the recordings are dealt into parts.
     pub split: SplitChoice,
+    /// Training augmentation of the learned variants, turning these channel triples (by
+    /// name; none: gain and offset only), or `None` for none.
+    pub augment: Option<Vec<[String; 3]>>,
     /// The trained-model file to write (atomically).
     pub output: PathBuf,
 }
@@ -428,6 +431,29 @@ impl Fit {
         };
         let labels = if labelled { labels } else { 0 };
         let (signal, rate_from) = signal(plan, rec, in_channels, inputs)?;
+        let augment = match &plan.augment {
+            None => None,
+            Some(_) if plan.rows && plan.channels.is_none() => return Err(Error::Plan(
+                "augmentation changes each channel of a series; rows without --channels have none"
+                    .into(),
+            )),
+            Some(triples) => Some(
+                triples
+                    .iter()
+                    .map(|t| {
+                        let index = |name: &String| {
+                            signal.names.iter().position(|n| n == name).ok_or_else(|| {
+                                Error::Plan(format!(
+                                    "--axes: no channel named `{name}`; the channels are {}",
+                                    signal.names.join(", ")
+                                ))
+                            })
+                        };
+                        Ok([index(&t[0])?, index(&t[1])?, index(&t[2])?])
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?,
+            ),
+        };
         let (conv, decoder_hidden) = match plan.preset {
             None => (plan.conv, plan.decoder_hidden.clone()),
             Some(Preset::LorawanConsole) => {
@@ -462,6 +488,7 @@ impl Fit {
             weight_average: plan.weight_average,
             refine: plan.refine,
             levels: plan.levels.clone(),
+            augment,
             ..TrainConfig::default()
         };
         Ok(Fit {

@@ -6,6 +6,7 @@
 //! the rest train with quantization noise (see [`crate::learned::variants`]); at the end the
 //! quantizer is calibrated and bits allocated again on the final network.
 
+use crate::learned::augment::{channel_ranges, Augment};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -78,6 +79,10 @@ pub struct TrainConfig {
     /// Window levels coded beside the codes over this full scale ([`crate::level`]), or
     /// `None` for none.
     pub levels: Option<crate::level::FullScale>,
+    /// Training augmentation ([`crate::learned::augment`]) with its defaults, turning
+    /// these channel triples (x, y, z of a 3-axis sensor; none: gain and offset only), or
+    /// `None` for none.
+    pub augment: Option<Vec<[usize; 3]>>,
 }
 
 impl Default for TrainConfig {
@@ -112,6 +117,7 @@ impl Default for TrainConfig {
             conv: None,
             refine: DEFAULT_REFINE,
             levels: None,
+            augment: None,
         }
     }
 }
@@ -201,18 +207,27 @@ impl Batches {
 }
 
 /// The normalized inputs and one-hot labels of windows `idx` of `source`, as
-/// [`Batches::new`] makes them.
+/// [`Batches::new`] makes them; with `augment` (and the windows' channels), each window
+/// changed first, drawing from `rng`.
 fn gather<W: WindowSource + ?Sized>(
     source: &W,
     idx: &[u32],
-    mean: &[f32],
-    std: &[f32],
+    (mean, std): (&[f32], &[f32]),
     labels: usize,
+    augment: Option<(&Augment, usize)>,
+    rng: &mut Rng,
 ) -> (Vec<f32>, Vec<f32>) {
     let mut x = Vec::with_capacity(idx.len() * mean.len());
     let mut y = vec![0.0f32; idx.len() * labels];
+    let mut changed = Vec::new();
     for (r, &i) in idx.iter().enumerate() {
-        let (w, l) = source.window(i as usize);
+        let (mut w, l) = source.window(i as usize);
+        if let Some((a, channels)) = augment {
+            changed.clear();
+            changed.extend_from_slice(w);
+            a.apply(&mut changed, channels, rng);
+            w = &changed;
+        }
         x.extend(
             w.iter()
                 .zip(mean.iter().zip(std))
@@ -466,6 +481,10 @@ pub fn train<W: WindowSource + ?Sized>(
     let latent = cfg.latent.unwrap_or((bits / 4).clamp(2, 64));
     let fit_sample = sample(train, FIT_SAMPLE);
     let norm = channel_normalization(&fit_sample, channels)?;
+    let augment = cfg.augment.as_ref().map(|axes| {
+        let ranges = channel_ranges(fit_sample.iter().map(|(w, _)| w.as_slice()), channels);
+        Augment::defaults(&ranges, axes.clone())
+    });
     let data = Batches::new(&fit_sample, &norm.0, &norm.1, labels);
     drop(fit_sample);
     let vdata = Batches::new(val, &norm.0, &norm.1, labels);
@@ -501,7 +520,8 @@ pub fn train<W: WindowSource + ?Sized>(
         }
         let idx = draws.next(&mut rng);
         let step_started = Instant::now();
-        let (x, y) = gather(train, idx, &norm.0, &norm.1, labels);
+        let augmented = augment.as_ref().map(|a| (a, channels));
+        let (x, y) = gather(train, idx, (&norm.0, &norm.1), labels, augmented, &mut rng);
         net.zero_grad();
         let loss = shards.batch_loss(&mut net, &x, &y, batch, step, &mut rng, true);
         if !loss.total.is_finite() {
