@@ -86,9 +86,25 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
             "sequence_bits": layout.sequence_bits,
             "label_bits": layout.label_bits,
             "mode_bits": layout.mode_bits,
+            "level_bits": layout.level_bits,
             "code_bits": layout.code_bits,
         },
+        "levels": model.level().map(|l| {
+            let f = |v: &[u8]| f32s(v).map(json_f32).collect::<Vec<_>>();
+            serde_json::json!({
+                "inner_lo": f(l.inner_lo), "inner_hi": f(l.inner_hi), "bits": l.bits,
+                "lo": f(l.lo), "hi": f(l.hi), "center": f(l.center),
+                "code_bits": l.code_bits.chunks(q.dims().max(1)).collect::<Vec<_>>(),
+            })
+        }),
     })
+}
+
+/// The f32 LE values of a byte field.
+fn f32s(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
 }
 
 /// A half's layers in one line: `in→out activation`, with where a convolution's
@@ -221,14 +237,44 @@ pub fn text(path: &Path, model: &Model<'_>) -> String {
             let _ = writeln!(s, "  bits, mode {m:<5} {:?}", q.mode_bits(m));
         }
     }
-    let _ = writeln!(
+    if let Some(l) = model.level() {
+        let pairs = |a: &[u8], b: &[u8]| {
+            f32s(a)
+                .zip(f32s(b))
+                .map(|(a, b)| format!("{a}..{b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
             s,
-        "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} mode + {} code bits (+ padding)",
+            "  window levels    sent for levels outside {} (per channel), on {:?} bits over {}",
+            pairs(l.inner_lo, l.inner_hi),
+            l.bits,
+            pairs(l.lo, l.hi)
+        );
+        for m in 0..q.modes() {
+            let k = q.dims();
+            let _ = writeln!(
+                s,
+                "  bits with levels{} {:?}",
+                if q.modes() > 1 {
+                    format!(", mode {m}")
+                } else {
+                    String::new()
+                },
+                l.code_bits.get(m * k..(m + 1) * k).unwrap_or(&[])
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} mode + {} level flag + {} code bits (+ padding)",
         layout.bytes,
         layout.fingerprint_bits,
         layout.sequence_bits,
         layout.label_bits,
         layout.mode_bits,
+        layout.level_bits,
         layout.code_bits
     );
     s
