@@ -128,6 +128,7 @@ impl<'q> LatentQuantizer<'q> {
 
     /// Maps `codes` of `mode` (on the widths [`LatentQuantizer::quantize`] took with
     /// `leveled`) back to latent values in `z`; 0-bit dimensions get their mean.
+    #[cfg_attr(not(feature = "switched"), allow(unused_variables))]
     pub(crate) fn dequantize(
         &self,
         codes: &[u16],
