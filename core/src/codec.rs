@@ -51,10 +51,11 @@ impl<'m, const N: usize> Codec<'m, N> {
     }
 
     /// The encoder's latent vector for `window` (features for downstream models),
-    /// before quantization.
+    /// before quantization: the network's own mapping of the window as it is (window
+    /// levels, which only payloads carry, are not applied).
     pub fn latent(&mut self, window: &[f32], label: u16, z: &mut [f32]) -> Result<(), Error> {
         check_len("latent", z.len(), self.model().latent_dim())?;
-        self.engine.run_encoder(window, label)?;
+        self.engine.run_encoder(window, label, false)?;
         z.copy_from_slice(self.engine.latent());
         Ok(())
     }
@@ -64,7 +65,7 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// Fails only if `window` has the wrong length or `meta.label` is not a label of
     /// a conditional model.
     pub fn encode(&mut self, window: &[f32], meta: Meta) -> Result<Payload, Error> {
-        self.engine.run_encoder(window, meta.label)?;
+        self.engine.run_encoder(window, meta.label, true)?;
         self.engine.quantize_latent();
         Ok(self.pack(meta))
     }
@@ -93,7 +94,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         if passes > 0 {
             self.model().check_decoder()?;
         }
-        self.engine.run_encoder(window, meta.label)?;
+        self.engine.run_encoder(window, meta.label, true)?;
         self.engine.quantize_latent();
         if passes > 0 {
             self.engine.refine(window, meta.label, passes);

@@ -526,14 +526,22 @@ impl<'m, const N: usize> Engine<'m, N> {
         Ok(())
     }
 
-    /// Runs the encoder; the latent ends in `values[..latent_dim]`.
-    pub(crate) fn run_encoder(&mut self, window: &[f32], label: u16) -> Result<(), Error> {
+    /// Runs the encoder; the latent ends in `values[..latent_dim]`. With `levels`, a
+    /// window outside the model's inner level range is moved by its levels first (what
+    /// a payload codes); without, the network sees the window as it is.
+    pub(crate) fn run_encoder(
+        &mut self,
+        window: &[f32],
+        label: u16,
+        levels: bool,
+    ) -> Result<(), Error> {
         let spec = self.model.spec();
         let n = self.model.input_dim();
         check_len("window", window.len(), n)?;
         self.check_label(label)?;
         let mut leveled = false;
-        if let (true, Some(level)) = (cfg!(feature = "switched"), self.model.level()) {
+        if let (true, true, Some(level)) = (cfg!(feature = "switched"), levels, self.model.level())
+        {
             let channels = self.model.channels();
             leveled = crate::quant::encode_levels(level, channels, window, &mut self.levels);
         }

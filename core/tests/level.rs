@@ -274,3 +274,23 @@ fn malformed_level_specs_are_refused_naming_the_field() {
     refused(&|m| m.code_bits = vec![3; N - 1], "level.code_bits");
     refused(&|m| m.code_bits = vec![17; N], "17");
 }
+
+#[test]
+fn latent_is_the_networks_own_mapping_without_levels() {
+    let m = Identity::new();
+    let (plain, leveled) = (blob(&m.spec(false)), blob(&m.spec(true)));
+    let (plain, leveled) = (
+        Model::from_bytes(&plain).unwrap(),
+        Model::from_bytes(&leveled).unwrap(),
+    );
+    let (mut a, mut b) = (
+        Codec::<64>::new(&plain).unwrap(),
+        Codec::<64>::new(&leveled).unwrap(),
+    );
+    let w = window(50.0, -3.0);
+    let (mut za, mut zb) = ([0.0f32; N], [0.0f32; N]);
+    a.latent(&w, 0, &mut za).unwrap();
+    b.latent(&w, 0, &mut zb).unwrap();
+    assert_eq!(za, zb);
+    assert_eq!(zb, w, "the identity network's latent is the window itself");
+}
