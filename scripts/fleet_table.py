@@ -116,7 +116,8 @@ def main(argv):
                  else f"differs from train's test SNR by at most {max(diffs):.1e} dB")
         lines += ["", f"Check: the SNR of the untransformed test file coded by `aecodec encode` and "
                       f"decoded by `aecodec decode` (f32 blob, encode's default 4 refinement passes), "
-                      f"measured by `scripts/fleet_snr.py`, {close} in all {len(diffs)} cells."]
+                      f"measured by `scripts/fleet_snr.py`, {close} in "
+                      + (f"all {len(diffs)} cells." if len(diffs) > 1 else "its one cell.")]
     text = "\n".join(lines) + "\n"
     open(f"{out}/table.md", "w").write(text)
     print(text)
