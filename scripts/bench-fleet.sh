@@ -11,6 +11,8 @@
 #   scripts/bench-fleet.sh [OUT]           (default bench-fleet/ in the target directory)
 #   AECODEC_FLEET_BUDGETS="6 8 12 16 24 32" AECODEC_FLEET_PAIRS="watch-people xsens-leg"
 #   AECODEC_FLEET_STEPS=4000 (train's default)
+#   AECODEC_FLEET_ARGS="--levels data": more `aecodec train` arguments for every run (the
+#   docs' tables are written only without them)
 #   AECODEC_FLEET_VENV (default ~/.cache/aecodec-fleet-venv): a venv with numpy (needed to
 #   read one recording) and matplotlib (the plot), made on first use
 #
@@ -55,7 +57,8 @@ while IFS=$'\t' read -r name window note source; do
     for b in $BUDGETS; do
         start=$SECONDS
         model="$OUT/$name-$b.aect"
-        json="$("$BIN" train --data "$dir/train.csv" --test "$dir/test.csv" --window "$window" \
+        # shellcheck disable=SC2086 # AECODEC_FLEET_ARGS is a list of arguments
+        json="$("$BIN" train --data "$dir/train.csv" --test "$dir/test.csv" --window "$window" ${AECODEC_FLEET_ARGS:-} \
             --payload-bytes "$b" --steps "$STEPS" --quiet --json -o "$model")"
         python3 -c 'import json,sys; j=json.loads(sys.argv[3]); j["pair"]=sys.argv[1]; j["budget"]=int(sys.argv[2]); print(json.dumps(j))' \
             "$name" "$b" "$json" >> "$RESULTS.tmp"
@@ -84,7 +87,7 @@ if "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then PY="$VENV/bin/pyt
 minutes=$(( (SECONDS - began + 30) / 60 ))
 "$PY" scripts/fleet_table.py "$RESULTS" "$TRANSFORMS" "$OUT/data/pairs.tsv" "$OUT" "$STEPS" "$minutes"
 # The docs' table is the whole suite's at the default steps and budgets.
-if [[ -z ${AECODEC_FLEET_PAIRS:-} && -z ${AECODEC_FLEET_BUDGETS:-} && $STEPS == 4000 ]]; then
+if [[ -z ${AECODEC_FLEET_PAIRS:-} && -z ${AECODEC_FLEET_BUDGETS:-} && -z ${AECODEC_FLEET_ARGS:-} && $STEPS == 4000 ]]; then
     AECODEC_BENCH_DOC=docs/fleet.md \
         python3 scripts/doc_section.py fleet "scripts/bench-fleet.sh" "$OUT/table.md"
 fi
