@@ -19,7 +19,7 @@
 
 use aecodec_core::{PayloadLayout, MAX_LEVEL_CHANNELS};
 
-use crate::data::Window;
+use crate::data::{channel_ranges, Window};
 use crate::float::{FloatLevel, FloatModel, FloatQuantizer};
 use crate::linear::{allocate_measured, uniform_mse};
 use crate::Error;
@@ -204,19 +204,10 @@ pub fn attach(
             level.inner_hi[c] = level.inner_hi[c].max(v as f32);
         }
     }
-    let (mut sample_lo, mut sample_hi) = (
-        vec![f32::INFINITY; channels],
-        vec![f32::NEG_INFINITY; channels],
-    );
-    for (w, _) in windows {
-        for (i, &x) in w.iter().enumerate() {
-            sample_lo[i % channels] = sample_lo[i % channels].min(x);
-            sample_hi[i % channels] = sample_hi[i % channels].max(x);
-        }
-    }
-    for c in 0..channels {
+    let samples = channel_ranges(windows.iter().map(|(w, _)| w.as_slice()), channels);
+    for (c, &(sample_lo, sample_hi)) in samples.iter().enumerate() {
         let (l, h) = match full_scale {
-            FullScale::FromData => default_full_scale(sample_lo[c], sample_hi[c]),
+            FullScale::FromData => default_full_scale(sample_lo, sample_hi),
             FullScale::All(l, h) => (*l, *h),
             FullScale::PerChannel(ranges) => *ranges.get(c).ok_or_else(|| {
                 Error::InvalidArgument(format!(

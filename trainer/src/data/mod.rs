@@ -11,3 +11,4 @@ pub use csv::{
     csv_record, interleave, read_csv, read_csv_from, read_recordings, split_rows, CsvOptions,
     Table, TimeColumn, Times, Window, MAX_LINE_BYTES,
 };
+pub use windows::channel_ranges;

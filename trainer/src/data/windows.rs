@@ -229,6 +229,25 @@ pub fn windows_for<'t>(
     Ok(set)
 }
 
+/// Each of `channels` interleaved channels' lowest and highest sample in `windows`.
+pub fn channel_ranges<'w>(
+    windows: impl Iterator<Item = &'w [f32]>,
+    channels: usize,
+) -> Vec<(f32, f32)> {
+    let channels = channels.max(1);
+    let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); channels];
+    for w in windows {
+        for (i, &v) in w.iter().enumerate() {
+            let r = &mut ranges[i % channels];
+            *r = (r.0.min(v), r.1.max(v));
+        }
+    }
+    ranges
+        .into_iter()
+        .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (0.0, 0.0) })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

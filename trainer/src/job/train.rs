@@ -343,13 +343,7 @@ fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<(Split<'a>, HeldOu
             .segments
             .iter()
             .filter(|s| s.part == part)
-            .filter_map(|s| {
-                rec.data
-                    .iter()
-                    .chain(&rec.validation)
-                    .chain(&rec.test)
-                    .nth(s.recording)
-            })
+            .filter_map(|s| rec.all().nth(s.recording))
             .map(|t| t.path.display().to_string())
             .collect()
     };

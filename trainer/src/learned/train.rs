@@ -6,7 +6,8 @@
 //! the rest train with quantization noise (see [`crate::learned::variants`]); at the end the
 //! quantizer is calibrated and bits allocated again on the final network.
 
-use crate::learned::augment::{channel_ranges, Augment};
+use crate::data::channel_ranges;
+use crate::learned::augment::Augment;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
