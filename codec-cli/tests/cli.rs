@@ -422,7 +422,8 @@ fn lorawan_codec_decodes_a_switched_model_in_either_mode() {
     ]);
     let inspect = run_ok(&["inspect", blob.to_str().unwrap(), "--json"]);
     let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(d["format_version"], 7);
+    // Version 9: `train` codes window levels by default (a switch without them is 7).
+    assert_eq!(d["format_version"], 9);
     assert_eq!(d["modes"], 2);
     assert_eq!(d["payload"]["mode_bits"], 1);
     let js = dir.join("switch.js");
@@ -533,7 +534,7 @@ fn windows_outside_the_training_levels_decode_with_levels_in_the_core_and_the_lo
     ]);
     let inspect = run_ok(&["inspect", blob.to_str().unwrap(), "--json"]);
     let d: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(d["format_version"], 8);
+    assert_eq!(d["format_version"], 9);
     // The codec's examples are the test part's windows: sent with their levels.
     let js = dir.join("levels.js");
     run_ok(&[
@@ -1796,13 +1797,13 @@ fn bad_inputs_get_clear_errors_naming_file_line_and_column() {
     // A blob of another format version, and a blob that is not a blob.
     let (_, blob) = linear_model(&dir.join("m"));
     let mut newer = std::fs::read(&blob).unwrap();
-    newer[4] = 9;
+    newer[4] = 10;
     let newer_path = write("newer.aem", "");
     std::fs::write(&newer_path, &newer).unwrap();
     let (code, err) = stderr_of(&["inspect", &newer_path]);
     assert_eq!(code, Some(1));
     assert!(
-        err.contains("newer.aem") && err.contains("version 9"),
+        err.contains("newer.aem") && err.contains("version 10"),
         "{err}"
     );
     let (_, err) = stderr_of(&[

@@ -81,7 +81,10 @@ impl<'m, const N: usize> Codec<'m, N> {
     /// decoder code. The search compares f32 errors summed in a fixed order, so a device
     /// and a host with the same core features send the same bytes.
     ///
-    /// A switched model's codes are refined in the mode the plain encoder chose.
+    /// A switched model's codes are refined in the mode the plain encoder chose. A
+    /// window a model with levels sends with them ([`crate::LevelSpec`]) is coded both
+    /// with its levels and without, each refined, and the payload that decodes closer
+    /// sent (the one without on a tie): up to twice the work for such windows.
     ///
     /// Besides [`Codec::encode`]'s errors, refuses (for `passes > 0`) an encoder-only
     /// model, which has no decoder to try codes with.
@@ -94,11 +97,7 @@ impl<'m, const N: usize> Codec<'m, N> {
         if passes > 0 {
             self.model().check_decoder()?;
         }
-        self.engine.run_encoder(window, meta.label, true)?;
-        self.engine.quantize_latent();
-        if passes > 0 {
-            self.engine.refine(window, meta.label, passes);
-        }
+        self.engine.encode(window, meta.label, passes)?;
         Ok(self.pack(meta))
     }
 

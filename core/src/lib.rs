@@ -84,6 +84,6 @@ pub use rx::{Clash, ModelSet, Routed, RxCounts};
 pub use signal::{default_channel_name, sample_time_s, ChannelName};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{
-    model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent,
+    escape_field, model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent,
     SequenceTracker, Widths,
 };

@@ -4,6 +4,7 @@
 use crate::bytes::{f32_at, f32s};
 use crate::limits::MAX_LEVEL_CHANNELS;
 use crate::model::LevelSpec;
+use crate::wire::payload::escape_field;
 use crate::LatentQuantizer;
 
 /// Code of `z` on `bits` bits over the uniform range `[lo, hi)`.
@@ -49,6 +50,31 @@ fn uniform_codes(bits: &[u8], lo: &[u8], hi: &[u8], z: &[f32], codes: &mut [u16]
     }
 }
 
+/// The dimension whose top code a payload on `widths` keeps for payloads with levels:
+/// the escape field ([`escape_field`]) if `reserve` (a payload without levels of a model
+/// that codes them), else none.
+pub(crate) fn reserved(widths: &[u8], reserve: bool) -> Option<usize> {
+    reserve
+        .then(|| escape_field(widths))
+        .flatten()
+        .map(|(e, _)| e)
+}
+
+/// The highest code on `bits` bits: all ones, or the cell below for the `escape` field.
+pub(crate) fn top_code(bits: u8, escape: bool) -> u16 {
+    let all = 1u32.checked_shl(u32::from(bits)).map_or(0, |l| l - 1);
+    all.saturating_sub(u32::from(escape)) as u16
+}
+
+/// Keeps the escape field's code below all ones in a payload without levels (`reserve`).
+fn reserve_escape(bits: &[u8], codes: &mut [u16], reserve: bool) {
+    if let Some(e) = reserved(bits, reserve) {
+        if let (Some(c), Some(&b)) = (codes.get_mut(e), bits.get(e)) {
+            *c = (*c).min(top_code(b, true));
+        }
+    }
+}
+
 /// Values of uniform `codes` on `bits`' widths; a dimension without bits gets its mean.
 fn uniform_values(bits: &[u8], mean: &[u8], lo: &[u8], hi: &[u8], codes: &[u16], z: &mut [f32]) {
     let dims = bits.iter().zip(f32s(mean)).zip(f32s(lo)).zip(f32s(hi));
@@ -73,11 +99,20 @@ impl<'q> LatentQuantizer<'q> {
     /// Quantizes `z` (one value per latent dimension) into `codes` on the quantizer's
     /// widths, or on `leveled`'s ([`LatentQuantizer::widths`]); returns the mode the codes
     /// are in (0 but for a switched quantizer, which keeps the mode whose decoded latent
-    /// is nearest `z`).
-    pub(crate) fn quantize(&self, z: &[f32], codes: &mut [u16], leveled: Option<&[u8]>) -> u8 {
+    /// is nearest `z`). With `reserve` (a payload without levels of a model that codes
+    /// them) the escape field's code stays below all ones.
+    pub(crate) fn quantize(
+        &self,
+        z: &[f32],
+        codes: &mut [u16],
+        leveled: Option<&[u8]>,
+        reserve: bool,
+    ) -> u8 {
         match *self {
             LatentQuantizer::Uniform { lo, hi, .. } => {
-                uniform_codes(self.widths(0, leveled), lo, hi, z, codes);
+                let bits = self.widths(0, leveled);
+                uniform_codes(bits, lo, hi, z, codes);
+                reserve_escape(bits, codes, reserve);
                 0
             }
             #[cfg(feature = "switched")]
@@ -90,14 +125,17 @@ impl<'q> LatentQuantizer<'q> {
             } => {
                 let mut best = (f32::INFINITY, 0u8);
                 for mode in 0..modes {
-                    let b = self.widths(usize::from(mode), leveled);
+                    let widths = self.widths(usize::from(mode), leveled);
+                    let escape = reserved(widths, reserve);
                     let mut error = 0.0f32;
-                    let cells = b.iter().zip(f32s(mean)).zip(f32s(lo)).zip(f32s(hi));
-                    for ((((&b, m), l), h), &v) in cells.zip(z) {
+                    let cells = widths.iter().zip(f32s(mean)).zip(f32s(lo)).zip(f32s(hi));
+                    for (dim, ((((&b, m), l), h), &v)) in cells.zip(z).enumerate() {
                         let d = if b == 0 {
                             v - m
                         } else {
-                            v - uniform_value(uniform_code(v, l, h, b), l, h, b)
+                            let code = uniform_code(v, l, h, b);
+                            let code = code.min(top_code(b, escape == Some(dim)));
+                            v - uniform_value(code, l, h, b)
                         };
                         error += d * d;
                     }
@@ -106,7 +144,9 @@ impl<'q> LatentQuantizer<'q> {
                         best = (error, mode);
                     }
                 }
-                uniform_codes(self.widths(usize::from(best.1), leveled), lo, hi, z, codes);
+                let bits = self.widths(usize::from(best.1), leveled);
+                uniform_codes(bits, lo, hi, z, codes);
+                reserve_escape(bits, codes, reserve);
                 best.1
             }
             LatentQuantizer::Table { bits, tables, .. } => {
@@ -179,7 +219,8 @@ fn channel_means(window: &[f32], channels: usize, means: &mut [f32; MAX_LEVEL_CH
 
 /// Whether `window` (of `channels` interleaved channels) needs its levels sent: some
 /// channel's level lies outside the spec's inner range (a NaN level does not). If so,
-/// each channel's level code is written to `codes`.
+/// each channel's level code is written to `codes`: the fewest whole steps that move
+/// its level into the spec's fit range ([`LevelSpec`]).
 pub(crate) fn encode_levels(
     level: &LevelSpec<'_>,
     channels: usize,
@@ -194,21 +235,31 @@ pub(crate) fn encode_levels(
         .zip(inner)
         .any(|(&m, (lo, hi))| m < lo || m > hi);
     if outside {
-        let cells = level.bits.iter().zip(f32s(level.lo)).zip(f32s(level.hi));
-        for (((&b, l), h), (c, &m)) in cells.zip(codes.iter_mut().zip(&means)) {
-            *c = uniform_code(m, l, h, b);
+        let fit = f32s(level.fit_lo).zip(f32s(level.fit_hi));
+        let cells = level.bits.iter().zip(f32s(level.step)).zip(fit);
+        for (((&b, step), (lo, hi)), (c, &m)) in cells.zip(codes.iter_mut().zip(&means)) {
+            let half = 1i32 << (b.clamp(1, 16) - 1);
+            // `as` saturates and takes NaN to 0: no steps.
+            let k = if m > hi {
+                libm::ceilf((m - hi) / step) as i32
+            } else if m < lo {
+                -(libm::ceilf((lo - m) / step) as i32)
+            } else {
+                0
+            };
+            *c = (k.clamp(-half, half - 1) + half) as u16;
         }
     }
     outside
 }
 
 /// How far each channel of a window with level `codes` is moved before its encoder runs:
-/// the spec's centre less the decoded level (receivers move the decoded window back).
+/// `−k · step` for its `k` steps (receivers move the decoded window back).
 pub(crate) fn level_shifts(level: &LevelSpec<'_>, codes: &[u16], shifts: &mut [f32]) {
-    let cells = level.bits.iter().zip(f32s(level.lo)).zip(f32s(level.hi));
-    let cells = cells.zip(f32s(level.center));
-    for ((((&b, l), h), centre), (&c, s)) in cells.zip(codes.iter().zip(shifts.iter_mut())) {
-        *s = centre - uniform_value(c, l, h, b);
+    let cells = level.bits.iter().zip(f32s(level.step));
+    for ((&b, step), (&c, s)) in cells.zip(codes.iter().zip(shifts.iter_mut())) {
+        let k = i32::from(c) - (1i32 << (b.clamp(1, 16) - 1));
+        *s = -(k as f32) * step;
     }
 }
 

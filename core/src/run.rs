@@ -587,7 +587,19 @@ impl<'m, const N: usize> Engine<'m, N> {
         let k = self.model.latent_dim();
         let q = &self.model.spec().quantizer;
         let widths = leveled_widths(self.model, self.leveled);
-        self.mode = q.quantize(in_bounds(self.values.get(..k)), &mut self.codes, widths);
+        let reserve = self.reserves_escape();
+        self.mode = q.quantize(
+            in_bounds(self.values.get(..k)),
+            &mut self.codes,
+            widths,
+            reserve,
+        );
+    }
+
+    /// Whether the codes being made keep the escape field's top code (a payload without
+    /// levels of a model that codes them).
+    fn reserves_escape(&self) -> bool {
+        self.model.level().is_some() && !self.leveled
     }
 
     /// Writes the payload of `codes` with `sequence` and `label` into `bytes`; returns
@@ -613,18 +625,44 @@ impl<'m, const N: usize> Engine<'m, N> {
         repr.emit(layout, model.payload_widths(), bytes)
     }
 
-    /// Greedy search over `codes` in their mode (see [`Codec::encode_refined`](crate::Codec::encode_refined)).
-    pub(crate) fn refine(&mut self, window: &[f32], label: u16, passes: u8) {
+    /// Encodes `window` into `codes` (and `mode`, and its levels): the encoder, the
+    /// quantizer and `passes` passes of [`Engine::refine`]. With `passes > 0` a window
+    /// outside the model's inner level range is coded both with its levels and without,
+    /// and the coding whose decoded window is closer kept (without on a tie).
+    pub(crate) fn encode(&mut self, window: &[f32], label: u16, passes: u8) -> Result<(), Error> {
+        self.run_encoder(window, label, true)?;
+        self.quantize_latent();
+        if passes == 0 {
+            return Ok(());
+        }
+        let leveled_error = self.refine(window, label, passes);
+        if !self.leveled {
+            return Ok(());
+        }
+        let (codes, mode, levels) = (self.codes, self.mode, self.levels);
+        self.run_encoder(window, label, false)?;
+        self.quantize_latent();
+        if leveled_error < self.refine(window, label, passes) {
+            (self.codes, self.mode, self.levels) = (codes, mode, levels);
+            self.set_leveled(true);
+        }
+        Ok(())
+    }
+
+    /// Greedy search over `codes` in their mode (see [`Codec::encode_refined`](crate::Codec::encode_refined));
+    /// returns the decoded window's squared error with the codes it keeps.
+    pub(crate) fn refine(&mut self, window: &[f32], label: u16, passes: u8) -> f32 {
         let q = &self.model.spec().quantizer;
         let bits = q.widths(
             usize::from(self.mode),
             leveled_widths(self.model, self.leveled),
         );
+        let escape = crate::quant::reserved(bits, self.reserves_escape());
         let mut best = self.code_error(window, label);
         for _ in 0..passes {
             let mut changed = false;
             for (d, &b) in bits.iter().enumerate() {
-                let top = 1u32.checked_shl(u32::from(b)).map_or(0, |l| l - 1);
+                let top = u32::from(crate::quant::top_code(b, escape == Some(d)));
                 let Some(&old) = self.codes.get(d) else {
                     break;
                 };
@@ -647,6 +685,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                 break;
             }
         }
+        best
     }
 
     fn set_code(&mut self, d: usize, code: u16) {

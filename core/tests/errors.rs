@@ -81,12 +81,12 @@ fn rejects_blob_with_newer_version() {
 /// Version 1 stored full-int8 weights signed and row-major and had no `pad` field;
 /// version 2 had no `conv` field; version 3 payloads carry the fingerprint's low bits;
 /// version 4 has no `signal` field; version 5 has no `in_bits` in `IntBoundary`.
-/// (Version 7 adds the switched quantizer, version 8 window levels; a blob without
-/// either is still version 6.)
+/// (Version 7 adds the switched quantizer, version 9 window levels; a blob without
+/// either is still version 6. Version 8's window levels were coded otherwise.)
 #[test]
 fn rejects_blob_of_an_older_version() {
-    assert_eq!((MIN_FORMAT_VERSION, FORMAT_VERSION), (6, 8));
-    for old in [1u16, 2, 3, 4, 5] {
+    assert_eq!((MIN_FORMAT_VERSION, FORMAT_VERSION), (6, 9));
+    for old in [1u16, 2, 3, 4, 5, 8] {
         let mut b = blob(&Tiny::new().spec());
         b[4..6].copy_from_slice(&old.to_le_bytes());
         let e = load(&b);
@@ -94,7 +94,11 @@ fn rejects_blob_of_an_older_version() {
             e,
             Error::UnsupportedVersion {
                 found: old,
-                supported: MIN_FORMAT_VERSION
+                supported: if old == 8 {
+                    FORMAT_VERSION
+                } else {
+                    MIN_FORMAT_VERSION
+                }
             }
         );
         assert!(e.to_string().contains(&format!("version {old} is older")));

@@ -1,6 +1,6 @@
-//! Window levels (format version 8): a window whose level lies outside the range the
+//! Window levels (format version 9): a window whose level lies outside the range the
 //! codec was fit on is sent with its levels and decoded right; every other window is
-//! coded as without them.
+//! coded as without them, but for the escape field's top code.
 
 mod common;
 
@@ -11,8 +11,9 @@ use aecodec_core::{
 use common::{blob, f32_identity, f32s};
 
 /// Two channels of four samples, coded as themselves (identity encoder and decoder) on
-/// 4 bits each over [-1, 1]; with levels: 8 bits per channel over [-100, 100], 3 bits
-/// per sample, for windows whose channel means leave [-0.5, 0.5].
+/// 4 bits each over [-1, 1]; with levels: for windows whose channel means leave
+/// [-0.5, 0.5], each moved into [-0.5, 0.5] in steps of 0.25 (10 bits per channel,
+/// −512 ..= 511 steps), 3 bits per sample.
 struct Identity {
     norm_mean: Vec<u8>,
     norm_std: Vec<u8>,
@@ -25,9 +26,9 @@ struct Identity {
     inner_lo: Vec<u8>,
     inner_hi: Vec<u8>,
     level_bits: Vec<u8>,
-    level_lo: Vec<u8>,
-    level_hi: Vec<u8>,
-    center: Vec<u8>,
+    fit_lo: Vec<u8>,
+    fit_hi: Vec<u8>,
+    step: Vec<u8>,
     code_bits: Vec<u8>,
 }
 
@@ -50,10 +51,10 @@ impl Identity {
             hi: f32s(&[1.0; N]),
             inner_lo: f32s(&[-0.5; 2]),
             inner_hi: f32s(&[0.5; 2]),
-            level_bits: vec![8; 2],
-            level_lo: f32s(&[-100.0; 2]),
-            level_hi: f32s(&[100.0; 2]),
-            center: f32s(&[0.0; 2]),
+            level_bits: vec![10; 2],
+            fit_lo: f32s(&[-0.5; 2]),
+            fit_hi: f32s(&[0.5; 2]),
+            step: f32s(&[0.25; 2]),
             code_bits: vec![3; N],
         }
     }
@@ -94,10 +95,10 @@ impl Identity {
             level: levels.then_some(LevelSpec {
                 inner_lo: &self.inner_lo,
                 inner_hi: &self.inner_hi,
+                fit_lo: &self.fit_lo,
+                fit_hi: &self.fit_hi,
                 bits: &self.level_bits,
-                lo: &self.level_lo,
-                hi: &self.level_hi,
-                center: &self.center,
+                step: &self.step,
                 code_bits: &self.code_bits,
             }),
         }
@@ -130,7 +131,7 @@ fn max_error(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[test]
-fn a_blob_with_levels_is_version_8_and_its_payloads_carry_the_flag() {
+fn a_blob_with_levels_is_version_9_and_its_payloads_spend_no_bit_on_them() {
     let m = Identity::new();
     let (plain, leveled) = (blob(&m.spec(false)), blob(&m.spec(true)));
     assert_eq!(u16::from_le_bytes([plain[4], plain[5]]), MIN_FORMAT_VERSION);
@@ -138,13 +139,11 @@ fn a_blob_with_levels_is_version_8_and_its_payloads_carry_the_flag() {
     let model = Model::from_bytes(&leveled).unwrap();
     assert_eq!(model.level(), m.spec(true).level.as_ref());
     let layout = *model.payload_layout();
-    // 8 header bits, the flag, then max(8 × 4, 2 × 8 + 8 × 3) = 40 code bits.
-    assert_eq!(
-        (layout.level_bits, layout.code_bits, layout.bytes),
-        (1, 40, 7)
-    );
+    // 8 header bits, then max(8 × 4, 4 (the escape field) + 2 × 10 + 8 × 3) = 48 code
+    // bits: a payload without levels has the 40 bits a model without them has, padded.
+    assert_eq!((layout.code_bits, layout.bytes), (48, 7));
     let plain_layout = *Model::from_bytes(&plain).unwrap().payload_layout();
-    assert_eq!((plain_layout.level_bits, plain_layout.bytes), (0, 5));
+    assert_eq!((plain_layout.code_bits, plain_layout.bytes), (32, 5));
 }
 
 #[test]
@@ -158,12 +157,49 @@ fn windows_within_the_inner_range_decode_as_without_levels() {
     for (a, b) in [(0.0, 0.0), (0.4, -0.5), (-0.5, 0.5), (0.25, 0.1)] {
         let w = window(a, b);
         let (bytes, out) = round_trip(&leveled, &w, 0);
-        let (_, plain_out) = round_trip(&plain, &w, 0);
+        let (plain_bytes, plain_out) = round_trip(&plain, &w, 0);
         assert_eq!(out, plain_out, "level {a} {b}");
-        let view = PayloadView::new_checked(&bytes[..], *leveled.payload_layout()).unwrap();
-        assert!(!view.leveled());
         assert!(!leveled.payload_info(&bytes).unwrap().leveled);
+        // The same bits after the model tag (4 bits), padded to the longer payload.
+        assert_eq!(bytes[0] & 0x0f, plain_bytes[0] & 0x0f);
+        assert_eq!(&bytes[1..5], &plain_bytes[1..]);
+        assert_eq!(&bytes[5..], &[0, 0]);
     }
+}
+
+#[test]
+fn the_escape_fields_top_code_is_kept_for_payloads_with_levels() {
+    let m = Identity::new();
+    let leveled = blob(&m.spec(true));
+    let model = Model::from_bytes(&leveled).unwrap();
+    // Channel 0's level is 0, but its first sample lies in dimension 0's top cell
+    // [0.875, 1): without levels it is coded in the cell below, centre 0.8125.
+    let w = [0.9, 0.0, -0.3, 0.0, -0.3, 0.0, -0.3, 0.0];
+    for refine in [0, 4] {
+        let (bytes, out) = round_trip(&model, &w, refine);
+        assert!(!model.payload_info(&bytes).unwrap().leveled);
+        assert_eq!(out[0], 0.8125, "refine {refine}");
+        // Dimension 0 is the escape field, sent first: 14, not 15 (all ones).
+        assert_eq!(bytes[1] >> 4, 14);
+    }
+    // A payload with levels starts its codes with the field all ones.
+    let mut codec = Codec::<64>::new(&model).unwrap();
+    let p = codec.encode(&window(50.0, 0.0), Meta::default()).unwrap();
+    assert_eq!(p.as_bytes()[1] >> 4, 15);
+}
+
+#[test]
+fn a_model_with_levels_needs_an_escape_field_of_two_bits_in_every_mode() {
+    let mut m = Identity::new();
+    m.bits = vec![1; N];
+    let e = Model::from_bytes(&blob(&m.spec(true))).unwrap_err();
+    assert_eq!(
+        e,
+        Error::BadParameter {
+            field: "level.escape",
+            index: 0
+        }
+    );
 }
 
 #[test]
@@ -174,8 +210,8 @@ fn a_window_far_outside_the_training_range_decodes_with_bounded_error() {
         Model::from_bytes(&plain).unwrap(),
         Model::from_bytes(&leveled).unwrap(),
     );
-    // Level cells are 200 / 256 wide: the level is off by at most half a cell, which the
-    // 3-bit codes (cells of 0.25 over [-1, 1]) take up.
+    // Whole steps of 0.25 move each level into [-0.5, 0.5], which the 3-bit codes (cells
+    // of 0.25 over [-1, 1]) take up.
     for (a, b) in [(50.0, 0.0), (-9.81, 9.81), (0.0, -0.6), (-99.0, 99.9)] {
         let w = window(a, b);
         let (bytes, out) = round_trip(&leveled, &w, 0);
@@ -196,12 +232,14 @@ fn levels_outside_the_full_scale_are_clamped_to_its_ends() {
     let m = Identity::new();
     let leveled = blob(&m.spec(true));
     let model = Model::from_bytes(&leveled).unwrap();
-    let w = window(500.0, f32::INFINITY);
+    let w = window(500.0, -1e30);
     let (bytes, out) = round_trip(&model, &w, 0);
     assert!(model.payload_info(&bytes).unwrap().leveled);
     assert!(out.iter().all(|v| v.is_finite()), "{out:?}");
-    // Channel 0 decodes near the top level cell (99.6), not at 500.
-    assert!((out[0] - 99.6).abs() < 1.5, "{}", out[0]);
+    // Channel 0 is moved by the farthest shift, 511 steps (127.75), and decodes at the
+    // top code cell (0.875) above it: 128.625, not at 500; channel 1 at the bottom cell
+    // 512 steps down.
+    assert_eq!((out[0], out[1]), (128.625, -128.875), "{out:?}");
     // A NaN level is not outside the range: the window is coded as it is.
     let (bytes, _) = round_trip(&model, &window(f32::NAN, 0.0), 0);
     assert!(!model.payload_info(&bytes).unwrap().leveled);
@@ -243,15 +281,15 @@ fn the_level_fields_sit_after_the_flag_and_round_trip_through_repr() {
     let p = codec.encode(&window(50.0, -20.0), Meta::default()).unwrap();
     let layout = *model.payload_layout();
     let view = PayloadView::new_checked(p.as_bytes(), layout).unwrap();
-    assert!(view.leveled());
     let widths = Widths {
         codes: &m.bits,
         level: Some((&m.level_bits, &m.code_bits)),
     };
     let (mut codes, mut levels) = ([0u16; N], [0u16; 2]);
     let repr = PayloadRepr::parse(&view, widths, &mut codes, &mut levels).unwrap();
-    // Level codes: floor((50 + 100) / 200 · 256) = 192 and floor(80 / 200 · 256) = 102.
-    assert_eq!(repr.levels, Some(&[192u16, 102][..]));
+    // Level codes: 198 steps down into [-0.5, 0.5] (to 0.5) and 78 up (to -0.5), each
+    // plus 512.
+    assert_eq!(repr.levels, Some(&[710u16, 434][..]));
     let mut again = [0u8; 16];
     let n = repr.emit(&layout, widths, &mut again);
     assert_eq!(&again[..n], p.as_bytes());
@@ -268,9 +306,11 @@ fn malformed_level_specs_are_refused_naming_the_field() {
     refused(&|m| m.level_bits = vec![0, 8], "level.bits");
     refused(&|m| m.level_bits = vec![8, 17], "level.bits");
     refused(&|m| m.level_bits = vec![8], "level.bits");
-    refused(&|m| m.level_hi = f32s(&[100.0, -100.0]), "level.hi");
+    refused(&|m| m.step = f32s(&[1.0, 0.0]), "level.step");
+    refused(&|m| m.step = f32s(&[f32::MAX, 1.0]), "level.step");
     refused(&|m| m.inner_hi = f32s(&[-1.0, 0.5]), "level.inner_hi");
-    refused(&|m| m.center = f32s(&[f32::NAN, 0.0]), "level.center");
+    refused(&|m| m.fit_lo = f32s(&[f32::NAN, 0.0]), "level.fit_lo");
+    refused(&|m| m.fit_hi = f32s(&[0.5, -1.0]), "level.fit_hi");
     refused(&|m| m.code_bits = vec![3; N - 1], "level.code_bits");
     refused(&|m| m.code_bits = vec![17; N], "17");
 }
@@ -293,4 +333,43 @@ fn latent_is_the_networks_own_mapping_without_levels() {
     b.latent(&w, 0, &mut zb).unwrap();
     assert_eq!(za, zb);
     assert_eq!(zb, w, "the identity network's latent is the window itself");
+}
+
+#[test]
+fn only_channels_outside_the_inner_range_are_moved() {
+    let m = Identity::new();
+    let leveled = blob(&m.spec(true));
+    let model = Model::from_bytes(&leveled).unwrap();
+    let mut codec = Codec::<64>::new(&model).unwrap();
+    // Channel 0 far out, channel 1 within: channel 1's code is 0 steps (512).
+    let p = codec.encode(&window(50.0, 0.3), Meta::default()).unwrap();
+    let view = PayloadView::new_checked(p.as_bytes(), *model.payload_layout()).unwrap();
+    let widths = Widths {
+        codes: &m.bits,
+        level: Some((&m.level_bits, &m.code_bits)),
+    };
+    let (mut codes, mut levels) = ([0u16; N], [0u16; 2]);
+    let repr = PayloadRepr::parse(&view, widths, &mut codes, &mut levels).unwrap();
+    assert_eq!(repr.levels, Some(&[710u16, 512][..]));
+}
+
+#[test]
+fn the_refining_encoder_sends_the_coding_that_decodes_closer() {
+    let m = Identity::new();
+    let leveled = blob(&m.spec(true));
+    let model = Model::from_bytes(&leveled).unwrap();
+    // Just outside the inner range the 4-bit codes without levels are closer than the
+    // 3-bit ones with; far outside only levels reach it.
+    for (a, b, leveled) in [(0.0, -0.6, false), (50.0, 0.0, true), (0.7, 0.0, false)] {
+        let w = window(a, b);
+        let (plain_bytes, plain) = round_trip(&model, &w, 0);
+        assert!(model.payload_info(&plain_bytes).unwrap().leveled);
+        let (bytes, refined) = round_trip(&model, &w, 4);
+        assert_eq!(
+            model.payload_info(&bytes).unwrap().leveled,
+            leveled,
+            "{a} {b}"
+        );
+        assert!(max_error(&w, &refined) <= max_error(&w, &plain), "{a} {b}");
+    }
 }

@@ -245,11 +245,11 @@ fn switched_blobs_are_version_7_and_others_stay_version_6() {
         })
     ));
     let mut newer = plain.clone();
-    newer[4..6].copy_from_slice(&9u16.to_le_bytes());
+    newer[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     assert_eq!(
         Model::from_bytes(&newer).err(),
         Some(Error::UnsupportedVersion {
-            found: 9,
+            found: FORMAT_VERSION + 1,
             supported: FORMAT_VERSION
         })
     );

@@ -4,7 +4,7 @@
 
 use aecodec_core::{
     fingerprint, write_blob, Activation, Batch, Codec, Conv, DenseBytes, HalfSpec, IntBoundary,
-    LatentQuantizer, Meta, Model, ModelSpec, PayloadHeader, Precision,
+    LatentQuantizer, LevelSpec, Meta, Model, ModelSpec, PayloadHeader, Precision,
 };
 
 /// Scratch elements of the codecs the targets build: more than any seed model needs, so
@@ -109,7 +109,8 @@ pub fn exercise(model: &Model<'_>, data: &[u8]) {
     assert_eq!(info.label, (count > 0).then_some(label));
 
     // Receivers: decode_latent then Batch on the payloads that pass (the encoded ones,
-    // and the input cut into payload-sized pieces), bit for bit what `decode` gives.
+    // and the input cut into payload-sized pieces) and their levels restored, bit for
+    // bit what `decode` gives.
     let Ok(mut batch) = Batch::<SCRATCH>::new(model) else {
         panic!("a model that decodes makes a Batch of the same scratch");
     };
@@ -117,6 +118,7 @@ pub fn exercise(model: &Model<'_>, data: &[u8]) {
     let mut payloads: Vec<&[u8]> = vec![p.as_bytes(), refined.as_bytes()];
     payloads.extend(data.chunks_exact(len.max(1)).take(6));
     let (mut zs, mut labels, mut expected) = (Vec::new(), Vec::new(), Vec::new());
+    let mut accepted = Vec::new();
     let mut zk = vec![0.0f32; k];
     for q in payloads {
         let latent = codec.decode_latent(q, &mut zk);
@@ -126,6 +128,7 @@ pub fn exercise(model: &Model<'_>, data: &[u8]) {
             "decode_latent and decode agree on what they accept"
         );
         if let Ok(info) = latent {
+            accepted.push(q);
             zs.extend_from_slice(&zk);
             labels.push(info.label.unwrap_or(0));
             expected.extend_from_slice(&out);
@@ -135,6 +138,11 @@ pub fn exercise(model: &Model<'_>, data: &[u8]) {
     batch
         .reconstruct(&zs, &labels, &mut got)
         .expect("Batch of accepted payloads");
+    for (q, w) in accepted.iter().zip(got.chunks_exact_mut(n.max(1))) {
+        model
+            .restore_levels(q, w)
+            .expect("an accepted payload's levels restore");
+    }
     let same = got
         .iter()
         .zip(&expected)
@@ -395,6 +403,20 @@ pub fn tiny_blob() -> Vec<u8> {
 /// switched quantizer of 16 + 5 + 0 or 0 + 3 + 9 bits (format version 7); a 16-bit
 /// sequence counter and no fingerprint bits.
 pub fn int8_weights_blob() -> Vec<u8> {
+    switched_blob(false)
+}
+
+/// [`int8_weights_blob`]'s model on two channels with window levels (format version 9):
+/// levels outside [-0.5, 1.5] and [0, 2] moved into [0, 1] and [0.5, 1.5] in 4 and 3
+/// bits of steps of 0.25 and 0.5.
+pub fn leveled_blob() -> Vec<u8> {
+    switched_blob(true)
+}
+
+fn switched_blob(levels: bool) -> Vec<u8> {
+    let (inner_lo, inner_hi) = (f32_bytes([-0.5, 0.0]), f32_bytes([1.5, 2.0]));
+    let (fit_lo, fit_hi) = (f32_bytes([0.0, 0.5]), f32_bytes([1.0, 1.5]));
+    let step = f32_bytes([0.25, 0.5]);
     let p = Precision::Int8Weights;
     let enc = [
         layer(p, 6, 4, Activation::Tanh),
@@ -410,7 +432,7 @@ pub fn int8_weights_blob() -> Vec<u8> {
         f32_bytes([-1.0, -0.5, -1.0]),
         f32_bytes([1.0, 0.5, 1.0]),
     );
-    let spec = ModelSpec {
+    let mut spec = ModelSpec {
         precision: p,
         input_dim: 6,
         label_count: 0,
@@ -430,9 +452,20 @@ pub fn int8_weights_blob() -> Vec<u8> {
             sequence_bits: 16,
         },
         encoder_of: None,
-        signal: aecodec_core::Signal::series(1),
+        signal: aecodec_core::Signal::series(if levels { 2 } else { 1 }),
         level: None,
     };
+    if levels {
+        spec.level = Some(LevelSpec {
+            inner_lo: &inner_lo,
+            inner_hi: &inner_hi,
+            fit_lo: &fit_lo,
+            fit_hi: &fit_hi,
+            bits: &[4, 3],
+            step: &step,
+            code_bits: &[10, 4, 0, 0, 3, 6],
+        });
+    }
     write(&spec)
 }
 
@@ -547,10 +580,11 @@ pub fn conv_int8_blob() -> Vec<u8> {
 }
 
 /// Every seed model's blob.
-pub fn seed_blobs() -> [Vec<u8>; 4] {
+pub fn seed_blobs() -> [Vec<u8>; 5] {
     [
         tiny_blob(),
         int8_weights_blob(),
+        leveled_blob(),
         conditional_int8_blob(),
         conv_int8_blob(),
     ]

@@ -105,7 +105,7 @@ def test_model_attributes_and_repr(fixtures):
     assert m.label_count == 0 and not m.is_encoder_only
     assert 0 <= m.tag < 16
     assert f"{m.fingerprint:08x}" in repr(m) and "int8-full" in repr(m)
-    assert (aecodec.MIN_FORMAT_VERSION, aecodec.FORMAT_VERSION) == (6, 8)
+    assert (aecodec.MIN_FORMAT_VERSION, aecodec.FORMAT_VERSION) == (6, 9)
 
 
 def test_frame_decoder_keeps_the_good_frames_of_a_corrupted_stream(fixtures):

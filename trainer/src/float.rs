@@ -2,21 +2,20 @@
 
 use std::num::NonZeroUsize;
 
-use aecodec_core::{Activation, Conv, PayloadHeader, PayloadLayout};
+use aecodec_core::{escape_field, Activation, Conv, PayloadHeader, PayloadLayout};
 
 use crate::{normal, Error};
 
 /// Bits a payload of `payload_bytes` leaves for latent codes after `header`, the label
 /// field of `labels` labels and the mode field of `modes` modes: the core's one formula
-/// ([`PayloadLayout::code_budget`], without a level flag: see [`crate::level`]), refused
-/// as an invalid argument when none are left.
+/// ([`PayloadLayout::code_budget`]), refused as an invalid argument when none are left.
 pub fn code_budget(
     payload_bytes: usize,
     header: PayloadHeader,
     labels: usize,
     modes: usize,
 ) -> Result<usize, Error> {
-    PayloadLayout::code_budget(payload_bytes, header, labels, modes, false)
+    PayloadLayout::code_budget(payload_bytes, header, labels, modes)
         .map(NonZeroUsize::get)
         .map_err(|e| Error::InvalidArgument(e.to_string()))
 }
@@ -365,14 +364,14 @@ pub struct FloatLevel {
     pub inner_lo: Vec<f32>,
     /// Highest level coded without a level field.
     pub inner_hi: Vec<f32>,
+    /// Lowest level a window with levels is moved to (the levels the codec was fit on).
+    pub fit_lo: Vec<f32>,
+    /// Highest level a window with levels is moved to.
+    pub fit_hi: Vec<f32>,
     /// Bits of each level code.
     pub bits: Vec<u8>,
-    /// Lower end of the level's range (the sensor's full scale).
-    pub lo: Vec<f32>,
-    /// Upper end of the level's range.
-    pub hi: Vec<f32>,
-    /// Where a window with levels is moved before its encoder runs.
-    pub center: Vec<f32>,
+    /// How far one step moves the channel (positive).
+    pub step: Vec<f32>,
     /// Latent widths of every mode in a payload with levels, mode after mode.
     pub code_bits: Vec<u8>,
 }
@@ -531,8 +530,10 @@ impl FloatModel {
             .unwrap_or(0);
         if let Some(level) = &self.level {
             self.validate_level(level, max_bits)?;
-            let leveled = level.code_bits.chunks(k).map(sum).max().unwrap_or(0);
-            code_bits = code_bits.max(sum(&level.bits) + leveled);
+            for (m, leveled) in level.code_bits.chunks(k.max(1)).enumerate() {
+                let escape = escape_field(self.quantizer.mode_bits(m)).map_or(0, |(_, b)| b);
+                code_bits = code_bits.max(usize::from(escape) + sum(&level.bits) + sum(leveled));
+            }
         }
         if let Some((name, n)) = params.iter().find(|(_, n)| *n != k) {
             return invalid(format!("quantizer.{name}: {n} entries for {k} dimensions"));
@@ -545,8 +546,7 @@ impl FloatModel {
             ));
         }
         // Labels and modes are within the core's limits (checked above), so the casts hold.
-        let levels = self.level.is_some();
-        let layout = PayloadLayout::new(h, labels as u16, modes as u8, levels, code_bits);
+        let layout = PayloadLayout::new(h, labels as u16, modes as u8, code_bits);
         if let Err(aecodec_core::Error::PayloadTooLarge { bits, .. }) = layout {
             return invalid(format!(
                 "quantizer.bits: payloads of {bits} bits, over the {MAX_PAYLOAD_BYTES}-byte limit"
@@ -571,9 +571,9 @@ impl FloatModel {
         for (name, v) in [
             ("inner_lo", &level.inner_lo),
             ("inner_hi", &level.inner_hi),
-            ("lo", &level.lo),
-            ("hi", &level.hi),
-            ("center", &level.center),
+            ("fit_lo", &level.fit_lo),
+            ("fit_hi", &level.fit_hi),
+            ("step", &level.step),
         ] {
             if v.len() != channels {
                 return invalid(format!(
@@ -592,21 +592,34 @@ impl FloatModel {
         if let Some(c) = level.bits.iter().position(|&b| !(1..=16).contains(&b)) {
             return invalid(format!("level.bits[{c}]: {} bits, 1 to 16", level.bits[c]));
         }
-        if let Some(c) = (0..channels)
-            .find(|&c| !(level.lo[c] < level.hi[c] && (level.hi[c] - level.lo[c]).is_finite()))
-        {
-            return invalid(format!(
-                "level.lo[{c}] {} is not below level.hi[{c}] {}",
-                level.lo[c], level.hi[c]
-            ));
-        }
         if let Some(c) = (0..channels).find(|&c| {
-            !(level.inner_lo[c] <= level.inner_hi[c]
-                && (level.inner_hi[c] - level.inner_lo[c]).is_finite())
+            let far = level.step[c] * f32::from(1u16 << (level.bits[c] - 1));
+            !(level.step[c] > 0.0 && far.is_finite())
         }) {
             return invalid(format!(
-                "level.inner_lo[{c}] {} is above level.inner_hi[{c}] {}",
-                level.inner_lo[c], level.inner_hi[c]
+                "level.step[{c}] {}: positive, and finite times 2^{} (its bits less one)",
+                level.step[c],
+                level.bits[c] - 1
+            ));
+        }
+        for (name, lo, hi) in [
+            ("inner", &level.inner_lo, &level.inner_hi),
+            ("fit", &level.fit_lo, &level.fit_hi),
+        ] {
+            if let Some(c) =
+                (0..channels).find(|&c| !(lo[c] <= hi[c] && (hi[c] - lo[c]).is_finite()))
+            {
+                return invalid(format!(
+                    "level.{name}_lo[{c}] {} is above level.{name}_hi[{c}] {}",
+                    lo[c], hi[c]
+                ));
+            }
+        }
+        if let Some(m) = (0..self.quantizer.modes())
+            .find(|&m| escape_field(self.quantizer.mode_bits(m)).is_none_or(|(_, b)| b < 2))
+        {
+            return invalid(format!(
+                "level: mode {m} has no dimension of 2 bits or more to mark payloads with levels"
             ));
         }
         if level.code_bits.len() != self.quantizer.bits().len() {

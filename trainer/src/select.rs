@@ -81,16 +81,14 @@ pub fn fit<W: WindowSource + ?Sized>(
     labels: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FloatModel, Error> {
-    let mut model = fit_codec(kind, cfg, windows, monitor, channels, labels, progress)?;
-    if let Some(full_scale) = &cfg.levels {
-        crate::level::attach(
-            &mut model,
-            &sample(windows, FIT_SAMPLE),
-            cfg.payload_bytes,
-            full_scale,
-        )?;
+    let model = fit_codec(kind, cfg, windows, monitor, channels, labels, progress)?;
+    match &cfg.levels {
+        Some(levels) => {
+            let sample = sample(windows, FIT_SAMPLE);
+            crate::level::fit_for(model, &sample, cfg.payload_bytes, levels)
+        }
+        None => Ok(model),
     }
-    Ok(model)
 }
 
 /// [`fit`] without window levels.

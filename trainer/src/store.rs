@@ -19,7 +19,7 @@ pub const MAGIC: [u8; 4] = *b"AECT";
 /// Version this build writes and reads (2: layers may be convolutions; 3: what the model
 /// was fit on, and held-out windows in place of validation windows; 4: the model's
 /// signal, its channels, names and sample rate; 5: window levels).
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 /// Most calibration (and validation) windows kept in the file.
 pub const KEEP_WINDOWS: usize = 512;
 
@@ -109,7 +109,7 @@ impl TrainedFile {
             return Err(bad(format!(
                 "trained-model format version {version}; this build reads version {VERSION}{}",
                 if version < VERSION {
-                    " (version 5 records the window levels a model codes): train the model again"
+                    " (version 6 codes window levels in whole steps): train the model again"
                 } else {
                     ": upgrade aecodec"
                 }

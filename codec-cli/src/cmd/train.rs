@@ -9,7 +9,7 @@ use aecodec_trainer::job::train::{
 };
 use aecodec_trainer::learned::train::{Progress, TrainConfig};
 use aecodec_trainer::learned::variants::ConvShape;
-use aecodec_trainer::level::FullScale;
+use aecodec_trainer::level::Levels;
 
 use super::common::Columns;
 
@@ -146,14 +146,24 @@ pub struct Args {
     #[arg(long, default_value_t = aecodec_trainer::learned::variants::DAE_NOISE)]
     pub noise: f32,
     /// Window levels, for windows whose level (a channel's mean over the window) lies
-    /// outside every level of the training windows — another device's offset, a sensor
-    /// mounted the other way up: such a window is sent with each channel's level,
-    /// quantized over the sensor's full scale, and its codes on the bits left (every
-    /// payload one flag bit more). `data`: the full scale from the training samples (their
-    /// range, its span again on either side, and its mirror image about zero); `LO:HI` for
-    /// every channel, or `LO:HI,LO:HI,…` one per channel (e.g. `-16:16` for a ±16 g
-    /// accelerometer in g); `off`: none. Not for vae or cvae.
-    #[arg(long, default_value = "off", value_name = "off|data|LO:HI[,LO:HI…]")]
+    /// outside the levels of the training windows — another device's offset, a sensor
+    /// mounted the other way up: such a window is sent with each channel's move back into
+    /// the training levels (in steps of a quarter of their range, as far as the sensor's
+    /// full scale) and its codes on the bits left; other windows keep every bit (the top
+    /// code of one dimension marks a window with levels). The plain encoder sends levels
+    /// from where they were measured to decode training windows better; the refining one
+    /// (`encode --refine`) tries both. `auto`: the full scale from the training samples
+    /// (their range, its span again on either side, and its mirror image about zero),
+    /// for every codec that can code levels (not vae or cvae; payloads of at least two
+    /// code bits per channel), the others without (the summary says why); `data`: the
+    /// same, refused for a codec that cannot; `LO:HI` for every channel, or
+    /// `LO:HI,LO:HI,…` one per channel (e.g. `-16:16` for a ±16 g accelerometer in g);
+    /// `off`: none.
+    #[arg(
+        long,
+        default_value = "auto",
+        value_name = "auto|off|data|LO:HI[,LO:HI…]"
+    )]
     pub levels: String,
     /// A column naming each row's device, person or placement: the rows of each value
     /// (together in the file) are a recording of their own, as a file given with --data
@@ -324,7 +334,7 @@ impl Args {
                 SplitArg::Blocks => SplitChoice::Blocks,
                 SplitArg::Recordings => SplitChoice::Recordings,
             },
-            levels: FullScale::parse(&self.levels).map_err(|e| anyhow::anyhow!("--levels: {e}"))?,
+            levels: Levels::parse(&self.levels).map_err(|e| anyhow::anyhow!("--levels: {e}"))?,
             output: self.output.clone(),
         })
     }

@@ -19,8 +19,11 @@ use crate::{Error, MAX_LAYERS};
 /// First four bytes of every model blob.
 pub const MAGIC: [u8; 4] = *b"AECM";
 /// Newest format version this core reads: the version of a blob that codes window
-/// levels ([`LevelSpec`]).
-pub const FORMAT_VERSION: u16 = 8;
+/// levels ([`LevelSpec`]). Version 8 coded them otherwise and is not read.
+pub const FORMAT_VERSION: u16 = 9;
+/// The retired version of window levels (each channel's level on a grid over the full
+/// scale): refused, its models are exported again.
+const RETIRED_LEVEL_VERSION: u16 = 8;
 /// The version of a blob whose quantizer is [`LatentQuantizer::Switched`] and that codes
 /// no levels.
 pub const SWITCHED_FORMAT_VERSION: u16 = 7;
@@ -400,14 +403,14 @@ pub struct ModelSpec<'a> {
     #[serde(borrow)]
     pub signal: Signal<'a>,
     /// Window levels coded beside the codes, or `None`. Not part of the postcard struct:
-    /// a version-8 body is this struct's encoding followed by the [`LevelSpec`]'s, so
+    /// a version-9 body is this struct's encoding followed by the [`LevelSpec`]'s, so
     /// that the bodies of versions 6 and 7 read as before.
     #[serde(skip)]
     pub level: Option<LevelSpec<'a>>,
 }
 
 impl ModelSpec<'_> {
-    /// The oldest format version that holds this spec: 8 if it codes levels, 7 for a
+    /// The oldest format version that holds this spec: 9 if it codes levels, 7 for a
     /// switched quantizer, else 6.
     pub fn format_version(&self) -> u16 {
         if self.level.is_some() {
@@ -421,32 +424,37 @@ impl ModelSpec<'_> {
     }
 }
 
-/// Window levels (format version 8): how a window whose level lies outside the range
+/// Window levels (format version 9): how a window whose level lies outside the range
 /// the codec was fit on is still decoded right, whatever value the sensor produces.
 ///
 /// A window's level of channel `c` is the mean of its samples of that channel (summed in
 /// f32, in order, divided by the samples). When every channel's level lies within
-/// `[inner_lo, inner_hi]`, the window is coded as without a level spec (the payload's
-/// level flag is 0). Otherwise (flag 1) each channel's level is quantized on its own
-/// `bits` over `[lo, hi]` (the sensor's full scale; uniform cells as
-/// [`LatentQuantizer::Uniform`]'s), every sample of channel `c` is moved by
-/// `shift_c = center_c − level_c` (the decoded level) before the encoder runs, its latent
-/// is quantized on the widths of `code_bits`, and the decoder's output is moved back by
-/// `−shift_c`. Built with the `switched` cargo feature.
+/// `[inner_lo, inner_hi]`, the window is coded as without a level spec (but that its
+/// escape field stays below all ones, [`crate::escape_field`]). Otherwise (the escape
+/// field all ones) each channel gets the fewest whole steps that move
+/// its level into `[fit_lo, fit_hi]`: `k_c = ceilf((level_c − fit_hi_c) / step_c)` above
+/// it, `−ceilf((fit_lo_c − level_c) / step_c)` below, 0 within (and for a NaN level),
+/// clamped to `−2^(bits_c−1) ..= 2^(bits_c−1) − 1` and sent as `k_c + 2^(bits_c−1)` on
+/// `bits_c` bits; every sample of channel `c` is moved by `shift_c = −k_c · step_c` (f32)
+/// before the encoder runs, its latent is quantized on the widths of `code_bits`, and the
+/// decoder's output is moved back by `−shift_c`. [`crate::Codec::encode_refined`] codes
+/// such a window both ways and sends the one that decodes closer. Built with the
+/// `switched` cargo feature.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
 pub struct LevelSpec<'a> {
     /// f32 LE per channel: the lowest level the codec codes without a level field.
     pub inner_lo: &'a [u8],
     /// f32 LE per channel: the highest level the codec codes without a level field.
     pub inner_hi: &'a [u8],
+    /// f32 LE per channel: the lowest level a window with levels is moved to (the levels
+    /// the codec was fit on).
+    pub fit_lo: &'a [u8],
+    /// f32 LE per channel: the highest.
+    pub fit_hi: &'a [u8],
     /// Bits of each channel's level code, 1..=16.
     pub bits: &'a [u8],
-    /// f32 LE per channel: lower end of the level's range.
-    pub lo: &'a [u8],
-    /// f32 LE per channel: upper end of the level's range.
-    pub hi: &'a [u8],
-    /// f32 LE per channel: the level a window is moved to before its encoder runs.
-    pub center: &'a [u8],
+    /// f32 LE per channel: how far one step moves the channel (positive).
+    pub step: &'a [u8],
     /// Bits of each latent dimension in a payload with levels, mode after mode (as
     /// [`LatentQuantizer::bits`]; the quantizer's ranges and means).
     pub code_bits: &'a [u8],
@@ -559,9 +567,11 @@ pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
         return Err(Error::BadMagic { found: magic });
     }
     let version = u16::from_le_bytes([head[4], head[5]]);
-    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) || version == RETIRED_LEVEL_VERSION
+    {
         return Err(Error::UnsupportedVersion {
             found: version,
+            // A retired version is older than the newest: "export again".
             supported: if version < MIN_FORMAT_VERSION {
                 MIN_FORMAT_VERSION
             } else {
@@ -570,7 +580,7 @@ pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
         });
     }
     if version > MIN_FORMAT_VERSION && !cfg!(feature = "switched") {
-        // A switched quantizer (7) or levels (8).
+        // A switched quantizer (7) or levels (9).
         return Err(Error::QuantizerNotBuilt {
             feature: "switched",
         });

@@ -115,18 +115,16 @@ impl<'a> Model<'a> {
             .max()
             .unwrap_or(0);
         if let Some(level) = &spec.level {
-            let k = q.dims();
-            let leveled = level.code_bits.chunks(k.max(1)).map(sum).max();
-            widest_codes = widest_codes.max(sum(level.bits) + leveled.unwrap_or(0));
+            // A payload with levels: the escape field, the level codes, the mode's codes.
+            let k = q.dims().max(1);
+            for (m, leveled) in level.code_bits.chunks(k).enumerate() {
+                let escape = crate::wire::payload::escape_field(q.mode_bits(m));
+                let escape = escape.map_or(0, |(_, b)| usize::from(b));
+                widest_codes = widest_codes.max(escape + sum(level.bits) + sum(leveled));
+            }
         }
         let modes = u8::try_from(q.modes()).unwrap_or(u8::MAX);
-        let layout = PayloadLayout::new(
-            spec.header,
-            spec.label_count,
-            modes,
-            spec.level.is_some(),
-            widest_codes,
-        )?;
+        let layout = PayloadLayout::new(spec.header, spec.label_count, modes, widest_codes)?;
         Ok(Model {
             spec,
             version,

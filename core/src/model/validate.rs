@@ -140,9 +140,10 @@ pub(super) fn validate(spec: &ModelSpec<'_>) -> Result<usize, Error> {
     Ok(widest)
 }
 
-/// A level spec has a range, an inner range, a centre and 1..=16 bits per channel (of at
-/// most [`MAX_LEVEL_CHANNELS`]), and uniform widths for every mode of a uniform or
-/// switched quantizer.
+/// A level spec has an inner and a fit range, a positive step and 1..=16 bits per
+/// channel (of at most [`MAX_LEVEL_CHANNELS`]; every shift its codes reach finite), and
+/// uniform widths for every mode of a uniform or switched quantizer, each of whose modes
+/// has a dimension of 2 bits or more (its escape field).
 #[inline]
 fn validate_level(
     level: &LevelSpec<'_>,
@@ -159,9 +160,9 @@ fn validate_level(
     for (field, v) in [
         ("level.inner_lo", level.inner_lo),
         ("level.inner_hi", level.inner_hi),
-        ("level.lo", level.lo),
-        ("level.hi", level.hi),
-        ("level.center", level.center),
+        ("level.fit_lo", level.fit_lo),
+        ("level.fit_hi", level.fit_hi),
+        ("level.step", level.step),
     ] {
         check_model_len(field, v.len(), channels * 4)?;
         all_finite(field, v)?;
@@ -177,22 +178,43 @@ fn validate_level(
             index,
         });
     }
-    let ordered = |lo: &[u8], hi: &[u8], strict: bool| {
+    let ordered = |lo: &[u8], hi: &[u8]| {
         f32s(lo).zip(f32s(hi)).position(|(l, h)| {
             let span = h - l;
-            !(span.is_finite() && if strict { span > 0.0 } else { span >= 0.0 })
+            !(span.is_finite() && span >= 0.0)
         })
     };
-    if let Some(index) = ordered(level.lo, level.hi, true) {
+    // The farthest shift is 2^(bits − 1) steps.
+    let reach = |(&b, s): (&u8, f32)| s * f32::from(1u16 << (b.max(1) - 1));
+    if let Some(index) = f32s(level.step)
+        .zip(level.bits.iter().zip(f32s(level.step)).map(reach))
+        .position(|(s, far)| !(s > 0.0 && far.is_finite()))
+    {
         return Err(Error::BadParameter {
-            field: "level.hi",
+            field: "level.step",
             index,
         });
     }
-    if let Some(index) = ordered(level.inner_lo, level.inner_hi, false) {
+    if let Some(index) = ordered(level.inner_lo, level.inner_hi) {
         return Err(Error::BadParameter {
             field: "level.inner_hi",
             index,
+        });
+    }
+    if let Some(index) = ordered(level.fit_lo, level.fit_hi) {
+        return Err(Error::BadParameter {
+            field: "level.fit_hi",
+            index,
+        });
+    }
+    // Every mode marks its payloads with levels in a field of 2 bits or more, so that
+    // those without keep 3 codes or more there.
+    if let Some(mode) = (0..q.modes())
+        .find(|&m| crate::wire::payload::escape_field(q.mode_bits(m)).is_none_or(|(_, b)| b < 2))
+    {
+        return Err(Error::BadParameter {
+            field: "level.escape",
+            index: mode,
         });
     }
     check_model_len("level.code_bits", level.code_bits.len(), q.bits().len())?;

@@ -1,7 +1,9 @@
 //! Bit-packed payloads: optional header (fingerprint bits, sequence counter), the
-//! label of a conditional model, the quantizer mode of a switched model, the level flag
-//! of a model that codes window levels (and after a set flag each channel's level code),
-//! then each latent code on its own bit width (the mode's).
+//! label of a conditional model, the quantizer mode of a switched model, then each
+//! latent code on its own bit width (the mode's). A model that codes window levels sends
+//! its mode's escape dimension ([`escape_field`]) first; that field all ones marks a
+//! payload with levels, whose level codes and latent codes (on the level spec's widths)
+//! follow it.
 //!
 //! Bits are written most significant first, fields in the order above, and the payload
 //! is padded with zero bits to its length (that of the mode with the most code bits).
@@ -44,10 +46,8 @@ pub struct PayloadLayout {
     pub modes: u8,
     /// Bits of the mode field: ceil(log2 `modes`), 0 for one mode.
     pub mode_bits: u8,
-    /// Bits of the level flag: 1 for a model that codes window levels
-    /// ([`LevelSpec`](crate::model::LevelSpec)), else 0.
-    pub level_bits: u8,
-    /// Sum of the latent codes' bit widths (of the mode with the most).
+    /// Bits of codes of the payload with the most (the sum of a mode's latent widths; a
+    /// payload with levels: its escape field, level codes and latent codes).
     pub code_bits: u16,
     /// Payload length in bytes: ceil(total bits / 8).
     pub bytes: u8,
@@ -55,9 +55,9 @@ pub struct PayloadLayout {
 
 impl PayloadLayout {
     /// The layout of payloads with `header`, the label field of `label_count` labels
-    /// (0 or 1: none), the mode field of `modes` quantizer modes (0 or 1: none), a level
-    /// flag if `levels`, and `code_bits` bits of codes (the most any payload has: the
-    /// sum of the widths of the mode with the most, with levels their codes too).
+    /// (0 or 1: none), the mode field of `modes` quantizer modes (0 or 1: none), and
+    /// `code_bits` bits of codes (the most any payload has: the sum of the widths of the
+    /// mode with the most, or of a payload with levels).
     /// Refused with [`Error::PayloadTooLarge`] if that is more than
     /// [`MAX_PAYLOAD_BYTES`]; a layout of no bits at all takes one byte.
     ///
@@ -68,17 +68,12 @@ impl PayloadLayout {
         header: PayloadHeader,
         label_count: u16,
         modes: u8,
-        levels: bool,
         code_bits: usize,
     ) -> Result<Self, Error> {
         let label_bits = Self::label_field_bits(usize::from(label_count));
         let mode_bits = Self::mode_field_bits(usize::from(modes));
-        let level_bits = u8::from(levels);
-        let bits = (header.bits()
-            + usize::from(label_bits)
-            + usize::from(mode_bits)
-            + usize::from(level_bits))
-        .saturating_add(code_bits);
+        let bits = (header.bits() + usize::from(label_bits) + usize::from(mode_bits))
+            .saturating_add(code_bits);
         if bits > MAX_PAYLOAD_BYTES * 8 {
             return Err(Error::PayloadTooLarge {
                 bits,
@@ -91,7 +86,6 @@ impl PayloadLayout {
             label_bits,
             modes,
             mode_bits,
-            level_bits,
             code_bits: code_bits as u16,
             bytes: bits.div_ceil(8).max(1) as u8,
         })
@@ -112,9 +106,9 @@ impl PayloadLayout {
     /// The bits a payload of `payload_bytes` bytes leaves for codes: its
     /// `8 · payload_bytes` bits less the `header`, the label field of a model with
     /// `label_count` labels ([`PayloadLayout::label_field_bits`]), the mode field of
-    /// `modes` quantizer modes ([`PayloadLayout::mode_field_bits`]) and the level flag if
-    /// `levels`, the same fields [`PayloadLayout::new`] lays out. Refused with [`Error::PayloadNoCodeBits`] when no
-    /// bit is left.
+    /// `modes` quantizer modes ([`PayloadLayout::mode_field_bits`]), the same fields
+    /// [`PayloadLayout::new`] lays out. Refused with [`Error::PayloadNoCodeBits`] when no
+    /// bit is left. (Window levels take no bit of their own: [`escape_field`].)
     ///
     /// The budget a trainer spreads over latent dimensions; a model whose codes take at
     /// most that many bits has payloads of at most `payload_bytes` bytes. It does not
@@ -124,9 +118,9 @@ impl PayloadLayout {
     /// ```
     /// use aecodec_core::{PayloadHeader, PayloadLayout};
     /// let header = PayloadHeader { fingerprint_bits: 4, sequence_bits: 4 };
-    /// // 11 bytes (LoRaWAN US915 DR0), 8 header bits, 5 labels (3 bits), 1 mode, levels.
-    /// let bits = PayloadLayout::code_budget(11, header, 5, 1, true)?;
-    /// assert_eq!(bits.get(), 88 - 8 - 3 - 1);
+    /// // 11 bytes (LoRaWAN US915 DR0), 8 header bits, 5 labels (3 bits), 1 mode.
+    /// let bits = PayloadLayout::code_budget(11, header, 5, 1)?;
+    /// assert_eq!(bits.get(), 88 - 8 - 3);
     /// # Ok::<(), aecodec_core::Error>(())
     /// ```
     pub fn code_budget(
@@ -134,12 +128,10 @@ impl PayloadLayout {
         header: PayloadHeader,
         label_count: usize,
         modes: usize,
-        levels: bool,
     ) -> Result<NonZeroUsize, Error> {
         let overhead_bits = header.bits()
             + usize::from(Self::label_field_bits(label_count))
-            + usize::from(Self::mode_field_bits(modes))
-            + usize::from(levels);
+            + usize::from(Self::mode_field_bits(modes));
         payload_bytes
             .checked_mul(8)
             .and_then(|bits| bits.checked_sub(overhead_bits))
@@ -155,13 +147,12 @@ impl PayloadLayout {
         self.head_bits() + usize::from(self.code_bits)
     }
 
-    /// Bits before the codes (and level codes).
+    /// Bits before the codes.
     fn head_bits(&self) -> usize {
         usize::from(self.fingerprint_bits)
             + usize::from(self.sequence_bits)
             + usize::from(self.label_bits)
             + usize::from(self.mode_bits)
-            + usize::from(self.level_bits)
     }
 
     /// The tag a payload of the model with `fingerprint` carries: see [`model_tag`].
@@ -218,7 +209,7 @@ pub struct PayloadInfo {
     pub label: Option<u16>,
     /// Quantizer mode the codes are in (0 but for a switched model).
     pub mode: u8,
-    /// Whether the payload carries window levels (its level flag).
+    /// Whether the payload carries window levels (its escape field all ones).
     pub leveled: bool,
 }
 
@@ -240,14 +231,33 @@ impl<'a> Widths<'a> {
         Widths { codes, level: None }
     }
 
-    /// The level codes' widths (empty unless `leveled`) and the latent codes' widths of
-    /// `mode` (of `modes`).
-    fn of(&self, modes: u8, mode: u8, leveled: bool) -> (&'a [u8], &'a [u8]) {
+    /// The latent widths of `mode` (of `modes`) in a payload without levels.
+    fn plain_of(&self, modes: u8, mode: u8) -> &'a [u8] {
+        mode_widths(self.codes, modes, mode)
+    }
+
+    /// The escape field of `mode` ([`escape_field`]), for a model that codes levels.
+    fn escape(&self, modes: u8, mode: u8) -> Option<(usize, u8)> {
+        self.level.and(escape_field(self.plain_of(modes, mode)))
+    }
+
+    /// The level codes' widths and the latent widths of `mode` in a payload with levels.
+    fn leveled(&self, modes: u8, mode: u8) -> (&'a [u8], &'a [u8]) {
         match self.level {
-            Some((levels, codes)) if leveled => (levels, mode_widths(codes, modes, mode)),
-            _ => (&[], mode_widths(self.codes, modes, mode)),
+            Some((levels, codes)) => (levels, mode_widths(codes, modes, mode)),
+            None => (&[], &[]),
         }
     }
+}
+
+/// The escape field of a model that codes window levels, in a mode of latent widths
+/// `plain`: its widest dimension (the first of the widest), `(index, width)`, `None` for
+/// a mode without bits. Its code is sent first; all ones (`2^width − 1`) marks a payload
+/// with levels, so a payload without them never carries that code there (the encoder
+/// takes the cell below), and no payload spends a bit on a flag.
+pub fn escape_field(plain: &[u8]) -> Option<(usize, u8)> {
+    let (index, &width) = plain.iter().enumerate().rev().max_by_key(|&(_, &b)| b)?;
+    (width > 0).then_some((index, width))
 }
 
 struct BitWriter<'b> {
@@ -373,16 +383,8 @@ impl<T: AsRef<[u8]>> PayloadView<T> {
     /// model's modes by [`PayloadRepr::parse`]).
     pub fn mode(&self) -> u8 {
         let l = &self.layout;
-        let at = l.head_bits() - usize::from(l.level_bits) - usize::from(l.mode_bits);
+        let at = l.head_bits() - usize::from(l.mode_bits);
         self.reader_at(at).get(l.mode_bits) as u8
-    }
-
-    /// The level flag: whether the payload carries window levels (false for a layout
-    /// without the flag).
-    pub fn leveled(&self) -> bool {
-        let l = &self.layout;
-        let at = l.head_bits() - usize::from(l.level_bits);
-        self.reader_at(at).get(l.level_bits) != 0
     }
 }
 
@@ -398,8 +400,8 @@ pub struct PayloadRepr<'c> {
     pub label: u16,
     /// The quantizer mode of the codes (switched models; `mode_bits` are sent).
     pub mode: u8,
-    /// Each channel's level code, for a payload with levels (its flag set); `None`
-    /// otherwise.
+    /// Each channel's level code, for a payload with levels (its escape field all ones);
+    /// `None` otherwise.
     pub levels: Option<&'c [u16]>,
     /// One code per latent dimension, each on its width in the mode.
     pub codes: &'c [u16],
@@ -428,13 +430,27 @@ impl<'c> PayloadRepr<'c> {
                 count: layout.modes,
             });
         }
-        let leveled = r.get(layout.level_bits) != 0;
-        let (level_bits, bits) = widths.of(layout.modes, mode, leveled);
-        for (&b, c) in level_bits.iter().zip(levels.iter_mut()) {
-            *c = r.get(b) as u16;
+        let mut bits = widths.plain_of(layout.modes, mode);
+        let mut level_bits: &[u8] = &[];
+        let mut skip = None;
+        if let Some((e, b)) = widths.escape(layout.modes, mode) {
+            let first = r.get(b);
+            if first == mask(b) {
+                (level_bits, bits) = widths.leveled(layout.modes, mode);
+                for (&b, c) in level_bits.iter().zip(levels.iter_mut()) {
+                    *c = r.get(b) as u16;
+                }
+            } else {
+                if let Some(c) = codes.get_mut(e) {
+                    *c = first as u16;
+                }
+                skip = Some(e);
+            }
         }
-        for (&b, c) in bits.iter().zip(codes.iter_mut()) {
-            *c = r.get(b) as u16;
+        for (d, (&b, c)) in bits.iter().zip(codes.iter_mut()).enumerate() {
+            if skip != Some(d) {
+                *c = r.get(b) as u16;
+            }
         }
         // Every bit after the codes, which for a mode with fewer code bits than the
         // longest is more than one byte's padding.
@@ -448,6 +464,7 @@ impl<'c> PayloadRepr<'c> {
         }
         let n = bits.len().min(codes.len());
         let c = level_bits.len().min(levels.len());
+        let leveled = !level_bits.is_empty();
         Ok(PayloadRepr {
             tag,
             sequence,
@@ -461,7 +478,9 @@ impl<'c> PayloadRepr<'c> {
     /// Writes the payload into `out` (zeroed first: at least `layout.bytes` long, the
     /// rest untouched) with each code on its width in the mode (`widths` as for
     /// [`PayloadRepr::parse`]); returns its length, 0 if `out` is too short. Fields are
-    /// cut to their widths; levels are written only if the layout has a level flag.
+    /// cut to their widths; levels are written only for a model that codes them (whose
+    /// `widths` have levels), and the escape field's code of a payload without them is
+    /// written as it is (the encoder keeps it below all ones).
     pub fn emit(&self, layout: &PayloadLayout, widths: Widths<'_>, out: &mut [u8]) -> usize {
         let n = usize::from(layout.bytes);
         let Some(out) = out.get_mut(..n) else {
@@ -476,14 +495,25 @@ impl<'c> PayloadRepr<'c> {
         );
         w.put(u32::from(self.label), layout.label_bits);
         w.put(u32::from(self.mode), layout.mode_bits);
-        let leveled = self.levels.is_some() && layout.level_bits > 0;
-        w.put(u32::from(leveled), layout.level_bits);
-        let (level_bits, bits) = widths.of(layout.modes, self.mode, leveled);
-        for (&b, &c) in level_bits.iter().zip(self.levels.unwrap_or(&[])) {
-            w.put(u32::from(c), b);
+        let mut bits = widths.plain_of(layout.modes, self.mode);
+        let mut skip = None;
+        if let Some((e, b)) = widths.escape(layout.modes, self.mode) {
+            if let Some(levels) = self.levels {
+                w.put(mask(b), b);
+                let level_bits;
+                (level_bits, bits) = widths.leveled(layout.modes, self.mode);
+                for (&b, &c) in level_bits.iter().zip(levels) {
+                    w.put(u32::from(c), b);
+                }
+            } else {
+                w.put(u32::from(self.codes.get(e).copied().unwrap_or(0)), b);
+                skip = Some(e);
+            }
         }
-        for (&b, &c) in bits.iter().zip(self.codes) {
-            w.put(u32::from(c), b);
+        for (d, (&b, &c)) in bits.iter().zip(self.codes).enumerate() {
+            if skip != Some(d) {
+                w.put(u32::from(c), b);
+            }
         }
         n
     }
@@ -702,32 +732,27 @@ mod tests {
                 sequence_bits,
             };
             for labels in [0u16, 1, 2, 5, 1024] {
-                for (modes, lv) in [(1u8, false), (2, false), (3, true), (16, false), (1, true)] {
+                for modes in [1u8, 2, 3, 16] {
                     for bytes in 1..=MAX_PAYLOAD_BYTES {
                         let budget = PayloadLayout::code_budget(
                             bytes,
                             header,
                             usize::from(labels),
                             usize::from(modes),
-                            lv,
                         );
                         let overhead = header.bits()
                             + usize::from(PayloadLayout::label_field_bits(labels.into()))
-                            + usize::from(PayloadLayout::mode_field_bits(modes.into()))
-                            + usize::from(lv);
+                            + usize::from(PayloadLayout::mode_field_bits(modes.into()));
                         let Ok(bits) = budget else {
                             assert!(overhead >= bytes * 8, "{bytes} bytes, {overhead} bits");
                             continue;
                         };
                         assert_eq!(bits.get(), bytes * 8 - overhead);
-                        let layout =
-                            PayloadLayout::new(header, labels, modes, lv, bits.get()).unwrap();
+                        let layout = PayloadLayout::new(header, labels, modes, bits.get()).unwrap();
                         assert_eq!(usize::from(layout.bytes), bytes);
                         assert_eq!(layout.total_bits(), bytes * 8);
-                        assert!(
-                            PayloadLayout::new(header, labels, modes, lv, bits.get() + 1)
-                                .map_or(true, |l| usize::from(l.bytes) == bytes + 1)
-                        );
+                        assert!(PayloadLayout::new(header, labels, modes, bits.get() + 1)
+                            .map_or(true, |l| usize::from(l.bytes) == bytes + 1));
                     }
                 }
             }
@@ -742,7 +767,7 @@ mod tests {
         };
         let refused = |bytes, labels, modes, overhead_bits| {
             assert_eq!(
-                PayloadLayout::code_budget(bytes, header, labels, modes, false),
+                PayloadLayout::code_budget(bytes, header, labels, modes),
                 Err(Error::PayloadNoCodeBits {
                     payload_bytes: bytes,
                     overhead_bits
@@ -755,11 +780,11 @@ mod tests {
         refused(2, 256, 1, 16);
         refused(usize::MAX, 0, 1, 8); // 8 · bytes overflows: no such payload
         assert_eq!(
-            PayloadLayout::code_budget(3, header, 255, 1, false).map(NonZeroUsize::get),
+            PayloadLayout::code_budget(3, header, 255, 1).map(NonZeroUsize::get),
             Ok(24 - 8 - 8)
         );
         assert_eq!(
-            PayloadLayout::code_budget(12, header, 0, 2, false).map(NonZeroUsize::get),
+            PayloadLayout::code_budget(12, header, 0, 2).map(NonZeroUsize::get),
             Ok(96 - 8 - 1)
         );
     }
@@ -772,20 +797,20 @@ mod tests {
         };
         let max_bits = MAX_PAYLOAD_BYTES * 8;
         assert_eq!(
-            PayloadLayout::new(header, 0, 1, false, max_bits - 31),
+            PayloadLayout::new(header, 0, 1, max_bits - 31),
             Err(Error::PayloadTooLarge {
                 bits: max_bits + 1,
                 max_bits
             })
         );
         assert_eq!(
-            PayloadLayout::new(header, 0, 1, false, usize::MAX),
+            PayloadLayout::new(header, 0, 1, usize::MAX),
             Err(Error::PayloadTooLarge {
                 bits: usize::MAX,
                 max_bits
             })
         );
-        let empty = PayloadLayout::new(PayloadHeader::default(), 0, 0, false, 0).unwrap();
+        let empty = PayloadLayout::new(PayloadHeader::default(), 0, 0, 0).unwrap();
         assert_eq!((empty.bytes, empty.total_bits()), (1, 0));
     }
 

@@ -368,7 +368,7 @@ pub fn export_blob(
     };
     let names = model.signal.joined_names();
     let level_bytes = model.level.as_ref().map(|l| {
-        [&l.inner_lo, &l.inner_hi, &l.lo, &l.hi, &l.center].map(|v| le_f32(v.iter().copied()))
+        [&l.inner_lo, &l.inner_hi, &l.fit_lo, &l.fit_hi, &l.step].map(|v| le_f32(v.iter().copied()))
     });
     let spec = ModelSpec {
         precision,
@@ -394,13 +394,13 @@ pub fn export_blob(
             },
         },
         level: model.level.as_ref().zip(level_bytes.as_ref()).map(
-            |(l, [inner_lo, inner_hi, lo, hi, center])| LevelSpec {
+            |(l, [inner_lo, inner_hi, fit_lo, fit_hi, step])| LevelSpec {
                 inner_lo,
                 inner_hi,
+                fit_lo,
+                fit_hi,
                 bits: &l.bits,
-                lo,
-                hi,
-                center,
+                step,
                 code_bits: &l.code_bits,
             },
         ),

@@ -150,8 +150,8 @@ pub struct TrainPlan {
     pub noise: f32,
     /// Fit the chosen codec again on training and validation together.
     pub refit: bool,
-    /// Window levels coded beside the codes over this full scale, or `None`.
-    pub levels: Option<crate::level::FullScale>,
+    /// Window levels coded beside the codes, or `None`.
+    pub levels: Option<crate::level::Levels>,
     /// How the recordings are dealt into parts.
     pub split: SplitChoice,
     /// Training augmentation of the learned variants, turning these channel triples (by
@@ -730,12 +730,21 @@ impl Trained {
                         "validation_measured": val_measured, "test_measured": test_measured},
             "recordings": tr.recordings,
             "held_out": {"validation": tr.held_out.validation, "test": tr.held_out.test},
+            "levels": {"coded": file.model.level.is_some(), "why_not": self.levels_missing(plan)},
             "signal": {"channels": sg.channels, "names": sg.names,
                        "sample_rate_hz": sg.sample_rate_hz.map(json_f32), "rows": sg.rows},
             "fit": {"windows": file.fit_windows, "refit": file.refit},
             "seconds": {"total": seconds,
                         "training_steps": crate::learned::train::step_time().as_secs_f64()},
         })
+    }
+
+    /// Why the shipped model codes no window levels though `plan` asked for them where
+    /// it can ([`crate::level::unfit`]); `None` if it codes them or none were asked for.
+    fn levels_missing(&self, plan: &TrainPlan) -> Option<String> {
+        let model = &self.file.model;
+        plan.levels.as_ref().filter(|_| model.level.is_none())?;
+        crate::level::unfit(model, self.payload_bytes)
     }
 
     /// What the job did, in lines of text (`aecodec train`).
@@ -813,6 +822,15 @@ impl Trained {
                 None => "tested on blocks of the recordings the fit saw".into(),
             }
         );
+        let levels = match (&file.model.level, self.levels_missing(plan)) {
+            (Some(_), _) => {
+                "sent for windows outside the training levels (`aecodec inspect` shows where)"
+                    .to_string()
+            }
+            (None, Some(why)) => format!("not coded: {why}"),
+            (None, None) => "off".to_string(),
+        };
+        let _ = writeln!(s, "  window levels {levels}");
         let sg = &file.model.signal;
         let _ = writeln!(
             s,

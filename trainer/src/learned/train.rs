@@ -77,9 +77,8 @@ pub struct TrainConfig {
     /// codec will be run with; [`crate::select::auto`] compares the candidates through
     /// it. Training itself does not depend on it.
     pub refine: u8,
-    /// Window levels coded beside the codes over this full scale ([`crate::level`]), or
-    /// `None` for none.
-    pub levels: Option<crate::level::FullScale>,
+    /// Window levels coded beside the codes ([`crate::level`]), or `None` for none.
+    pub levels: Option<crate::level::Levels>,
     /// Training augmentation ([`crate::learned::augment`]) with its defaults, turning
     /// these channel triples (x, y, z of a 3-axis sensor; none: gain and offset only), or
     /// `None` for none.

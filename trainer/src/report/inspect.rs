@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use aecodec_core::{Activation, HalfSpec, LatentQuantizer, Model, Precision, Source};
+use aecodec_core::{escape_field, Activation, HalfSpec, LatentQuantizer, Model, Precision, Source};
 
 use super::json_f32;
 
@@ -86,15 +86,17 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
             "sequence_bits": layout.sequence_bits,
             "label_bits": layout.label_bits,
             "mode_bits": layout.mode_bits,
-            "level_bits": layout.level_bits,
             "code_bits": layout.code_bits,
         },
         "levels": model.level().map(|l| {
             let f = |v: &[u8]| f32s(v).map(json_f32).collect::<Vec<_>>();
             serde_json::json!({
                 "inner_lo": f(l.inner_lo), "inner_hi": f(l.inner_hi), "bits": l.bits,
-                "lo": f(l.lo), "hi": f(l.hi), "center": f(l.center),
+                "fit_lo": f(l.fit_lo), "fit_hi": f(l.fit_hi), "step": f(l.step),
                 "code_bits": l.code_bits.chunks(q.dims().max(1)).collect::<Vec<_>>(),
+                "escape": (0..q.modes())
+                    .map(|m| escape_field(q.mode_bits(m)).map(|(d, b)| serde_json::json!({"dim": d, "bits": b})))
+                    .collect::<Vec<_>>(),
             })
         }),
     })
@@ -245,36 +247,46 @@ pub fn text(path: &Path, model: &Model<'_>) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let list = |v: &[u8]| {
+            f32s(v)
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let _ = writeln!(
             s,
-            "  window levels    sent for levels outside {} (per channel), on {:?} bits over {}",
+            "  window levels    sent for levels outside {} (per channel): moved into {} \
+             in steps of {}, on {:?} bits",
             pairs(l.inner_lo, l.inner_hi),
-            l.bits,
-            pairs(l.lo, l.hi)
+            pairs(l.fit_lo, l.fit_hi),
+            list(l.step),
+            l.bits
         );
         for m in 0..q.modes() {
             let k = q.dims();
             let _ = writeln!(
                 s,
-                "  bits with levels{} {:?}",
+                "  bits with levels{} {:?}{}",
                 if q.modes() > 1 {
                     format!(", mode {m}")
                 } else {
                     String::new()
                 },
-                l.code_bits.get(m * k..(m + 1) * k).unwrap_or(&[])
+                l.code_bits.get(m * k..(m + 1) * k).unwrap_or(&[]),
+                escape_field(q.mode_bits(m)).map_or(String::new(), |(d, b)| format!(
+                    " (marked by dimension {d}'s {b} bits all ones, sent first)"
+                ))
             );
         }
     }
     let _ = writeln!(
         s,
-        "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} mode + {} level flag + {} code bits (+ padding)",
+        "  payload          {} bytes = {} fingerprint + {} sequence + {} label + {} mode + {} code bits (+ padding)",
         layout.bytes,
         layout.fingerprint_bits,
         layout.sequence_bits,
         layout.label_bits,
         layout.mode_bits,
-        layout.level_bits,
         layout.code_bits
     );
     s

@@ -545,12 +545,10 @@ fn model_js(s: &mut String, pm: &PortModel<'_>, m: &Model<'_>) -> usize {
         };
         let _ = writeln!(
             s,
-            "  level: {{ bits: [{}], codeBits: [{}], lo: \"{}\", hi: \"{}\", center: \"{}\" }},",
+            "  level: {{ bits: [{}], codeBits: [{}], step: \"{}\" }},",
             list(level.bits),
             list(level.code_bits),
-            base64(level.lo),
-            base64(level.hi),
-            base64(level.center)
+            base64(level.step)
         );
     }
     let _ = writeln!(s, "  normMean: \"{}\",", base64(spec.norm_mean));

@@ -237,9 +237,7 @@ function aecPrepare(m) {
   var i, j, k, l, w, lut;
   r.qmean = aecF32s(m.quantizer.mean);
   if (m.level) {
-    r.levelLo = aecF32s(m.level.lo);
-    r.levelHi = aecF32s(m.level.hi);
-    r.levelCenter = aecF32s(m.level.center);
+    r.levelStep = aecF32s(m.level.step);
   }
   if (m.quantizer.kind !== 'table') {
     r.lo = aecF32s(m.quantizer.lo);
@@ -328,25 +326,37 @@ function aecDecode(m, bytes) {
   if (mode >= modes) {
     return { error: 'quantizer mode ' + mode + ' is not one of the model\'s ' + modes + ' modes: corrupt payload' };
   }
-  // A window sent with its levels (flag set): each channel's level code, then the codes
-  // on the widths of a payload with levels.
-  var leveled = get(m.level ? 1 : 0) === 1, levelCodes = [], k;
-  var table = leveled ? m.level.codeBits : m.quantizer.bits;
-  var dims = m.quantizer.bits.length / modes, codes = [];
-  var bits = table.slice(mode * dims, (mode + 1) * dims);
+  // A model that codes window levels sends its mode's escape field first (the first of
+  // its widest dimensions): all ones marks a window sent with its levels, whose level
+  // codes, then codes on the widths of a payload with levels, follow.
+  var dims = m.quantizer.bits.length / modes, codes = [], levelCodes = [], k;
+  var bits = m.quantizer.bits.slice(mode * dims, (mode + 1) * dims);
+  var leveled = false, escape = -1, first = 0;
+  if (m.level) {
+    for (k = 0; k < bits.length; k++) {
+      if (bits[k] > 0 && (escape < 0 || bits[k] > bits[escape])) {
+        escape = k;
+      }
+    }
+    if (escape >= 0) {
+      first = get(bits[escape]);
+      leveled = first === aecPow2(bits[escape]) - 1;
+    }
+  }
   if (leveled) {
+    bits = m.level.codeBits.slice(mode * dims, (mode + 1) * dims);
     for (k = 0; k < m.level.bits.length; k++) {
       levelCodes.push(get(m.level.bits[k]));
     }
+    escape = -1;
   }
   for (k = 0; k < bits.length; k++) {
-    codes.push(get(bits[k]));
+    codes.push(k === escape ? first : get(bits[k]));
   }
   if (get(bytes.length * 8 - pos) !== 0) {
     return { error: 'payload padding bits are not zero: corrupt payload' };
   }
-  var r = aecPrepare(m), a = [], b, n;
-  table = 0;
+  var r = aecPrepare(m), a = [], b, n, table = 0;
   // The latent, then the one-hot label, in f32.
   for (k = 0; k < bits.length; k++) {
     b = bits[k];
@@ -398,11 +408,11 @@ function aecDecode(m, bytes) {
     }
   }
   // Sensor units, one array per channel (the window is sample-major), moved back by the
-  // levels' shifts: the level's centre less the decoded level.
+  // levels' shifts: minus the level code's whole steps from the centre.
   var channels = m.channels.length, window = {}, c, values, v, shift;
   for (c = 0; c < channels; c++) {
     values = [];
-    shift = leveled ? aecFround(r.levelCenter[c] - aecCell(levelCodes[c], r.levelLo[c], r.levelHi[c], m.level.bits[c])) : 0;
+    shift = leveled ? aecFround(-(levelCodes[c] - Math.pow(2, m.level.bits[c] - 1)) * r.levelStep[c]) : 0;
     for (i = c; i < out.length; i += channels) {
       v = aecFround(aecFround(out[i] * r.std[i]) + r.mean[i]);
       if (leveled) {
