@@ -57,7 +57,8 @@ def test_a_switched_model_decodes_as_aecodec_decode_does(tmp_path):
             "-o", decoded)
         payloads = [bytes.fromhex(l) for l in hexfile.read_text().split()]
         m = aecodec.Model.load(blob)
-        assert blob.read_bytes()[4:6] == b"\x07\x00"  # format version 7
+        # Format version 9: a switch that codes window levels (train's default).
+        assert blob.read_bytes()[4:6] == b"\x09\x00"
         assert "1 mode (2 modes) + " in repr(m)
         mine = m.decode_many(payloads, channels=1)
         assert mine.tobytes() == read_decoded_csv(decoded, 1).tobytes()
