@@ -71,7 +71,8 @@ pub use error::{Error, Half};
 #[cfg(target_arch = "x86_64")]
 pub use kernels::x86::{set_kernel_limit, KernelLimit};
 pub use limits::{
-    MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_LEVEL_CHANNELS, MAX_MODES, MAX_PAYLOAD_BYTES, MAX_WIDTH,
+    MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_LEVEL_CHANNELS, MAX_MODES, MAX_PAYLOAD_BYTES,
+    MAX_WIDTH, MIN_ESCAPE_BITS,
 };
 #[cfg(feature = "std")]
 pub use model::DenseBytes;
@@ -84,6 +85,6 @@ pub use rx::{Clash, ModelSet, Routed, RxCounts};
 pub use signal::{default_channel_name, sample_time_s, ChannelName};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{
-    escape_field, model_tag, PayloadInfo, PayloadLayout, PayloadRepr, PayloadView, SequenceEvent,
-    SequenceTracker, Widths,
+    escape_field, leveled_code_bits, model_tag, PayloadInfo, PayloadLayout, PayloadRepr,
+    PayloadView, SequenceEvent, SequenceTracker, Widths,
 };

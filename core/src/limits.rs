@@ -16,3 +16,7 @@ pub const MAX_LABELS: usize = 1024;
 pub const MAX_MODES: usize = 16;
 /// Most channels a model may code window levels for ([`LevelSpec`](crate::model::LevelSpec)).
 pub const MAX_LEVEL_CHANNELS: usize = 64;
+/// Fewest bits of the escape field ([`escape_field`](crate::escape_field)) of each mode
+/// of a model that codes window levels: payloads without levels keep 3 codes or more
+/// there.
+pub const MIN_ESCAPE_BITS: u8 = 2;

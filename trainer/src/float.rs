@@ -2,7 +2,10 @@
 
 use std::num::NonZeroUsize;
 
-use aecodec_core::{escape_field, Activation, Conv, PayloadHeader, PayloadLayout};
+use aecodec_core::{
+    escape_field, leveled_code_bits, Activation, Conv, PayloadHeader, PayloadLayout,
+    MIN_ESCAPE_BITS,
+};
 
 use crate::{normal, Error};
 
@@ -531,8 +534,8 @@ impl FloatModel {
         if let Some(level) = &self.level {
             self.validate_level(level, max_bits)?;
             for (m, leveled) in level.code_bits.chunks(k.max(1)).enumerate() {
-                let escape = escape_field(self.quantizer.mode_bits(m)).map_or(0, |(_, b)| b);
-                code_bits = code_bits.max(usize::from(escape) + sum(&level.bits) + sum(leveled));
+                let plain = self.quantizer.mode_bits(m);
+                code_bits = code_bits.max(leveled_code_bits(plain, &level.bits, leveled));
             }
         }
         if let Some((name, n)) = params.iter().find(|(_, n)| *n != k) {
@@ -615,11 +618,11 @@ impl FloatModel {
                 ));
             }
         }
-        if let Some(m) = (0..self.quantizer.modes())
-            .find(|&m| escape_field(self.quantizer.mode_bits(m)).is_none_or(|(_, b)| b < 2))
-        {
+        if let Some(m) = (0..self.quantizer.modes()).find(|&m| {
+            escape_field(self.quantizer.mode_bits(m)).is_none_or(|(_, b)| b < MIN_ESCAPE_BITS)
+        }) {
             return invalid(format!(
-                "level: mode {m} has no dimension of 2 bits or more to mark payloads with levels"
+                "level: mode {m} has no dimension of {MIN_ESCAPE_BITS} bits or more to mark payloads with levels"
             ));
         }
         if level.code_bits.len() != self.quantizer.bits().len() {

@@ -22,7 +22,7 @@
 //! - the latent widths of a payload with levels: each mode's dimensions keep the bits
 //!   measured to matter most, within the bits the levels leave.
 
-use aecodec_core::{escape_field, PayloadLayout, MAX_LEVEL_CHANNELS};
+use aecodec_core::{escape_field, PayloadLayout, MAX_LEVEL_CHANNELS, MIN_ESCAPE_BITS};
 
 use crate::data::{channel_ranges, Window};
 use crate::float::{FloatLevel, FloatModel, FloatQuantizer};
@@ -151,9 +151,9 @@ fn escape_widths(model: &FloatModel, payload_bytes: usize) -> Result<(usize, Vec
     }
     (0..modes)
         .map(|m| match escape_field(model.quantizer.mode_bits(m)) {
-            Some((_, b)) if b >= 2 => Ok(usize::from(b)),
+            Some((_, b)) if b >= MIN_ESCAPE_BITS => Ok(usize::from(b)),
             _ => Err(format!(
-                "mode {m} of the {payload_bytes}-byte payload has no dimension of 2 bits or more to mark a window sent with its levels; give more --payload-bytes"
+                "mode {m} of the {payload_bytes}-byte payload has no dimension of {MIN_ESCAPE_BITS} bits or more to mark a window sent with its levels; give more --payload-bytes"
             )),
         })
         .collect::<Result<Vec<usize>, String>>()

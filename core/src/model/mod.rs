@@ -118,9 +118,8 @@ impl<'a> Model<'a> {
             // A payload with levels: the escape field, the level codes, the mode's codes.
             let k = q.dims().max(1);
             for (m, leveled) in level.code_bits.chunks(k).enumerate() {
-                let escape = crate::wire::payload::escape_field(q.mode_bits(m));
-                let escape = escape.map_or(0, |(_, b)| usize::from(b));
-                widest_codes = widest_codes.max(escape + sum(level.bits) + sum(leveled));
+                let bits = crate::leveled_code_bits(q.mode_bits(m), level.bits, leveled);
+                widest_codes = widest_codes.max(bits);
             }
         }
         let modes = u8::try_from(q.modes()).unwrap_or(u8::MAX);

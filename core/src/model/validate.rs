@@ -9,7 +9,7 @@ use super::{
     Precision, Signal, MAX_INT_BIAS, MAX_SHIFT, MAX_TABLE_BITS, MAX_UNIFORM_BITS,
 };
 use crate::bytes::{f32s, i32s};
-use crate::limits::MAX_LEVEL_CHANNELS;
+use crate::limits::{MAX_LEVEL_CHANNELS, MIN_ESCAPE_BITS};
 use crate::{Error, Half, MAX_LABELS, MAX_LATENT, MAX_PAYLOAD_BYTES, MAX_WIDTH};
 
 #[inline]
@@ -209,9 +209,9 @@ fn validate_level(
     }
     // Every mode marks its payloads with levels in a field of 2 bits or more, so that
     // those without keep 3 codes or more there.
-    if let Some(mode) = (0..q.modes())
-        .find(|&m| crate::wire::payload::escape_field(q.mode_bits(m)).is_none_or(|(_, b)| b < 2))
-    {
+    if let Some(mode) = (0..q.modes()).find(|&m| {
+        crate::wire::payload::escape_field(q.mode_bits(m)).is_none_or(|(_, b)| b < MIN_ESCAPE_BITS)
+    }) {
         return Err(Error::BadParameter {
             field: "level.escape",
             index: mode,

@@ -260,6 +260,14 @@ pub fn escape_field(plain: &[u8]) -> Option<(usize, u8)> {
     (width > 0).then_some((index, width))
 }
 
+/// Code bits of a payload with levels in a mode of latent widths `plain`: its escape
+/// field, the level codes of widths `levels`, and the latent codes of widths `leveled`.
+pub fn leveled_code_bits(plain: &[u8], levels: &[u8], leveled: &[u8]) -> usize {
+    let sum = |bits: &[u8]| bits.iter().map(|&b| usize::from(b)).sum::<usize>();
+    let escape = escape_field(plain).map_or(0, |(_, b)| usize::from(b));
+    escape + sum(levels) + sum(leveled)
+}
+
 struct BitWriter<'b> {
     buf: &'b mut [u8],
     pos: usize,
