@@ -133,6 +133,8 @@ class SequenceTracker:
 
     def __init__(self, bits: int) -> None: ...
     def observe(self, sequence: int, payload: bytes) -> Tuple[str, int]:
-        """('first'|'in_order'|'gap'|'late'|'duplicate'|'untracked', n)."""
+        """('first'|'in_order'|'gap'|'late'|'duplicate'|'restart'|'untracked', n)."""
     @property
     def reorder_window(self) -> int: ...
+    @property
+    def repeat_horizon(self) -> int: ...

@@ -51,14 +51,17 @@ mkdir -p "$WORK"
 : > "$RESULTS.tmp"
 : > "$TRANSFORMS.tmp"
 : > "$LOG"
-while IFS=$'\t' read -r name window note source; do
+while IFS=$'\t' read -r name window group note source; do
     if [[ -n "${AECODEC_FLEET_PAIRS:-}" && " $AECODEC_FLEET_PAIRS " != *" $name "* ]]; then continue; fi
     dir="$OUT/data/$name"
     for b in $BUDGETS; do
         start=$SECONDS
         model="$OUT/$name-$b.aect"
         # shellcheck disable=SC2086 # AECODEC_FLEET_ARGS is a list of arguments
-        json="$("$BIN" train --data "$dir/train.csv" --test "$dir/test.csv" --window "$window" ${AECODEC_FLEET_ARGS:-} \
+        # A pair whose training file holds several people is validated by person.
+        grouped=()
+        if [[ $group != - ]]; then grouped=(--group-column "$group"); fi
+        json="$("$BIN" train --data "$dir/train.csv" --test "$dir/test.csv" --window "$window" "${grouped[@]}" ${AECODEC_FLEET_ARGS:-} \
             --payload-bytes "$b" --steps "$STEPS" --quiet --json -o "$model")"
         python3 -c 'import json,sys; j=json.loads(sys.argv[3]); j["pair"]=sys.argv[1]; j["budget"]=int(sys.argv[2]); print(json.dumps(j))' \
             "$name" "$b" "$json" >> "$RESULTS.tmp"

@@ -12,8 +12,8 @@ Every recording comes from a package on the registries, fetched with `pip downlo
     gyroscope wx, wy, wz), 50 Hz, 10 people doing 7 shoulder exercises, 20 repetitions
     each, with the watch on the left and on the right wrist (Burns et al., "Personalized
     Activity Recognition with Deep Triplet Embeddings", arXiv:1802.01489). A pickled
-    dict, so reading it needs numpy. Each person's and wrist's exercise recordings are
-    written one after the other.
+    dict, so reading it needs numpy. Each person's exercise recordings (both wrists, in
+    the file's order) are written together, people in order.
       watch-people   people 1, 2 and 3, both wrists -> person 7, both wrists
       watch-wrist    left wrist, all 10 people -> right wrist, the same 10 people
                      (a mirrored placement: the watch's axes do not mirror with it)
@@ -52,8 +52,14 @@ Transforms of each pair's TEST file only, written as DIR/<pair>/test-<transform>
   gain+10    every channel times 1.1
   gain-10    every channel times 0.9
 
+The files of the pairs whose training recordings come from several people (watch-people,
+watch-wrist, mobgap-people) have a `person` column after the channels (each person's rows
+together), for `aecodec train --group-column person`: auto then chooses on a person the
+fit never saw.
+
 Usage: fleet_data.py DIR   (writes DIR/<pair>/{train,test,test-<transform>}.csv and
-DIR/pairs.tsv: name, window, note, source and licence; needs numpy)
+DIR/pairs.tsv: name, window, group column (- for none), note, source and licence;
+needs numpy)
 """
 import csv
 import io
@@ -82,6 +88,7 @@ SKINEMATICS = ("scikit-kinematics==0.10.4", "scikit_kinematics-0.10.4", "wheel")
 MOBGAP = ("mobgap==1.2.0", "mobgap-1.2.0", "sdist")
 
 IMU = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
+PERSON = "person"
 DAPHNET = ["acc_fwd", "acc_vert", "acc_lat"]
 
 
@@ -117,8 +124,11 @@ def watch(whl):
     recs = list(zip(d["X"], d["subject"].astype(int), d["side"].astype(int)))
 
     def take(ok):
-        parts = [np.asarray(x, dtype=np.float64) for x, s, side in recs if ok(s, side)]
-        return np.concatenate(parts)
+        """The recordings that pass `ok`, each person's together: (samples, person ids)."""
+        chosen = sorted((s, i) for i, (_, s, side) in enumerate(recs) if ok(s, side))
+        parts = [np.asarray(recs[i][0], dtype=np.float64) for _, i in chosen]
+        people = [f"p{s}" for s, i in chosen for _ in range(len(recs[i][0]))]
+        return np.concatenate(parts), people
 
     return {
         "watch-people": (take(lambda s, side: s in (1, 2, 3)), take(lambda s, side: s == 7)),
@@ -134,16 +144,19 @@ def xsens(whl, name):
     return np.array([[float(l.split("\t")[i]) for i in cols] for l in lines[1:]])
 
 
-def mobgap(sdist, person):
-    base = f"mobgap-1.2.0/example_data/data_csv/{person}/"
-    parts = []
-    for trial in ("Test5_Trial1", "Test5_Trial2", "Test11_Trial1"):
-        text = sdist.extractfile(f"{base}TimeMeasure1_{trial}.csv").read().decode()
-        r = list(csv.reader(io.StringIO(text)))
-        if r[0] != ["samples"] + IMU:
-            raise SystemExit(f"unexpected mobgap CSV header {r[0]}")
-        parts.append(np.array([[float(v) for v in row[1:]] for row in r[1:]]))
-    return np.concatenate(parts)
+def mobgap(sdist, people):
+    """The three trials of each of `people`, one after the other: (samples, person ids)."""
+    parts, ids = [], []
+    for person in people:
+        base = f"mobgap-1.2.0/example_data/data_csv/{person}/"
+        for trial in ("Test5_Trial1", "Test5_Trial2", "Test11_Trial1"):
+            text = sdist.extractfile(f"{base}TimeMeasure1_{trial}.csv").read().decode()
+            r = list(csv.reader(io.StringIO(text)))
+            if r[0] != ["samples"] + IMU:
+                raise SystemExit(f"unexpected mobgap CSV header {r[0]}")
+            parts.append(np.array([[float(v) for v in row[1:]] for row in r[1:]]))
+            ids += [person.replace("/", "")] * (len(r) - 1)
+    return np.concatenate(parts), ids
 
 
 def daphnet(sensor):
@@ -208,8 +221,8 @@ def main():
                   "scikit-kinematics 0.10.4 tests/data (Haslwanter), BSD-3-Clause"))
 
     mg = fetch(MOBGAP, cache)
-    train = np.concatenate([mobgap(mg, "HA/001"), mobgap(mg, "HA/002")])
-    pairs.append(("mobgap-people", IMU, imu_groups, 1.0, train, mobgap(mg, "MS/001"), 64,
+    pairs.append(("mobgap-people", IMU, imu_groups, 1.0, mobgap(mg, ["HA/001", "HA/002"]),
+                  mobgap(mg, ["MS/001"]), 64,
                   "lower-back IMU 6 ch, 100 Hz: healthy adults 001, 002 -> MS 001",
                   "mobgap 1.2.0 example_data (Mobilise-D), Apache-2.0"))
 
@@ -223,14 +236,26 @@ def main():
     table = []
     for name, header, groups, g_unit, train, test, window, note, source in pairs:
         d = f"{out}/{name}"
-        write(f"{d}/train.csv", header, fmt(train))
-        write(f"{d}/test.csv", header, fmt(test))
-        variants, angle = transforms(name, test, groups, g_unit)
+        # Recordings of several people carry a PERSON column (train --group-column).
+        group = PERSON if isinstance(train, tuple) else ""
+
+        def csv_of(path, data):
+            if group:
+                values, people = data
+                write(path, header + [group], [r + [p] for r, p in zip(fmt(values), people)])
+            else:
+                write(path, header, fmt(data))
+
+        csv_of(f"{d}/train.csv", train)
+        csv_of(f"{d}/test.csv", test)
+        values, people = test if group else (test, None)
+        variants, angle = transforms(name, values, groups, g_unit)
         for t, a in variants.items():
-            write(f"{d}/test-{t}.csv", header, fmt(a))
-        print(f"{name}: {len(train)} training and {len(test)} test samples x {len(header)} channels; "
+            csv_of(f"{d}/test-{t}.csv", (a, people) if group else a)
+        count = len(train[0]) if group else len(train)
+        print(f"{name}: {count} training and {len(values)} test samples x {len(header)} channels; "
               f"rotation {angle:.0f} degrees", file=sys.stderr)
-        table.append((name, str(window), note, source))
+        table.append((name, str(window), group or "-", note, source))
 
     with open(f"{out}/pairs.tsv", "w") as f:
         for row in table:

@@ -3,8 +3,8 @@
 
     fleet_snr.py TEST.csv DECODED.csv WINDOW [NAME]   (prints one JSON line)
 
-TEST.csv is the recording given to `aecodec encode` (its columns are the model's
-channels); DECODED.csv is `aecodec decode`'s output for it (columns window, sequence,
+TEST.csv is the recording given to `aecodec encode` (its columns that DECODED.csv has
+too are the model's channels); DECODED.csv is `aecodec decode`'s output for it (columns window, sequence,
 sample, then the channels). The windows are those `train --test` cuts from a whole test
 file: WINDOW samples each, one every WINDOW samples from the first row, the rows after
 the last whole window left out; `encode` cuts the same ones.
@@ -68,11 +68,13 @@ def main(argv):
     test_path, dec_path, window = argv[1], argv[2], int(argv[3])
     with open(test_path, newline="") as f:
         r = list(csv.reader(f))
-    names = r[0]
-    test = f32_rows(r[1:], range(len(names)))
     with open(dec_path, newline="") as f:
         d = list(csv.reader(f))
     head = d[0]
+    # The test file's channels are the columns the decoded file has too (a person column
+    # is not one).
+    names = [n for n in r[0] if n in head]
+    test = f32_rows(r[1:], [r[0].index(n) for n in names])
     try:
         cols = [head.index(n) for n in names]
         wcol, scol = head.index("window"), head.index("sample")

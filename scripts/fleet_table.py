@@ -62,11 +62,13 @@ def main(argv):
     when = f"{steps} steps, {datetime.date.today().isoformat()}, `scripts/bench-fleet.sh`"
     if minutes is not None:
         when += f", {minutes} minutes"
-    lines = ["The pairs (training file → test file):", "",
-             "| pair | window | what | source, licence |", "|---|---:|---|---|"]
+    lines = ["The pairs (training file → test file; auto chooses on a person the fit did not "
+             "see where the training file holds several, else on blocks of the training file):", "",
+             "| pair | window | validation | what | source, licence |", "|---|---:|---|---|---|"]
     for p in pairs:
         if p[0] in by:
-            lines.append(f"| {p[0]} | {p[1]} | {p[2].replace('->', '→')} | {p[3]} |")
+            held = "blocks" if p[2] == "-" else f"by {p[2]}"
+            lines.append(f"| {p[0]} | {p[1]} | {held} | {p[3].replace('->', '→')} | {p[4]} |")
     lines += [""] + table(
         "Margin of `aecodec train` (auto) over the best classical codec (PCA or DCT at the same "
         "payload bytes, fit on the same windows) on the test file from another device, person "

@@ -1338,8 +1338,9 @@ fn decode_drops_repeats_tells_late_from_lost_and_skips_bad_lines() {
         (Some(111), Some(1))
     );
     assert_eq!(windows_in(&csv, 0), 111);
-    // Window 19 carries counter 3, like window 3: other bytes, so not a repeat but a
-    // period of 15 lost payloads.
+    // Window 19 carries counter 3, like window 3, with other bytes: not a repeat. A
+    // 4-bit counter cannot tell 15 losses in a row from a reset whose new run is at 3;
+    // the fewer losses are read (spec/packet-format.md).
     assert_ne!(lines[3], lines[19]);
     let input = format!("{}\n{}\n", lines[3], lines[19]);
     let (code, c, _) = decode_hex(&dir, &model, input.as_bytes(), &[]);
@@ -1348,11 +1349,70 @@ fn decode_drops_repeats_tells_late_from_lost_and_skips_bad_lines() {
         (
             c["decoded"].as_u64(),
             c["duplicates"].as_u64(),
+            c["restarts"].as_u64(),
             c["lost"].as_u64()
         ),
-        (Some(2), Some(0), Some(15)),
+        (Some(2), Some(0), Some(1), Some(3)),
         "{c}"
     );
+    // Every payload delivered again 6 payloads later: each written once, none lost.
+    let mut input = String::new();
+    for k in 0..lines.len() + 6 {
+        let copy = k.checked_sub(6).and_then(|j| lines.get(j));
+        for l in [lines.get(k), copy].into_iter().flatten() {
+            input.push_str(l);
+            input.push('\n');
+        }
+    }
+    let (code, c, csv) = decode_hex(&dir, &model, input.as_bytes(), &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (
+            c["decoded"].as_u64(),
+            c["duplicates"].as_u64(),
+            c["lost"].as_u64()
+        ),
+        (Some(110), Some(110), Some(0)),
+        "{c}"
+    );
+    assert_eq!(windows_in(&csv, 0), 110);
+    // A device reset with an 8-bit counter on a steady signal: the new run's first 30
+    // payloads equal the old run's byte for byte, and are windows of their own.
+    let aect = dir.join("seq8.aect");
+    run_ok(&train_linear_args(
+        &aect,
+        &[&data()],
+        &["--sequence-bits", "8"],
+    ));
+    let blob8 = dir.join("seq8.aem");
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--precision",
+        "f32",
+        "-o",
+        blob8.to_str().unwrap(),
+    ]);
+    let lines8 = hex_lines(&blob8, &dir.join("p8.hex"));
+    let mut input = String::new();
+    for l in lines8[..30].iter().chain(&lines8[..30]) {
+        input.push_str(l);
+        input.push('\n');
+    }
+    let model8 = [blob8.to_str().unwrap().to_string()];
+    let (code, c, csv) = decode_hex(&dir, &model8, input.as_bytes(), &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (
+            c["decoded"].as_u64(),
+            c["duplicates"].as_u64(),
+            c["restarts"].as_u64(),
+            c["lost"].as_u64()
+        ),
+        (Some(60), Some(0), Some(1), Some(0)),
+        "{c}"
+    );
+    assert_eq!(windows_in(&csv, 0), 60);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -2121,6 +2181,36 @@ fn several_people_are_validated_by_person_and_that_choice_is_shipped() {
         text.contains("chosen on whole recordings the fit did not see"),
         "{text}"
     );
+    // Two people beside a test file: the one not fit chooses.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    let per = 64 * 40;
+    let (two, third) = (dir.join("two.csv"), dir.join("third.csv"));
+    std::fs::write(&two, rows[..1 + 2 * per].join("\n")).unwrap();
+    let mut test = vec![rows[0]];
+    test.extend(&rows[1 + 2 * per..1 + 3 * per]);
+    std::fs::write(&third, test.join("\n")).unwrap();
+    let beside: serde_json::Value = serde_json::from_slice(
+        &run_ok(&[
+            "train",
+            "--data",
+            two.to_str().unwrap(),
+            "--test",
+            third.to_str().unwrap(),
+            "--group-column",
+            "person",
+            "--variant",
+            "linear",
+            "--quiet",
+            "--json",
+            "-o",
+            dir.join("beside.aect").to_str().unwrap(),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(beside["recordings"], 3, "{beside}");
+    assert_eq!(named(&beside["held_out"]["validation"]), 1, "{beside}");
     let one = run_ok(&[
         "train",
         "--data",

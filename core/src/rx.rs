@@ -213,6 +213,8 @@ pub struct RxCounts {
     pub late: u64,
     /// Repeats of a payload already received.
     pub duplicates: u64,
+    /// Counters that started again from 0 (a sender reset).
+    pub restarts: u64,
 }
 
 impl RxCounts {
@@ -256,6 +258,10 @@ impl RxCounts {
                 self.lost = self.lost.saturating_sub(1);
             }
             SequenceEvent::Duplicate => self.duplicates = self.duplicates.saturating_add(1),
+            SequenceEvent::Restart { lost } => {
+                self.restarts = self.restarts.saturating_add(1);
+                self.lost = self.lost.saturating_add(u64::from(lost));
+            }
             SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => {}
         }
     }

@@ -62,6 +62,12 @@ pub struct Config {
     /// encoder). Needs a full blob.
     #[cfg(feature = "refine")]
     pub refine: u8,
+    /// The first window's sequence counter (default 0). A device that keeps its counter
+    /// across resets (a backup register, flash) starts from the value it saved
+    /// ([`Pipeline::next_sequence`]): the receiver then sees no restart, and losses
+    /// around the reset are counted. From 0, a receiver reads the reset as a restart
+    /// (`spec/packet-format.md`, "Sequence counter").
+    pub first_sequence: u16,
 }
 
 /// Why a pipeline could not be built.
@@ -164,7 +170,7 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             codec,
             window,
             retries: config.retries,
-            sequence: 0,
+            sequence: config.first_sequence,
             label: 0,
             #[cfg(feature = "refine")]
             refine: 0,
@@ -201,6 +207,12 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
         }
         self.refine = passes;
         Ok(())
+    }
+
+    /// The sequence counter the next window is sent with: the value to keep across a
+    /// reset ([`Config::first_sequence`]).
+    pub fn next_sequence(&self) -> u16 {
+        self.sequence
     }
 
     /// The counters.

@@ -769,8 +769,9 @@ impl SequenceTracker {
     }
 
     /// Records a payload's counter and bytes; returns `(event, n)`: `("first", 0)`,
-    /// `("in_order", 0)`, `("gap", lost)`, `("late", behind)`, `("duplicate", 0)` or
-    /// `("untracked", 0)`.
+    /// `("in_order", 0)`, `("gap", lost)`, `("late", behind)`, `("duplicate", 0)`,
+    /// `("restart", lost)` (the sender's counter started again; `lost` payloads of its
+    /// new run missing) or `("untracked", 0)`.
     fn observe(&mut self, sequence: u16, payload: &[u8]) -> (&'static str, u32) {
         match self.inner.observe(sequence, payload) {
             SequenceEvent::Untracked => ("untracked", 0),
@@ -779,6 +780,7 @@ impl SequenceTracker {
             SequenceEvent::Gap { lost } => ("gap", lost),
             SequenceEvent::Late { behind } => ("late", u32::from(behind)),
             SequenceEvent::Duplicate => ("duplicate", 0),
+            SequenceEvent::Restart { lost } => ("restart", lost),
         }
     }
 
@@ -786,6 +788,12 @@ impl SequenceTracker {
     #[getter]
     fn reorder_window(&self) -> u16 {
         self.inner.reorder_window()
+    }
+
+    /// Arrivals within which a copy of a payload is a repeat.
+    #[getter]
+    fn repeat_horizon(&self) -> u8 {
+        self.inner.repeat_horizon()
     }
 }
 

@@ -218,6 +218,10 @@ def test_sequence_tracker_tells_late_from_lost():
     assert t.observe(5, b"b") == ("late", 1)
     assert t.observe(5, b"b") == ("duplicate", 0)
     assert t.observe(7, b"d") == ("in_order", 0)
+    # The sender reset: its counter starts again, not a period of losses.
+    assert t.repeat_horizon == 8
+    assert t.observe(0, b"e") == ("restart", 0)
+    assert t.observe(1, b"f") == ("in_order", 0)
 
 
 def test_decode_many_moves_windows_sent_with_their_levels_back(tmp_path):

@@ -204,6 +204,14 @@ fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
         .iter()
         .all(|e| matches!(e, Event::Buffered | Event::WriteFailed)));
     assert_eq!(pipe.counters().write_errors, 1);
+    // The counter went on through the failed write: the value a device keeps across a
+    // reset, and a pipeline started from it sends its first window with it.
+    assert_eq!(pipe.next_sequence(), 3);
+    let mut resumed = Config::default();
+    resumed.first_sequence = pipe.next_sequence();
+    let mut pipe = Pipeline::<'_, 192, 192>::new(&model, resumed).unwrap();
+    let events: Vec<Event> = (0..64).map(|_| pipe.poll(&mut sensor, &mut sink)).collect();
+    assert_eq!(events[63], sent(3));
 }
 
 #[test]

@@ -60,6 +60,8 @@ struct Reported {
     lost: i64,
     late: u64,
     duplicates: u64,
+    /// Counter restarts (the sender here is never reset: must stay 0).
+    restarts: u64,
     /// Windows output that are not the window sent with their index.
     wrong: u64,
 }
@@ -226,6 +228,10 @@ fn lossy_link_soak_counts_every_fault_and_outputs_only_sent_windows() {
                 r.duplicates += 1;
                 continue;
             }
+            SequenceEvent::Restart { .. } => {
+                r.restarts += 1;
+                continue;
+            }
             SequenceEvent::Untracked => unreachable!("the model has a counter"),
         };
         r.decoded += 1;
@@ -242,6 +248,7 @@ fn lossy_link_soak_counts_every_fault_and_outputs_only_sent_windows() {
     assert_eq!(r.decoded, FRAMES as u64 - missing);
     assert_eq!(r.duplicates, injected.duplicated);
     assert_eq!(r.late, injected.swapped);
+    assert_eq!(r.restarts, 0, "a sender never reset read as one: {r:?}");
     assert_eq!(r.lost, missing as i64);
     // A flip that makes a zero byte cuts a frame in two, each piece refused.
     assert!(r.rejected >= damaged, "{r:?}");

@@ -76,17 +76,17 @@ fn counts_json(c: &RxCounts) -> serde_json::Value {
         "foreign_model": c.foreign, "wrong_length": c.wrong_length,
         "unknown_port": c.unknown_port, "bad_lines": c.bad_lines, "other": c.other,
         "sequence_gaps": c.gaps, "lost": c.lost, "late": c.late,
-        "duplicates": c.duplicates,
+        "duplicates": c.duplicates, "restarts": c.restarts,
     })
 }
 
 /// The counts in one line.
 fn counts_summary(c: &RxCounts) -> String {
     format!(
-        "decoded {} payloads; rejected {} (bad CRC {}, truncated {}, broken COBS {}, overlong {}, other model {}, wrong length {}, unknown port {}, bad lines {}, other {}); sequence gaps {} ({} lost), late {}, duplicates {}",
+        "decoded {} payloads; rejected {} (bad CRC {}, truncated {}, broken COBS {}, overlong {}, other model {}, wrong length {}, unknown port {}, bad lines {}, other {}); sequence gaps {} ({} lost), late {}, duplicates {}, counter restarts {}",
         c.decoded, c.rejected(), c.bad_crc, c.truncated, c.bad_cobs,
         c.overflow, c.foreign, c.wrong_length, c.unknown_port, c.bad_lines,
-        c.other, c.gaps, c.lost, c.late, c.duplicates
+        c.other, c.gaps, c.lost, c.late, c.duplicates, c.restarts
     )
 }
 
@@ -139,6 +139,9 @@ impl Receiver<'_> {
                 SequenceEvent::Late { behind } => {
                     eprintln!("frame {i}: sequence {s} arrived late ({behind} behind the newest)")
                 }
+                SequenceEvent::Restart { lost } => eprintln!(
+                    "frame {i}: the sender's counter started again (a reset): sequence {s}, {lost} payload(s) of the new run lost before it"
+                ),
                 SequenceEvent::Duplicate => {
                     eprintln!("frame {i}: duplicate of sequence {s}");
                     if !self.keep_duplicates {

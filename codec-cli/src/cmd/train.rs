@@ -92,8 +92,10 @@ pub struct Args {
     /// model (a LoRaWAN FPort per model; spec/packet-format.md).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=16))]
     pub fingerprint_bits: u8,
-    /// Sequence counter bits in every payload (0..=16): a run of up to 2^bits − W − 2
-    /// lost payloads is counted right, W = min(32, 2^bits / 4) (10 for 4 bits, 222 for 8).
+    /// Sequence counter bits in every payload (0..=16): a run of up to W = min(32,
+    /// 2^bits / 4) lost payloads is always counted right (4 for 4 bits, 32 for 8), and a
+    /// sender's reset is told from losses while its counter is below 2^bits − W − 1 (11
+    /// for 4 bits, 223 for 8); spec/packet-format.md has the table.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=16))]
     pub sequence_bits: u8,
     /// Latent dimensions of the learned variants (default: from the budget).
@@ -173,8 +175,8 @@ pub struct Args {
     /// How recordings are dealt into training, validation and test parts. `recordings`:
     /// whole recordings, so that the codec is chosen (and tested) on devices, people or
     /// placements the fit never saw, then fit again on training and validation; `blocks`:
-    /// blocks of every recording; `auto`: whole recordings when there are 3 or more (and
-    /// no --validation / --test files), else blocks.
+    /// blocks of every recording; `auto`: whole recordings when there are 3 or more (2
+    /// with --test files; never with --validation files), else blocks.
     #[arg(long, value_enum, default_value_t = SplitArg::Auto)]
     pub split: SplitArg,
     /// Training augmentation of the learned variants, standing for other devices: each
@@ -210,7 +212,7 @@ pub enum OnOff {
 /// How recordings are dealt into parts (`--split`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SplitArg {
-    /// Whole recordings with 3 or more, else blocks.
+    /// Whole recordings with 3 or more (2 with --test files), else blocks.
     Auto,
     /// Blocks of every recording.
     Blocks,

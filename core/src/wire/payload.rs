@@ -593,26 +593,48 @@ pub enum SequenceEvent {
         /// Steps behind the newest counter seen.
         behind: u16,
     },
-    /// The same counter and the same bytes as a payload already seen: a repeat.
+    /// The same counter and the same bytes as a payload that arrived shortly before: a
+    /// repeat (a radio retry, a network server's duplicate).
     Duplicate,
+    /// The counter started again from 0 (the sender was reset): this payload is the
+    /// new run's counter `lost`, after `lost` payloads of the new run that did not
+    /// arrive. Payloads the old run sent after its newest one seen cannot be counted.
+    Restart {
+        /// Payloads of the new run missing before this one.
+        lost: u32,
+    },
 }
 
 /// Most counter values behind the newest one that a [`SequenceTracker`] remembers.
 pub const REORDER_WINDOW_MAX: u16 = 32;
+/// Most arrivals after a payload that a copy of it is still a repeat.
+pub const REPEAT_ARRIVALS_MAX: u8 = 16;
 /// Digests a [`SequenceTracker`] keeps: more than the window holds, a power of two.
 const DIGEST_SLOTS: usize = 2 * REORDER_WINDOW_MAX as usize;
 
 /// Follows a stream's sequence counter: tells in-order payloads, losses, late (reordered)
-/// payloads and repeats apart.
+/// payloads, repeats and a sender's reset apart.
 ///
-/// It remembers which of the last `reorder_window` counter values it has seen, and a
-/// 32-bit digest of each one's bytes. With `s` counter bits the window is
-/// `min(32, 2^s / 4)` (0 for one bit). A counter up to that many steps behind the newest
-/// is a repeat if that value was seen with the same bytes, else late; anything else is
-/// ahead, after `d - 1` lost payloads (`d` the forward distance modulo `2^s`). The same
-/// counter with other bytes is a new payload after a full period of losses. A loss of
-/// `2^s - window - 1` or more payloads in a row is misread (as fewer, as late, or as in
-/// order): choose `s` for the loss bursts the link has.
+/// With `s` counter bits (period `P = 2^s`) it remembers which of the last
+/// `W = min(32, P / 4)` counter values it has seen (0 for one bit) with a 32-bit digest
+/// of each one's bytes, and the counter and digest of the last `H = min(16, P / 2)`
+/// payloads that arrived. For a payload with counter `c`, `ahead` its forward distance
+/// from the newest counter modulo `P` (`P` for the newest itself) and `behind = P − ahead`:
+///
+/// 1. the counter and bytes of one of the last `H` arrivals: [`SequenceEvent::Duplicate`];
+/// 2. `behind ≤ W` and that value not seen: [`SequenceEvent::Late`];
+/// 3. `behind ≤ W`, that value seen: a reset if `c < W`, else a stale repeat if its
+///    bytes are the ones seen there ([`SequenceEvent::Duplicate`]), else a reset;
+/// 4. otherwise ahead: a reset if `ahead − 1 > W` and `c < W` (a run of more than `W`
+///    losses is less likely than a reset), else [`SequenceEvent::InOrder`] or
+///    [`SequenceEvent::Gap`] of `ahead − 1`.
+///
+/// What it cannot tell apart is the counter's width's to choose: a loss of more than `W`
+/// payloads in a row that lands on a counter below `W` reads as a reset; one of
+/// `P − W − 1` or more is misread; a reset within `H` arrivals of payloads whose bytes
+/// the new run repeats exactly (a steady signal) reads as repeats until the new run
+/// passes them; a repeat delivered more than `H` arrivals late counts as a reset or as
+/// ahead. `spec/packet-format.md` has the table per width.
 #[derive(Debug, Clone)]
 pub struct SequenceTracker {
     bits: u8,
@@ -624,15 +646,24 @@ pub struct SequenceTracker {
     /// the window apart never share a slot (and `2^s` is a multiple of the slot count
     /// whenever `2^s` exceeds it, so the slots stay consistent across a wrap).
     digests: [u32; DIGEST_SLOTS],
+    /// Counter and digest of the last arrivals (not repeats), a ring of `horizon` slots.
+    recent: [(u16, u32); REPEAT_ARRIVALS_MAX as usize],
+    /// Arrivals held in `recent` (up to `horizon`).
+    recent_len: u8,
+    /// Slot of `recent` the next arrival takes.
+    recent_next: u8,
+    /// `H`: arrivals a repeat is recognized within.
+    horizon: u8,
 }
 
 impl SequenceTracker {
     /// A tracker for a counter of `bits` bits (from [`PayloadLayout::sequence_bits`]).
     pub fn new(bits: u8) -> Self {
         let bits = bits.min(16);
+        let period = 1u32 << bits;
         let window = match bits {
             0 | 1 => 0,
-            b => ((1u32 << b) / 4).min(u32::from(REORDER_WINDOW_MAX)) as u16,
+            _ => (period / 4).min(u32::from(REORDER_WINDOW_MAX)) as u16,
         };
         SequenceTracker {
             bits,
@@ -640,12 +671,21 @@ impl SequenceTracker {
             newest: None,
             seen: 0,
             digests: [0; DIGEST_SLOTS],
+            recent: [(0, 0); REPEAT_ARRIVALS_MAX as usize],
+            recent_len: 0,
+            recent_next: 0,
+            horizon: (period / 2).min(u32::from(REPEAT_ARRIVALS_MAX)) as u8,
         }
     }
 
     /// Counter values behind the newest one that are told apart from losses.
     pub fn reorder_window(&self) -> u16 {
         self.window
+    }
+
+    /// Arrivals within which a copy of a payload is a repeat.
+    pub fn repeat_horizon(&self) -> u8 {
+        self.horizon
     }
 
     /// Records the payload `bytes` with counter `sequence` and says how it follows the
@@ -658,23 +698,27 @@ impl SequenceTracker {
         let seq = u32::from(sequence) & m;
         // FNV-1a 32 of the bytes: tells a repeat from a new payload with the same counter.
         let digest = crate::bytes::fnv1a32(bytes);
+        let recent = self
+            .recent
+            .get(..usize::from(self.recent_len))
+            .unwrap_or(&[]);
+        if recent.contains(&(seq as u16, digest)) {
+            return SequenceEvent::Duplicate;
+        }
+        self.remember(seq, digest);
         let slot = seq as usize % DIGEST_SLOTS;
         let Some(newest) = self.newest else {
-            self.advance(seq, 0, slot, digest);
+            self.restart(seq, digest);
             return SequenceEvent::First;
         };
-        let ahead = seq.wrapping_sub(u32::from(newest)) & m;
-        let behind = (m + 1 - ahead) & m;
-        let stored = self.digests.get(slot).copied();
-        if ahead == 0 {
-            if stored == Some(digest) {
-                return SequenceEvent::Duplicate;
-            }
-            // The same counter with other bytes: the counter went round.
-            self.advance(seq, 64, slot, digest);
-            return SequenceEvent::Gap { lost: m };
-        }
-        if behind >= 1 && behind <= u32::from(self.window) {
+        let ahead = match seq.wrapping_sub(u32::from(newest)) & m {
+            0 => m + 1,
+            a => a,
+        };
+        let behind = m + 1 - ahead;
+        let window = u32::from(self.window);
+        let reset = || SequenceEvent::Restart { lost: seq };
+        if behind <= window {
             let bit = 1u64 << behind;
             if self.seen & bit == 0 {
                 self.seen |= bit;
@@ -685,9 +729,15 @@ impl SequenceTracker {
                     behind: behind as u16,
                 };
             }
-            if stored == Some(digest) {
+            if seq >= window && self.digests.get(slot) == Some(&digest) {
                 return SequenceEvent::Duplicate;
             }
+            self.restart(seq, digest);
+            return reset();
+        }
+        if ahead - 1 > window && seq < window {
+            self.restart(seq, digest);
+            return reset();
         }
         self.advance(seq, ahead, slot, digest);
         if ahead == 1 {
@@ -695,6 +745,21 @@ impl SequenceTracker {
         } else {
             SequenceEvent::Gap { lost: ahead - 1 }
         }
+    }
+
+    /// Adds an arrival to the recent ones.
+    fn remember(&mut self, seq: u32, digest: u32) {
+        if let Some(r) = self.recent.get_mut(usize::from(self.recent_next)) {
+            *r = (seq as u16, digest);
+        }
+        self.recent_next = (self.recent_next + 1) % self.horizon.max(1);
+        self.recent_len = (self.recent_len + 1).min(self.horizon);
+    }
+
+    /// Makes `seq` the newest and only counter seen (the first payload, or a reset).
+    fn restart(&mut self, seq: u32, digest: u32) {
+        self.seen = 0;
+        self.advance(seq, 0, seq as usize % DIGEST_SLOTS, digest);
     }
 
     /// Makes `seq` the newest counter, `ahead` steps after the previous newest.
@@ -838,8 +903,9 @@ mod tests {
     }
 
     #[test]
-    fn sequence_tracker_tells_late_from_lost_and_repeats_from_wraps() {
+    fn sequence_tracker_tells_late_from_lost_and_repeats_from_resets() {
         let mut t = SequenceTracker::new(4);
+        assert_eq!((t.reorder_window(), t.repeat_horizon()), (4, 8));
         t.observe(4, b"a");
         // 5 and 6 swapped: one gap, then the late one
         assert_eq!(t.observe(6, b"c"), SequenceEvent::Gap { lost: 1 });
@@ -848,23 +914,115 @@ mod tests {
         assert_eq!(t.observe(5, b"b"), SequenceEvent::Duplicate);
         assert_eq!(t.observe(6, b"c"), SequenceEvent::Duplicate);
         assert_eq!(t.observe(7, b"d"), SequenceEvent::InOrder);
-        // counter 7 again with other bytes: 15 payloads went by unseen
-        assert_eq!(t.observe(7, b"e"), SequenceEvent::Gap { lost: 15 });
-        // after the wrap, counter 6 is one behind and unseen: late
+        // counter 7 again with other bytes: a reset whose run reached 7 unseen (fewer
+        // losses than a whole period of 15)
+        assert_eq!(t.observe(7, b"e"), SequenceEvent::Restart { lost: 7 });
+        // counter 6 is one behind and unseen: late
         assert_eq!(t.observe(6, b"f"), SequenceEvent::Late { behind: 1 });
-        // seen, but with other bytes: not a repeat, a new payload 15 ahead
-        assert_eq!(t.observe(6, b"g"), SequenceEvent::Gap { lost: 14 });
-        // more than the window behind reads as ahead
+        // a gap of more than the window that lands below it: a reset
+        assert_eq!(t.observe(1, b"g"), SequenceEvent::Restart { lost: 1 });
+        // one that lands at or above it: losses
+        assert_eq!(t.observe(7, b"h"), SequenceEvent::Gap { lost: 5 });
         let mut t = SequenceTracker::new(8);
-        assert_eq!(t.reorder_window(), 32);
+        assert_eq!((t.reorder_window(), t.repeat_horizon()), (32, 16));
         t.observe(100, b"x");
         assert_eq!(t.observe(68, b"y"), SequenceEvent::Late { behind: 32 });
-        // the oldest value in the window does not overwrite the newest one's digest
         assert_eq!(t.observe(100, b"x"), SequenceEvent::Duplicate);
         assert_eq!(t.observe(68, b"y"), SequenceEvent::Duplicate);
+        // past the window behind and above it: ahead, after 222 losses
         assert_eq!(t.observe(67, b"z"), SequenceEvent::Gap { lost: 222 });
         assert_eq!(SequenceTracker::new(1).reorder_window(), 0);
         assert_eq!(SequenceTracker::new(16).reorder_window(), 32);
+        assert_eq!(SequenceTracker::new(1).repeat_horizon(), 1);
+    }
+
+    #[test]
+    fn a_repeat_is_recognized_within_the_horizon_and_a_stale_copy_is_not_a_reset() {
+        // 8-bit counter: window 32, horizon 16.
+        let mut t = SequenceTracker::new(8);
+        for c in 40..=60u16 {
+            t.observe(c, &c.to_le_bytes());
+        }
+        // counter 44 again, 17 arrivals after it: beyond the horizon but in the window
+        // and above it, with its bytes: a stale repeat
+        assert_eq!(
+            t.observe(44, &44u16.to_le_bytes()),
+            SequenceEvent::Duplicate
+        );
+        // with other bytes: the sender was reset and its new run reached 44
+        assert_eq!(t.observe(44, b"new"), SequenceEvent::Restart { lost: 44 });
+    }
+
+    #[test]
+    fn a_reset_sender_is_a_restart_never_repeats_or_a_period_of_losses() {
+        // A 4-bit counter tells a reset from a short gap while its newest value is below
+        // 11 (a reset at 11..=15 is 0 to 4 losses away).
+        for (bits, run) in [(4u8, 11u16), (8, 30), (16, 30)] {
+            // A steady signal: every payload of a run has the same bytes per counter.
+            let mut t = SequenceTracker::new(bits);
+            let mut events = std::vec::Vec::new();
+            for round in 0..2 {
+                for c in 0..run {
+                    events.push((round, c, t.observe(c, &[c as u8, 7])));
+                }
+            }
+            let count = |f: fn(&SequenceEvent) -> bool| events.iter().filter(|e| f(&e.2)).count();
+            let what = std::format!("{bits} bits: {events:?}");
+            assert_eq!(
+                count(|e| matches!(e, SequenceEvent::Duplicate)),
+                0,
+                "{what}"
+            );
+            assert_eq!(
+                count(|e| matches!(e, SequenceEvent::Gap { .. })),
+                0,
+                "{what}"
+            );
+            assert_eq!(
+                events[run as usize].2,
+                SequenceEvent::Restart { lost: 0 },
+                "{what}"
+            );
+        }
+        // A reset after 109 payloads of a 16-bit counter, with new bytes: no 65,426 lost.
+        let mut t = SequenceTracker::new(16);
+        for c in 0..110u16 {
+            t.observe(c, &c.to_le_bytes());
+        }
+        assert_eq!(t.observe(2, b"after"), SequenceEvent::Restart { lost: 2 });
+        assert_eq!(t.observe(3, b"next"), SequenceEvent::InOrder);
+    }
+
+    #[test]
+    fn every_payload_repeated_a_few_arrivals_later_is_written_once() {
+        // The default 4-bit counter, each payload delivered again 6 arrivals later.
+        let mut t = SequenceTracker::new(4);
+        let sent: std::vec::Vec<u16> = (0..110).collect();
+        let mut arrivals = std::vec::Vec::new();
+        for (i, &k) in sent.iter().enumerate() {
+            arrivals.push(k);
+            if i >= 6 {
+                arrivals.push(sent[i - 6]);
+            }
+        }
+        let (mut new, mut lost, mut dups) = (0, 0u32, 0);
+        for k in arrivals {
+            match t.observe(k & 15, &k.to_le_bytes()) {
+                SequenceEvent::Duplicate => dups += 1,
+                SequenceEvent::Gap { lost: l } => {
+                    lost += l;
+                    new += 1
+                }
+                e => {
+                    assert!(
+                        matches!(e, SequenceEvent::First | SequenceEvent::InOrder),
+                        "{k}: {e:?}"
+                    );
+                    new += 1
+                }
+            }
+        }
+        assert_eq!((new, lost, dups), (110, 0, 104));
     }
 
     #[test]

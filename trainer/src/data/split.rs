@@ -108,8 +108,8 @@ impl SplitPlan {
     /// The part of each of `count` recordings when they are dealt whole: validation and
     /// test each get `max(1, round(fraction · count))` recordings (none for a fraction
     /// of 0), spread over the sequence (validation a third of the way into each of its
-    /// stretches, test two thirds), training the rest. Refused for fewer than
-    /// [`MIN_RECORDINGS`] recordings, or when training would get none.
+    /// stretches, test two thirds), training the rest. Refused when training would get
+    /// none (fewer than [`MIN_RECORDINGS`] with both fractions above 0).
     pub fn recording_parts(&self, count: usize) -> Result<Vec<Part>, Error> {
         self.check()?;
         let share = |f: f64| {
@@ -120,9 +120,10 @@ impl SplitPlan {
             }
         };
         let (nv, nt) = (share(self.validation), share(self.test));
-        if count < MIN_RECORDINGS || nv + nt >= count {
+        if nv + nt >= count {
             return Err(Error::InvalidArgument(format!(
-                "{count} recording(s) cannot be dealt whole into training, validation and test parts (at least {MIN_RECORDINGS}); give more recordings (files, or a --group-column), or split by blocks"
+                "{count} recording(s) cannot be dealt whole into training, validation and test parts (at least {}); give more recordings (files, or a --group-column), or split by blocks",
+                1 + nv + nt
             )));
         }
         let mut parts = vec![Part::Train; count];
@@ -423,6 +424,11 @@ mod tests {
             let e = by.recording_parts(count).unwrap_err().to_string();
             assert!(e.contains("at least 3"), "{e}");
         }
+        // Test files given whole: the recordings deal validation only, so 2 are enough.
+        let no_test = SplitPlan { test: 0.0, ..by };
+        assert_eq!(no_test.recording_parts(2).unwrap(), [V, T]);
+        let e = no_test.recording_parts(1).unwrap_err().to_string();
+        assert!(e.contains("at least 2"), "{e}");
         let segments = by.segments(&[100, 0, 50, 70, 80]).unwrap();
         assert_eq!(segments.len(), 4, "an empty recording has no segment");
         assert!(segments.iter().all(|s| s.rows.start == 0));

@@ -53,8 +53,8 @@ pub enum VariantChoice {
 /// How the recordings are dealt into training, validation and test parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SplitChoice {
-    /// Whole recordings with [`MIN_RECORDINGS`] or more (and no whole files given for
-    /// validation or test), else blocks.
+    /// Whole recordings with [`MIN_RECORDINGS`] or more (2 or more with whole test files;
+    /// none with whole validation files), else blocks.
     #[default]
     Auto,
     /// Blocks of every recording ([`crate::data::split`]).
@@ -327,9 +327,10 @@ fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<(Split<'a>, HeldOu
             },
         )
     };
-    let whole_files = !rec.validation.is_empty() || !rec.test.is_empty();
+    // Whole test files leave the recordings to deal one part fewer.
+    let needed = MIN_RECORDINGS - usize::from(!rec.test.is_empty());
     let by_recording = match plan.split {
-        SplitChoice::Auto => data.len() >= MIN_RECORDINGS && !whole_files,
+        SplitChoice::Auto => rec.validation.is_empty() && data.len() >= needed,
         SplitChoice::Blocks => false,
         SplitChoice::Recordings => true,
     };
@@ -815,7 +816,7 @@ impl Trained {
             "  {}; {}",
             match &tr.held_out.validation {
                 Some(names) => format!("chosen on whole recordings the fit did not see: {}", names.join(", ")),
-                None => "chosen on blocks of the recordings the fit saw: nothing was validated across devices, people or placements (give 3 or more recordings, a --group-column, or whole files with --validation)".into(),
+                None => "chosen on blocks of the recordings the fit saw: nothing was validated across devices, people or placements (give 3 or more recordings (2 with --test), a --group-column, or whole files with --validation)".into(),
             },
             match &tr.held_out.test {
                 Some(names) => format!("tested on whole recordings: {}", names.join(", ")),
