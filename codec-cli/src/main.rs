@@ -2,7 +2,8 @@
 //! libraries, map errors to a message and an exit code.
 //!
 //! Exit codes: 0 success; 1 failure (the message names what and where); 2 bad usage;
-//! 3 `decode` finished but rejected some frames or payloads (counts on stderr).
+//! 3 `decode` finished but rejected some frames, payloads or lines (counts on stderr); 4
+//! `decode` rejected everything it read (most often the wrong model or `--format`).
 
 use std::process::ExitCode;
 
@@ -49,7 +50,7 @@ enum Command {
     Encode(cmd::encode::Args),
     /// Decode payloads or a frame stream (file or stdin) into CSV samples, reporting bad frames.
     #[command(
-        after_help = "Example:\n  aecodec decode --model out/ankle-int8-full.aem -i frames.bin --columns x,y,z -o decoded.csv\n  cat /dev/ttyUSB0 | aecodec decode --model m.aem --columns x,y,z"
+        after_help = "Example:\n  aecodec decode --model out/ankle-int8-full.aem -i frames.bin --columns x,y,z -o decoded.csv\n  cat /dev/ttyUSB0 | aecodec decode --model m.aem --columns x,y,z\n\nExit codes: 0 every frame decoded; 3 some rejected; 4 all rejected (the wrong model or --format?); 1 failure."
     )]
     Decode(cmd::decode::Args),
     /// Rate–distortion report of every codec against the classical baselines (markdown, JSON, PNG).
@@ -84,22 +85,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The exit code of a run that did not fail.
     let result = match cli.command {
-        Command::Demo(a) => cmd::demo::run(a).map(|()| true),
-        Command::Train(a) => cmd::train::run(*a).map(|()| true),
-        Command::Export(a) => cmd::export::run(a).map(|()| true),
-        Command::Encode(a) => cmd::encode::run(a).map(|()| true),
-        Command::Decode(a) => cmd::decode::run(a),
-        Command::Inspect(a) => cmd::inspect::run(a).map(|()| true),
-        Command::Eval(a) => cmd::eval::run(a).map(|()| true),
-        Command::Generate(a) => cmd::uses::generate(a).map(|()| true),
-        Command::Features(a) => cmd::uses::features(a).map(|()| true),
-        Command::Denoise(a) => cmd::uses::denoise(a).map(|()| true),
-        Command::Anomaly(a) => cmd::uses::anomaly(a).map(|()| true),
+        Command::Demo(a) => cmd::demo::run(a).map(|()| 0),
+        Command::Train(a) => cmd::train::run(*a).map(|()| 0),
+        Command::Export(a) => cmd::export::run(a).map(|()| 0),
+        Command::Encode(a) => cmd::encode::run(a).map(|()| 0),
+        Command::Decode(a) => cmd::decode::run(a).map(cmd::decode::Outcome::exit_code),
+        Command::Inspect(a) => cmd::inspect::run(a).map(|()| 0),
+        Command::Eval(a) => cmd::eval::run(a).map(|()| 0),
+        Command::Generate(a) => cmd::uses::generate(a).map(|()| 0),
+        Command::Features(a) => cmd::uses::features(a).map(|()| 0),
+        Command::Denoise(a) => cmd::uses::denoise(a).map(|()| 0),
+        Command::Anomaly(a) => cmd::uses::anomaly(a).map(|()| 0),
     };
     match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(3),
+        Ok(code) => ExitCode::from(code),
         // The reader of stdout has gone (`| head`): what it wanted, it has.
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

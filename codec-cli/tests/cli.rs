@@ -1243,13 +1243,25 @@ fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_fr
         "-o",
         "-",
     ]);
-    assert_eq!(code, Some(3));
-    assert!(err.contains("made by another model"), "{err}");
+    assert_eq!(code, Some(4), "all rejected: {err}");
+    // One line for the kind, not one per payload; --verbose says each.
+    assert_eq!(err.matches("made by another model").count(), 1, "{err}");
     let counts: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
     assert_eq!(
         (counts["decoded"].as_u64(), counts["foreign_model"].as_u64()),
         (Some(0), Some(110))
     );
+    let (_, err) = stderr_of(&[
+        "decode",
+        "--model",
+        blob.to_str().unwrap(),
+        "-i",
+        foreign_frames.to_str().unwrap(),
+        "--verbose",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(err.matches("made by another model").count(), 110, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1260,8 +1272,8 @@ fn hex_lines(blob: &Path, out: &Path) -> Vec<String> {
     text.lines().map(str::to_string).collect()
 }
 
-/// `decode --format hex` of `input` with `models` (and `extra`): exit code, counts,
-/// the CSV written.
+/// `decode --format hex` (unless `extra` gives a `--format`) of `input` with `models`
+/// (and `extra`): exit code, counts, the CSV written.
 fn decode_hex(
     dir: &Path,
     models: &[String],
@@ -1274,7 +1286,10 @@ fn decode_hex(
     for m in models {
         a.extend(["--model".into(), m.into()]);
     }
-    a.extend(["--format", "hex", "--json", "-i"].map(OsString::from));
+    if !extra.contains(&"--format") {
+        a.extend(["--format", "hex"].map(OsString::from));
+    }
+    a.extend(["--json", "-i"].map(OsString::from));
     a.extend([i.into(), "-o".into(), o.clone().into()]);
     a.extend(extra.iter().map(OsString::from));
     let run = aecodec().args(&a).output().unwrap();
@@ -1413,6 +1428,94 @@ fn decode_drops_repeats_tells_late_from_lost_and_skips_bad_lines() {
         "{c}"
     );
     assert_eq!(windows_in(&csv, 0), 60);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Base64 (RFC 4648, standard alphabet, padded) of `bytes`, for the tests.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| acc << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn decode_reads_hex_as_integrations_write_it_and_base64() {
+    let dir = temp_dir("text-formats");
+    let (_, blob) = linear_model(&dir);
+    let model = [blob.to_str().unwrap().to_string()];
+    let lines = hex_lines(&blob, &dir.join("p.hex"));
+    let bytes: Vec<Vec<u8>> = lines
+        .iter()
+        .map(|l| {
+            (0..l.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap())
+                .collect()
+        })
+        .collect();
+    let join =
+        |f: &dyn Fn(&Vec<u8>) -> String| -> String { bytes.iter().map(|b| f(b) + "\n").collect() };
+    let (_, plain, want) = decode_hex(&dir, &model, join(&|b| hex(b)).as_bytes(), &[]);
+    assert_eq!(plain["decoded"], 110);
+    let spaced = |sep: &str, prefix: &str| {
+        join(&|b: &Vec<u8>| {
+            b.iter()
+                .map(|x| format!("{prefix}{x:02X}"))
+                .collect::<Vec<_>>()
+                .join(sep)
+        })
+    };
+    for input in [
+        join(&|b| format!("0x{}", hex(b))),
+        spaced(" ", ""),
+        spaced(":", ""),
+        spaced(" ", "0x"),
+    ] {
+        let (code, c, csv) = decode_hex(&dir, &model, input.as_bytes(), &[]);
+        assert_eq!((code, &c["decoded"]), (Some(0), &plain["decoded"]), "{c}");
+        assert_eq!(csv, want);
+    }
+    // Base64, as network servers' integrations deliver payloads: with --format base64;
+    // as hex it is refused with the fix named.
+    let b64 = join(&|b| base64(b));
+    let (code, c, csv) = decode_hex(&dir, &model, b64.as_bytes(), &["--format", "base64"]);
+    assert_eq!((code, &c["decoded"]), (Some(0), &plain["decoded"]), "{c}");
+    assert_eq!(csv, want);
+    let run = aecodec()
+        .args(["decode", "--model", &model[0], "--format", "hex", "-o"])
+        .arg(dir.join("b64.csv"))
+        .arg("-i")
+        .arg({
+            let p = dir.join("b64.txt");
+            std::fs::write(
+                &p,
+                b64.lines()
+                    .find(|l| !l.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .unwrap(),
+            )
+            .unwrap();
+            p
+        })
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("give --format base64"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1561,7 +1664,7 @@ fn outputs_are_written_where_and_as_they_are_given() {
         OsStr::new("-i"),
         hex.as_os_str(),
     ]);
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(4), "{err}");
     assert!(err.contains("give --format hex"), "{err}");
     // The input as the output: refused, the input untouched.
     let (code, err) = decode(&hex, &hex);
@@ -1579,7 +1682,7 @@ fn outputs_are_written_where_and_as_they_are_given() {
     let junk = dir.join("junk.hex");
     std::fs::write(&junk, "zz\n").unwrap();
     let (code, _) = decode(&junk, &old);
-    assert_eq!(code, Some(3));
+    assert_eq!(code, Some(4));
     assert_eq!(
         std::fs::read_to_string(&old).unwrap(),
         "window,sequence\n1,2\n"
@@ -1589,7 +1692,7 @@ fn outputs_are_written_where_and_as_they_are_given() {
         .to_vec();
     atomic.extend([blob.clone().into(), "-i".into(), junk.clone().into()]);
     atomic.extend(["-o".into(), old.clone().into()]);
-    assert_eq!(stderr_of(&atomic).0, Some(3));
+    assert_eq!(stderr_of(&atomic).0, Some(4));
     assert_eq!(
         std::fs::read_to_string(&old).unwrap(),
         "window,sequence\n1,2\n"

@@ -231,8 +231,9 @@ impl RxCounts {
             + self.other
     }
 
-    /// Counts a frame or payload refused with `e`.
-    pub fn refused(&mut self, e: &Error) {
+    /// Counts a frame or payload refused with `e`; returns how many of its kind have
+    /// been counted (1: the first, for a receiver that reports each kind once).
+    pub fn refused(&mut self, e: &Error) -> u64 {
         let n = match e {
             Error::FrameCrc { .. } => &mut self.bad_crc,
             Error::FrameTruncated { .. } => &mut self.truncated,
@@ -244,25 +245,22 @@ impl RxCounts {
             _ => &mut self.other,
         };
         *n = n.saturating_add(1);
+        *n
     }
 
-    /// Counts a sequence event.
-    pub fn sequence(&mut self, event: SequenceEvent) {
-        match event {
-            SequenceEvent::Gap { lost } => {
-                self.gaps = self.gaps.saturating_add(1);
-                self.lost = self.lost.saturating_add(u64::from(lost));
-            }
-            SequenceEvent::Late { .. } => {
-                self.late = self.late.saturating_add(1);
-                self.lost = self.lost.saturating_sub(1);
-            }
-            SequenceEvent::Duplicate => self.duplicates = self.duplicates.saturating_add(1),
-            SequenceEvent::Restart { lost } => {
-                self.restarts = self.restarts.saturating_add(1);
-                self.lost = self.lost.saturating_add(u64::from(lost));
-            }
-            SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => {}
-        }
+    /// Counts a sequence event; returns how many of its kind have been counted (gaps,
+    /// late payloads, duplicates, restarts; 0 for the others).
+    pub fn sequence(&mut self, event: SequenceEvent) -> u64 {
+        let (n, lost) = match event {
+            SequenceEvent::Gap { lost } => (&mut self.gaps, i64::from(lost)),
+            SequenceEvent::Late { .. } => (&mut self.late, -1),
+            SequenceEvent::Duplicate => (&mut self.duplicates, 0),
+            SequenceEvent::Restart { lost } => (&mut self.restarts, i64::from(lost)),
+            SequenceEvent::First | SequenceEvent::InOrder | SequenceEvent::Untracked => return 0,
+        };
+        *n = n.saturating_add(1);
+        let count = *n;
+        self.lost = self.lost.saturating_add_signed(lost);
+        count
     }
 }

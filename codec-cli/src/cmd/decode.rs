@@ -21,8 +21,21 @@ use super::common::{read_decoder_blob, PortFile};
 pub enum Format {
     /// A byte stream of serial frames (e.g. a UART capture), read as it comes.
     Frames,
-    /// One payload per line, hex; `PORT HEX` (or `PORT,HEX`) when models are given by port.
+    /// One payload per line in hex, optionally `0x`-prefixed and with its bytes separated
+    /// by spaces or colons (`0a1bff`, `0x0a1bff`, `0a 1b ff`, `0a:1b:ff`); `PORT HEX` (or
+    /// `PORT,HEX`) when models are given by port.
     Hex,
+    /// One payload per line in base64 (standard or URL-safe alphabet, `=` padding
+    /// optional), as network servers' integrations deliver them; `PORT BASE64` when
+    /// models are given by port.
+    Base64,
+}
+
+impl Format {
+    /// Whether payloads come as lines of text.
+    fn is_text(self) -> bool {
+        self != Format::Frames
+    }
 }
 
 /// Arguments of `decode`.
@@ -62,6 +75,32 @@ pub struct Args {
     /// Print the counts as JSON on stderr.
     #[arg(long)]
     pub json: bool,
+    /// Say each rejected frame, payload or line and each sequence event on stderr
+    /// (default: the first of each kind; the closing summary counts them all).
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// How a decode run ended, for its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was rejected (exit 0).
+    Clean,
+    /// Some frames, payloads or lines were rejected, some decoded (exit 3).
+    SomeRejected,
+    /// Everything read was rejected (exit 4): most often the wrong model or format.
+    AllRejected,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::SomeRejected => 3,
+            Outcome::AllRejected => 4,
+        }
+    }
 }
 
 /// Longest hex input line, in bytes: a port, a separator and the largest payload, with
@@ -98,6 +137,8 @@ struct Receiver<'m> {
     /// A codec per model of the set, in its order.
     codecs: Vec<Box<Codec<'m, MAX_WIDTH>>>,
     keep_duplicates: bool,
+    /// Say every rejection and sequence event, not only the first of each kind.
+    verbose: bool,
     out: Vec<f32>,
     channels: usize,
     /// Whether rows carry a `time_s` cell.
@@ -117,33 +158,34 @@ impl Receiver<'_> {
         let p = match p {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("frame {i}: rejected: {e}");
-                self.counts.refused(&e);
+                let n = self.counts.refused(&e);
+                self.report(n, || format!("frame {i}: rejected: {e}"));
                 return Ok(());
             }
         };
         let routed = match self.set.route(port, p) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("frame {i}: payload rejected: {e}");
-                self.counts.refused(&e);
+                let n = self.counts.refused(&e);
+                self.report(n, || format!("frame {i}: payload rejected: {e}"));
                 return Ok(());
             }
         };
-        self.counts.sequence(routed.event);
+        let n = self.counts.sequence(routed.event);
         if let Some(s) = routed.info.sequence {
             match routed.event {
-                SequenceEvent::Gap { lost } => {
-                    eprintln!("frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}")
-                }
-                SequenceEvent::Late { behind } => {
-                    eprintln!("frame {i}: sequence {s} arrived late ({behind} behind the newest)")
-                }
+                SequenceEvent::Gap { lost } => self.report(n, || {
+                    format!("frame {i}: sequence gap: {lost} payload(s) lost before sequence {s}")
+                }),
+                SequenceEvent::Late { behind } => self.report(n, || {
+                    format!("frame {i}: sequence {s} arrived late ({behind} behind the newest)")
+                }),
+                // Rare, and each one matters: always said.
                 SequenceEvent::Restart { lost } => eprintln!(
                     "frame {i}: the sender's counter started again (a reset): sequence {s}, {lost} payload(s) of the new run lost before it"
                 ),
                 SequenceEvent::Duplicate => {
-                    eprintln!("frame {i}: duplicate of sequence {s}");
+                    self.report(n, || format!("frame {i}: duplicate of sequence {s}"));
                     if !self.keep_duplicates {
                         return Ok(());
                     }
@@ -158,11 +200,24 @@ impl Receiver<'_> {
             None => Err(CoreError::UnknownPort { port }),
         };
         if let Err(e) = decoded {
-            eprintln!("frame {i}: payload rejected: {e}");
-            self.counts.refused(&e);
+            let n = self.counts.refused(&e);
+            self.report(n, || format!("frame {i}: payload rejected: {e}"));
             return Ok(());
         }
         self.write_window(k, routed.info.sequence)
+    }
+
+    /// Says `message` on stderr if it is the first of its kind (`count` of them so far)
+    /// or with `--verbose`: the summary counts the rest.
+    fn report(&self, count: u64, message: impl FnOnce() -> String) {
+        if self.verbose {
+            eprintln!("{}", message());
+        } else if count == 1 {
+            eprintln!(
+                "{} (the first of its kind; the summary counts the rest, --verbose shows each)",
+                message()
+            );
+        }
     }
 
     /// Writes the window just decoded by model `k` as CSV rows.
@@ -202,8 +257,9 @@ impl Receiver<'_> {
     fn read_frames(&mut self, mut reader: impl Read) -> anyhow::Result<()> {
         let mut dec = FrameDecoder::<{ max_frame_len(MAX_PAYLOAD_BYTES) }>::new();
         let mut chunk = [0u8; 4096];
-        // Whether every byte so far could be text of hex payloads (the common mistake).
-        let mut hex_text = true;
+        // Whether every byte so far could be text of hex or base64 payloads (the common
+        // mistake).
+        let (mut hex_text, mut base64_text) = (true, true);
         loop {
             let n = match reader.read(&mut chunk) {
                 Ok(0) => break,
@@ -212,7 +268,9 @@ impl Receiver<'_> {
                 Err(e) => return Err(e).context("reading the input"),
             };
             for &b in chunk.get(..n).unwrap_or(&[]) {
-                hex_text &= b.is_ascii_hexdigit() || b.is_ascii_whitespace() || b == b',';
+                let separator = b.is_ascii_whitespace() || b == b',';
+                hex_text &= b.is_ascii_hexdigit() || separator || b == b':';
+                base64_text &= b.is_ascii_alphanumeric() || separator || b"+/-_=".contains(&b);
                 if let Some(r) = dec.push(b) {
                     self.payload(None, r)?;
                 }
@@ -222,16 +280,23 @@ impl Receiver<'_> {
             eprintln!("end of input inside a frame: its bytes were dropped");
             self.counts.truncated = self.counts.truncated.saturating_add(1);
         }
-        if hex_text && self.counts.decoded == 0 && self.index + self.counts.truncated > 0 {
-            eprintln!(
-                "the input looks like lines of hex payloads, not serial frames: give --format hex"
-            );
+        if self.counts.decoded == 0 && self.index + self.counts.truncated > 0 {
+            if hex_text {
+                eprintln!(
+                    "the input looks like lines of hex payloads, not serial frames: give --format hex"
+                );
+            } else if base64_text {
+                eprintln!(
+                    "the input looks like lines of base64 payloads, not serial frames: give --format base64"
+                );
+            }
         }
         Ok(())
     }
 
-    /// Decodes hex lines (`HEX`, or `PORT HEX` with models by port), skipping blank ones.
-    fn read_hex(&mut self, mut reader: impl BufRead) -> anyhow::Result<()> {
+    /// Decodes lines of text payloads in `format` (`TEXT`, or `PORT TEXT` with models by
+    /// port), skipping blank ones.
+    fn read_lines(&mut self, mut reader: impl BufRead, format: Format) -> anyhow::Result<()> {
         let mut line = Vec::with_capacity(MAX_LINE);
         let mut n = 0usize;
         while let Some(fits) =
@@ -241,22 +306,22 @@ impl Receiver<'_> {
             if line.trim_ascii().is_empty() {
                 continue;
             }
-            self.line(n, fits.then_some(&line[..]))?;
+            self.line(n, fits.then_some(&line[..]), format)?;
         }
         Ok(())
     }
 
-    /// One line of hex input (without its newline); `None` if it was too long.
-    fn line(&mut self, n: usize, line: Option<&[u8]>) -> anyhow::Result<()> {
+    /// One line of text input (without its newline); `None` if it was too long.
+    fn line(&mut self, n: usize, line: Option<&[u8]>, format: Format) -> anyhow::Result<()> {
         let parsed = match line {
             None => Err(format!("longer than {MAX_LINE} bytes")),
-            Some(l) => parse_line(l.trim_ascii(), self.set.by_port()),
+            Some(l) => parse_line(l.trim_ascii(), self.set.by_port(), format),
         };
         match parsed {
             Ok((port, p)) => self.payload(port, Ok(&p)),
             Err(e) => {
-                eprintln!("line {n}: {e}");
                 self.counts.bad_lines = self.counts.bad_lines.saturating_add(1);
+                self.report(self.counts.bad_lines, || format!("line {n}: {e}"));
                 self.index += 1;
                 Ok(())
             }
@@ -264,12 +329,12 @@ impl Receiver<'_> {
     }
 }
 
-/// `HEX`, or `PORT HEX` / `PORT,HEX` when `with_port`.
-fn parse_line(t: &[u8], with_port: bool) -> Result<(Option<u8>, Vec<u8>), String> {
+/// `TEXT`, or `PORT TEXT` / `PORT,TEXT` when `with_port`; `TEXT` a payload in `format`.
+fn parse_line(t: &[u8], with_port: bool, format: Format) -> Result<(Option<u8>, Vec<u8>), String> {
     let shown = || String::from_utf8_lossy(t).into_owned();
-    let (port, hex) = if with_port {
+    let (port, text) = if with_port {
         let Some(at) = t.iter().position(|&b| b == b' ' || b == b',' || b == b'\t') else {
-            return Err(format!("not `PORT HEX`: {:?}", shown()));
+            return Err(format!("not `PORT PAYLOAD`: {:?}", shown()));
         };
         let port = std::str::from_utf8(&t[..at])
             .ok()
@@ -279,19 +344,82 @@ fn parse_line(t: &[u8], with_port: bool) -> Result<(Option<u8>, Vec<u8>), String
     } else {
         (None, t)
     };
-    if !hex.len().is_multiple_of(2) || !hex.iter().all(u8::is_ascii_hexdigit) {
-        return Err(format!("not a hex payload: {:?}", shown()));
-    }
-    let nibble = |b: u8| match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
+    let bytes = match format {
+        Format::Base64 => {
+            base64_bytes(text).ok_or_else(|| format!("not a base64 payload: {:?}", shown()))?
+        }
+        _ => hex_bytes(text).ok_or_else(|| {
+            let hint = if base64_bytes(text).is_some() {
+                " (it reads as base64: give --format base64)"
+            } else {
+                ""
+            };
+            format!("not a hex payload: {:?}{hint}", shown())
+        })?,
     };
-    let bytes = hex
-        .chunks_exact(2)
-        .map(|c| nibble(c[0]) << 4 | nibble(c[1]))
-        .collect();
     Ok((port, bytes))
+}
+
+/// The bytes of hex text: pairs of hex digits, optionally `0x`-prefixed, in tokens
+/// separated by spaces or colons, each token whole bytes. `None` if it is not that or
+/// holds no byte.
+fn hex_bytes(text: &[u8]) -> Option<Vec<u8>> {
+    let nibble = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut bytes = Vec::new();
+    for token in text.split(|&b| b == b' ' || b == b'\t' || b == b':') {
+        if token.is_empty() {
+            continue;
+        }
+        let digits = token
+            .strip_prefix(b"0x")
+            .or_else(|| token.strip_prefix(b"0X"))
+            .unwrap_or(token);
+        if digits.is_empty() || !digits.len().is_multiple_of(2) {
+            return None;
+        }
+        for pair in digits.chunks_exact(2) {
+            bytes.push(nibble(pair[0])? << 4 | nibble(pair[1])?);
+        }
+    }
+    (!bytes.is_empty()).then_some(bytes)
+}
+
+/// The bytes of base64 text (RFC 4648, the standard or the URL-safe alphabet, `=`
+/// padding optional). `None` if it is not base64 (including unused bits that are not
+/// zero) or holds no byte.
+fn base64_bytes(text: &[u8]) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let body = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    let padded = body.len() != text.len();
+    if body.len() % 4 == 1 || (padded && !text.len().is_multiple_of(4)) {
+        return None;
+    }
+    let (mut bytes, mut acc, mut bits) = (Vec::new(), 0u32, 0u32);
+    for &c in body {
+        acc = (acc << 6) | u32::from(value(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (acc == 0 && !bytes.is_empty()).then_some(bytes)
 }
 
 /// Reads one line into `buf` (without the newline), keeping at most `max` bytes of it.
@@ -326,7 +454,7 @@ fn read_line_bounded(
 }
 
 /// Runs `decode`; returns whether every frame decoded.
-pub fn run(args: Args) -> anyhow::Result<bool> {
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let model_args = model_args(&args)?;
     let blobs = model_args
         .iter()
@@ -373,6 +501,7 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
         set,
         codecs,
         keep_duplicates: args.keep_duplicates,
+        verbose: args.verbose,
         out: vec![0.0; input_dim],
         channels,
         timed,
@@ -384,7 +513,7 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
     let reader = std::io::BufReader::new(input);
     match args.format {
         Format::Frames => rx.read_frames(reader)?,
-        Format::Hex => rx.read_hex(reader)?,
+        Format::Hex | Format::Base64 => rx.read_lines(reader, args.format)?,
     }
     let Receiver {
         sink,
@@ -402,11 +531,15 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         eprintln!("{}", counts_summary(&c));
     }
-    Ok(c.rejected() == 0)
+    Ok(match (c.rejected(), c.decoded) {
+        (0, _) => Outcome::Clean,
+        (_, 0) => Outcome::AllRejected,
+        _ => Outcome::SomeRejected,
+    })
 }
 
 /// The `--model` options: each `[PORT=]FILE`; with ports, all have one and the input is
-/// `PORT HEX` lines.
+/// `PORT PAYLOAD` lines.
 fn model_args(args: &Args) -> anyhow::Result<Vec<PortFile>> {
     let model_args = args
         .model
@@ -421,8 +554,8 @@ fn model_args(args: &Args) -> anyhow::Result<Vec<PortFile>> {
                 m.path.display()
             );
         }
-        if args.format != Format::Hex {
-            bail!("models given by port decode `PORT HEX` lines: use --format hex");
+        if !args.format.is_text() {
+            bail!("models given by port decode `PORT PAYLOAD` lines: use --format hex or --format base64");
         }
     }
     Ok(model_args)
@@ -524,12 +657,80 @@ mod tests {
         assert_eq!(lines[1], (true, b"\xff\xfe".to_vec()));
         assert_eq!((lines[2].0, lines[2].1.len()), (false, 16));
         assert_eq!(lines[3], (true, b"ff".to_vec()));
-        assert_eq!(parse_line(b"0a0B", false), Ok((None, vec![10, 11])));
-        assert_eq!(parse_line(b"12 0a0b", true), Ok((Some(12), vec![10, 11])));
-        assert_eq!(parse_line(b"12,0a0b", true), Ok((Some(12), vec![10, 11])));
-        assert!(parse_line(b"\xff\xfe", false).is_err());
-        assert!(parse_line(b"0a0b", true).is_err());
-        assert!(parse_line(b"300 0a", true).is_err());
-        assert!(parse_line(b"0a0", false).is_err());
+        assert_eq!(
+            parse_line(b"0a0B", false, Format::Hex),
+            Ok((None, vec![10, 11]))
+        );
+        assert_eq!(
+            parse_line(b"12 0a0b", true, Format::Hex),
+            Ok((Some(12), vec![10, 11]))
+        );
+        assert_eq!(
+            parse_line(b"12,0a0b", true, Format::Hex),
+            Ok((Some(12), vec![10, 11]))
+        );
+        assert!(parse_line(b"\xff\xfe", false, Format::Hex).is_err());
+        assert!(parse_line(b"0a0b", true, Format::Hex).is_err());
+        assert!(parse_line(b"300 0a", true, Format::Hex).is_err());
+        assert!(parse_line(b"0a0", false, Format::Hex).is_err());
+    }
+
+    #[test]
+    fn hex_payloads_read_with_a_prefix_and_separated_bytes() {
+        let want = Some(vec![0x0a, 0x1b, 0xff]);
+        for text in [
+            "0a1bff",
+            "0A1BFF",
+            "0x0a1bff",
+            "0a 1b ff",
+            "0a:1b:ff",
+            "0x0a 0x1b 0xff",
+        ] {
+            assert_eq!(hex_bytes(text.as_bytes()), want, "{text}");
+        }
+        for bad in ["", "0x", "0a1", "0a 1bf", "0g", "0a-1b", "0x0x0a"] {
+            assert_eq!(hex_bytes(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn base64_payloads_read_as_rfc_4648_says() {
+        let cases: [(&str, &[u8]); 7] = [
+            ("Zg==", b"f"),
+            ("Zm8=", b"fo"),
+            ("Zm9v", b"foo"),
+            ("Zm9vYg==", b"foob"),
+            ("Zm9vYg", b"foob"),
+            ("Zm9vYmFy", b"foobar"),
+            ("-_8", &[0xfb, 0xff]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                base64_bytes(text.as_bytes()).as_deref(),
+                Some(want),
+                "{text}"
+            );
+        }
+        assert_eq!(base64_bytes(b"+/8").as_deref(), Some(&[0xfb, 0xff][..]));
+        // A lone symbol, bad padding, a character outside the alphabet, unused bits set.
+        for bad in ["", "Z", "Zg=", "Zg===", "Zm8==", "Zm9v!", "Zh=="] {
+            assert_eq!(base64_bytes(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_line_names_the_other_format_when_it_reads_as_that() {
+        let e = parse_line(b"Zm9vYmFy", false, Format::Hex).unwrap_err();
+        assert!(e.contains("give --format base64"), "{e}");
+        let e = parse_line(b"not at all", false, Format::Hex).unwrap_err();
+        assert!(!e.contains("base64"), "{e}");
+        assert_eq!(
+            parse_line(b"5 Zm9v", true, Format::Base64),
+            Ok((Some(5), b"foo".to_vec()))
+        );
+        assert_eq!(
+            parse_line(b"5,0x0a 1b", true, Format::Hex),
+            Ok((Some(5), vec![0x0a, 0x1b]))
+        );
     }
 }
