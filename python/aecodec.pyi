@@ -138,3 +138,11 @@ class SequenceTracker:
     def reorder_window(self) -> int: ...
     @property
     def repeat_horizon(self) -> int: ...
+
+def payload_from_hex(text: Union[str, bytes]) -> bytes:
+    """The payload written as hex (`0a1bff`, `0x0a1bff`, `0a 1b ff`, `0a:1b:ff`); raises
+    InputError naming the first wrong byte."""
+
+def payload_from_base64(text: Union[str, bytes]) -> bytes:
+    """The payload written as base64 (standard or URL-safe, padding optional), as network
+    servers' integrations deliver uplinks; raises InputError naming the first wrong byte."""

@@ -1074,15 +1074,182 @@ fn train_refuses_sizes_no_model_can_have() {
             &["--variant", "ae", "--decoder-hidden", "0"],
             "hidden layer of 0 units",
         ),
+        // Overflows that panicked (debug) or wrapped (release).
+        (&["--window", "18446744073709551615"], "--window"),
+        (
+            &["--variant", "ae", "--conv", "63,1,18446744073709551615"],
+            "needs layers",
+        ),
+        (
+            &[
+                "--variant",
+                "ae",
+                "--preset",
+                "lorawan-console",
+                "--latent",
+                "18446744073709551615",
+            ],
+            "--latent 18446744073709551615",
+        ),
+        // Limits that were met only after the fit.
+        (
+            &["--payload-bytes", "65"],
+            "--payload-bytes 65: a payload has 1 to 64",
+        ),
+        (
+            &["--variant", "ae", "--hidden", "8,8,8,8,8,8,8,8"],
+            "at most 8 layers",
+        ),
+        (&["--window", "2000"], "windows of 6000 values"),
+        // Values that trained nothing, or diverged with the wrong hint.
+        (&["--variant", "ae", "--steps", "0"], "--steps 0"),
+        (&["--variant", "ae", "--lr=-1"], "--lr -1"),
+        (&["--variant", "ae", "--lr=nan"], "--lr NaN"),
+        (&["--variant", "dae", "--noise=nan"], "--noise NaN"),
+        (&["--variant", "dae", "--noise=-1"], "--noise -1"),
+        (&["--threads", "1000000000"], "--threads 1000000000"),
+        (&["--hop", "0"], "--hop 0"),
     ] {
         let mut a = vec!["train", "--data", d.to_str().unwrap(), "--columns", COLS];
-        a.extend(["--steps", "20", "--quiet", "-o", out.to_str().unwrap()]);
+        if !extra.contains(&"--steps") {
+            a.extend(["--steps", "20"]);
+        }
+        a.extend(["--quiet", "-o", out.to_str().unwrap()]);
         a.extend(extra);
         let (code, err) = stderr_of(&a);
         assert_eq!(code, Some(1), "{extra:?}: {err}");
         assert!(err.contains(says), "{extra:?}: {err}");
         assert!(!out.exists(), "{extra:?}: a model file was written");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn other_commands_refuse_values_that_mean_nothing() {
+    let dir = temp_dir("values");
+    let (aect, blob) = linear_model(&dir);
+    let (d, a, b) = (data(), aect.to_str().unwrap(), blob.to_str().unwrap());
+    let vae = dir.join("vae.aect");
+    run_ok(&[
+        "train",
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--variant",
+        "vae",
+        "--steps",
+        "20",
+        "--quiet",
+        "-o",
+        vae.to_str().unwrap(),
+    ]);
+    let vae_blob = dir.join("vae.aem");
+    run_ok(&[
+        "export",
+        vae.to_str().unwrap(),
+        "--precision",
+        "f32",
+        "-o",
+        vae_blob.to_str().unwrap(),
+    ]);
+    let v = vae_blob.to_str().unwrap();
+    let out = dir.join("out");
+    let o = out.to_str().unwrap();
+    let ds = d.to_str().unwrap();
+    let many: Vec<String> = std::iter::repeat_n(format!("--model={b}"), 257).collect();
+    let mut decode_many = vec!["decode"];
+    decode_many.extend(many.iter().map(String::as_str));
+    decode_many.extend(["-i", b]);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["export", a, "--tolerance=nan", "-o", o],
+            "--tolerance NaN",
+        ),
+        (
+            vec!["export", a, "--tolerance=-1", "-o", o],
+            "--tolerance -1",
+        ),
+        (
+            vec!["anomaly", "--model", a, "--data", ds, "--quantile=nan"],
+            "--quantile NaN",
+        ),
+        (
+            vec!["anomaly", "--model", a, "--data", ds, "--quantile=1.5"],
+            "--quantile 1.5",
+        ),
+        (
+            vec![
+                "eval",
+                "--data",
+                ds,
+                "--columns",
+                COLS,
+                "--window",
+                "0",
+                "--out",
+                o,
+            ],
+            "--window 0",
+        ),
+        (
+            vec![
+                "eval",
+                "--data",
+                ds,
+                "--columns",
+                COLS,
+                "--steps",
+                "0",
+                "--out",
+                o,
+            ],
+            "--steps 0",
+        ),
+        (
+            vec!["generate", "--model", v, "--label", "3"],
+            "not a conditional model",
+        ),
+        (
+            vec!["generate", "--model", v, "--count", "1000000000"],
+            "at most 1000000",
+        ),
+        (
+            vec!["generate", "--model", v, "--columns", "a,b"],
+            "--columns names 2 channel(s)",
+        ),
+        (
+            vec!["decode", "--model", b, "-i", b, "--columns", "a,b"],
+            "--columns names 2",
+        ),
+        (
+            vec![
+                "decode",
+                "--model",
+                b,
+                "-i",
+                b,
+                "--columns",
+                "ankle_horiz_lateral,ankle_vert,ankle_horiz_fwd",
+            ],
+            "the model's own channel names in another order",
+        ),
+        (decode_many, "257 --model options"),
+    ];
+    for (args, says) in cases {
+        let (code, err) = stderr_of(&args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {o}");
+    }
+    // Without --columns, a generated window has the model's channels, named as it names them.
+    let gen = run_ok(&["generate", "--model", v, "--count", "1"]);
+    let head = String::from_utf8_lossy(&gen.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(head, format!("window,sample,{COLS}"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1244,8 +1411,13 @@ fn decode_reports_corrupt_frames_foreign_payloads_and_gaps_and_keeps_the_good_fr
         "-",
     ]);
     assert_eq!(code, Some(4), "all rejected: {err}");
-    // One line for the kind, not one per payload; --verbose says each.
+    // One line for the kind, not one per payload; --verbose says each. All of them
+    // foreign: the blob to use is named.
     assert_eq!(err.matches("made by another model").count(), 1, "{err}");
+    assert!(
+        err.contains("decode with the blob the sender encodes for"),
+        "{err}"
+    );
     let counts: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
     assert_eq!(
         (counts["decoded"].as_u64(), counts["foreign_model"].as_u64()),

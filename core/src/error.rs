@@ -301,6 +301,15 @@ pub enum Error {
         /// The decoder's capacity in bytes.
         capacity: usize,
     },
+    /// A payload written as text is not in its format ([`crate::payload_from_text`]).
+    PayloadText {
+        /// The format it was read as.
+        format: crate::TextFormat,
+        /// Offset of the first byte that is wrong (or where the text ends wrongly).
+        at: usize,
+        /// What is wrong there.
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -403,6 +412,11 @@ impl fmt::Display for Error {
             FrameOverflow { capacity } => write!(
                 f,
                 "frame longer than the receiver's {capacity}-byte buffer; dropped up to the next delimiter"
+            ),
+            PayloadText { format, at, why } => write!(
+                f,
+                "not a {} payload: {why} at byte {at}",
+                format.name()
             ),
         }
     }

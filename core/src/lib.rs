@@ -88,3 +88,4 @@ pub use wire::payload::{
     escape_field, leveled_code_bits, model_tag, PayloadInfo, PayloadLayout, PayloadRepr,
     PayloadView, SequenceEvent, SequenceTracker, Widths,
 };
+pub use wire::text::{payload_from_text, TextFormat};

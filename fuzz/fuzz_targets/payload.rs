@@ -5,24 +5,12 @@
 //! encode -> decode round trip.
 #![no_main]
 
-use std::sync::OnceLock;
-
-use aecodec_core::{Codec, Model};
-use aecodec_fuzz::{exercise, seed_blobs, SCRATCH};
+use aecodec_core::Codec;
+use aecodec_fuzz::{exercise, seed_models, SCRATCH};
 use libfuzzer_sys::fuzz_target;
 
-fn models() -> &'static [Model<'static>] {
-    static MODELS: OnceLock<Vec<Model<'static>>> = OnceLock::new();
-    MODELS.get_or_init(|| {
-        seed_blobs()
-            .into_iter()
-            .map(|b| Model::from_bytes(Vec::leak(b)).expect("seed models are valid"))
-            .collect()
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    for model in models() {
+    for model in seed_models() {
         let mut codec = Codec::<SCRATCH>::new(model).expect("seed models fit the scratch");
         let layout = model.payload_layout();
         let mut out = vec![0.0f32; model.input_dim()];

@@ -579,6 +579,17 @@ pub fn conv_int8_blob() -> Vec<u8> {
     write(&spec)
 }
 
+/// The seed models, loaded once per process (their blobs leaked: they live as long as it).
+pub fn seed_models() -> &'static [Model<'static>] {
+    static MODELS: std::sync::OnceLock<Vec<Model<'static>>> = std::sync::OnceLock::new();
+    MODELS.get_or_init(|| {
+        seed_blobs()
+            .into_iter()
+            .map(|b| Model::from_bytes(Vec::leak(b)).expect("seed models are valid"))
+            .collect()
+    })
+}
+
 /// Every seed model's blob.
 pub fn seed_blobs() -> [Vec<u8>; 5] {
     [

@@ -3,9 +3,9 @@
 //! is the one `aecodec decode` prints.
 
 use aecodec_core::{
-    max_frame_len, model_tag, sample_time_s, Batch, Codec, Error as CoreError,
+    max_frame_len, model_tag, payload_from_text, sample_time_s, Batch, Codec, Error as CoreError,
     FrameDecoder as CoreFrames, Meta, Model as CoreModel, SequenceEvent,
-    SequenceTracker as CoreTracker, MAX_PAYLOAD_BYTES, MAX_WIDTH,
+    SequenceTracker as CoreTracker, TextFormat, MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 use numpy::{
     AllowTypeChange, PyArray1, PyArray3, PyArrayLikeDyn, PyArrayMethods, PyReadonlyArray2,
@@ -80,7 +80,9 @@ fn to_py_at(e: CoreError, index: Option<usize>) -> PyErr {
         | CoreError::FrameTruncated { .. }
         | CoreError::FrameCobs { .. }
         | CoreError::FrameOverflow { .. } => FrameError::new_err(msg),
-        CoreError::InputLength { .. } | CoreError::EncoderOnly { .. } => InputError::new_err(msg),
+        CoreError::InputLength { .. }
+        | CoreError::EncoderOnly { .. }
+        | CoreError::PayloadText { .. } => InputError::new_err(msg),
         _ => BlobError::new_err(msg),
     }
 }
@@ -438,7 +440,7 @@ impl Model {
         py: Python<'py>,
         payloads: &Bound<'py, PyAny>,
         channels: Option<usize>,
-        out: Option<Bound<'py, PyArray3<f32>>>,
+        out: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = self.engine.model().input_dim();
         let (s, channels) = shape(self.engine.model(), channels)?;
@@ -470,6 +472,29 @@ impl Model {
             return Self::window_array(py, values, &[lens.len(), s, channels]);
         };
         let want = [lens.len(), s, channels];
+        let out = match out.cast_into::<PyArray3<f32>>() {
+            Ok(a) => a,
+            Err(e) => {
+                let o = e.into_inner();
+                let dtype = o
+                    .getattr("dtype")
+                    .map_or_else(|_| o.get_type().to_string(), |d| d.to_string());
+                let ndim = o
+                    .getattr("ndim")
+                    .map_or(0, |d| d.extract::<usize>().unwrap_or(0));
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "out must be a float32 numpy array of 3 dimensions ({}, {}, {}); it is {dtype} with {ndim} dimension(s): make it with numpy.empty(({}, {}, {}), numpy.float32)",
+                    want[0], want[1], want[2], want[0], want[1], want[2]
+                )));
+            }
+        };
+        // A Fortran-order array is contiguous too: its memory order would scramble the
+        // windows.
+        if !out.is_c_contiguous() {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "out must be C-contiguous (numpy.empty(shape, numpy.float32), not order='F' or a strided view)",
+            ));
+        }
         if out.shape() != want {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "out has shape {:?}; these payloads need ({}, {}, {})",
@@ -797,6 +822,42 @@ impl SequenceTracker {
     }
 }
 
+/// A payload written as text (`str` or bytes) in `format`, as bytes.
+fn payload_from<'py>(
+    py: Python<'py>,
+    format: TextFormat,
+    text: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let raw: Vec<u8> = match text.extract::<String>() {
+        Ok(s) => s.into_bytes(),
+        Err(_) => text.extract::<Vec<u8>>()?,
+    };
+    let mut buf = [0u8; MAX_PAYLOAD_BYTES];
+    let bytes = payload_from_text(format, raw.trim_ascii(), &mut buf).map_err(to_py)?;
+    Ok(PyBytes::new(py, bytes))
+}
+
+/// The payload written as hex (`0a1bff`, `0x0a1bff`, `0a 1b ff`, `0a:1b:ff`), as bytes;
+/// raises `InputError` naming the first wrong byte otherwise.
+#[pyfunction]
+fn payload_from_hex<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    payload_from(py, TextFormat::Hex, text)
+}
+
+/// The payload written as base64 (standard or URL-safe alphabet, padding optional; as
+/// network servers' integrations deliver uplinks), as bytes; raises `InputError`
+/// naming the first wrong byte otherwise.
+#[pyfunction]
+fn payload_from_base64<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    payload_from(py, TextFormat::Base64, text)
+}
+
 /// Decode aecodec payloads and serial frames with the Rust core.
 #[pymodule]
 fn aecodec(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -805,6 +866,8 @@ fn aecodec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoded>()?;
     m.add_class::<FrameDecoder>()?;
     m.add_class::<SequenceTracker>()?;
+    m.add_function(wrap_pyfunction!(payload_from_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(payload_from_base64, m)?)?;
     m.add("AecodecError", py.get_type::<AecodecError>())?;
     m.add("BlobError", py.get_type::<BlobError>())?;
     m.add("ForeignModelError", py.get_type::<ForeignModelError>())?;

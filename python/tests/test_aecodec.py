@@ -187,8 +187,12 @@ def test_decode_many_writes_into_out_and_checks_its_shape(fixtures):
     with pytest.raises(ValueError, match="C-contiguous"):
         wide = np.zeros((want.shape[0], 64, 6), np.float32)
         m.decode_many(payloads, channels=3, out=wide[:, :, ::2])
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="C-contiguous"):
+        m.decode_many(payloads, channels=3, out=np.zeros(want.shape, np.float32, order="F"))
+    with pytest.raises(TypeError, match="float32 numpy array.*float64"):
         m.decode_many(payloads, channels=3, out=np.zeros(want.shape, np.float64))
+    with pytest.raises(TypeError, match="float32 numpy array.*list"):
+        m.decode_many(payloads, channels=3, out=[])
 
 
 def test_decode_many_reads_arrow_binary_columns_from_their_buffers(fixtures):
@@ -208,6 +212,18 @@ def test_decode_many_reads_arrow_binary_columns_from_their_buffers(fixtures):
         m.decode_many(pa.array([payloads[0], None, payloads[1]]), channels=3)
     with pytest.raises(aecodec.InputError, match="expected binary"):
         m.decode_many(pa.array(["text"]), channels=3)
+
+
+def test_payloads_written_as_hex_or_base64_read_as_bytes():
+    for text in ["0a1bff", "0x0a1bff", "0a 1b ff", "0A:1B:FF", b"0a1bff\n"]:
+        assert aecodec.payload_from_hex(text) == b"\x0a\x1b\xff", text
+    assert aecodec.payload_from_base64("Chv/") == b"\x0a\x1b\xff"
+    assert aecodec.payload_from_base64("Chv_") == b"\x0a\x1b\xff"
+    assert aecodec.payload_from_base64("Zm8") == b"fo"
+    with pytest.raises(aecodec.InputError, match="not a hex digit at byte 3"):
+        aecodec.payload_from_hex("0a1x")
+    with pytest.raises(aecodec.InputError, match="not a base64 payload"):
+        aecodec.payload_from_base64("Zm9v!")
 
 
 def test_sequence_tracker_tells_late_from_lost():

@@ -186,3 +186,34 @@ pub fn print_report(md: &str, json: &serde_json::Value, as_json: bool) -> anyhow
     }
     Ok(())
 }
+
+/// The channel names of `model`'s output CSV: `columns` (from `--columns`), or the
+/// model's own. Refused: a count other than the model's channels (the windows would be
+/// written in another shape), and the model's own names in another order (they would
+/// label the wrong axes).
+pub fn output_names(columns: Option<&[String]>, model: &Model<'_>) -> anyhow::Result<Vec<String>> {
+    let own = aecodec_trainer::export::channel_names(model);
+    let Some(given) = columns else {
+        return Ok(own);
+    };
+    if given.len() != model.channels() {
+        anyhow::bail!(
+            "--columns names {} channel(s); the model's windows have {} ({}): give one name per channel, in its order",
+            given.len(),
+            model.channels(),
+            own.join(",")
+        );
+    }
+    let mut a: Vec<&String> = given.iter().collect();
+    let mut b: Vec<&String> = own.iter().collect();
+    a.sort();
+    b.sort();
+    if a == b && given != own.as_slice() {
+        anyhow::bail!(
+            "--columns {}: the model's own channel names in another order; --columns names the model's channels in their order ({}), it does not pick or reorder them",
+            given.join(","),
+            own.join(",")
+        );
+    }
+    Ok(given.to_vec())
+}

@@ -5,16 +5,16 @@ use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
 use aecodec_core::{
-    max_frame_len, sample_time_s, Clash, Codec, Error as CoreError, FrameDecoder, Model, ModelSet,
-    RxCounts, SequenceEvent, MAX_PAYLOAD_BYTES, MAX_WIDTH,
+    max_frame_len, payload_from_text, sample_time_s, Clash, Codec, Error as CoreError,
+    FrameDecoder, Model, ModelSet, RxCounts, SequenceEvent, TextFormat, MAX_PAYLOAD_BYTES,
+    MAX_WIDTH,
 };
 use anyhow::{bail, Context};
 
 use aecodec_trainer::data::csv_record;
-use aecodec_trainer::export::channel_names;
 use aecodec_trainer::fsio::{same_file, Sink};
 
-use super::common::{read_decoder_blob, PortFile};
+use super::common::{output_names, read_decoder_blob, PortFile};
 
 /// Input format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +53,9 @@ pub struct Args {
     /// Input format.
     #[arg(long, value_enum, default_value_t = Format::Frames)]
     pub format: Format,
-    /// Channel names for the CSV header (default: the model's: the names it records, else
-    /// `value` for one channel, `ch0`, `ch1`, … for several). With the model's channel
+    /// Channel names for the CSV header, one per channel of the model in its order
+    /// (default: the model's: the names it records, else `value` for one channel, `ch0`,
+    /// `ch1`, … for several). With the model's channel
     /// count and a sample rate in the model, a `time_s` column gives each sample's time
     /// in seconds relative to the window's last sample (0 at the last, negative before).
     #[arg(long, value_delimiter = ',')]
@@ -344,82 +345,23 @@ fn parse_line(t: &[u8], with_port: bool, format: Format) -> Result<(Option<u8>, 
     } else {
         (None, t)
     };
-    let bytes = match format {
-        Format::Base64 => {
-            base64_bytes(text).ok_or_else(|| format!("not a base64 payload: {:?}", shown()))?
-        }
-        _ => hex_bytes(text).ok_or_else(|| {
-            let hint = if base64_bytes(text).is_some() {
-                " (it reads as base64: give --format base64)"
-            } else {
-                ""
-            };
-            format!("not a hex payload: {:?}{hint}", shown())
-        })?,
+    let read = |f: TextFormat| {
+        let mut buf = [0u8; MAX_PAYLOAD_BYTES];
+        payload_from_text(f, text, &mut buf).map(<[u8]>::to_vec)
     };
+    let format = match format {
+        Format::Base64 => TextFormat::Base64,
+        _ => TextFormat::Hex,
+    };
+    let bytes = read(format).map_err(|e| {
+        let hint = if format == TextFormat::Hex && read(TextFormat::Base64).is_ok() {
+            " (it reads as base64: give --format base64)"
+        } else {
+            ""
+        };
+        format!("{e}: {:?}{hint}", shown())
+    })?;
     Ok((port, bytes))
-}
-
-/// The bytes of hex text: pairs of hex digits, optionally `0x`-prefixed, in tokens
-/// separated by spaces or colons, each token whole bytes. `None` if it is not that or
-/// holds no byte.
-fn hex_bytes(text: &[u8]) -> Option<Vec<u8>> {
-    let nibble = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    };
-    let mut bytes = Vec::new();
-    for token in text.split(|&b| b == b' ' || b == b'\t' || b == b':') {
-        if token.is_empty() {
-            continue;
-        }
-        let digits = token
-            .strip_prefix(b"0x")
-            .or_else(|| token.strip_prefix(b"0X"))
-            .unwrap_or(token);
-        if digits.is_empty() || !digits.len().is_multiple_of(2) {
-            return None;
-        }
-        for pair in digits.chunks_exact(2) {
-            bytes.push(nibble(pair[0])? << 4 | nibble(pair[1])?);
-        }
-    }
-    (!bytes.is_empty()).then_some(bytes)
-}
-
-/// The bytes of base64 text (RFC 4648, the standard or the URL-safe alphabet, `=`
-/// padding optional). `None` if it is not base64 (including unused bits that are not
-/// zero) or holds no byte.
-fn base64_bytes(text: &[u8]) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    };
-    let body = text
-        .strip_suffix(b"==")
-        .or_else(|| text.strip_suffix(b"="))
-        .unwrap_or(text);
-    let padded = body.len() != text.len();
-    if body.len() % 4 == 1 || (padded && !text.len().is_multiple_of(4)) {
-        return None;
-    }
-    let (mut bytes, mut acc, mut bits) = (Vec::new(), 0u32, 0u32);
-    for &c in body {
-        acc = (acc << 6) | u32::from(value(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    (acc == 0 && !bytes.is_empty()).then_some(bytes)
 }
 
 /// Reads one line into `buf` (without the newline), keeping at most `max` bytes of it.
@@ -453,9 +395,15 @@ fn read_line_bounded(
     }
 }
 
-/// Runs `decode`; returns whether every frame decoded.
+/// Runs `decode`; returns how it ended.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let model_args = model_args(&args)?;
+    if model_args.len() > MAX_MODELS {
+        bail!(
+            "{} --model options: decode takes 1 to {MAX_MODELS} models",
+            model_args.len()
+        );
+    }
     let blobs = model_args
         .iter()
         .map(|m| read_decoder_blob(&m.path))
@@ -466,14 +414,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .collect::<Result<Vec<_>, _>>()?;
     let set = model_set(&model_args, &models)?;
     let input_dim = models[0].input_dim();
-    let names: Vec<String> = args
-        .columns
-        .clone()
-        .unwrap_or_else(|| channel_names(&models[0]));
+    let names = output_names(args.columns.as_deref(), &models[0])?;
     let channels = names.len().max(1);
-    if input_dim % channels != 0 {
-        bail!("--columns gives {channels} channels, which does not divide the model's {input_dim} inputs");
-    }
     let timed = models
         .iter()
         .any(|m| m.sample_rate_hz().is_some() && m.channels() == channels);
@@ -525,6 +467,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     // `--atomic` one too: its temporary file is dropped, not renamed over it).
     if header.is_none() {
         sink.finish()?;
+    }
+    if c.decoded == 0 && c.foreign > 0 && c.foreign == c.rejected() {
+        eprintln!(
+            "every payload carries another model's tag: decode with the blob the sender encodes for (each exported precision of a trained model tags its payloads with its own fingerprint: payloads of an int8-full device need the int8-full blob; `aecodec inspect BLOB` shows the fingerprint whose tag its payloads carry)"
+        );
     }
     if args.json {
         eprintln!("{}", counts_json(&c));
@@ -673,49 +620,6 @@ mod tests {
         assert!(parse_line(b"0a0b", true, Format::Hex).is_err());
         assert!(parse_line(b"300 0a", true, Format::Hex).is_err());
         assert!(parse_line(b"0a0", false, Format::Hex).is_err());
-    }
-
-    #[test]
-    fn hex_payloads_read_with_a_prefix_and_separated_bytes() {
-        let want = Some(vec![0x0a, 0x1b, 0xff]);
-        for text in [
-            "0a1bff",
-            "0A1BFF",
-            "0x0a1bff",
-            "0a 1b ff",
-            "0a:1b:ff",
-            "0x0a 0x1b 0xff",
-        ] {
-            assert_eq!(hex_bytes(text.as_bytes()), want, "{text}");
-        }
-        for bad in ["", "0x", "0a1", "0a 1bf", "0g", "0a-1b", "0x0x0a"] {
-            assert_eq!(hex_bytes(bad.as_bytes()), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn base64_payloads_read_as_rfc_4648_says() {
-        let cases: [(&str, &[u8]); 7] = [
-            ("Zg==", b"f"),
-            ("Zm8=", b"fo"),
-            ("Zm9v", b"foo"),
-            ("Zm9vYg==", b"foob"),
-            ("Zm9vYg", b"foob"),
-            ("Zm9vYmFy", b"foobar"),
-            ("-_8", &[0xfb, 0xff]),
-        ];
-        for (text, want) in cases {
-            assert_eq!(
-                base64_bytes(text.as_bytes()).as_deref(),
-                Some(want),
-                "{text}"
-            );
-        }
-        assert_eq!(base64_bytes(b"+/8").as_deref(), Some(&[0xfb, 0xff][..]));
-        // A lone symbol, bad padding, a character outside the alphabet, unused bits set.
-        for bad in ["", "Z", "Zg=", "Zg===", "Zm8==", "Zm9v!", "Zh=="] {
-            assert_eq!(base64_bytes(bad.as_bytes()), None, "{bad}");
-        }
     }
 
     #[test]

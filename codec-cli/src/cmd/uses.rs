@@ -13,7 +13,7 @@ use aecodec_trainer::fsio::Sink;
 
 use aecodec_trainer::job::anomaly::AnomalyPlan;
 
-use super::common::{read_decoder_blob, Columns, ModelInput};
+use super::common::{output_names, read_decoder_blob, Columns, ModelInput};
 
 /// Arguments of `generate`.
 #[derive(clap::Args)]
@@ -21,7 +21,7 @@ pub struct GenerateArgs {
     /// Model blob of a VAE or conditional VAE.
     #[arg(long)]
     pub model: PathBuf,
-    /// Windows to generate.
+    /// Windows to generate (1 to 1,000,000).
     #[arg(long, default_value_t = 10)]
     pub count: usize,
     /// Label to generate (conditional models).
@@ -30,17 +30,13 @@ pub struct GenerateArgs {
     /// Seed of the latent draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Channel names for the CSV header.
+    /// Channel names for the CSV header, one per channel of the model in its order
+    /// (default: the model's own).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
     /// Output CSV (default: stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-}
-
-fn header(columns: &Option<Vec<String>>) -> (usize, String) {
-    let names = columns.clone().unwrap_or_else(|| vec!["value".into()]);
-    (names.len().max(1), csv_record(&names))
 }
 
 fn window_rows(csv: &mut String, w: usize, window: &[f32], channels: usize) {
@@ -49,6 +45,9 @@ fn window_rows(csv: &mut String, w: usize, window: &[f32], channels: usize) {
         let _ = writeln!(csv, "{w},{t},{}", vals.join(","));
     }
 }
+
+/// Most windows `generate` writes in one run (they are built in memory).
+const MAX_GENERATE: usize = 1_000_000;
 
 /// Runs `generate`.
 pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
@@ -64,7 +63,21 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
             model.label_count()
         );
     }
-    let (channels, names) = header(&args.columns);
+    if model.label_count() == 0 && args.label != 0 {
+        bail!(
+            "--label {}: {} is not a conditional model (it has no labels)",
+            args.label,
+            args.model.display()
+        );
+    }
+    if args.count > MAX_GENERATE {
+        bail!(
+            "--count {}: at most {MAX_GENERATE} windows per run",
+            args.count
+        );
+    }
+    let names = output_names(args.columns.as_deref(), &model)?;
+    let (channels, names) = (names.len().max(1), csv_record(&names));
     let mut csv = format!("window,sample,{names}\n");
     for (i, w) in sample_prior(&blob, args.count, args.label, args.seed)?
         .iter()

@@ -3,3 +3,4 @@
 pub mod crc;
 pub mod frame;
 pub mod payload;
+pub mod text;

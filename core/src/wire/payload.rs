@@ -624,7 +624,8 @@ const DIGEST_SLOTS: usize = 2 * REORDER_WINDOW_MAX as usize;
 /// 1. the counter and bytes of one of the last `H` arrivals: [`SequenceEvent::Duplicate`];
 /// 2. `behind ≤ W` and that value not seen: [`SequenceEvent::Late`];
 /// 3. `behind ≤ W`, that value seen: a reset if `c < W`, else a stale repeat if its
-///    bytes are the ones seen there ([`SequenceEvent::Duplicate`]), else a reset;
+///    bytes are the ones seen there ([`SequenceEvent::Duplicate`]), else a reset (not
+///    for one bit, whose `W` is 0);
 /// 4. otherwise ahead: a reset if `ahead − 1 > W` and `c < W` (a run of more than `W`
 ///    losses is less likely than a reset), else [`SequenceEvent::InOrder`] or
 ///    [`SequenceEvent::Gap`] of `ahead − 1`.
@@ -718,7 +719,8 @@ impl SequenceTracker {
         let behind = m + 1 - ahead;
         let window = u32::from(self.window);
         let reset = || SequenceEvent::Restart { lost: seq };
-        if behind <= window {
+        // (A one-bit counter has no window: the newest counter again reads as ahead.)
+        if behind <= window && window > 0 {
             let bit = 1u64 << behind;
             if self.seen & bit == 0 {
                 self.seen |= bit;
@@ -934,6 +936,11 @@ mod tests {
         assert_eq!(SequenceTracker::new(1).reorder_window(), 0);
         assert_eq!(SequenceTracker::new(16).reorder_window(), 32);
         assert_eq!(SequenceTracker::new(1).repeat_horizon(), 1);
+        // One bit: the same counter with other bytes is one payload lost, never a reset.
+        let mut t = SequenceTracker::new(1);
+        t.observe(0, b"a");
+        assert_eq!(t.observe(0, b"b"), SequenceEvent::Gap { lost: 1 });
+        assert_eq!(t.observe(1, b"c"), SequenceEvent::InOrder);
     }
 
     #[test]

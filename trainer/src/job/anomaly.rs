@@ -67,6 +67,12 @@ fn window_rmse(
 
 /// Runs the anomaly job.
 pub fn run(plan: &AnomalyPlan) -> Result<Anomalies, Error> {
+    if !(0.0..=1.0).contains(&plan.quantile) {
+        return Err(Error::Plan(format!(
+            "--quantile {}: a quantile is a number from 0 to 1 (e.g. 0.99)",
+            plan.quantile
+        )));
+    }
     let file = TrainedFile::load(&plan.model)?;
     let blob = export_blob(&file.model, Precision::F32, &file.calibration)?;
     let model = Model::from_bytes(&blob)?;
@@ -86,7 +92,7 @@ pub fn run(plan: &AnomalyPlan) -> Result<Anomalies, Error> {
         });
     }
     calib.sort_by(f64::total_cmp);
-    let quantile = plan.quantile.clamp(0.0, 1.0);
+    let quantile = plan.quantile;
     let threshold = calib[((calib.len() - 1) as f64 * quantile).round() as usize];
     let opts = CsvOptions {
         columns: Some(file.layout.columns.clone()),

@@ -374,6 +374,7 @@ fn windows(path: &Path) -> Result<Parts, Error> {
 
 /// Runs the demo: every output in `plan.out`, progress lines to `log`.
 pub fn run(plan: &DemoPlan, log: &mut dyn FnMut(String)) -> Result<Demo, Error> {
+    super::check_steps(plan.steps)?;
     let path = &plan.data;
     let Parts {
         rows,

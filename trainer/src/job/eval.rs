@@ -44,6 +44,24 @@ pub struct Eval {
 
 /// Runs the eval job: every output in `plan.out`, progress lines to `log`.
 pub fn run(plan: &EvalPlan, log: &mut dyn FnMut(String)) -> Result<Eval, Error> {
+    if !(1..=aecodec_core::MAX_WIDTH).contains(&plan.window) {
+        return Err(Error::Plan(format!(
+            "--window {}: a window holds 1 to {} values (samples × channels)",
+            plan.window,
+            aecodec_core::MAX_WIDTH
+        )));
+    }
+    super::check_steps(plan.steps)?;
+    if let Some(&b) = plan
+        .budgets
+        .iter()
+        .find(|&&b| !(1..=aecodec_core::MAX_PAYLOAD_BYTES).contains(&b))
+    {
+        return Err(Error::Plan(format!(
+            "--budgets: {b} bytes; a payload has 1 to {} bytes",
+            aecodec_core::MAX_PAYLOAD_BYTES
+        )));
+    }
     let table = read_csv(&plan.data, &plan.csv)?;
     let channels = table.columns.len();
     let split = Split::new(

@@ -137,6 +137,7 @@ impl Exports {
 
 /// Runs the export job.
 pub fn run(plan: &ExportPlan) -> Result<Exports, Error> {
+    check_tolerance(plan.tolerance)?;
     let file = TrainedFile::load(&plan.model)?;
     let channels = file.model.signal.channels;
     if plan.into_dir {
@@ -246,6 +247,7 @@ pub struct LorawanExport {
 /// Runs the LoRaWAN export: the full-int8 decoder of every model (each checked against
 /// its tolerance) in one TS013 codec, and its definition with examples.
 pub fn lorawan(plan: &LorawanPlan) -> Result<LorawanExport, Error> {
+    check_tolerance(plan.tolerance)?;
     let mut blobs = Vec::new();
     let mut windows = Vec::new();
     for (port, path) in &plan.models {
@@ -293,4 +295,15 @@ fn lorawan_part(
     )
     .map_err(|e| Error::Plan(format!("{}: full-int8 export: {e}", path.display())))?;
     Ok((blob, sample(&file.held_out, examples)))
+}
+
+/// Refuses a `--tolerance` that is not a finite fraction of 0 or more (NaN would pass
+/// every blob, a negative one none).
+fn check_tolerance(tolerance: Option<f64>) -> Result<(), Error> {
+    match tolerance {
+        Some(t) if !(t.is_finite() && t >= 0.0) => Err(Error::Plan(format!(
+            "--tolerance {t}: the largest error accepted is a finite fraction of the signal RMS, 0 or more (e.g. 0.05)"
+        ))),
+        _ => Ok(()),
+    }
 }

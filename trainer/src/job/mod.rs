@@ -32,3 +32,14 @@ pub fn write_reports(out: &Path, md: &str, json: &serde_json::Value) -> Result<(
         .map_err(|e| Error::InvalidArgument(format!("report.json: {e}")))?;
     write_atomic(&out.join("report.json"), text.as_bytes())
 }
+
+/// Refuses `--steps 0` for a job that trains a learned codec: it would ship random
+/// weights.
+pub(crate) fn check_steps(steps: usize) -> Result<(), crate::Error> {
+    if steps == 0 {
+        return Err(crate::Error::Plan(
+            "--steps 0: a learned codec trains for at least one step (the classical ones, linear, dct and switch, take none)".into(),
+        ));
+    }
+    Ok(())
+}

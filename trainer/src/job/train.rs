@@ -95,8 +95,8 @@ pub enum Preset {
     LorawanConsole,
 }
 
-/// Everything the train job needs, checked by the caller for what it can check alone
-/// (the rest is checked against the data here).
+/// Everything the train job needs; [`TrainPlan::check`] refuses what is wrong before any
+/// data is read, the rest is checked against the data.
 #[derive(Debug, Clone)]
 pub struct TrainPlan {
     /// Recordings to fit on (a folder stands for its `.csv` files); each is cut into
@@ -307,14 +307,85 @@ fn four_digits(x: f64) -> f64 {
     (x * scale).round() / scale
 }
 
+impl TrainPlan {
+    /// Refuses, naming the flag, every setting that is wrong whatever the data: before a
+    /// file is read, so that no fit runs for minutes to end in a limit it could not meet.
+    pub fn check(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::Plan(m));
+        if !self.rows && self.window == 0 {
+            return bad("--window 0: a window holds at least one sample".into());
+        }
+        if !self.rows && self.window > aecodec_core::MAX_WIDTH {
+            return bad(format!(
+                "--window {}: a model takes at most {} values per window (samples × channels)",
+                self.window,
+                aecodec_core::MAX_WIDTH
+            ));
+        }
+        if !self.rows && self.hop == 0 {
+            return bad("--hop 0: training windows start at least 1 sample apart".into());
+        }
+        if !(1..=aecodec_core::MAX_PAYLOAD_BYTES).contains(&self.payload_bytes) {
+            return bad(format!(
+                "--payload-bytes {}: a payload has 1 to {} bytes",
+                self.payload_bytes,
+                aecodec_core::MAX_PAYLOAD_BYTES
+            ));
+        }
+        if let Some(k) = self
+            .latent
+            .filter(|&k| k == 0 || k > aecodec_core::MAX_LATENT)
+        {
+            return bad(format!(
+                "--latent {k}: a model has 1 to {} latent dimensions",
+                aecodec_core::MAX_LATENT
+            ));
+        }
+        // Each half: its hidden layers and the layer to (or from) the latent.
+        for (flag, hidden) in [
+            ("--hidden", &self.hidden),
+            ("--decoder-hidden", &self.decoder_hidden),
+        ] {
+            if hidden.len() + 1 > aecodec_core::MAX_LAYERS {
+                return bad(format!(
+                    "{flag}: {} hidden layers; a half of a model has at most {} layers, the one to the latent included",
+                    hidden.len(),
+                    aecodec_core::MAX_LAYERS
+                ));
+            }
+        }
+        let trains = !matches!(
+            self.variant,
+            VariantChoice::Linear | VariantChoice::Dct | VariantChoice::Switch
+        );
+        if trains {
+            super::check_steps(self.steps)?;
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "--lr {}: Adam's learning rate is a finite number above 0",
+                self.lr
+            ));
+        }
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return bad(format!("--noise {}: the denoising autoencoder's input noise σ (normalized units) is a finite number, 0 or more", self.noise));
+        }
+        if self.threads.get() > MAX_THREADS {
+            return bad(format!(
+                "--threads {}: at most {MAX_THREADS} (each shard trains a share of a minibatch)",
+                self.threads
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Most shards (threads) of a minibatch `train` takes.
+pub const MAX_THREADS: usize = 256;
+
 /// The recordings dealt into training, validation and test windows, and what was held
 /// out.
 fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<(Split<'a>, HeldOut), Error> {
-    if !plan.rows && plan.window == 0 {
-        return Err(Error::Plan(
-            "--window 0: a window holds at least one sample".into(),
-        ));
-    }
     let data = &rec.data;
     let (split_plan, cut) = if plan.rows {
         (SplitPlan::rows(), Cut::Rows)
@@ -424,6 +495,13 @@ impl Fit {
         } else {
             plan.window * channels
         };
+        if inputs > aecodec_core::MAX_WIDTH {
+            return Err(Error::Plan(format!(
+                "windows of {inputs} values ({} × {channels} channels): a model takes at most {}; shorten --window or read fewer --columns",
+                if plan.rows { 1 } else { plan.window },
+                aecodec_core::MAX_WIDTH
+            )));
+        }
         let labels = if labelled { labels } else { 0 };
         let (signal, rate_from) = signal(plan, rec, in_channels, inputs)?;
         let augment = match &plan.augment {
@@ -856,9 +934,12 @@ impl Trained {
 /// Runs the train job: fits, chooses, measures and saves what `plan` asks for, telling
 /// `events` how it goes.
 pub fn run(plan: &TrainPlan, events: &mut dyn FnMut(TrainEvent)) -> Result<Trained, Error> {
+    plan.check()?;
     let rec = Recordings::read(plan)?;
-    let (split, held_out) = split(plan, &rec)?;
+    // What the data makes of the plan (window width, channels, the front end) before the
+    // split, whose errors say less.
     let fit_plan = Fit::new(plan, &rec)?;
+    let (split, held_out) = split(plan, &rec)?;
     let train = &split.train;
     // The held-out parts are measured through the core on at most HELD_OUT_SAMPLE
     // windows each.

@@ -211,7 +211,11 @@ impl ConvShape {
                 self.kernel, self.stride
             ));
         }
-        let widest = input.max(self.positions(input, channels) * self.filters);
+        // Checked: filters or a stride far past any window would overflow the width.
+        let widest = self
+            .positions(input, channels)
+            .checked_mul(self.filters)
+            .map_or(usize::MAX, |w| w.max(input));
         if samples.max(channels) > usize::from(u16::MAX) || widest > aecodec_core::MAX_WIDTH {
             return bad(format!(
                 "a convolution of {} filters over {samples} samples of {channels} channels needs layers {widest} wide, over the core's {}",
