@@ -706,7 +706,17 @@ impl SequenceTracker {
         if recent.contains(&(seq as u16, digest)) {
             return SequenceEvent::Duplicate;
         }
-        self.remember(seq, digest);
+        let event = self.follow(seq, digest);
+        if event != SequenceEvent::Duplicate {
+            self.remember(seq, digest);
+        }
+        event
+    }
+
+    /// [`SequenceTracker::observe`] of a payload that is not a recent repeat (rules 2 to
+    /// 4).
+    fn follow(&mut self, seq: u32, digest: u32) -> SequenceEvent {
+        let m = mask(self.bits);
         let slot = seq as usize % DIGEST_SLOTS;
         let Some(newest) = self.newest else {
             self.restart(seq, digest);
