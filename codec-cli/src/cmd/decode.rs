@@ -269,9 +269,10 @@ impl Receiver<'_> {
                 Err(e) => return Err(e).context("reading the input"),
             };
             for &b in chunk.get(..n).unwrap_or(&[]) {
+                // Line ends and the port's separator, then the payload's own bytes.
                 let separator = b.is_ascii_whitespace() || b == b',';
-                hex_text &= b.is_ascii_hexdigit() || separator || b == b':';
-                base64_text &= b.is_ascii_alphanumeric() || separator || b"+/-_=".contains(&b);
+                hex_text &= separator || TextFormat::Hex.allows(b);
+                base64_text &= separator || TextFormat::Base64.allows(b);
                 if let Some(r) = dec.push(b) {
                     self.payload(None, r)?;
                 }

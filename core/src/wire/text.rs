@@ -25,6 +25,37 @@ impl TextFormat {
             TextFormat::Base64 => "base64",
         }
     }
+
+    /// Whether `byte` can stand in a payload written in this format: a digit or symbol,
+    /// a separator or prefix (hex), padding (base64). For telling text from binary input.
+    pub fn allows(self, byte: u8) -> bool {
+        match self {
+            TextFormat::Hex => nibble(byte).is_some() || b" \t:xX".contains(&byte),
+            TextFormat::Base64 => base64_value(byte).is_some() || byte == b'=',
+        }
+    }
+}
+
+/// The value of a hex digit (either case).
+fn nibble(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The value of a base64 symbol, standard (`+/`) or URL-safe (`-_`).
+fn base64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
 }
 
 /// Decodes the payload written as `text` in `format` into `out`; returns the bytes.
@@ -67,12 +98,6 @@ fn push(
 
 fn hex(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     let f = TextFormat::Hex;
-    let nibble = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    };
     let (mut n, mut at) = (0usize, 0usize);
     for token in text.split(|&b| b == b' ' || b == b'\t' || b == b':') {
         let start = at;
@@ -105,14 +130,6 @@ fn hex(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
 
 fn base64(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     let f = TextFormat::Base64;
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    };
     let body = text
         .strip_suffix(b"==")
         .or_else(|| text.strip_suffix(b"="))
@@ -129,7 +146,7 @@ fn base64(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     }
     let (mut n, mut acc, mut bits) = (0usize, 0u32, 0u32);
     for (at, &c) in body.iter().enumerate() {
-        let v = value(c).ok_or_else(|| refused(f, at, "not a base64 symbol"))?;
+        let v = base64_value(c).ok_or_else(|| refused(f, at, "not a base64 symbol"))?;
         acc = (acc << 6) | u32::from(v);
         bits += 6;
         if bits >= 8 {
