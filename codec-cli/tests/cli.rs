@@ -4,6 +4,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use aecodec_tests::node_check;
+
 fn aecodec() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aecodec"));
     c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
@@ -100,35 +102,6 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
         assert!(log.contains("quickjs: 5 of 5 examples equal"), "{log}");
     }
     let _ = std::fs::remove_dir_all(&out);
-}
-
-/// `node tests/js/check.js JS YAML EXTRA…`: the codec in Node and QuickJS, every example
-/// of the definition equal to its output. Needs Node.js and `npm ci --prefix tests/js`
-/// (`.ci/run` does it); AECODEC_SKIP_JS=1 skips it. Returns the checker's report.
-fn node_check(js: &Path, yaml: &Path, extra: &[&OsStr]) -> Option<String> {
-    if std::env::var_os("AECODEC_SKIP_JS").is_some() {
-        eprintln!("AECODEC_SKIP_JS set: skipping the JavaScript engines");
-        return None;
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js");
-    assert!(
-        dir.join("node_modules").is_dir(),
-        "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (or set AECODEC_SKIP_JS=1)"
-    );
-    let out = Command::new("node")
-        .arg(dir.join("check.js"))
-        .arg(js)
-        .arg(yaml)
-        .args(extra)
-        .output()
-        .expect("node (Node.js 18 or later) on PATH, or AECODEC_SKIP_JS=1");
-    let log = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{log}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(log)
 }
 
 /// f32 values with their Rust `Display` (lines `BITS SHOWN`): random bit patterns,

@@ -45,6 +45,14 @@ impl<'m, const N: usize> Codec<'m, N> {
         })
     }
 
+    /// Runs `model` from now on, in this codec's buffers (no second codec's worth of
+    /// memory): a device that switches between models of one window, such as a ladder of
+    /// payload sizes, keeps one codec. Refused, and the codec unchanged, if the buffers
+    /// are too small for `model` ([`Error::ScratchTooSmall`]).
+    pub fn set_model(&mut self, model: &'m Model<'m>) -> Result<(), Error> {
+        self.engine.set_model(model)
+    }
+
     /// The model this codec runs.
     pub fn model(&self) -> &'m Model<'m> {
         self.engine.model()

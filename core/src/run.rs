@@ -15,6 +15,18 @@ use crate::{
     DenseSpec, Error, HalfSpec, IntBoundary, Model, Precision, MAX_LATENT, MAX_PAYLOAD_BYTES,
 };
 
+/// Refuses `model` if buffers of `N` elements are too small for it.
+fn check_scratch<const N: usize>(model: &Model<'_>) -> Result<(), Error> {
+    let needed = model.scratch_needed();
+    if needed > N {
+        return Err(Error::ScratchTooSmall {
+            needed,
+            capacity: N,
+        });
+    }
+    Ok(())
+}
+
 /// A model's scratch buffers and what runs on them, for one vector at a time.
 ///
 /// Takes `16 N + 2 MAX_LATENT` bytes, and `2N` more on cores with the DSP extension (see
@@ -401,13 +413,7 @@ fn denormalize_body(out: &mut [f32], v: &[f32], mean: &[u8], std: &[u8]) {
 impl<'m, const N: usize> Engine<'m, N> {
     /// An engine for `model`, refused if its scratch buffers are too small.
     pub(crate) fn new(model: &'m Model<'m>) -> Result<Self, Error> {
-        let needed = model.scratch_needed();
-        if needed > N {
-            return Err(Error::ScratchTooSmall {
-                needed,
-                capacity: N,
-            });
-        }
+        check_scratch::<N>(model)?;
         Ok(Engine {
             model,
             values: [0.0; N],
@@ -423,6 +429,17 @@ impl<'m, const N: usize> Engine<'m, N> {
             levels: [0; MAX_LEVEL_CHANNELS],
             shifts: [0.0; MAX_LEVEL_CHANNELS],
         })
+    }
+
+    /// Runs `model` from now on, in the same buffers: refused (the engine unchanged) if
+    /// they are too small for it. Forgets what was cached for the model before.
+    pub(crate) fn set_model(&mut self, model: &'m Model<'m>) -> Result<(), Error> {
+        check_scratch::<N>(model)?;
+        self.model = model;
+        self.inv_ready = false;
+        self.mode = 0;
+        self.leveled = false;
+        Ok(())
     }
 
     /// The model this engine runs.

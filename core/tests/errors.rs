@@ -401,6 +401,64 @@ fn refuses_scratch_too_small() {
 }
 
 #[test]
+fn a_codec_switched_to_another_model_codes_as_a_new_codec_of_it() {
+    let small = Tiny::new();
+    let mut wide = Tiny::new();
+    wide.bits = vec![8, 8];
+    let (bs, bw) = (blob(&small.spec()), blob(&wide.spec()));
+    let (ms, mw) = (
+        Model::from_bytes(&bs).unwrap(),
+        Model::from_bytes(&bw).unwrap(),
+    );
+    let window = [104.0, 0.3, -52.0];
+    let meta = Meta {
+        sequence: 5,
+        label: 0,
+    };
+    let fresh = |m| Codec::<3>::new(m).unwrap().encode(&window, meta).unwrap();
+    let mut c = Codec::<3>::new(&ms).unwrap();
+    let first = c.encode(&window, meta).unwrap();
+    c.set_model(&mw).unwrap();
+    let switched = c.encode(&window, meta).unwrap();
+    assert_eq!(switched.as_bytes(), fresh(&mw).as_bytes());
+    assert_ne!(switched.as_bytes().len(), first.as_bytes().len());
+    let mut out = [0.0f32; 3];
+    assert!(c.decode(switched.as_bytes(), &mut out).is_ok());
+    // The old model's payload is now refused: the codec decodes with the new one.
+    assert!(c.decode(first.as_bytes(), &mut out).is_err());
+    c.set_model(&ms).unwrap();
+    assert_eq!(
+        c.encode(&window, meta).unwrap().as_bytes(),
+        first.as_bytes()
+    );
+    // Buffers too small for the model: refused, the codec keeps its model.
+    let mut tiny = Codec::<3>::new(&ms).unwrap();
+    let mut two = Tiny::new();
+    two.norm_mean = f32s(&[0.0; 4]);
+    two.norm_std = f32s(&[1.0; 4]);
+    two.enc_w = f32s(&[0.0; 8]);
+    two.dec_w = f32s(&[0.0; 8]);
+    two.dec_b = f32s(&[0.0; 4]);
+    let mut spec = two.spec();
+    spec.input_dim = 4;
+    spec.encoder.layers[0].in_dim = 4;
+    spec.decoder.layers[0].out_dim = 4;
+    let b4 = blob(&spec);
+    let m4 = Model::from_bytes(&b4).unwrap();
+    assert_eq!(
+        tiny.set_model(&m4),
+        Err(Error::ScratchTooSmall {
+            needed: 4,
+            capacity: 3
+        })
+    );
+    assert_eq!(
+        tiny.encode(&window, meta).unwrap().as_bytes(),
+        first.as_bytes()
+    );
+}
+
+#[test]
 fn refuses_window_of_wrong_length() {
     let b = blob(&Tiny::new().spec());
     let m = Model::from_bytes(&b).unwrap();

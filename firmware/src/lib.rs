@@ -30,6 +30,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A link that frames payloads itself takes them from [`Pipeline::poll_payload`]; with
+//! the cargo feature `lorawan`, [`lorawan::Uplink`] sends them through a LoRaWAN stack,
+//! and a ladder of models ([`Pipeline::ladder`]) follows the payload size of the data
+//! rate the network chooses.
+//!
 //! With the cargo feature `defmt`, [`Event`], [`Counters`], [`PipelineError`] and the
 //! sensors' errors implement `defmt::Format`, as do the core's `Error`, `Precision` and
 //! `SequenceEvent` (the feature turns on `aecodec-core/defmt`), so a device can log them
@@ -38,12 +43,15 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "lorawan")]
+pub mod lorawan;
 mod pipeline;
 pub mod sensor;
 mod window;
 
 pub use pipeline::{
     Config, Counters, Event, Pipeline, PipelineError, Sensor, FRAME_CAPACITY, MAX_CHANNELS,
+    MAX_RUNGS,
 };
 pub use sensor::lis3dh::Lis3dh;
 pub use sensor::sim::SimLis3dh;

@@ -590,6 +590,7 @@ mod pipeline {
                     lost_samples: 0,
                     packets_sent: windows as u32,
                     write_errors: 0,
+                    oversize_windows: 0,
                 },
                 "{precision:?}"
             );

@@ -1,7 +1,9 @@
 //! Shared fixtures for the end-to-end tests and benchmarks: the bundled recording and
 //! models built from it.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use aecodec_core::PayloadHeader;
 use aecodec_trainer::data::Window;
@@ -123,4 +125,33 @@ pub fn host_batch<'m>(
     model: &'m aecodec_core::Model<'m>,
 ) -> Result<Box<aecodec_core::Batch<'m, BATCH_WIDTH>>, aecodec_core::Error> {
     Ok(Box::new(aecodec_core::Batch::new(model)?))
+}
+
+/// `node tests/js/check.js JS YAML EXTRA…`: the codec in Node and QuickJS, every example
+/// of the definition equal to its output. Needs Node.js and `npm ci --prefix tests/js`
+/// (`.ci/run` does it); AECODEC_SKIP_JS=1 skips it. Returns the checker's report.
+pub fn node_check(js: &Path, yaml: &Path, extra: &[&OsStr]) -> Option<String> {
+    if std::env::var_os("AECODEC_SKIP_JS").is_some() {
+        eprintln!("AECODEC_SKIP_JS set: skipping the JavaScript engines");
+        return None;
+    }
+    let dir = repo_root().join("tests/js");
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (or set AECODEC_SKIP_JS=1)"
+    );
+    let out = Command::new("node")
+        .arg(dir.join("check.js"))
+        .arg(js)
+        .arg(yaml)
+        .args(extra)
+        .output()
+        .expect("node (Node.js 18 or later) on PATH, or AECODEC_SKIP_JS=1");
+    let log = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(log)
 }

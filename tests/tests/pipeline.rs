@@ -178,6 +178,7 @@ fn sensor_failures_are_retried_counted_and_drop_only_their_window() {
     let sent = |sequence| Event::Sent {
         payload_bytes: usize::from(model.payload_layout().bytes),
         sequence,
+        rung: 0,
     };
     assert_eq!(events[63], sent(0));
     assert_eq!(events[99], Event::SensorFailed);
