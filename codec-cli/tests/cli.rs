@@ -4,7 +4,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aecodec_tests::node_check;
+use aecodec_tests::js_engines_check;
 
 fn aecodec() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aecodec"));
@@ -83,6 +83,9 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
     assert_eq!(d["encoder_input_bits"], 16);
     assert_eq!(d["payload"]["bytes"], 12);
     assert_eq!(d["input_dim"], 192);
+    // A 12-byte uplink's time on air (25 bytes on the air): 61.7 ms at SF7, 1.48 s at SF12.
+    assert_eq!(d["lorawan_airtime_ms"]["SF7"], 61.696);
+    assert_eq!(d["lorawan_airtime_ms"]["SF12"], 1482.752);
     // The demo's model records its recording's channels and 64 Hz.
     assert_eq!(
         (
@@ -98,7 +101,7 @@ fn demo_writes_reports_blobs_and_frames_and_inspect_reads_them() {
     );
     assert_eq!(d["signal"]["names"][1], "ankle_vert");
     // The 12-byte codec's LoRaWAN payload codec, in Node and QuickJS.
-    if let Some(log) = node_check(&out.join("codec.js"), &out.join("codec.yaml"), &[]) {
+    if let Some(log) = js_engines_check(&out.join("codec.js"), &out.join("codec.yaml"), &[]) {
         assert!(log.contains("quickjs: 5 of 5 examples equal"), "{log}");
     }
     let _ = std::fs::remove_dir_all(&out);
@@ -190,7 +193,7 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
     // The held-out windows kept in the model file (its test part), and the two refused.
     let n = yaml.matches("- description:").count();
     assert!(n >= 12, "{n} examples");
-    if let Some(log) = node_check(
+    if let Some(log) = js_engines_check(
         &js,
         &dir.join("codec.yaml"),
         &["--shortest".as_ref(), cases.as_ref()],
@@ -261,7 +264,7 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
         aecodec_trainer::export::lorawan::codec_yaml("flipped.js", &examples),
     )
     .unwrap();
-    if let Some(log) = node_check(&flipped_js, &flipped_yaml, &[]) {
+    if let Some(log) = js_engines_check(&flipped_js, &flipped_yaml, &[]) {
         let n = examples.len();
         assert!(
             log.contains(&format!("quickjs: {n} of {n} examples equal")),
@@ -300,7 +303,7 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
         aecodec_trainer::export::lorawan::codec_yaml("hostile.js", &examples),
     )
     .unwrap();
-    if let Some(log) = node_check(&hostile_js, &hostile_yaml, &[]) {
+    if let Some(log) = js_engines_check(&hostile_js, &hostile_yaml, &[]) {
         let n = examples.len();
         assert!(
             log.contains(&format!("quickjs: {n} of {n} examples equal")),
@@ -354,7 +357,7 @@ fn lorawan_codec_decodes_a_conditional_vae_with_labels_and_table_cells() {
     let yaml = std::fs::read_to_string(dir.join("digits.yaml")).unwrap();
     assert!(yaml.contains("label: "), "{yaml}");
     let n = yaml.matches("- description:").count();
-    if let Some(log) = node_check(&js, &dir.join("digits.yaml"), &[]) {
+    if let Some(log) = js_engines_check(&js, &dir.join("digits.yaml"), &[]) {
         assert!(
             log.contains(&format!("quickjs-no-fround: {n} of {n} examples equal")),
             "{log}"
@@ -415,7 +418,7 @@ fn lorawan_codec_decodes_a_switched_model_in_either_mode() {
         .contains("kind: \"switched\", modes: 2"));
     let yaml = std::fs::read_to_string(dir.join("switch.yaml")).unwrap();
     let n = yaml.matches("- description:").count();
-    if let Some(log) = node_check(&js, &dir.join("switch.yaml"), &[]) {
+    if let Some(log) = js_engines_check(&js, &dir.join("switch.yaml"), &[]) {
         assert!(
             log.contains(&format!("quickjs-no-fround: {n} of {n} examples equal")),
             "{log}"
@@ -525,7 +528,7 @@ fn windows_outside_the_training_levels_decode_with_levels_in_the_core_and_the_lo
         .contains("  level: { bits: ["));
     let yaml = std::fs::read_to_string(dir.join("levels.yaml")).unwrap();
     let n = yaml.matches("- description:").count();
-    if let Some(log) = node_check(&js, &dir.join("levels.yaml"), &[]) {
+    if let Some(log) = js_engines_check(&js, &dir.join("levels.yaml"), &[]) {
         assert!(
             log.contains(&format!("quickjs-no-fround: {n} of {n} examples equal")),
             "{log}"
@@ -566,7 +569,7 @@ fn lorawan_codec_routes_models_by_fport_and_refuses_what_it_cannot_tell_apart() 
         yaml.contains("fPort: 1") && yaml.contains("fPort: 2"),
         "{yaml}"
     );
-    if let Some(log) = node_check(&js, &dir.join("two.yaml"), &[]) {
+    if let Some(log) = js_engines_check(&js, &dir.join("two.yaml"), &[]) {
         assert!(log.contains("quickjs: 22 of 22 examples equal"), "{log}");
         assert!(log.contains("quickjs recvTime: sample times ok"), "{log}");
         assert!(log.contains("quickjs unknown fPort: refused"), "{log}");

@@ -51,6 +51,7 @@ pub(crate) fn in_bounds_mut<T>(s: Option<&mut [T]>) -> &mut [T] {
     s.unwrap_or(&mut [])
 }
 
+pub mod airtime;
 mod bytes;
 mod codec;
 mod error;
@@ -66,6 +67,7 @@ pub mod sample;
 pub mod signal;
 pub mod wire;
 
+pub use airtime::LoraModulation;
 pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
 pub use error::{Error, Half};
 #[cfg(target_arch = "x86_64")]

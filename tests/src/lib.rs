@@ -127,10 +127,16 @@ pub fn host_batch<'m>(
     Ok(Box::new(aecodec_core::Batch::new(model)?))
 }
 
-/// `node tests/js/check.js JS YAML EXTRA…`: the codec in Node and QuickJS, every example
-/// of the definition equal to its output. Needs Node.js and `npm ci --prefix tests/js`
-/// (`.ci/run` does it); AECODEC_SKIP_JS=1 skips it. Returns the checker's report.
-pub fn node_check(js: &Path, yaml: &Path, extra: &[&OsStr]) -> Option<String> {
+/// Every JavaScript engine the LoRaWAN codec tests use, on a codec and its definition:
+/// `node tests/js/check.js JS YAML EXTRA…` (Node and QuickJS: every example of the
+/// definition equal to its output), then ChirpStack's own engine and wrapper
+/// (`tests/chirpstack`, rquickjs 0.12.1, as an ES module and as a script: every example
+/// again; its 100 ms limit raised to 60 s, as a test times nothing:
+/// `scripts/bench-lorawan-js.sh` measures the time per uplink). Needs Node.js, `npm ci --prefix tests/js` and the
+/// harness built (`cargo build --release --manifest-path tests/chirpstack/Cargo.toml`,
+/// found at `AECODEC_CHIRPSTACK_JS` or in its own target directory; `.ci/run` does all
+/// three); AECODEC_SKIP_JS=1 skips them. Returns both reports.
+pub fn js_engines_check(js: &Path, yaml: &Path, extra: &[&OsStr]) -> Option<String> {
     if std::env::var_os("AECODEC_SKIP_JS").is_some() {
         eprintln!("AECODEC_SKIP_JS set: skipping the JavaScript engines");
         return None;
@@ -140,18 +146,42 @@ pub fn node_check(js: &Path, yaml: &Path, extra: &[&OsStr]) -> Option<String> {
         dir.join("node_modules").is_dir(),
         "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (or set AECODEC_SKIP_JS=1)"
     );
-    let out = Command::new("node")
-        .arg(dir.join("check.js"))
-        .arg(js)
-        .arg(yaml)
-        .args(extra)
-        .output()
-        .expect("node (Node.js 18 or later) on PATH, or AECODEC_SKIP_JS=1");
-    let log = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{log}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = |cmd: &mut Command, what: &str| {
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("{what}: {e} (or set AECODEC_SKIP_JS=1)"));
+        let log = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{what}: {log}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        log
+    };
+    let node = run(
+        Command::new("node")
+            .arg(dir.join("check.js"))
+            .arg(js)
+            .arg(yaml)
+            .args(extra),
+        "node (Node.js 18 or later) on PATH",
     );
-    Some(log)
+    let harness = std::env::var_os("AECODEC_CHIRPSTACK_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            repo_root().join("tests/chirpstack/target/release/aecodec-chirpstack-js")
+        });
+    assert!(
+        harness.is_file(),
+        "{} is missing: run `cargo build --release --manifest-path tests/chirpstack/Cargo.toml` (or set AECODEC_SKIP_JS=1)",
+        harness.display()
+    );
+    let chirpstack = run(
+        Command::new(&harness)
+            .arg(js)
+            .arg(yaml)
+            .args(["--limit-ms", "60000"]),
+        "ChirpStack's engine (tests/chirpstack)",
+    );
+    Some(node + &chirpstack)
 }

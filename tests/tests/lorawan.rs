@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use aecodec_core::{Model, ModelSet, PayloadHeader, Precision, SequenceEvent};
 use aecodec_firmware::lorawan::{max_payload, Uplink};
 use aecodec_firmware::{Config, Event, Pipeline, PipelineError, Sensor};
-use aecodec_tests::{daphnet_ankle, daphnet_windows, host_codec, node_check};
+use aecodec_tests::{daphnet_ankle, daphnet_windows, host_codec, js_engines_check};
 use aecodec_trainer::export::lorawan::{
     codec_yaml, Codec as JsCodec, Example, PortModel, Uplink as JsUplink,
 };
@@ -522,12 +522,14 @@ fn a_lorawan_node_joins_and_its_uplinks_decode_as_the_core_decodes_over_data_rat
     let (js_path, yaml_path) = (dir.join("codec.js"), dir.join("codec.yaml"));
     std::fs::write(&js_path, js.js()).unwrap();
     std::fs::write(&yaml_path, codec_yaml("codec.js", &examples)).unwrap();
-    if let Some(log) = node_check(&js_path, &yaml_path, &[]) {
+    if let Some(log) = js_engines_check(&js_path, &yaml_path, &[]) {
         let n = examples.len();
-        assert!(
-            log.contains(&format!("quickjs: {n} of {n} examples equal")),
-            "{log}"
-        );
+        for engine in ["quickjs", "chirpstack-module", "chirpstack-script"] {
+            assert!(
+                log.contains(&format!("{engine}: {n} of {n} examples equal")),
+                "{log}"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

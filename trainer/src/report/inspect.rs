@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use aecodec_core::{escape_field, Activation, HalfSpec, LatentQuantizer, Model, Precision, Source};
+use aecodec_core::{
+    escape_field, Activation, HalfSpec, LatentQuantizer, LoraModulation, Model, Precision, Source,
+};
 
 use super::json_f32;
 
@@ -88,6 +90,10 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
             "mode_bits": layout.mode_bits,
             "code_bits": layout.code_bits,
         },
+        "lorawan_airtime_ms": lorawan_airtimes(usize::from(layout.bytes))
+            .iter()
+            .map(|(sf, ms)| (format!("SF{sf}"), serde_json::json!(ms)))
+            .collect::<serde_json::Map<_, _>>(),
         "levels": model.level().map(|l| {
             let f = |v: &[u8]| f32s(v).map(json_f32).collect::<Vec<_>>();
             serde_json::json!({
@@ -289,5 +295,38 @@ pub fn text(path: &Path, model: &Model<'_>) -> String {
         layout.mode_bits,
         layout.code_bits
     );
+    let air = lorawan_airtimes(usize::from(layout.bytes));
+    if let (Some(fast), Some(slow)) = (air.first(), air.last()) {
+        let list: Vec<String> = air
+            .iter()
+            .map(|(sf, ms)| format!("SF{sf} {ms:.1} ms"))
+            .collect();
+        // A 1 % duty cycle: 100 times the airtime between uplinks (ms × 100 / 1000 = s).
+        let _ = writeln!(
+            s,
+            "  LoRaWAN airtime  {} (125 kHz, CR 4/5, no MAC commands); at a 1 % duty cycle one uplink per {:.1} s (SF{}) to {:.0} s (SF{}){}",
+            list.join(", "),
+            fast.1 / 10.0,
+            fast.0,
+            slow.1 / 10.0,
+            slow.0,
+            model.sample_rate_hz().map_or(String::new(), |hz| format!(
+                "; a window lasts {:.2} s",
+                model.samples() as f64 / f64::from(hz)
+            ))
+        );
+    }
     s
+}
+
+/// Time on air (ms) of a LoRaWAN uplink of `bytes` payload bytes at SF7 to SF12, 125 kHz
+/// (the spreading factors of the data rates most regions use); empty past 242 bytes.
+pub fn lorawan_airtimes(bytes: usize) -> Vec<(u8, f64)> {
+    (7..=12)
+        .filter_map(|sf| {
+            LoraModulation::lorawan(sf, 125_000)
+                .uplink_airtime_us(bytes)
+                .map(|us| (sf, us as f64 / 1e3))
+        })
+        .collect()
 }
