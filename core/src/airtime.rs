@@ -11,9 +11,14 @@
 //! and the coding rate is `4/(4 + CR)`. Times are computed in whole nanoseconds, exact
 //! for the bandwidths LoRaWAN uses (125, 250, 500 kHz).
 
+/// Bytes of a LoRaWAN data uplink's MACPayload that are not application payload: the
+/// frame header without MAC commands (DevAddr, FCtrl, FCnt: 7) and the FPort (1). The
+/// regional parameters' maximum payload size M counts them; N = M − 8.
+pub const LORAWAN_MAC_OVERHEAD: usize = 8;
+
 /// Bytes a LoRaWAN data uplink adds to its application payload on the air: MHDR (1),
-/// FHDR without MAC commands (7), FPort (1), MIC (4).
-pub const LORAWAN_UPLINK_OVERHEAD: usize = 13;
+/// [`LORAWAN_MAC_OVERHEAD`], MIC (4).
+pub const LORAWAN_UPLINK_OVERHEAD: usize = 1 + LORAWAN_MAC_OVERHEAD + 4;
 
 /// Preamble symbols of a LoRaWAN uplink (besides the 4.25 of the sync word and start).
 pub const LORAWAN_PREAMBLE: u32 = 8;

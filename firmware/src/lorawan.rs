@@ -27,6 +27,7 @@
 //! device that samples while it sends runs the pipeline and the uplink in two tasks,
 //! with a queue of payloads between them.
 
+use aecodec_core::airtime::LORAWAN_MAC_OVERHEAD;
 use lorawan_device::async_device::radio::{PhyRxTx, Timer};
 use lorawan_device::async_device::Timings;
 use lorawan_device::async_device::{Device, Error as StackError, JoinResponse, SendResponse};
@@ -35,17 +36,16 @@ use lorawan_device::{CryptoFactory, JoinMode, RngCore};
 
 use crate::{PipelineError, MAX_RUNGS};
 
-/// Bytes of a data uplink's MAC payload (M, as the regional parameters count it) that
-/// are not the application's: the frame header (DevAddr, FCtrl, FCnt: 7) and the FPort.
-pub const FRAME_OVERHEAD: usize = 8;
-
 /// The most application payload bytes an uplink carries at `dr` in `region`: the
 /// region's largest MAC payload at that data rate (with or without the dwell-time limit
-/// some regions set) less [`FRAME_OVERHEAD`], 0 for a data rate the region lacks. With
+/// some regions set) less the frame header and FPort
+/// ([`LORAWAN_MAC_OVERHEAD`](aecodec_core::airtime::LORAWAN_MAC_OVERHEAD)), 0 for a data
+/// rate the region lacks. With
 /// MAC command answers in the frame header (FOpts, up to 15 bytes), less still:
 /// [`Uplink::set_reserve`].
 pub fn max_payload(region: &Configuration, dr: DR, dwell_time: bool) -> usize {
-    usize::from(region.get_max_payload_length(dr, false, dwell_time)).saturating_sub(FRAME_OVERHEAD)
+    usize::from(region.get_max_payload_length(dr, false, dwell_time))
+        .saturating_sub(LORAWAN_MAC_OVERHEAD)
 }
 
 /// What an [`Uplink`] did; all counters wrap at `u32::MAX`.

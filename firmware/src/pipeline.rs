@@ -110,8 +110,8 @@ pub enum PipelineError {
         /// Models given.
         given: usize,
     },
-    /// A model of a ladder takes other windows than the first (samples, channels or
-    /// labels), so one window buffer cannot feed both.
+    /// A model of a ladder takes other windows than the first (samples, channels,
+    /// labels or sample rate), so one window buffer cannot feed both.
     LadderShape {
         /// The model's place in the ladder.
         rung: usize,
@@ -272,6 +272,7 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
             if m.input_dim() != N
                 || m.channels() != channels
                 || m.label_count() != first.label_count()
+                || m.sample_rate_hz() != first.sample_rate_hz()
             {
                 return Err(PipelineError::LadderShape { rung });
             }
