@@ -80,6 +80,9 @@ pub enum Uplink {
         label: Option<u16>,
         /// Each channel's samples, in sensor units.
         window: Vec<(String, Vec<f32>)>,
+        /// For a model with a sample rate: milliseconds between samples (the codec also
+        /// gives each sample's time from the window's first, `timesMs`).
+        sample_period_ms: Option<f64>,
     },
     /// The payload was refused: why, per model that could have sent it.
     Errors(Vec<String>),
@@ -321,6 +324,7 @@ impl<'a> Codec<'a> {
                         sequence: info.sequence,
                         label: info.label,
                         window,
+                        sample_period_ms: pm.sample_rate_hz.map(|hz| 1000.0 / hz),
                     };
                 }
                 Err(e) => reasons.push(format!("model {:08x}: {e}", m.payload_fingerprint())),
@@ -619,6 +623,7 @@ pub fn codec_yaml(js_file: &str, examples: &[Example]) -> String {
                 sequence,
                 label,
                 window,
+                sample_period_ms,
             } => {
                 let _ = writeln!(s, "        data:\n          model: \"{model:08x}\"");
                 if let Some(q) = sequence {
@@ -631,6 +636,15 @@ pub fn codec_yaml(js_file: &str, examples: &[Example]) -> String {
                 for (name, values) in window {
                     let v: Vec<String> = values.iter().map(|&x| yaml_f32(x)).collect();
                     let _ = writeln!(s, "            {}: [{}]", quoted(name), v.join(", "));
+                }
+                if let Some(period) = sample_period_ms {
+                    // As the codec computes them: sample i at i · period (f64).
+                    let samples = window.first().map_or(0, |(_, v)| v.len());
+                    let times: Vec<String> = (0..samples)
+                        .map(|i| format!("{}", i as f64 * period))
+                        .collect();
+                    let _ = writeln!(s, "          samplePeriodMs: {period}");
+                    let _ = writeln!(s, "          timesMs: [{}]", times.join(", "));
                 }
             }
             Uplink::Errors(errors) => {

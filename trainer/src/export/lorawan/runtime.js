@@ -470,18 +470,27 @@ function decodeUplink(input) {
   return { errors: reasons };
 }
 
-// Sample times from the uplink's reception time, for a model with a sample rate: the
-// window's last sample taken at recvTime (airtime and encoding delay not counted).
+// Sample times, for a model with a sample rate: every sample's time from the window's
+// first (timesMs, with or without recvTime), and with the uplink's reception time the
+// first sample's date, the window's last sample taken at recvTime (airtime and encoding
+// delay not counted).
 function aecTimes(m, input, data) {
-  if (!m.sampleRateHz || input.recvTime === undefined || input.recvTime === null) {
+  if (!m.sampleRateHz) {
+    return [];
+  }
+  var samples = m.inputDim / m.channels.length, period = 1000 / m.sampleRateHz, times = [], i;
+  for (i = 0; i < samples; i++) {
+    times.push(i * period);
+  }
+  data.samplePeriodMs = period;
+  data.timesMs = times;
+  if (input.recvTime === undefined || input.recvTime === null) {
     return [];
   }
   var t = input.recvTime instanceof Date ? input.recvTime.getTime() : new Date(input.recvTime).getTime();
   if (t !== t) {
     return ['recvTime ' + input.recvTime + ' is not a date: no sample times'];
   }
-  var samples = m.inputDim / m.channels.length, period = 1000 / m.sampleRateHz;
   data.firstSampleTime = new Date(Math.round(t - (samples - 1) * period)).toISOString();
-  data.samplePeriodMs = period;
   return [];
 }
