@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Builds the real-board firmware for the Nordic nRF52840-DK (firmware/boards/nrf52840-dk,
-# thumbv7em-none-eabihf, release) with a model blob baked into flash; prints the ELF's
-# path on stdout and its size (llvm-size, Berkeley format) on stderr, then checks that the
-# ELF links no allocator (scripts/build-thumb.sh --check-no-alloc).
+# Builds a real-board firmware (thumbv7em-none-eabihf, release) with model blobs baked
+# into flash; prints the ELF's path on stdout and its size (llvm-size, Berkeley format) on
+# stderr, then checks that the ELF links no allocator (scripts/build-thumb.sh
+# --check-no-alloc).
 #
-#   scripts/build-board.sh [MODEL_BLOB]
+#   scripts/build-board.sh [MODEL_BLOB]                  the Nordic nRF52840-DK, frames on its UART
+#   AECODEC_BOARD=rak4631 scripts/build-board.sh [MODEL_BLOB ...]
+#                                                        RAK4631 WisBlock (nRF52840 + SX1262):
+#                                                        a LoRaWAN node, a ladder of models
 #     MODEL_BLOB  a blob from `aecodec export` for 3 channels (x, y, z); default: the
-#                 fixture firmware/boards/nrf52840-dk/fixture/ankle-int8-full.aem
+#                 fixture firmware/boards/nrf52840-dk/fixture/ankle-int8-full.aem. For the
+#                 RAK4631, the ladder's blobs, smallest payload first.
 #
 # Uses the rustup target where it is installed, else Debian's rustc-web with
 # -Zbuild-std=core (DESIGN.md, "Building for microcontrollers"), as scripts/build-qemu.sh.
@@ -25,14 +29,24 @@ set -euo pipefail
 immediate_abort=(-Zpanic-immediate-abort --config 'profile.release.panic="immediate-abort"')
 features=()
 [[ -n "${AECODEC_FEATURES:-}" ]] && features=(--no-default-features --features "$AECODEC_FEATURES")
-[[ $# -le 1 ]] || { echo "usage: $0 [MODEL_BLOB]" >&2; exit 2; }
+name="${AECODEC_BOARD:-nrf52840-dk}"
+case "$name" in
+    nrf52840-dk) [[ $# -le 1 ]] || { echo "usage: $0 [MODEL_BLOB]" >&2; exit 2; } ;;
+    rak4631) ;;
+    *) echo "build-board: AECODEC_BOARD is nrf52840-dk or rak4631, not $name" >&2; exit 2 ;;
+esac
 source "$(dirname "${BASH_SOURCE[0]}")/target-dir.sh"
 target=thumbv7em-none-eabihf
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-board="$root/firmware/boards/nrf52840-dk"
-blob="${1:-$board/fixture/ankle-int8-full.aem}"
-[[ -f "$blob" ]] || { echo "build-board: no model blob at $blob" >&2; exit 2; }
-export AECODEC_MODEL="$(realpath "$blob")"
+board="$root/firmware/boards/$name"
+blobs=("$@")
+[[ ${#blobs[@]} -gt 0 ]] || blobs=("$root/firmware/boards/nrf52840-dk/fixture/ankle-int8-full.aem")
+for b in "${blobs[@]}"; do
+    [[ -f "$b" && "$b" != *,* ]] || { echo "build-board: no model blob at $b" >&2; exit 2; }
+done
+export AECODEC_MODEL="$(realpath "${blobs[0]}")"
+AECODEC_MODELS="$(for b in "${blobs[@]}"; do realpath "$b"; done | paste -sd,)"
+export AECODEC_MODELS
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cargo_target_dir "$root")/thumb-board}"
 # Cargo caches rustc's target probes here, failures included; a probe that once failed
 # (seen on a fresh clone when the QEMU test's nested build ran) would fail every later
@@ -56,9 +70,9 @@ else
     RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --locked "${features[@]}" \
         -Zbuild-std=core "${immediate_abort[@]}" --target "$target" >&2
 fi
-elf="$CARGO_TARGET_DIR/$target/release/aecodec-nrf52840-dk"
+elf="$CARGO_TARGET_DIR/$target/release/aecodec-$name"
 [[ -f "$elf" ]] || { echo "build-board: cargo succeeded but $elf is missing" >&2; exit 1; }
-echo "build-board: route=$route rustc=$("$rustc_bin" -V | awk '{print $2}') model=$AECODEC_MODEL ($(stat -c %s "$AECODEC_MODEL") B) built in $((SECONDS - start)) s" >&2
+echo "build-board: $name route=$route rustc=$("$rustc_bin" -V | awk '{print $2}') models=$AECODEC_MODELS ($(cat "${blobs[@]}" | wc -c) B) built in $((SECONDS - start)) s" >&2
 
 size_bin=""
 for c in /usr/lib/llvm-22/bin/llvm-size llvm-size-22 llvm-size rust-size; do
