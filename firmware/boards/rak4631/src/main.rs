@@ -10,8 +10,10 @@
 //! stack and the SX1262 (SPI on P1.11/P1.12/P1.13, NSS P1.10, reset P1.06, busy P1.14,
 //! DIO1 P1.15, antenna switch P1.05/P1.07, TCXO at 1.7 V). A queue of payloads sits
 //! between the two: an uplink holds the radio for its airtime and both receive windows,
-//! and a window finished meanwhile waits there (the oldest are dropped when it is full,
-//! and counted).
+//! and after it the node keeps EU868's 1 % duty cycle (99 times the airtime off the air),
+//! so a window finished meanwhile waits there; one finished while the queue is full is
+//! dropped and counted. (Windows of 64 samples at 100 Hz come faster than any data rate
+//! may send them: most are dropped, as counted; send fewer, longer or pooled windows.)
 //!
 //! The region is EU868 (`REGION`). Logs (joins, uplinks, counters) go out over RTT with
 //! defmt: `probe-rs run --chip nRF52840_xxAA` shows them.
@@ -24,7 +26,7 @@ mod sensor;
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use aecodec_core::{Model, Payload};
+use aecodec_core::{LoraModulation, Model, Payload};
 use aecodec_firmware::lorawan::Uplink;
 use aecodec_firmware::sensor::lis3dh::{Address, Config, DataRate, Range};
 use aecodec_firmware::{Aligned, Config as PipelineConfig, Event, Lis3dh, Pipeline, MAX_RUNGS};
@@ -224,6 +226,12 @@ async fn main(spawner: Spawner) {
             Ok(_) => {}
             Err(e) => defmt::warn!("uplink of model {} not sent: {}", rung, e),
         }
+        // EU868's 1 % duty cycle: 99 times the uplink's airtime before the next.
+        let dr = uplink.device().get_datarate() as u8;
+        let airtime = LoraModulation::lorawan(12u8.saturating_sub(dr).max(7), 125_000)
+            .uplink_airtime_us(payload.as_bytes().len())
+            .unwrap_or(0);
+        Timer::after(Duration::from_micros(airtime * 99)).await;
         CAPACITY.store(uplink.capacity(), Ordering::Relaxed);
         let c = uplink.counters();
         defmt::info!(
