@@ -79,9 +79,9 @@ pub use limits::{
 #[cfg(feature = "std")]
 pub use model::DenseBytes;
 pub use model::{
-    fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
-    LevelSpec, Model, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION,
-    HEADER_LEN, MAGIC, MIN_FORMAT_VERSION, SWITCHED_FORMAT_VERSION,
+    fingerprint, needs_switched, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary,
+    LatentQuantizer, LevelSpec, Model, ModelSpec, PayloadHeader, Precision, Signal, Source,
+    FORMAT_VERSION, HEADER_LEN, MAGIC, MIN_FORMAT_VERSION, SWITCHED_FORMAT_VERSION,
 };
 pub use rx::{Clash, ModelSet, Routed, RxCounts};
 pub use signal::{default_channel_name, sample_time_s, ChannelName};

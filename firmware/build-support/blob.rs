@@ -37,26 +37,7 @@ pub fn bake(path: &Path, out: &Path, scratch: Option<usize>, script: &str) {
             path.display()
         )
     });
-    // The build-dependency core has every precision; the board's has only those of its
-    // cargo features, and would refuse this blob at start-up, where it cannot say why.
-    let precision = model.precision();
-    let feature = precision.feature();
-    let env_name = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
-    if env::var_os(&env_name).is_none() {
-        panic!(
-            "the model blob {} is {precision:?}, which this board build leaves out; \
-             build with `--features {feature}` ({script}: AECODEC_FEATURES={feature})",
-            path.display()
-        );
-    }
-    if model.spec().quantizer.modes() > 1 && env::var_os("CARGO_FEATURE_SWITCHED").is_none() {
-        panic!(
-            "the model blob {} has a switched quantizer (the PCA/DCT switch), which this board \
-             build leaves out; build with `--features switched` ({script}: \
-             AECODEC_FEATURES=\"{feature} switched\")",
-            path.display()
-        );
-    }
+    check_features(&model, path, script);
     let inputs = model.input_dim();
     if inputs == 0 || !inputs.is_multiple_of(CHANNELS) {
         panic!(
@@ -92,4 +73,31 @@ pub fn bake(path: &Path, out: &Path, scratch: Option<usize>, script: &str) {
         fp = model.fingerprint(),
     );
     fs::write(out.join("model_consts.rs"), consts).expect("write model_consts.rs");
+}
+
+/// Panics, naming the cargo feature to add, if the board's core (built with this build's
+/// features) would refuse `model` at start-up, where it cannot say why: the build-
+/// dependency core has every feature.
+pub fn check_features(model: &Model<'_>, path: &Path, script: &str) {
+    let precision = model.precision();
+    let feature = precision.feature();
+    let env_name = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+    if env::var_os(&env_name).is_none() {
+        panic!(
+            "the model blob {} is {precision:?}, which this board build leaves out; \
+             build with `--features {feature}` ({script}: AECODEC_FEATURES={feature})",
+            path.display()
+        );
+    }
+    if aecodec_core::needs_switched(model.version())
+        && env::var_os("CARGO_FEATURE_SWITCHED").is_none()
+    {
+        panic!(
+            "the model blob {} has a switched quantizer (the PCA/DCT switch) or window levels \
+             (format {}), which this board build leaves out; build with `--features switched` \
+             ({script}: AECODEC_FEATURES=\"{feature} switched\")",
+            path.display(),
+            model.version()
+        );
+    }
 }

@@ -31,6 +31,12 @@ pub const SWITCHED_FORMAT_VERSION: u16 = 7;
 /// holds it (6 unless its quantizer is switched or it codes levels), so that a device
 /// whose core reads only version 6 keeps loading every model it can run.
 pub const MIN_FORMAT_VERSION: u16 = 6;
+
+/// Whether a core needs its `switched` feature to read a blob of format `version`: a
+/// switched quantizer (7) or window levels (9) are parsed and run by that feature's code.
+pub const fn needs_switched(version: u16) -> bool {
+    version > MIN_FORMAT_VERSION
+}
 /// Bytes before the postcard body.
 pub const HEADER_LEN: usize = 14;
 
@@ -579,8 +585,7 @@ pub(crate) fn parse_header(blob: &[u8]) -> Result<(u16, u32, &[u8]), Error> {
             },
         });
     }
-    if version > MIN_FORMAT_VERSION && !cfg!(feature = "switched") {
-        // A switched quantizer (7) or levels (9).
+    if needs_switched(version) && !cfg!(feature = "switched") {
         return Err(Error::QuantizerNotBuilt {
             feature: "switched",
         });

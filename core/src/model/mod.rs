@@ -6,9 +6,9 @@ mod validate;
 #[cfg(feature = "std")]
 pub use blob::DenseBytes;
 pub use blob::{
-    fingerprint, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary, LatentQuantizer,
-    LevelSpec, ModelSpec, PayloadHeader, Precision, Signal, Source, FORMAT_VERSION, HEADER_LEN,
-    MAGIC, MIN_FORMAT_VERSION, SWITCHED_FORMAT_VERSION,
+    fingerprint, needs_switched, write_blob, Activation, Conv, DenseSpec, HalfSpec, IntBoundary,
+    LatentQuantizer, LevelSpec, ModelSpec, PayloadHeader, Precision, Signal, Source,
+    FORMAT_VERSION, HEADER_LEN, MAGIC, MIN_FORMAT_VERSION, SWITCHED_FORMAT_VERSION,
 };
 
 use core::ops::Range;

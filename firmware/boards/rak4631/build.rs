@@ -81,6 +81,7 @@ fn main() {
         .collect();
     let (first, rest) = models.split_first().expect("AECODEC_MODELS names no blob");
     for (m, p) in rest.iter().zip(&paths[1..]) {
+        blob::check_features(m, p, "scripts/build-board.sh");
         assert_eq!(
             m.input_dim(),
             first.input_dim(),
