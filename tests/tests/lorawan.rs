@@ -30,6 +30,7 @@ use lorawan_device::async_device::radio::{
     PhyRxTx, RxConfig, RxQuality, RxStatus, Timer, TxConfig,
 };
 use lorawan_device::async_device::{Device, Timings};
+use lorawan_device::default_crypto::DefaultFactory;
 use lorawan_device::region::{Configuration, DR};
 use lorawan_device::{AppEui, DevEui, JoinMode, Prng, Region};
 
@@ -320,15 +321,25 @@ fn ladder_blobs() -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn device(
-    air: &Shared,
-) -> Device<SimRadio, lorawan_device::default_crypto::DefaultFactory, SimTimer, Prng> {
+fn device(air: &Shared) -> Device<SimRadio, DefaultFactory, SimTimer, Prng> {
     Device::new_with_seed(
         Configuration::new(Region::US915),
         SimRadio(air.clone()),
         SimTimer(air.clone()),
         0x5eed,
     )
+}
+
+/// Joins by OTAA: the air loses the first join request, so no join accept comes, and
+/// the second request joins.
+fn join_after_one_loss(uplink: &mut Uplink<SimRadio, DefaultFactory, SimTimer, Prng>) {
+    let join = JoinMode::OTAA {
+        deveui: DevEui::from(DEV_EUI),
+        appeui: AppEui::from([0; 8]),
+        appkey: AppKey::from(APP_KEY),
+    };
+    assert_eq!(block_on(uplink.join(&join)), Ok(false));
+    assert_eq!(block_on(uplink.join(&join)), Ok(true));
 }
 
 /// What the device sent, in order: the k-th uplink has FCnt k.
@@ -355,14 +366,7 @@ fn a_lorawan_node_joins_and_its_uplinks_decode_as_the_core_decodes_over_data_rat
 
     let air = Air::shared(|k| k % 17 == 5, |k| k % 11 == 3);
     let mut uplink = Uplink::new(device(&air), &PORTS).unwrap();
-    let join = JoinMode::OTAA {
-        deveui: DevEui::from(DEV_EUI),
-        appeui: AppEui::from([0; 8]),
-        appkey: AppKey::from(APP_KEY),
-    };
-    // The first join request is lost: no join accept, and the second one joins.
-    assert_eq!(block_on(uplink.join(&join)), Ok(false));
-    assert_eq!(block_on(uplink.join(&join)), Ok(true));
+    join_after_one_loss(&mut uplink);
     assert_eq!(uplink.counters().join_attempts, 2);
     assert_eq!(air.borrow().delivered, 1);
 
@@ -586,13 +590,7 @@ fn an_uplink_refuses_what_it_cannot_send_and_sends_nothing() {
         block_on(uplink.send(&payload, 0)).err(),
         Some(PipelineError::NotJoined)
     );
-    let join = JoinMode::OTAA {
-        deveui: DevEui::from(DEV_EUI),
-        appeui: AppEui::from([0; 8]),
-        appkey: AppKey::from(APP_KEY),
-    };
-    assert_eq!(block_on(uplink.join(&join)), Ok(false));
-    assert_eq!(block_on(uplink.join(&join)), Ok(true));
+    join_after_one_loss(&mut uplink);
     uplink.device().set_datarate(DR::_0);
     assert_eq!(
         block_on(uplink.send(&[0; 12], 1)).err(),
