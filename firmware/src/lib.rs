@@ -31,7 +31,7 @@
 //! ```
 //!
 //! A link that frames payloads itself takes them from [`Pipeline::poll_payload`]; with
-//! the cargo feature `lorawan`, [`lorawan::Uplink`] sends them through a LoRaWAN stack,
+//! the cargo feature `lorawan`, `lorawan::Uplink` sends them through a LoRaWAN stack,
 //! and a ladder of models ([`Pipeline::ladder`]) follows the payload size of the data
 //! rate the network chooses.
 //!

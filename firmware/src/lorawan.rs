@@ -39,7 +39,7 @@ use crate::{PipelineError, MAX_RUNGS};
 /// The most application payload bytes an uplink carries at `dr` in `region`: the
 /// region's largest MAC payload at that data rate (with or without the dwell-time limit
 /// some regions set) less the frame header and FPort
-/// ([`LORAWAN_MAC_OVERHEAD`](aecodec_core::airtime::LORAWAN_MAC_OVERHEAD)), 0 for a data
+/// ([`LORAWAN_MAC_OVERHEAD`]), 0 for a data
 /// rate the region lacks. With
 /// MAC command answers in the frame header (FOpts, up to 15 bytes), less still:
 /// [`Uplink::set_reserve`].

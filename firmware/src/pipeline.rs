@@ -426,8 +426,8 @@ impl<'m, const N: usize, const S: usize> Pipeline<'m, N, S> {
 
     /// Reads one sample (with retries); when it completes a window, encodes it and
     /// returns the payload (with [`Event::Encoded`]), for a link that carries payloads
-    /// as they are (LoRaWAN: [`crate::lorawan`]). A payload is counted as sent by the
-    /// link that sends it, not here.
+    /// as they are (LoRaWAN: the `lorawan` module, feature `lorawan`). A payload is
+    /// counted as sent by the link that sends it, not here.
     pub fn poll_payload<Se: Sensor>(&mut self, sensor: &mut Se) -> (Event, Option<Payload>) {
         let mut sample = [0.0f32; MAX_CHANNELS];
         // `new` checked the channels against MAX_CHANNELS.
