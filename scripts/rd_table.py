@@ -67,6 +67,20 @@ def main():
         "with the plain encoder, dB (and the test SNR of the f32 blob):",
         cost,
     )
+    def receivers(r):
+        t = r["test"]
+        if "device_int8_weights_snr_db" not in t:
+            return "—"
+        return (f"{t['device_int8_weights_snr_db'] - t['device_snr_db']:+.2f} / "
+                f"{t['device_int8_full_snr_db'] - t['device_snr_db']:+.2f} ({t['device_snr_db']:.1f})")
+
+    lines += [""] + table(
+        "What the receiver's precision costs: the full-int8 device's payloads decoded by the "
+        "int8-weights decoder (a LoRaWAN codec's default, `export --format lorawan-js`, bit for bit "
+        "the core's) / by the full-int8 decoder, minus the same payloads decoded by the f32 blob, dB "
+        "(and the test SNR of that f32 decoding):",
+        receivers,
+    )
     text = "\n".join(lines) + "\n"
     open(f"{out}/table.md", "w").write(text)
     print(text)

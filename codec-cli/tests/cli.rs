@@ -144,6 +144,191 @@ fn shortest_cases(path: &Path) {
     std::fs::write(path, s).unwrap();
 }
 
+/// `--preset lorawan-console` with `auto`: every candidate whose LoRaWAN codec would not
+/// fit the console (on the bundled recording, the PCA/DCT switch: its decoder is both
+/// bases, 153 × 192 weights) is left out, said so, and the codec fits.
+#[test]
+fn console_preset_ships_a_codec_that_fits_the_console() {
+    let dir = temp_dir("console");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (d, aect, js) = (data(), dir.join("c.aect"), dir.join("c.js"));
+    let out = run_ok(&[
+        "train",
+        "--data",
+        d.to_str().unwrap(),
+        "--columns",
+        COLS,
+        "--preset",
+        "lorawan-console",
+        "--steps",
+        "300",
+        "--json",
+        "--quiet",
+        "-o",
+        aect.to_str().unwrap(),
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = j["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("left out, their LoRaWAN codec over The Things Stack's console limit of 40960 characters: switch ("),
+        "{reason}"
+    );
+    assert_ne!(j["variant"], "switch");
+    let said = run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--format",
+        "lorawan-js",
+        "-o",
+        js.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&said.stdout);
+    assert!(said.contains("fits The Things Stack's console"), "{said}");
+    assert!(std::fs::metadata(&js).unwrap().len() <= 40_960);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// f32 inputs with the core's expf, tanhf and sigmoid of each (lines `X EXPF TANHF
+/// SIGMOID`, bits in hex): random bit patterns, a fine grid over where the functions
+/// change, every bound libm tests and its neighbours, and the special values.
+fn libm_cases(path: &Path) {
+    let mut s = String::new();
+    let mut line = |x: f32| {
+        let sigmoid = 1.0 / (1.0 + libm::expf(-x));
+        s.push_str(&format!(
+            "{:08x} {:08x} {:08x} {:08x}\n",
+            x.to_bits(),
+            libm::expf(x).to_bits(),
+            libm::tanhf(x).to_bits(),
+            sigmoid.to_bits()
+        ));
+    };
+    let mut r = 0x9e37_79b9u32;
+    for _ in 0..40_000 {
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        line(f32::from_bits(r));
+        // Magnitudes up to 128, where every branch is.
+        line(f32::from_bits(r & 0x80ff_ffff | 0x3000_0000) * 1e4 % 128.0);
+    }
+    for k in -16_384..=16_384 {
+        line(k as f32 / 128.0);
+    }
+    let bounds = [
+        0x42ae_ac50u32,
+        0x42b1_7218,
+        0x42cf_f1b5,
+        0x3eb1_7218,
+        0x3f85_1592,
+        0x3900_0000,
+        0x4195_b844,
+        0x42b1_7217,
+        0x3300_0000,
+        0x3f0c_9f54,
+        0x4120_0000,
+        0x3e82_c578,
+        0x0080_0000,
+        0x0000_0001,
+        0x7f7f_ffff,
+    ];
+    for b in bounds {
+        for bits in b.saturating_sub(2)..=b + 2 {
+            line(f32::from_bits(bits));
+            line(-f32::from_bits(bits));
+        }
+    }
+    for x in [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+        line(x);
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// Decoders of f32 and int8-weight models in the codec: tanh and sigmoid layers (libm's
+/// expf and tanhf, ported) and leaky ReLU, each model on its own FPort, every example
+/// equal to the core's decode in every engine; the activations alone on 110 k inputs.
+#[test]
+fn lorawan_float_decoders_give_the_cores_bits_with_every_activation() {
+    use aecodec_core::{Activation, Precision};
+    use aecodec_trainer::export::lorawan::{Codec, PortModel};
+    use aecodec_trainer::linear::channel_normalization;
+    use aecodec_trainer::FloatQuantizer;
+    let dir = temp_dir("lorawan-float");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (train, test) = aecodec_tests::daphnet_windows();
+    let norm = channel_normalization(&train, 3).unwrap();
+    let quantizer = FloatQuantizer::Uniform {
+        bits: vec![4; 16],
+        mean: vec![0.0; 16],
+        lo: vec![-1.0; 16],
+        hi: vec![1.0; 16],
+    };
+    let mut blobs = Vec::new();
+    for (seed, act) in [
+        (1, Activation::Tanh),
+        (2, Activation::Sigmoid),
+        (3, Activation::LeakyRelu(0.1)),
+    ] {
+        let mut m =
+            aecodec_tests::mlp_model(&[192, 48, 16], 0, quantizer.clone(), norm.clone(), seed);
+        let hidden = m.decoder.len() - 1;
+        for l in &mut m.decoder[..hidden] {
+            l.activation = act;
+        }
+        aecodec_trainer::linear::calibrate_uniform(&mut m, &train);
+        for precision in [Precision::F32, Precision::Int8Weights] {
+            blobs.push(aecodec_trainer::export_blob(&m, precision, &train).unwrap());
+        }
+    }
+    let names: Vec<String> = COLS.split(',').map(String::from).collect();
+    let codec = Codec::new(
+        blobs
+            .iter()
+            .enumerate()
+            .map(|(i, blob)| PortModel {
+                fport: Some(i as u8 + 1),
+                blob,
+                channels: names.clone(),
+                sample_rate_hz: Some(64.0),
+            })
+            .collect(),
+    )
+    .unwrap();
+    let js = codec.js();
+    assert!(js.contains("precision: \"int8-weights\"") && js.contains("act: \"sigmoid\""));
+    let mut examples = Vec::new();
+    for i in 0..blobs.len() {
+        examples.extend(codec.examples(i, &test[..20]).unwrap());
+    }
+    let n = examples.len();
+    assert_eq!(n, 20 * blobs.len());
+    let (js_path, yaml) = (dir.join("float.js"), dir.join("float.yaml"));
+    std::fs::write(&js_path, js).unwrap();
+    std::fs::write(
+        &yaml,
+        aecodec_trainer::export::lorawan::codec_yaml("float.js", &examples),
+    )
+    .unwrap();
+    let cases = dir.join("libm.txt");
+    libm_cases(&cases);
+    if let Some(log) = js_engines_check(&js_path, &yaml, &["--libm".as_ref(), cases.as_ref()]) {
+        for engine in ["node", "node-es5", "quickjs", "quickjs-no-fround"] {
+            assert!(
+                log.contains(&format!("{engine}: {n} of {n} examples equal")),
+                "{log}"
+            );
+        }
+        let values = 3 * std::fs::read_to_string(&cases).unwrap().lines().count();
+        for engine in ["node", "quickjs"] {
+            assert!(
+                log.contains(&format!("{engine} libm: {values} of {values} ")),
+                "{log}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
     let dir = temp_dir("lorawan");
@@ -179,6 +364,58 @@ fn lorawan_codec_decodes_bit_for_bit_as_the_core_in_node_and_quickjs() {
     ]);
     let said = String::from_utf8_lossy(&export.stdout);
     assert!(said.contains("fits The Things Stack's console"), "{said}");
+    assert!(said.contains("int8-weights decoder"), "{said}");
+    // The device the export names: a full-int8 encoder whose payloads the codec's
+    // int8-weights decoder takes (refining nothing, as a device sends).
+    assert!(
+        said.contains("--precision int8-full --encoder-only --receiver int8-weights"),
+        "{said}"
+    );
+    let device = dir.join("device.aem");
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--precision",
+        "int8-full",
+        "--encoder-only",
+        "--receiver",
+        "int8-weights",
+        "-o",
+        device.to_str().unwrap(),
+    ]);
+    run_ok(&[
+        "export",
+        aect.to_str().unwrap(),
+        "--precision",
+        "int8-weights",
+        "-o",
+        dir.join("receiver.aem").to_str().unwrap(),
+    ]);
+    let (device, receiver) = (
+        std::fs::read(&device).unwrap(),
+        std::fs::read(dir.join("receiver.aem")).unwrap(),
+    );
+    let codec = aecodec_trainer::export::lorawan::Codec::new(vec![
+        aecodec_trainer::export::lorawan::PortModel::of_blob(None, &receiver).unwrap(),
+    ])
+    .unwrap();
+    let device = aecodec_core::Model::from_bytes(&device).unwrap();
+    let mut encoder = aecodec_tests::host_codec(&device).unwrap();
+    let (_, test) = aecodec_tests::daphnet_windows();
+    for (k, (w, _)) in test.iter().enumerate() {
+        let meta = aecodec_core::Meta {
+            sequence: k as u16,
+            label: 0,
+        };
+        let bytes = encoder.encode(w, meta).unwrap().as_bytes().to_vec();
+        assert!(
+            matches!(
+                codec.decode(1, &bytes),
+                aecodec_trainer::export::lorawan::Uplink::Data { .. }
+            ),
+            "window {k}"
+        );
+    }
     let size = std::fs::metadata(&js).unwrap().len();
     assert!(size <= 40_960, "{size} characters");
     let yaml = std::fs::read_to_string(dir.join("codec.yaml")).unwrap();
@@ -574,15 +811,14 @@ fn lorawan_codec_routes_models_by_fport_and_refuses_what_it_cannot_tell_apart() 
         assert!(log.contains("quickjs recvTime: sample times ok"), "{log}");
         assert!(log.contains("quickjs unknown fPort: refused"), "{log}");
     }
-    // Refused, saying why: the same model twice on one port, a float decoder, a model
-    // of several without a port.
+    // Refused, saying why: the same model twice on one port, a model of several without
+    // a port.
     let same = format!("2={}", b.display());
     for (args, says) in [
         (
             vec![b.to_str().unwrap(), "--fport", "2", "--with", same.as_str()],
             "cannot be told apart",
         ),
-        (vec![a.to_str().unwrap(), "--precision", "f32"], "int8-full"),
         (
             vec![a.to_str().unwrap(), "--with", with.as_str()],
             "--fport",

@@ -9,6 +9,9 @@
 //   - with --shortest FILE (lines "BITS DISPLAY": an f32's bits in hex and how Rust prints
 //     it), the codec's number formatting gives Rust's value for every line, and its f32
 //     rounding equals Math.fround on a million doubles;
+//   - with --libm FILE (lines "X EXPF TANHF SIGMOID": f32 bits in hex, the last three the
+//     core's results for X), the codec's expf, tanhf and sigmoid give the core's bits in
+//     Node and QuickJS;
 //   - with --bench N, the time per uplink in each engine (N decodes after a first one).
 // Exit status 0 when everything holds; the failures are printed otherwise.
 'use strict';
@@ -20,7 +23,7 @@ const yaml = require('js-yaml');
 const { getQuickJS } = require('quickjs-emscripten');
 
 function usage() {
-  console.error('usage: check.js CODEC.js DEFINITION.yaml [--shortest FILE] [--bench N]');
+  console.error('usage: check.js CODEC.js DEFINITION.yaml [--shortest FILE] [--libm FILE] [--bench N]');
   process.exit(2);
 }
 
@@ -28,9 +31,11 @@ const args = process.argv.slice(2);
 if (args.length < 2) usage();
 const [codecPath, definitionPath] = args;
 let shortestPath = null;
+let libmPath = null;
 let bench = 0;
 for (let i = 2; i < args.length; i++) {
   if (args[i] === '--shortest') shortestPath = args[++i];
+  else if (args[i] === '--libm') libmPath = args[++i];
   else if (args[i] === '--bench') bench = parseInt(args[++i], 10);
   else usage();
 }
@@ -276,6 +281,32 @@ function checkNumbers(engine) {
   console.log('f32 rounding: ' + (cases - wrong) + ' of ' + cases + ' doubles as Math.fround');
 }
 
+// 4. The f32 activations against the core's: the cases go in as base64 f32 fields and
+// are compared inside the engine (NaN equals NaN, -0 differs from 0).
+function checkLibm(name, engine) {
+  const lines = fs.readFileSync(libmPath, 'utf8').split('\n').filter((l) => l.length);
+  const cols = [[], [], [], []];
+  for (const line of lines) line.split(' ').forEach((h, k) => cols[k].push(parseInt(h, 16)));
+  const b64 = (words) => {
+    const b = Buffer.alloc(4 * words.length);
+    words.forEach((w, i) => b.writeUInt32LE(w >>> 0, 4 * i));
+    return JSON.stringify(b.toString('base64'));
+  };
+  const r = engine.run('(function (x, e, t, s) {' +
+    ' var bad = [], i, k, v, w, names = ["expf", "tanhf", "sigmoid"];' +
+    ' function same(a, b) { return a !== a ? b !== b : a === b && 1 / a === 1 / b; }' +
+    ' x = aecF32s(x); e = aecF32s(e); t = aecF32s(t); s = aecF32s(s);' +
+    ' for (i = 0; i < x.length; i++) {' +
+    '  v = [aecExpf(x[i]), aecTanhf(x[i]), aecFround(1 / aecFround(1 + aecExpf(-x[i])))]; w = [e[i], t[i], s[i]];' +
+    '  for (k = 0; k < 3; k++) { if (!same(v[k], w[k])) { bad.push(names[k] + "(" + x[i] + ") = " + v[k] + ", the core " + w[k]); } }' +
+    ' }' +
+    ' return JSON.stringify(bad); })(' + cols.map(b64).join(', ') + ')');
+  const bad = JSON.parse(r);
+  bad.slice(0, 10).forEach((m) => fail(name + ' ' + m));
+  console.log(name + ' libm: ' + (3 * lines.length - bad.length) + ' of ' + 3 * lines.length +
+    ' expf, tanhf and sigmoid values as the core\'s');
+}
+
 (async () => {
   const QuickJS = await getQuickJS();
   const engines = [
@@ -294,6 +325,7 @@ function checkNumbers(engine) {
     }
     checkExamples(name, engine);
     if (name === 'node' || name === 'quickjs') checkInputs(name, engine);
+    if (libmPath && (name === 'node' || name === 'quickjs')) checkLibm(name, engine);
     if (bench > 0 && (name === 'node' || name === 'quickjs')) timeUplinks(name, make, bench);
     if (engine.dispose) engine.dispose();
   }

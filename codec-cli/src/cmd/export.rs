@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use aecodec_core::Precision;
-use aecodec_trainer::export::lorawan::CONSOLE_LIMIT;
+use aecodec_trainer::export::lorawan::{self, CONSOLE_LIMIT};
 use aecodec_trainer::job::export::{ExportFormat, ExportPlan, LorawanPlan};
 use anyhow::{bail, Context};
 
@@ -35,8 +35,9 @@ pub enum Format {
     /// A C header, with the same arrays and constants.
     C,
     /// A LoRaWAN payload codec for network servers (TS013 `decodeUplink`, ECMAScript
-    /// 5.1): the full-int8 decoder, bit for bit the core's. Also writes the codec
-    /// definition (Device Repository YAML, with examples) next to it, `.yaml` for `.js`.
+    /// 5.1): the decoder at --precision (default int8-weights: int8 weights, f32
+    /// arithmetic), bit for bit the core's. Also writes the codec definition (Device
+    /// Repository YAML, with examples) next to it, `.yaml` for `.js`.
     LorawanJs,
 }
 
@@ -45,7 +46,8 @@ pub enum Format {
 pub struct Args {
     /// Trained model from `aecodec train` (.aect).
     pub model: PathBuf,
-    /// Precision.
+    /// Precision (with --format lorawan-js: of the codec's decoder, `all` meaning
+    /// int8-weights).
     #[arg(long, value_enum, default_value_t = PrecisionArg::All)]
     pub precision: PrecisionArg,
     /// Output format.
@@ -99,9 +101,12 @@ impl PrecisionArg {
 
 /// `export --format lorawan-js`: the payload codec and, next to it, its definition.
 fn run_lorawan(args: &Args) -> anyhow::Result<()> {
-    if matches!(args.precision, PrecisionArg::F32 | PrecisionArg::Int8) {
-        bail!("--format lorawan-js carries the full-int8 decoder: use --precision int8-full (or leave --precision out)");
-    }
+    let precision = match args.precision {
+        PrecisionArg::F32 => Precision::F32,
+        PrecisionArg::Int8 => Precision::Int8Weights,
+        PrecisionArg::Int8Full => Precision::Int8Full,
+        PrecisionArg::All => lorawan::DEFAULT_PRECISION,
+    };
     if args.encoder_only {
         bail!("--format lorawan-js is a receiver's decoder: it takes no --encoder-only");
     }
@@ -118,19 +123,24 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
     }
     let done = aecodec_trainer::job::export::lorawan(&LorawanPlan {
         models,
+        precision,
         tolerance: args.tolerance,
         examples: args.examples,
         output: args.output.clone(),
     })?;
     let size = &done.size;
     outln!(
-        "{}: {} characters ({} of them model data), {} MACs per uplink; {}: {} examples",
+        "{}: {} characters ({} of them model data), {precision} decoder, {} MACs per uplink; {}: {} examples",
         args.output.display(),
         size.chars,
         size.model_chars,
         size.decoder_macs,
         done.yaml.display(),
         done.examples
+    );
+    outln!(
+        "devices send payloads for this decoder: aecodec export {} --precision int8-full --encoder-only --receiver {precision} -o device.aem",
+        args.model.display()
     );
     if size.fits_console() {
         outln!(

@@ -119,7 +119,8 @@ pub struct Args {
     pub conv: String,
     /// `lorawan-console`: a decoder small enough that `export --format lorawan-js` fits
     /// The Things Stack's console (40,960 characters): no convolution and one hidden
-    /// decoder layer sized for the window (64 for 64 samples of 3 channels at 12 bytes).
+    /// decoder layer sized for the window (64 for 64 samples of 3 channels at 12 bytes);
+    /// `auto` leaves out the candidates whose codec would not fit (and says so).
     #[arg(long, value_enum, conflicts_with_all = ["decoder_hidden", "conv"])]
     pub preset: Option<Preset>,
     /// Training steps (minibatches).

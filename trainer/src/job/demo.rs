@@ -18,7 +18,7 @@ use super::{write_reports, REPORT_HEADER};
 use crate::data::split::{Cut, Split, SplitPlan};
 use crate::data::windows::sample;
 use crate::data::{read_csv, CsvOptions, Window};
-use crate::export::lorawan::{Codec as LorawanCodec, PortModel, SizeReport};
+use crate::export::lorawan::{self, Codec as LorawanCodec, PortModel, SizeReport};
 use crate::export::{export_blob, measure_precision, PrecisionReport};
 use crate::fsio::write_atomic;
 use crate::learned::train::TrainConfig;
@@ -255,12 +255,13 @@ struct Shipped {
     precisions: Vec<PrecisionRow>,
     /// (legend, decoded plot window) per precision.
     plotted: Vec<(String, Vec<f32>)>,
-    /// The full-int8 codec's LoRaWAN payload codec.
+    /// The LoRaWAN payload codec's size (its decoder at [`lorawan::DEFAULT_PRECISION`]).
     lorawan: SizeReport,
 }
 
 /// Exports `model` at every precision into `plan.out`, streams the test windows through
-/// each, and writes the full-int8 frames, their decoded CSV and the LoRaWAN codec.
+/// each, and writes the full-int8 frames, their decoded CSV and the LoRaWAN codec (of
+/// the blob at [`lorawan::DEFAULT_PRECISION`]).
 fn ship(
     plan: &DemoPlan,
     model: &FloatModel,
@@ -279,8 +280,10 @@ fn ship(
         if let Some(first) = decoded.get(PLOT_WINDOW) {
             plotted.push((format!("{precision} at {MAIN_BUDGET} B"), first.clone()));
         }
-        if precision == Precision::Int8Full {
+        if precision == lorawan::DEFAULT_PRECISION {
             lorawan = Some(lorawan_codec(&plan.out, &blob, test)?);
+        }
+        if precision == Precision::Int8Full {
             write_atomic(&plan.out.join("frames.bin"), &wire)?;
             write_atomic(
                 &plan.out.join("decoded.csv"),

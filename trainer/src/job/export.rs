@@ -225,7 +225,11 @@ pub struct LorawanPlan {
     /// The trained-model files, each with the FPort its uplinks come on (`None`: any;
     /// only for a single model).
     pub models: Vec<(Option<u8>, PathBuf)>,
-    /// Largest error of the full-int8 export against f32 (default: [`default_tolerance`]).
+    /// The precision of the decoder the codec carries (and of the blob its payloads are
+    /// tagged for).
+    pub precision: Precision,
+    /// Largest error of that precision's export against f32 (default:
+    /// [`default_tolerance`]).
     pub tolerance: Option<f64>,
     /// Examples in the codec definition, from each model's held-out windows.
     pub examples: usize,
@@ -251,7 +255,7 @@ pub fn lorawan(plan: &LorawanPlan) -> Result<LorawanExport, Error> {
     let mut blobs = Vec::new();
     let mut windows = Vec::new();
     for (port, path) in &plan.models {
-        let (blob, w) = lorawan_part(path, plan.tolerance, plan.examples)?;
+        let (blob, w) = lorawan_part(path, plan.precision, plan.tolerance, plan.examples)?;
         blobs.push((*port, blob));
         windows.push(w);
     }
@@ -276,24 +280,25 @@ pub fn lorawan(plan: &LorawanPlan) -> Result<LorawanExport, Error> {
     })
 }
 
-/// One model of a LoRaWAN codec: its full-int8 blob and example windows.
+/// One model of a LoRaWAN codec: its blob of `precision` and example windows.
 fn lorawan_part(
     path: &Path,
+    precision: Precision,
     tolerance: Option<f64>,
     examples: usize,
 ) -> Result<(Vec<u8>, Vec<Window>), Error> {
     let file = TrainedFile::load(path)?;
     let channels = file.model.signal.channels;
-    let tolerance = tolerance.unwrap_or_else(|| default_tolerance(Precision::Int8Full));
+    let tolerance = tolerance.unwrap_or_else(|| default_tolerance(precision));
     let (blob, _) = export_checked(
         &file.model,
-        Precision::Int8Full,
+        precision,
         &file.calibration,
         &file.held_out,
         channels,
         tolerance,
     )
-    .map_err(|e| Error::Plan(format!("{}: full-int8 export: {e}", path.display())))?;
+    .map_err(|e| Error::Plan(format!("{}: {precision} export: {e}", path.display())))?;
     Ok((blob, sample(&file.held_out, examples)))
 }
 

@@ -15,14 +15,16 @@ use aecodec_core::{PayloadHeader, Precision};
 use crate::data::split::{Cut, Part, Split, SplitPlan, MIN_RECORDINGS};
 use crate::data::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
 use crate::data::{read_recordings, CsvOptions, Table, Window};
-use crate::export::lorawan::console_decoder_hidden;
+use crate::export::lorawan::{
+    self, console_decoder_hidden, Codec as LorawanCodec, PortModel, CONSOLE_LIMIT,
+};
 use crate::export::{device_blob, export_blob, round_trip, send_receive};
 use crate::float::code_budget;
 use crate::learned::train::{default_conv, Progress, TrainConfig};
 use crate::learned::variants::{ConvShape, Variant};
 use crate::report::json_f32;
 use crate::report::metrics::{distortion, Distortion};
-use crate::select::{auto, fit, validate, CodecKind};
+use crate::select::{auto, choose as choose_among, fit, validate, CodecKind, Selection};
 use crate::store::{Layout, TrainedFile, KEEP_WINDOWS};
 use crate::{Error, FloatModel, SignalInfo};
 
@@ -617,6 +619,33 @@ struct Choice {
     compared: Vec<(String, f64)>,
 }
 
+/// `auto`'s choice among the candidates whose LoRaWAN codec (`export --format
+/// lorawan-js`, its decoder at the default precision) fits The Things Stack's console,
+/// and each candidate left out, with its codec's characters (`--preset lorawan-console`).
+fn console_fits(
+    sel: Selection,
+    calibration: &[Window],
+    seed: u64,
+) -> Result<(Selection, Vec<String>), Error> {
+    let (mut kept, mut left_out) = (Vec::new(), Vec::new());
+    for c in sel.candidates {
+        let blob = export_blob(&c.model, lorawan::DEFAULT_PRECISION, calibration)?;
+        let size = LorawanCodec::new(vec![PortModel::of_blob(None, &blob)?])?.size();
+        if size.fits_console() {
+            kept.push(c);
+        } else {
+            left_out.push(format!("{} ({} characters)", c.name, size.chars));
+        }
+    }
+    if kept.is_empty() {
+        return Err(Error::Plan(format!(
+            "--preset lorawan-console: no candidate's LoRaWAN codec fits {CONSOLE_LIMIT} characters ({}); shorten --window or lower --payload-bytes",
+            left_out.join(", ")
+        )));
+    }
+    Ok((choose_among(kept, seed), left_out))
+}
+
 /// Fits the codec the plan asks for, or the candidates of `auto` and keeps one.
 fn choose(
     plan: &TrainPlan,
@@ -628,7 +657,7 @@ fn choose(
     let channels = fit_plan.in_channels;
     if plan.variant == VariantChoice::Auto && fit_plan.labels == 0 {
         events(TrainEvent::Fit("auto".into()));
-        let sel = auto(&fit_plan.cfg, train, val, channels, 0, &mut |p| {
+        let mut sel = auto(&fit_plan.cfg, train, val, channels, 0, &mut |p| {
             events(TrainEvent::Step(p))
         })?;
         let compared = sel
@@ -636,11 +665,22 @@ fn choose(
             .iter()
             .map(|c| (c.name.clone(), c.validation.snr_db))
             .collect();
+        let mut reason = String::new();
+        if plan.preset == Some(Preset::LorawanConsole) {
+            let left_out;
+            (sel, left_out) = console_fits(sel, val, fit_plan.cfg.seed)?;
+            if !left_out.is_empty() {
+                reason = format!(
+                    "; left out, their LoRaWAN codec over The Things Stack's console limit of {CONSOLE_LIMIT} characters: {}",
+                    left_out.join(", ")
+                );
+            }
+        }
         let best = sel.best();
         return Ok(Choice {
             kind: best.kind,
             model: best.model.clone(),
-            reason: sel.reason(),
+            reason: sel.reason() + &reason,
             compared,
         });
     }
@@ -678,6 +718,11 @@ pub struct TestFigures {
     /// A full-int8 encoder-only device (plain codes) decoded by the f32 blob
     /// (`aecodec export --encoder-only --receiver f32`).
     pub device: Distortion,
+    /// The same device's codes decoded by the int8-weights blob (the decoder of a LoRaWAN
+    /// codec, `export --format lorawan-js`, unless told otherwise).
+    pub device_int8_weights: Distortion,
+    /// The same device's codes decoded by the full-int8 blob.
+    pub device_int8_full: Distortion,
     /// The f32 blob with the plain encoder.
     pub plain: Distortion,
     /// PCA and DCT at the same budget, fit on the same windows (unconditional models).
@@ -706,8 +751,18 @@ impl TestFigures {
         // The full-integer blob `aecodec export` makes from this file.
         let int8_blob = export_blob(model, Precision::Int8Full, on.calibration)?;
         let int8_full = distortion(test, &round_trip(&int8_blob, test, refine)?, ch);
-        let device = device_blob(&int8_blob, blob)?;
-        let device = distortion(test, &send_receive(&device, blob, test, 0)?, ch);
+        let device = |receiver: &[u8]| -> Result<Distortion, Error> {
+            let encoder = device_blob(&int8_blob, receiver)?;
+            Ok(distortion(
+                test,
+                &send_receive(&encoder, receiver, test, 0)?,
+                ch,
+            ))
+        };
+        let int8_weights_blob = export_blob(model, Precision::Int8Weights, on.calibration)?;
+        let (device_int8_weights, device_int8_full) =
+            (device(&int8_weights_blob)?, device(&int8_blob)?);
+        let device = device(blob)?;
         let plain = if refine == 0 {
             f32
         } else {
@@ -740,6 +795,8 @@ impl TestFigures {
             f32,
             int8_full,
             device,
+            device_int8_weights,
+            device_int8_full,
             plain,
             baselines,
         })
@@ -804,6 +861,8 @@ impl Trained {
                      "int8_full_snr_db": t.int8_full.snr_db,
                      "plain_snr_db": t.plain.snr_db,
                      "device_snr_db": t.device.snr_db,
+                     "device_int8_weights_snr_db": t.device_int8_weights.snr_db,
+                     "device_int8_full_snr_db": t.device_int8_full.snr_db,
                      "baselines": baselines},
             "windows": {"train": train, "validation": validation, "test": test,
                         "validation_measured": val_measured, "test_measured": test_measured},
@@ -857,10 +916,12 @@ impl Trained {
             .collect();
         let _ = writeln!(
             s,
-            "  test in full-int8: {:.2} dB SNR; plain encoder {:.2} dB in f32, {:.2} dB from a full-int8 encoder-only device decoded in f32{}",
+            "  test in full-int8: {:.2} dB SNR; plain encoder {:.2} dB in f32, {:.2} dB from a full-int8 encoder-only device decoded in f32 ({:.2} dB in int8-weights, {:.2} dB in full-int8){}",
             t.int8_full.snr_db,
             t.plain.snr_db,
             t.device.snr_db,
+            t.device_int8_weights.snr_db,
+            t.device_int8_full.snr_db,
             if classical.is_empty() {
                 String::new()
             } else {

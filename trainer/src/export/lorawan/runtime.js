@@ -1,12 +1,14 @@
-// The decoder of aecodec-core for full-int8 models, in ECMAScript 5.1: no modules, no
-// let/const, no typed arrays, no ES2015 built-ins (Math.fround is used where the engine
-// has it, and computed otherwise). Every step gives the bits the core gives:
+// The decoder of aecodec-core, in ECMAScript 5.1: no modules, no let/const, no typed
+// arrays, no ES2015 built-ins (Math.fround is used where the engine has it, and computed
+// otherwise). Every step gives the bits the core gives:
 // - the payload's fields, and what the core refuses (spec/packet-format.md);
 // - the latent quantizer's cell values, in f32 (spec/model-format.md, LatentQuantizer);
-// - the int8 layers: int32 sums (exact in doubles: |sum| < 2^31) and the fixed-point
+// - full-int8 layers: int32 sums (exact in doubles: |sum| < 2^31) and the fixed-point
 //   requantization, whose 62-bit product is split into 16-bit halves below;
-// - dequantization and de-normalization in f32 (each double result rounded to f32:
-//   exact for one +, - , * or / of two f32 values);
+// - f32 and int8-weight layers: the core's f32 arithmetic, operation by operation, in
+//   its order (eight partial sums, spec/model-format.md), each double result rounded to
+//   f32 (exact for one +, -, * or / of two f32 values), and libm's expf and tanhf;
+// - dequantization and de-normalization in f32;
 // - the values written as the core prints them: the shortest decimal that reads back
 //   as the same f32.
 
@@ -247,6 +249,15 @@ function aecPrepare(m) {
   }
   for (i = 0; i < m.layers.length; i++) {
     l = m.layers[i];
+    if (m.precision !== 'int8-full') {
+      r.layers.push({
+        // f32 weights, or int8 weights (offset-binary) with one f32 scale per output.
+        weights: m.precision === 'f32' ? aecF32s(l.weights) : aecBytes(l.weights, 128),
+        scales: m.precision === 'f32' ? null : aecF32s(l.scales),
+        bias: aecF32s(l.bias)
+      });
+      continue;
+    }
     w = aecBytes(l.weights, 128); // offset-binary to signed
     lut = [];
     if (l.lut) {
@@ -287,6 +298,191 @@ function aecDense(l, r, x, xo, y, yo) {
     }
     y[yo + o] = v;
   }
+}
+
+// Σ w[k + i] x[j + i] for i < n, in f32 as the core's dot product: eight partial sums
+// (sum s takes the products i = s mod 8 of the whole groups of eight), added pairwise,
+// then the products after the last whole group, in order.
+function aecDot(w, k, x, j, n) {
+  var f = aecFround, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, t = 0, i;
+  for (i = 7; i < n; i += 8) {
+    a0 = f(a0 + f(w[k] * x[j]));
+    a1 = f(a1 + f(w[k + 1] * x[j + 1]));
+    a2 = f(a2 + f(w[k + 2] * x[j + 2]));
+    a3 = f(a3 + f(w[k + 3] * x[j + 3]));
+    a4 = f(a4 + f(w[k + 4] * x[j + 4]));
+    a5 = f(a5 + f(w[k + 5] * x[j + 5]));
+    a6 = f(a6 + f(w[k + 6] * x[j + 6]));
+    a7 = f(a7 + f(w[k + 7] * x[j + 7]));
+    k += 8;
+    j += 8;
+  }
+  for (i -= 7; i < n; i++) {
+    t = f(t + f(w[k++] * x[j++]));
+  }
+  return f(f(f(f(a0 + a1) + f(a2 + a3)) + f(f(a4 + a5) + f(a6 + a7))) + t);
+}
+
+// One f32 or int8-weight layer on the values x: its map once, at every position of a
+// convolution, or overlap-added at every position of a transposed one; then its
+// activation.
+function aecLayerF(l, r, x) {
+  var f = aecFround, c = l.conv, tr = c !== null && c.transposed, n = l.inDim;
+  var y = [], p, o, xo, yo, v, a;
+  if (tr) {
+    for (o = 0; o < c.samples * c.channels; o++) {
+      y.push(0);
+    }
+  }
+  for (p = 0; p < l.positions; p++) {
+    xo = c === null ? 0 : (tr ? p * n : p * c.stride * c.channels);
+    yo = c === null ? 0 : (tr ? p * c.stride * c.channels : p * l.outDim);
+    for (o = 0; o < l.outDim; o++) {
+      v = aecDot(r.weights, o * n, x, xo, n);
+      v = f((r.scales ? f(v * r.scales[o]) : v) + r.bias[o]);
+      y[yo + o] = tr ? f(y[yo + o] + v) : v;
+    }
+  }
+  for (o = 0; o < y.length; o++) {
+    v = y[o];
+    if (l.act === 'relu') {
+      a = v > 0 ? v : 0;
+    } else if (l.act === 'leaky_relu') {
+      a = v <= 0 ? f(v * l.alpha) : v;
+    } else if (l.act === 'tanh') {
+      a = aecTanhf(v);
+    } else if (l.act === 'sigmoid') {
+      a = f(1 / f(1 + aecExpf(-v)));
+    } else {
+      a = v;
+    }
+    y[o] = a;
+  }
+  return y;
+}
+
+// libm's expf (FreeBSD's e_expf.c, as the core runs it) for an f32 x, each operation
+// rounded to f32. The bounds are the f32 values of its bit-pattern tests.
+function aecExpf(x) {
+  var f = aecFround, a = Math.abs(x), k, hi, lo, xx, c, y;
+  if (x !== x) {
+    return x;
+  }
+  if (a >= 87.3365478515625) {
+    if (x >= 88.72283935546875) {
+      return Infinity;
+    }
+    if (x < 0 && a >= 103.97208404541016) {
+      return 0;
+    }
+  }
+  if (a > 0.3465735912322998) {
+    if (a > 1.0397207736968994) {
+      k = aecTrunc(f(f(1.4426950216293335 * x) + (x < 0 ? -0.5 : 0.5)));
+    } else {
+      k = x < 0 ? -1 : 1;
+    }
+    hi = f(x - f(k * 0.693145751953125));
+    lo = f(k * 1.428606765330187e-6);
+    x = f(hi - lo);
+  } else if (a > 0.0001220703125) {
+    k = 0;
+    hi = x;
+    lo = 0;
+  } else {
+    return f(1 + x);
+  }
+  xx = f(x * x);
+  c = f(x - f(xx * f(0.16666625440120697 + f(xx * -0.0027667332906275988))));
+  y = f(1 + f(f(f(f(x * c) / f(2 - c)) - lo) + hi));
+  // scalbnf: one rounding, of the exact product.
+  return k === 0 ? y : f(y * aecPow2(k));
+}
+
+// libm's expm1f (FreeBSD's s_expm1f.c) for an f32 x, each operation rounded to f32.
+function aecExpm1f(x) {
+  var f = aecFround, a = Math.abs(x), neg = x < 0, k, hi, lo, c = 0, t, hfx, hxs, r1, e, y;
+  if (x !== x) {
+    return x;
+  }
+  if (a >= 18.71497344970703) {
+    if (neg) {
+      return -1;
+    }
+    if (a > 88.72283172607422) {
+      return Infinity;
+    }
+  }
+  if (a > 0.3465735912322998) {
+    if (a < 1.0397207736968994) {
+      k = neg ? -1 : 1;
+      hi = f(x - k * 0.6931381225585938);
+      lo = k * 9.05800061445916e-6;
+    } else {
+      k = aecTrunc(f(f(1.4426950216293335 * x) + (neg ? -0.5 : 0.5)));
+      hi = f(x - f(k * 0.6931381225585938));
+      lo = f(k * 9.05800061445916e-6);
+    }
+    x = f(hi - lo);
+    c = f(f(hi - x) - lo);
+  } else if (a < 2.9802322387695312e-8) {
+    return x;
+  } else {
+    k = 0;
+  }
+  hfx = f(0.5 * x);
+  hxs = f(x * hfx);
+  r1 = f(1 + f(hxs * f(-0.03333321213722229 + f(hxs * 0.0015807170420885086))));
+  t = f(3 - f(r1 * hfx));
+  e = f(hxs * f(f(r1 - t) / f(6 - f(x * t))));
+  if (k === 0) {
+    return f(x - f(f(x * e) - hxs));
+  }
+  e = f(f(x * f(e - c)) - c);
+  e = f(e - hxs);
+  if (k === -1) {
+    return f(f(0.5 * f(x - e)) - 0.5);
+  }
+  if (k === 1) {
+    return x < -0.25 ? f(-2 * f(e - f(x + 0.5))) : f(1 + f(2 * f(x - e)));
+  }
+  if (k < 0 || k > 56) {
+    y = f(f(x - e) + 1);
+    y = k === 128 ? f(f(y * 2) * aecPow2(127)) : f(y * aecPow2(k));
+    return f(y - 1);
+  }
+  if (k < 23) {
+    return f(f(f(x - e) + f(1 - aecPow2(-k))) * aecPow2(k));
+  }
+  return f(f(f(x - f(e + aecPow2(-k))) + 1) * aecPow2(k));
+}
+
+// libm's tanhf (musl's) for an f32 x, each operation rounded to f32.
+function aecTanhf(x) {
+  var f = aecFround, a = Math.abs(x), t, r;
+  if (a !== a || a > 0.5493061542510986) {
+    if (a !== a || a > 10) {
+      r = f(1 + 0 / a);
+    } else {
+      t = aecExpm1f(f(2 * a));
+      r = f(1 - f(2 / f(t + 2)));
+    }
+  } else if (a > 0.2554128170013428) {
+    t = aecExpm1f(f(2 * a));
+    r = f(t / f(t + 2));
+  } else if (a >= 1.1754943508222875e-38) {
+    t = aecExpm1f(f(-2 * a));
+    r = f(-t / f(t + 2));
+  } else {
+    r = a;
+  }
+  // The sign of x, -0 included.
+  return x < 0 || 1 / x < 0 ? -r : r;
+}
+
+// x rounded toward zero (Rust's `as i32` on the values above).
+function aecTrunc(x) {
+  return x < 0 ? Math.ceil(x) : Math.floor(x);
 }
 
 // The value of `code` on `bits` bits over [lo, hi]: the centre of its uniform cell, in
@@ -373,8 +569,22 @@ function aecDecode(m, bytes) {
   for (k = 0; k < m.labels; k++) {
     a.push(k === label ? 1 : 0);
   }
-  // Into int8, through the decoder's layers.
-  var inv = aecFround(1 / m.inScale), x = [], i, p, l, y, out = null, t;
+  var out = a, i;
+  if (m.precision === 'int8-full') {
+    out = aecInt8Decoder(m, r, a);
+  } else {
+    // Through the decoder's f32 or int8-weight layers.
+    for (i = 0; i < m.layers.length; i++) {
+      out = aecLayerF(m.layers[i], r.layers[i], out);
+    }
+  }
+  return aecWindow(m, r, out, leveled, levelCodes, sequence, label);
+}
+
+// The full-int8 decoder from the latent and label values a: into int8, through the
+// layers, back to f32.
+function aecInt8Decoder(m, r, a) {
+  var inv = aecFround(1 / m.inScale), x = [], i, p, k, l, y, out = null, t;
   for (i = 0; i < a.length; i++) {
     x.push(aecQuantize(aecFround(a[i] * inv), m.inZero));
   }
@@ -407,9 +617,15 @@ function aecDecode(m, bytes) {
       out.push(aecFround((x[i] - m.outZero) * m.outScale));
     }
   }
+  return out;
+}
+
+// The decoded payload from the decoder's output: the window in sensor units, its
+// sequence and label.
+function aecWindow(m, r, out, leveled, levelCodes, sequence, label) {
   // Sensor units, one array per channel (the window is sample-major), moved back by the
   // levels' shifts: minus the level code's whole steps from the centre.
-  var channels = m.channels.length, window = {}, c, values, v, shift;
+  var channels = m.channels.length, window = {}, c, i, values, v, shift;
   for (c = 0; c < channels; c++) {
     values = [];
     shift = leveled ? aecFround(-(levelCodes[c] - Math.pow(2, m.level.bits[c] - 1)) * r.levelStep[c]) : 0;
