@@ -118,9 +118,11 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     pub conv: String,
     /// `lorawan-console`: a decoder small enough that `export --format lorawan-js` fits
-    /// The Things Stack's console (40,960 characters): no convolution and one hidden
-    /// decoder layer sized for the window (64 for 64 samples of 3 channels at 12 bytes);
-    /// `auto` leaves out the candidates whose codec would not fit (and says so).
+    /// The Things Stack's console (40,960 characters): one hidden decoder layer as wide
+    /// as the console leaves room for, then, where a convolution fits the data, a
+    /// transposed convolution of 12 filters (48 units and 12 filters for 64 samples of 3
+    /// channels at 12 bytes); `auto` leaves out the candidates whose codec would not fit
+    /// (and says so).
     #[arg(long, value_enum, conflicts_with_all = ["decoder_hidden", "conv"])]
     pub preset: Option<Preset>,
     /// Training steps (minibatches).

@@ -126,19 +126,26 @@ impl SizeReport {
     }
 }
 
-/// The widest hidden layer of a one-hidden-layer dense decoder whose codec fits The
-/// Things Stack's console, for windows of `inputs` values and up to `latent` latent
-/// dimensions (plus labels): the decoder's weights (one byte each), per-output biases,
-/// multipliers and shifts, and the normalization, in base64 beside the decoder's code.
-/// A multiple of 8, at most 256; `None` if not even 8 fits.
-pub fn console_decoder_hidden(inputs: usize, latent: usize) -> Option<usize> {
+/// The widest hidden layer of a decoder whose codec fits The Things Stack's console:
+/// `latent` latent values (plus labels) → hidden → `spread` values, then, for a
+/// convolutional decoder, a transposed convolution of `tail` = (its filters, its patch:
+/// kernel × channels) to the window of `inputs` values. Counted: every layer's weights
+/// (one byte each) and per-output scale and bias (at most 9 bytes, a full-int8 layer's
+/// bias, multiplier and shift), the normalization (two f32 per input), the quantizer's
+/// three f32 per latent dimension, in base64 beside the decoder's code. A multiple of 8,
+/// at most 256; `None` if not even 8 fits.
+pub fn console_decoder_hidden(
+    inputs: usize,
+    latent: usize,
+    spread: usize,
+    tail: Option<(usize, usize)>,
+) -> Option<usize> {
     // The code, the header and field names of one model, and a margin.
     let code = runtime().len() + 2_500;
     let bytes = CONSOLE_LIMIT.checked_sub(code)? * 3 / 4;
-    // Normalization (two f32 per input), the last layer's 9 bytes per output, the
-    // quantizer's three f32 per latent dimension.
-    let fixed = 17 * inputs + 12 * latent;
-    let per_hidden = latent + 9 + inputs;
+    let tail = tail.map_or(0, |(filters, patch)| filters * patch + 9 * patch);
+    let fixed = 8 * inputs + 9 * spread + 12 * latent + tail;
+    let per_hidden = latent + 9 + spread;
     let h = bytes.checked_sub(fixed)? / per_hidden / 8 * 8;
     (h >= 8).then_some(h.min(256))
 }
