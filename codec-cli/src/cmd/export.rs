@@ -88,25 +88,31 @@ pub struct Args {
 }
 
 impl PrecisionArg {
+    /// The one precision this names; `None` for `all`.
+    fn single(self) -> Option<Precision> {
+        match self {
+            PrecisionArg::F32 => Some(Precision::F32),
+            PrecisionArg::Int8 => Some(Precision::Int8Weights),
+            PrecisionArg::Int8Full => Some(Precision::Int8Full),
+            PrecisionArg::All => None,
+        }
+    }
+
     /// The precisions this stands for.
     fn precisions(self) -> Vec<Precision> {
-        match self {
-            PrecisionArg::F32 => vec![Precision::F32],
-            PrecisionArg::Int8 => vec![Precision::Int8Weights],
-            PrecisionArg::Int8Full => vec![Precision::Int8Full],
-            PrecisionArg::All => vec![Precision::F32, Precision::Int8Weights, Precision::Int8Full],
-        }
+        self.single().map_or_else(
+            || vec![Precision::F32, Precision::Int8Weights, Precision::Int8Full],
+            |p| vec![p],
+        )
     }
 }
 
 /// `export --format lorawan-js`: the payload codec and, next to it, its definition.
 fn run_lorawan(args: &Args) -> anyhow::Result<()> {
-    let precision = match args.precision {
-        PrecisionArg::F32 => Precision::F32,
-        PrecisionArg::Int8 => Precision::Int8Weights,
-        PrecisionArg::Int8Full => Precision::Int8Full,
-        PrecisionArg::All => lorawan::DEFAULT_PRECISION,
-    };
+    let precision = args
+        .precision
+        .single()
+        .unwrap_or(lorawan::DEFAULT_PRECISION);
     if args.encoder_only {
         bail!("--format lorawan-js is a receiver's decoder: it takes no --encoder-only");
     }
@@ -171,8 +177,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let receiver = match args.receiver {
         None => None,
-        Some(PrecisionArg::All) => bail!("--receiver takes one precision, not all"),
-        Some(r) => r.precisions().first().copied(),
+        Some(r) => Some(
+            r.single()
+                .context("--receiver takes one precision, not all")?,
+        ),
     };
     let exports = aecodec_trainer::job::export::run(&ExportPlan {
         model: args.model.clone(),
