@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 FORMAT_VERSION: int
-"""Newest model blob format version this build reads (7: switched quantizers)."""
+"""Newest model blob format version this build reads."""
 MIN_FORMAT_VERSION: int
 """Oldest model blob format version this build reads (6)."""
 
@@ -98,13 +98,15 @@ class Model:
         payloads: Union[Sequence[bytes], Iterable[bytes], npt.NDArray[np.uint8], Any],
         channels: Optional[int] = None,
         out: Optional[npt.NDArray[np.float32]] = None,
-    ) -> npt.NDArray[np.float32]:
+        errors: str = "raise",
+    ) -> Union[npt.NDArray[np.float32], Tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]]:
         """Many payloads (a list of bytes, a 2-D uint8 array of one per row, or an Arrow
         binary / large_binary / fixed_size_binary column, chunked or not, read from its
         buffers; nulls refused) in one call with the GIL released: shape (n, samples,
         channels). With `out` (a
         C-contiguous float32 array of that shape) the windows are written into it and
-        it is returned."""
+        it is returned. errors="raise": the first refused payload raises, naming its
+        index; errors="mask": returns (windows, valid), the refused windows all NaN."""
     def encode(
         self,
         window: npt.ArrayLike,
@@ -138,6 +140,45 @@ class SequenceTracker:
     def reorder_window(self) -> int: ...
     @property
     def repeat_horizon(self) -> int: ...
+
+class Received:
+    """One payload a Receiver took."""
+
+    @property
+    def model(self) -> int:
+        """The model's index (list order, or ascending port)."""
+    @property
+    def values(self) -> Optional[npt.NDArray[np.float32]]:
+        """(samples, channels); None for a repeat that was not decoded."""
+    @property
+    def sequence(self) -> Optional[int]: ...
+    @property
+    def label(self) -> Optional[int]: ...
+    @property
+    def event(self) -> str:
+        """'first'|'in_order'|'gap'|'late'|'duplicate'|'restart'|'untracked'."""
+    @property
+    def count(self) -> int:
+        """Payloads lost (gap, restart) or how far behind (late); else 0."""
+
+class Receiver:
+    """Routes payloads to their model (by FPort, or by length and tag), follows each
+    model's counter, decodes, and counts (spec/packet-format.md)."""
+
+    def __init__(
+        self, models: Union[Sequence[Model], dict[int, Model]], keep_duplicates: bool = False
+    ) -> None: ...
+    def receive(self, payload: bytes, port: Optional[int] = None) -> Received:
+        """Routes, tracks and decodes one payload; a payload no model takes raises."""
+    @property
+    def counts(self) -> dict[str, int]:
+        """decoded, foreign, wrong_length, unknown_port, other, gaps, lost, late,
+        duplicates, restarts."""
+    @property
+    def models(self) -> list[Model]: ...
+
+class UnknownPortError(AecodecError):
+    """A payload on a port none of a Receiver's models has."""
 
 def payload_from_hex(text: Union[str, bytes]) -> bytes:
     """The payload written as hex (`0a1bff`, `0x0a1bff`, `0a 1b ff`, `0a:1b:ff`); raises

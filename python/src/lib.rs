@@ -4,7 +4,7 @@
 
 use aecodec_core::{
     max_frame_len, model_tag, payload_from_text, sample_time_s, Batch, Codec, Error as CoreError,
-    FrameDecoder as CoreFrames, Meta, Model as CoreModel, SequenceEvent,
+    FrameDecoder as CoreFrames, Meta, Model as CoreModel, ModelSet, RxCounts, SequenceEvent,
     SequenceTracker as CoreTracker, TextFormat, MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 use numpy::{
@@ -48,6 +48,12 @@ create_exception!(
 );
 create_exception!(
     aecodec,
+    UnknownPortError,
+    AecodecError,
+    "A payload on a port none of a Receiver's models has."
+);
+create_exception!(
+    aecodec,
     FrameError,
     AecodecError,
     "A serial frame refused: bad CRC, truncated, broken COBS, or overlong."
@@ -80,9 +86,12 @@ fn to_py_at(e: CoreError, index: Option<usize>) -> PyErr {
         | CoreError::FrameTruncated { .. }
         | CoreError::FrameCobs { .. }
         | CoreError::FrameOverflow { .. } => FrameError::new_err(msg),
+        CoreError::UnknownPort { .. } => UnknownPortError::new_err(msg),
         CoreError::InputLength { .. }
         | CoreError::EncoderOnly { .. }
-        | CoreError::PayloadText { .. } => InputError::new_err(msg),
+        | CoreError::PayloadText { .. }
+        | CoreError::ModelSetClash { .. }
+        | CoreError::ModelSetSize { .. } => InputError::new_err(msg),
         _ => BlobError::new_err(msg),
     }
 }
@@ -432,16 +441,29 @@ impl Model {
     /// nulls refused). Returns float32 of shape (n, samples,
     /// channels), the same bits as `decode` on each. With `out` (a C-contiguous float32
     /// array of that shape), the windows are written into it and it is returned, so a
-    /// loop over batches allocates nothing per batch. The first payload that may not be
-    /// decoded raises, naming its index (`out` is then left partly written).
-    #[pyo3(signature = (payloads, channels = None, out = None))]
+    /// loop over batches allocates nothing per batch. With `errors="raise"` (the
+    /// default) the first payload that may not be decoded raises, naming its index
+    /// (`out` is then left partly written); with `errors="mask"` every payload is tried
+    /// and `(windows, valid)` is returned: `valid` a bool array of one entry per payload,
+    /// the windows of the refused ones all NaN.
+    #[pyo3(signature = (payloads, channels = None, out = None, errors = "raise"))]
     fn decode_many<'py>(
         &mut self,
         py: Python<'py>,
         payloads: &Bound<'py, PyAny>,
         channels: Option<usize>,
         out: Option<Bound<'py, PyAny>>,
+        errors: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let mask = match errors {
+            "raise" => false,
+            "mask" => true,
+            other => {
+                return Err(InputError::new_err(format!(
+                    "errors={other:?}: \"raise\" (the first refused payload raises) or \"mask\" (returns the windows and a validity mask)"
+                )))
+            }
+        };
         let n = self.engine.model().input_dim();
         let (s, channels) = shape(self.engine.model(), channels)?;
         // One flat copy of the payloads (a few bytes each), so the GIL can go.
@@ -465,11 +487,22 @@ impl Model {
             }
         }
         let engine = &mut self.engine;
+        let mut valid = vec![true; if mask { lens.len() } else { 0 }];
+        let valid_slot = mask.then_some(valid.as_mut_slice());
+        // The windows, with the validity mask in mask mode.
+        let result = |py: Python<'py>, windows: Bound<'py, PyAny>, valid: Vec<bool>| {
+            if !mask {
+                return Ok(windows);
+            }
+            let valid = PyArray1::from_vec(py, valid).into_any();
+            Ok(pyo3::types::PyTuple::new(py, [windows, valid])?.into_any())
+        };
         let Some(out) = out else {
             let mut values = vec![0.0f32; lens.len() * n];
-            py.detach(|| decode_batch(engine, &flat, &lens, &mut values))
+            py.detach(|| decode_batch(engine, &flat, &lens, &mut values, valid_slot))
                 .map_err(|(i, e)| to_py_at(e, Some(i)))?;
-            return Self::window_array(py, values, &[lens.len(), s, channels]);
+            let windows = Self::window_array(py, values, &[lens.len(), s, channels])?;
+            return result(py, windows, valid);
         };
         let want = [lens.len(), s, channels];
         let out = match out.cast_into::<PyArray3<f32>>() {
@@ -511,10 +544,10 @@ impl Model {
             let values = rw
                 .as_slice_mut()
                 .map_err(|_| pyo3::exceptions::PyValueError::new_err("out must be C-contiguous"))?;
-            py.detach(|| decode_batch(engine, &flat, &lens, values))
+            py.detach(|| decode_batch(engine, &flat, &lens, values, valid_slot))
                 .map_err(|(i, e)| to_py_at(e, Some(i)))?;
         }
-        Ok(out.into_any())
+        result(py, out.into_any(), valid)
     }
 
     /// Encodes one window (any array-like of `input_dim` numbers, sample-major) into a
@@ -668,11 +701,14 @@ fn read_arrow(obj: &Bound<'_, PyAny>, flat: &mut Vec<u8>, lens: &mut Vec<usize>)
 }
 
 /// Decodes the payloads of `flat` (lengths `lens`) into `out` (`lens.len()` windows).
+/// With `valid` (one entry per payload), a payload that may not be decoded is marked
+/// false and its window filled with NaN instead of ending the batch.
 fn decode_batch(
     engine: &mut Engine,
     flat: &[u8],
     lens: &[usize],
     out: &mut [f32],
+    mut valid: Option<&mut [bool]>,
 ) -> Result<(), (usize, CoreError)> {
     let m = engine.model();
     m.check_decoder().map_err(|e| (0, e))?;
@@ -684,21 +720,33 @@ fn decode_batch(
     for (i, (&len, z)) in lens.iter().zip(zs.chunks_exact_mut(k.max(1))).enumerate() {
         let p = flat.get(at..at + len).unwrap_or(&[]);
         at += len;
-        let info = codec.decode_latent(p, z).map_err(|e| (i, e))?;
+        let label = match (codec.decode_latent(p, z), valid.as_deref_mut()) {
+            (Ok(info), _) => info.label.unwrap_or(0),
+            (Err(_), Some(v)) => {
+                // Decoded from zeros, then overwritten with NaN below.
+                z.fill(0.0);
+                v[i] = false;
+                0
+            }
+            (Err(e), None) => return Err((i, e)),
+        };
         if m.label_count() > 0 {
-            labels.push(info.label.unwrap_or(0));
+            labels.push(label);
         }
     }
     debug_assert_eq!(out.len(), lens.len() * n);
     if let Some(b) = engine.batch.as_mut() {
         b.reconstruct(&zs, &labels, out).map_err(|e| (0, e))?;
     }
-    // The windows sent with their levels, moved back by them (a no-op for the others).
-    if m.level().is_some() {
-        let mut at = 0;
-        for (i, (&len, w)) in lens.iter().zip(out.chunks_exact_mut(n.max(1))).enumerate() {
-            let p = flat.get(at..at + len).unwrap_or(&[]);
-            at += len;
+    // The windows sent with their levels, moved back by them (a no-op for the others);
+    // the refused ones NaN.
+    let mut at = 0;
+    for (i, (&len, w)) in lens.iter().zip(out.chunks_exact_mut(n.max(1))).enumerate() {
+        let p = flat.get(at..at + len).unwrap_or(&[]);
+        at += len;
+        if valid.as_deref().is_some_and(|v| !v[i]) {
+            w.fill(f32::NAN);
+        } else if m.level().is_some() {
             m.restore_levels(p, w).map_err(|e| (i, e))?;
         }
     }
@@ -777,6 +825,216 @@ impl FrameDecoder {
     }
 }
 
+/// A sequence event as Python sees it: its name and its number (payloads lost, or how
+/// far behind).
+fn event_name(event: SequenceEvent) -> (&'static str, u32) {
+    match event {
+        SequenceEvent::Untracked => ("untracked", 0),
+        SequenceEvent::First => ("first", 0),
+        SequenceEvent::InOrder => ("in_order", 0),
+        SequenceEvent::Gap { lost } => ("gap", lost),
+        SequenceEvent::Late { behind } => ("late", u32::from(behind)),
+        SequenceEvent::Duplicate => ("duplicate", 0),
+        SequenceEvent::Restart { lost } => ("restart", lost),
+    }
+}
+
+/// Most models one `Receiver` holds.
+const RECEIVER_MODELS: usize = 64;
+
+/// One payload a `Receiver` took: which model, the window, and what its header said.
+#[pyclass(module = "aecodec", frozen)]
+struct Received {
+    /// The model's index in the receiver (its position in the list, or among the ports
+    /// in ascending order).
+    #[pyo3(get)]
+    model: usize,
+    /// The window, float32 (samples, channels); None for a duplicate (not decoded).
+    #[pyo3(get)]
+    values: Option<Py<PyAny>>,
+    /// The sequence counter as sent, or None without a counter.
+    #[pyo3(get)]
+    sequence: Option<u16>,
+    /// The label of a conditional model, or None.
+    #[pyo3(get)]
+    label: Option<u16>,
+    /// What the counter says: `first`, `in_order`, `gap`, `late`, `duplicate`,
+    /// `restart` or `untracked` (see `SequenceTracker.observe`).
+    #[pyo3(get)]
+    event: &'static str,
+    /// Payloads lost before this one (`gap`, `restart`), or how far behind the newest
+    /// it arrived (`late`); else 0.
+    #[pyo3(get)]
+    count: u32,
+}
+
+#[pymethods]
+impl Received {
+    fn __repr__(&self) -> String {
+        let opt = |v: Option<u16>| v.map_or("None".into(), |s| s.to_string());
+        format!(
+            "Received(model={}, sequence={}, label={}, event={:?}, count={})",
+            self.model,
+            opt(self.sequence),
+            opt(self.label),
+            self.event,
+            self.count
+        )
+    }
+}
+
+/// The receiving end of a link with one or more models, as `aecodec decode` runs it:
+/// each payload routed to its model (by LoRaWAN FPort when the models are given by
+/// port, else by length and model tag), its sequence counter followed per model
+/// (gaps, late arrivals, repeats, sender restarts: spec/packet-format.md), and every
+/// payload counted by what became of it.
+///
+/// >>> rx = aecodec.Receiver({1: model_12b, 2: model_24b})   # by FPort
+/// >>> r = rx.receive(payload, port=1)   # Received: r.model, r.values, r.event, ...
+///
+/// Refused at construction: models that could not be told apart (one port twice, or
+/// payloads of equal length whose tags match), models of different window shapes, and
+/// encoder-only blobs. A payload no model takes raises (ForeignModelError,
+/// PayloadLengthError, UnknownPortError, CorruptPayloadError) and is counted.
+#[pyclass(module = "aecodec")]
+struct Receiver {
+    // Borrows the models' engines: declared (so dropped) before `models`, which keep
+    // them alive.
+    set: Box<ModelSet<'static, RECEIVER_MODELS>>,
+    models: Vec<Py<Model>>,
+    counts: RxCounts,
+    keep_duplicates: bool,
+}
+
+#[pymethods]
+impl Receiver {
+    /// `models`: a list of Model (routed by length and tag) or a dict {port: Model}
+    /// (routed by FPort, 1..=255). `keep_duplicates`: decode repeats too (their
+    /// `event` still says `duplicate`).
+    #[new]
+    #[pyo3(signature = (models, keep_duplicates = false))]
+    fn new(models: &Bound<'_, PyAny>, keep_duplicates: bool) -> PyResult<Self> {
+        let mut given: Vec<(Option<u8>, Py<Model>)> = Vec::new();
+        if let Ok(d) = models.cast::<PyDict>() {
+            let mut ports: Vec<(u8, Py<Model>)> = Vec::new();
+            for (k, v) in d.iter() {
+                let port: u8 = k.extract().map_err(|_| {
+                    InputError::new_err(format!("port {k}: a LoRaWAN FPort is 1 to 255"))
+                })?;
+                if port == 0 {
+                    return Err(InputError::new_err(
+                        "port 0: FPort 0 carries MAC commands, not application payloads",
+                    ));
+                }
+                ports.push((port, v.extract()?));
+            }
+            ports.sort_by_key(|(p, _)| *p);
+            given.extend(ports.into_iter().map(|(p, m)| (Some(p), m)));
+        } else {
+            for m in models.try_iter()? {
+                given.push((None, m?.extract()?));
+            }
+        }
+        let py = models.py();
+        let mut refs: Vec<(Option<u8>, &'static CoreModel<'static>)> = Vec::new();
+        for (i, (port, m)) in given.iter().enumerate() {
+            let core = m.borrow(py).engine.model();
+            if core.is_encoder_only() {
+                return Err(InputError::new_err(format!(
+                    "model {i}: an encoder-only blob has no decoder; give the receiver blob (f32 or int8-weights)"
+                )));
+            }
+            refs.push((*port, core));
+        }
+        // The references stay valid while `models` holds the Model objects: each
+        // engine's model lives on the heap until its Model is freed.
+        let set = ModelSet::new(&refs).map_err(to_py)?;
+        Ok(Receiver {
+            set: Box::new(set),
+            models: given.into_iter().map(|(_, m)| m).collect(),
+            counts: RxCounts::default(),
+            keep_duplicates,
+        })
+    }
+
+    /// Takes one payload (received on LoRaWAN FPort `port`, if the models are given by
+    /// port): routes it, follows its model's counter and decodes it.
+    #[pyo3(signature = (payload, port = None))]
+    fn receive<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: &[u8],
+        port: Option<u8>,
+    ) -> PyResult<Received> {
+        let routed = match self.set.route(port, payload) {
+            Ok(r) => r,
+            Err(e) => {
+                self.counts.refused(&e);
+                return Err(to_py(e));
+            }
+        };
+        self.counts.sequence(routed.event);
+        let (event, count) = event_name(routed.event);
+        let mut received = Received {
+            model: routed.index,
+            values: None,
+            sequence: routed.info.sequence,
+            label: routed.info.label,
+            event,
+            count,
+        };
+        if routed.event == SequenceEvent::Duplicate && !self.keep_duplicates {
+            return Ok(received);
+        }
+        let Some(model) = self.models.get(routed.index) else {
+            return Err(InputError::new_err("routed to a model the receiver lacks"));
+        };
+        let mut model = model.bind(py).try_borrow_mut()?;
+        let (s, channels) = shape(model.engine.model(), None)?;
+        match model.decode_into(payload) {
+            Ok((values, _)) => {
+                self.counts.decoded += 1;
+                received.values = Some(Model::window_array(py, values, &[s, channels])?.unbind());
+                Ok(received)
+            }
+            Err(e) => {
+                self.counts.other += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Payloads so far by what became of them: a dict of `decoded`, the refusals
+    /// (`foreign`, `wrong_length`, `unknown_port`, `other`) and the sequence events
+    /// (`gaps`, `lost`, `late`, `duplicates`, `restarts`).
+    #[getter]
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.counts;
+        let d = PyDict::new(py);
+        for (k, v) in [
+            ("decoded", c.decoded),
+            ("foreign", c.foreign),
+            ("wrong_length", c.wrong_length),
+            ("unknown_port", c.unknown_port),
+            ("other", c.other),
+            ("gaps", c.gaps),
+            ("lost", c.lost),
+            ("late", c.late),
+            ("duplicates", c.duplicates),
+            ("restarts", c.restarts),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// The models, in their index order.
+    #[getter]
+    fn models(&self, py: Python<'_>) -> Vec<Py<Model>> {
+        self.models.iter().map(|m| m.clone_ref(py)).collect()
+    }
+}
+
 /// Follows one stream's sequence counter (`Model.sequence_bits` bits): see
 /// spec/packet-format.md, "Sequence counter".
 #[pyclass(module = "aecodec")]
@@ -798,15 +1056,7 @@ impl SequenceTracker {
     /// `("restart", lost)` (the sender's counter started again; `lost` payloads of its
     /// new run missing) or `("untracked", 0)`.
     fn observe(&mut self, sequence: u16, payload: &[u8]) -> (&'static str, u32) {
-        match self.inner.observe(sequence, payload) {
-            SequenceEvent::Untracked => ("untracked", 0),
-            SequenceEvent::First => ("first", 0),
-            SequenceEvent::InOrder => ("in_order", 0),
-            SequenceEvent::Gap { lost } => ("gap", lost),
-            SequenceEvent::Late { behind } => ("late", u32::from(behind)),
-            SequenceEvent::Duplicate => ("duplicate", 0),
-            SequenceEvent::Restart { lost } => ("restart", lost),
-        }
+        event_name(self.inner.observe(sequence, payload))
     }
 
     /// Counter values behind the newest that are told apart from losses.
@@ -866,6 +1116,8 @@ fn aecodec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoded>()?;
     m.add_class::<FrameDecoder>()?;
     m.add_class::<SequenceTracker>()?;
+    m.add_class::<Receiver>()?;
+    m.add_class::<Received>()?;
     m.add_function(wrap_pyfunction!(payload_from_hex, m)?)?;
     m.add_function(wrap_pyfunction!(payload_from_base64, m)?)?;
     m.add("AecodecError", py.get_type::<AecodecError>())?;
@@ -874,6 +1126,7 @@ fn aecodec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PayloadLengthError", py.get_type::<PayloadLengthError>())?;
     m.add("CorruptPayloadError", py.get_type::<CorruptPayloadError>())?;
     m.add("FrameError", py.get_type::<FrameError>())?;
+    m.add("UnknownPortError", py.get_type::<UnknownPortError>())?;
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("FORMAT_VERSION", aecodec_core::FORMAT_VERSION)?;
     m.add("MIN_FORMAT_VERSION", aecodec_core::MIN_FORMAT_VERSION)?;

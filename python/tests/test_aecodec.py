@@ -258,3 +258,67 @@ def test_decode_many_moves_windows_sent_with_their_levels_back(tmp_path):
     # Within a level cell of the shifted recording, not at the training levels.
     error = np.abs(many.mean(axis=1) - windows.mean(axis=1))
     assert error.max() < 0.05 * 5000, error.max()
+
+
+def test_receiver_routes_by_port_follows_each_counter_and_counts(fixtures, tmp_path):
+    f32, i8 = fixtures["f32"], fixtures["int8-weights"]
+    a, b = aecodec.Model.load(f32["blob"]), aecodec.Model.load(i8["blob"])
+    # Models it could not tell apart: refused when the receiver is made.
+    with pytest.raises(aecodec.InputError, match="0 and 1"):
+        aecodec.Receiver([a, a])
+    with pytest.raises(aecodec.InputError, match="FPort 0"):
+        aecodec.Receiver({0: a})
+    device = tmp_path / "device.aem"
+    run("export", fixtures["dir"] / "ankle.aect", "--precision", "int8-full",
+        "--encoder-only", "-o", device)
+    with pytest.raises(aecodec.InputError, match="encoder-only"):
+        aecodec.Receiver([aecodec.Model.load(device)])
+    rx = aecodec.Receiver({2: b, 1: a})
+    assert [m.fingerprint for m in rx.models] == [a.fingerprint, b.fingerprint]
+    pa, pb = f32["payloads"], i8["payloads"]
+    got = [rx.receive(p, port=1) for p in pa[:6]]
+    assert [r.event for r in got] == ["first"] + ["in_order"] * 5
+    assert all(r.model == 0 for r in got)
+    for r, p in zip(got, pa):
+        assert r.values.tobytes() == a.decode(p).tobytes()
+        assert r.sequence == a.decode_full(p).sequence
+    # Port 2's model keeps its own counter; a gap there is that stream's.
+    r = rx.receive(pb[0], port=2)
+    assert (r.model, r.event) == (1, "first")
+    r = rx.receive(pb[3], port=2)
+    assert (r.event, r.count) == ("gap", 2)
+    assert r.values.tobytes() == b.decode(pb[3]).tobytes()
+    # A repeat is known before decoding: no window, counted.
+    r = rx.receive(pa[5], port=1)
+    assert r.event == "duplicate" and r.values is None
+    with pytest.raises(aecodec.UnknownPortError):
+        rx.receive(pa[6], port=3)
+    with pytest.raises(aecodec.PayloadLengthError):
+        rx.receive(pa[6][:-1], port=1)
+    c = rx.counts
+    assert (c["decoded"], c["duplicates"], c["gaps"], c["lost"]) == (8, 1, 1, 2), c
+    assert (c["unknown_port"], c["wrong_length"]) == (1, 1), c
+    # Without ports: routed by length and model tag.
+    if a.tag != b.tag:
+        rx = aecodec.Receiver([a, b], keep_duplicates=True)
+        assert rx.receive(pb[0]).model == 1 and rx.receive(pa[0]).model == 0
+        r = rx.receive(pa[0])
+        assert r.event == "duplicate" and r.values is not None
+
+
+def test_decode_many_masks_the_payloads_it_refuses(fixtures):
+    f = fixtures["int8-full"]
+    m = aecodec.Model.load(f["blob"])
+    p = f["payloads"][:4]
+    theirs = bytes([p[0][0] ^ 0x80]) + p[0][1:]
+    batch = [p[0], theirs, p[1], p[2][:-1], p[3]]
+    windows, valid = m.decode_many(batch, channels=3, errors="mask")
+    assert valid.tolist() == [True, False, True, False, True]
+    assert np.isnan(windows[1]).all() and np.isnan(windows[3]).all()
+    want = m.decode_many([p[0], p[1], p[3]], channels=3)
+    assert windows[valid].tobytes() == want.tobytes()
+    out = np.empty(windows.shape, np.float32)
+    got, valid2 = m.decode_many(batch, channels=3, out=out, errors="mask")
+    assert got is out and valid2.tolist() == valid.tolist()
+    with pytest.raises(aecodec.InputError, match="mask"):
+        m.decode_many(batch, errors="ignore")
