@@ -1327,6 +1327,13 @@ fn train_refuses_sizes_no_model_can_have() {
         (&["--variant", "dae", "--noise=-1"], "--noise -1"),
         (&["--threads", "1000000000"], "--threads 1000000000"),
         (&["--hop", "0"], "--hop 0"),
+        // Accepted, then meant nothing or ran out of memory.
+        (&["--sample-rate", "1e-45"], "--sample-rate 0.000000000000000000000000000000000000000000001: 0.000000000000000000000000000000000000000000001 Hz is outside 1e-6..=1e9 Hz"),
+        (&["--variant", "linear", "--latent", "4"], "--latent 4: the classical codecs"),
+        (
+            &["--variant", "ae", "--hidden", "4096", "--decoder-hidden", "4096,4096,4096,4096"],
+            "weights (hidden layers [4096], decoder [4096, 4096, 4096, 4096]): at most 4194304",
+        ),
     ] {
         let mut a = vec!["train", "--data", d.to_str().unwrap(), "--columns", COLS];
         if !extra.contains(&"--steps") {
@@ -1988,6 +1995,53 @@ fn decode_routes_payloads_by_port_and_refuses_models_it_cannot_tell_apart() {
         let (_, err) = stderr_of(&args);
         assert!(err.contains(what), "{models:?}: {err}");
     }
+    // Windows of as many values in other channels (1 × 192 beside 3 × 64), or of other
+    // channels (the trunk's beside the ankle's): not one signal, refused.
+    for (columns, window, what) in [
+        ("ankle_vert", "192", "192 samples × 1 channels, "),
+        (
+            "trunk_horiz_fwd,trunk_vert,trunk_horiz_lateral",
+            "64",
+            "names its channels",
+        ),
+    ] {
+        let aect = dir.join("other.aect");
+        run_ok(&[
+            "train",
+            "--data",
+            data().to_str().unwrap(),
+            "--columns",
+            columns,
+            "--window",
+            window,
+            "--variant",
+            "linear",
+            "--quiet",
+            "-o",
+            aect.to_str().unwrap(),
+        ]);
+        let blob2 = dir.join("other.aem");
+        let a = aect.to_str().unwrap();
+        run_ok(&[
+            "export",
+            a,
+            "--precision",
+            "int8-full",
+            "-o",
+            blob2.to_str().unwrap(),
+        ]);
+        let (code, err) = stderr_of(&[
+            "decode",
+            "--format",
+            "hex",
+            "--model",
+            blob.to_str().unwrap(),
+            "--model",
+            blob2.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains(what), "{err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -2046,6 +2100,35 @@ fn outputs_are_written_where_and_as_they_are_given() {
     };
     let (code, err) = decode(&hex, Path::new("/dev/null"));
     assert_eq!(code, Some(0), "{err}");
+    // A write that fails part way (here a file size limit; a full disk alike): the run
+    // fails naming the file, which ends after the last whole window, never mid-row.
+    let whole = dir.join("whole.csv");
+    let (code, err) = decode(&hex, &whole);
+    assert_eq!(code, Some(0), "{err}");
+    let whole = std::fs::read_to_string(&whole).unwrap();
+    let cut = dir.join("cut.csv");
+    let limited = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_aecodec"))
+        .args(["decode", "--format", "hex", "--model"])
+        .arg(&blob)
+        .arg("-i")
+        .arg(&hex)
+        .arg("-o")
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(1), "{err}");
+    assert!(err.contains("cut.csv"), "{err}");
+    let cut = std::fs::read_to_string(&cut).unwrap();
+    assert!(whole.len() > 4 * 8192 && !cut.is_empty(), "{}", cut.len());
+    assert!(
+        whole.starts_with(&cut) && cut.ends_with('\n'),
+        "{}",
+        cut.len()
+    );
     // Hex lines read as serial frames: the error says which flag reads them.
     let (code, err) = stderr_of(&[
         OsStr::new("decode"),

@@ -33,12 +33,13 @@ pub enum Clash {
         /// The payloads' length.
         bytes: u8,
     },
-    /// Their windows have different numbers of values.
+    /// Their windows have different shapes: other numbers of values, or the same
+    /// number in other channels (3 × 64 and 1 × 192 are not one signal).
     WindowShape {
-        /// Values per window of the first.
-        first: usize,
-        /// Values per window of the second.
-        second: usize,
+        /// Samples and channels of the first's windows.
+        first: (usize, usize),
+        /// Samples and channels of the second's windows.
+        second: (usize, usize),
     },
     /// One has a port and the other none: a set is routed by port or by payload, not both.
     MixedPorts,
@@ -54,7 +55,8 @@ impl fmt::Display for Clash {
             ),
             Clash::WindowShape { first, second } => write!(
                 f,
-                "{first} and {second} values per window: one window shape at a time"
+                "windows of {} samples × {} channels and of {} × {}: one window shape at a time",
+                first.0, first.1, second.0, second.1
             ),
             Clash::MixedPorts => {
                 f.write_str("one has a port and the other none: give every model a port or none")

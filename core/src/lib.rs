@@ -73,8 +73,8 @@ pub use error::{Error, Half};
 #[cfg(target_arch = "x86_64")]
 pub use kernels::x86::{set_kernel_limit, KernelLimit};
 pub use limits::{
-    MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_LEVEL_CHANNELS, MAX_MODES, MAX_PAYLOAD_BYTES,
-    MAX_WIDTH, MIN_ESCAPE_BITS,
+    sample_rate_ok, MAX_LABELS, MAX_LATENT, MAX_LAYERS, MAX_LEVEL_CHANNELS, MAX_MODES,
+    MAX_PAYLOAD_BYTES, MAX_SAMPLE_RATE_HZ, MAX_WIDTH, MIN_ESCAPE_BITS, MIN_SAMPLE_RATE_HZ,
 };
 #[cfg(feature = "std")]
 pub use model::DenseBytes;

@@ -20,3 +20,15 @@ pub const MAX_LEVEL_CHANNELS: usize = 64;
 /// of a model that codes window levels: payloads without levels keep 3 codes or more
 /// there.
 pub const MIN_ESCAPE_BITS: u8 = 2;
+
+/// Slowest sample rate a model may record: one sample every 11.6 days.
+pub const MIN_SAMPLE_RATE_HZ: f32 = 1e-6;
+/// Fastest sample rate a model may record: one sample a nanosecond.
+pub const MAX_SAMPLE_RATE_HZ: f32 = 1e9;
+
+/// Whether a model may record `hz` as its sample rate: from [`MIN_SAMPLE_RATE_HZ`] to
+/// [`MAX_SAMPLE_RATE_HZ`] (a rate outside is a mistake, e.g. a time column in other
+/// units, and its sample times would not be representable).
+pub fn sample_rate_ok(hz: f32) -> bool {
+    (MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&hz)
+}

@@ -56,10 +56,11 @@ fn indistinguishable(a: &Model<'_>, b: &Model<'_>) -> bool {
 
 /// Whether models `a` (on `pa`) and `b` (on `pb`) cannot be used together, and why.
 fn clash(a: &Model<'_>, pa: Option<u8>, b: &Model<'_>, pb: Option<u8>) -> Option<Clash> {
-    if a.input_dim() != b.input_dim() {
+    let (sa, sb) = ((a.samples(), a.channels()), (b.samples(), b.channels()));
+    if sa != sb {
         return Some(Clash::WindowShape {
-            first: a.input_dim(),
-            second: b.input_dim(),
+            first: sa,
+            second: sb,
         });
     }
     match (pa, pb) {

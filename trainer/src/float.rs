@@ -268,6 +268,19 @@ impl FloatQuantizer {
     }
 }
 
+/// Refuses a sample rate no model may record ([`aecodec_core::sample_rate_ok`]), saying
+/// the range.
+pub fn sample_rate_check(hz: f32) -> Result<(), String> {
+    if aecodec_core::sample_rate_ok(hz) {
+        return Ok(());
+    }
+    Err(format!(
+        "{hz} Hz is outside {:e}..={:e} Hz (a sample every 11.6 days to one a nanosecond)",
+        aecodec_core::MIN_SAMPLE_RATE_HZ,
+        aecodec_core::MAX_SAMPLE_RATE_HZ
+    ))
+}
+
 /// What a model's windows are windows of, as the blob's `signal` section records it:
 /// channels, their names and sample rate, and whether a recording holds one window per
 /// row (`spec/model-format.md`).
@@ -303,10 +316,8 @@ impl SignalInfo {
                 "signal.channels: {c} channels do not divide a window of {input_dim} values"
             ));
         }
-        if let Some(r) = self.sample_rate_hz.filter(|r| !(r.is_finite() && *r > 0.0)) {
-            return Err(format!(
-                "signal.sample_rate_hz: {r} Hz is not a positive number"
-            ));
+        if let Some(r) = self.sample_rate_hz {
+            sample_rate_check(r).map_err(|e| format!("signal.sample_rate_hz: {e}"))?;
         }
         if !self.names.is_empty() && self.names.len() != c {
             return Err(format!(

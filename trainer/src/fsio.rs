@@ -15,7 +15,7 @@
 use std::collections::hash_map::RandomState;
 use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -242,9 +242,10 @@ fn random_u64(attempt: u32) -> u64 {
 pub enum Sink {
     /// A temporary file renamed over the target by [`Sink::finish`].
     File(AtomicFile),
-    /// The target itself, unbuffered: each [`Sink::write`] reaches it whole. Opened at
-    /// the first write, so that a run with nothing to write leaves it as it was.
-    Stream(PathBuf, Option<File>),
+    /// The target itself, unbuffered: each [`Sink::write`] reaches it whole or, in a
+    /// regular file, not at all. Opened at the first write, so that a run with nothing
+    /// to write leaves it as it was.
+    Stream(PathBuf, Option<Streamed>),
     /// Standard output.
     Stdout(std::io::Stdout),
 }
@@ -284,11 +285,11 @@ impl Sink {
                     path: p.clone(),
                     error,
                 };
-                let f = match w {
-                    Some(f) => f,
-                    None => w.insert(File::create(&*p).map_err(io)?),
+                let s = match w {
+                    Some(s) => s,
+                    None => w.insert(Streamed::create(p).map_err(io)?),
                 };
-                f.write_all(bytes).map_err(io)?;
+                s.write(bytes).map_err(io)?;
             }
             Sink::Stdout(out) => out.write_all(bytes).map_err(stdout_error)?,
         }
@@ -309,11 +310,55 @@ impl Sink {
         match self {
             Sink::File(f) => f.commit(),
             Sink::Stream(_, None) => Ok(()),
-            Sink::Stream(p, Some(f)) => match f.metadata() {
-                Ok(m) if m.is_file() => f.sync_all().map_err(|error| Error::Io { path: p, error }),
-                _ => Ok(()),
-            },
+            Sink::Stream(p, Some(s)) if s.regular => s
+                .file
+                .sync_all()
+                .map_err(|error| Error::Io { path: p, error }),
+            Sink::Stream(_, Some(_)) => Ok(()),
             Sink::Stdout(mut out) => out.flush().map_err(stdout_error),
+        }
+    }
+}
+
+/// A streamed output file and how much of it is whole.
+pub struct Streamed {
+    file: File,
+    /// A regular file (its end can be cut back); else a FIFO, a device or a socket.
+    regular: bool,
+    /// Bytes written by whole writes.
+    len: u64,
+}
+
+impl Streamed {
+    /// Opens `path` for writing, creating or truncating it.
+    fn create(path: &Path) -> std::io::Result<Streamed> {
+        let file = File::create(path)?;
+        let regular = file.metadata()?.is_file();
+        Ok(Streamed {
+            file,
+            regular,
+            len: 0,
+        })
+    }
+
+    /// Appends `bytes` whole; if the write fails part way (a full disk, a file size
+    /// limit), a regular file is cut back to its length before it, so that it never ends
+    /// in a partial record.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                if self.regular {
+                    // The write's error is the one to report; a failed cut leaves the
+                    // partial record, which the error message then still explains.
+                    let _ = self.file.set_len(self.len);
+                    let _ = self.file.seek(std::io::SeekFrom::Start(self.len));
+                }
+                Err(e)
+            }
         }
     }
 }

@@ -414,6 +414,23 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .map(|b| Model::from_bytes(b))
         .collect::<Result<Vec<_>, _>>()?;
     let set = model_set(&model_args, &models)?;
+    // One CSV header for every model's windows: their channels must be the same ones.
+    if args.columns.is_none() {
+        let names = |m: &Model<'_>| m.channel_names().collect::<Vec<_>>().join(",");
+        if let Some((i, m)) = models
+            .iter()
+            .enumerate()
+            .find(|(_, m)| names(m) != names(&models[0]))
+        {
+            bail!(
+                "--model {} names its channels `{}`, {} `{}`: decode the models of one signal together, or give --columns to name the channels",
+                model_args[i].path.display(),
+                names(m),
+                model_args[0].path.display(),
+                names(&models[0])
+            );
+        }
+    }
     let input_dim = models[0].input_dim();
     let names = output_names(args.columns.as_deref(), &models[0])?;
     let channels = names.len().max(1);
@@ -563,9 +580,13 @@ fn model_set<'m>(
             clash,
         } => match clash {
             Clash::WindowShape { first: a, second: b } => bail!(
-                "--model {}: {b} values per window, {} has {a}: decode one window shape at a time",
+                "--model {}: windows of {} samples × {} channels, {} has {} × {}: decode one window shape at a time",
                 path(second),
-                path(first)
+                b.0,
+                b.1,
+                path(first),
+                a.0,
+                a.1
             ),
             Clash::SamePort => bail!(
                 "--model {} and --model {}: the same port",

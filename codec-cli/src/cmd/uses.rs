@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use aecodec_core::{LatentQuantizer, Model};
-use aecodec_trainer::report::showcase::sample_prior;
+use aecodec_trainer::report::showcase::each_prior_sample;
 use anyhow::bail;
 
 use aecodec_trainer::data::csv_record;
@@ -46,7 +46,8 @@ fn window_rows(csv: &mut String, w: usize, window: &[f32], channels: usize) {
     }
 }
 
-/// Most windows `generate` writes in one run (they are built in memory).
+/// Most windows `generate` writes in one run: a guard against a mistyped count (10^6
+/// windows of 192 values are about 4 GB of CSV).
 const MAX_GENERATE: usize = 1_000_000;
 
 /// Runs `generate`.
@@ -78,15 +79,16 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     }
     let names = output_names(args.columns.as_deref(), &model)?;
     let (channels, names) = (names.len().max(1), csv_record(&names));
-    let mut csv = format!("window,sample,{names}\n");
-    for (i, w) in sample_prior(&blob, args.count, args.label, args.seed)?
-        .iter()
-        .enumerate()
-    {
-        window_rows(&mut csv, i, w, channels);
-    }
+    // Written a window at a time: memory holds one window's rows, however many.
     let mut sink = Sink::new(args.output.as_deref())?;
-    sink.write(csv.as_bytes())?;
+    sink.write(format!("window,sample,{names}\n").as_bytes())?;
+    let (mut i, mut rows) = (0, String::new());
+    each_prior_sample(&blob, args.count, args.label, args.seed, |w| {
+        rows.clear();
+        window_rows(&mut rows, i, w, channels);
+        i += 1;
+        sink.write(rows.as_bytes())
+    })?;
     Ok(sink.finish()?)
 }
 

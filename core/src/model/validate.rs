@@ -263,9 +263,7 @@ fn validate_signal(
             return bad("signal.channels", 0);
         }
     }
-    if s.sample_rate_hz
-        .is_some_and(|r| !(r.is_finite() && r > 0.0))
-    {
+    if s.sample_rate_hz.is_some_and(|r| !crate::sample_rate_ok(r)) {
         return bad("signal.sample_rate_hz", 0);
     }
     // One pass over the bytes: UTF-8 (RFC 3629: no overlong forms, no surrogates, at most

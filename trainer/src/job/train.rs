@@ -267,11 +267,6 @@ fn signal(
     }
     let column = |t: &Table| t.times.as_ref().map_or(String::new(), |t| t.column.clone());
     let (rate, from) = match (plan.sample_rate_hz, measured) {
-        (Some(hz), _) if !(hz.is_finite() && hz > 0.0) => {
-            return Err(Error::Plan(format!(
-                "--sample-rate {hz}: not a positive number of samples per second"
-            )))
-        }
         (Some(hz), Some((m, t))) if (f64::from(hz) / m - 1.0).abs() > 0.01 => {
             return Err(Error::Plan(format!(
                 "--sample-rate {hz} Hz, but column `{}` of {} steps at {m:.4} Hz; give the rate the recording has, or --time-column none",
@@ -280,10 +275,19 @@ fn signal(
             )))
         }
         (Some(hz), _) => (Some(hz), " (--sample-rate)".to_string()),
-        (None, Some((m, t))) => (
-            Some(four_digits(m) as f32),
-            format!(" (from column `{}` of {})", column(t), t.path.display()),
-        ),
+        (None, Some((m, t))) => {
+            let hz = four_digits(m) as f32;
+            crate::float::sample_rate_check(hz).map_err(|e| {
+                data_error(
+                    t,
+                    format!(
+                        "its time column `{}` steps at {e}: give the time column in seconds, or --time-column none and --sample-rate",
+                        column(t)
+                    ),
+                )
+            })?;
+            (Some(hz), format!(" (from column `{}` of {})", column(t), t.path.display()))
+        }
         (None, None) => (None, String::new()),
     };
     let info = SignalInfo {
@@ -364,6 +368,14 @@ impl TrainPlan {
         );
         if trains {
             super::check_steps(self.steps)?;
+        } else if let Some(k) = self.latent {
+            return bad(format!(
+                "--latent {k}: the classical codecs keep the dimensions their bit allocation pays for; --latent sets the learned codecs' (leave it out, or train a learned --variant)"
+            ));
+        }
+        if let Some(hz) = self.sample_rate_hz {
+            crate::float::sample_rate_check(hz)
+                .map_err(|e| Error::Plan(format!("--sample-rate {hz}: {e}")))?;
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(format!(

@@ -475,10 +475,7 @@ pub fn train<W: WindowSource + ?Sized>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Trained, Error> {
     let (rows, bits) = check_run(cfg, train, channels, labels)?;
-    // About 4 bits per dimension: measured on the bundled recording (dae, validation SNR
-    // at 6 / 8 / 12 B, 3 seeds), a quarter of the bits beat a third by +0.4 / +0.2 /
-    // +0.4 dB, and a fifth or a sixth did no better; half (2 bits each) lost 1.3-2.5 dB.
-    let latent = cfg.latent.unwrap_or((bits / 4).clamp(2, 64));
+    let latent = latent_dims(cfg, bits);
     let fit_sample = sample(train, FIT_SAMPLE);
     let norm = channel_normalization(&fit_sample, channels)?;
     let augment = cfg.augment.as_ref().map(|axes| {
@@ -623,7 +620,66 @@ fn check_run<W: WindowSource + ?Sized>(
         }
         c.check(train.window(0).0.len(), channels)?;
     }
+    let weights = weight_count(cfg, train.window(0).0.len(), channels, labels, bits);
+    if weights > MAX_WEIGHTS {
+        return Err(Error::InvalidArgument(format!(
+            "a model of {weights} weights (hidden layers {:?}, decoder {:?}): at most {MAX_WEIGHTS}, a full-int8 blob of 4 MiB, more than a microcontroller's flash; narrow --hidden or --decoder-hidden",
+            cfg.hidden,
+            cfg.decoder_hidden.as_deref().unwrap_or(&[]),
+        )));
+    }
     Ok((rows, bits))
+}
+
+/// Most weights (and biases) a trained model may have: 2^22, a full-int8 blob of 4 MiB.
+pub const MAX_WEIGHTS: usize = 1 << 22;
+
+/// The latent dimensions of `cfg`'s model for `bits` code bits: `cfg.latent`, else about
+/// 4 bits per dimension.
+fn latent_dims(cfg: &TrainConfig, bits: usize) -> usize {
+    // Measured on the bundled recording (dae, validation SNR at 6 / 8 / 12 B, 3 seeds), a
+    // quarter of the bits beat a third by +0.4 / +0.2 / +0.4 dB, and a fifth or a sixth
+    // did no better; half (2 bits each) lost 1.3-2.5 dB.
+    cfg.latent.unwrap_or((bits / 4).clamp(2, 64))
+}
+
+/// Weights and biases of the dense layers of `cfg`'s model for windows of `inputs`
+/// values: encoder from the input (or the convolution's outputs) through the hidden
+/// layers to the latent (twice for a VAE's mean and variance), decoder back. Computed
+/// before a net is built, so that an oversized one is refused without its memory.
+fn weight_count(
+    cfg: &TrainConfig,
+    inputs: usize,
+    channels: usize,
+    labels: usize,
+    bits: usize,
+) -> usize {
+    let outer = cfg
+        .conv
+        .map_or(inputs, |c| c.positions(inputs, channels) * c.filters);
+    let latent = latent_dims(cfg, bits);
+    let heads = if matches!(cfg.variant, Variant::Vae { .. }) {
+        2
+    } else {
+        1
+    };
+    let mirrored: Vec<usize> = cfg.hidden.iter().rev().copied().collect();
+    let decoder = cfg.decoder_hidden.as_deref().unwrap_or(&mirrored);
+    let chain = |widths: &[usize]| -> usize {
+        widths
+            .windows(2)
+            .map(|w| w[0].saturating_mul(w[1]).saturating_add(w[1]))
+            .fold(0, usize::saturating_add)
+    };
+    let encoder: Vec<usize> = std::iter::once(outer + labels)
+        .chain(cfg.hidden.iter().copied())
+        .chain(std::iter::once(latent * heads))
+        .collect();
+    let decoder: Vec<usize> = std::iter::once(latent + labels)
+        .chain(decoder.iter().copied())
+        .chain(std::iter::once(outer))
+        .collect();
+    chain(&encoder).saturating_add(chain(&decoder))
 }
 
 /// The order in which minibatches draw the training windows: without replacement,

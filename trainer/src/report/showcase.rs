@@ -139,18 +139,34 @@ pub fn sample_prior(
     label: u16,
     seed: u64,
 ) -> Result<Vec<Vec<f32>>, Error> {
+    let mut windows = Vec::with_capacity(count);
+    each_prior_sample(blob, count, label, seed, |w| {
+        windows.push(w.to_vec());
+        Ok(())
+    })?;
+    Ok(windows)
+}
+
+/// [`sample_prior`] one window at a time: `each` gets every decoded window in turn (in
+/// memory one at a time, however many), and its error ends the run.
+pub fn each_prior_sample(
+    blob: &[u8],
+    count: usize,
+    label: u16,
+    seed: u64,
+    mut each: impl FnMut(&[f32]) -> Result<(), Error>,
+) -> Result<(), Error> {
     let m = Model::from_bytes(blob)?;
     let mut codec = Box::new(Codec::<MAX_WIDTH>::new(&m)?);
     let mut rng = Rng::new(seed);
-    (0..count)
-        .map(|_| {
-            let mut z = vec![0.0f32; m.latent_dim()];
-            aecodec_core::sample::standard_normal(&mut rng, &mut z);
-            let mut out = vec![0.0f32; m.input_dim()];
-            codec.reconstruct(&z, label, &mut out)?;
-            Ok(out)
-        })
-        .collect()
+    let mut z = vec![0.0f32; m.latent_dim()];
+    let mut out = vec![0.0f32; m.input_dim()];
+    for _ in 0..count {
+        aecodec_core::sample::standard_normal(&mut rng, &mut z);
+        codec.reconstruct(&z, label, &mut out)?;
+        each(&out)?;
+    }
+    Ok(())
 }
 
 /// Decodes `steps` latents on the straight line between the codes of `a` and `b`.
