@@ -2579,10 +2579,27 @@ fn eval_writes_a_rate_distortion_report_with_baselines() {
         "report.md",
         "report.json",
         "rate-distortion.png",
+        "quality-airtime.png",
         "signals.png",
     ] {
         assert!(dir.join(f).exists(), "{f}");
     }
+    // Each budget on a LoRaWAN link: 8 bytes at SF7 take 56.576 ms on air (21 bytes
+    // with the frame); the radio's energy is that at 45 mA, then 8 symbols of SF7 and of
+    // SF12 listened to at 4.2 mA, all at 3.3 V.
+    let sf7 = &j["rate_distortion"][0]["lorawan"][0];
+    assert_eq!(
+        (&sf7["sf"], &sf7["airtime_ms"]),
+        (&serde_json::json!(7), &serde_json::json!(56.576))
+    );
+    let mj = (56.576 * 45.0 + 8.0 * (1.024 + 32.768) * 4.2) * 3.3 / 1e3;
+    assert!(
+        (sf7["energy_mj"].as_f64().unwrap() / mj - 1.0).abs() < 1e-6,
+        "{sf7}"
+    );
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("| 8 | "), "{md}");
+    assert!(md.contains("56.6 / "), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -67,7 +67,7 @@ pub mod sample;
 pub mod signal;
 pub mod wire;
 
-pub use airtime::LoraModulation;
+pub use airtime::{LoraModulation, RadioPower};
 pub use codec::{Batch, Codec, Meta, Payload, BATCH_LANES};
 pub use error::{Error, Half};
 #[cfg(target_arch = "x86_64")]

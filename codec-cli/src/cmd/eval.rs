@@ -25,7 +25,8 @@ pub struct Args {
     /// front end of `train --conv auto`).
     #[arg(long, default_value_t = 4000)]
     pub steps: usize,
-    /// Directory for report.md, report.json, rate-distortion.png and signals.png.
+    /// Directory for report.md, report.json, rate-distortion.png, quality-airtime.png (the
+    /// chosen codec's SNR against LoRaWAN time on air) and signals.png.
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
     /// Encoder refinement passes of the core codecs (0 = the plain encoder; the report
@@ -51,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let eval = aecodec_trainer::job::eval::run(&plan, &mut |line| eprintln!("{line}"))?;
     print_report(&eval.markdown, &eval.json, args.json)?;
     eprintln!(
-        "outputs in {}: report.md, report.json, rate-distortion.png, signals.png",
+        "outputs in {}: report.md, report.json, rate-distortion.png, quality-airtime.png, signals.png",
         args.out.display()
     );
     Ok(())

@@ -13,7 +13,7 @@ use aecodec_core::{
     encode_frame, max_frame_len, Codec, FrameDecoder, Meta, Model, Precision, MAX_PAYLOAD_BYTES,
 };
 
-use super::sweep::{rd_json, rd_markdown, rd_plot, sweep, RdRow};
+use super::sweep::{airtime_plot, rd_json, rd_markdown, rd_plot, sweep, RdRow};
 use super::{write_reports, REPORT_HEADER};
 use crate::data::split::{Cut, Split, SplitPlan};
 use crate::data::windows::sample;
@@ -189,6 +189,11 @@ fn plots(
     written.push((
         "rate-distortion.png".into(),
         "SNR against payload bytes for every codec".into(),
+    ));
+    airtime_plot(&out.join("quality-airtime.png"), rd)?;
+    written.push((
+        "quality-airtime.png".into(),
+        "auto's SNR against time on air per LoRaWAN uplink, by spreading factor".into(),
     ));
     let window = test.get(PLOT_WINDOW).map(|(w, _)| &w[..]);
     if let Some(window) = window {

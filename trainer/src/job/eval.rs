@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use aecodec_core::Precision;
 
-use super::sweep::{rd_json, rd_markdown, rd_plot, sweep};
+use super::sweep::{airtime_plot, rd_json, rd_markdown, rd_plot, sweep};
 use super::{write_reports, REPORT_HEADER};
 use crate::data::split::{Cut, Split, SplitPlan};
 use crate::data::windows::HELD_OUT_SAMPLE;
@@ -29,7 +29,8 @@ pub struct EvalPlan {
     pub steps: usize,
     /// Encoder refinement passes.
     pub refine: u8,
-    /// Directory for report.md, report.json, rate-distortion.png and signals.png.
+    /// Directory for report.md, report.json, rate-distortion.png, quality-airtime.png and
+    /// signals.png.
     pub out: PathBuf,
 }
 
@@ -122,8 +123,9 @@ pub fn run(plan: &EvalPlan, log: &mut dyn FnMut(String)) -> Result<Eval, Error> 
         plan.steps
     );
     md.push_str(&rd_markdown(&rd, inputs));
-    md.push_str("\n![rate-distortion](rate-distortion.png)\n\n![signals](signals.png)\n");
+    md.push_str("\n![rate-distortion](rate-distortion.png)\n\n![quality against airtime](quality-airtime.png)\n\n![signals](signals.png)\n");
     rd_plot(&plan.out.join("rate-distortion.png"), &rd)?;
+    airtime_plot(&plan.out.join("quality-airtime.png"), &rd)?;
     // One test window, original against what auto's codec at each budget decodes.
     let (w, label) = test.get(test.len() / 2);
     let window: Window = (w.to_vec(), label);

@@ -1,7 +1,7 @@
 //! The rate–distortion report of `aecodec demo` and `aecodec eval`: `auto` and the
 //! classical baselines fit at every payload budget, measured on test windows through the
 //! core ([`sweep`]), and written as markdown tables ([`rd_markdown`]), JSON ([`rd_json`])
-//! and a plot ([`rd_plot`]).
+//! and plots ([`rd_plot`], [`airtime_plot`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,6 +11,7 @@ use aecodec_core::PayloadHeader;
 use crate::data::windows::{sample, WindowSource, FIT_SAMPLE, HELD_OUT_SAMPLE};
 use crate::learned::train::{default_conv, TrainConfig};
 use crate::report::baselines::DownsampleCodec;
+use crate::report::inspect::{lorawan_costs, UplinkCost};
 use crate::report::metrics::{compression_ratio, distortion, Distortion};
 use crate::select::{auto, validate, CodecKind};
 use crate::{report::plot, Error, FloatModel};
@@ -141,8 +142,87 @@ pub fn sweep<W: WindowSource + ?Sized>(
     Ok(rd)
 }
 
+impl RdRow {
+    /// `auto`'s choice, as measured on the test windows.
+    fn chosen_row(&self) -> Option<&CodecRow> {
+        self.codecs.iter().find(|c| c.name == self.chosen)
+    }
+}
+
+/// The spreading factors the report's LoRaWAN table and plot show: the fastest, a middle
+/// one and the slowest of 125 kHz.
+const REPORT_SFS: [u8; 3] = [7, 9, 12];
+
+/// The report's [`UplinkCost`]s of a payload of `bytes` ([`REPORT_SFS`]).
+fn report_costs(bytes: usize) -> Vec<UplinkCost> {
+    lorawan_costs(bytes)
+        .into_iter()
+        .filter(|c| REPORT_SFS.contains(&c.sf))
+        .collect()
+}
+
+/// The LoRaWAN section of the report: each budget's time on air and radio energy per
+/// window beside what `auto`'s codec reaches with it.
+fn airtime_markdown(md: &mut String, rd: &[RdRow]) {
+    let sfs: Vec<String> = REPORT_SFS.iter().map(|sf| format!("SF{sf}")).collect();
+    let _ = writeln!(
+        md,
+        "\n### On a LoRaWAN link\n\nOne window per uplink: time on air (125 kHz, CR 4/5, no MAC commands) and the radio's energy (a Semtech SX1262 sending at +14 dBm from 3.3 V, 45 mA, then both Class A receive windows listening 8 symbols each at 4.2 mA with no downlink, RX2 at SF12; wake-up and the microcontroller left out), beside what `auto`'s codec reaches on the test windows.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| payload bytes | auto's codec | SNR (dB) | time on air {} (ms) | energy {} (mJ) |",
+        sfs.join(" / "),
+        sfs.join(" / ")
+    );
+    let _ = writeln!(md, "|---:|---|---:|---:|---:|");
+    for r in rd {
+        let costs = report_costs(r.bytes);
+        let join = |f: fn(&UplinkCost) -> f64, digits: usize| {
+            costs
+                .iter()
+                .map(|c| format!("{:.*}", digits, f(c)))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.2} | {} | {} |",
+            r.bytes,
+            r.chosen,
+            r.chosen_row().map_or(f64::NAN, |c| c.test.snr_db),
+            join(|c| c.airtime_ms, 1),
+            join(|c| c.energy_mj, 2)
+        );
+    }
+}
+
+/// Quality against time on air of a sweep: `auto`'s codec at every budget, one line per
+/// spreading factor of [`REPORT_SFS`].
+pub fn airtime_plot(path: &Path, rd: &[RdRow]) -> Result<(), Error> {
+    let series: Vec<(String, Vec<(f64, f64)>)> = REPORT_SFS
+        .iter()
+        .map(|&sf| {
+            let pts = rd
+                .iter()
+                .filter_map(|r| {
+                    let cost = report_costs(r.bytes).into_iter().find(|c| c.sf == sf)?;
+                    Some((cost.airtime_ms, r.chosen_row()?.test.snr_db))
+                })
+                .collect();
+            (format!("auto, SF{sf} (125 kHz)"), pts)
+        })
+        .collect();
+    plot::quality_vs_airtime(
+        path,
+        "Quality against time on air, one window per LoRaWAN uplink",
+        &series,
+    )
+}
+
 /// The rate–distortion tables of a sweep over windows of `inputs` values, the reasons
-/// for `auto`'s choices, and the learned-against-classical margins.
+/// for `auto`'s choices, the learned-against-classical margins, and the LoRaWAN link's
+/// time on air and energy.
 pub fn rd_markdown(rd: &[RdRow], inputs: usize) -> String {
     let mut md = String::new();
     let refine = rd.first().map_or(0, |r| r.refine);
@@ -224,6 +304,7 @@ pub fn rd_markdown(rd: &[RdRow], inputs: usize) -> String {
             short.join(", ")
         );
     }
+    airtime_markdown(&mut md, rd);
     md
 }
 
@@ -237,6 +318,9 @@ pub fn rd_json(rd: &[RdRow], inputs: usize) -> serde_json::Value {
             "chosen": r.chosen,
             "reason": r.reason,
             "refine_passes": r.refine,
+            "lorawan": lorawan_costs(r.bytes).iter().map(|c| serde_json::json!({
+                "sf": c.sf, "airtime_ms": c.airtime_ms, "energy_mj": c.energy_mj,
+            })).collect::<Vec<_>>(),
             "codecs": r.codecs.iter().map(|c| serde_json::json!({
                 "codec": c.name, "latent": c.latent, "rmse": c.test.rmse, "snr_db": c.test.snr_db,
                 "prd_percent": c.test.prd_percent, "plain_snr_db": c.plain.snr_db,

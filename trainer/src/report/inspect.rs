@@ -90,9 +90,13 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
             "mode_bits": layout.mode_bits,
             "code_bits": layout.code_bits,
         },
-        "lorawan_airtime_ms": lorawan_airtimes(usize::from(layout.bytes))
+        "lorawan_airtime_ms": lorawan_costs(usize::from(layout.bytes))
             .iter()
-            .map(|(sf, ms)| (format!("SF{sf}"), serde_json::json!(ms)))
+            .map(|c| (format!("SF{}", c.sf), serde_json::json!(c.airtime_ms)))
+            .collect::<serde_json::Map<_, _>>(),
+        "lorawan_energy_mj": lorawan_costs(usize::from(layout.bytes))
+            .iter()
+            .map(|c| (format!("SF{}", c.sf), serde_json::json!(c.energy_mj)))
             .collect::<serde_json::Map<_, _>>(),
         "levels": model.level().map(|l| {
             let f = |v: &[u8]| f32s(v).map(json_f32).collect::<Vec<_>>();
@@ -295,38 +299,63 @@ pub fn text(path: &Path, model: &Model<'_>) -> String {
         layout.mode_bits,
         layout.code_bits
     );
-    let air = lorawan_airtimes(usize::from(layout.bytes));
+    let air = lorawan_costs(usize::from(layout.bytes));
     if let (Some(fast), Some(slow)) = (air.first(), air.last()) {
         let list: Vec<String> = air
             .iter()
-            .map(|(sf, ms)| format!("SF{sf} {ms:.1} ms"))
+            .map(|c| format!("SF{} {:.1} ms", c.sf, c.airtime_ms))
             .collect();
         // A 1 % duty cycle: 100 times the airtime between uplinks (ms × 100 / 1000 = s).
         let _ = writeln!(
             s,
             "  LoRaWAN airtime  {} (125 kHz, CR 4/5, no MAC commands); at a 1 % duty cycle one uplink per {:.1} s (SF{}) to {:.0} s (SF{}){}",
             list.join(", "),
-            fast.1 / 10.0,
-            fast.0,
-            slow.1 / 10.0,
-            slow.0,
+            fast.airtime_ms / 10.0,
+            fast.sf,
+            slow.airtime_ms / 10.0,
+            slow.sf,
             model.sample_rate_hz().map_or(String::new(), |hz| format!(
                 "; a window lasts {:.2} s",
                 model.samples() as f64 / f64::from(hz)
             ))
         );
+        let energy: Vec<String> = air
+            .iter()
+            .map(|c| format!("SF{} {:.1} mJ", c.sf, c.energy_mj))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  radio energy     {} per uplink (SX1262 at +14 dBm, 3.3 V: sending, then both receive windows with no downlink, RX2 at SF12)",
+            energy.join(", ")
+        );
     }
     s
 }
 
-/// Time on air (ms) of a LoRaWAN uplink of `bytes` payload bytes at SF7 to SF12, 125 kHz
+/// What one LoRaWAN uplink of a payload costs at one spreading factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UplinkCost {
+    /// Spreading factor (125 kHz, CR 4/5).
+    pub sf: u8,
+    /// Time on air, ms (no MAC commands).
+    pub airtime_ms: f64,
+    /// The radio's energy, mJ: [`aecodec_core::airtime::SX1262_14DBM`] sending, then both
+    /// Class A receive windows with no downlink (RX2 at EU868's default, SF12).
+    pub energy_mj: f64,
+}
+
+/// [`UplinkCost`] of a LoRaWAN uplink of `bytes` payload bytes at SF7 to SF12, 125 kHz
 /// (the spreading factors of the data rates most regions use); empty past 242 bytes.
-pub fn lorawan_airtimes(bytes: usize) -> Vec<(u8, f64)> {
+pub fn lorawan_costs(bytes: usize) -> Vec<UplinkCost> {
+    use aecodec_core::airtime::{EU868_RX2, SX1262_14DBM};
     (7..=12)
         .filter_map(|sf| {
-            LoraModulation::lorawan(sf, 125_000)
-                .uplink_airtime_us(bytes)
-                .map(|us| (sf, us as f64 / 1e3))
+            let m = LoraModulation::lorawan(sf, 125_000);
+            Some(UplinkCost {
+                sf,
+                airtime_ms: m.uplink_airtime_us(bytes)? as f64 / 1e3,
+                energy_mj: SX1262_14DBM.uplink_energy_uj(m, bytes, EU868_RX2)? / 1e3,
+            })
         })
         .collect()
 }

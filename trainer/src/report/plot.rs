@@ -76,6 +76,59 @@ pub fn rate_distortion(
     title: &str,
     series: &[(String, Vec<(f64, f64)>)],
 ) -> Result<(), Error> {
+    // Curves rise to the upper right; the lower right corner is the one they leave free.
+    let legend = SeriesLabelPosition::LowerRight;
+    snr_lines(path, title, "payload (bytes)", None, legend, series)
+}
+
+/// Plots time on air against SNR, one line with markers per series (e.g. one per
+/// spreading factor), with a legend; the time axis is logarithmic (SF12 takes some 20
+/// times SF7's time).
+///
+/// `series` holds `(name, points)` with points `(airtime ms, SNR dB)`, airtimes above 0.
+/// 900×600 px.
+///
+/// # Errors
+/// As [`rate_distortion`], and [`Error::InvalidArgument`] for an airtime not above 0.
+pub fn quality_vs_airtime(
+    path: &Path,
+    title: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), Error> {
+    let logged: Vec<(String, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(n, pts)| {
+            let pts = pts.iter().map(|&(ms, db)| {
+                // log10 of 0 or less is not finite: refused below with the others.
+                (if ms > 0.0 { ms.log10() } else { f64::NAN }, db)
+            });
+            (n.clone(), pts.collect())
+        })
+        .collect();
+    let ms = |v: &f64| format!("{:.0}", 10f64.powf(*v));
+    // Each spreading factor's curve rises steeply at its own airtimes, some 3.3 times
+    // apart (SF7, SF9, SF12): the bottom between the slower two stays free.
+    let legend = SeriesLabelPosition::LowerMiddle;
+    snr_lines(
+        path,
+        title,
+        "time on air (ms, log scale)",
+        Some(&ms),
+        legend,
+        &logged,
+    )
+}
+
+/// Lines of SNR against `x_desc`, x labels by `x_label` (default: numbers); see
+/// [`rate_distortion`].
+fn snr_lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    x_label: Option<&dyn Fn(&f64) -> String>,
+    legend: SeriesLabelPosition,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), Error> {
     const WHAT: &str = "rate_distortion plot";
     if series.is_empty() {
         return Err(invalid(WHAT, "no series to draw"));
@@ -91,14 +144,15 @@ pub fn rate_distortion(
         {
             return Err(invalid(
                 WHAT,
-                format!("series `{name}` point {i} is not finite: ({x} bytes, {y} dB)"),
+                format!("series `{name}` point {i} is not finite: ({x}, {y} dB)"),
             ));
         }
     }
     let all = || series.iter().flat_map(|(_, p)| p.iter());
     let x_range = padded(WHAT, all().map(|p| p.0))?;
     let y_range = padded(WHAT, all().map(|p| p.1))?;
-    let x_ticks = tick_formatter(&x_range);
+    let numbers = tick_formatter(&x_range);
+    let x_ticks = x_label.unwrap_or(&numbers);
     let y_ticks = tick_formatter(&y_range);
 
     let mut canvas = Canvas::new(WHAT, 900, 600)?;
@@ -111,9 +165,9 @@ pub fn rate_distortion(
             .build_cartesian_2d(x_range, y_range)?;
         chart
             .configure_mesh()
-            .x_desc("payload (bytes)")
+            .x_desc(x_desc)
             .y_desc("SNR (dB)")
-            .x_label_formatter(&x_ticks)
+            .x_label_formatter(x_ticks)
             .y_label_formatter(&y_ticks)
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
@@ -136,10 +190,9 @@ pub fn rate_distortion(
                 c.filled(),
             ))?;
         }
-        // Curves rise to the upper right; the lower right corner is the one they leave free.
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(legend)
             .label_font((FONT, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
