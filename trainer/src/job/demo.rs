@@ -139,7 +139,7 @@ fn markdown(
          Codecs: `linear` (PCA/KLT) and `dct` (per-channel DCT-II), both with bit allocation on measured error, `switch` (either, \
          chosen per window and named in one payload bit), `ae` and `dae` (learned autoencoder, plain and denoising, {steps} steps), and `downsample` (evenly spaced samples at 8 bits, linear \
          interpolation; latent dims = samples kept). `auto` keeps the simplest of linear, dct, switch, ae and dae within one standard error of the best on validation (of the classical ones the switch, unless a single basis leads it by more than 0.2 dB). \
-         Every payload carries {} fingerprint + {} sequence bits; all codecs get the same bytes.\n",
+         Every payload carries {} fingerprint + {} sequence bits; all codecs get the same bytes. As `aecodec train` does by default (`--levels auto`), each codec but `downsample` that has the bits for it also codes window levels outside the training range (an escape code, then each channel's level).\n",
         path.display(),
         COLUMNS.join(", "),
         split.0,

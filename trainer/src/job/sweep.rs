@@ -101,6 +101,8 @@ pub fn sweep<W: WindowSource + ?Sized>(
             steps,
             conv,
             refine,
+            // `train`'s default: levels coded where a candidate can code them.
+            levels: Some(crate::level::Levels::AUTO),
             ..TrainConfig::default()
         };
         let sel = auto(&cfg, train, &val, channels, 0, &mut |_| {})?;
