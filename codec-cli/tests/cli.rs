@@ -1140,7 +1140,7 @@ fn train_records_the_sample_rate_and_refuses_one_the_time_column_contradicts() {
     // A rate the time column contradicts, or no rate at all, is refused, saying why.
     for (extra, says) in [
         (&["--sample-rate", "100"][..], "steps at 64.0"),
-        (&["--sample-rate", "0"][..], "not a positive number"),
+        (&["--sample-rate", "0"][..], "0 Hz is outside"),
         (&["--time-column", "ankle_vert"][..], "ankle_vert"),
     ] {
         let (code, err) = stderr_of(&train_linear_args(&out, &[&d], extra));

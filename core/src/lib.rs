@@ -83,7 +83,7 @@ pub use model::{
     LatentQuantizer, LevelSpec, Model, ModelSpec, PayloadHeader, Precision, Signal, Source,
     FORMAT_VERSION, HEADER_LEN, MAGIC, MIN_FORMAT_VERSION, SWITCHED_FORMAT_VERSION,
 };
-pub use rx::{Clash, ModelSet, Routed, RxCounts};
+pub use rx::{Clash, ModelSet, Routed, RxCounts, APPLICATION_PORTS};
 pub use signal::{default_channel_name, sample_time_s, ChannelName};
 pub use wire::frame::{decode_frame, encode_frame, max_frame_len, FrameDecoder};
 pub use wire::payload::{

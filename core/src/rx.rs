@@ -12,6 +12,10 @@ pub use crate::error::Clash;
 use crate::wire::payload::{model_tag, PayloadInfo, SequenceEvent, SequenceTracker};
 use crate::{Error, Model};
 
+/// The LoRaWAN FPorts that carry application payloads: 0 carries MAC commands, 224 is
+/// the test protocol's and 225..=255 are reserved.
+pub const APPLICATION_PORTS: core::ops::RangeInclusive<u8> = 1..=223;
+
 /// One model of a [`ModelSet`] and its stream's sequence counter.
 #[derive(Debug, Clone)]
 struct Entry<'m> {

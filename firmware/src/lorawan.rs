@@ -101,7 +101,7 @@ where
         let mut table = [0u8; MAX_RUNGS];
         for (i, (&port, slot)) in ports.iter().zip(table.iter_mut()).enumerate() {
             let repeated = ports.get(..i).is_some_and(|before| before.contains(&port));
-            if !(1..=223).contains(&port) || repeated {
+            if !aecodec_core::APPLICATION_PORTS.contains(&port) || repeated {
                 return Err(PipelineError::BadPort { port });
             }
             *slot = port;

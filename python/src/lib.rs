@@ -5,6 +5,7 @@
 use aecodec_core::{
     max_frame_len, model_tag, payload_from_text, sample_time_s, Batch, Codec, Error as CoreError,
     FrameDecoder as CoreFrames, Meta, Model as CoreModel, ModelSet, RxCounts, SequenceEvent,
+    APPLICATION_PORTS,
     SequenceTracker as CoreTracker, TextFormat, MAX_PAYLOAD_BYTES, MAX_WIDTH,
 };
 use numpy::{
@@ -909,7 +910,7 @@ struct Receiver {
 #[pymethods]
 impl Receiver {
     /// `models`: a list of Model (routed by length and tag) or a dict {port: Model}
-    /// (routed by FPort, 1..=255). `keep_duplicates`: decode repeats too (their
+    /// (routed by FPort, 1..=223). `keep_duplicates`: decode repeats too (their
     /// `event` still says `duplicate`).
     #[new]
     #[pyo3(signature = (models, keep_duplicates = false))]
@@ -918,14 +919,15 @@ impl Receiver {
         if let Ok(d) = models.cast::<PyDict>() {
             let mut ports: Vec<(u8, Py<Model>)> = Vec::new();
             for (k, v) in d.iter() {
-                let port: u8 = k.extract().map_err(|_| {
-                    InputError::new_err(format!("port {k}: a LoRaWAN FPort is 1 to 255"))
-                })?;
-                if port == 0 {
-                    return Err(InputError::new_err(
-                        "port 0: FPort 0 carries MAC commands, not application payloads",
-                    ));
-                }
+                let port = k
+                    .extract::<u8>()
+                    .ok()
+                    .filter(|p| APPLICATION_PORTS.contains(p))
+                    .ok_or_else(|| {
+                        InputError::new_err(format!(
+                            "port {k}: not a LoRaWAN application port ({APPLICATION_PORTS:?}; 0 carries MAC commands)"
+                        ))
+                    })?;
                 ports.push((port, v.extract()?));
             }
             ports.sort_by_key(|(p, _)| *p);

@@ -158,10 +158,11 @@ impl PortFile {
                 let port: u8 = port
                     .parse()
                     .ok()
-                    .filter(|p| (1..=223).contains(p))
+                    .filter(|p| aecodec_core::APPLICATION_PORTS.contains(p))
                     .with_context(|| {
                         format!(
-                            "{flag} {s}: port {port} is not a LoRaWAN application port (1..=223)"
+                            "{flag} {s}: port {port} is not a LoRaWAN application port ({:?})",
+                            aecodec_core::APPLICATION_PORTS
                         )
                     })?;
                 return Ok(PortFile {

@@ -41,6 +41,19 @@ pub enum Format {
     LorawanJs,
 }
 
+/// A `--fport` value: a LoRaWAN application port.
+fn application_port(s: &str) -> Result<u8, String> {
+    s.parse()
+        .ok()
+        .filter(|p| aecodec_core::APPLICATION_PORTS.contains(p))
+        .ok_or_else(|| {
+            format!(
+                "{s} is not a LoRaWAN application port ({:?})",
+                aecodec_core::APPLICATION_PORTS
+            )
+        })
+}
+
 /// Arguments of `export`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -75,7 +88,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// With --format lorawan-js: the FPort this model's uplinks come on (default: any).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=223))]
+    #[arg(long, value_parser = application_port)]
     pub fport: Option<u8>,
     /// With --format lorawan-js: another model in the same codec, `PORT=FILE.aect`
     /// (repeatable): one device switches models by FPort.

@@ -487,13 +487,12 @@ pub fn train<W: WindowSource + ?Sized>(
     let vdata = Batches::new(val, &norm.0, &norm.1, labels);
     let n = norm.0.len();
     let mut rng = Rng::new(cfg.seed);
-    let mirrored: Vec<usize> = cfg.hidden.iter().rev().copied().collect();
     let mut net = Net::with_decoder(
         cfg.variant,
         n,
         labels,
         &cfg.hidden,
-        cfg.decoder_hidden.as_deref().unwrap_or(&mirrored),
+        &decoder_hidden(cfg),
         latent,
         cfg.activation,
         cfg.conv.map(|c| (c, channels)),
@@ -623,15 +622,16 @@ fn check_run<W: WindowSource + ?Sized>(
     let weights = weight_count(cfg, train.window(0).0.len(), channels, labels, bits);
     if weights > MAX_WEIGHTS {
         return Err(Error::InvalidArgument(format!(
-            "a model of {weights} weights (hidden layers {:?}, decoder {:?}): at most {MAX_WEIGHTS}, a full-int8 blob of 4 MiB, more than a microcontroller's flash; narrow --hidden or --decoder-hidden",
+            "a model of {weights} weights (hidden layers {:?}, decoder {:?}): at most {MAX_WEIGHTS}, a full-int8 blob of 4 MiB, more than most microcontrollers' flash; narrow --hidden or --decoder-hidden",
             cfg.hidden,
-            cfg.decoder_hidden.as_deref().unwrap_or(&[]),
+            decoder_hidden(cfg),
         )));
     }
     Ok((rows, bits))
 }
 
-/// Most weights (and biases) a trained model may have: 2^22, a full-int8 blob of 4 MiB.
+/// Most weights (and biases) a trained model may have: 2^22, a full-int8 blob of 4 MiB
+/// (more than most microcontrollers' flash; a run that big also takes gigabytes to train).
 pub const MAX_WEIGHTS: usize = 1 << 22;
 
 /// The latent dimensions of `cfg`'s model for `bits` code bits: `cfg.latent`, else about
@@ -641,6 +641,13 @@ fn latent_dims(cfg: &TrainConfig, bits: usize) -> usize {
     // quarter of the bits beat a third by +0.4 / +0.2 / +0.4 dB, and a fifth or a sixth
     // did no better; half (2 bits each) lost 1.3-2.5 dB.
     cfg.latent.unwrap_or((bits / 4).clamp(2, 64))
+}
+
+/// The decoder's hidden widths: `cfg.decoder_hidden`, else the encoder's mirrored.
+fn decoder_hidden(cfg: &TrainConfig) -> Vec<usize> {
+    cfg.decoder_hidden
+        .clone()
+        .unwrap_or_else(|| cfg.hidden.iter().rev().copied().collect())
 }
 
 /// Weights and biases of the dense layers of `cfg`'s model for windows of `inputs`
@@ -663,8 +670,7 @@ fn weight_count(
     } else {
         1
     };
-    let mirrored: Vec<usize> = cfg.hidden.iter().rev().copied().collect();
-    let decoder = cfg.decoder_hidden.as_deref().unwrap_or(&mirrored);
+    let decoder = decoder_hidden(cfg);
     let chain = |widths: &[usize]| -> usize {
         widths
             .windows(2)

@@ -139,7 +139,7 @@ pub fn sample_prior(
     label: u16,
     seed: u64,
 ) -> Result<Vec<Vec<f32>>, Error> {
-    let mut windows = Vec::with_capacity(count);
+    let mut windows = Vec::new();
     each_prior_sample(blob, count, label, seed, |w| {
         windows.push(w.to_vec());
         Ok(())

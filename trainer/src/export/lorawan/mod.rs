@@ -195,9 +195,10 @@ impl<'a> Codec<'a> {
                 }
             }
             if let Some(p) = pm.fport {
-                if !(1..=223).contains(&p) {
+                if !aecodec_core::APPLICATION_PORTS.contains(&p) {
                     return Err(bad(format!(
-                        "{what}: FPort {p} is not an application port (1..=223)"
+                        "{what}: FPort {p} is not an application port ({:?})",
+                        aecodec_core::APPLICATION_PORTS
                     )));
                 }
             }
