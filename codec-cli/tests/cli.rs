@@ -2592,6 +2592,8 @@ fn eval_writes_a_rate_distortion_report_with_baselines() {
     // Each budget on a LoRaWAN link: 8 bytes at SF7 take 56.576 ms on air (21 bytes
     // with the frame); the radio's energy is that at 45 mA, then 8 symbols of SF7 and of
     // SF12 listened to at 4.2 mA, all at 3.3 V.
+    // 8 bytes for windows of 50 samples of 3 channels: 64 bits over 150 samples.
+    assert_eq!(j["rate_distortion"][0]["bits_per_sample"], 64.0 / 150.0);
     let sf7 = &j["rate_distortion"][0]["lorawan"][0];
     assert_eq!(
         (&sf7["sf"], &sf7["airtime_ms"]),

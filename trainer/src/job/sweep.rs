@@ -12,7 +12,7 @@ use crate::data::windows::{sample, WindowSource, FIT_SAMPLE, HELD_OUT_SAMPLE};
 use crate::learned::train::{default_conv, TrainConfig};
 use crate::report::baselines::DownsampleCodec;
 use crate::report::inspect::{lorawan_costs, UplinkCost};
-use crate::report::metrics::{compression_ratio, distortion, Distortion};
+use crate::report::metrics::{bits_per_sample, compression_ratio, distortion, Distortion};
 use crate::select::{auto, validate, CodecKind};
 use crate::{report::plot, Error, FloatModel};
 
@@ -237,15 +237,16 @@ pub fn rd_markdown(rd: &[RdRow], inputs: usize) -> String {
          with it too). \"plain\" is the encoder network alone, what a device sends from an \
          encoder-only blob. The payloads are the same format either way.\n"
     );
-    let _ = writeln!(md, "| payload bytes | compression vs 16-bit | codec | latent dims | RMSE (mg) | SNR (dB) | PRD (%) | SNR plain (dB) | auto |");
-    let _ = writeln!(md, "|---:|---:|---|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(md, "| payload bytes | bit/sample | compression vs 16-bit | codec | latent dims | RMSE (mg) | SNR (dB) | PRD (%) | SNR plain (dB) | auto |");
+    let _ = writeln!(md, "|---:|---:|---:|---|---:|---:|---:|---:|---:|---|");
     for r in rd {
         for c in &r.codecs {
             let mark = if c.name == r.chosen { "chosen" } else { "" };
             let _ = writeln!(
                 md,
-                "| {} | {:.0}:1 | {} | {} | {:.1} | {:.2} | {:.1} | {:.2} | {mark} |",
+                "| {} | {:.3} | {:.0}:1 | {} | {} | {:.1} | {:.2} | {:.1} | {:.2} | {mark} |",
                 r.bytes,
+                bits_per_sample(inputs, r.bytes),
                 compression_ratio(inputs, r.bytes),
                 c.name,
                 c.latent,
@@ -317,6 +318,7 @@ pub fn rd_json(rd: &[RdRow], inputs: usize) -> serde_json::Value {
         .map(|r| serde_json::json!({
             "bytes": r.bytes,
             "compression": compression_ratio(inputs, r.bytes),
+            "bits_per_sample": bits_per_sample(inputs, r.bytes),
             "chosen": r.chosen,
             "reason": r.reason,
             "refine_passes": r.refine,

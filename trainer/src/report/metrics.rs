@@ -65,6 +65,12 @@ pub fn compression_ratio(inputs: usize, payload_bytes: usize) -> f64 {
     (inputs * 2) as f64 / payload_bytes.max(1) as f64
 }
 
+/// Bits per sample of a payload of `payload_bytes` for windows of `inputs` values (all
+/// its bits, header included): the unit of published ECG codecs' figures.
+pub fn bits_per_sample(inputs: usize, payload_bytes: usize) -> f64 {
+    (payload_bytes * 8) as f64 / inputs.max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
