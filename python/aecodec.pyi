@@ -172,8 +172,9 @@ class Receiver:
         """Routes, tracks and decodes one payload; a payload no model takes raises."""
     @property
     def counts(self) -> dict[str, int]:
-        """decoded, foreign, wrong_length, unknown_port, other, gaps, lost, late,
-        duplicates, restarts."""
+        """Named as `aecodec decode --json` names them: decoded, bad_crc, truncated,
+        bad_cobs, overflow, foreign_model, wrong_length, unknown_port, bad_lines, other,
+        sequence_gaps, lost, late, duplicates, restarts."""
     @property
     def models(self) -> list[Model]: ...
 

@@ -223,6 +223,28 @@ pub struct RxCounts {
 }
 
 impl RxCounts {
+    /// Every count with the name the receivers report it by (`aecodec decode --json`,
+    /// Python's `Receiver.counts`), in the order of the fields.
+    pub fn named(&self) -> [(&'static str, u64); 15] {
+        [
+            ("decoded", self.decoded),
+            ("bad_crc", self.bad_crc),
+            ("truncated", self.truncated),
+            ("bad_cobs", self.bad_cobs),
+            ("overflow", self.overflow),
+            ("foreign_model", self.foreign),
+            ("wrong_length", self.wrong_length),
+            ("unknown_port", self.unknown_port),
+            ("bad_lines", self.bad_lines),
+            ("other", self.other),
+            ("sequence_gaps", self.gaps),
+            ("lost", self.lost),
+            ("late", self.late),
+            ("duplicates", self.duplicates),
+            ("restarts", self.restarts),
+        ]
+    }
+
     /// Everything refused.
     pub fn rejected(&self) -> u64 {
         self.bad_crc

@@ -1006,25 +1006,14 @@ impl Receiver {
         }
     }
 
-    /// Payloads so far by what became of them: a dict of `decoded`, the refusals
-    /// (`foreign`, `wrong_length`, `unknown_port`, `other`) and the sequence events
-    /// (`gaps`, `lost`, `late`, `duplicates`, `restarts`).
+    /// Payloads so far by what became of them, named as `aecodec decode --json` names
+    /// them: a dict of `decoded`, the refusals (`foreign_model`, `wrong_length`,
+    /// `unknown_port`, `other`; the frame and line counts stay 0 here) and the sequence
+    /// events (`sequence_gaps`, `lost`, `late`, `duplicates`, `restarts`).
     #[getter]
     fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = &self.counts;
         let d = PyDict::new(py);
-        for (k, v) in [
-            ("decoded", c.decoded),
-            ("foreign", c.foreign),
-            ("wrong_length", c.wrong_length),
-            ("unknown_port", c.unknown_port),
-            ("other", c.other),
-            ("gaps", c.gaps),
-            ("lost", c.lost),
-            ("late", c.late),
-            ("duplicates", c.duplicates),
-            ("restarts", c.restarts),
-        ] {
+        for (k, v) in self.counts.named() {
             d.set_item(k, v)?;
         }
         Ok(d)

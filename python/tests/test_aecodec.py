@@ -297,7 +297,7 @@ def test_receiver_routes_by_port_follows_each_counter_and_counts(fixtures, tmp_p
     with pytest.raises(aecodec.PayloadLengthError):
         rx.receive(pa[6][:-1], port=1)
     c = rx.counts
-    assert (c["decoded"], c["duplicates"], c["gaps"], c["lost"]) == (8, 1, 1, 2), c
+    assert (c["decoded"], c["duplicates"], c["sequence_gaps"], c["lost"]) == (8, 1, 1, 2), c
     assert (c["unknown_port"], c["wrong_length"]) == (1, 1), c
     # Without ports: routed by length and model tag.
     if a.tag != b.tag:

@@ -274,10 +274,13 @@ pub fn sample_rate_check(hz: f32) -> Result<(), String> {
     if aecodec_core::sample_rate_ok(hz) {
         return Ok(());
     }
-    Err(format!(
-        "{hz} Hz is outside {:e}..={:e} Hz (a sample every 11.6 days to one a nanosecond)",
+    let (lo, hi) = (
         aecodec_core::MIN_SAMPLE_RATE_HZ,
-        aecodec_core::MAX_SAMPLE_RATE_HZ
+        aecodec_core::MAX_SAMPLE_RATE_HZ,
+    );
+    Err(format!(
+        "{hz} Hz is outside {lo:e}..={hi:e} Hz (a sample every {:.1} days to {hi:e} a second)",
+        1.0 / f64::from(lo) / 86_400.0
     ))
 }
 

@@ -108,16 +108,15 @@ impl Outcome {
 /// room for spaces and a CR. Longer lines are counted as bad and skipped.
 const MAX_LINE: usize = 4 + 2 * MAX_PAYLOAD_BYTES + 64;
 
-/// The counts as JSON (`--json`).
+/// The counts as JSON (`--json`): every count by its name, and the rejected in all.
 fn counts_json(c: &RxCounts) -> serde_json::Value {
-    serde_json::json!({
-        "decoded": c.decoded, "rejected": c.rejected(), "bad_crc": c.bad_crc,
-        "truncated": c.truncated, "bad_cobs": c.bad_cobs, "overflow": c.overflow,
-        "foreign_model": c.foreign, "wrong_length": c.wrong_length,
-        "unknown_port": c.unknown_port, "bad_lines": c.bad_lines, "other": c.other,
-        "sequence_gaps": c.gaps, "lost": c.lost, "late": c.late,
-        "duplicates": c.duplicates, "restarts": c.restarts,
-    })
+    let mut m: serde_json::Map<String, serde_json::Value> = c
+        .named()
+        .iter()
+        .map(|&(k, v)| (k.to_string(), v.into()))
+        .collect();
+    m.insert("rejected".into(), c.rejected().into());
+    serde_json::Value::Object(m)
 }
 
 /// The counts in one line.

@@ -11,7 +11,7 @@ use aecodec_core::PayloadHeader;
 use crate::data::windows::{sample, WindowSource, FIT_SAMPLE, HELD_OUT_SAMPLE};
 use crate::learned::train::{default_conv, TrainConfig};
 use crate::report::baselines::DownsampleCodec;
-use crate::report::inspect::{lorawan_costs, UplinkCost};
+use crate::report::inspect::{lorawan_costs, radio_model, UplinkCost};
 use crate::report::metrics::{bits_per_sample, compression_ratio, distortion, Distortion};
 use crate::select::{auto, validate, CodecKind};
 use crate::{report::plot, Error, FloatModel};
@@ -169,7 +169,8 @@ fn airtime_markdown(md: &mut String, rd: &[RdRow]) {
     let sfs: Vec<String> = REPORT_SFS.iter().map(|sf| format!("SF{sf}")).collect();
     let _ = writeln!(
         md,
-        "\n### On a LoRaWAN link\n\nOne window per uplink: time on air (125 kHz, CR 4/5, no MAC commands) and the radio's energy (a Semtech SX1262 sending at +14 dBm from 3.3 V, 45 mA, then both Class A receive windows listening 8 symbols each at 4.2 mA with no downlink, RX2 at SF12; wake-up and the microcontroller left out), beside what `auto`'s codec reaches on the test windows.\n"
+        "\n### On a LoRaWAN link\n\nOne window per uplink: time on air (125 kHz, CR 4/5, no MAC commands) and the radio's energy ({}; wake-up and the microcontroller left out), beside what `auto`'s codec reaches on the test windows.\n",
+        radio_model()
     );
     let _ = writeln!(
         md,

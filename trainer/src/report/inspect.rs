@@ -53,6 +53,7 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
     let quantizer = quantizer_name(&spec.quantizer);
     let q = &spec.quantizer;
     let bits: Vec<&[u8]> = (0..q.modes()).map(|m| q.mode_bits(m)).collect();
+    let costs = lorawan_costs(usize::from(layout.bytes));
     serde_json::json!({
         "format_version": model.version(),
         "fingerprint": format!("{:08x}", model.fingerprint()),
@@ -90,14 +91,8 @@ pub fn describe(model: &Model<'_>) -> serde_json::Value {
             "mode_bits": layout.mode_bits,
             "code_bits": layout.code_bits,
         },
-        "lorawan_airtime_ms": lorawan_costs(usize::from(layout.bytes))
-            .iter()
-            .map(|c| (format!("SF{}", c.sf), serde_json::json!(c.airtime_ms)))
-            .collect::<serde_json::Map<_, _>>(),
-        "lorawan_energy_mj": lorawan_costs(usize::from(layout.bytes))
-            .iter()
-            .map(|c| (format!("SF{}", c.sf), serde_json::json!(c.energy_mj)))
-            .collect::<serde_json::Map<_, _>>(),
+        "lorawan_airtime_ms": by_sf(&costs, |c| c.airtime_ms),
+        "lorawan_energy_mj": by_sf(&costs, |c| c.energy_mj),
         "levels": model.level().map(|l| {
             let f = |v: &[u8]| f32s(v).map(json_f32).collect::<Vec<_>>();
             serde_json::json!({
@@ -301,15 +296,17 @@ pub fn text(path: &Path, model: &Model<'_>) -> String {
     );
     let air = lorawan_costs(usize::from(layout.bytes));
     if let (Some(fast), Some(slow)) = (air.first(), air.last()) {
-        let list: Vec<String> = air
-            .iter()
-            .map(|c| format!("SF{} {:.1} ms", c.sf, c.airtime_ms))
-            .collect();
+        let list = |f: fn(&UplinkCost) -> String| -> String {
+            air.iter()
+                .map(|c| format!("SF{} {}", c.sf, f(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         // A 1 % duty cycle: 100 times the airtime between uplinks (ms × 100 / 1000 = s).
         let _ = writeln!(
             s,
             "  LoRaWAN airtime  {} (125 kHz, CR 4/5, no MAC commands); at a 1 % duty cycle one uplink per {:.1} s (SF{}) to {:.0} s (SF{}){}",
-            list.join(", "),
+            list(|c| format!("{:.1} ms", c.airtime_ms)),
             fast.airtime_ms / 10.0,
             fast.sf,
             slow.airtime_ms / 10.0,
@@ -319,17 +316,33 @@ pub fn text(path: &Path, model: &Model<'_>) -> String {
                 model.samples() as f64 / f64::from(hz)
             ))
         );
-        let energy: Vec<String> = air
-            .iter()
-            .map(|c| format!("SF{} {:.1} mJ", c.sf, c.energy_mj))
-            .collect();
         let _ = writeln!(
             s,
-            "  radio energy     {} per uplink (SX1262 at +14 dBm, 3.3 V: sending, then both receive windows with no downlink, RX2 at SF12)",
-            energy.join(", ")
+            "  radio energy     {} per uplink ({})",
+            list(|c| format!("{:.1} mJ", c.energy_mj)),
+            radio_model()
         );
     }
     s
+}
+
+/// One value of each [`UplinkCost`] as JSON, keyed `SF7` … `SF12`.
+fn by_sf(costs: &[UplinkCost], f: fn(&UplinkCost) -> f64) -> serde_json::Value {
+    costs
+        .iter()
+        .map(|c| (format!("SF{}", c.sf), serde_json::json!(f(c))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The radio model of [`UplinkCost::energy_mj`] in words, from its constants.
+pub fn radio_model() -> String {
+    use aecodec_core::airtime::{EU868_RX2, RX_WINDOW_SYMBOLS, SX1262_14DBM};
+    let p = SX1262_14DBM;
+    format!(
+        "a Semtech SX1262 sending at +14 dBm from {} V at {} mA, then both Class A receive windows listening {RX_WINDOW_SYMBOLS} symbols each at {} mA with no downlink, RX2 at SF{}",
+        p.supply_v, p.tx_ma, p.rx_ma, EU868_RX2.spreading_factor
+    )
 }
 
 /// What one LoRaWAN uplink of a payload costs at one spreading factor.
