@@ -263,7 +263,7 @@ fn cvae_gradients_match_finite_differences() {
 #[test]
 fn quantization_noise_and_frozen_dims_keep_gradients_exact() {
     let mut n = net(Variant::Ae, 0, Activation::Tanh);
-    n.qat = Some(Qat {
+    n.qat = Some(Qat::Noise {
         width: vec![0.5, 0.25, 1.0],
         frozen: vec![None, Some(0.1), None],
     });

@@ -56,7 +56,7 @@ fn net(variant: Variant, labels: usize, qat: bool) -> Net {
         &mut Rng::new(4),
     );
     if qat {
-        n.qat = Some(Qat {
+        n.qat = Some(Qat::Noise {
             width: vec![0.5, 0.25, 1.0, 0.1],
             frozen: vec![None, Some(0.1), None, None],
         });

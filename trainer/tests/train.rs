@@ -202,3 +202,53 @@ fn a_window_set_trains_the_model_its_copies_train() {
         "fits better than the mean"
     );
 }
+
+#[test]
+fn encoder_tuning_teaches_the_plain_encoder_and_leaves_the_decoder_and_quantizer() {
+    use aecodec_core::Precision;
+    use aecodec_trainer::export::{export_blob, round_trip};
+    use aecodec_trainer::learned::train::Trained;
+    use aecodec_trainer::report::metrics::distortion;
+    // A run with tuning steps after its `main` ones against one without: up to the
+    // tuning they are the same run, so the decoder and the quantizer they ship are the
+    // same bits, and only the tuned encoder's plain codes differ.
+    let data = windows(256, 8);
+    let main = 400;
+    let untuned = TrainConfig {
+        steps: main,
+        hidden: vec![32],
+        decoder_hidden: Some(vec![32]),
+        payload_bytes: 10,
+        encoder_tuning: 0.0,
+        ..TrainConfig::default()
+    };
+    let tuned = TrainConfig {
+        encoder_tuning: 0.5,
+        ..untuned.clone()
+    };
+    let run = |cfg: &TrainConfig| train(cfg, &data, &data, 1, 0, &mut |_| {}).unwrap();
+    let (a, b) = (run(&untuned), run(&tuned));
+    assert_eq!(a.model.decoder, b.model.decoder);
+    assert_eq!(a.model.quantizer, b.model.quantizer);
+    assert_ne!(a.model.encoder, b.model.encoder);
+    // The tuning's loss is the plain codec's error on the training windows: it falls, and
+    // so does the error of the shipped codec's plain encoder.
+    // (History every 600 / 50 = 12 steps: the first whole interval of the tuning ends at
+    // step 420.)
+    let tuning: Vec<f64> = b
+        .history
+        .iter()
+        .filter(|h| h.0 >= 420)
+        .map(|h| h.1)
+        .collect();
+    assert!(tuning[tuning.len() - 1] < tuning[0], "{tuning:?}");
+    let plain_snr = |t: &Trained| {
+        let blob = export_blob(&t.model, Precision::F32, &[]).unwrap();
+        distortion(&data, &round_trip(&blob, &data, 0).unwrap(), 1).snr_db
+    };
+    let (before, after) = (plain_snr(&a), plain_snr(&b));
+    assert!(
+        after > before + 0.1,
+        "plain encoder {after:.2} dB tuned vs {before:.2} dB"
+    );
+}

@@ -138,6 +138,12 @@ pub struct Args {
     /// of the steps); 0 keeps the last step's weights.
     #[arg(long, default_value_t = TrainConfig::default().weight_average)]
     pub weight_average: f32,
+    /// Steps added after --steps, as a share of them, that train the learned encoder alone
+    /// through the quantizer's rounding, so that the plain encoder (what an encoder-only
+    /// device sends) picks the codes the decoder wants; kept if it decodes the validation
+    /// windows better. 0 = off.
+    #[arg(long, default_value_t = TrainConfig::default().encoder_tuning)]
+    pub encoder_tuning: f64,
     /// Encoder refinement passes the codec will be run with (`aecodec encode --refine`):
     /// `auto` compares candidates, and the validation and test figures are measured, with
     /// it. 0 = the plain encoder (what an encoder-only device blob sends).
@@ -329,6 +335,7 @@ impl Args {
             lr: self.lr,
             seed: self.seed,
             weight_average: self.weight_average,
+            encoder_tuning: self.encoder_tuning,
             refine: self.refine,
             threads: self.threads,
             noise: self.noise,

@@ -146,6 +146,8 @@ pub struct TrainPlan {
     pub seed: u64,
     /// Decay of the weights' moving average.
     pub weight_average: f32,
+    /// Share of the steps that tune the learned encoder through the quantizer.
+    pub encoder_tuning: f64,
     /// Encoder refinement passes the codec will run with.
     pub refine: u8,
     /// Data-parallel shards of each minibatch.
@@ -586,6 +588,7 @@ impl Fit {
             seed: plan.seed,
             threads: plan.threads,
             weight_average: plan.weight_average,
+            encoder_tuning: plan.encoder_tuning,
             refine: plan.refine,
             levels: plan.levels.clone(),
             augment,

@@ -198,18 +198,22 @@ impl DataParallel {
     }
 
     /// One Adam step on `net` from its gradients, as [`Net::step`] (the same result bit for
-    /// bit: every parameter's update is independent of the others), with the layers split
-    /// into as many groups of about equal size as there are shards, each group on its own
-    /// thread.
+    /// bit: every parameter's update is independent of the others), with the layers that
+    /// learn (not the decoder's in [`crate::learned::variants::Qat::Hard`]) split into as
+    /// many groups of about equal size as there are shards, each group on its own thread.
     pub fn step(&mut self, net: &mut Net, opt: &Adam) {
         let n_enc = net.enc.layers.len();
-        let groups = self.shards.get().min(n_enc + net.dec.layers.len());
+        let decoder = net.learns_decoder();
+        let n_dec = if decoder { net.dec.layers.len() } else { 0 };
+        let groups = self.shards.get().min(n_enc + n_dec);
         if !self.threaded || groups < 2 {
             net.step(opt);
             return;
         }
         let mut layers: Vec<Dense> = std::mem::take(&mut net.enc.layers);
-        layers.append(&mut net.dec.layers);
+        if decoder {
+            layers.append(&mut net.dec.layers);
+        }
         // Contiguous groups: cut j at the layer boundary whose parameter count before it is
         // closest to j/groups of the total.
         let mut prefix = vec![0usize];
@@ -247,7 +251,9 @@ impl DataParallel {
         for (mut g, ()) in rest {
             first.append(&mut g);
         }
-        net.dec.layers = first.split_off(n_enc.min(first.len()));
+        if decoder {
+            net.dec.layers = first.split_off(n_enc.min(first.len()));
+        }
         net.enc.layers = first;
     }
 

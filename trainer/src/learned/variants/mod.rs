@@ -8,9 +8,11 @@
 //! | `Vae` (conditional with labels) | μ, log σ² | Σ‖x̂ − x‖² / (2c) + β · KL(N(μ, σ²) ‖ N(0, I)), β warmed up |
 //!
 //! Losses are averaged over the batch; the MSE of `Ae`/`Dae`/`Sparse` is also averaged
-//! over inputs. Quantization-aware training adds uniform noise of one cell width to each
-//! latent dimension (a differentiable proxy for rounding) and replaces dimensions that
-//! get no bits by their mean, as the decoder will see them.
+//! over inputs. Quantization-aware training ([`Qat`]) first adds uniform noise of one cell
+//! width to each latent dimension (a differentiable proxy for rounding) and replaces
+//! dimensions that get no bits by their mean, as the decoder will see them; then, with the
+//! quantizer fixed, rounds the code as the device does and trains the encoder alone through
+//! the rounding (straight-through).
 
 pub mod dae;
 pub mod sparse;
@@ -94,14 +96,89 @@ impl Variant {
     }
 }
 
-/// Quantization-aware training state: per latent dimension, the width of one
-/// quantizer cell (noise amplitude), or the mean a 0-bit dimension decodes to.
+/// Quantization-aware training: how the latent is quantized in the forward pass.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Qat {
-    /// Cell width per dimension (ignored where `frozen` is set).
-    pub width: Vec<f32>,
-    /// `Some(mean)` for dimensions that get no bits.
-    pub frozen: Vec<Option<f32>>,
+pub enum Qat {
+    /// Uniform noise of one cell's width added to each dimension (`width`), or the mean
+    /// a dimension without bits decodes to (`frozen`); both halves learn.
+    Noise {
+        /// Cell width per dimension (ignored where `frozen` is set).
+        width: Vec<f32>,
+        /// `Some(mean)` for dimensions that get no bits.
+        frozen: Vec<Option<f32>>,
+    },
+    /// The codec as a device without a decoder runs it: clean inputs (no corruption, the
+    /// VAE's μ), each dimension replaced by the value of the quantizer cell it falls in,
+    /// the reconstruction error alone as the loss. Gradients pass the rounding straight
+    /// through ([`Cells::passes`]) to the encoder; the decoder does not learn, so the
+    /// decoder and the quantizer a receiver holds stay the ones the encoder learns to feed.
+    Hard(Vec<Cells>),
+}
+
+/// One latent dimension's quantizer cells in [`Qat::Hard`], as the core quantizes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cells {
+    /// No bits: the dimension decodes to this value whatever the encoder says.
+    Fixed(f32),
+    /// `count` cells of `width` from `lo`; values outside take the nearest end cell.
+    Uniform {
+        /// Lower edge of the first cell.
+        lo: f32,
+        /// Width of one cell.
+        width: f32,
+        /// Cells (2^bits).
+        count: u32,
+    },
+    /// Cells between ascending `edges`, each decoding to its centroid (one more centroid
+    /// than edges).
+    Table {
+        /// Cell edges, ascending.
+        edges: Vec<f32>,
+        /// Decoded value of each cell.
+        centroids: Vec<f32>,
+    },
+}
+
+impl Cells {
+    /// The value `z` decodes to.
+    pub fn value(&self, z: f32) -> f32 {
+        match self {
+            Cells::Fixed(m) => *m,
+            Cells::Uniform { lo, width, count } => {
+                let t = ((z - lo) / width).floor();
+                // NaN and values below the first cell take cell 0, as the core's codes.
+                let cell = if t >= 0.0 {
+                    (t as u32).min(count.saturating_sub(1))
+                } else {
+                    0
+                };
+                lo + (cell as f32 + 0.5) * width
+            }
+            Cells::Table { edges, centroids } => {
+                let cell = edges.partition_point(|&e| e <= z);
+                centroids
+                    .get(cell)
+                    .or(centroids.last())
+                    .copied()
+                    .unwrap_or(z)
+            }
+        }
+    }
+
+    /// Whether the straight-through gradient `g` (of the loss in the decoded value)
+    /// reaches the encoder at `z`: never for a fixed dimension; beyond a uniform
+    /// quantizer's range only when descent moves `z` back towards it (a value already
+    /// clipped gains nothing from moving further out).
+    pub fn passes(&self, z: f32, g: f32) -> bool {
+        match self {
+            Cells::Fixed(_) => false,
+            Cells::Uniform { lo, width, count } => {
+                let hi = lo + *count as f32 * width;
+                !((z < *lo && g > 0.0) || (z > hi && g < 0.0))
+            }
+            Cells::Table { .. } => true,
+        }
+    }
 }
 
 /// Loss of one batch, by part.
@@ -361,9 +438,27 @@ impl Net {
         self.dec.forward(&dec_in, batch)
     }
 
-    /// True if a batch needs random numbers: corruption, ε or quantization noise.
+    /// True if a batch needs random numbers: corruption, ε or quantization noise (none
+    /// in [`Qat::Hard`]).
     pub fn needs_noise(&self) -> bool {
-        matches!(self.variant, Variant::Dae(_) | Variant::Vae { .. }) || self.qat.is_some()
+        match self.qat {
+            Some(Qat::Hard(_)) => false,
+            Some(Qat::Noise { .. }) => true,
+            None => matches!(self.variant, Variant::Dae(_) | Variant::Vae { .. }),
+        }
+    }
+
+    /// The straight-through cells while the encoder alone learns ([`Qat::Hard`]).
+    fn hard(&self) -> Option<&[Cells]> {
+        match &self.qat {
+            Some(Qat::Hard(cells)) => Some(cells),
+            _ => None,
+        }
+    }
+
+    /// Whether a step updates the decoder (not in [`Qat::Hard`]).
+    pub fn learns_decoder(&self) -> bool {
+        self.hard().is_none()
     }
 
     /// The noise seeds of a batch of `batch` rows: one per row, drawn from `rng` in row
@@ -431,8 +526,8 @@ impl Net {
             if vae {
                 eps.extend((0..k).map(|_| rng.gaussian() as f32));
             }
-            if let Some(q) = &self.qat {
-                qnoise.extend(q.frozen.iter().zip(&q.width).map(|(f, &w)| match f {
+            if let Some(Qat::Noise { width, frozen }) = &self.qat {
+                qnoise.extend(frozen.iter().zip(width).map(|(f, &w)| match f {
                     Some(_) => 0.0,
                     None => (rng.uniform() as f32 - 0.5) * w,
                 }));
@@ -483,21 +578,26 @@ impl Net {
         let hw = self.enc.out_dim();
         let h = &pass.h;
         let rows = h.len() / hw.max(1);
-        let vae = self.variant.is_vae();
+        let hard = self.hard().is_some();
+        // The VAE's sampling and regularizers are off while the encoder learns the device's
+        // rounding (its codes are μ).
+        let vae = self.variant.is_vae() && !hard;
 
         // Latent sample.
         let mut z: Vec<f32> = Vec::with_capacity(rows * k);
         for (r, row) in h.chunks_exact(hw).enumerate() {
-            if vae {
+            if let Some(cells) = self.hard() {
+                z.extend(cells.iter().zip(row).map(|(c, &v)| c.value(v)));
+            } else if vae {
                 let e = &pass.eps[r * k..(r + 1) * k];
                 z.extend((0..k).map(|d| row[d] + (0.5 * row[k + d]).exp() * e[d]));
             } else {
                 z.extend_from_slice(&row[..k]);
             }
         }
-        if let Some(q) = &self.qat {
+        if let Some(Qat::Noise { frozen, .. }) = &self.qat {
             for (row, noise) in z.chunks_exact_mut(k).zip(pass.qnoise.chunks_exact(k)) {
-                for ((v, f), &u) in row.iter_mut().zip(&q.frozen).zip(noise) {
+                for ((v, f), &u) in row.iter_mut().zip(frozen).zip(noise) {
                     match f {
                         Some(m) => *v = *m,
                         None => *v += u,
@@ -516,12 +616,13 @@ impl Net {
             .sum();
         let bf = batch as f64;
         let dr_scale = match self.variant {
-            Variant::Vae { recon_var, .. } => 1.0 / (recon_var * bf),
+            Variant::Vae { recon_var, .. } if vae => 1.0 / (recon_var * bf),
             _ => 2.0 / (batch * n) as f64,
         };
         let mut kl = 0.0;
         let mut dh = vec![0.0f32; rows * hw];
         match self.variant {
+            _ if hard => {}
             Variant::Sparse { rho, weight } => {
                 let g: Vec<f32> = rho_hat
                     .iter()
@@ -555,11 +656,11 @@ impl Net {
             for (bi, grow) in dh.chunks_exact_mut(hw).enumerate() {
                 let hrow = &h[bi * hw..(bi + 1) * hw];
                 for d in 0..k {
-                    let frozen = self.qat.as_ref().is_some_and(|q| q.frozen[d].is_some());
-                    let dz = if frozen {
-                        0.0
-                    } else {
-                        d_dec_in[bi * (k + l) + d]
+                    let g = d_dec_in[bi * (k + l) + d];
+                    let dz = match &self.qat {
+                        Some(Qat::Noise { frozen, .. }) if frozen[d].is_some() => 0.0,
+                        Some(Qat::Hard(cells)) if !cells[d].passes(hrow[d], g) => 0.0,
+                        _ => g,
                     };
                     grow[d] += dz;
                     if vae {
@@ -585,6 +686,7 @@ impl Net {
         let kl: f64 = parts.iter().map(|p| p.kl).sum();
         let recon_mse = sq / (batch * self.input) as f64;
         let (total, reg) = match self.variant {
+            _ if self.hard().is_some() => (recon_mse, 0.0),
             Variant::Sparse { rho, weight } => {
                 let reg = sparse::kl_sparsity(rho, rho_hat);
                 (recon_mse + weight * reg, reg)
@@ -615,6 +717,47 @@ impl Net {
     /// One optimizer step on both halves.
     pub fn step(&mut self, opt: &Adam) {
         self.enc.step(opt);
-        self.dec.step(opt);
+        if self.learns_decoder() {
+            self.dec.step(opt);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cells;
+
+    #[test]
+    fn uniform_cells_decode_as_the_core_and_pass_gradients_back_towards_their_range() {
+        // 4 cells of 0.5 from -1: edges -1, -0.5, 0, 0.5, 1; centres -0.75 .. 0.75.
+        let c = Cells::Uniform {
+            lo: -1.0,
+            width: 0.5,
+            count: 4,
+        };
+        for (z, v) in [
+            (-0.9, -0.75),
+            (-0.5, -0.25),
+            (0.49, 0.25),
+            (0.99, 0.75),
+            (7.0, 0.75),
+            (-7.0, -0.75),
+            (f32::NAN, -0.75),
+        ] {
+            assert_eq!(c.value(z), v, "z = {z}");
+        }
+        // Inside: always; below the range only a gradient that raises z (descent moves
+        // against it), above only one that lowers it.
+        assert!(c.passes(0.2, 1.0) && c.passes(0.2, -1.0));
+        assert!(c.passes(-3.0, -1.0) && !c.passes(-3.0, 1.0));
+        assert!(c.passes(3.0, 1.0) && !c.passes(3.0, -1.0));
+        assert!(!Cells::Fixed(0.3).passes(0.0, 1.0));
+        assert_eq!(Cells::Fixed(0.3).value(5.0), 0.3);
+        let t = Cells::Table {
+            edges: vec![-1.0, 1.0],
+            centroids: vec![-2.0, 0.0, 2.0],
+        };
+        let values: Vec<f32> = [-5.0, -1.0, 0.5, 1.0, 9.0].map(|z| t.value(z)).to_vec();
+        assert_eq!(values, [-2.0, 0.0, 0.0, 2.0, 2.0]);
     }
 }
