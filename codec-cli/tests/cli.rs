@@ -195,6 +195,10 @@ fn console_preset_ships_a_codec_that_fits_the_console() {
     ]);
     let said = String::from_utf8_lossy(&said.stdout);
     assert!(said.contains("fits The Things Stack's console"), "{said}");
+    assert!(
+        said.contains("ms per uplink in ChirpStack's engine"),
+        "a console-sized decoder is well inside ChirpStack's time: {said}"
+    );
     assert!(std::fs::metadata(&js).unwrap().len() <= 40_960);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -2874,5 +2878,69 @@ fn augmentation_axes_are_named_channels_in_triples_and_need_augment_on() {
         "ankle_horiz_fwd,ankle_vert,ankle_horiz_lateral",
     ]);
     assert_eq!(code, Some(0), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_split_in_time_tests_on_the_end_of_the_recording() {
+    // A recording whose last quarter is a rhythm its first three quarters never have:
+    // blocks spread over it let PCA learn both, a split in time tests on the new one
+    // (shipping the fit of the training part, before it).
+    let dir = temp_dir("time-split");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows = 64 * 80;
+    let mut csv = String::from("x\n");
+    for t in 0..rows {
+        let f = if t < rows * 3 / 4 { 3.1 } else { 11.7 };
+        let v = (2.0 * std::f64::consts::PI * f * t as f64 / 64.0).sin();
+        csv.push_str(&format!("{v:.5}\n"));
+    }
+    let data = dir.join("drift.csv");
+    std::fs::write(&data, csv).unwrap();
+    let train = |split: &str, json: bool| {
+        let out = dir.join(format!("{split}.aect"));
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--split",
+            split,
+            "--variant",
+            "linear",
+            "--payload-bytes",
+            "4",
+            "--no-refit",
+            "--quiet",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if json {
+            args.push("--json");
+        }
+        run_ok(&args).stdout
+    };
+    let json =
+        |split| -> serde_json::Value { serde_json::from_slice(&train(split, true)).unwrap() };
+    let (blocks, time) = (json("blocks"), json("time"));
+    assert_eq!(time["held_out"]["split"], "time", "{time}");
+    assert_eq!(blocks["held_out"]["split"], "blocks", "{blocks}");
+    // 80 windows' rows: training 0..70 % (less a window), validation to 85 %, test after.
+    let windows = &time["windows"];
+    assert_eq!(
+        windows["test"], 12,
+        "test windows of the last 15 %: {windows}"
+    );
+    let snr = |v: &serde_json::Value| v["test"]["snr_db"].as_f64().unwrap();
+    assert!(
+        snr(&time) + 10.0 < snr(&blocks),
+        "time {} dB vs blocks {} dB",
+        snr(&time),
+        snr(&blocks)
+    );
+    let text = String::from_utf8_lossy(&train("time", false)).into_owned();
+    assert!(
+        text.contains("tested on the end of each recording, later than anything the fit saw"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

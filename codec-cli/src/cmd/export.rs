@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use aecodec_core::Precision;
-use aecodec_trainer::export::lorawan::{self, CONSOLE_LIMIT};
+use aecodec_trainer::export::lorawan::{self, CHIRPSTACK_LIMIT_MS, CONSOLE_LIMIT};
 use aecodec_trainer::job::export::{ExportFormat, ExportPlan, LorawanPlan};
 use anyhow::{bail, Context};
 
@@ -161,6 +161,18 @@ fn run_lorawan(args: &Args) -> anyhow::Result<()> {
         "devices send payloads for this decoder: aecodec export {} --precision int8-full --encoder-only --receiver {precision} -o device.aem",
         args.model.display()
     );
+    let ms = size.chirpstack_ms();
+    let chirpstack = format!(
+        "about {ms:.0} ms per uplink in ChirpStack's engine (from its MACs, at the cost per MAC measured on the benchmark's machine, docs/benchmarks.md), whose interrupt stops a codec at {CHIRPSTACK_LIMIT_MS:.0} ms"
+    );
+    if ms <= CHIRPSTACK_LIMIT_MS / 2.0 {
+        outln!("{chirpstack}");
+    } else {
+        eprintln!(
+            "warning: {chirpstack}: a busy server will stop some uplinks; train a smaller decoder \
+             (`aecodec train --preset lorawan-console`, or --decoder-hidden)"
+        );
+    }
     if size.fits_console() {
         outln!(
             "fits The Things Stack's console ({} characters at most)",

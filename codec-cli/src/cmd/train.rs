@@ -184,8 +184,10 @@ pub struct Args {
     /// How recordings are dealt into training, validation and test parts. `recordings`:
     /// whole recordings, so that the codec is chosen (and tested) on devices, people or
     /// placements the fit never saw, then fit again on training and validation; `blocks`:
-    /// blocks of every recording; `auto`: whole recordings when there are 3 or more (2
-    /// with --test files; never with --validation files), else blocks.
+    /// blocks of every recording; `time`: each recording in time order, training first,
+    /// then validation, the test part last (is the codec right on later data?); `auto`:
+    /// whole recordings when there are 3 or more (2 with --test files; never with
+    /// --validation files), else blocks.
     #[arg(long, value_enum, default_value_t = SplitArg::Auto)]
     pub split: SplitArg,
     /// Training augmentation of the learned variants, standing for other devices: each
@@ -227,6 +229,8 @@ pub enum SplitArg {
     Blocks,
     /// Whole recordings.
     Recordings,
+    /// Each recording in time order: training, validation, then test.
+    Time,
 }
 
 /// Training presets.
@@ -345,6 +349,7 @@ impl Args {
                 SplitArg::Auto => SplitChoice::Auto,
                 SplitArg::Blocks => SplitChoice::Blocks,
                 SplitArg::Recordings => SplitChoice::Recordings,
+                SplitArg::Time => SplitChoice::Time,
             },
             levels: Levels::parse(&self.levels).map_err(|e| anyhow::anyhow!("--levels: {e}"))?,
             output: self.output.clone(),

@@ -17,7 +17,9 @@
 //! training samples.
 //!
 //! A user who keeps recordings apart gives whole files as validation or test data; the
-//! corresponding fraction of the other files is then 0.
+//! corresponding fraction of the other files is then 0. Two other deals
+//! ([`Deal`]) answer other questions: whole recordings (is the codec right on the next
+//! device?) and each recording split in time (is it right on next week's data?).
 
 use std::ops::Range;
 
@@ -63,10 +65,21 @@ pub struct SplitPlan {
     pub min_block: usize,
     /// Rows left out at the training side of each border with a held-out segment.
     pub guard: usize,
-    /// Deal whole recordings (devices, people, placements) instead of blocks: the
-    /// validation and test parts are recordings the fit never saw
-    /// ([`SplitPlan::recording_parts`]).
-    pub by_recording: bool,
+    /// What is dealt.
+    pub deal: Deal,
+}
+
+/// What a [`SplitPlan`] deals into the parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deal {
+    /// Blocks of every recording, spread over it (the module's description).
+    Blocks,
+    /// Whole recordings (devices, people, placements): the validation and test parts are
+    /// recordings the fit never saw ([`SplitPlan::recording_parts`]).
+    Recordings,
+    /// Each recording in time order: training first, then validation, the test part
+    /// last, so that both are judged on data later than any the fit saw.
+    Time,
 }
 
 /// Fewest recordings that can be dealt whole: one each for training, validation and
@@ -88,7 +101,7 @@ impl SplitPlan {
             blocks: DEFAULT_BLOCKS,
             min_block: 4 * window.max(1),
             guard: window,
-            by_recording: false,
+            deal: Deal::Blocks,
         }
     }
 
@@ -101,7 +114,7 @@ impl SplitPlan {
             blocks: DEFAULT_BLOCKS,
             min_block: 1,
             guard: 0,
-            by_recording: false,
+            deal: Deal::Blocks,
         }
     }
 
@@ -161,7 +174,10 @@ impl SplitPlan {
     /// of every recording once.
     pub fn segments(&self, lengths: &[usize]) -> Result<Vec<Segment>, Error> {
         self.check()?;
-        if self.by_recording {
+        if self.deal == Deal::Time {
+            return Ok(self.in_time(lengths));
+        }
+        if self.deal == Deal::Recordings {
             let parts = self.recording_parts(lengths.len())?;
             return Ok(lengths
                 .iter()
@@ -236,6 +252,38 @@ impl SplitPlan {
             }
         }
         Ok(segments)
+    }
+}
+
+impl SplitPlan {
+    /// [`Deal::Time`]'s segments: each recording's rows cut at the training fraction and
+    /// again before the test fraction, the guard left out at the training part's end.
+    fn in_time(&self, lengths: &[usize]) -> Vec<Segment> {
+        let mut segments = Vec::new();
+        for (recording, &n) in lengths.iter().enumerate() {
+            let at = |f: f64| ((f * n as f64).round() as usize).min(n);
+            let (a, b) = (at(1.0 - self.validation - self.test), at(1.0 - self.test));
+            let held = a < n;
+            let train_end = if held {
+                a.saturating_sub(self.guard)
+            } else {
+                a
+            };
+            for (rows, part) in [
+                (0..train_end, Part::Train),
+                (a..b, Part::Validation),
+                (b..n, Part::Test),
+            ] {
+                if !rows.is_empty() {
+                    segments.push(Segment {
+                        recording,
+                        rows,
+                        part,
+                    });
+                }
+            }
+        }
+        segments
     }
 }
 
@@ -405,9 +453,43 @@ mod tests {
     use crate::data::Window;
 
     #[test]
+    fn a_split_in_time_tests_on_the_end_of_every_recording() {
+        let plan = SplitPlan {
+            deal: Deal::Time,
+            ..SplitPlan::series(4)
+        };
+        let seg = |recording, rows, part| Segment {
+            recording,
+            rows,
+            part,
+        };
+        // 100 rows: training 0..70 less the 4-row guard, validation 70..85, test 85..100.
+        assert_eq!(
+            plan.segments(&[100, 0, 20]).unwrap(),
+            [
+                seg(0, 0..66, Part::Train),
+                seg(0, 70..85, Part::Validation),
+                seg(0, 85..100, Part::Test),
+                seg(2, 0..10, Part::Train),
+                seg(2, 14..17, Part::Validation),
+                seg(2, 17..20, Part::Test),
+            ]
+        );
+        // Whole test files leave the end of each recording to validation.
+        let no_test = SplitPlan { test: 0.0, ..plan };
+        assert_eq!(
+            no_test.segments(&[100]).unwrap(),
+            [
+                seg(0, 0..81, Part::Train),
+                seg(0, 85..100, Part::Validation)
+            ]
+        );
+    }
+
+    #[test]
     fn whole_recordings_go_to_one_part_each_and_every_part_gets_one() {
         let by = SplitPlan {
-            by_recording: true,
+            deal: Deal::Recordings,
             ..SplitPlan::series(4)
         };
         use Part::{Test as X, Train as T, Validation as V};
@@ -437,7 +519,7 @@ mod tests {
 
     fn plan(guard: usize) -> SplitPlan {
         SplitPlan {
-            by_recording: false,
+            deal: Deal::Blocks,
             validation: 0.15,
             test: 0.15,
             blocks: 20,

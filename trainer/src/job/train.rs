@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use aecodec_core::{PayloadHeader, Precision};
 
-use crate::data::split::{Cut, Part, Split, SplitPlan, MIN_RECORDINGS};
+use crate::data::split::{Cut, Deal, Part, Split, SplitPlan, MIN_RECORDINGS};
 use crate::data::windows::{sample, WindowSet, HELD_OUT_SAMPLE};
 use crate::data::{read_recordings, CsvOptions, Table, Window};
 use crate::export::lorawan::{
@@ -64,17 +64,22 @@ pub enum SplitChoice {
     /// Whole recordings: validation and test on devices, people or placements the fit
     /// never saw.
     Recordings,
+    /// Each recording in time order: validation after the training part, the test part
+    /// at the end ([`Deal::Time`]).
+    Time,
 }
 
 /// Which windows the choice and the test figures were measured on: for each of the
 /// validation and test parts, the whole recordings it holds (names), or `None` for
-/// blocks of the recordings the fit saw.
+/// parts of the recordings the fit saw (blocks of them, or their ends in time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldOut {
-    /// The validation part's recordings, or `None` for blocks.
+    /// The validation part's recordings, or `None` for parts of the training ones.
     pub validation: Option<Vec<String>>,
-    /// The test part's recordings, or `None` for blocks.
+    /// The test part's recordings, or `None` for parts of the training ones.
     pub test: Option<Vec<String>>,
+    /// How the recordings the fit saw were dealt.
+    pub deal: Deal,
 }
 
 /// The convolutional front end of the learned variants.
@@ -398,6 +403,23 @@ impl TrainPlan {
     }
 }
 
+/// What a part cut from the recordings the fit saw is, in the summary's words.
+fn seen_part(deal: Deal) -> &'static str {
+    match deal {
+        Deal::Time => "a stretch after the training part of each of the recordings",
+        Deal::Blocks | Deal::Recordings => "blocks of the recordings",
+    }
+}
+
+/// The `--split` name of `deal`, as `train --json` reports it.
+fn deal_name(deal: Deal) -> &'static str {
+    match deal {
+        Deal::Blocks => "blocks",
+        Deal::Recordings => "recordings",
+        Deal::Time => "time",
+    }
+}
+
 /// Most shards (threads) of a minibatch `train` takes.
 pub const MAX_THREADS: usize = 256;
 
@@ -418,15 +440,14 @@ fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<(Split<'a>, HeldOu
     };
     // Whole test files leave the recordings to deal one part fewer.
     let needed = MIN_RECORDINGS - usize::from(!rec.test.is_empty());
-    let by_recording = match plan.split {
-        SplitChoice::Auto => rec.validation.is_empty() && data.len() >= needed,
-        SplitChoice::Blocks => false,
-        SplitChoice::Recordings => true,
+    let deal = match plan.split {
+        SplitChoice::Auto if rec.validation.is_empty() && data.len() >= needed => Deal::Recordings,
+        SplitChoice::Auto | SplitChoice::Blocks => Deal::Blocks,
+        SplitChoice::Recordings => Deal::Recordings,
+        SplitChoice::Time => Deal::Time,
     };
-    let split_plan = SplitPlan {
-        by_recording,
-        ..split_plan
-    };
+    let by_recording = deal == Deal::Recordings;
+    let split_plan = SplitPlan { deal, ..split_plan };
     let split = Split::new(data, &rec.validation, &rec.test, split_plan, cut)?;
     let names = |part: Part| -> Vec<String> {
         split
@@ -442,6 +463,7 @@ fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<(Split<'a>, HeldOu
     let held_out = HeldOut {
         validation: whole(&rec.validation, Part::Validation),
         test: whole(&rec.test, Part::Test),
+        deal,
     };
     let names = || {
         data.iter()
@@ -767,6 +789,25 @@ pub struct TestFigures {
     pub baselines: Vec<(&'static str, Distortion)>,
 }
 
+impl TestFigures {
+    /// A warning when the model was chosen through a refining encoder (`refine` passes)
+    /// and what an encoder-only device sends (the plain encoder) is more than 0.1 dB below
+    /// a classical codec on the test part: such a device is better served by a model
+    /// chosen through the plain encoder.
+    pub fn device_note(&self, refine: u8) -> Option<String> {
+        let (name, best) = self
+            .baselines
+            .iter()
+            .max_by(|a, b| a.1.snr_db.total_cmp(&b.1.snr_db))?;
+        (refine > 0 && self.device.snr_db < best.snr_db - 0.1).then(|| {
+            format!(
+                "an encoder-only device (plain encoder) sends {:.2} dB here, below {name}'s {:.2} dB: for devices that do not refine, train with --refine 0, so that the choice is made through the plain encoder",
+                self.device.snr_db, best.snr_db
+            )
+        })
+    }
+}
+
 /// The windows a shipped model was fit, calibrated and measured on.
 struct Measured<'a> {
     fit_windows: &'a WindowSet<'a>,
@@ -905,7 +946,11 @@ impl Trained {
             "windows": {"train": train, "validation": validation, "test": test,
                         "validation_measured": val_measured, "test_measured": test_measured},
             "recordings": tr.recordings,
-            "held_out": {"validation": tr.held_out.validation, "test": tr.held_out.test},
+            "held_out": {
+                "validation": tr.held_out.validation,
+                "test": tr.held_out.test,
+                "split": deal_name(tr.held_out.deal),
+            },
             "levels": {"coded": file.model.level.is_some(), "why_not": self.levels_missing(plan)},
             "signal": {"channels": sg.channels, "names": sg.names,
                        "sample_rate_hz": sg.sample_rate_hz.map(json_f32), "rows": sg.rows},
@@ -969,6 +1014,9 @@ impl Trained {
                 )
             }
         );
+        if let Some(note) = t.device_note(plan.refine) {
+            let _ = writeln!(s, "  {note}");
+        }
         let [train, validation, test] = tr.windows;
         let [val_measured, test_measured] = tr.measured;
         let fit_on = if file.refit {
@@ -991,13 +1039,14 @@ impl Trained {
         let _ = writeln!(
             s,
             "  {}; {}",
-            match &tr.held_out.validation {
-                Some(names) => format!("chosen on whole recordings the fit did not see: {}", names.join(", ")),
-                None => "chosen on blocks of the recordings the fit saw: nothing was validated across devices, people or placements (give 3 or more recordings (2 with --test), a --group-column, or whole files with --validation)".into(),
+            match (&tr.held_out.validation, tr.held_out.deal) {
+                (Some(names), _) => format!("chosen on whole recordings the fit did not see: {}", names.join(", ")),
+                (None, deal) => format!("chosen on {} the fit saw: nothing was validated across devices, people or placements (give 3 or more recordings (2 with --test), a --group-column, or whole files with --validation)", seen_part(deal)),
             },
-            match &tr.held_out.test {
-                Some(names) => format!("tested on whole recordings: {}", names.join(", ")),
-                None => "tested on blocks of the recordings the fit saw".into(),
+            match (&tr.held_out.test, tr.held_out.deal) {
+                (Some(names), _) => format!("tested on whole recordings: {}", names.join(", ")),
+                (None, Deal::Time) => "tested on the end of each recording, later than anything the fit saw".into(),
+                (None, deal) => format!("tested on {} the fit saw", seen_part(deal)),
             }
         );
         let levels = match (&file.model.level, self.levels_missing(plan)) {
@@ -1131,6 +1180,51 @@ pub fn run(plan: &TrainPlan, events: &mut dyn FnMut(TrainEvent)) -> Result<Train
 
 #[cfg(test)]
 mod tests {
+    use super::TestFigures;
+    use crate::report::metrics::Distortion;
+
+    #[test]
+    fn a_device_below_a_classical_codec_is_told_to_train_through_the_plain_encoder() {
+        let d = |snr_db| Distortion {
+            rmse: 1.0,
+            snr_db,
+            prd_percent: 1.0,
+        };
+        let figures = |device| TestFigures {
+            f32: d(10.0),
+            int8_full: d(10.0),
+            device: d(device),
+            device_int8_weights: d(device),
+            device_int8_full: d(device),
+            plain: d(device),
+            baselines: vec![("linear", d(9.0)), ("dct", d(8.5))],
+        };
+        let note = figures(8.8)
+            .device_note(4)
+            .expect("8.8 dB is below linear's 9.0");
+        assert!(
+            note.contains("8.80 dB")
+                && note.contains("linear's 9.00 dB")
+                && note.contains("--refine 0"),
+            "{note}"
+        );
+        assert_eq!(figures(8.95).device_note(4), None, "within 0.1 dB");
+        assert_eq!(
+            figures(8.8).device_note(0),
+            None,
+            "chosen through the plain encoder"
+        );
+        let labelled = TestFigures {
+            baselines: Vec::new(),
+            ..figures(1.0)
+        };
+        assert_eq!(
+            labelled.device_note(4),
+            None,
+            "no classical codec to compare"
+        );
+    }
+
     #[test]
     fn measured_rates_keep_four_digits() {
         assert_eq!(super::four_digits(64.000_22), 64.0);

@@ -22,6 +22,17 @@ use crate::error::Error;
 /// Characters The Things Stack's console takes for a payload formatter.
 pub const CONSOLE_LIMIT: usize = 40_960;
 
+/// Milliseconds ChirpStack lets a payload codec run before its interrupt stops it.
+pub const CHIRPSTACK_LIMIT_MS: f64 = 100.0;
+
+/// ChirpStack's time per uplink of a float-path (int8-weights or f32) codec against its
+/// decoder's multiply-accumulates: the line through the two codecs
+/// `scripts/bench-lorawan.sh` measured in ChirpStack's engine as an ES module (2026-12-07,
+/// 2 × AMD EPYC, median; docs/benchmarks.md): 8.67 ms at 14,016 MACs (the console
+/// preset's), 98.96 ms at 339,968 (the demo's), as (ms, ms per MAC). Another machine
+/// scales both; a full-int8 decoder takes about a fifth less per MAC.
+const CHIRPSTACK_COST: (f64, f64) = (4.79, 2.77e-4);
+
 /// The precision of the decoder a codec carries unless told otherwise: int8 weights with
 /// per-output f32 scales and f32 arithmetic, whose windows stay close to the f32
 /// model's where the full-int8 decoder's fall behind.
@@ -123,6 +134,12 @@ impl SizeReport {
     /// Whether The Things Stack's console takes the file.
     pub fn fits_console(&self) -> bool {
         self.chars <= CONSOLE_LIMIT
+    }
+
+    /// ChirpStack's time per uplink, estimated from the decoder's MACs (the benchmark
+    /// machine's [`CHIRPSTACK_COST`]), in ms.
+    pub fn chirpstack_ms(&self) -> f64 {
+        CHIRPSTACK_COST.0 + CHIRPSTACK_COST.1 * self.decoder_macs as f64
     }
 }
 
@@ -713,6 +730,20 @@ fn yaml_f32(v: f32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chirpstack_estimate_passes_through_the_two_measured_codecs() {
+        let at = |decoder_macs| {
+            SizeReport {
+                chars: 0,
+                model_chars: 0,
+                decoder_macs,
+            }
+            .chirpstack_ms()
+        };
+        assert!((at(14_016) - 8.67).abs() < 0.05, "{}", at(14_016));
+        assert!((at(339_968) - 98.96).abs() < 0.05, "{}", at(339_968));
+    }
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
