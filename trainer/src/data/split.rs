@@ -253,9 +253,7 @@ impl SplitPlan {
         }
         Ok(segments)
     }
-}
 
-impl SplitPlan {
     /// [`Deal::Time`]'s segments: each recording's rows cut at the training fraction and
     /// again before the test fraction, the guard left out at the training part's end.
     fn in_time(&self, lengths: &[usize]) -> Vec<Segment> {

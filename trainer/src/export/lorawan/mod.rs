@@ -30,7 +30,7 @@ pub const CHIRPSTACK_LIMIT_MS: f64 = 100.0;
 /// `scripts/bench-lorawan.sh` measured in ChirpStack's engine as an ES module (2026-12-07,
 /// 2 × AMD EPYC, median; docs/benchmarks.md): 8.67 ms at 14,016 MACs (the console
 /// preset's), 98.96 ms at 339,968 (the demo's), as (ms, ms per MAC). Another machine
-/// scales both; a full-int8 decoder takes about a fifth less per MAC.
+/// scales both; a full-int8 decoder takes about a quarter less per MAC (76 ms at the demo's).
 const CHIRPSTACK_COST: (f64, f64) = (4.79, 2.77e-4);
 
 /// The precision of the decoder a codec carries unless told otherwise: int8 weights with
