@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use aecodec_trainer::report::plot::{bars, image_grid, rate_distortion, series_colour, signals};
+use aecodec_trainer::report::plot::{
+    bars, image_grid, quality_vs_airtime, rate_distortion, series_colour, signals,
+};
 use aecodec_trainer::Error;
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
@@ -291,7 +293,17 @@ fn non_finite_or_empty_input_is_an_error_and_writes_nothing() {
 
     let mut nan = rd_series();
     nan[1].1[2].1 = f64::NAN;
-    assert_invalid(rate_distortion(&path, "t", &nan), "series `dct` point 2");
+    assert_invalid(
+        rate_distortion(&path, "t", &nan),
+        "rate_distortion plot: series `dct` point 2",
+    );
+    // Airtimes are drawn on a log scale: 0 ms has no place there, and the message names
+    // this plot.
+    let zero = vec![("SF7".to_string(), vec![(0.0, 5.0), (40.0, 8.0)])];
+    assert_invalid(
+        quality_vs_airtime(&path, "t", &zero),
+        "quality_vs_airtime plot: series `SF7` point 0",
+    );
     let mut empty = rd_series();
     empty[0].1.clear();
     assert_invalid(rate_distortion(&path, "t", &empty), "no points");

@@ -78,7 +78,8 @@ pub fn rate_distortion(
 ) -> Result<(), Error> {
     // Curves rise to the upper right; the lower right corner is the one they leave free.
     let legend = SeriesLabelPosition::LowerRight;
-    snr_lines(path, title, "payload (bytes)", None, legend, series)
+    let what = "rate_distortion plot";
+    snr_lines(what, path, title, "payload (bytes)", None, legend, series)
 }
 
 /// Plots time on air against SNR, one line with markers per series (e.g. one per
@@ -110,6 +111,7 @@ pub fn quality_vs_airtime(
     // apart (SF7, SF9, SF12): the bottom between the slower two stays free.
     let legend = SeriesLabelPosition::LowerMiddle;
     snr_lines(
+        "quality_vs_airtime plot",
         path,
         title,
         "time on air (ms, log scale)",
@@ -120,8 +122,9 @@ pub fn quality_vs_airtime(
 }
 
 /// Lines of SNR against `x_desc`, x labels by `x_label` (default: numbers); see
-/// [`rate_distortion`].
+/// [`rate_distortion`]. Errors name the plot by `what`.
 fn snr_lines(
+    what: &str,
     path: &Path,
     title: &str,
     x_desc: &str,
@@ -129,13 +132,12 @@ fn snr_lines(
     legend: SeriesLabelPosition,
     series: &[(String, Vec<(f64, f64)>)],
 ) -> Result<(), Error> {
-    const WHAT: &str = "rate_distortion plot";
     if series.is_empty() {
-        return Err(invalid(WHAT, "no series to draw"));
+        return Err(invalid(what, "no series to draw"));
     }
     for (name, points) in series {
         if points.is_empty() {
-            return Err(invalid(WHAT, format!("series `{name}` has no points")));
+            return Err(invalid(what, format!("series `{name}` has no points")));
         }
         if let Some((i, (x, y))) = points
             .iter()
@@ -143,20 +145,20 @@ fn snr_lines(
             .find(|(_, (x, y))| !x.is_finite() || !y.is_finite())
         {
             return Err(invalid(
-                WHAT,
+                what,
                 format!("series `{name}` point {i} is not finite: ({x}, {y} dB)"),
             ));
         }
     }
     let all = || series.iter().flat_map(|(_, p)| p.iter());
-    let x_range = padded(WHAT, all().map(|p| p.0))?;
-    let y_range = padded(WHAT, all().map(|p| p.1))?;
+    let x_range = padded(what, all().map(|p| p.0))?;
+    let y_range = padded(what, all().map(|p| p.1))?;
     let numbers = tick_formatter(&x_range);
     let x_ticks = x_label.unwrap_or(&numbers);
     let y_ticks = tick_formatter(&y_range);
 
-    let mut canvas = Canvas::new(WHAT, 900, 600)?;
-    canvas.draw(WHAT, path, |root| {
+    let mut canvas = Canvas::new(what, 900, 600)?;
+    canvas.draw(what, path, |root| {
         let area = with_title(root, title)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
@@ -199,7 +201,7 @@ fn snr_lines(
             .draw()?;
         Ok(())
     })?;
-    canvas.save(WHAT, path)
+    canvas.save(what, path)
 }
 
 /// Plots decoded windows over the original, one subplot per channel stacked vertically.
