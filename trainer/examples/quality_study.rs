@@ -313,6 +313,8 @@ fn main() {
             seed: get("seed", "1").parse().unwrap(),
             threads: NonZeroUsize::MIN,
             weight_average: get("ema", "0").parse().unwrap(),
+            // The study's runs predate the encoder's tuning: off unless asked (`tune=0.1`).
+            encoder_tuning: get("tune", "0").parse().unwrap(),
             conv: args.get("conv").map(|c| {
                 let v = list(c.clone());
                 ConvShape {

@@ -377,6 +377,8 @@ fn show_progress(bar: &indicatif::ProgressBar, p: Progress) {
     if p.step == 1 || p.step <= bar.position() as usize {
         bar.reset();
     }
+    // The encoder's tuning adds steps after --steps: the run's length is the report's.
+    bar.set_length(p.steps as u64);
     bar.set_position(p.step as u64);
     bar.set_message(match p.val_mse {
         Some(v) => format!("loss {:.4} val mse {:.4}", p.loss, v),

@@ -11,6 +11,7 @@ use crate::data::split::{Cut, Split, SplitPlan};
 use crate::data::windows::HELD_OUT_SAMPLE;
 use crate::data::{read_csv, CsvOptions, Window};
 use crate::export::{export_blob, round_trip};
+use crate::learned::train::TrainConfig;
 use crate::report::plot;
 use crate::Error;
 
@@ -114,13 +115,18 @@ pub fn run(plan: &EvalPlan, log: &mut dyn FnMut(String)) -> Result<Eval, Error> 
     let inputs = plan.window * channels;
     let mut md = format!(
         "# aecodec rate–distortion report\n\nData: `{}`, columns {}, windows of {} samples; 15 % validation and 15 % test in blocks spread over the recording; \
-         {} test windows ({} measured, evenly spread). Learned codecs trained {} steps.\n\n",
+         {} test windows ({} measured, evenly spread). Learned codecs trained {} steps, then {} more tuning the encoder.\n\n",
         plan.data.display(),
         table.columns.join(", "),
         plan.window,
         test.len(),
         test.len().min(HELD_OUT_SAMPLE),
-        plan.steps
+        plan.steps,
+        TrainConfig {
+            steps: plan.steps,
+            ..TrainConfig::default()
+        }
+        .tuning_steps()
     );
     md.push_str(&rd_markdown(&rd, inputs));
     md.push_str("\n![rate-distortion](rate-distortion.png)\n\n![quality against airtime](quality-airtime.png)\n\n![signals](signals.png)\n");

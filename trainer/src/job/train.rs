@@ -790,16 +790,18 @@ pub struct TestFigures {
 }
 
 impl TestFigures {
-    /// A warning when the model was chosen through a refining encoder (`refine` passes)
-    /// and what an encoder-only device sends (the plain encoder) is more than 0.1 dB below
-    /// a classical codec on the test part: such a device is better served by a model
-    /// chosen through the plain encoder.
-    pub fn device_note(&self, refine: u8) -> Option<String> {
+    /// A warning when `auto` chose a learned codec (`chose_learned`) through a refining
+    /// encoder (`refine` passes) and what an encoder-only device sends (the plain encoder)
+    /// is more than 0.1 dB below a classical codec on the test part (whose rounding
+    /// refinement does not change): such a device is better served by the choice made
+    /// through the plain encoder.
+    pub fn device_note(&self, refine: u8, chose_learned: bool) -> Option<String> {
         let (name, best) = self
             .baselines
             .iter()
             .max_by(|a, b| a.1.snr_db.total_cmp(&b.1.snr_db))?;
-        (refine > 0 && self.device.snr_db < best.snr_db - 0.1).then(|| {
+        let below = self.device.snr_db < best.snr_db - 0.1;
+        (chose_learned && refine > 0 && below).then(|| {
             format!(
                 "an encoder-only device (plain encoder) sends {:.2} dB here, below {name}'s {:.2} dB: for devices that do not refine, train with --refine 0, so that the choice is made through the plain encoder",
                 self.device.snr_db, best.snr_db
@@ -1014,7 +1016,11 @@ impl Trained {
                 )
             }
         );
-        if let Some(note) = t.device_note(plan.refine) {
+        let chose_learned = plan.variant == VariantChoice::Auto
+            && !CodecKind::CLASSICAL
+                .iter()
+                .any(|k| k.name() == file.variant.as_str());
+        if let Some(note) = t.device_note(plan.refine, chose_learned) {
             let _ = writeln!(s, "  {note}");
         }
         let [train, validation, test] = tr.windows;
@@ -1200,7 +1206,7 @@ mod tests {
             baselines: vec![("linear", d(9.0)), ("dct", d(8.5))],
         };
         let note = figures(8.8)
-            .device_note(4)
+            .device_note(4, true)
             .expect("8.8 dB is below linear's 9.0");
         assert!(
             note.contains("8.80 dB")
@@ -1208,18 +1214,23 @@ mod tests {
                 && note.contains("--refine 0"),
             "{note}"
         );
-        assert_eq!(figures(8.95).device_note(4), None, "within 0.1 dB");
+        assert_eq!(figures(8.95).device_note(4, true), None, "within 0.1 dB");
         assert_eq!(
-            figures(8.8).device_note(0),
+            figures(8.8).device_note(0, true),
             None,
             "chosen through the plain encoder"
+        );
+        assert_eq!(
+            figures(8.8).device_note(4, false),
+            None,
+            "a classical codec, or a variant asked for: --refine 0 would choose the same"
         );
         let labelled = TestFigures {
             baselines: Vec::new(),
             ..figures(1.0)
         };
         assert_eq!(
-            labelled.device_note(4),
+            labelled.device_note(4, true),
             None,
             "no classical codec to compare"
         );

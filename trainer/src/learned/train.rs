@@ -64,7 +64,8 @@ pub struct TrainConfig {
     /// through the rounding of the quantizer calibrated at their start ([`Qat::Hard`]), so
     /// that what a device without a decoder sends (the plain encoder) picks the cells the
     /// decoder wants. The tuned encoder is kept if its plain codes decode the validation
-    /// windows better (or there are none). 0 = off.
+    /// windows better (or there are none; a refit on training and validation windows
+    /// judges on windows it saw). 0 = off.
     pub encoder_tuning: f64,
     /// Seed of every random choice (initialization, batches, noise).
     pub seed: u64,
@@ -132,6 +133,13 @@ impl Default for TrainConfig {
             levels: None,
             augment: None,
         }
+    }
+}
+
+impl TrainConfig {
+    /// Steps that tune the encoder after the `steps` ([`TrainConfig::encoder_tuning`]).
+    pub fn tuning_steps(&self) -> usize {
+        (self.encoder_tuning * self.steps as f64) as usize
     }
 }
 
@@ -578,11 +586,12 @@ pub fn train<W: WindowSource + ?Sized>(
     let mut shards = DataParallel::new(cfg.threads);
     // `tuned` steps after the `main` ones train the encoder through the final quantizer.
     let main = cfg.steps;
-    let tuned = (cfg.encoder_tuning * main as f64) as usize;
+    let tuned = cfg.tuning_steps();
     let total = main + tuned;
     let qat_start = ((1.0 - cfg.qat_fraction) * main as f64) as usize;
     let batch = cfg.batch.min(rows as usize).max(1);
-    let mut draws = Draws::new(rows, batch, total);
+    // Drawn as for the main steps alone, so that those are the run without tuning.
+    let mut draws = Draws::new(rows, batch, main);
     let report_every = (total / 50).max(1);
     let (mut acc, mut acc_n) = (0.0f64, 0usize);
     let mut history = Vec::new();

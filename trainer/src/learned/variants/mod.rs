@@ -714,7 +714,7 @@ impl Net {
         self.dec.zero_grad();
     }
 
-    /// One optimizer step on both halves.
+    /// One optimizer step on both halves (the encoder alone in [`Qat::Hard`]).
     pub fn step(&mut self, opt: &Adam) {
         self.enc.step(opt);
         if self.learns_decoder() {
