@@ -82,6 +82,17 @@ pub enum Deal {
     Time,
 }
 
+impl Deal {
+    /// Lower-case name, as the CLI's `--split` and `train --json` say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Deal::Blocks => "blocks",
+            Deal::Recordings => "recordings",
+            Deal::Time => "time",
+        }
+    }
+}
+
 /// Fewest recordings that can be dealt whole: one each for training, validation and
 /// test.
 pub const MIN_RECORDINGS: usize = 3;

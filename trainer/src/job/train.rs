@@ -411,15 +411,6 @@ fn seen_part(deal: Deal) -> &'static str {
     }
 }
 
-/// The `--split` name of `deal`, as `train --json` reports it.
-fn deal_name(deal: Deal) -> &'static str {
-    match deal {
-        Deal::Blocks => "blocks",
-        Deal::Recordings => "recordings",
-        Deal::Time => "time",
-    }
-}
-
 /// Most shards (threads) of a minibatch `train` takes.
 pub const MAX_THREADS: usize = 256;
 
@@ -789,6 +780,14 @@ pub struct TestFigures {
     pub baselines: Vec<(&'static str, Distortion)>,
 }
 
+/// The windows a shipped model was fit, calibrated and measured on.
+struct Measured<'a> {
+    fit_windows: &'a WindowSet<'a>,
+    calibration: &'a [Window],
+    val: &'a [Window],
+    test: &'a [Window],
+}
+
 impl TestFigures {
     /// A warning when `auto` chose a learned codec (`chose_learned`) through a refining
     /// encoder (`refine` passes) and what an encoder-only device sends (the plain encoder)
@@ -808,17 +807,7 @@ impl TestFigures {
             )
         })
     }
-}
 
-/// The windows a shipped model was fit, calibrated and measured on.
-struct Measured<'a> {
-    fit_windows: &'a WindowSet<'a>,
-    calibration: &'a [Window],
-    val: &'a [Window],
-    test: &'a [Window],
-}
-
-impl TestFigures {
     fn measure(
         plan: &TrainPlan,
         fit_plan: &Fit,
@@ -951,7 +940,7 @@ impl Trained {
             "held_out": {
                 "validation": tr.held_out.validation,
                 "test": tr.held_out.test,
-                "split": deal_name(tr.held_out.deal),
+                "split": tr.held_out.deal.name(),
             },
             "levels": {"coded": file.model.level.is_some(), "why_not": self.levels_missing(plan)},
             "signal": {"channels": sg.channels, "names": sg.names,

@@ -468,15 +468,11 @@ fn hard_cells(q: &FloatQuantizer) -> Vec<Cells> {
             .mode_bits(0)
             .iter()
             .zip(mean.iter().zip(lo.iter().zip(hi)))
-            .map(|(&b, (&m, (&l, &h)))| {
-                if b == 0 {
-                    return Cells::Fixed(m);
-                }
-                let count = 1u32 << b;
-                Cells::Uniform {
-                    lo: l,
-                    width: (h - l) / count as f32,
-                    count,
+            .map(|(&bits, (&m, (&lo, &hi)))| {
+                if bits == 0 {
+                    Cells::Fixed(m)
+                } else {
+                    Cells::Uniform { lo, hi, bits }
                 }
             })
             .collect(),
@@ -660,13 +656,15 @@ pub fn train<W: WindowSource + ?Sized>(
     if let Some(avg) = average {
         avg.apply(&mut net);
     }
-    net.qat = None;
+    let tuned_cells = match net.qat.take() {
+        Some(Qat::Hard(cells)) => Some(cells),
+        _ => None,
+    };
     let quantizer = match quantizer {
         Some(q) => {
             // The tuning is kept where the plain codes it teaches decode better on the
             // validation windows (not judged without them).
-            if let (Some(mut before), true) = (untuned, vdata.rows > 0) {
-                let cells = hard_cells(&q);
+            if let (Some(mut before), Some(cells), true) = (untuned, tuned_cells, vdata.rows > 0) {
                 let tuned_mse = plain_mse(&mut net, &vdata, &cells);
                 std::mem::swap(&mut net.enc, &mut before);
                 if plain_mse(&mut net, &vdata, &cells) > tuned_mse {

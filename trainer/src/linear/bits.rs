@@ -359,7 +359,7 @@ impl Allocation {
 
 /// The cell centre a mid-rise uniform quantizer with `2^bits` cells over `[lo, hi]`
 /// decodes `v` to (as the core computes it; see [`uniform_mse`]).
-fn dequantize(v: f64, lo: f64, hi: f64, bits: u8) -> f64 {
+pub(crate) fn dequantize(v: f64, lo: f64, hi: f64, bits: u8) -> f64 {
     let levels = f64::from(1u32 << bits);
     let step = (hi - lo) / levels;
     // The cell, floor((v - lo) / step) clamped to the cells: after the clamp the quotient

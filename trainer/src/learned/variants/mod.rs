@@ -25,6 +25,7 @@ use aecodec_core::Activation;
 use rand_core::RngCore;
 
 use crate::learned::nn::{Adam, Dense, Mlp};
+use crate::linear::bits::dequantize;
 use crate::Rng;
 pub use dae::Corruption;
 
@@ -120,14 +121,14 @@ pub enum Qat {
 pub enum Cells {
     /// No bits: the dimension decodes to this value whatever the encoder says.
     Fixed(f32),
-    /// `count` cells of `width` from `lo`; values outside take the nearest end cell.
+    /// `2^bits` equal cells over `[lo, hi]`; values outside take the nearest end cell.
     Uniform {
         /// Lower edge of the first cell.
         lo: f32,
-        /// Width of one cell.
-        width: f32,
-        /// Cells (2^bits).
-        count: u32,
+        /// Upper edge of the last cell.
+        hi: f32,
+        /// Bits (1 or more).
+        bits: u8,
     },
     /// Cells between ascending `edges`, each decoding to its centroid (one more centroid
     /// than edges).
@@ -144,15 +145,9 @@ impl Cells {
     pub fn value(&self, z: f32) -> f32 {
         match self {
             Cells::Fixed(m) => *m,
-            Cells::Uniform { lo, width, count } => {
-                let t = ((z - lo) / width).floor();
-                // NaN and values below the first cell take cell 0, as the core's codes.
-                let cell = if t >= 0.0 {
-                    (t as u32).min(count.saturating_sub(1))
-                } else {
-                    0
-                };
-                lo + (cell as f32 + 0.5) * width
+            &Cells::Uniform { lo, hi, bits } => {
+                let v = dequantize(f64::from(z), f64::from(lo), f64::from(hi), bits);
+                v as f32
             }
             Cells::Table { edges, centroids } => {
                 let cell = edges.partition_point(|&e| e <= z);
@@ -172,10 +167,7 @@ impl Cells {
     pub fn passes(&self, z: f32, g: f32) -> bool {
         match self {
             Cells::Fixed(_) => false,
-            Cells::Uniform { lo, width, count } => {
-                let hi = lo + *count as f32 * width;
-                !((z < *lo && g > 0.0) || (z > hi && g < 0.0))
-            }
+            &Cells::Uniform { lo, hi, .. } => !((z < lo && g > 0.0) || (z > hi && g < 0.0)),
             Cells::Table { .. } => true,
         }
     }
@@ -732,8 +724,8 @@ mod tests {
         // 4 cells of 0.5 from -1: edges -1, -0.5, 0, 0.5, 1; centres -0.75 .. 0.75.
         let c = Cells::Uniform {
             lo: -1.0,
-            width: 0.5,
-            count: 4,
+            hi: 1.0,
+            bits: 2,
         };
         for (z, v) in [
             (-0.9, -0.75),
