@@ -357,21 +357,43 @@ impl Allocation {
     }
 }
 
-/// The cell centre a mid-rise uniform quantizer with `2^bits` cells over `[lo, hi]`
-/// decodes `v` to (as the core computes it; see [`uniform_mse`]).
-pub(crate) fn dequantize(v: f64, lo: f64, hi: f64, bits: u8) -> f64 {
+/// The cell of `v` in a mid-rise uniform quantizer with `2^bits` cells over `[lo, hi]`
+/// (as the core computes it; see [`uniform_mse`]): `floor((v - lo) / step)`, clamped to
+/// the cells. NaN (a NaN sample, or a zero-width range) gives cell 0.
+pub(crate) fn cell(v: f64, lo: f64, hi: f64, bits: u8) -> u32 {
     let levels = f64::from(1u32 << bits);
-    let step = (hi - lo) / levels;
-    // The cell, floor((v - lo) / step) clamped to the cells: after the clamp the quotient
-    // is non-negative, where truncation is the floor (and a cheap conversion where
-    // `floor` is a library call).
-    let c = ((v - lo) / step).clamp(0.0, levels - 1.0) as u32;
-    lo + (f64::from(c) + 0.5) * step
+    // After the clamp the quotient is non-negative, where truncation is the floor (and a
+    // cheap conversion where `floor` is a library call); NaN converts to 0.
+    ((v - lo) / ((hi - lo) / levels)).clamp(0.0, levels - 1.0) as u32
+}
+
+/// The centre of cell `code` of the quantizer of [`cell`].
+pub(crate) fn centre(code: u32, lo: f64, hi: f64, bits: u8) -> f64 {
+    let step = (hi - lo) / f64::from(1u32 << bits);
+    lo + (f64::from(code) + 0.5) * step
+}
+
+/// The cell centre a mid-rise uniform quantizer with `2^bits` cells over `[lo, hi]`
+/// decodes `v` to: [`centre`] of [`cell`].
+pub(crate) fn dequantize(v: f64, lo: f64, hi: f64, bits: u8) -> f64 {
+    centre(cell(v, lo, hi, bits), lo, hi, bits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantizer_decodes_to_the_cell_centre() {
+        let c = cell(0.3, 0.0, 1.0, 2);
+        assert_eq!(c, 1);
+        assert!((centre(c, 0.0, 1.0, 2) - 0.375).abs() < 1e-12);
+        assert_eq!(dequantize(0.3, 0.0, 1.0, 2), centre(1, 0.0, 1.0, 2));
+        assert_eq!(cell(5.0, 0.0, 1.0, 2), 3);
+        assert_eq!(cell(-5.0, 0.0, 1.0, 2), 0);
+        assert_eq!(cell(f64::NAN, 0.0, 1.0, 2), 0);
+        assert_eq!(cell(0.5, 1.0, 1.0, 2), 0);
+    }
 
     #[test]
     fn gives_more_bits_to_larger_variances() {

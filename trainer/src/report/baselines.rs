@@ -16,6 +16,7 @@ use aecodec_core::PayloadHeader;
 use crate::data::Window;
 use crate::float::code_budget;
 use crate::linear::allocate_reachable;
+use crate::linear::bits::{cell, centre};
 use crate::linear::dct::Dct;
 use crate::Error;
 
@@ -112,10 +113,7 @@ impl DctCodec {
             for (k, v) in y.into_iter().enumerate() {
                 let i = c * w + k;
                 if self.bits[i] > 0 {
-                    out.put(
-                        quantize(v, self.lo[i], self.hi[i], self.bits[i]),
-                        self.bits[i],
-                    );
+                    out.put(cell(v, self.lo[i], self.hi[i], self.bits[i]), self.bits[i]);
                 }
             }
         }
@@ -132,7 +130,7 @@ impl DctCodec {
             let y: Vec<f64> = (c * w..(c + 1) * w)
                 .map(|i| match self.bits[i] {
                     0 => self.mean[i],
-                    b => dequantize(input.take(b), self.lo[i], self.hi[i], b),
+                    b => centre(input.take(b), self.lo[i], self.hi[i], b),
                 })
                 .collect();
             for (t, v) in self.dct.inverse(&y).into_iter().enumerate() {
@@ -367,23 +365,6 @@ fn channel_of(window: &[f32], c: usize, channels: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Cell of `v` in a mid-rise uniform quantizer with `2^bits` cells over `[lo, hi]`,
-/// the quantizer whose error [`crate::linear::uniform_mse`] measured for the allocation.
-fn quantize(v: f64, lo: f64, hi: f64, bits: u8) -> u32 {
-    let levels = f64::from(1u32 << bits);
-    // NaN (a NaN sample, or a zero-width range) casts to cell 0: no panic, and the
-    // decoder's answer stays inside the range.
-    ((v - lo) / ((hi - lo) / levels))
-        .floor()
-        .clamp(0.0, levels - 1.0) as u32
-}
-
-/// Centre of cell `code` of the quantizer of [`quantize`].
-fn dequantize(code: u32, lo: f64, hi: f64, bits: u8) -> f64 {
-    let step = (hi - lo) / f64::from(1u32 << bits);
-    lo + (f64::from(code) + 0.5) * step
-}
-
 /// Linear interpolation of `values` at `positions` (strictly increasing, at least one)
 /// onto `0..len`, holding the first and last value beyond the ends.
 fn interpolate(positions: &[usize], values: &[f64], len: usize) -> Vec<f64> {
@@ -484,14 +465,5 @@ mod tests {
         let v = interpolate(&[1, 3], &[2.0, 6.0], 5);
         assert_eq!(v, vec![2.0, 2.0, 4.0, 6.0, 6.0]);
         assert_eq!(interpolate(&[2], &[7.0], 4), vec![7.0; 4]);
-    }
-
-    #[test]
-    fn quantizer_decodes_to_the_cell_centre() {
-        let c = quantize(0.3, 0.0, 1.0, 2);
-        assert_eq!(c, 1);
-        assert!((dequantize(c, 0.0, 1.0, 2) - 0.375).abs() < 1e-12);
-        assert_eq!(quantize(5.0, 0.0, 1.0, 2), 3);
-        assert_eq!(quantize(-5.0, 0.0, 1.0, 2), 0);
     }
 }
