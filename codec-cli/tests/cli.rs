@@ -2753,6 +2753,10 @@ fn several_people_are_validated_by_person_and_that_choice_is_shipped() {
         (1, 1)
     );
     assert_ne!(blocks["variant"], people["variant"], "{blocks}\n{people}");
+    // Every candidate also says what an encoder-only full-int8 device sends with it.
+    for c in people["validation"]["candidates"].as_array().unwrap() {
+        assert!(c["device_snr_db"].as_f64().unwrap().is_finite(), "{c}");
+    }
     // On the person the fit never saw, the codec the blocks chose scores below the one
     // shipped.
     let score = |name: &serde_json::Value| {

@@ -13,6 +13,13 @@
 //! pays one bit to follow windows unlike the validation ones (a regime the training part
 //! lacks), where a single basis chosen on validation can be the wrong one
 //! (docs/generalization.md).
+//!
+//! A learned codec is chosen through the encoder the job says the codec will run with
+//! (`refine` passes through the decoder), but a device without the decoder runs the plain
+//! full-int8 encoder. A learned candidate whose payloads from such a device decode the
+//! validation windows worse than the best classical codec's do is therefore left out
+//! ([`device_left_out`]): `auto` does not ship an encoder-only device a learned codec
+//! that sends less, on validation, than PCA, DCT or their switch would.
 
 use aecodec_core::Precision;
 
@@ -25,7 +32,7 @@ use crate::linear::{fit_dct_budget, fit_linear_budget, fit_switch_budget};
 use crate::report::metrics::{distortion, window_errors, Distortion};
 use crate::rng::Rng;
 use crate::store::KEEP_WINDOWS;
-use crate::{export_blob, round_trip, Error};
+use crate::{device_blob, export_blob, round_trip, send_receive, Error};
 
 /// Windows per block when the validation errors are resampled: validation windows
 /// overlap (the demo's start every 8 samples and span 64), so they are resampled in
@@ -148,6 +155,10 @@ pub struct Candidate {
     pub validation: Distortion,
     /// Squared error of each validation window, from the same decode as `validation`.
     pub window_errors: Vec<f64>,
+    /// Distortion on the validation windows as a device without the decoder sends them:
+    /// the full-int8 encoder, plain (no refinement), its payloads decoded by the f32 blob
+    /// (`train`'s device figure); `None` where no full-int8 blob could be made.
+    pub device: Option<Distortion>,
 }
 
 /// How far the best candidate on validation leads a simpler one.
@@ -206,12 +217,21 @@ pub struct Selection {
     /// When the switch was kept over a classical codec with a better validation SNR:
     /// that codec's lead over it (at most [`SWITCH_PREMIUM_DB`]).
     pub switch_kept: Option<Lead>,
+    /// The learned candidates left out because an encoder-only device would send less
+    /// with them than with the best classical codec ([`device_left_out`]).
+    pub device_left_out: Vec<usize>,
 }
 
 impl Selection {
     /// The winner.
     pub fn best(&self) -> &Candidate {
         &self.candidates[self.chosen]
+    }
+
+    /// The classical candidate whose encoder-only device codes the validation windows
+    /// best.
+    fn best_classical_device(&self) -> Option<(&Candidate, Distortion)> {
+        best_classical_device(&self.candidates).map(|(i, d)| (&self.candidates[i], d))
     }
 
     /// One sentence saying what was chosen and why.
@@ -241,6 +261,21 @@ impl Selection {
                 self.candidates[l.best].name, l.db
             ),
             None => rule,
+        };
+        let rule = match (self.device_left_out.as_slice(), self.best_classical_device()) {
+            ([], _) | (_, None) => rule,
+            (left, Some((c, d))) => format!(
+                "{rule}; left out, an encoder-only full-int8 device sending less with them than with {} ({:.2} dB): {}",
+                c.name,
+                d.snr_db,
+                left.iter()
+                    .map(|&i| match self.candidates[i].device {
+                        Some(d) => format!("{} {:.2} dB", self.candidates[i].name, d.snr_db),
+                        None => format!("{} (no full-int8 blob)", self.candidates[i].name),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         format!(
             "chose {}: {:.2} dB SNR on the validation windows (vs {}){rule}",
@@ -296,6 +331,20 @@ pub fn validate(
     refine: u8,
 ) -> Result<Distortion, Error> {
     Ok(measure(model, calibration, windows, channels, refine)?.0)
+}
+
+/// What a device without the decoder sends of `windows` with `model` ([`Candidate::device`]).
+fn measure_device(
+    model: &FloatModel,
+    calibration: &[Window],
+    windows: &[Window],
+    channels: usize,
+) -> Option<Distortion> {
+    let receiver = export_blob(model, Precision::F32, calibration).ok()?;
+    let int8 = export_blob(model, Precision::Int8Full, calibration).ok()?;
+    let encoder = device_blob(&int8, &receiver).ok()?;
+    let decoded = send_receive(&encoder, &receiver, windows, 0).ok()?;
+    Some(distortion(windows, &decoded, channels))
 }
 
 /// [`validate`], and the squared error of each window, from one pass through the core.
@@ -376,12 +425,14 @@ fn fit_candidates<W: WindowSource + ?Sized>(
     for &kind in kinds {
         let model = fit(kind, cfg, train_windows, val, channels, labels, progress)?;
         let (validation, window_errors) = measure(&model, &calibration, val, channels, cfg.refine)?;
+        let device = measure_device(&model, &calibration, val, channels);
         candidates.push(Candidate {
             name: kind.name().into(),
             kind,
             model,
             validation,
             window_errors,
+            device,
         });
     }
     Ok(candidates)
@@ -391,14 +442,42 @@ fn fit_candidates<W: WindowSource + ?Sized>(
 /// them, or learned ones as well): the one-standard-error rule, then the switch's
 /// preference.
 pub fn choose(candidates: Vec<Candidate>, seed: u64) -> Selection {
-    let (chosen, lead) = one_standard_error_rule(&candidates, seed);
+    let device_left_out = device_left_out(&candidates);
+    let eligible = |i: usize| !device_left_out.contains(&i);
+    let (chosen, lead) = one_standard_error_rule(&candidates, &eligible, seed);
     let (chosen, switch_kept) = prefer_switch(&candidates, chosen, seed);
     Selection {
         chosen,
         candidates,
         lead,
         switch_kept,
+        device_left_out,
     }
+}
+
+/// The classical candidate whose encoder-only device scores best on validation, and
+/// that score, if any.
+fn best_classical_device(candidates: &[Candidate]) -> Option<(usize, Distortion)> {
+    (0..candidates.len())
+        .filter(|&i| simplicity(candidates[i].kind) == 0)
+        .filter_map(|i| Some((i, candidates[i].device?)))
+        .max_by(|a, b| a.1.snr_db.total_cmp(&b.1.snr_db))
+}
+
+/// The learned candidates with which an encoder-only device (full-int8, plain encoder)
+/// codes the validation windows worse than with the best classical codec, or that have
+/// no full-int8 blob at all (see the module's documentation). None without classical
+/// candidates (labelled data).
+fn device_left_out(candidates: &[Candidate]) -> Vec<usize> {
+    let Some((_, floor)) = best_classical_device(candidates) else {
+        return Vec::new();
+    };
+    (0..candidates.len())
+        .filter(|&i| {
+            simplicity(candidates[i].kind) > 0
+                && candidates[i].device.is_none_or(|d| d.snr_db < floor.snr_db)
+        })
+        .collect()
 }
 
 /// Most validation SNR `auto` gives up for the PCA/DCT switch over a single basis, dB
@@ -429,11 +508,19 @@ fn prefer_switch(candidates: &[Candidate], chosen: usize, seed: u64) -> (usize, 
     }
 }
 
-/// The simplest candidate whose validation SNR is within one standard error of the
-/// best's (see the module's documentation), and the comparison that decided.
-fn one_standard_error_rule(candidates: &[Candidate], seed: u64) -> (usize, Option<Lead>) {
+/// Of the `eligible` candidates, the simplest whose validation SNR is within one
+/// standard error of the best's (see the module's documentation), and the comparison
+/// that decided.
+fn one_standard_error_rule(
+    candidates: &[Candidate],
+    eligible: &dyn Fn(usize) -> bool,
+    seed: u64,
+) -> (usize, Option<Lead>) {
     let snr = |i: usize| candidates[i].validation.snr_db;
-    let Some(best) = (0..candidates.len()).max_by(|&a, &b| snr(a).total_cmp(&snr(b))) else {
+    let Some(best) = (0..candidates.len())
+        .filter(|&i| eligible(i))
+        .max_by(|&a, &b| snr(a).total_cmp(&snr(b)))
+    else {
         return (0, None);
     };
     let best_rank = simplicity(candidates[best].kind);
@@ -441,7 +528,7 @@ fn one_standard_error_rule(candidates: &[Candidate], seed: u64) -> (usize, Optio
     for rank in 0..best_rank {
         // The best of this simpler rank.
         let Some(simpler) = (0..candidates.len())
-            .filter(|&i| simplicity(candidates[i].kind) == rank)
+            .filter(|&i| eligible(i) && simplicity(candidates[i].kind) == rank)
             .max_by(|&a, &b| snr(a).total_cmp(&snr(b)))
         else {
             continue;
@@ -506,6 +593,11 @@ mod tests {
             },
             // Errors in every window in the same ratio: a lead without noise.
             window_errors: vec![error; 64],
+            device: Some(Distortion {
+                rmse: error.sqrt(),
+                snr_db,
+                prd_percent: 0.0,
+            }),
         };
         let lead = |db: f64| {
             choose(
@@ -548,5 +640,60 @@ mod tests {
         assert!(lead(1.0, 0.4).is_clear());
         assert!(!lead(0.3, 0.4).is_clear());
         assert!(!lead(0.4, 0.4).is_clear());
+    }
+
+    #[test]
+    fn a_learned_codec_an_encoder_only_device_would_send_less_with_is_left_out() {
+        let windows: Vec<Window> = (0..64)
+            .map(|i| ((0..8).map(|t| ((i * 7 + t * 3) % 11) as f32).collect(), 0))
+            .collect();
+        let model = crate::linear::fit_linear_budget(&windows, 1, 4, Default::default()).unwrap();
+        let distortion = |snr_db: f64| Distortion {
+            rmse: 0.0,
+            snr_db,
+            prd_percent: 0.0,
+        };
+        // Validation SNR through the refining encoder and from the encoder-only device;
+        // errors in every window in the same ratio as the refined SNRs (a lead without
+        // noise).
+        let candidate = |kind: CodecKind, refined: f64, device: Option<f64>| Candidate {
+            name: kind.name().into(),
+            kind,
+            model: model.clone(),
+            validation: distortion(refined),
+            window_errors: vec![10f64.powf(-refined / 10.0); 64],
+            device: device.map(distortion),
+        };
+        let select = |ae_device: Option<f64>| {
+            choose(
+                vec![
+                    candidate(CodecKind::Linear, 10.0, Some(10.0)),
+                    candidate(CodecKind::Dct, 9.0, Some(9.0)),
+                    candidate(CodecKind::Switch, 9.5, None),
+                    candidate(CodecKind::Learned(Variant::dae(DAE_NOISE)), 11.0, Some(8.0)),
+                    candidate(CodecKind::Learned(Variant::Ae), 12.0, ae_device),
+                ],
+                1,
+            )
+        };
+        // ae leads through refinement and its device beats PCA's: kept.
+        let kept = select(Some(10.5));
+        assert_eq!(
+            (kept.best().name.as_str(), kept.device_left_out.clone()),
+            ("ae", vec![3])
+        );
+        assert!(kept.reason().contains("dae 8.00 dB"), "{}", kept.reason());
+        // Its device below PCA's, or without a full-int8 blob: both learned codecs are
+        // left out, PCA ships.
+        for (ae, said) in [(Some(9.9), "ae 9.90 dB"), (None, "ae (no full-int8 blob)")] {
+            let left = select(ae);
+            assert_eq!(left.best().kind, CodecKind::Linear);
+            assert_eq!(left.device_left_out, vec![3, 4]);
+            let reason = left.reason();
+            assert!(
+                reason.contains(&format!("than with linear (10.00 dB): dae 8.00 dB, {said}")),
+                "{reason}"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use aecodec_core::PayloadHeader;
+use aecodec_trainer::data::split::Deal;
 use aecodec_trainer::data::CsvOptions;
 use aecodec_trainer::job::train::{
     ConvChoice, Preset as PlanPreset, SplitChoice, TrainEvent, TrainPlan, VariantChoice,
@@ -17,7 +18,8 @@ use super::common::Columns;
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VariantArg {
     /// Fit linear, dct, switch, ae and dae; keep the simplest within one standard error
-    /// of the best on validation (cvae if labelled).
+    /// of the best on validation, leaving out a learned codec with which an encoder-only
+    /// full-int8 device scores below the best classical one (cvae if labelled).
     Auto,
     /// PCA/KLT linear codec with bit allocation.
     Linear,
@@ -146,7 +148,8 @@ pub struct Args {
     pub encoder_tuning: f64,
     /// Encoder refinement passes the codec will be run with (`aecodec encode --refine`):
     /// `auto` compares candidates, and the validation and test figures are measured, with
-    /// it. 0 = the plain encoder (what an encoder-only device blob sends).
+    /// it (a learned candidate must also beat the classical ones from an encoder-only
+    /// device). 0 = the plain encoder (what an encoder-only device blob sends).
     #[arg(long, default_value_t = aecodec_trainer::learned::train::DEFAULT_REFINE)]
     pub refine: u8,
     /// Threads (data-parallel shards of each minibatch). Part of the result: the same seed
@@ -347,9 +350,9 @@ impl Args {
             augment: self.augment()?,
             split: match self.split {
                 SplitArg::Auto => SplitChoice::Auto,
-                SplitArg::Blocks => SplitChoice::Blocks,
-                SplitArg::Recordings => SplitChoice::Recordings,
-                SplitArg::Time => SplitChoice::Time,
+                SplitArg::Blocks => SplitChoice::Given(Deal::Blocks),
+                SplitArg::Recordings => SplitChoice::Given(Deal::Recordings),
+                SplitArg::Time => SplitChoice::Given(Deal::Time),
             },
             levels: Levels::parse(&self.levels).map_err(|e| anyhow::anyhow!("--levels: {e}"))?,
             output: self.output.clone(),

@@ -55,18 +55,12 @@ pub enum VariantChoice {
 /// How the recordings are dealt into training, validation and test parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SplitChoice {
-    /// Whole recordings with [`MIN_RECORDINGS`] or more (2 or more with whole test files;
-    /// none with whole validation files), else blocks.
+    /// Whole recordings ([`Deal::Recordings`]) with [`MIN_RECORDINGS`] or more (2 or
+    /// more with whole test files; none with whole validation files), else blocks.
     #[default]
     Auto,
-    /// Blocks of every recording ([`crate::data::split`]).
-    Blocks,
-    /// Whole recordings: validation and test on devices, people or placements the fit
-    /// never saw.
-    Recordings,
-    /// Each recording in time order: validation after the training part, the test part
-    /// at the end ([`Deal::Time`]).
-    Time,
+    /// The deal given.
+    Given(Deal),
 }
 
 /// Which windows the choice and the test figures were measured on: for each of the
@@ -433,9 +427,8 @@ fn split<'a>(plan: &TrainPlan, rec: &'a Recordings) -> Result<(Split<'a>, HeldOu
     let needed = MIN_RECORDINGS - usize::from(!rec.test.is_empty());
     let deal = match plan.split {
         SplitChoice::Auto if rec.validation.is_empty() && data.len() >= needed => Deal::Recordings,
-        SplitChoice::Auto | SplitChoice::Blocks => Deal::Blocks,
-        SplitChoice::Recordings => Deal::Recordings,
-        SplitChoice::Time => Deal::Time,
+        SplitChoice::Auto => Deal::Blocks,
+        SplitChoice::Given(deal) => deal,
     };
     let by_recording = deal == Deal::Recordings;
     let split_plan = SplitPlan { deal, ..split_plan };
@@ -656,8 +649,9 @@ struct Choice {
     kind: CodecKind,
     model: FloatModel,
     reason: String,
-    /// Each candidate `auto` compared, with its validation SNR.
-    compared: Vec<(String, f64)>,
+    /// Each candidate `auto` compared, with its validation SNR through the job's encoder
+    /// and from an encoder-only full-int8 device.
+    compared: Vec<(String, f64, Option<f64>)>,
 }
 
 /// Filters of the convolution `--preset lorawan-console` takes where one fits the data
@@ -714,7 +708,13 @@ fn choose(
         let compared = sel
             .candidates
             .iter()
-            .map(|c| (c.name.clone(), c.validation.snr_db))
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.validation.snr_db,
+                    c.device.map(|d| d.snr_db),
+                )
+            })
             .collect();
         let mut reason = String::new();
         if plan.preset == Some(Preset::LorawanConsole) {
@@ -878,8 +878,9 @@ impl TestFigures {
 pub struct Trained {
     /// The trained-model file, as saved to [`TrainPlan::output`].
     pub file: TrainedFile,
-    /// Each candidate `auto` compared, with its validation SNR.
-    pub compared: Vec<(String, f64)>,
+    /// Each candidate `auto` compared, with its validation SNR through the job's encoder
+    /// and from an encoder-only full-int8 device.
+    pub compared: Vec<(String, f64, Option<f64>)>,
     /// Where the sample rate came from (empty, or a parenthesis to print after it).
     pub rate_from: String,
     /// Payload bytes of the shipped model.
@@ -915,7 +916,7 @@ impl Trained {
         let candidates: Vec<_> = tr
             .compared
             .iter()
-            .map(|(n, v)| serde_json::json!({"codec": n, "snr_db": v}))
+            .map(|(n, v, p)| serde_json::json!({"codec": n, "snr_db": v, "device_snr_db": p}))
             .collect();
         let baselines: Vec<_> = t
             .baselines
