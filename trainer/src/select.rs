@@ -330,33 +330,34 @@ pub fn validate(
     channels: usize,
     refine: u8,
 ) -> Result<Distortion, Error> {
-    Ok(measure(model, calibration, windows, channels, refine)?.0)
+    let blob = export_blob(model, Precision::F32, calibration)?;
+    Ok(measure(&blob, windows, channels, refine)?.0)
 }
 
-/// What a device without the decoder sends of `windows` with `model` ([`Candidate::device`]).
+/// What a device without the decoder sends of `windows` with `model`, decoded by its f32
+/// blob `receiver` ([`Candidate::device`]).
 fn measure_device(
     model: &FloatModel,
+    receiver: &[u8],
     calibration: &[Window],
     windows: &[Window],
     channels: usize,
 ) -> Option<Distortion> {
-    let receiver = export_blob(model, Precision::F32, calibration).ok()?;
     let int8 = export_blob(model, Precision::Int8Full, calibration).ok()?;
-    let encoder = device_blob(&int8, &receiver).ok()?;
-    let decoded = send_receive(&encoder, &receiver, windows, 0).ok()?;
+    let encoder = device_blob(&int8, receiver).ok()?;
+    let decoded = send_receive(&encoder, receiver, windows, 0).ok()?;
     Some(distortion(windows, &decoded, channels))
 }
 
-/// [`validate`], and the squared error of each window, from one pass through the core.
+/// [`validate`] of a model's f32 `blob`, and the squared error of each window, from one
+/// pass through the core.
 fn measure(
-    model: &FloatModel,
-    calibration: &[Window],
+    blob: &[u8],
     windows: &[Window],
     channels: usize,
     refine: u8,
 ) -> Result<(Distortion, Vec<f64>), Error> {
-    let blob = export_blob(model, Precision::F32, calibration)?;
-    let decoded = round_trip(&blob, windows, refine)?;
+    let decoded = round_trip(blob, windows, refine)?;
     let errors = window_errors(windows, &decoded);
     Ok((distortion(windows, &decoded, channels), errors))
 }
@@ -424,8 +425,9 @@ fn fit_candidates<W: WindowSource + ?Sized>(
     let mut candidates = Vec::with_capacity(kinds.len());
     for &kind in kinds {
         let model = fit(kind, cfg, train_windows, val, channels, labels, progress)?;
-        let (validation, window_errors) = measure(&model, &calibration, val, channels, cfg.refine)?;
-        let device = measure_device(&model, &calibration, val, channels);
+        let blob = export_blob(&model, Precision::F32, &calibration)?;
+        let (validation, window_errors) = measure(&blob, val, channels, cfg.refine)?;
+        let device = measure_device(&model, &blob, &calibration, val, channels);
         candidates.push(Candidate {
             name: kind.name().into(),
             kind,
